@@ -1,0 +1,39 @@
+"""torch_tensorrt: compile PyTorch models to TensorRT engines.
+
+Importing this package is cheap: it imports neither TensorRT nor CUDA, and loads heavy sub-packages lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from torch_tensorrt._version import __version__
+from torch_tensorrt._input import Input
+from torch_tensorrt._device import Device
+
+_LAZY_ATTRS = {
+    # name: (module, attribute or None for the module itself)
+    "compile": ("torch_tensorrt._compile", "compile"),
+    "save": ("torch_tensorrt._compile", "save"),
+    "load": ("torch_tensorrt._compile", "load"),
+    "convert_exported_program_to_trt_engine": ("torch_tensorrt._compile", "convert_exported_program_to_trt_engine"),
+    "CompilationSettings": ("torch_tensorrt.dynamo._settings", "CompilationSettings"),
+    "dynamo": ("torch_tensorrt.dynamo", None),
+    "runtime": ("torch_tensorrt.runtime", None),
+    "reference": ("torch_tensorrt.reference", None),
+    "testing": ("torch_tensorrt.testing", None),
+    "logging": ("torch_tensorrt.logging", None),
+}
+
+__all__ = ["__version__", "Input", "Device", *_LAZY_ATTRS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_ATTRS:
+        module_name, attr = _LAZY_ATTRS[name]
+        module = importlib.import_module(module_name)
+        value = module if attr is None else getattr(module, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'torch_tensorrt' has no attribute {name!r}")

@@ -1,0 +1,65 @@
+"""Errors that say what is wrong and where: FX node, op, the user's source line."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch.fx
+
+
+def user_source_line(node: torch.fx.Node) -> Optional[str]:
+    """The innermost ``File "...", line N`` frame of the user's code recorded by ``torch.export`` for ``node``."""
+    trace = node.meta.get("stack_trace")
+    if not trace:
+        return None
+    frames = [ln.strip() for ln in trace.strip().splitlines() if ln.strip().startswith("File ")]
+    if not frames:
+        return None
+    lines = trace.strip().splitlines()
+    last = frames[-1]
+    idx = max(i for i, ln in enumerate(lines) if ln.strip() == last)
+    code = lines[idx + 1].strip() if idx + 1 < len(lines) else ""
+    return f"{last}: {code}" if code else last
+
+
+def op_name(node: torch.fx.Node) -> str:
+    target = node.target
+    if isinstance(target, torch._ops.OpOverload):
+        return f"{target.namespace}.{target._schema.name.split('::')[-1]}.{target._overloadname}"
+    return getattr(target, "__name__", str(target))
+
+
+def describe_node(node: torch.fx.Node) -> str:
+    """``node 'relu_1' (aten.relu.default) from File "model.py", line 12: return x.relu()``."""
+    where = user_source_line(node)
+    text = f"node {node.name!r} ({op_name(node)})"
+    return f"{text} from {where}" if where else text
+
+
+class TorchTensorRTError(RuntimeError):
+    """Base class of the package's errors."""
+
+
+class UnsupportedOperatorError(TorchTensorRTError):
+    """Ops that have no converter (or whose converter rejected the node) where full conversion is required."""
+
+    def __init__(self, nodes: list[tuple[torch.fx.Node, str]], context: str) -> None:
+        self.nodes = [n for n, _ in nodes]
+        lines = [f"  - {describe_node(n)}: {reason}" for n, reason in nodes]
+        super().__init__(
+            f"{context}: {len(nodes)} operator(s) cannot be converted to TensorRT:\n" + "\n".join(lines) + "\n"
+            "Use torch_tensorrt.dynamo.compile(...) (unsupported ops then run in PyTorch), or list them in "
+            "torch_executed_ops=... to run them in PyTorch explicitly."
+        )
+
+
+class ConversionError(TorchTensorRTError):
+    """A converter failed on a node."""
+
+    def __init__(self, node: torch.fx.Node, message: str) -> None:
+        self.node = node
+        super().__init__(f"converting {describe_node(node)}: {message}")
+
+
+class EngineBuildError(TorchTensorRTError):
+    """The TensorRT builder returned no engine."""

@@ -1,0 +1,175 @@
+"""``torch_tensorrt.Input``: the shape range, dtype and name of one model input.
+
+A static input has one shape. A dynamic input has ``min_shape <= opt_shape <= max_shape`` (element-wise); the
+dimensions where min and max differ are the dynamic ones. TensorRT builds one optimization profile from them and
+``torch.export`` receives a :class:`torch.export.Dim` for each dynamic dimension.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import torch
+
+Shape = tuple[int, ...]
+ShapeLike = Union[Sequence[int], torch.Size]
+
+
+def _as_shape(value: ShapeLike, what: str) -> Shape:
+    try:
+        shape = tuple(int(d) for d in value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"Input: {what} must be a sequence of ints, got {value!r}") from exc
+    if any(d < 0 for d in shape):
+        raise ValueError(f"Input: {what} has a negative dimension: {shape}")
+    return shape
+
+
+class Input:
+    """Describes one input of the model to compile.
+
+    Examples::
+
+        Input((1, 3, 224, 224))                                   # static
+        Input(shape=(1, 3, 224, 224), dtype=torch.float16)
+        Input(min_shape=(1, 3, 224, 224), opt_shape=(8, 3, 224, 224), max_shape=(32, 3, 224, 224), name="x")
+        Input.from_tensor(torch.randn(2, 16))
+
+    ``name`` is optional; it names the ``torch.export.Dim`` objects of the dynamic dimensions.
+    ``torch_tensor`` optionally keeps an example value (used for integer inputs whose values matter, e.g. indices).
+    """
+
+    def __init__(
+        self,
+        shape: Optional[ShapeLike] = None,
+        *,
+        min_shape: Optional[ShapeLike] = None,
+        opt_shape: Optional[ShapeLike] = None,
+        max_shape: Optional[ShapeLike] = None,
+        dtype: torch.dtype = torch.float32,
+        name: Optional[str] = None,
+        format: torch.memory_format = torch.contiguous_format,
+        torch_tensor: Optional[torch.Tensor] = None,
+    ) -> None:
+        if not isinstance(dtype, torch.dtype):
+            raise TypeError(f"Input: dtype must be a torch.dtype, got {dtype!r}")
+        self.dtype = dtype
+        self.name = name
+        self.format = format
+        self.torch_tensor = torch_tensor
+        ranged = (min_shape, opt_shape, max_shape)
+        if shape is not None:
+            if any(r is not None for r in ranged):
+                raise ValueError("Input: give either `shape` or `min_shape`/`opt_shape`/`max_shape`, not both")
+            s = _as_shape(shape, "shape")
+            self._min = self._opt = self._max = s
+            return
+        if any(r is None for r in ranged):
+            missing = [n for n, r in zip(("min_shape", "opt_shape", "max_shape"), ranged) if r is None]
+            raise ValueError(
+                f"Input: a dynamic input needs min_shape, opt_shape and max_shape; missing {', '.join(missing)}"
+                " (for a static input pass `shape`)"
+            )
+        mn, op, mx = (_as_shape(r, n) for r, n in zip(ranged, ("min_shape", "opt_shape", "max_shape")))  # type: ignore[arg-type]
+        if not (len(mn) == len(op) == len(mx)):
+            raise ValueError(f"Input: min/opt/max shapes have different ranks: {mn}, {op}, {mx}")
+        for i, (a, b, c) in enumerate(zip(mn, op, mx)):
+            if not a <= b <= c:
+                raise ValueError(f"Input: dimension {i} needs min <= opt <= max, got {a}, {b}, {c}")
+        self._min, self._opt, self._max = mn, op, mx
+
+    # -- construction ------------------------------------------------------------------------------------
+    @classmethod
+    def from_tensor(cls, tensor: torch.Tensor, name: Optional[str] = None) -> "Input":
+        """A static Input with the tensor's shape and dtype (the tensor is kept as an example value)."""
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"Input.from_tensor expects a torch.Tensor, got {type(tensor).__name__}")
+        fmt = torch.channels_last if tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last) and not tensor.is_contiguous() else torch.contiguous_format
+        return cls(shape=tuple(tensor.shape), dtype=tensor.dtype, name=name, format=fmt, torch_tensor=tensor)
+
+    @classmethod
+    def from_tensors(cls, tensors: Sequence[object]) -> list["Input"]:
+        return [t if isinstance(t, Input) else cls.from_tensor(t) for t in tensors]  # type: ignore[arg-type]
+
+    # -- queries -------------------------------------------------------------------------------------------
+    @property
+    def min_shape(self) -> Shape:
+        return self._min
+
+    @property
+    def opt_shape(self) -> Shape:
+        return self._opt
+
+    @property
+    def max_shape(self) -> Shape:
+        return self._max
+
+    @property
+    def shape(self) -> Union[Shape, dict[str, Shape]]:
+        """The static shape, or ``{"min_shape":…, "opt_shape":…, "max_shape":…}`` for a dynamic input."""
+        if not self.is_dynamic:
+            return self._opt
+        return {"min_shape": self._min, "opt_shape": self._opt, "max_shape": self._max}
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self._min != self._max
+
+    @property
+    def rank(self) -> int:
+        return len(self._opt)
+
+    def dynamic_dims(self) -> list[int]:
+        """Indices of the dimensions whose min and max differ."""
+        return [i for i, (a, c) in enumerate(zip(self._min, self._max)) if a != c]
+
+    def example_tensor(self, which: str = "opt_shape", device: Union[str, torch.device] = "cpu") -> torch.Tensor:
+        """A tensor of this Input's dtype at ``which`` ∈ {min_shape, opt_shape, max_shape}."""
+        shapes = {"min_shape": self._min, "opt_shape": self._opt, "max_shape": self._max}
+        if which not in shapes:
+            raise ValueError(f"Input.example_tensor: `which` must be one of {sorted(shapes)}, got {which!r}")
+        shape = shapes[which]
+        if self.torch_tensor is not None and tuple(self.torch_tensor.shape) == shape:
+            return self.torch_tensor.to(device)
+        if self.dtype.is_floating_point:
+            return torch.randn(shape, dtype=self.dtype, device=device)
+        if self.dtype == torch.bool:
+            return torch.randint(0, 2, shape, device=device).bool()
+        return torch.randint(0, 4, shape, dtype=self.dtype, device=device)
+
+    def export_example(self) -> torch.Tensor:
+        """An example for ``torch.export``: opt shape, but never 0 or 1 on a dynamic dimension (export would
+        specialise it), and the kept tensor when it already has that shape."""
+        shape = list(self._opt)
+        for i in self.dynamic_dims():
+            if shape[i] < 2:
+                shape[i] = min(2, self._max[i])
+        shape_t = tuple(shape)
+        if self.torch_tensor is not None and tuple(self.torch_tensor.shape) == shape_t:
+            return self.torch_tensor
+        holder = Input(shape=shape_t, dtype=self.dtype)
+        return holder.example_tensor()
+
+    def export_dims(self, prefix: str) -> Optional[dict[int, "torch.export.Dim"]]:
+        """``{dim: torch.export.Dim}`` for each dynamic dimension, or None when static."""
+        if not self.is_dynamic:
+            return None
+        base = self.name or prefix
+        return {
+            i: torch.export.Dim(f"{base}_d{i}", min=self._min[i], max=self._max[i]) for i in self.dynamic_dims()
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Input)
+            and (self._min, self._opt, self._max, self.dtype, self.name) == (other._min, other._opt, other._max, other.dtype, other.name)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._min, self._opt, self._max, self.dtype, self.name))
+
+    def __repr__(self) -> str:
+        name = f", name={self.name!r}" if self.name else ""
+        if not self.is_dynamic:
+            return f"Input(shape={self._opt}, dtype={self.dtype}{name})"
+        return f"Input(min_shape={self._min}, opt_shape={self._opt}, max_shape={self._max}, dtype={self.dtype}{name})"
