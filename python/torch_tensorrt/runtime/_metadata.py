@@ -1,0 +1,80 @@
+"""The engine metadata stored (as JSON) in the record's ``SERIALIZED_METADATA`` field.
+
+Schema (all keys always present in what the compiler writes)::
+
+    {
+      "inputs":  [TensorSpec, ...],     # in binding order
+      "outputs": [TensorSpec, ...],     # in binding order
+      "symbols": {"s0": ["x", 0], ...}, # each shape symbol -> (input binding, dimension) that defines it
+      "settings": {...},                # CompilationSettings.to_json()
+      "network": {...} | null           # simulated engines only: the recorded network (torch_tensorrt.testing)
+    }
+
+A ``TensorSpec`` is ``{"name", "dtype", "shape", "min", "opt", "max"}``: ``dtype`` is a torch dtype name
+(``"float32"``), ``shape`` lists ints and, for dynamic dimensions, expressions over the symbols as strings
+(``"s0"``, ``"2*s0"``, ``"(s0//2)"``, sympy syntax); ``min``/``opt``/``max`` are the concrete profile shapes
+(for outputs: the shapes at the profile's min/opt/max, where they could be computed, else null).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional, Union
+
+import torch
+
+Dim = Union[int, str]
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def dtype_from_name(name: str) -> torch.dtype:
+    value = getattr(torch, name, None)
+    if not isinstance(value, torch.dtype):
+        raise ValueError(f"unknown dtype name {name!r} in engine metadata")
+    return value
+
+
+@dataclass
+class TensorSpec:
+    name: str
+    dtype: str
+    shape: list[Dim]
+    min: Optional[list[int]] = None
+    opt: Optional[list[int]] = None
+    max: Optional[list[int]] = None
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return dtype_from_name(self.dtype)
+
+    @property
+    def is_dynamic(self) -> bool:
+        return any(isinstance(d, str) for d in self.shape)
+
+
+@dataclass
+class EngineMetadata:
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    symbols: dict[str, list[Any]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    network: Optional[dict[str, Any]] = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> "EngineMetadata":
+        try:
+            return cls(
+                inputs=[TensorSpec(**t) for t in value.get("inputs", [])],
+                outputs=[TensorSpec(**t) for t in value.get("outputs", [])],
+                symbols={k: list(v) for k, v in value.get("symbols", {}).items()},
+                settings=dict(value.get("settings", {})),
+                network=value.get("network"),
+            )
+        except TypeError as exc:
+            raise ValueError(f"engine metadata does not match the schema: {exc}") from exc
