@@ -1,0 +1,82 @@
+"""Evaluate a built ``INetworkDefinition`` in PyTorch, reading it back through the TensorRT API only."""
+
+from __future__ import annotations
+
+from typing import Literal, Mapping, Optional
+
+import torch
+
+from torch_tensorrt._trt import trt
+from torch_tensorrt.reference._registry import EvalContext, lookup
+from torch_tensorrt.reference._dtypes import torch_dtype_of
+
+
+def _check_input(name: str, declared_shape: tuple, declared_dtype: torch.dtype, value: torch.Tensor) -> None:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"reference evaluator: input {name!r} must be a torch.Tensor, got {type(value).__name__}")
+    if value.dtype != declared_dtype:
+        raise TypeError(f"reference evaluator: input {name!r} has dtype {value.dtype}, network declares {declared_dtype}")
+    if len(declared_shape) != value.dim() or any(d != -1 and d != s for d, s in zip(declared_shape, value.shape)):
+        raise ValueError(
+            f"reference evaluator: input {name!r} has shape {tuple(value.shape)}, network declares {declared_shape}"
+        )
+
+
+def evaluate_network(
+    network: "trt.INetworkDefinition",
+    inputs: Mapping[str, torch.Tensor],
+    *,
+    outputs: Literal["marked", "all"] = "marked",
+) -> dict[str, torch.Tensor]:
+    """Compute the network's tensors in PyTorch (on the inputs' device).
+
+    ``inputs`` maps each network input's name to its value. Returns the marked outputs by binding name, or with
+    ``outputs="all"`` every tensor of the network (inputs, intermediates, outputs) by its TensorRT name.
+    Raises ``NotImplementedError`` naming the layer for a layer type or attribute value that is not modelled.
+    """
+    if outputs not in ("marked", "all"):
+        raise ValueError(f"outputs must be 'marked' or 'all', got {outputs!r}")
+    values: dict[str, torch.Tensor] = {}
+    expected = {network.get_input(i).name: network.get_input(i) for i in range(network.num_inputs)}
+    missing = sorted(set(expected) - set(inputs))
+    extra = sorted(set(inputs) - set(expected))
+    if missing or extra:
+        raise ValueError(f"reference evaluator: missing inputs {missing}, unexpected inputs {extra}; network inputs: {sorted(expected)}")
+    for name, tensor in expected.items():
+        value = inputs[name]
+        _check_input(name, tuple(tensor.shape), torch_dtype_of(tensor.dtype), value)
+        values[name] = value
+    ctx = EvalContext(network=network, values=values)
+    for index in range(network.num_layers):
+        layer = network.get_layer(index)
+        spec = lookup(layer.type.name)
+        if spec is None:
+            raise NotImplementedError(
+                f"reference evaluator: layer {layer.name!r} has type {layer.type.name}, which is not modelled"
+            )
+        layer.__class__ = getattr(trt, spec.layer_class)
+        args: list[Optional[torch.Tensor]] = []
+        for slot in range(layer.num_inputs):
+            t = layer.get_input(slot)
+            args.append(None if t is None else values[t.name])
+        results = spec.fn(layer, args, ctx)
+        if len(results) != layer.num_outputs:
+            raise AssertionError(f"handler for {layer.type.name} returned {len(results)} outputs, layer has {layer.num_outputs}")
+        for slot, result in enumerate(results):
+            out = layer.get_output(slot)
+            declared = torch_dtype_of(out.dtype)
+            if result.dtype != declared:
+                raise AssertionError(
+                    f"reference evaluator: layer {layer.name!r} ({layer.type.name}) output {slot} computed as "
+                    f"{result.dtype}, network declares {declared}"
+                )
+            shape = tuple(out.shape)
+            if len(shape) != result.dim() or any(d != -1 and d != s for d, s in zip(shape, result.shape)):
+                raise AssertionError(
+                    f"reference evaluator: layer {layer.name!r} ({layer.type.name}) output {slot} has shape "
+                    f"{tuple(result.shape)}, network declares {shape}"
+                )
+            values[out.name] = result
+    if outputs == "all":
+        return dict(values)
+    return {network.get_output(i).name: values[network.get_output(i).name] for i in range(network.num_outputs)}
