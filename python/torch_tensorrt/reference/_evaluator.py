@@ -8,7 +8,7 @@ import torch
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.reference._registry import EvalContext, lookup
-from torch_tensorrt.reference._dtypes import torch_dtype_of
+from torch_tensorrt._dtypes import torch_dtype_of
 
 
 def _check_input(name: str, declared_shape: tuple, declared_dtype: torch.dtype, value: torch.Tensor) -> None:
