@@ -1,0 +1,32 @@
+"""The dynamo (torch.export) frontend: trace, compile, convert to a raw engine."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo._tracer import trace
+from torch_tensorrt.dynamo._compiler import (
+    compile,
+    convert_exported_program,
+    convert_exported_program_to_serialized_trt_engine,
+)
+
+__all__ = [
+    "CompilationSettings",
+    "compile",
+    "convert_exported_program",
+    "convert_exported_program_to_serialized_trt_engine",
+    "trace",
+    "coverage",
+    "runtime",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "coverage":
+        return importlib.import_module("torch_tensorrt.dynamo._coverage").coverage
+    if name == "runtime":
+        return importlib.import_module("torch_tensorrt.dynamo.runtime")
+    raise AttributeError(name)

@@ -1,0 +1,175 @@
+"""The ahead-of-time compile pipeline: lower -> partition -> convert -> build -> wrap.
+
+* :func:`compile` returns a ``torch.fx.GraphModule`` whose TensorRT partitions are ``TorchTensorRTModule``
+  submodules (``_run_on_acc_N``); everything else runs in PyTorch.
+* :func:`convert_exported_program_to_serialized_trt_engine` converts the whole program into one engine.
+
+Nothing here touches CUDA: every stage runs on a CPU-only machine with CPU example tensors.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+import torch.fx
+
+from torch_tensorrt._errors import EngineBuildError, TorchTensorRTError
+from torch_tensorrt._input import Input
+from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.conversion import ConvertedEngine, SymbolRanges, convert_module
+from torch_tensorrt.dynamo.lowering import lower_exported_program, run_passes
+from torch_tensorrt.dynamo.partitioning import PartitionResult, partition
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class CompileReport:
+    """Timings and artifacts of one compilation (attached to the result as ``gm.compile_report``)."""
+
+    lowering_s: float = 0.0
+    partitioning_s: float = 0.0
+    engines: list[ConvertedEngine] = field(default_factory=list)
+    conversion_s: float = 0.0
+
+
+def _user_inputs(arg_inputs: Optional[Sequence[Any]], inputs: Optional[Sequence[Any]], kwarg_inputs: Optional[dict[str, Any]]) -> list[Any]:
+    if arg_inputs is not None and inputs is not None:
+        raise ValueError("pass either `arg_inputs` or `inputs`, not both")
+    seq = list(arg_inputs if arg_inputs is not None else (inputs or []))
+    return seq + list((kwarg_inputs or {}).values())
+
+
+def _symbol_ranges(gm: torch.fx.GraphModule, ep: torch.export.ExportedProgram, user_inputs: list[Any]) -> SymbolRanges:
+    placeholders = [n.meta.get("val") for n in gm.graph.nodes if n.op == "placeholder"]
+    specs: list[Optional[Input]] = [i if isinstance(i, Input) else None for i in user_inputs]
+    specs += [None] * (len(placeholders) - len(specs))
+    return SymbolRanges.from_graph_inputs(placeholders, specs, ep.range_constraints)
+
+
+def _prepare(
+    exported_program: torch.export.ExportedProgram, settings: CompilationSettings, user_inputs: list[Any], report: CompileReport
+) -> tuple[torch.fx.GraphModule, SymbolRanges]:
+    if not isinstance(exported_program, torch.export.ExportedProgram):
+        raise TypeError(
+            f"expected a torch.export.ExportedProgram, got {type(exported_program).__name__}; export the model "
+            "first (torch.export.export or torch_tensorrt.dynamo.trace) or use torch_tensorrt.compile(model, ...)"
+        )
+    start = time.perf_counter()
+    ep = lower_exported_program(exported_program, settings)
+    gm = ep.module()
+    gm = run_passes(gm, settings)
+    report.lowering_s = time.perf_counter() - start
+    return gm, _symbol_ranges(gm, ep, user_inputs)
+
+
+def compile(
+    exported_program: torch.export.ExportedProgram,
+    arg_inputs: Optional[Sequence[Any]] = None,
+    *,
+    inputs: Optional[Sequence[Any]] = None,
+    kwarg_inputs: Optional[dict[str, Any]] = None,
+    settings: Optional[CompilationSettings] = None,
+    progress: Optional[Progress] = None,
+    **kwargs: Any,
+) -> torch.fx.GraphModule:
+    """Compile an ExportedProgram; keyword arguments are :class:`CompilationSettings` fields."""
+    settings = CompilationSettings.from_kwargs(settings, **kwargs)
+    report = CompileReport()
+    gm, ranges = _prepare(exported_program, settings, _user_inputs(arg_inputs, inputs, kwarg_inputs), report)
+    start = time.perf_counter()
+    parts: PartitionResult = partition(gm, settings)
+    report.partitioning_s = time.perf_counter() - start
+    result = parts.gm
+    if settings.dryrun:
+        result.compile_report = report  # type: ignore[assignment]
+        return result
+    from torch_tensorrt.dynamo.runtime import TorchTensorRTModule
+
+    start = time.perf_counter()
+    for name in parts.acc_names:
+        submodule = result.get_submodule(name)
+        try:
+            converted = convert_module(submodule, settings, ranges, name, progress)
+        except EngineBuildError:
+            if settings.pass_through_build_failures or settings.require_full_compilation:
+                raise
+            logger.warning("engine %s failed to build; its operators run in PyTorch", name, exc_info=True)
+            continue
+        report.engines.append(converted)
+        trt_module = TorchTensorRTModule(
+            serialized_engine=converted.engine,
+            input_binding_names=converted.input_names,
+            output_binding_names=converted.output_names,
+            name=name,
+            settings=settings,
+            metadata=converted.metadata,
+        )
+        setattr(result, name, trt_module)
+    report.conversion_s = time.perf_counter() - start
+    result.compile_report = report  # type: ignore[assignment]
+    return result
+
+
+def convert_exported_program_to_serialized_trt_engine(
+    exported_program: torch.export.ExportedProgram,
+    arg_inputs: Optional[Sequence[Any]] = None,
+    *,
+    inputs: Optional[Sequence[Any]] = None,
+    kwarg_inputs: Optional[dict[str, Any]] = None,
+    settings: Optional[CompilationSettings] = None,
+    progress: Optional[Progress] = None,
+    **kwargs: Any,
+) -> bytes:
+    """The whole program as one serialized TensorRT engine (no partitioning: every op must convert)."""
+    return convert_exported_program(
+        exported_program, arg_inputs, inputs=inputs, kwarg_inputs=kwarg_inputs, settings=settings, progress=progress, **kwargs
+    ).engine
+
+
+def convert_exported_program(
+    exported_program: torch.export.ExportedProgram,
+    arg_inputs: Optional[Sequence[Any]] = None,
+    *,
+    inputs: Optional[Sequence[Any]] = None,
+    kwarg_inputs: Optional[dict[str, Any]] = None,
+    settings: Optional[CompilationSettings] = None,
+    progress: Optional[Progress] = None,
+    **kwargs: Any,
+) -> ConvertedEngine:
+    """Like :func:`convert_exported_program_to_serialized_trt_engine`, returning the engine with its metadata
+    and network (used by the reference tools and the CLI)."""
+    settings = CompilationSettings.from_kwargs(settings, **kwargs)
+    report = CompileReport()
+    gm, ranges = _prepare(exported_program, settings, _user_inputs(arg_inputs, inputs, kwarg_inputs), report)
+    engine_gm = _single_engine_graph(gm)
+    try:
+        return convert_module(engine_gm, settings, ranges, "engine", progress)
+    except TorchTensorRTError as exc:
+        exc.add_note(
+            "convert_exported_program_to_serialized_trt_engine builds one engine from the whole program; "
+            "torch_tensorrt.dynamo.compile runs unsupported operators in PyTorch instead"
+        )
+        raise
+
+
+def _single_engine_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """``gm`` without the nodes that never go into an engine (export guards, asserts, unused size nodes)."""
+    graph = gm.graph
+    for node in list(graph.nodes):
+        if node.op == "call_module" and str(node.target).startswith("_guards"):
+            graph.erase_node(node)
+        elif node.op == "call_function" and not node.users and node.target in (
+            torch.ops.aten._assert_scalar.default,
+            torch.ops.aten.sym_constrain_range_for_size.default,
+        ):
+            graph.erase_node(node)
+    graph.eliminate_dead_code()
+    gm.recompile()
+    return gm

@@ -1,0 +1,127 @@
+"""Builder configuration and engine build.
+
+Each setting is applied where the installed TensorRT flavour has the knob; otherwise the build logs (once per
+setting) that the flavour ignores it. Nothing here touches CUDA: TensorRT-RTX builds on a CPU-only machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from torch_tensorrt import _trt
+from torch_tensorrt._errors import EngineBuildError
+from torch_tensorrt._trt import trt
+from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.runtime._metadata import TensorSpec
+
+logger = logging.getLogger(__name__)
+_warned: set[str] = set()
+_logger_singleton: Any = None
+
+
+def _trt_logger() -> Any:
+    global _logger_singleton
+    if _logger_singleton is None:
+        level = trt.Logger.WARNING if logger.getEffectiveLevel() > logging.DEBUG else trt.Logger.VERBOSE
+        _logger_singleton = trt.Logger(level)
+    return _logger_singleton
+
+
+def make_builder() -> Any:
+    return trt.Builder(_trt_logger())
+
+
+def _unsupported(setting: str) -> None:
+    if setting not in _warned:
+        _warned.add(setting)
+        info = _trt.info()
+        logger.warning("%s is not supported by %s %s; ignoring it", setting, info.flavour, info.version)
+
+
+def _set_flag(config: Any, flag_name: str, setting: str, on: bool = True) -> None:
+    flag = getattr(trt.BuilderFlag, flag_name, None)
+    if flag is None:
+        _unsupported(setting)
+        return
+    if on:
+        config.set_flag(flag)
+    else:
+        config.clear_flag(flag)
+
+
+def configure(builder: Any, settings: CompilationSettings) -> Any:
+    """An ``IBuilderConfig`` reflecting ``settings``."""
+    config = builder.create_builder_config()
+    info = _trt.info()
+    if settings.optimization_level is not None:
+        config.builder_optimization_level = settings.optimization_level
+    if settings.workspace_size:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, settings.workspace_size)
+    if settings.hardware_compatible:
+        level = getattr(trt.HardwareCompatibilityLevel, "AMPERE_PLUS", None)
+        if level is None:
+            _unsupported("hardware_compatible")
+        else:
+            config.hardware_compatibility_level = level
+    if settings.version_compatible:
+        if info.is_rtx:
+            _unsupported("version_compatible")  # RTX engines are JIT-compiled per GPU; no lean runtime
+        else:
+            _set_flag(config, "VERSION_COMPATIBLE", "version_compatible")
+    if not settings.immutable_weights:
+        _set_flag(config, "REFIT", "immutable_weights=False")
+    if settings.refit_identical_engine_weights:
+        _set_flag(config, "REFIT_IDENTICAL", "refit_identical_engine_weights")
+    if settings.strip_engine_weights:
+        _set_flag(config, "STRIP_PLAN", "strip_engine_weights")
+    if settings.enable_weight_streaming:
+        _set_flag(config, "WEIGHT_STREAMING", "enable_weight_streaming")
+    if settings.sparse_weights:
+        _set_flag(config, "SPARSE_WEIGHTS", "sparse_weights")
+    if settings.disable_tf32 and hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)
+    if settings.max_aux_streams is not None:
+        config.max_aux_streams = settings.max_aux_streams
+    return config
+
+
+def add_profile(builder: Any, config: Any, inputs: list[TensorSpec]) -> None:
+    """One optimization profile from the inputs' min/opt/max shapes (only when some input is dynamic)."""
+    if not any(spec.is_dynamic for spec in inputs):
+        return
+    profile = builder.create_optimization_profile()
+    for spec in inputs:
+        profile.set_shape(spec.name, tuple(spec.min), tuple(spec.opt), tuple(spec.max))  # type: ignore[arg-type]
+    config.add_optimization_profile(profile)
+
+
+@dataclass
+class BuildResult:
+    engine: bytes
+    seconds: float
+
+
+def build_serialized(
+    builder: Any,
+    network: Any,
+    settings: CompilationSettings,
+    inputs: list[TensorSpec],
+    name: str,
+    progress: Optional[Callable[[str], None]] = None,
+) -> BuildResult:
+    """Build the network into serialized engine bytes; an :class:`EngineBuildError` when the builder fails."""
+    config = configure(builder, settings)
+    add_profile(builder, config, inputs)
+    if progress:
+        progress(f"building engine {name} ({network.num_layers} layers)")
+    start = time.perf_counter()
+    serialized = builder.build_serialized_network(network, config)
+    seconds = time.perf_counter() - start
+    if serialized is None:
+        raise EngineBuildError(
+            f"TensorRT failed to build engine {name!r} ({network.num_layers} layers); see the TensorRT log above"
+        )
+    return BuildResult(bytes(memoryview(serialized)), seconds)

@@ -1,0 +1,69 @@
+"""``ConversionContext``: the state shared by the converters of one network."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional
+
+import torch
+import torch.fx
+
+from torch_tensorrt._dtypes import trt_dtype_of
+from torch_tensorrt._trt import trt
+from torch_tensorrt.dynamo._settings import CompilationSettings
+
+
+@dataclass
+class ConversionContext:
+    """Network under construction, settings, and the precision policy in force for the current node.
+
+    ``compute_dtype`` is the float dtype float32 computation is lowered to: ``settings.compute_dtype``, except
+    while an accumulation-sensitive converter (``fp32=True``) runs, when it is float32.
+    """
+
+    network: Any
+    settings: CompilationSettings
+    compute_dtype: torch.dtype = torch.float32
+    current_node: Optional[torch.fx.Node] = None
+    #: Host buffers backing ``trt.Weights``; TensorRT does not copy them before the build.
+    _keep_alive: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.compute_dtype = self.settings.compute_dtype
+
+    @contextmanager
+    def computing_in(self, dtype: torch.dtype) -> Iterator[None]:
+        saved = self.compute_dtype
+        self.compute_dtype = dtype
+        try:
+            yield
+        finally:
+            self.compute_dtype = saved
+
+    def float_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        """The dtype a float dtype requested by the graph computes in: float32 and float64 map to the compute
+        dtype (float64 always to float32 at least: TensorRT has no float64); float16/bfloat16 stay."""
+        if dtype in (torch.float32, torch.float64):
+            return self.compute_dtype
+        return dtype
+
+    def value_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        """Like :meth:`float_dtype` for floats; integers and bool stay (float64 -> compute dtype)."""
+        return self.float_dtype(dtype) if dtype.is_floating_point else dtype
+
+    def weights(self, tensor: torch.Tensor, dtype: Optional[torch.dtype] = None) -> "trt.Weights":
+        """``trt.Weights`` holding ``tensor`` (CPU, contiguous) in ``dtype`` (default: :meth:`value_dtype`)."""
+        dtype = dtype or self.value_dtype(tensor.dtype)
+        if tensor.dtype == torch.int64 and dtype == torch.int64:
+            pass
+        host = tensor.detach().to("cpu", dtype).contiguous()
+        if host.numel() == 0:
+            return trt.Weights(trt_dtype_of(dtype))
+        self._keep_alive.append(host)
+        return trt.Weights(trt_dtype_of(dtype), host.data_ptr(), host.numel())
+
+    def constant(self, tensor: torch.Tensor, dtype: Optional[torch.dtype] = None) -> "trt.ITensor":
+        """A constant layer holding ``tensor`` (dtype as in :meth:`weights`)."""
+        layer = self.network.add_constant(tuple(tensor.shape), self.weights(tensor, dtype))
+        return layer.get_output(0)

@@ -1,0 +1,49 @@
+"""Graph passes run after decomposition, in order. Each is ``(gm, settings) -> gm``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.fx
+
+from torch_tensorrt.dynamo._settings import CompilationSettings
+
+Pass = Callable[[torch.fx.GraphModule, CompilationSettings], torch.fx.GraphModule]
+
+_NOOPS = {
+    torch.ops.aten.alias.default,
+    torch.ops.aten.detach.default,
+    torch.ops.aten.lift_fresh_copy.default,
+}
+
+
+def remove_noops(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
+    """Drop ops that return their input unchanged (alias, detach, lift_fresh_copy)."""
+    changed = False
+    for node in list(gm.graph.nodes):
+        if node.op == "call_function" and node.target in _NOOPS:
+            node.replace_all_uses_with(node.args[0])
+            gm.graph.erase_node(node)
+            changed = True
+    if changed:
+        gm.graph.lint()
+        gm.recompile()
+    return gm
+
+
+def remove_dead_code(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
+    """Drop nodes whose results are unused (impure nodes -- asserts, guards -- stay)."""
+    if gm.graph.eliminate_dead_code():
+        gm.recompile()
+    return gm
+
+
+#: The passes, in the order they run.
+PASSES: list[Pass] = [remove_noops, remove_dead_code]
+
+
+def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
+    for p in PASSES:
+        gm = p(gm, settings)
+    return gm

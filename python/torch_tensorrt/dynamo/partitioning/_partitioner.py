@@ -1,0 +1,126 @@
+"""Capability-based partitioning into TensorRT and PyTorch parts.
+
+A node is *supported* when the converter registry has a converter whose validator accepts it (and it is not in
+``torch_executed_ops``). ``operator.getitem`` follows the node it indexes. Size computations (nodes producing
+SymInts) always stay in PyTorch: inside an engine they are rebuilt from the inputs' dimensions.
+Partitions with fewer than ``min_block_size`` operators are dropped (their ops run in PyTorch).
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+import torch.fx
+from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner, Partition
+from torch.fx.passes.operator_support import OperatorSupportBase
+
+from torch_tensorrt._errors import TorchTensorRTError, UnsupportedOperatorError
+from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
+
+#: Prefix of the submodules holding TensorRT partitions.
+ACC_PREFIX = "_run_on_acc_"
+
+
+def _is_tensor_node(node: torch.fx.Node) -> bool:
+    val = node.meta.get("val")
+    if isinstance(val, torch.Tensor):
+        return True
+    if isinstance(val, (list, tuple)) and val and all(isinstance(v, torch.Tensor) or v is None for v in val):
+        return True
+    return False
+
+
+@dataclass
+class SupportReport:
+    """Per-node decision of the partitioner (also used by the coverage report)."""
+
+    supported: dict[torch.fx.Node, bool] = field(default_factory=dict)
+    reasons: dict[torch.fx.Node, str] = field(default_factory=dict)
+
+
+class TensorRTSupport(OperatorSupportBase):
+    def __init__(self, settings: CompilationSettings) -> None:
+        self.settings = settings
+        self.report = SupportReport()
+
+    def is_node_supported(self, submodules: Mapping[str, torch.nn.Module], node: torch.fx.Node) -> bool:
+        if node in self.report.supported:
+            return self.report.supported[node]
+        ok, reason = self._decide(submodules, node)
+        self.report.supported[node] = ok
+        if not ok:
+            self.report.reasons[node] = reason
+        return ok
+
+    def _decide(self, submodules: Mapping[str, torch.nn.Module], node: torch.fx.Node) -> tuple[bool, str]:
+        if node.op != "call_function":
+            return False, f"{node.op} node"
+        if node.target is operator.getitem:
+            src = node.args[0]
+            ok = isinstance(src, torch.fx.Node) and self.is_node_supported(submodules, src) and _is_tensor_node(node)
+            return ok, "" if ok else "indexes a node that runs in PyTorch"
+        if not _is_tensor_node(node):
+            return False, "size computation (runs in PyTorch)"
+        decision = CONVERTERS.decide(node, self.settings)
+        return decision.supported, decision.reason
+
+
+def is_compute_node(node: torch.fx.Node) -> bool:
+    """Nodes that count towards ``min_block_size`` and ``require_full_compilation``."""
+    return node.op == "call_function" and node.target is not operator.getitem and _is_tensor_node(node)
+
+
+@dataclass
+class PartitionResult:
+    gm: torch.fx.GraphModule
+    acc_names: list[str]
+    report: SupportReport
+
+
+def partition(gm: torch.fx.GraphModule, settings: CompilationSettings) -> PartitionResult:
+    """Fuse supported regions of ``gm`` into ``_run_on_acc_N`` submodules (in graph order)."""
+    support = TensorRTSupport(settings)
+    partitioner = CapabilityBasedPartitioner(gm, support, allows_single_node_partition=True)
+    partitions: list[Partition] = partitioner.propose_partitions()
+    if settings.require_full_compilation:
+        _check_full(gm, support, partitions)
+    else:
+        partitions = [
+            p for p in partitions if sum(is_compute_node(n) for n in p.nodes) >= settings.min_block_size
+        ]
+    fused = partitioner.fuse_partitions(partitions) if partitions else gm
+    acc_names = _rename_fused(fused)
+    return PartitionResult(fused, acc_names, support.report)
+
+
+def _check_full(gm: torch.fx.GraphModule, support: TensorRTSupport, partitions: list[Partition]) -> None:
+    bad = [
+        (n, support.report.reasons.get(n, "not supported"))
+        for n in gm.graph.nodes
+        if is_compute_node(n) and not support.is_node_supported(dict(gm.named_modules()), n)
+    ]
+    if bad:
+        raise UnsupportedOperatorError(bad, "require_full_compilation=True")
+    if len(partitions) > 1:
+        raise TorchTensorRTError(
+            f"require_full_compilation=True: the supported operators form {len(partitions)} separate TensorRT "
+            "partitions (PyTorch-only nodes such as size computations or call_module nodes lie between them)"
+        )
+
+
+def _rename_fused(gm: torch.fx.GraphModule) -> list[str]:
+    names = []
+    for node in gm.graph.nodes:
+        if node.op == "call_module" and str(node.target).startswith("fused_"):
+            new = f"{ACC_PREFIX}{len(names)}"
+            module = gm.get_submodule(node.target)
+            delattr(gm, node.target)
+            gm.add_submodule(new, module)
+            node.target = new
+            names.append(new)
+    gm.recompile()
+    return names
