@@ -1,0 +1,138 @@
+"""``assert_converts``: the converter test harness.
+
+export -> convert through the product path (``convert_exported_program``, every node must convert) -> build
+with the real builder -> evaluate the network with the reference evaluator -> compare with eager PyTorch.
+With ``input_ranges`` the inputs are dynamic and the network is evaluated at the profile's min, opt and max
+shapes. Tolerances compare the relative norm error: ``||ref - eager|| <= atol + rtol * ||eager||``; integer and
+bool outputs must match exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Union
+
+import torch
+import torch.utils._pytree as pytree
+
+from torch_tensorrt._input import Input
+
+DEFAULT_TOL = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 1e-2}
+Range = tuple[Sequence[int], Sequence[int], Sequence[int]]
+
+
+@dataclass
+class HarnessResult:
+    """What the harness checked (returned so tests can assert more, e.g. on the network's layers)."""
+
+    converted: Any
+    points: list[str]
+    max_rel_error: float
+
+
+def _like(example: torch.Tensor, shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
+    """A new tensor of ``shape`` drawn like ``example`` (same dtype; integers within the example's range)."""
+    if example.dtype.is_floating_point:
+        return torch.randn(tuple(shape), generator=generator).to(example.dtype)
+    if example.dtype == torch.bool:
+        return torch.rand(tuple(shape), generator=generator) > 0.5
+    lo = int(example.min()) if example.numel() else 0
+    hi = int(example.max()) if example.numel() else 1
+    return torch.randint(lo, hi + 1, tuple(shape), generator=generator, dtype=example.dtype)
+
+
+def _compare(name: str, actual: Any, expected: Any, tol: float, atol: float) -> float:
+    from torch_tensorrt.reference._model import relative_error
+
+    if not isinstance(expected, torch.Tensor):
+        assert actual == expected, f"{name}: reference {actual!r} != eager {expected!r}"
+        return 0.0
+    assert tuple(actual.shape) == tuple(expected.shape), f"{name}: shape {tuple(actual.shape)} != eager {tuple(expected.shape)}"
+    assert actual.dtype == expected.dtype, f"{name}: dtype {actual.dtype} != eager {expected.dtype}"
+    if not expected.dtype.is_floating_point:
+        mismatch = (actual != expected).sum().item()
+        assert mismatch == 0, f"{name}: {mismatch} of {expected.numel()} elements differ from eager"
+        return 0.0
+    max_abs, rel = relative_error(actual, expected)
+    norm = float(torch.linalg.vector_norm(expected.double().nan_to_num(0.0, 0.0, 0.0)))
+    assert rel * max(norm, 1e-12) <= atol + tol * norm, (
+        f"{name}: relative norm error {rel:.3e} (max abs {max_abs:.3e}) exceeds rtol={tol:g}, atol={atol:g}"
+    )
+    return rel
+
+
+def assert_converts(
+    module: Union[torch.nn.Module, Callable[..., Any]],
+    inputs: Sequence[torch.Tensor],
+    *,
+    input_ranges: Optional[Sequence[Optional[Range]]] = None,
+    precision: Optional[torch.dtype] = None,
+    rtol: Optional[float] = None,
+    atol: Optional[float] = None,
+    expected_ops: Optional[set[Any]] = None,
+    seed: int = 0,
+    **settings: Any,
+) -> HarnessResult:
+    """Assert that ``module`` converts whole and its network computes what eager PyTorch computes.
+
+    ``inputs``: example tensors (the opt shapes when dynamic). ``input_ranges``: per input ``(min, opt, max)``
+    shapes or None for a static input. ``precision``: float16/bfloat16 runs the network in that precision
+    (``enabled_precisions``) and loosens the default tolerance. ``expected_ops``: aten ops that must appear in
+    the lowered graph (guards against a test that silently exercises another converter).
+    """
+    from torch_tensorrt.dynamo import convert_exported_program, trace
+    from torch_tensorrt.reference._evaluator import evaluate_network
+    from torch_tensorrt.reference._model import engine_inputs
+
+    if not isinstance(module, torch.nn.Module):
+        fn = module
+
+        class _Wrap(torch.nn.Module):
+            def forward(self, *args: Any) -> Any:
+                return fn(*args)
+
+        module = _Wrap()
+    module = module.eval()
+    tol = rtol if rtol is not None else DEFAULT_TOL[precision or torch.float32]
+    atol = atol if atol is not None else tol
+    ranges = list(input_ranges) if input_ranges is not None else [None] * len(inputs)
+    if len(ranges) != len(inputs):
+        raise ValueError(f"input_ranges has {len(ranges)} entries for {len(inputs)} inputs")
+    specs = [
+        Input(min_shape=r[0], opt_shape=r[1], max_shape=r[2], dtype=t.dtype, torch_tensor=t) if r is not None else t
+        for t, r in zip(inputs, ranges)
+    ]
+    ep = trace(module, arg_inputs=specs)
+    if expected_ops:
+        seen = {n.target for n in ep.run_decompositions({}).graph.nodes if n.op == "call_function"}
+        lowered = _lowered_targets(ep)
+        missing = {op for op in expected_ops if op not in lowered and op not in seen}
+        assert not missing, f"expected ops {missing} not in the graph; it has {sorted(map(str, lowered))}"
+    extra = {} if precision is None else {"enabled_precisions": {precision}}
+    converted = convert_exported_program(ep, specs, **extra, **settings)
+
+    gen = torch.Generator().manual_seed(seed)
+    points: list[tuple[str, list[torch.Tensor]]] = [("opt", list(inputs))]
+    if any(r is not None for r in ranges):
+        for which, idx in (("min", 0), ("max", 2)):
+            points.append((which, [t if r is None else _like(t, r[idx], gen) for t, r in zip(inputs, ranges)]))
+    worst = 0.0
+    with torch.no_grad():
+        for label, values in points:
+            expected = module(*values)
+            outs = evaluate_network(converted.network.network, engine_inputs(converted, values))
+            actual = pytree.tree_unflatten([outs[n] for n in converted.output_names], ep.call_spec.out_spec)
+            flat_e, spec_e = pytree.tree_flatten(expected)
+            flat_a, spec_a = pytree.tree_flatten(actual)
+            assert spec_e == spec_a, f"[{label}] output structure {spec_a} != eager {spec_e}"
+            for i, (a, e) in enumerate(zip(flat_a, flat_e)):
+                worst = max(worst, _compare(f"[{label} shapes] output {i}", a, e, tol, atol))
+    return HarnessResult(converted, [p[0] for p in points], worst)
+
+
+def _lowered_targets(ep: torch.export.ExportedProgram) -> set[Any]:
+    from torch_tensorrt.dynamo._settings import CompilationSettings
+    from torch_tensorrt.dynamo.lowering import lower_exported_program
+
+    lowered = lower_exported_program(ep, CompilationSettings())
+    return {n.target for n in lowered.graph.nodes if n.op == "call_function"}
