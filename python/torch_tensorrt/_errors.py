@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Optional
 
 import torch.fx
 
+_FRAME = re.compile(r'File "([^"]+)", line \d+')
+
+
+def _library_dirs() -> tuple[str, ...]:
+    import torch as _torch
+
+    return (os.path.dirname(_torch.__file__) + os.sep, os.path.dirname(os.path.abspath(__file__)) + os.sep)
+
 
 def user_source_line(node: torch.fx.Node) -> Optional[str]:
-    """The innermost ``File "...", line N`` frame of the user's code recorded by ``torch.export`` for ``node``."""
+    """The user's line that produced ``node``: the innermost frame of ``torch.export``'s recorded stack trace
+    outside torch and torch_tensorrt (the innermost frame when all are library frames)."""
     trace = node.meta.get("stack_trace")
     if not trace:
         return None
-    frames = [ln.strip() for ln in trace.strip().splitlines() if ln.strip().startswith("File ")]
+    lines = trace.strip().splitlines()
+    frames = []
+    for i, ln in enumerate(lines):
+        m = _FRAME.match(ln.strip())
+        if m:
+            code = lines[i + 1].strip() if i + 1 < len(lines) and not _FRAME.match(lines[i + 1].strip()) else ""
+            frames.append((m.group(1), ln.strip(), code))
     if not frames:
         return None
-    lines = trace.strip().splitlines()
-    last = frames[-1]
-    idx = max(i for i, ln in enumerate(lines) if ln.strip() == last)
-    code = lines[idx + 1].strip() if idx + 1 < len(lines) else ""
-    return f"{last}: {code}" if code else last
+    libs = _library_dirs()
+    user = [f for f in frames if not os.path.abspath(f[0]).startswith(libs)]
+    _, where, code = (user or frames)[-1]
+    return f"{where}: {code}" if code else where
 
 
 def op_name(node: torch.fx.Node) -> str:
