@@ -1,0 +1,66 @@
+import operator
+
+import pytest
+import torch
+
+import torch_tensorrt
+from torch_tensorrt._errors import TorchTensorRTError, UnsupportedOperatorError
+from torch_tensorrt.dynamo import CompilationSettings
+from torch_tensorrt.dynamo.lowering import lower_exported_program
+from torch_tensorrt.dynamo.partitioning import partition
+
+
+class AddSinAdd(torch.nn.Module):
+    def forward(self, x):
+        y = (x + 1) * 2 - 3
+        z = torch.special.bessel_j0(y)  # no converter: stays in PyTorch
+        return (z + y) * 2 - 1
+
+
+def _gm(model, x, settings):
+    ep = lower_exported_program(torch.export.export(model, (x,)), settings)
+    return ep.module()
+
+
+def _acc_count(gm):
+    return sum(1 for n, _ in gm.named_children() if n.startswith("_run_on_acc_"))
+
+
+def test_partitions_around_unsupported_op():
+    s = CompilationSettings(min_block_size=1)
+    result = partition(_gm(AddSinAdd(), torch.randn(4), s), s)
+    assert result.acc_names == ["_run_on_acc_0", "_run_on_acc_1"]
+    torch_nodes = [n for n in result.gm.graph.nodes if n.op == "call_function"]
+    assert [n.target for n in torch_nodes] == [torch.ops.aten.special_bessel_j0.default]
+    reasons = {n.name: r for n, r in result.report.reasons.items()}
+    assert reasons["special_bessel_j0"] == "no converter for aten.special_bessel_j0.default"
+
+
+def test_min_block_size_drops_small_partitions():
+    s = CompilationSettings(min_block_size=4)
+    result = partition(_gm(AddSinAdd(), torch.randn(4), s), s)
+    assert result.acc_names == []
+
+
+def test_torch_executed_ops_splits_graph():
+    s = CompilationSettings(min_block_size=1, torch_executed_ops={torch.ops.aten.mul.Tensor})
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return ((x + 1 - 2) * 3 + 4 - 5) * 6 + 7
+    result = partition(_gm(M(), torch.randn(4), s), s)
+    assert len(result.acc_names) == 3
+
+
+def test_require_full_compilation_names_the_op():
+    s = CompilationSettings(require_full_compilation=True)
+    with pytest.raises(UnsupportedOperatorError, match=r"special_bessel_j0.*test_partitioner.py"):
+        partition(_gm(AddSinAdd(), torch.randn(4), s), s)
+
+
+def test_require_full_compilation_passes_when_possible():
+    s = CompilationSettings(require_full_compilation=True)
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return x + 1
+    result = partition(_gm(M(), torch.randn(4), s), s)
+    assert result.acc_names == ["_run_on_acc_0"]
