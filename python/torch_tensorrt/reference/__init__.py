@@ -17,6 +17,8 @@ __all__ = ["evaluate_network", "supported_layer_types", "run", "compare"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("run", "compare"):
-        return getattr(importlib.import_module("torch_tensorrt.reference._model"), name)
+    if name == "run":
+        return importlib.import_module("torch_tensorrt.reference._model").run
+    if name in ("compare", "CompareReport"):
+        return getattr(importlib.import_module("torch_tensorrt.reference._compare"), name)
     raise AttributeError(name)

@@ -30,6 +30,8 @@ class ConvertedEngine:
     metadata: EngineMetadata
     network: NetworkResult
     build: BuildResult
+    #: the FX graph that was converted (its node names key ``network.node_tensors``)
+    graph_module: torch.fx.GraphModule
 
     @property
     def input_names(self) -> list[str]:
@@ -56,7 +58,7 @@ def convert_module(
     recorder = _simulation_recorder()
     if recorder is not None:
         metadata.network = recorder(result.network)
-    return ConvertedEngine(name, build.engine, metadata, result, build)
+    return ConvertedEngine(name, build.engine, metadata, result, build, gm)
 
 
 def _simulation_recorder() -> Optional[Callable[[object], dict]]:
