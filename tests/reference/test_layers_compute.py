@@ -1,0 +1,224 @@
+"""Self-tests of the compute layer handlers of the reference evaluator.
+
+Every network is built by hand through the TensorRT API, built with the real builder (the build must
+succeed), evaluated, and compared with values computed here by a different formulation (explicit loops,
+shifted-slice sums, unfold, or torch.nn.functional with explicitly computed padding/sizes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from torch_tensorrt._dtypes import trt_dtype_of
+from torch_tensorrt._trt import trt
+from torch_tensorrt.reference import evaluate_network
+
+
+class Net:
+    """A strongly typed network built by hand: add inputs with their values, add layers, then ``run``."""
+
+    def __init__(self) -> None:
+        self.builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+        self.network = self.builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+        self.values: dict[str, torch.Tensor] = {}
+        self.ranges: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {}
+
+    def input(self, name: str, value: torch.Tensor, dynamic: Sequence[int] = ()) -> "trt.ITensor":
+        """A network input holding ``value``; dims listed in ``dynamic`` are -1 with profile [1, 2*len]."""
+        shape = tuple(-1 if d in dynamic else int(s) for d, s in enumerate(value.shape))
+        tensor = self.network.add_input(name, trt_dtype_of(value.dtype), shape)
+        self.values[name] = value
+        if dynamic:
+            lo = tuple(1 if d in dynamic else int(s) for d, s in enumerate(value.shape))
+            hi = tuple(2 * int(s) if d in dynamic else int(s) for d, s in enumerate(value.shape))
+            self.ranges[name] = (lo, tuple(value.shape), hi)
+        return tensor
+
+    def run(self, *outputs: "trt.ITensor") -> list[torch.Tensor]:
+        for out in outputs:
+            self.network.mark_output(out)
+        config = self.builder.create_builder_config()
+        if self.ranges:
+            profile = self.builder.create_optimization_profile()
+            for name, (lo, opt, hi) in self.ranges.items():
+                profile.set_shape(name, lo, opt, hi)
+            config.add_optimization_profile(profile)
+        assert self.builder.build_serialized_network(self.network, config) is not None, "TensorRT build failed"
+        result = evaluate_network(self.network, self.values)
+        return [result[o.name] for o in outputs]
+
+
+def _w(array: torch.Tensor) -> "trt.Weights":
+    return trt.Weights(np.ascontiguousarray(array.numpy()))
+
+
+def _rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)
+
+
+def _close(actual: torch.Tensor, expected: torch.Tensor, tol: float = 1e-5) -> None:
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    torch.testing.assert_close(actual.double(), expected.double(), rtol=tol, atol=tol)
+
+
+# ---------------------------------------------------------------- MATRIX_MULTIPLY / EINSUM
+
+def _loop_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Batched matrix product by explicit loops over (broadcast) batch indices and output elements."""
+    batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a, b = a.expand(*batch, *a.shape[-2:]).double(), b.expand(*batch, *b.shape[-2:]).double()
+    out = torch.zeros(*batch, a.shape[-2], b.shape[-1], dtype=torch.float64)
+    for idx in itertools.product(*[range(n) for n in batch]):
+        for i in range(a.shape[-2]):
+            for j in range(b.shape[-1]):
+                out[idx + (i, j)] = sum(a[idx + (i, k)] * b[idx + (k, j)] for k in range(a.shape[-1]))
+    return out
+
+
+M = "MatrixOperation"
+
+
+@pytest.mark.parametrize(
+    "op0, op1, sa, sb",
+    [
+        ("NONE", "NONE", (3, 4), (4, 5)),
+        ("NONE", "NONE", (2, 3, 4), (2, 4, 5)),
+        ("TRANSPOSE", "NONE", (2, 4, 3), (2, 4, 5)),
+        ("NONE", "TRANSPOSE", (2, 3, 4), (2, 5, 4)),
+        ("TRANSPOSE", "TRANSPOSE", (2, 4, 3), (2, 5, 4)),
+        ("NONE", "NONE", (1, 3, 4), (2, 4, 5)),  # batch broadcast of A
+        ("NONE", "NONE", (2, 1, 3, 4), (1, 3, 4, 2)),  # broadcast both ways
+        ("VECTOR", "NONE", (2, 4), (2, 4, 5)),  # vector * matrix
+        ("NONE", "VECTOR", (2, 3, 4), (2, 4)),  # matrix * vector
+        ("VECTOR", "VECTOR", (2, 4), (2, 4)),  # vector * vector -> scalar per batch
+        ("VECTOR", "TRANSPOSE", (2, 4), (2, 5, 4)),
+    ],
+)
+def test_matrix_multiply(op0: str, op1: str, sa: tuple, sb: tuple) -> None:
+    a, b = _rand(*sa, seed=1), _rand(*sb, seed=2)
+    net = Net()
+    layer = net.network.add_matrix_multiply(
+        net.input("a", a), getattr(trt.MatrixOperation, op0), net.input("b", b), getattr(trt.MatrixOperation, op1)
+    )
+    (out,) = net.run(layer.get_output(0))
+    ea = a.transpose(-1, -2) if op0 == "TRANSPOSE" else a.unsqueeze(-2) if op0 == "VECTOR" else a
+    eb = b.transpose(-1, -2) if op1 == "TRANSPOSE" else b.unsqueeze(-1) if op1 == "VECTOR" else b
+    expected = _loop_matmul(ea, eb)
+    if op1 == "VECTOR":
+        expected = expected[..., 0]
+    if op0 == "VECTOR":
+        expected = expected[..., 0] if op1 == "VECTOR" else expected[..., 0, :]
+    _close(out, expected)
+
+
+def test_matrix_multiply_dynamic_batch_half() -> None:
+    a, b = _rand(3, 2, 4, seed=3).half(), _rand(3, 4, 2, seed=4).half()
+    net = Net()
+    layer = net.network.add_matrix_multiply(
+        net.input("a", a, dynamic=[0]), trt.MatrixOperation.NONE, net.input("b", b, dynamic=[0]), trt.MatrixOperation.NONE
+    )
+    (out,) = net.run(layer.get_output(0))
+    assert out.dtype == torch.float16
+    _close(out, _loop_matmul(a.float(), b.float()), tol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [
+        ("ij,jk->ik", [(3, 4), (4, 2)]),
+        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]),
+        ("ij->ji", [(3, 4)]),
+        ("ij->i", [(3, 4)]),
+        ("ij,ij->", [(3, 4), (3, 4)]),
+        ("ik,jk", [(2, 3), (4, 3)]),  # implicit output: "ij"
+        ("i,j->ij", [(3,), (2,)]),
+    ],
+)
+def test_einsum(equation: str, shapes: list) -> None:
+    xs = [_rand(*s, seed=i + 5) for i, s in enumerate(shapes)]
+    net = Net()
+    layer = net.network.add_einsum([net.input(f"x{i}", x) for i, x in enumerate(xs)], equation)
+    (out,) = net.run(layer.get_output(0))
+    # Independent evaluation: sum over every assignment of the subscripts.
+    lhs, _, rhs = equation.partition("->")
+    terms = lhs.split(",")
+    if "->" not in equation:
+        letters = "".join(terms)
+        rhs = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    size = {c: xs[t].shape[p] for t, term in enumerate(terms) for p, c in enumerate(term)}
+    letters = sorted(size)
+    expected = torch.zeros(tuple(size[c] for c in rhs), dtype=torch.float64)
+    for values in itertools.product(*[range(size[c]) for c in letters]):
+        env = dict(zip(letters, values))
+        prod = 1.0
+        for t, term in enumerate(terms):
+            prod *= float(xs[t][tuple(env[c] for c in term)])
+        expected[tuple(env[c] for c in rhs)] += prod
+    _close(out, expected)
+
+
+# ---------------------------------------------------------------- REDUCE / TOPK / SOFTMAX
+
+@pytest.mark.parametrize("op", ["SUM", "PROD", "MAX", "MIN", "AVG"])
+@pytest.mark.parametrize("axes, keep", [((1,), True), ((0, 2), False), ((2,), False), ((0, 1, 2), True)])
+def test_reduce_float(op: str, axes: tuple, keep: bool) -> None:
+    x = _rand(2, 3, 4, seed=7)
+    net = Net()
+    mask = sum(1 << a for a in axes)
+    layer = net.network.add_reduce(net.input("x", x), getattr(trt.ReduceOperation, op), mask, keep)
+    (out,) = net.run(layer.get_output(0))
+    fn = {"SUM": np.sum, "PROD": np.prod, "MAX": np.max, "MIN": np.min, "AVG": np.mean}[op]
+    expected = fn(x.double().numpy(), axis=axes, keepdims=keep)
+    _close(out, torch.from_numpy(np.asarray(expected)))
+
+
+@pytest.mark.parametrize("op", ["SUM", "MAX", "MIN", "PROD"])
+def test_reduce_int32(op: str) -> None:
+    x = torch.randint(-5, 6, (3, 4), generator=torch.Generator().manual_seed(8), dtype=torch.int32)
+    net = Net()
+    layer = net.network.add_reduce(net.input("x", x), getattr(trt.ReduceOperation, op), 0b10, False)
+    (out,) = net.run(layer.get_output(0))
+    assert out.dtype == torch.int32
+    rows = x.tolist()
+    fn = {"SUM": sum, "MAX": max, "MIN": min, "PROD": math.prod}[op]
+    assert out.tolist() == [fn(r) for r in rows]
+
+
+@pytest.mark.parametrize("op", ["MAX", "MIN"])
+@pytest.mark.parametrize("axis, k", [(1, 2), (2, 3), (2, 1)])
+@pytest.mark.parametrize("indices_type", [None, "INT64"])
+def test_topk(op: str, axis: int, k: int, indices_type: Optional[str]) -> None:
+    x = torch.randperm(2 * 4 * 5, generator=torch.Generator().manual_seed(9)).reshape(2, 4, 5).float()  # no ties
+    net = Net()
+    args = [net.input("x", x), getattr(trt.TopKOperation, op), k, 1 << axis]
+    if indices_type:
+        args.append(getattr(trt.DataType, indices_type))
+    layer = net.network.add_topk(*args)
+    values, indices = net.run(layer.get_output(0), layer.get_output(1))
+    assert indices.dtype == (torch.int64 if indices_type else torch.int32)
+    xs = x.movedim(axis, -1)
+    vs, ids = values.movedim(axis, -1), indices.movedim(axis, -1)
+    for idx in itertools.product(*[range(n) for n in xs.shape[:-1]]):
+        row = xs[idx].tolist()
+        order = sorted(range(len(row)), key=lambda i: row[i], reverse=(op == "MAX"))[:k]
+        assert ids[idx].tolist() == order
+        assert vs[idx].tolist() == [row[i] for i in order]
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_softmax(axis: int) -> None:
+    x = _rand(2, 3, 4, seed=10)
+    net = Net()
+    layer = net.network.add_softmax(net.input("x", x, dynamic=[0]))
+    layer.axes = 1 << axis
+    (out,) = net.run(layer.get_output(0))
+    e = np.exp(x.double().numpy())
+    _close(out, torch.from_numpy(e / e.sum(axis=axis, keepdims=True)))
