@@ -16,42 +16,36 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from torch_tensorrt._dtypes import trt_dtype_of
 from torch_tensorrt._trt import trt
-from torch_tensorrt.reference import evaluate_network
+
+from _net import NetBuilder
 
 
 class Net:
-    """A strongly typed network built by hand: add inputs with their values, add layers, then ``run``."""
+    """A :class:`NetBuilder` whose inputs are added together with their values; ``run`` marks, builds, evaluates."""
 
     def __init__(self) -> None:
-        self.builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
-        self.network = self.builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+        self.nb = NetBuilder()
+        self.network = self.nb.network
         self.values: dict[str, torch.Tensor] = {}
-        self.ranges: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {}
 
     def input(self, name: str, value: torch.Tensor, dynamic: Sequence[int] = ()) -> "trt.ITensor":
-        """A network input holding ``value``; dims listed in ``dynamic`` are -1 with profile [1, 2*len]."""
+        """A network input holding ``value``; dims listed in ``dynamic`` are -1 with profile range [1, 2*len]."""
         shape = tuple(-1 if d in dynamic else int(s) for d, s in enumerate(value.shape))
-        tensor = self.network.add_input(name, trt_dtype_of(value.dtype), shape)
+        lo = tuple(1 if d in dynamic else int(s) for d, s in enumerate(value.shape))
+        hi = tuple(2 * int(s) if d in dynamic else int(s) for d, s in enumerate(value.shape))
         self.values[name] = value
-        if dynamic:
-            lo = tuple(1 if d in dynamic else int(s) for d, s in enumerate(value.shape))
-            hi = tuple(2 * int(s) if d in dynamic else int(s) for d, s in enumerate(value.shape))
-            self.ranges[name] = (lo, tuple(value.shape), hi)
-        return tensor
+        if not dynamic:
+            return self.nb.input(name, shape, value.dtype)
+        return self.nb.input(name, shape, value.dtype, min=lo, opt=tuple(value.shape), max=hi)
+
+    def const(self, value: torch.Tensor) -> "trt.ITensor":
+        return self.nb.const(value)
 
     def run(self, *outputs: "trt.ITensor") -> list[torch.Tensor]:
         for out in outputs:
-            self.network.mark_output(out)
-        config = self.builder.create_builder_config()
-        if self.ranges:
-            profile = self.builder.create_optimization_profile()
-            for name, (lo, opt, hi) in self.ranges.items():
-                profile.set_shape(name, lo, opt, hi)
-            config.add_optimization_profile(profile)
-        assert self.builder.build_serialized_network(self.network, config) is not None, "TensorRT build failed"
-        result = evaluate_network(self.network, self.values)
+            self.nb.mark(out)
+        result = self.nb.run(self.values)
         return [result[o.name] for o in outputs]
 
 
@@ -222,3 +216,152 @@ def test_softmax(axis: int) -> None:
     (out,) = net.run(layer.get_output(0))
     e = np.exp(x.double().numpy())
     _close(out, torch.from_numpy(e / e.sum(axis=axis, keepdims=True)))
+
+
+# ---------------------------------------------------------------- padding-mode arithmetic (documented formulas)
+
+def _pads(mode: str, size: int, k: int, s: int, d: int, pre: int, post: int) -> tuple[int, int, int]:
+    """(pre, post, output length) of one spatial dim of a convolution/pooling."""
+    dk = 1 + d * (k - 1)
+    if mode.startswith("SAME"):
+        total = max((size - 1) // s * s + dk - size, 0)
+        small = total // 2
+        pre, post = (small, total - small) if mode == "SAME_UPPER" else (total - small, small)
+        return pre, post, -(-size // s)
+    m = size + pre + post
+    out = (m - dk) // s + 1 if mode == "EXPLICIT_ROUND_DOWN" else -(-(m - dk) // s) + 1
+    return pre, post, out
+
+
+def _zero_pad(x: torch.Tensor, pads: list[tuple[int, int]], fill: float = 0.0) -> torch.Tensor:
+    """Pad the trailing len(pads) dims by slice assignment into a filled tensor."""
+    r = len(pads)
+    shape = list(x.shape[:-r]) + [n + a + b for n, (a, b) in zip(x.shape[-r:], pads)]
+    out = torch.full(shape, fill, dtype=x.dtype)
+    out[(Ellipsis,) + tuple(slice(a, a + n) for n, (a, _) in zip(x.shape[-r:], pads))] = x
+    return out
+
+
+# ---------------------------------------------------------------- CONVOLUTION / DECONVOLUTION
+
+def _ref_conv(x, w, b, stride, dilation, groups, mode, pre, post):
+    """Sum over kernel offsets of strided input slices times the kernel tap (zero padding by slice assignment)."""
+    r = w.dim() - 2
+    spec = [_pads(mode, x.shape[2 + i], w.shape[2 + i], stride[i], dilation[i], pre[i], post[i]) for i in range(r)]
+    outs = [o for _, _, o in spec]
+    # Pad enough on the right for every window (ROUND_UP windows past M read zeros too).
+    need = [(o - 1) * s + 1 + d * (k - 1) for o, s, d, k in zip(outs, stride, dilation, w.shape[2:])]
+    pads = [(a, max(n - (x.shape[2 + i] + a), 0)) for i, ((a, _, _), n) in enumerate(zip(spec, need))]
+    xp = _zero_pad(x.double(), pads)
+    n, c = x.shape[:2]
+    k_out, cg = w.shape[:2]
+    kg = k_out // groups
+    out = torch.zeros(n, k_out, *outs, dtype=torch.float64)
+    for kk in itertools.product(*[range(k) for k in w.shape[2:]]):
+        sl = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (outs[i] - 1) + 1, stride[i]) for i in range(r))
+        xs = xp[(slice(None), slice(None)) + sl]
+        for g in range(groups):
+            tap = w[(slice(g * kg, (g + 1) * kg), slice(None)) + kk].double()
+            out[:, g * kg:(g + 1) * kg] += torch.einsum("nc...,kc->nk...", xs[:, g * cg:(g + 1) * cg], tap)
+    if b is not None:
+        out += b.double().reshape(1, -1, *[1] * r)
+    return out
+
+
+CONV_CASES = [
+    # (input shape, K, kernel, stride, dilation, groups, mode, pre, post, bias)
+    ((1, 4, 7, 6), 3, (3, 3), (1, 1), (1, 1), 1, "EXPLICIT_ROUND_DOWN", (0, 0), (0, 0), True),
+    ((2, 4, 7, 6), 3, (3, 2), (2, 1), (1, 1), 1, "EXPLICIT_ROUND_DOWN", (1, 0), (2, 1), True),
+    ((1, 4, 9, 8), 2, (3, 3), (1, 2), (2, 1), 1, "EXPLICIT_ROUND_DOWN", (1, 1), (1, 1), False),
+    ((1, 4, 6, 6), 6, (3, 3), (1, 1), (1, 1), 2, "EXPLICIT_ROUND_DOWN", (1, 1), (1, 1), True),
+    ((1, 4, 6, 6), 4, (3, 3), (2, 2), (1, 1), 4, "EXPLICIT_ROUND_DOWN", (1, 1), (0, 0), True),
+    ((1, 2, 8, 7), 3, (3, 3), (2, 2), (1, 1), 1, "EXPLICIT_ROUND_UP", (1, 0), (0, 1), True),
+    ((1, 2, 8, 7), 3, (4, 3), (2, 3), (1, 1), 1, "SAME_UPPER", (0, 0), (0, 0), True),
+    ((1, 2, 8, 7), 3, (4, 3), (2, 3), (1, 2), 1, "SAME_LOWER", (0, 0), (0, 0), True),
+    ((1, 2, 5, 4, 6), 3, (2, 3, 3), (1, 2, 1), (1, 1, 2), 1, "EXPLICIT_ROUND_DOWN", (1, 0, 1), (0, 1, 1), True),
+    ((1, 4, 5, 4, 4), 2, (3, 1, 2), (2, 1, 1), (1, 1, 1), 2, "SAME_UPPER", (0, 0, 0), (0, 0, 0), True),
+]
+
+
+def _set_geometry(layer, stride, dilation, groups, mode, pre, post) -> None:
+    layer.stride_nd = stride
+    layer.dilation_nd = dilation
+    layer.num_groups = groups
+    layer.padding_mode = getattr(trt.PaddingMode, mode)
+    layer.pre_padding = pre
+    layer.post_padding = post
+
+
+@pytest.mark.parametrize("shape, k, ks, stride, dil, groups, mode, pre, post, has_bias", CONV_CASES)
+def test_convolution(shape, k, ks, stride, dil, groups, mode, pre, post, has_bias) -> None:
+    x = _rand(*shape, seed=11)
+    w = _rand(k, shape[1] // groups, *ks, seed=12)
+    b = _rand(k, seed=13) if has_bias else None
+    net = Net()
+    layer = net.network.add_convolution_nd(net.input("x", x), k, ks, _w(w), _w(b) if has_bias else trt.Weights())
+    _set_geometry(layer, stride, dil, groups, mode, pre, post)
+    (out,) = net.run(layer.get_output(0))
+    _close(out, _ref_conv(x, w, b, stride, dil, groups, mode, pre, post))
+
+
+def test_convolution_kernel_from_tensors_dynamic_half() -> None:
+    x = _rand(2, 3, 6, 5, seed=14).half()
+    w, b = _rand(4, 3, 3, 3, seed=15).half(), _rand(4, seed=16).half()
+    net = Net()
+    wt, bt = net.const(w), net.const(b)  # added first: the evaluator walks layers in insertion order
+    layer = net.network.add_convolution_nd(net.input("x", x, dynamic=[0]), 4, (3, 3), trt.Weights(trt.float16))
+    layer.set_input(1, wt)
+    layer.set_input(2, bt)
+    layer.padding_nd = (1, 1)
+    (out,) = net.run(layer.get_output(0))
+    assert out.dtype == torch.float16
+    _close(out, _ref_conv(x, w, b, (1, 1), (1, 1), 1, "EXPLICIT_ROUND_DOWN", (1, 1), (1, 1)), tol=1e-2)
+
+
+def _ref_deconv(x, w, b, stride, dilation, groups, mode, pre, post):
+    """Scatter every input element times the kernel into the full output, then crop the padding."""
+    r = w.dim() - 2
+    n, c = x.shape[:2]
+    kg = w.shape[1]
+    cg = c // groups
+    full = [(x.shape[2 + i] - 1) * stride[i] + 1 + dilation[i] * (w.shape[2 + i] - 1) for i in range(r)]
+    out = torch.zeros(n, kg * groups, *full, dtype=torch.float64)
+    for kk in itertools.product(*[range(k) for k in w.shape[2:]]):
+        sl = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (x.shape[2 + i] - 1) + 1, stride[i]) for i in range(r))
+        for g in range(groups):
+            tap = w[(slice(g * cg, (g + 1) * cg), slice(None)) + kk].double()
+            out[(slice(None), slice(g * kg, (g + 1) * kg)) + sl] += torch.einsum("nc...,ck->nk...", x[:, g * cg:(g + 1) * cg].double(), tap)
+    if b is not None:
+        out += b.double().reshape(1, -1, *[1] * r)
+    crop = []
+    for i in range(r):
+        if mode.startswith("SAME"):
+            total = max(1 + dilation[i] * (w.shape[2 + i] - 1) - stride[i], 0)
+            small = total // 2
+            a, z = (small, total - small) if mode == "SAME_UPPER" else (total - small, small)
+        else:
+            a, z = pre[i], post[i]
+        crop.append(slice(a, full[i] - z))
+    return out[(slice(None), slice(None)) + tuple(crop)]
+
+
+DECONV_CASES = [
+    ((1, 4, 4, 3), 3, (3, 3), (2, 2), (1, 1), 1, "EXPLICIT_ROUND_DOWN", (0, 0), (0, 0), True),
+    ((2, 4, 4, 3), 2, (3, 2), (2, 3), (1, 1), 1, "EXPLICIT_ROUND_DOWN", (1, 0), (0, 1), True),
+    ((1, 4, 3, 4), 4, (3, 3), (1, 1), (2, 1), 2, "EXPLICIT_ROUND_UP", (1, 1), (1, 1), False),  # no stride+dilation (builder)
+    ((1, 2, 4, 3), 3, (4, 3), (2, 2), (1, 1), 1, "SAME_UPPER", (0, 0), (0, 0), True),
+    ((1, 2, 4, 3), 3, (3, 5), (2, 2), (1, 1), 1, "SAME_LOWER", (0, 0), (0, 0), True),
+    ((1, 2, 3, 2, 3), 2, (2, 3, 2), (2, 1, 2), (1, 1, 1), 1, "EXPLICIT_ROUND_DOWN", (0, 1, 0), (1, 0, 0), True),
+]
+
+
+@pytest.mark.parametrize("shape, k, ks, stride, dil, groups, mode, pre, post, has_bias", DECONV_CASES)
+def test_deconvolution(shape, k, ks, stride, dil, groups, mode, pre, post, has_bias) -> None:
+    x = _rand(*shape, seed=17)
+    w = _rand(shape[1], k // groups, *ks, seed=18)  # CKRS
+    b = _rand(k, seed=19) if has_bias else None
+    net = Net()
+    layer = net.network.add_deconvolution_nd(net.input("x", x), k, ks, _w(w), _w(b) if has_bias else trt.Weights())
+    _set_geometry(layer, stride, dil, groups, mode, pre, post)
+    (out,) = net.run(layer.get_output(0))
+    _close(out, _ref_deconv(x, w, b, stride, dil, groups, mode, pre, post))
