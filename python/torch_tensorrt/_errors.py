@@ -38,6 +38,17 @@ def user_source_line(node: torch.fx.Node) -> Optional[str]:
     return f"{where}: {code}" if code else where
 
 
+def short_source_line(node: torch.fx.Node) -> str:
+    """``model.py:12 return x.relu()`` -- the compact form of :func:`user_source_line` for tables."""
+    full = user_source_line(node)
+    if not full:
+        return ""
+    m = re.match(r'File "([^"]+)", line (\d+)(?:, in [^:]+)?(?::\s*(.*))?', full)
+    if not m:
+        return full
+    return f"{os.path.basename(m.group(1))}:{m.group(2)} {m.group(3) or ''}".strip()
+
+
 def op_name(node: torch.fx.Node) -> str:
     target = node.target
     if isinstance(target, torch._ops.OpOverload):

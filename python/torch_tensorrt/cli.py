@@ -146,13 +146,13 @@ def atomic_write(path: str, data: bytes) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from torch_tensorrt._console import console as make_console
     from rich.table import Table
 
     import torch_tensorrt
     from torch_tensorrt.dynamo import convert_exported_program
 
-    console = Console()
+    console = make_console()
     model, examples = _load_model(args.model)
     inputs = build_inputs(args, examples)
     start = time.perf_counter()

@@ -14,7 +14,7 @@ import torch
 import torch.fx
 import torch.utils._pytree as pytree
 
-from torch_tensorrt._errors import op_name, user_source_line
+from torch_tensorrt._errors import op_name, short_source_line
 from torch_tensorrt.reference._evaluator import evaluate_network
 from torch_tensorrt.reference._model import NodeError, _flat_inputs, engine_inputs, relative_error
 
@@ -26,9 +26,9 @@ class CompareReport:
     first_divergence: Optional[NodeError] = None
 
     def __str__(self) -> str:
-        from rich.console import Console
+        from torch_tensorrt._console import console as make_console
 
-        console = Console(record=True, width=160)
+        console = make_console(record=True, width=200)
         with console.capture():
             console.print(self.table())
         return console.export_text()
@@ -97,12 +97,12 @@ def compare(
             max_abs, rel = relative_error(actual, expected)
             node = nodes[node_name]
             label = node_name if len(tensor_names) == 1 else f"{node_name}[{i}]"
-            row = NodeError(label, op_name(node), tuple(expected.shape), max_abs, rel, user_source_line(node) or "")
+            row = NodeError(label, op_name(node), tuple(expected.shape), max_abs, rel, short_source_line(node))
             report.rows.append(row)
             if report.first_divergence is None and rel > tol:
                 report.first_divergence = row
     if print_table:
-        from rich.console import Console
+        from torch_tensorrt._console import console as make_console
 
-        Console().print(report.table())
+        make_console().print(report.table())
     return report

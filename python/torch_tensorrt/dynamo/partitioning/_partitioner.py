@@ -79,6 +79,8 @@ class PartitionResult:
     gm: torch.fx.GraphModule
     acc_names: list[str]
     report: SupportReport
+    #: node name (in the partitioned graph) -> name of the TensorRT submodule it went into
+    node_partition: dict[str, str] = field(default_factory=dict)
 
 
 def partition(gm: torch.fx.GraphModule, settings: CompilationSettings) -> PartitionResult:
@@ -92,9 +94,11 @@ def partition(gm: torch.fx.GraphModule, settings: CompilationSettings) -> Partit
         partitions = [
             p for p in partitions if sum(is_compute_node(n) for n in p.nodes) >= settings.min_block_size
         ]
+    members = {f"fused_{i}": [n.name for n in p.nodes] for i, p in enumerate(partitions)}
     fused = partitioner.fuse_partitions(partitions) if partitions else gm
-    acc_names = _rename_fused(fused)
-    return PartitionResult(fused, acc_names, support.report)
+    renamed = _rename_fused(fused)
+    node_partition = {name: renamed[fid] for fid, names in members.items() for name in names}
+    return PartitionResult(fused, list(renamed.values()), support.report, node_partition)
 
 
 def _check_full(gm: torch.fx.GraphModule, support: TensorRTSupport, partitions: list[Partition]) -> None:
@@ -112,15 +116,16 @@ def _check_full(gm: torch.fx.GraphModule, support: TensorRTSupport, partitions: 
         )
 
 
-def _rename_fused(gm: torch.fx.GraphModule) -> list[str]:
-    names = []
+def _rename_fused(gm: torch.fx.GraphModule) -> dict[str, str]:
+    """Rename ``fused_<id>`` submodules to ``_run_on_acc_<k>`` in graph order; returns old -> new."""
+    names: dict[str, str] = {}
     for node in gm.graph.nodes:
         if node.op == "call_module" and str(node.target).startswith("fused_"):
             new = f"{ACC_PREFIX}{len(names)}"
             module = gm.get_submodule(node.target)
             delattr(gm, node.target)
             gm.add_submodule(new, module)
+            names[str(node.target)] = new
             node.target = new
-            names.append(new)
     gm.recompile()
     return names
