@@ -365,3 +365,92 @@ def test_deconvolution(shape, k, ks, stride, dil, groups, mode, pre, post, has_b
     _set_geometry(layer, stride, dil, groups, mode, pre, post)
     (out,) = net.run(layer.get_output(0))
     _close(out, _ref_deconv(x, w, b, stride, dil, groups, mode, pre, post))
+
+
+# ---------------------------------------------------------------- POOLING / PADDING
+
+def _ref_pool(x, kind, window, stride, mode, pre, post, excl, blend):
+    """Explicit loop over output positions: each window clipped to the input (MAX, SUM) and counted."""
+    r = len(window)
+    spec = [_pads(mode, x.shape[-r + i], window[i], stride[i], 1, pre[i], post[i]) for i in range(r)]
+    outs = [o for _, _, o in spec]
+    out = torch.zeros(*x.shape[:-r], *outs, dtype=torch.float64)
+    xd = x.double()
+    for pos in itertools.product(*[range(o) for o in outs]):
+        lo = [pos[i] * stride[i] - spec[i][0] for i in range(r)]
+        hi = [lo[i] + window[i] for i in range(r)]
+        inside = tuple(slice(max(lo[i], 0), min(hi[i], x.shape[-r + i])) for i in range(r))
+        vals = xd[(Ellipsis,) + inside].flatten(-r)
+        if excl:
+            count = vals.shape[-1]
+        else:  # overlap with the padded input [-pre, size + post)
+            count = math.prod(
+                min(hi[i], x.shape[-r + i] + spec[i][1]) - max(lo[i], -spec[i][0]) for i in range(r)
+            )
+        mx, avg = vals.amax(-1), vals.sum(-1) / count
+        out[(Ellipsis,) + pos] = mx if kind == "MAX" else avg if kind == "AVERAGE" else (1 - blend) * mx + blend * avg
+    return out
+
+
+POOL_CASES = [
+    # (input shape, window, stride, mode, pre, post)
+    ((1, 2, 6, 7), (2, 2), (2, 2), "EXPLICIT_ROUND_DOWN", (0, 0), (0, 0)),
+    ((2, 2, 6, 7), (3, 2), (1, 2), "EXPLICIT_ROUND_DOWN", (1, 0), (2, 1)),
+    ((1, 2, 7, 6), (3, 3), (2, 2), "EXPLICIT_ROUND_UP", (1, 0), (0, 0)),
+    ((1, 2, 7, 5), (2, 3), (2, 2), "EXPLICIT_ROUND_UP", (0, 1), (1, 1)),
+    ((1, 2, 7, 6), (4, 3), (2, 3), "SAME_UPPER", (0, 0), (0, 0)),
+    ((1, 2, 7, 6), (4, 3), (2, 3), "SAME_LOWER", (0, 0), (0, 0)),
+    ((1, 2, 5, 4, 6), (2, 3, 2), (2, 1, 2), "EXPLICIT_ROUND_DOWN", (1, 1, 0), (0, 1, 1)),
+]
+
+
+@pytest.mark.parametrize("kind", ["MAX", "AVERAGE", "MAX_AVERAGE_BLEND"])
+@pytest.mark.parametrize("excl", [True, False])
+@pytest.mark.parametrize("shape, window, stride, mode, pre, post", POOL_CASES)
+def test_pooling(kind, excl, shape, window, stride, mode, pre, post) -> None:
+    if kind == "MAX" and not excl:
+        pytest.skip("average_count_excludes_padding does not affect MAX")
+    x = _rand(*shape, seed=20)
+    net = Net()
+    layer = net.network.add_pooling_nd(net.input("x", x), getattr(trt.PoolingType, kind), window)
+    layer.stride_nd = stride
+    layer.padding_mode = getattr(trt.PaddingMode, mode)
+    layer.pre_padding = pre
+    layer.post_padding = post
+    layer.average_count_excludes_padding = excl
+    layer.blend_factor = 0.3
+    (out,) = net.run(layer.get_output(0))
+    _close(out, _ref_pool(x, kind, window, stride, mode, pre, post, excl, 0.3))
+
+
+def test_pooling_dynamic_half() -> None:
+    x = _rand(3, 2, 6, 6, seed=21).half()
+    net = Net()
+    layer = net.network.add_pooling_nd(net.input("x", x, dynamic=[0]), trt.PoolingType.AVERAGE, (3, 3))
+    layer.stride_nd = (2, 2)
+    layer.padding_nd = (1, 1)
+    (out,) = net.run(layer.get_output(0))
+    assert out.dtype == torch.float16
+    _close(out, _ref_pool(x.float(), "AVERAGE", (3, 3), (2, 2), "EXPLICIT_ROUND_DOWN", (1, 1), (1, 1), True, 0), tol=2e-3)
+
+
+@pytest.mark.parametrize(
+    "shape, pre, post, dtype",
+    [
+        ((1, 2, 3, 4), (1, 2), (0, 1), torch.float32),
+        ((2, 3, 4), (2, 0), (1, 3), torch.float16),  # padding is 2-D and float-only (builder)
+        ((1, 2, 5, 6), (-1, 0), (1, -2), torch.float32),  # negative = crop
+        ((1, 1, 4, 4, 3), (0, 1), (2, -1), torch.float32),
+    ],
+)
+def test_padding(shape, pre, post, dtype) -> None:
+    x = (torch.arange(math.prod(shape)) + 1).reshape(shape).to(dtype)
+    net = Net()
+    layer = net.network.add_padding_nd(net.input("x", x), pre, post)
+    (out,) = net.run(layer.get_output(0))
+    r = len(pre)
+    # Pad by the positive amounts, then crop by the negative ones.
+    grown = _zero_pad(x, [(max(a, 0), max(b, 0)) for a, b in zip(pre, post)])
+    crop = tuple(slice(max(-a, 0), n - max(-b, 0)) for n, a, b in zip(grown.shape[-r:], pre, post))
+    expected = grown[(Ellipsis,) + crop]
+    assert out.dtype == dtype and torch.equal(out, expected)
