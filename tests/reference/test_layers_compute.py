@@ -438,7 +438,7 @@ def test_pooling_dynamic_half() -> None:
     "shape, pre, post, dtype",
     [
         ((1, 2, 3, 4), (1, 2), (0, 1), torch.float32),
-        ((2, 3, 4), (2, 0), (1, 3), torch.float16),  # padding is 2-D and float-only (builder)
+        ((2, 1, 3, 4), (2, 0), (1, 3), torch.float16),  # 2-D padding of rank >= 4 float inputs only (builder)
         ((1, 2, 5, 6), (-1, 0), (1, -2), torch.float32),  # negative = crop
         ((1, 1, 4, 4, 3), (0, 1), (2, -1), torch.float32),
     ],
