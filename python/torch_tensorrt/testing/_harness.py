@@ -9,6 +9,8 @@ bool outputs must match exactly.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -126,7 +128,23 @@ def assert_converts(
             assert spec_e == spec_a, f"[{label}] output structure {spec_a} != eager {spec_e}"
             for i, (a, e) in enumerate(zip(flat_a, flat_e)):
                 worst = max(worst, _compare(f"[{label} shapes] output {i}", a, e, tol, atol))
+    _log_case(converted, dynamic=any(r is not None for r in ranges), precision=precision)
     return HarnessResult(converted, [p[0] for p in points], worst)
+
+
+def _log_case(converted: Any, dynamic: bool, precision: Optional[torch.dtype]) -> None:
+    """With ``TORCHTRT_HARNESS_LOG=path`` set, append the converted op names of this passing case (JSON
+    lines; read by benchmarks/coverage.py)."""
+    path = os.environ.get("TORCHTRT_HARNESS_LOG")
+    if not path:
+        return
+    from torch_tensorrt._errors import op_name
+
+    ops = sorted({op_name(n) for n in converted.graph_module.graph.nodes if n.op == "call_function"})
+    entry = {"test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0], "ops": ops, "dynamic": dynamic,
+             "precision": str(precision) if precision else "float32"}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
 
 
 def _lowered_targets(ep: torch.export.ExportedProgram) -> set[Any]:
