@@ -454,3 +454,72 @@ def test_padding(shape, pre, post, dtype) -> None:
     crop = tuple(slice(max(-a, 0), n - max(-b, 0)) for n, a, b in zip(grown.shape[-r:], pre, post))
     expected = grown[(Ellipsis,) + crop]
     assert out.dtype == dtype and torch.equal(out, expected)
+
+
+# ---------------------------------------------------------------- NORMALIZATION / SCALE
+
+def _ref_norm(x: torch.Tensor, axes: tuple, groups: int, scale: torch.Tensor, bias: torch.Tensor, per_group: bool, eps: float):
+    """Mean/variance by explicit sums over every slice that shares the non-normalized (and group) indices."""
+    xd = x.double().numpy()
+    out = np.zeros_like(xd)
+    c = x.shape[1] if x.dim() > 1 else 1
+    keep = [d for d in range(x.dim()) if d not in axes and not (groups > 1 and d == 1)]
+    for idx in itertools.product(*[range(x.shape[d]) for d in keep]):
+        for g in range(groups):
+            sel = [slice(None)] * x.dim()
+            for d, i in zip(keep, idx):
+                sel[d] = slice(i, i + 1)
+            if groups > 1:
+                sel[1] = slice(g * c // groups, (g + 1) * c // groups)
+            block = xd[tuple(sel)]
+            mean = block.sum() / block.size
+            var = ((block - mean) ** 2).sum() / block.size
+            normed = (block - mean) / math.sqrt(var + eps)
+            if per_group:
+                normed = normed * float(scale.flatten()[g]) + float(bias.flatten()[g])
+            out[tuple(sel)] = normed
+    result = torch.from_numpy(out)
+    return result if per_group else result * scale.double() + bias.double()
+
+
+@pytest.mark.parametrize(
+    "shape, axes, groups, sb_shape, v2",
+    [
+        ((2, 3, 4), (2,), 1, (1, 1, 4), True),  # layer norm, last dim
+        ((2, 3, 4), (1, 2), 1, (1, 3, 4), False),  # layer norm, last two dims
+        ((2, 3, 4, 5), (2, 3), 1, (1, 3, 1, 1), True),  # instance norm
+        ((2, 4, 3, 3), (2, 3), 2, (1, 2, 1, 1), False),  # group norm, per-group scale (add_normalization)
+        ((2, 4, 3, 3), (2, 3), 2, (1, 4, 1, 1), True),  # group norm, per-channel scale (add_normalization_v2)
+        ((1, 6, 5), (2,), 3, (1, 6, 1), True),
+    ],
+)
+def test_normalization(shape, axes, groups, sb_shape, v2) -> None:
+    x, s, b = _rand(*shape, seed=22) * 3 + 1, _rand(*sb_shape, seed=23), _rand(*sb_shape, seed=24)
+    net = Net()
+    add = net.network.add_normalization_v2 if v2 else net.network.add_normalization
+    layer = add(net.input("x", x), net.input("s", s), net.input("b", b), sum(1 << a for a in axes))
+    layer.num_groups = groups
+    layer.epsilon = 1e-3
+    assert layer.is_v2 == v2
+    (out,) = net.run(layer.get_output(0))
+    per_group = groups > 1 and not v2
+    _close(out, _ref_norm(x, axes, groups, s, b, per_group, 1e-3), tol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["UNIFORM", "CHANNEL", "ELEMENTWISE"])
+@pytest.mark.parametrize("with_power", [True, False])
+def test_scale(mode: str, with_power: bool) -> None:
+    x = _rand(2, 3, 4, 2, seed=25).abs() + 0.5
+    wshape = {"UNIFORM": (1,), "CHANNEL": (3,), "ELEMENTWISE": (3, 4, 2)}[mode]
+    sc, sh, pw = _rand(*wshape, seed=26), _rand(*wshape, seed=27).abs(), torch.full(wshape, 2.0)
+    net = Net()
+    layer = net.network.add_scale_nd(
+        net.input("x", x), getattr(trt.ScaleMode, mode), _w(sh), _w(sc), _w(pw) if with_power else trt.Weights(), 1
+    )
+    (out,) = net.run(layer.get_output(0))
+    expected = torch.zeros(x.shape, dtype=torch.float64)
+    for n, c, h, w in itertools.product(*[range(s) for s in x.shape]):
+        i = {"UNIFORM": (0,), "CHANNEL": (c,), "ELEMENTWISE": (c, h, w)}[mode]
+        v = float(x[n, c, h, w]) * float(sc[i]) + float(sh[i])
+        expected[n, c, h, w] = v ** 2 if with_power else v
+    _close(out, expected, tol=1e-4)
