@@ -523,3 +523,137 @@ def test_scale(mode: str, with_power: bool) -> None:
         v = float(x[n, c, h, w]) * float(sc[i]) + float(sh[i])
         expected[n, c, h, w] = v ** 2 if with_power else v
     _close(out, expected, tol=1e-4)
+
+
+# ---------------------------------------------------------------- RESIZE
+
+def _resize_matrix(n_in: int, n_out: int, mode: str, coord: str, rounding: str, a: float, exclude: bool) -> torch.Tensor:
+    """Dense [n_out, n_in] interpolation matrix built element by element from the documented formulas."""
+    m = torch.zeros(n_out, n_in, dtype=torch.float64)
+    for j in range(n_out):
+        if coord == "ALIGN_CORNERS":
+            x = j * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        elif coord == "HALF_PIXEL":
+            x = (j + 0.5) * n_in / n_out - 0.5
+        else:
+            x = j * n_in / n_out
+        if mode == "NEAREST":
+            i = {"FLOOR": math.floor(x), "CEIL": math.ceil(x), "HALF_UP": math.floor(x + 0.5), "HALF_DOWN": math.ceil(x - 0.5)}[rounding]
+            m[j, min(max(i, 0), n_in - 1)] = 1.0
+        elif mode == "LINEAR":
+            x = min(max(x, 0.0), n_in - 1.0)
+            i = math.floor(x)
+            m[j, i] += 1 - (x - i)
+            m[j, min(i + 1, n_in - 1)] += x - i
+        else:
+            taps = [math.floor(x) + o for o in (-1, 0, 1, 2)]
+            ws = []
+            for t in taps:
+                d = abs(x - t)
+                ws.append((a + 2) * d**3 - (a + 3) * d**2 + 1 if d <= 1 else a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a if d < 2 else 0.0)
+            if exclude:
+                ws = [w if 0 <= t < n_in else 0.0 for t, w in zip(taps, ws)]
+                ws = [w / sum(ws) for w in ws]
+            for t, w in zip(taps, ws):
+                m[j, min(max(t, 0), n_in - 1)] += w
+    return m
+
+
+def _ref_resize(x: torch.Tensor, out_shape: tuple, **kw) -> torch.Tensor:
+    y = x.double()
+    for d, (n_in, n_out) in enumerate(zip(x.shape, out_shape)):
+        if n_in != n_out:
+            y = torch.movedim(torch.tensordot(_resize_matrix(n_in, n_out, **kw), torch.movedim(y, d, 0), dims=1), 0, d)
+    return y
+
+
+RESIZE_CASES = [
+    # (input shape, output shape, mode, coordinate transformation, nearest rounding, torch.nn.functional equivalent)
+    ((1, 2, 4, 5), (1, 2, 8, 7), "NEAREST", "ASYMMETRIC", "FLOOR", "nearest"),
+    ((1, 2, 4, 5), (1, 2, 7, 3), "NEAREST", "HALF_PIXEL", "HALF_UP", "nearest-exact"),
+    ((1, 2, 4, 5), (1, 2, 7, 9), "NEAREST", "ALIGN_CORNERS", "HALF_DOWN", None),
+    ((1, 2, 4, 5), (1, 2, 7, 9), "NEAREST", "ASYMMETRIC", "CEIL", None),
+    ((2, 4, 5), (3, 4, 2), "NEAREST", "HALF_PIXEL", "FLOOR", None),  # nearest on all dims incl. the outermost
+    ((1, 2, 4, 5), (1, 2, 8, 7), "LINEAR", "ALIGN_CORNERS", "FLOOR", "bilinear:ac"),
+    ((1, 2, 4, 5), (1, 2, 9, 3), "LINEAR", "HALF_PIXEL", "FLOOR", "bilinear"),
+    ((1, 2, 4, 5), (1, 2, 6, 8), "LINEAR", "ASYMMETRIC", "FLOOR", None),
+    ((1, 1, 3, 4, 5), (1, 1, 5, 4, 7), "LINEAR", "ALIGN_CORNERS", "FLOOR", "trilinear:ac"),
+    ((1, 2, 4, 5), (1, 2, 8, 7), "CUBIC", "HALF_PIXEL", "FLOOR", "bicubic"),
+    ((1, 2, 4, 5), (1, 2, 9, 3), "CUBIC", "ALIGN_CORNERS", "FLOOR", "bicubic:ac"),
+    ((1, 2, 4, 5), (1, 2, 6, 9), "CUBIC", "ASYMMETRIC", "FLOOR", None),
+]
+
+
+@pytest.mark.parametrize("shape, out_shape, mode, coord, rounding, torch_mode", RESIZE_CASES)
+def test_resize(shape, out_shape, mode, coord, rounding, torch_mode) -> None:
+    x = _rand(*shape, seed=28)
+    net = Net()
+    layer = net.network.add_resize(net.input("x", x))
+    layer.shape = out_shape
+    layer.resize_mode = getattr(trt.InterpolationMode, mode)
+    layer.coordinate_transformation = getattr(trt.ResizeCoordinateTransformation, coord)
+    layer.nearest_rounding = getattr(trt.ResizeRoundMode, rounding)
+    (out,) = net.run(layer.get_output(0))
+    kw = dict(mode=mode, coord=coord, rounding=rounding, a=-0.75, exclude=False)
+    _close(out, _ref_resize(x, out_shape, **kw))
+    if torch_mode is not None:  # cross-check the formula-level reference against PyTorch
+        name, _, ac = torch_mode.partition(":")
+        extra = {"align_corners": bool(ac)} if name in ("bilinear", "trilinear", "bicubic") else {}
+        _close(out, F.interpolate(x.double(), size=out_shape[2:], mode=name, **extra))
+
+
+@pytest.mark.parametrize("exclude, coeff", [(True, -0.5), (False, -0.5), (True, -0.75)])
+def test_resize_cubic_coeff_exclude_outside(exclude: bool, coeff: float) -> None:
+    x = _rand(1, 1, 5, 4, seed=29)
+    net = Net()
+    layer = net.network.add_resize(net.input("x", x))
+    layer.shape = (1, 1, 8, 3)
+    layer.resize_mode = trt.InterpolationMode.CUBIC
+    layer.coordinate_transformation = trt.ResizeCoordinateTransformation.HALF_PIXEL
+    layer.cubic_coeff = coeff
+    layer.exclude_outside = exclude
+    (out,) = net.run(layer.get_output(0))
+    _close(out, _ref_resize(x, (1, 1, 8, 3), mode="CUBIC", coord="HALF_PIXEL", rounding="FLOOR", a=coeff, exclude=exclude))
+
+
+def test_resize_scales_attribute() -> None:
+    x = _rand(1, 2, 5, 4, seed=30)
+    net = Net()
+    layer = net.network.add_resize(net.input("x", x))
+    layer.scales = [1.0, 1.0, 1.5, 0.5]
+    layer.resize_mode = trt.InterpolationMode.LINEAR
+    layer.coordinate_transformation = trt.ResizeCoordinateTransformation.HALF_PIXEL
+    (out,) = net.run(layer.get_output(0))
+    assert tuple(out.shape) == (1, 2, 7, 2)  # floor(len * scale)
+    _close(out, _ref_resize(x, (1, 2, 7, 2), mode="LINEAR", coord="HALF_PIXEL", rounding="FLOOR", a=-0.75, exclude=False))
+
+
+@pytest.mark.parametrize("selector", ["FORMULA", "UPPER"])
+def test_resize_single_pixel_selector(selector: str) -> None:
+    x = _rand(1, 2, 4, 5, seed=31)
+    net = Net()
+    layer = net.network.add_resize(net.input("x", x))
+    layer.shape = (1, 2, 1, 1)
+    layer.resize_mode = trt.InterpolationMode.LINEAR
+    layer.coordinate_transformation = trt.ResizeCoordinateTransformation.HALF_PIXEL
+    layer.selector_for_single_pixel = getattr(trt.ResizeSelector, selector)
+    (out,) = net.run(layer.get_output(0))
+    if selector == "UPPER":
+        expected = x[:, :, :1, :1].double()
+    else:  # HALF_PIXEL centre: rows (0+0.5)*4-0.5 = 1.5, cols (0+0.5)*5-0.5 = 2
+        expected = ((x[:, :, 1, 2] + x[:, :, 2, 2]) / 2).double().reshape(1, 2, 1, 1)
+    _close(out, expected)
+
+
+def test_resize_dynamic_shape_input() -> None:
+    x = _rand(2, 3, 4, 4, seed=32)
+    net = Net()
+    xt = net.input("x", x, dynamic=[0])
+    size = torch.tensor([2, 3, 6, 2], dtype=torch.int32)
+    st = net.nb.input("size", (4,), torch.int32, values=((1, 3, 1, 1), (2, 3, 6, 2), (4, 3, 8, 8)))
+    net.values["size"] = size
+    layer = net.network.add_resize(xt)
+    layer.set_input(1, st)
+    layer.resize_mode = trt.InterpolationMode.NEAREST
+    (out,) = net.run(layer.get_output(0))
+    _close(out, F.interpolate(x.double(), size=(6, 2), mode="nearest"))
