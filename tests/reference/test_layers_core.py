@@ -78,6 +78,14 @@ def test_elementwise_float_ops_broadcast(net, op):
     _close(out, _NP_BINARY[op](va.numpy(), vb.numpy()).astype(np.float32))
 
 
+def test_elementwise_dynamic_batch_broadcasts_against_constant(net):
+    a = net.input("a", (-1, 3), min=(1, 3), opt=(2, 3), max=(4, 3))
+    net.mark(net.network.add_elementwise(a, net.const(torch.tensor([[1.0, 2.0, 3.0]])), E.SUB).get_output(0))
+    for n in (1, 4):
+        va = torch.rand(n, 3)
+        _close(net.run1({"a": va}, build=n == 1), va.numpy() - np.array([[1.0, 2.0, 3.0]], np.float32))
+
+
 @pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
 def test_elementwise_integer_div_truncates_floor_div_floors(net, dtype):
     a = net.input("a", (4,), dtype)
@@ -453,6 +461,14 @@ def test_scatter_element_and_nd(net):
     out = net.run({"d": torch.zeros(3, 3)})
     _close(out["el"], [[2.0, 1.1, 0.0], [1.0, 0.0, 2.2], [0.0, 2.1, 1.2]])
     _close(out["nd"], [[9.0, 9.0, 9.0], [0.0, 0.0, 0.0], [9.0, 9.0, 9.0]])
+
+
+def test_scatter_nd_duplicate_targets_are_reported(net):
+    data = net.input("d", (3,))
+    idx, upd = net.const(torch.tensor([[1], [1]], dtype=torch.int32)), net.const(torch.tensor([1.0, 2.0]))
+    net.mark(net.network.add_scatter(data, idx, upd, trt.ScatterMode.ND).get_output(0))
+    with pytest.raises(ValueError, match="twice"):
+        net.run({"d": torch.zeros(3)})
 
 
 @pytest.mark.parametrize("axis", [-1, 0])
