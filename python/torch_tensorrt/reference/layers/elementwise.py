@@ -6,7 +6,6 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from torch_tensorrt._trt import trt
 from torch_tensorrt.reference._registry import EvalContext, handles
 from torch_tensorrt.reference.layers._core_util import (
     FLOATS,

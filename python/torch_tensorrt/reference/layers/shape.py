@@ -7,7 +7,6 @@ from typing import Any, Optional
 
 import torch
 
-from torch_tensorrt._trt import trt
 from torch_tensorrt.reference._registry import EvalContext, handles
 from torch_tensorrt.reference.layers._core_util import (
     dims,
@@ -125,7 +124,10 @@ def shape(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) ->
     return [torch.tensor(list(x.shape), dtype=torch.int64)]
 
 
-def _slice_params(layer: Any, ctx: EvalContext, inputs: list[Optional[torch.Tensor]], rank: int, full: tuple[int, ...]):
+def _slice_params(
+    layer: Any, ctx: EvalContext, inputs: list[Optional[torch.Tensor]], rank: int, full: tuple[int, ...]
+) -> tuple[list[int], list[int], list[int]]:
+    """Full-rank start/size/stride from the attributes or inputs 1..3, expanded over axes (attribute or input 5)."""
     def param(slot: int, attr: Any) -> Optional[list[int]]:
         t = optional(inputs, slot)
         return int_list(t) if t is not None else (None if attr is None else list(dims(attr) or ()))
@@ -147,7 +149,9 @@ def _slice_params(layer: Any, ctx: EvalContext, inputs: list[Optional[torch.Tens
     return f_start, f_size, f_stride
 
 
-def _coords(layer: Any, ctx: EvalContext, mode: str, x: torch.Tensor, d: int, length: int):
+def _coords(
+    layer: Any, ctx: EvalContext, mode: str, x: torch.Tensor, d: int, length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Map raw coordinates ``x`` of a dimension of length ``length`` per ``mode``; also a validity mask."""
     valid = (x >= 0) & (x < length)
     if mode == "STRICT_BOUNDS":
