@@ -1,0 +1,186 @@
+"""A tiny, safe evaluator of the shape expressions stored in engine metadata.
+
+Output shapes in :class:`~torch_tensorrt.runtime._metadata.TensorSpec` hold ints and, for dynamic dimensions,
+expression strings in sympy syntax over shape symbols (``"s0"``, ``"2*s0"``, ``"(s0//2)"``, ``"Max(1, s0)"``).
+They are evaluated without ``eval()``: the string is parsed with :mod:`ast` and only these forms are accepted:
+
+* integer literals and symbol names;
+* ``+``, ``-``, ``*``, ``//``, ``%`` and unary ``-`` / ``+``;
+* ``max``/``min`` (also spelled ``Max``/``Min``, any number of arguments), ``FloorDiv(a, b)``, ``Mod(a, b)``,
+  ``CeilDiv(a, b)``, and ``floor(a / b)`` / ``ceiling(a / b)`` (exact integer division, the only place ``/``
+  may appear).
+
+Symbol values may be ints or ``torch.SymInt`` (the fake kernel evaluates with the inputs' symbolic sizes), so
+arithmetic goes through Python operators and ``torch.sym_max``/``torch.sym_min``.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+import torch
+
+IntLike = Union[int, "torch.SymInt"]
+
+
+class ShapeExprError(ValueError):
+    """An expression that is malformed, uses a forbidden construct, or names an unbound symbol."""
+
+
+class UnboundSymbol(ShapeExprError):
+    """The expression names a symbol with no value (e.g. a data-dependent size)."""
+
+    def __init__(self, symbol: str, expr: str) -> None:
+        self.symbol = symbol
+        super().__init__(f"shape expression {expr!r}: symbol {symbol!r} has no value")
+
+
+def _sym_max(*args: IntLike) -> IntLike:
+    return functools.reduce(lambda a, b: torch.sym_max(a, b), args)
+
+
+def _sym_min(*args: IntLike) -> IntLike:
+    return functools.reduce(lambda a, b: torch.sym_min(a, b), args)
+
+
+def _ceil_div(a: IntLike, b: IntLike) -> IntLike:
+    return -((-a) // b)
+
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b,
+}
+_FUNCS: dict[str, Callable[..., Any]] = {
+    "max": _sym_max,
+    "Max": _sym_max,
+    "min": _sym_min,
+    "Min": _sym_min,
+    "FloorDiv": lambda a, b: a // b,
+    "Mod": lambda a, b: a % b,
+    "CeilDiv": _ceil_div,
+}
+_DIV_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
+    "floor": lambda a, b: a // b,
+    "ceiling": _ceil_div,
+    "ceil": _ceil_div,
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def parse(expr: str) -> ast.expr:
+    """Parse and validate ``expr`` (cached). Raises :class:`ShapeExprError` for anything not allowed."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ShapeExprError(f"shape expression {expr!r} is not valid syntax: {exc.msg}") from exc
+    _validate(tree.body, expr)
+    return tree.body
+
+
+def _validate(node: ast.AST, expr: str) -> None:
+    if isinstance(node, ast.Constant):
+        if type(node.value) is not int:
+            raise ShapeExprError(f"shape expression {expr!r}: only integer literals are allowed, got {node.value!r}")
+    elif isinstance(node, ast.Name):
+        pass
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        _validate(node.operand, expr)
+    elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        _validate(node.left, expr)
+        _validate(node.right, expr)
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        name = node.func.id
+        if name in _FUNCS:
+            if not node.args or (name not in ("max", "Max", "min", "Min") and len(node.args) != 2):
+                raise ShapeExprError(f"shape expression {expr!r}: wrong number of arguments to {name}")
+            for arg in node.args:
+                _validate(arg, expr)
+        elif name in _DIV_FUNCS:
+            arg = node.args[0] if len(node.args) == 1 else None
+            if not (isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Div)):
+                raise ShapeExprError(f"shape expression {expr!r}: {name}() must wrap one division a/b")
+            _validate(arg.left, expr)
+            _validate(arg.right, expr)
+        else:
+            raise ShapeExprError(f"shape expression {expr!r}: function {name!r} is not allowed")
+    else:
+        raise ShapeExprError(f"shape expression {expr!r}: construct {type(node).__name__} is not allowed")
+
+
+def symbols_of(expr: str) -> set[str]:
+    """The symbol names used in ``expr`` (function names excluded)."""
+    node = parse(expr)
+    funcs = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in funcs}
+
+
+def evaluate(expr: Union[str, int], values: Mapping[str, IntLike]) -> IntLike:
+    """Value of ``expr`` with ``values`` bound to its symbols. Ints pass through unchanged."""
+    if isinstance(expr, int):
+        return expr
+    if not isinstance(expr, str):
+        raise ShapeExprError(f"shape dimension must be an int or an expression string, got {expr!r}")
+    return _eval(parse(expr), values, expr)
+
+
+def _eval(node: ast.expr, values: Mapping[str, IntLike], expr: str) -> IntLike:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id not in values:
+            raise UnboundSymbol(node.id, expr)
+        return values[node.id]
+    if isinstance(node, ast.UnaryOp):
+        v = _eval(node.operand, values, expr)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.BinOp):
+        return _BINOPS[type(node.op)](_eval(node.left, values, expr), _eval(node.right, values, expr))
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    name = node.func.id
+    if name in _DIV_FUNCS:
+        div = node.args[0]
+        assert isinstance(div, ast.BinOp)
+        return _DIV_FUNCS[name](_eval(div.left, values, expr), _eval(div.right, values, expr))
+    return _FUNCS[name](*(_eval(a, values, expr) for a in node.args))
+
+
+def bind_symbols(
+    symbols: Mapping[str, Sequence[Any]],
+    input_names: Sequence[str],
+    input_shapes: Sequence[Sequence[IntLike]],
+) -> dict[str, IntLike]:
+    """Values of the shape symbols read off the inputs: ``symbols[s] = [input binding, dim]``."""
+    index = {n: i for i, n in enumerate(input_names)}
+    out: dict[str, IntLike] = {}
+    for sym, (binding, dim) in symbols.items():
+        if binding not in index:
+            raise ShapeExprError(f"symbol {sym!r} refers to unknown input binding {binding!r}")
+        shape = input_shapes[index[binding]]
+        if not 0 <= int(dim) < len(shape):
+            raise ShapeExprError(f"symbol {sym!r} refers to dim {dim} of input {binding!r}, which has rank {len(shape)}")
+        out[sym] = shape[int(dim)]
+    return out
+
+
+def evaluate_shape(
+    shape: Sequence[Union[int, str]],
+    values: Mapping[str, IntLike],
+    unbound: Optional[Callable[[str], IntLike]] = None,
+) -> list[IntLike]:
+    """Evaluate every dimension of ``shape``. ``unbound(symbol)`` supplies values for symbols missing from
+    ``values`` (e.g. fresh unbacked sizes in a fake kernel); without it an unbound symbol raises."""
+    if unbound is None:
+        return [evaluate(d, values) for d in shape]
+    scope = dict(values)
+    for d in shape:
+        if isinstance(d, str):
+            for s in sorted(symbols_of(d)):
+                if s not in scope:
+                    scope[s] = unbound(s)
+    return [evaluate(d, scope) for d in shape]

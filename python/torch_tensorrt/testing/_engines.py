@@ -1,0 +1,102 @@
+"""Hand-built engines for runtime tests and benchmarks (no compiler involved).
+
+:func:`simulated_module` turns a network built through the TensorRT API into a
+:class:`~torch_tensorrt.runtime.TorchTensorRTModule` running on the simulated runtime: the network is
+recorded into the metadata and (optionally) really built with the TensorRT builder, exactly as the compiler
+does inside ``testing.simulate()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+import torch
+
+from torch_tensorrt._dtypes import trt_dtype_of
+from torch_tensorrt._trt import trt
+from torch_tensorrt.runtime._metadata import Dim, EngineMetadata, TensorSpec, dtype_name
+from torch_tensorrt.testing._recording import record_network
+
+
+def new_network() -> tuple[Any, Any]:
+    """A TensorRT builder and an empty strongly typed network."""
+    from torch_tensorrt.dynamo.conversion._builder import make_builder
+
+    builder = make_builder()
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    return builder, network
+
+
+def spec(
+    name: str,
+    dtype: torch.dtype,
+    shape: Sequence[Dim],
+    min: Optional[Sequence[int]] = None,  # noqa: A002 -- the metadata's field names
+    opt: Optional[Sequence[int]] = None,
+    max: Optional[Sequence[int]] = None,  # noqa: A002
+) -> TensorSpec:
+    """A :class:`TensorSpec`; static shapes get min = opt = max = shape."""
+    static = all(isinstance(d, int) for d in shape)
+    as_list = lambda s: list(s) if s is not None else (list(shape) if static else None)  # noqa: E731
+    return TensorSpec(name, dtype_name(dtype), list(shape), as_list(min), as_list(opt), as_list(max))
+
+
+def add_input(network: Any, s: TensorSpec) -> Any:
+    """Declare ``s`` as a network input (dynamic dims as -1)."""
+    dims = [d if isinstance(d, int) else -1 for d in s.shape]
+    return network.add_input(s.name, trt_dtype_of(s.torch_dtype), dims)
+
+
+def build_engine(builder: Any, network: Any, inputs: Sequence[TensorSpec]) -> bytes:
+    """Build ``network`` with the real TensorRT builder (works without a GPU on TensorRT-RTX)."""
+    from torch_tensorrt.dynamo._settings import CompilationSettings
+    from torch_tensorrt.dynamo.conversion._builder import build_serialized
+
+    return build_serialized(builder, network, CompilationSettings(), list(inputs), network.name or "engine").engine
+
+
+def simulated_module(
+    builder: Any,
+    network: Any,
+    inputs: Sequence[TensorSpec],
+    outputs: Sequence[TensorSpec],
+    symbols: Optional[dict[str, Sequence[Union[str, int]]]] = None,
+    *,
+    name: str = "sim_engine",
+    build: bool = True,
+    settings: Any = None,
+    requires_output_allocator: bool = False,
+) -> Any:
+    """A ``TorchTensorRTModule`` whose engine is ``network``, recorded for the simulated runtime.
+
+    ``outputs`` give each output's dtype and shape (ints or expressions over ``symbols``, which map each symbol
+    to ``[input name, dim]``). ``build=False`` skips the real builder (the plan bytes are then a placeholder)."""
+    from torch_tensorrt.dynamo.runtime._TorchTensorRTModule import TorchTensorRTModule
+
+    network.name = name
+    metadata = EngineMetadata(
+        inputs=list(inputs),
+        outputs=list(outputs),
+        symbols={k: list(v) for k, v in (symbols or {}).items()},
+        network=record_network(network),
+    )
+    engine = build_engine(builder, network, inputs) if build else b"simulated-engine-placeholder"
+    return TorchTensorRTModule(
+        serialized_engine=engine,
+        input_binding_names=[s.name for s in inputs],
+        output_binding_names=[s.name for s in outputs],
+        name=name,
+        settings=settings,
+        requires_output_allocator=requires_output_allocator,
+        metadata=metadata,
+    )
+
+
+def identity_module(shape: Sequence[int] = (1,), dtype: torch.dtype = torch.float32, build: bool = False) -> Any:
+    """A simulated engine computing ``y = x`` (an IDENTITY layer): the no-op engine of the overhead benchmark."""
+    builder, network = new_network()
+    x = spec("x", dtype, list(shape))
+    layer = network.add_identity(add_input(network, x))
+    layer.get_output(0).name = "y"
+    network.mark_output(layer.get_output(0))
+    return simulated_module(builder, network, [x], [spec("y", dtype, list(shape))], name="identity", build=build)

@@ -1,0 +1,328 @@
+"""Record a TensorRT network as JSON, and rebuild a read-only view of it with the same API surface.
+
+:func:`record_network` reads a built ``INetworkDefinition`` back through the TensorRT API only, generically:
+for every layer its type, name, input tensor per slot (``None`` for an empty optional slot), outputs, and
+every readable property of the layer's concrete class (read from the pybind class ``property`` objects, so a
+new TensorRT attribute is recorded without code here). Values are tagged JSON:
+
+* plain ``int``/``bool``/``str``/``None`` and finite ``float`` as they are; non-finite floats as ``{"float": "inf"}``;
+* enums as ``{"enum": "ActivationType", "name": "RELU"}``;
+* ``Dims`` as ``{"dims": [...]}``, ``Permutation`` as ``{"permutation": [...]}``, tuples/lists as JSON lists;
+* ``Weights`` as ``{"weights": {"dtype": "FLOAT", "count": n, "data": base64}}``, numpy arrays (what some
+  properties return, e.g. ``IConstantLayer.weights``) as ``{"ndarray": {"dtype", "shape", "data"}}``;
+* anything else as ``{"unreadable": "<type name>"}`` (reading it from the view raises, naming the layer).
+
+:class:`RecordedNetwork` rebuilds the recording into objects that answer what the reference evaluator asks
+(``num_inputs``/``get_input``/``num_layers``/``get_layer``/``num_outputs``/``get_output``; layers with ``type``,
+``name``, ``get_input``/``get_output`` and the recorded properties, decoded back to real ``trt`` enums, ``trt.Dims``
+and ``trt.Weights``).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from torch_tensorrt._trt import trt
+
+FORMAT = "torch_tensorrt.recorded_network"
+VERSION = 1
+
+#: LayerType names whose class name does not follow ``I<CamelCase>Layer``.
+_CLASS_OVERRIDES = {
+    "PLUGIN": "ILayer",
+    "CONDITIONAL_INPUT": "IIfConditionalInputLayer",
+    "CONDITIONAL_OUTPUT": "IIfConditionalOutputLayer",
+}
+#: Properties of ILayer recorded as dedicated fields (not repeated under "properties").
+_BASE_FIELDS = {"name", "type", "num_inputs", "num_outputs"}
+
+
+def layer_class_name(layer_type_name: str) -> str:
+    """The ``trt`` class of layers of ``trt.LayerType.<layer_type_name>`` (e.g. MATRIX_MULTIPLY ->
+    IMatrixMultiplyLayer), found by name so new layer types need no table entry."""
+    return _concrete_class(layer_type_name).__name__
+
+
+def _trt_module() -> Any:
+    from torch_tensorrt import _trt
+
+    return _trt.load()
+
+
+_class_cache: dict[str, str] = {}
+
+
+def _concrete_class(layer_type_name: str) -> Any:
+    if layer_type_name not in _class_cache:
+        mod = _trt_module()
+        wanted = layer_type_name.replace("_", "").lower()
+        found = _CLASS_OVERRIDES.get(layer_type_name)
+        if found is None:
+            found = next(
+                (n for n in dir(mod) if n.startswith("I") and n.endswith("Layer") and n[1:-5].lower() == wanted),
+                "ILayer",
+            )
+        _class_cache[layer_type_name] = found
+    return getattr(_trt_module(), _class_cache[layer_type_name])
+
+
+def _property_names(cls: type) -> list[str]:
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, property) and not name.startswith("_") and name not in names:
+                names.append(name)
+    return names
+
+
+def _encode(value: Any) -> Any:
+    mod = _trt_module()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"float": repr(value)}
+    if isinstance(value, mod.Dims):
+        return {"dims": [int(d) for d in value]}
+    if isinstance(value, mod.Permutation):
+        return {"permutation": [int(d) for d in value]}
+    if isinstance(value, mod.Weights):
+        if value.size == 0:
+            return {"weights": {"dtype": value.dtype.name, "count": 0, "data": ""}}
+        data = np.ascontiguousarray(value.numpy()).tobytes()
+        return {"weights": {"dtype": value.dtype.name, "count": int(value.size), "data": base64.b64encode(data).decode()}}
+    if isinstance(value, np.ndarray):
+        arr = np.ascontiguousarray(value)
+        return {"ndarray": {"dtype": arr.dtype.str, "shape": list(arr.shape), "data": base64.b64encode(arr.tobytes()).decode()}}
+    enum_type = type(value)
+    if hasattr(enum_type, "__members__") and hasattr(value, "name"):
+        return {"enum": enum_type.__name__, "name": value.name}
+    if isinstance(value, (tuple, list)):
+        return [_encode(v) for v in value]
+    return {"unreadable": enum_type.__name__}
+
+
+def _tensor_entry(tensor: Any) -> dict[str, Any]:
+    return {
+        "dtype": tensor.dtype.name,
+        "shape": [int(d) for d in tensor.shape],
+        "is_shape_tensor": bool(tensor.is_shape_tensor),
+        "is_execution_tensor": bool(tensor.is_execution_tensor),
+    }
+
+
+def record_network(network: Any) -> dict[str, Any]:
+    """A JSON-able recording of ``network`` (see the module docstring). Layer objects are not modified."""
+    tensors: dict[str, dict[str, Any]] = {}
+    layers: list[dict[str, Any]] = []
+    for i in range(network.num_inputs):
+        t = network.get_input(i)
+        tensors[t.name] = _tensor_entry(t)
+    for index in range(network.num_layers):
+        base = network.get_layer(index)
+        type_name = base.type.name
+        cls = _concrete_class(type_name)
+        # A second handle on the same layer, cast to its concrete class (the caller's object stays as it is).
+        layer = network.get_layer(index)
+        layer.__class__ = cls
+        props: dict[str, Any] = {}
+        for prop in _property_names(cls):
+            if prop in _BASE_FIELDS and not (prop == "type" and "type" in vars(cls)):
+                continue  # recorded as dedicated fields -- except a concrete class's own ``type`` (ActivationType...)
+            try:
+                props[prop] = _encode(getattr(layer, prop))
+            except Exception as exc:  # a property that is not readable in this layer's configuration
+                props[prop] = {"unreadable": f"{type(exc).__name__}: {exc}"}
+        slots: list[Optional[str]] = []
+        for slot in range(layer.num_inputs):
+            t = layer.get_input(slot)
+            slots.append(None if t is None else t.name)
+        outs: list[str] = []
+        for slot in range(layer.num_outputs):
+            t = layer.get_output(slot)
+            tensors[t.name] = _tensor_entry(t)
+            outs.append(t.name)
+        layers.append(
+            {"type": type_name, "class": cls.__name__, "name": layer.name, "inputs": slots, "outputs": outs, "properties": props}
+        )
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": network.name,
+        "inputs": [network.get_input(i).name for i in range(network.num_inputs)],
+        "outputs": [network.get_output(i).name for i in range(network.num_outputs)],
+        "tensors": tensors,
+        "layers": layers,
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The view rebuilt from a recording
+# --------------------------------------------------------------------------------------------------------------
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be rebuilt (wrong format, unknown enum, dangling tensor name, ...)."""
+
+
+def _decode(value: Any, where: str, keep_alive: list[Any]) -> Any:
+    mod = _trt_module()
+    if isinstance(value, list):
+        return tuple(_decode(v, where, keep_alive) for v in value)
+    if not isinstance(value, dict):
+        return value
+    if "dims" in value:
+        return mod.Dims(value["dims"])
+    if "permutation" in value:
+        return mod.Permutation(value["permutation"])
+    if "float" in value:
+        return float(value["float"])
+    if "enum" in value:
+        enum_type = getattr(mod, value["enum"], None)
+        member = getattr(enum_type, value["name"], None) if enum_type is not None else None
+        if member is None:
+            raise RecordingError(f"{where}: unknown enum value {value['enum']}.{value['name']}")
+        return member
+    if "ndarray" in value:
+        a = value["ndarray"]
+        return np.frombuffer(base64.b64decode(a["data"]), dtype=np.dtype(a["dtype"])).reshape(a["shape"]).copy()
+    if "weights" in value:
+        w = value["weights"]
+        dtype = getattr(mod.DataType, w["dtype"])
+        if not w["count"]:
+            return mod.Weights(dtype)
+        buf = np.frombuffer(base64.b64decode(w["data"]), dtype=np.uint8).copy()
+        keep_alive.append(buf)
+        return mod.Weights(dtype, buf.ctypes.data, int(w["count"]))
+    raise RecordingError(f"{where}: value {value!r} was not readable when the network was recorded")
+
+
+class RecordedTensor:
+    """An ``ITensor`` as recorded: ``name``, ``dtype``, ``shape`` and the tensor-kind flags."""
+
+    def __init__(self, name: str, entry: dict[str, Any], network_inputs: set[str], network_outputs: set[str]) -> None:
+        mod = _trt_module()
+        self.name = name
+        self.dtype = getattr(mod.DataType, entry["dtype"])
+        self.shape = mod.Dims(entry["shape"])
+        self.is_shape_tensor = bool(entry.get("is_shape_tensor", False))
+        self.is_execution_tensor = bool(entry.get("is_execution_tensor", True))
+        self.is_network_input = name in network_inputs
+        self.is_network_output = name in network_outputs
+
+    def __repr__(self) -> str:
+        return f"RecordedTensor({self.name!r}, {self.dtype}, {tuple(self.shape)})"
+
+
+class RecordedLayer:
+    """An ``ILayer`` as recorded. Recorded properties read like the real ones; anything else is an
+    ``AttributeError`` that names the layer."""
+
+    def __init__(self, entry: dict[str, Any], tensors: dict[str, RecordedTensor]) -> None:
+        mod = _trt_module()
+        self.name: str = entry["name"]
+        self._layer_type = getattr(mod.LayerType, entry["type"])
+        self._concrete = False
+        self._inputs = [None if n is None else tensors[n] for n in entry["inputs"]]
+        self._outputs = [tensors[n] for n in entry["outputs"]]
+        self._raw: dict[str, Any] = entry.get("properties", {})
+        self._decoded: dict[str, Any] = {}
+        self._keep_alive: list[Any] = []
+
+    @property
+    def type(self) -> Any:
+        """``trt.LayerType`` -- or, on the concrete view, the concrete class's own ``type`` property where it has
+        one (``IActivationLayer.type`` is an ``ActivationType``), as after a cast in the TensorRT API."""
+        if self._concrete and "type" in self._raw:
+            return self.__getattr__("type")
+        return self._layer_type
+
+    def __torchtrt_cast__(self) -> "RecordedLayer":
+        """This layer seen as its concrete class (what ``layer.__class__ = trt.I...Layer`` does to a real one)."""
+        view = copy.copy(self)
+        view._concrete = True
+        return view
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self._inputs)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self._outputs)
+
+    def get_input(self, index: int) -> Optional[RecordedTensor]:
+        return self._inputs[index] if 0 <= index < len(self._inputs) else None
+
+    def get_output(self, index: int) -> Optional[RecordedTensor]:
+        return self._outputs[index] if 0 <= index < len(self._outputs) else None
+
+    def get_output_type(self, index: int) -> Any:
+        return self._outputs[index].dtype
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_") and attr != "type":
+            raise AttributeError(attr)
+        decoded = self.__dict__["_decoded"]
+        if attr in decoded:
+            return decoded[attr]
+        raw = self.__dict__["_raw"]
+        if attr not in raw:
+            raise AttributeError(
+                f"recorded layer {self.name!r} ({self._layer_type.name}) has no recorded attribute {attr!r}; "
+                f"recorded: {sorted(raw)}"
+            )
+        value = _decode(raw[attr], f"layer {self.name!r} attribute {attr!r}", self._keep_alive)
+        decoded[attr] = value
+        return value
+
+    def __repr__(self) -> str:
+        return f"RecordedLayer({self.name!r}, {self._layer_type.name})"
+
+
+class RecordedNetwork:
+    """The network view the reference evaluator consumes, rebuilt from :func:`record_network`'s output."""
+
+    def __init__(self, recording: dict[str, Any]) -> None:
+        if not isinstance(recording, dict) or recording.get("format") != FORMAT:
+            raise RecordingError("not a recorded network (missing or wrong 'format')")
+        if int(recording.get("version", 0)) > VERSION:
+            raise RecordingError(f"recorded network version {recording.get('version')} is newer than {VERSION}")
+        self.name: str = recording.get("name", "")
+        ins, outs = set(recording["inputs"]), set(recording["outputs"])
+        try:
+            self._tensors = {n: RecordedTensor(n, e, ins, outs) for n, e in recording["tensors"].items()}
+            self._inputs = [self._tensors[n] for n in recording["inputs"]]
+            self._outputs = [self._tensors[n] for n in recording["outputs"]]
+            self._layers = [RecordedLayer(e, self._tensors) for e in recording["layers"]]
+        except KeyError as exc:
+            raise RecordingError(f"recorded network {self.name!r} refers to unknown tensor {exc}") from exc
+
+    num_inputs = property(lambda self: len(self._inputs))
+    num_outputs = property(lambda self: len(self._outputs))
+    num_layers = property(lambda self: len(self._layers))
+
+    def get_input(self, index: int) -> RecordedTensor:
+        return self._inputs[index]
+
+    def get_output(self, index: int) -> RecordedTensor:
+        return self._outputs[index]
+
+    def get_layer(self, index: int) -> RecordedLayer:
+        return self._layers[index]
+
+    def tensor(self, name: str) -> RecordedTensor:
+        return self._tensors[name]
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __getitem__(self, index: int) -> RecordedLayer:
+        return self._layers[index]
+
+    def __iter__(self) -> Any:
+        return iter(self._layers)
