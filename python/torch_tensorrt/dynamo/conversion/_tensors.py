@@ -95,13 +95,14 @@ def to_trt(ctx: ConversionContext, value: Any, dtype: Optional[torch.dtype] = No
 
 def reshape(ctx: ConversionContext, t: Any, dims: Sequence[DimLike]) -> Any:
     """Reshape with torch semantics (-1 infers one dimension, 0 is a real zero). ``dims`` may hold ITensors."""
+    # shape tensors are built before the layer that reads them (network order stays topological)
+    shape = None if all(isinstance(d, int) for d in dims) else shape_tensor_from(ctx, dims)
     layer = ctx.network.add_shuffle(t)
-    if all(isinstance(d, int) for d in dims):
-        layer.zero_is_placeholder = False
+    layer.zero_is_placeholder = False
+    if shape is None:
         layer.reshape_dims = tuple(int(d) for d in dims)
     else:
-        layer.zero_is_placeholder = False
-        layer.set_input(1, shape_tensor_from(ctx, dims))
+        layer.set_input(1, shape)
     return layer.get_output(0)
 
 
@@ -239,9 +240,10 @@ def slice_tensor(
     rank = len(t.shape)
     if static:
         return ctx.network.add_slice(t, tuple(start), tuple(size), tuple(stride)).get_output(0)
+    start_t, size_t = shape_tensor_from(ctx, start), shape_tensor_from(ctx, size)
     layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, tuple(stride))
-    layer.set_input(1, shape_tensor_from(ctx, start))
-    layer.set_input(2, shape_tensor_from(ctx, size))
+    layer.set_input(1, start_t)
+    layer.set_input(2, size_t)
     return layer.get_output(0)
 
 
@@ -279,6 +281,7 @@ def expand(ctx: ConversionContext, t: Any, target: Sequence[DimLike]) -> Any:
     static = all(isinstance(d, int) for d in out)
     if static:
         return ctx.network.add_slice(t, (0,) * rank, tuple(out), tuple(stride)).get_output(0)
+    size_t = shape_tensor_from(ctx, out)
     layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, tuple(stride))
-    layer.set_input(2, shape_tensor_from(ctx, out))
+    layer.set_input(2, size_t)
     return layer.get_output(0)
