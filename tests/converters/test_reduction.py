@@ -100,3 +100,44 @@ INT_CASES = [
 def test_int_bool_reduction(name, fn, x, op):
     assert_converts(Fn(fn), [x], expected_ops={op})
     assert_converts(Fn(fn), [x], input_ranges=[((1, 3, 4), (2, 3, 4), (3, 3, 4))], expected_ops={op})
+
+
+# -- sorting / TopK ----------------------------------------------------------------------------------------------
+SORT_CASES = [
+    ("topk_last", lambda x: x.topk(3), aten.topk.default),
+    ("topk_dim1_smallest", lambda x: torch.topk(x, 2, dim=1, largest=False), aten.topk.default),
+    ("topk_batch_dim", lambda x: torch.topk(x, 1, dim=0), aten.topk.default),
+    ("sort_last", lambda x: torch.sort(x), aten.sort.default),
+    ("sort_desc_dim2", lambda x: torch.sort(x, 2, descending=True), aten.sort.default),
+    ("sort_batch_dim", lambda x: torch.sort(x, 0), aten.sort.default),
+    ("argmax_dim", lambda x: x.argmax(-1), aten.argmax.default),
+    ("argmax_keep", lambda x: x.argmax(1, keepdim=True), aten.argmax.default),
+    ("argmax_all", lambda x: x.argmax(), aten.argmax.default),
+    ("argmin_dim", lambda x: x.argmin(2), aten.argmin.default),
+    ("max_dim", lambda x: x.max(1), aten.max.dim),
+    ("max_dim_keep", lambda x: x.max(-1, keepdim=True), aten.max.dim),
+    ("min_dim", lambda x: torch.min(x, 3), aten.min.dim),
+]
+
+
+@pytest.mark.parametrize("name,fn,op", SORT_CASES, ids=[c[0] for c in SORT_CASES])
+def test_sorting(name, fn, op):
+    assert_converts(Fn(fn), [X], expected_ops={op})
+    assert_converts(Fn(fn), [X], input_ranges=DYN, expected_ops={op})
+
+
+def test_topk_rank6_moves_dim_last():
+    x = torch.randn(2, 3, 2, 2, 3, 4)
+    assert_converts(Fn(lambda t: torch.topk(t, 2, dim=1)), [x], expected_ops={aten.topk.default})
+
+
+def test_sort_fp16_and_int():
+    assert_converts(Fn(lambda t: torch.sort(t, 1)), [X], input_ranges=DYN, precision=torch.float16, expected_ops={aten.sort.default})
+    i = torch.randperm(24, dtype=torch.int32).reshape(2, 12)
+    assert_converts(Fn(lambda t: t.topk(4)), [i], expected_ops={aten.topk.default})
+
+
+def test_sort_dynamic_sorted_dim():
+    x = torch.randn(3, 6)
+    assert_converts(Fn(lambda t: torch.sort(t, -1, descending=True)), [x], input_ranges=[((3, 2), (3, 6), (3, 9))],
+                    expected_ops={aten.sort.default})
