@@ -100,3 +100,39 @@ def identity_module(shape: Sequence[int] = (1,), dtype: torch.dtype = torch.floa
     layer.get_output(0).name = "y"
     network.mark_output(layer.get_output(0))
     return simulated_module(builder, network, [x], [spec("y", dtype, list(shape))], name="identity", build=build)
+
+
+def matmul_relu_module(
+    in_features: int = 4, out_features: int = 3, max_batch: int = 8, seed: int = 0, build: bool = False, **kwargs: Any
+) -> tuple[Any, torch.Tensor]:
+    """A simulated engine ``y = relu(x @ W)`` with a dynamic batch ``s0`` in ``[1, max_batch]``; returns the module
+    and ``W`` (float32 ``[in_features, out_features]``) for computing the expected result."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((in_features, out_features)).astype(np.float32)
+    builder, network = new_network()
+    x = spec("x", torch.float32, ["s0", in_features], min=[1, in_features], opt=[2, in_features], max=[max_batch, in_features])
+    const = network.add_constant((in_features, out_features), trt.Weights(w))
+    mm = network.add_matrix_multiply(add_input(network, x), trt.MatrixOperation.NONE, const.get_output(0), trt.MatrixOperation.NONE)
+    relu = network.add_activation(mm.get_output(0), trt.ActivationType.RELU)
+    relu.get_output(0).name = "y"
+    network.mark_output(relu.get_output(0))
+    y = spec("y", torch.float32, ["s0", out_features])
+    kwargs.setdefault("name", "matmul_relu")
+    module = simulated_module(builder, network, [x], [y], {"s0": ["x", 0]}, build=build, **kwargs)
+    return module, torch.from_numpy(w.copy())
+
+
+class EngineLeafTracer(torch.fx.Tracer):
+    """An FX tracer that keeps ``TorchTensorRTModule`` submodules as ``call_module`` leaves (as compile does)."""
+
+    def is_leaf_module(self, m: torch.nn.Module, module_qualified_name: str) -> bool:
+        from torch_tensorrt.dynamo.runtime._TorchTensorRTModule import TorchTensorRTModule
+
+        return isinstance(m, TorchTensorRTModule) or super().is_leaf_module(m, module_qualified_name)
+
+
+def graph_module(root: torch.nn.Module) -> torch.fx.GraphModule:
+    """``root`` as a GraphModule whose engine submodules stay leaves: a stand-in for a compiled program."""
+    return torch.fx.GraphModule(root, EngineLeafTracer().trace(root))

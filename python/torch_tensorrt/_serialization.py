@@ -1,0 +1,271 @@
+"""``torch_tensorrt.save`` / ``torch_tensorrt.load``: compiled programs to disk and back.
+
+Formats (``output_format``):
+
+``"exported_program"`` (default, ``.ep``/``.pt2``)
+    The module is (re)exported with ``torch.export`` and written with ``torch.export.save``. Each engine is a
+    ``call_function`` node: ``tensorrt::execute_engine`` with a TorchBind ``Engine`` constant (C++ runtime), or
+    ``tensorrt::execute_engine_python`` with the engine record as a tensor constant (Python runtime) -- both
+    self-contained. Loading a program that uses the C++ op needs the C++ runtime; one that uses the Python op
+    needs only this package (and runs on whichever TensorRT is installed).
+``"torchscript"`` (``.ts``)
+    ``torch.jit.trace`` + ``torch.jit.save``; the engines' ops are recorded in the TorchScript graph.
+``"aot_inductor"`` (``.pt2``)
+    ``torch._inductor.aoti_compile_and_package`` of the exported program. The engine ops run through the
+    proxy executor, which resolves them through the dispatcher: the process that loads the package must have
+    registered them (``import torch_tensorrt``, plus the C++ library for C++-runtime engines).
+
+Writes are atomic (a temporary file in the target directory, then ``os.replace``): a failed save never leaves a
+partial file and never clobbers the previous one. :func:`load` checks the file before handing it out: format
+detected from the archive's entries, every engine record decoded and validated, and a warning when an engine
+was built by another torch_tensorrt / TensorRT version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import zipfile
+from typing import Any, Callable, Optional, Sequence, Union
+
+import torch
+
+from torch_tensorrt._input import Input
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("exported_program", "torchscript", "aot_inductor")
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class SerializationError(RuntimeError):
+    """A program that cannot be saved or loaded; the message says which file and why."""
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _atomic_write(path: str, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)`` then move the result onto ``path``; remove the temporary file on failure."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"torch_tensorrt.save: directory {directory!r} does not exist")
+    base, ext = os.path.splitext(os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{base}.", suffix=f".tmp{ext}")
+    os.close(fd)
+    try:
+        write(tmp)
+        if not os.path.exists(tmp) or os.path.getsize(tmp) == 0:
+            raise SerializationError(f"torch_tensorrt.save: writing {path!r} produced no data")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _examples(
+    arg_inputs: Optional[Sequence[Any]], kwarg_inputs: Optional[dict[str, Any]]
+) -> tuple[tuple[Any, ...], dict[str, Any], Optional[Any]]:
+    """Example args/kwargs for export, and dynamic shapes inferred from dynamic :class:`Input` objects."""
+    args = tuple(a.export_example() if isinstance(a, Input) else a for a in (arg_inputs or ()))
+    kwargs = {k: (v.export_example() if isinstance(v, Input) else v) for k, v in (kwarg_inputs or {}).items()}
+    specs = list(arg_inputs or ()) + list((kwarg_inputs or {}).values())
+    if not any(isinstance(s, Input) and s.is_dynamic for s in specs):
+        return args, kwargs, None
+    arg_dims = tuple(s.export_dims(f"arg{i}") if isinstance(s, Input) else None for i, s in enumerate(arg_inputs or ()))
+    if kwarg_inputs:
+        kw_dims = {k: (v.export_dims(k) if isinstance(v, Input) else None) for k, v in kwarg_inputs.items()}
+        return args, kwargs, {**{f"__arg{i}": d for i, d in enumerate(arg_dims)}, **kw_dims}
+    return args, kwargs, arg_dims
+
+
+def _export(
+    module: torch.nn.Module, arg_inputs: Optional[Sequence[Any]], kwarg_inputs: Optional[dict[str, Any]], dynamic_shapes: Any
+) -> torch.export.ExportedProgram:
+    if arg_inputs is None and not kwarg_inputs:
+        raise ValueError(
+            "torch_tensorrt.save: arg_inputs (example tensors or torch_tensorrt.Input) are required to export a "
+            f"{type(module).__name__}"
+        )
+    args, kwargs, inferred = _examples(arg_inputs, kwarg_inputs)
+    if dynamic_shapes is None and inferred is not None:
+        if isinstance(inferred, dict):
+            raise ValueError("torch_tensorrt.save: pass dynamic_shapes=... explicitly when kwarg_inputs are dynamic")
+        dynamic_shapes = inferred
+    return torch.export.export(module, args, kwargs, dynamic_shapes=dynamic_shapes, strict=False)
+
+
+# ---------------------------------------------------------------------------------------------------- save
+def save(
+    module: Any,
+    file_path: PathLike = "",
+    *,
+    output_format: str = "exported_program",
+    inputs: Optional[Sequence[Any]] = None,
+    arg_inputs: Optional[Sequence[Any]] = None,
+    kwarg_inputs: Optional[dict[str, Any]] = None,
+    dynamic_shapes: Any = None,
+    retrace: bool = True,
+    **kwargs: Any,
+) -> None:
+    """Save a compiled module (``torch.fx.GraphModule``, any ``nn.Module`` holding TorchTensorRTModules, an
+    ``ExportedProgram`` or a ``ScriptModule``) to ``file_path`` in ``output_format`` (see the module docstring).
+
+    ``arg_inputs`` (alias ``inputs``) / ``kwarg_inputs`` are example tensors or :class:`torch_tensorrt.Input`;
+    dynamic ``Input`` ranges become ``torch.export.Dim``s unless ``dynamic_shapes`` is given. The program is
+    always re-traced from the module (``retrace=False`` is accepted and has the same effect, since the module
+    is not an ExportedProgram)."""
+    if kwargs:
+        raise TypeError(f"torch_tensorrt.save: unexpected keyword arguments {sorted(kwargs)}")
+    if output_format not in FORMATS:
+        raise ValueError(f"torch_tensorrt.save: output_format must be one of {FORMATS}, got {output_format!r}")
+    if not file_path:
+        raise ValueError("torch_tensorrt.save: file_path is required")
+    if inputs is not None and arg_inputs is not None:
+        raise ValueError("torch_tensorrt.save: pass either inputs or arg_inputs, not both")
+    arg_inputs = arg_inputs if arg_inputs is not None else inputs
+    path = os.fspath(file_path)
+    if not retrace:
+        logger.debug("torch_tensorrt.save: retrace=False: modules are always traced again")
+
+    if output_format == "torchscript":
+        if isinstance(module, torch.export.ExportedProgram):
+            module = module.module()
+        if not isinstance(module, torch.jit.ScriptModule):
+            if not isinstance(module, torch.nn.Module):
+                raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as TorchScript")
+            args, kw, _ = _examples(arg_inputs, kwarg_inputs)
+            if kw:
+                raise ValueError("torch_tensorrt.save: TorchScript tracing takes positional inputs only")
+            if not args:
+                raise ValueError("torch_tensorrt.save: arg_inputs are required to trace the module to TorchScript")
+            module = torch.jit.trace(module, args, strict=False, check_trace=False)
+        _atomic_write(path, lambda tmp: torch.jit.save(module, tmp))
+        return
+
+    if isinstance(module, torch.export.ExportedProgram):
+        ep = module
+    elif isinstance(module, torch.nn.Module) and not isinstance(module, torch.jit.ScriptModule):
+        ep = _export(module, arg_inputs, kwarg_inputs, dynamic_shapes)
+    else:
+        raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as {output_format}")
+
+    if output_format == "exported_program":
+        _atomic_write(path, lambda tmp: torch.export.save(ep, tmp))
+    else:
+        from torch._inductor import aoti_compile_and_package
+
+        _atomic_write(path, lambda tmp: aoti_compile_and_package(ep, package_path=tmp))
+
+
+# ---------------------------------------------------------------------------------------------------- load
+def detect_format(path: str) -> str:
+    """``"exported_program"``, ``"torchscript"``, ``"aot_inductor"`` or ``"pickle"`` (a ``torch.save`` file),
+    from the archive's entry names. A :class:`SerializationError` for anything else."""
+    if not zipfile.is_zipfile(path):
+        raise SerializationError(f"torch_tensorrt.load: {path!r} is not a PyTorch archive (not a zip file)")
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+    if any("/data/aotinductor/" in n or n.endswith(".so") or n.endswith(".wrapper.cpp") for n in names):
+        return "aot_inductor"
+    if any(n.endswith("/models/model.json") or n.endswith("serialized_exported_program.json") for n in names):
+        return "exported_program"
+    if any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names):
+        return "torchscript"
+    if any(n.endswith("data.pkl") for n in names):
+        return "pickle"
+    raise SerializationError(f"torch_tensorrt.load: {path!r} is a zip archive of no known PyTorch format")
+
+
+def _register_runtimes() -> None:
+    """Register the engine ops (Python op always; C++ op, class and fakes when the library loads)."""
+    from torch_tensorrt.dynamo.runtime import _execute_op
+    from torch_tensorrt.runtime import cpp_runtime_available
+
+    _execute_op.register_python_op()
+    if cpp_runtime_available():
+        _execute_op.register_cpp_fakes()
+
+
+def load(file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False, **kwargs: Any) -> Any:
+    """Load what :func:`save` wrote: an ``ExportedProgram`` (call ``.module()``), a ``ScriptModule``, or an
+    AOTInductor package runner. A ``torch.save`` pickle of a whole module is loaded only with
+    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust)."""
+    path = os.fspath(file_path)
+    if not path:
+        raise ValueError("torch_tensorrt.load: file_path is required")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"torch_tensorrt.load: no such file: {path!r}")
+    fmt = detect_format(path)
+    _register_runtimes()
+    if fmt == "exported_program":
+        try:
+            ep = torch.export.load(path, extra_files=extra_files, **kwargs)
+        except Exception as exc:
+            raise SerializationError(f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}") from exc
+        validate_exported_program(ep, path)
+        return ep
+    if fmt == "torchscript":
+        return torch.jit.load(path, _extra_files=extra_files, **kwargs)
+    if fmt == "aot_inductor":
+        from torch._inductor import aoti_load_package
+
+        return aoti_load_package(path, **kwargs)
+    if not allow_pickle:
+        raise SerializationError(
+            f"torch_tensorrt.load: {path!r} is a torch.save pickle; load it with torch.load(path, weights_only=False) "
+            "or torch_tensorrt.load(path, allow_pickle=True) if you trust the file"
+        )
+    return torch.load(path, weights_only=False, **kwargs)
+
+
+def validate_exported_program(ep: torch.export.ExportedProgram, where: str = "<program>") -> int:
+    """Decode and check the record of every engine node of ``ep``; warn about version mismatches. Returns the
+    number of engines. Errors name the file and the node."""
+    from torch_tensorrt.dynamo.runtime import _execute_op
+    from torch_tensorrt.runtime._record import EngineRecord, RecordError
+
+    sig = ep.graph_signature
+    by_placeholder = {**sig.inputs_to_lifted_tensor_constants, **sig.inputs_to_lifted_custom_objs}
+    count = 0
+    for node in ep.graph.nodes:
+        if node.op != "call_function":
+            continue
+        target = str(node.target)
+        if not target.startswith("tensorrt."):
+            continue
+        holder = node.args[1] if len(node.args) > 1 else None
+        const_name = by_placeholder.get(getattr(holder, "name", ""), None)
+        value = ep.constants.get(const_name) if const_name else None
+        try:
+            if target.startswith("tensorrt.execute_engine_python"):
+                if not isinstance(value, torch.Tensor):
+                    raise RecordError("engine blob constant is missing")
+                record = _execute_op.decode_blob(value)
+            elif value is not None and hasattr(value, "__getstate__"):
+                record = EngineRecord.from_list(list(value.__getstate__()))
+            else:
+                continue
+        except RecordError as exc:
+            raise SerializationError(f"torch_tensorrt.load: {where}: engine node {node.name!r}: {exc}") from exc
+        _warn_versions(record, where)
+        count += 1
+    return count
+
+
+def _warn_versions(record: Any, where: str) -> None:
+    from torch_tensorrt._version import __version__
+
+    if record.torchtrt_version and record.torchtrt_version != __version__:
+        logger.warning("%s: engine %s was saved by torch_tensorrt %s (this is %s)", where, record.name, record.torchtrt_version, __version__)
+    try:
+        from torch_tensorrt import _trt
+
+        info = _trt.info()
+    except ImportError:
+        return
+    if record.trt_version and (record.trt_flavour, record.trt_version) != (info.flavour, info.version):
+        logger.warning(
+            "%s: engine %s was built with %s %s; this process uses %s %s", where, record.name,
+            record.trt_flavour, record.trt_version, info.flavour, info.version,
+        )
