@@ -1,0 +1,86 @@
+// torch.classes.tensorrt.Engine: a deserialized TensorRT engine built from (and serialized back to) the
+// engine record. Registered in register.cpp; executed by execute_engine (execute.h).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+#include <torch/custom_class.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "torchtrt/record.h"
+#include "torchtrt/trt.h"
+
+namespace torchtrt {
+
+//! IOutputAllocator that hands TensorRT a Torch byte buffer on the engine's device and keeps the shape
+//! TensorRT reports, so that outputs with data-dependent shapes become ordinary tensors.
+class TorchOutputAllocator final : public nvinfer1::IOutputAllocator {
+ public:
+  explicit TorchOutputAllocator(c10::Device device) : device_(device) {}
+  void* reallocateOutputAsync(char const* tensorName, void* currentMemory, uint64_t size, uint64_t alignment,
+                              cudaStream_t stream) override;
+  void* reallocateOutput(char const* tensorName, void* currentMemory, uint64_t size,
+                         uint64_t alignment) noexcept override;
+  void notifyShape(char const* tensorName, nvinfer1::Dims const& dims) noexcept override;
+
+  //! Forget the previous call's buffer and shape (the previous output belongs to the caller now).
+  void reset();
+  bool shape_known() const { return shape_known_; }
+  //! The output: the buffer viewed as ``dtype`` with the notified shape.
+  at::Tensor result(at::ScalarType dtype) const;
+
+ private:
+  c10::Device device_;
+  at::Tensor buffer_;
+  std::vector<int64_t> shape_;
+  bool shape_known_ = false;
+};
+
+class TRTEngine : public torch::CustomClassHolder {
+ public:
+  //! Validates the record (RecordError on problems), refuses simulated engines on a real TensorRT build,
+  //! deserializes the plan and checks the record's binding names against the engine's I/O tensors.
+  explicit TRTEngine(const std::vector<std::string>& record_list);
+  ~TRTEngine() override;
+
+  const EngineRecord& record() const { return record_; }
+  const std::string& name() const { return record_.name; }
+  const std::vector<std::string>& input_names() const { return record_.input_binding_names; }
+  const std::vector<std::string>& output_names() const { return record_.output_binding_names; }
+  std::vector<std::string> serialize() const { return record_.to_list(); }
+  //! Where inputs and outputs live: cuda:DEVICE_ID, or the CPU with the stand-in TensorRT.
+  c10::Device device() const;
+  //! Whether outputs are allocated by TensorRT through IOutputAllocator.
+  bool uses_output_allocator() const { return uses_output_allocator_; }
+  std::string describe() const;
+
+  nvinfer1::ICudaEngine& cuda_engine() { return *engine_; }
+  //! The execution context, created on first use. Call with mutex() held.
+  nvinfer1::IExecutionContext& context();
+  //! The allocator of an output (created on first use). Call with mutex() held.
+  TorchOutputAllocator& output_allocator(const std::string& output_name);
+  std::mutex& mutex() { return mutex_; }
+
+  //! "engine 'name'" for error messages.
+  std::string label() const { return "engine " + quoted(record_.name); }
+
+ private:
+  void check_bindings();
+
+  EngineRecord record_;
+  bool uses_output_allocator_ = false;
+  // Members are destroyed in reverse order: the context (which points at the allocators) first, then the
+  // allocators, the engine, and last the runtime that deserialized it.
+  TrtUniquePtr<nvinfer1::IRuntime> runtime_;
+  TrtUniquePtr<nvinfer1::ICudaEngine> engine_;
+  std::map<std::string, std::unique_ptr<TorchOutputAllocator>> allocators_;
+  TrtUniquePtr<nvinfer1::IExecutionContext> context_;
+  std::mutex mutex_;
+};
+
+}  // namespace torchtrt

@@ -1,0 +1,154 @@
+// execute_engine: input checks, shapes and addresses, output allocation, enqueueV3.
+#include "torchtrt/execute.h"
+
+#include <ATen/Functions.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+
+namespace torchtrt {
+
+std::optional<at::ScalarType> to_torch_dtype(nvinfer1::DataType t) {
+  // Compared by value: 6 (FP8) and later enumerators are spelled differently across TensorRT releases.
+  switch (static_cast<int32_t>(t)) {
+    case 0: return at::kFloat;
+    case 1: return at::kHalf;
+    case 2: return at::kChar;
+    case 3: return at::kInt;
+    case 4: return at::kBool;
+    case 5: return at::kByte;
+    case 6: return at::kFloat8_e4m3fn;
+    case 7: return at::kBFloat16;
+    case 8: return at::kLong;
+    default: return std::nullopt;
+  }
+}
+
+std::string trt_dtype_name(nvinfer1::DataType t) {
+  static const char* const names[] = {"FLOAT", "HALF", "INT8", "INT32", "BOOL", "UINT8", "FP8", "BF16", "INT64",
+                                      "INT4",  "FP4"};
+  const auto i = static_cast<int32_t>(t);
+  return i >= 0 && i < 11 ? std::string("DataType::k") + names[i] : "DataType(" + std::to_string(i) + ")";
+}
+
+std::string torch_dtype_name(at::ScalarType t) { return "torch." + std::string(c10::getDtypeNames(t).first); }
+
+namespace {
+
+std::string names_str(const std::vector<std::string>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + quoted(names[i]);
+  return s;
+}
+
+at::ScalarType binding_dtype(TRTEngine& engine, const std::string& name) {
+  const nvinfer1::DataType t = engine.cuda_engine().getTensorDataType(name.c_str());
+  const auto dtype = to_torch_dtype(t);
+  TORCH_CHECK(dtype, engine.label(), ": binding ", quoted(name), " has TensorRT type ", trt_dtype_name(t),
+              ", which has no Torch dtype");
+  return *dtype;
+}
+
+}  // namespace
+
+void check_inputs(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10::Device device) {
+  const auto& names = engine.input_names();
+  TORCH_CHECK(inputs.size() == names.size(), engine.label(), " expects ", names.size(), " input(s) (",
+              names_str(names), "), got ", inputs.size());
+  auto& trt = engine.cuda_engine();
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const at::Tensor& t = inputs[i];
+    const std::string& name = names[i];
+    const std::string where = engine.label() + ": input " + std::to_string(i) + " (" + quoted(name) + ")";
+    TORCH_CHECK(t.defined(), where, " is an undefined tensor");
+    TORCH_CHECK(t.device() == device, where, " is on ", t.device().str(), " but the engine runs on ", device.str(),
+                kStandInRuntime ? " (the stand-in TensorRT executes on host memory)"
+                                : "; move the input to the engine's device");
+    const at::ScalarType expected = binding_dtype(engine, name);
+    TORCH_CHECK(t.scalar_type() == expected, where, " has dtype ", torch_dtype_name(t.scalar_type()),
+                " but the engine expects ", torch_dtype_name(expected));
+    const auto lo = dims_to_vector(trt.getProfileShape(name.c_str(), 0, nvinfer1::OptProfileSelector::kMIN));
+    const auto hi = dims_to_vector(trt.getProfileShape(name.c_str(), 0, nvinfer1::OptProfileSelector::kMAX));
+    const auto shape = t.sizes().vec();
+    const std::string allowed = " (profile min " + shape_str(lo) + ", max " + shape_str(hi) + ")";
+    TORCH_CHECK(shape.size() == lo.size(), where, " has shape ", shape_str(shape), " of rank ", shape.size(),
+                " but the engine expects rank ", lo.size(), allowed);
+    for (std::size_t d = 0; d < shape.size(); ++d)
+      TORCH_CHECK(shape[d] >= lo[d] && shape[d] <= hi[d], where, " has shape ", shape_str(shape), ": dimension ",
+                  d, " is ", shape[d], ", outside the engine's range [", lo[d], ", ", hi[d], "]", allowed);
+  }
+}
+
+std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intrusive_ptr<TRTEngine> engine) {
+  TORCH_CHECK(engine, "tensorrt::execute_engine: engine is None");
+  std::lock_guard<std::mutex> lock(engine->mutex());
+  const c10::Device device = engine->device();
+  check_inputs(*engine, inputs, device);
+
+  std::optional<c10::cuda::CUDAGuard> guard;
+  cudaStream_t stream = nullptr;  // the stand-in runs synchronously on the host
+  if (!kStandInRuntime) {
+    guard.emplace(device.index());
+    stream = c10::cuda::getCurrentCUDAStream(device.index()).stream();
+  }
+
+  nvinfer1::IExecutionContext& ctx = engine->context();
+  const std::string& label = engine->label();
+  // TensorRT wants dense row-major buffers, and a non-null address even for empty tensors.
+  std::vector<at::Tensor> dense;
+  dense.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& name = engine->input_names()[i];
+    at::Tensor t = inputs[i].contiguous();
+    if (t.numel() == 0) t = at::empty({1}, t.options()).as_strided(t.sizes(), t.strides());
+    dense.push_back(t);
+    Logger::take_last_error();
+    TORCH_CHECK(ctx.setInputShape(name.c_str(), vector_to_dims(t.sizes().vec())), label, ": TensorRT refused shape ",
+                shape_str(t.sizes().vec()), " for input ", quoted(name), trt_said());
+    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), t.data_ptr()), label, ": TensorRT refused the address of input ",
+                quoted(name), trt_said());
+  }
+  TORCH_CHECK(ctx.allInputDimensionsSpecified(), label, ": not all input shapes are specified", trt_said());
+
+  // Outputs: allocated here from the shapes TensorRT infers now that the input shapes are set, or, for
+  // data-dependent shapes (and engines that require it), by TensorRT through an IOutputAllocator.
+  const auto& out_names = engine->output_names();
+  std::vector<at::Tensor> outputs(out_names.size());
+  std::vector<TorchOutputAllocator*> allocators(out_names.size(), nullptr);
+  std::vector<at::Tensor> placeholders;  // non-null addresses for empty outputs, alive until enqueued
+  for (std::size_t i = 0; i < out_names.size(); ++i) {
+    const std::string& name = out_names[i];
+    const at::ScalarType dtype = binding_dtype(*engine, name);
+    const auto shape = dims_to_vector(ctx.getTensorShape(name.c_str()));
+    const bool unknown = std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; });
+    if (engine->uses_output_allocator() || unknown) {
+      TorchOutputAllocator& alloc = engine->output_allocator(name);
+      alloc.reset();
+      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), &alloc), label, ": TensorRT refused the output allocator of ",
+                  quoted(name), trt_said());
+      allocators[i] = &alloc;
+      continue;
+    }
+    outputs[i] = at::empty(shape, at::TensorOptions().dtype(dtype).device(device));
+    if (!outputs[i].numel()) placeholders.push_back(at::empty({1}, at::TensorOptions().dtype(dtype).device(device)));
+    void* addr = outputs[i].numel() ? outputs[i].data_ptr() : placeholders.back().data_ptr();
+    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), addr), label, ": TensorRT refused the address of output ",
+                quoted(name), trt_said());
+  }
+
+  Logger::take_last_error();
+  TORCH_CHECK(ctx.enqueueV3(stream), label, ": TensorRT failed to execute the engine (enqueueV3)", trt_said());
+
+  for (std::size_t i = 0; i < out_names.size(); ++i) {
+    if (!allocators[i]) continue;
+    TORCH_CHECK(allocators[i]->shape_known(), label, ": TensorRT never reported the shape of output ",
+                quoted(out_names[i]), " (IOutputAllocator::notifyShape was not called)");
+    outputs[i] = allocators[i]->result(binding_dtype(*engine, out_names[i]));
+    allocators[i]->reset();
+  }
+  return outputs;
+}
+
+}  // namespace torchtrt

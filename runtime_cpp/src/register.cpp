@@ -1,0 +1,82 @@
+// Registration of the tensorrt namespace: the Engine TorchBind class and the ops.
+//
+//   torch.classes.tensorrt.Engine(record: list[str])
+//       name(), input_binding_names(), output_binding_names(), serialize() -> record, device_id(),
+//       engine_kind(), requires_output_allocator(), describe(), __obj_flatten__(), pickling (state = record)
+//   torch.ops.tensorrt.execute_engine(Tensor[] inputs, Engine engine) -> Tensor[]
+//   torch.ops.tensorrt.abi_version() -> str
+//   torch.ops.tensorrt.record_field_names() -> str[]
+//   torch.ops.tensorrt.check_record(str[] record, bool real_runtime=True) -> ()
+//   torch.ops.tensorrt.runtime_flavour() -> str          ("tensorrt", or "stand-in" in the test build)
+#include <torch/custom_class.h>
+#include <torch/library.h>
+
+#include <tuple>
+#include <utility>
+
+#include "torchtrt/engine.h"
+#include "torchtrt/execute.h"
+#include "torchtrt/record.h"
+
+namespace torchtrt {
+namespace {
+
+using EnginePtr = c10::intrusive_ptr<TRTEngine>;
+
+// The record as a tuple of (field name, value) pairs in Field order: what torch.export lifts into
+// ExportedProgram.constants, and what the Python fake class's __obj_unflatten__ receives.
+template <std::size_t... I>
+auto flatten_record(const std::vector<std::string>& rec, std::index_sequence<I...>) {
+  return std::make_tuple(std::make_tuple(std::string(kFieldNames[I]), rec[I])...);
+}
+
+auto obj_flatten(const EnginePtr& self) {
+  return flatten_record(self->serialize(), std::make_index_sequence<kNumFields>{});
+}
+
+EnginePtr make_engine(std::vector<std::string> record) {
+  return c10::make_intrusive<TRTEngine>(std::move(record));
+}
+
+void check_record(std::vector<std::string> record, bool real_runtime) {
+  try {
+    check_engine_kind(EngineRecord::from_list(record), /*stand_in_runtime=*/!real_runtime);
+  } catch (const RecordError& e) {
+    TORCH_CHECK_VALUE(false, e.what());
+  }
+}
+
+std::vector<std::string> record_field_names() { return {kFieldNames.begin(), kFieldNames.end()}; }
+
+}  // namespace
+}  // namespace torchtrt
+
+TORCH_LIBRARY(tensorrt, m) {
+  using namespace torchtrt;
+  m.class_<TRTEngine>("Engine")
+      .def(torch::init([](std::vector<std::string> record) { return make_engine(std::move(record)); }))
+      .def("name", [](const EnginePtr& self) { return self->name(); })
+      .def("input_binding_names", [](const EnginePtr& self) { return self->input_names(); })
+      .def("output_binding_names", [](const EnginePtr& self) { return self->output_names(); })
+      .def("serialize", [](const EnginePtr& self) { return self->serialize(); })
+      .def("device_id", [](const EnginePtr& self) { return self->record().device_id; })
+      .def("engine_kind", [](const EnginePtr& self) { return self->record().engine_kind; })
+      .def("requires_output_allocator", [](const EnginePtr& self) { return self->uses_output_allocator(); })
+      .def("describe", [](const EnginePtr& self) { return self->describe(); })
+      .def("__obj_flatten__", &obj_flatten)
+      .def_pickle([](const EnginePtr& self) { return self->serialize(); },
+                  [](std::vector<std::string> state) { return make_engine(std::move(state)); });
+
+  m.def("execute_engine(Tensor[] inputs, __torch__.torch.classes.tensorrt.Engine engine) -> Tensor[]");
+  m.def("abi_version() -> str", [] { return std::string(kAbiVersion); });
+  m.def("record_field_names() -> str[]", &record_field_names);
+  m.def("check_record(str[] record, bool real_runtime=True) -> ()", &check_record);
+  m.def("runtime_flavour() -> str", [] { return std::string(kStandInRuntime ? "stand-in" : "tensorrt"); });
+}
+
+// One kernel for every backend (CPU and CUDA included): the kernel checks devices itself and says what is
+// wrong. A fake (Meta) kernel registered from Python with torch.library.register_fake takes precedence for
+// Meta tensors, since a direct registration wins over this alias key.
+TORCH_LIBRARY_IMPL(tensorrt, CompositeExplicitAutograd, m) {
+  m.impl("execute_engine", &torchtrt::execute_engine);
+}

@@ -1,0 +1,37 @@
+// Test-only C API of the stand-in TensorRT (libfake_nvinfer). Never installed or shipped.
+//
+// Plain C so that Python tests can reach it with ctypes (ctypes.CDLL on libfake_nvinfer.so) and C++ tests by
+// including this header.
+#pragma once
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Called by IExecutionContext::enqueueV3 when registered, before the plan's built-in computation.
+ * One entry per I/O tensor, in engine order: names, is_input (1/0), dtypes (nvinfer1::DataType values),
+ * nb_dims and dims (MAX_DIMS = 8 int64 per tensor), host addresses. Outputs are already allocated.
+ * Return 0: the hook wrote the outputs (the built-in computation is skipped); 1: declined (the built-in
+ * computation runs); anything else: failure (enqueueV3 logs an error and returns false).
+ * The hook is not called for plans with data-dependent output shapes. */
+typedef int32_t (*torchtrt_fake_enqueue_hook)(void* user_data, const char* plan_name, int32_t nb_tensors,
+                                              const char* const* names, const int32_t* is_input,
+                                              const int32_t* dtypes, const int32_t* nb_dims, const int64_t* dims,
+                                              void* const* addresses);
+
+/* Registers (or, with NULL, clears) the process-wide hook. */
+void torchtrt_fake_set_enqueue_hook(torchtrt_fake_enqueue_hook hook, void* user_data);
+
+/* Number of successful enqueueV3 calls since load (or since the last reset). */
+int64_t torchtrt_fake_enqueue_count(void);
+
+/* Runtimes, engines and execution contexts currently alive (leak checks). */
+int64_t torchtrt_fake_live_objects(void);
+
+void torchtrt_fake_reset_counters(void);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,39 @@
+// The stand-in's "engine plan": a small text format (see ../README.md). Parsed by fake_plan.cpp, executed on
+// host memory by fake_nvinfer.cpp. Test-only.
+#pragma once
+
+#include <NvInferRuntime.h>
+
+#include <string>
+#include <vector>
+
+namespace fake_trt {
+
+struct PlanTensor {
+  std::string name;
+  bool is_input = false;
+  nvinfer1::DataType dtype = nvinfer1::DataType::kFLOAT;
+  // Inputs: the profile shapes.
+  std::vector<int64_t> min, opt, max;
+  // Outputs: op and arguments (input names, then an optional numeric constant).
+  std::string op;
+  std::vector<std::string> args;
+  double constant = 0;
+  bool data_dependent() const { return op == "positives"; }
+};
+
+struct Plan {
+  std::string name = "fake";
+  std::vector<PlanTensor> tensors;  // engine I/O order, as listed in the plan
+  const PlanTensor* find(const char* name) const;
+};
+
+//! Parses ``text``; on failure returns false and says why.
+bool parse_plan(const std::string& text, Plan* plan, std::string* why);
+
+std::size_t element_size(nvinfer1::DataType t);
+bool parse_dtype(const std::string& s, nvinfer1::DataType* out);
+
+nvinfer1::Dims to_dims(const std::vector<int64_t>& v);
+
+}  // namespace fake_trt
