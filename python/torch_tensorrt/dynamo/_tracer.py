@@ -52,12 +52,28 @@ def trace(
         # torch.export wants dynamic_shapes keyed like forward's signature; a flat tuple over args+kwargs
         # is accepted when kwargs follow in order.
         dynamic = _by_signature(model, args, kwargs, dyn)
+    elif dynamic is not None and _takes_var_args(model):
+        dynamic = _by_signature(model, args, kwargs, dynamic)
     return torch.export.export(model, example_args(args), example_kwargs or None, dynamic_shapes=dynamic, strict=strict)
+
+
+def _takes_var_args(model: torch.nn.Module) -> bool:
+    import inspect
+
+    return any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in inspect.signature(model.forward).parameters.values())
 
 
 def _by_signature(model: torch.nn.Module, args: list[Any], kwargs: dict[str, Any], dims: tuple[Any, ...]) -> dict[str, Any]:
     import inspect
 
-    params = list(inspect.signature(model.forward).parameters)
-    names = params[: len(args)] + list(kwargs)
-    return dict(zip(names, dims))
+    out: dict[str, Any] = {}
+    i = 0
+    for p in inspect.signature(model.forward).parameters.values():
+        if p.kind == inspect.Parameter.VAR_POSITIONAL:  # forward(self, *args): one entry holding all of them
+            out[p.name] = tuple(dims[i : len(args)])
+            i = len(args)
+        elif i < len(args) and p.kind != inspect.Parameter.KEYWORD_ONLY:
+            out[p.name] = dims[i]
+            i += 1
+    out.update(zip(kwargs, dims[len(args) :]))
+    return out
