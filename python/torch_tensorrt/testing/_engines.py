@@ -136,3 +136,15 @@ class EngineLeafTracer(torch.fx.Tracer):
 def graph_module(root: torch.nn.Module) -> torch.fx.GraphModule:
     """``root`` as a GraphModule whose engine submodules stay leaves: a stand-in for a compiled program."""
     return torch.fx.GraphModule(root, EngineLeafTracer().trace(root))
+
+
+def nonzero_module(rows: int = 3, cols: int = 4) -> Any:
+    """A simulated engine ``idx = nonzero(x)`` (TensorRT layout ``[rank, count]``, int32): a data-dependent
+    output shape ``[2, u0]``, run through the output allocator."""
+    builder, network = new_network()
+    xs = spec("x", torch.float32, [rows, cols])
+    nz = network.add_non_zero(add_input(network, xs))
+    nz.get_output(0).name = "idx"
+    network.mark_output(nz.get_output(0))
+    out = spec("idx", torch.int32, [2, "u0"])  # INonZeroLayer yields int32 on TensorRT-RTX
+    return simulated_module(builder, network, [xs], [out], {}, build=False, requires_output_allocator=True, name="nonzero")

@@ -161,8 +161,9 @@ class TorchTensorRTModule(torch.nn.Module):
 
     @property
     def engine(self) -> Any:
-        """The live engine (``TRTEngine`` or ``torch.classes.tensorrt.Engine``), created on demand."""
-        return self._engine if self._engine is not None else self.setup_engine()
+        """The live engine (``TRTEngine`` or ``torch.classes.tensorrt.Engine``), created on demand (a ``TRTEngine``
+        deserializes on its first execution or :meth:`setup_engine`)."""
+        return self._engine if self._engine is not None else self.setup_engine(deserialize=False)
 
     @property
     def input_binding_names(self) -> list[str]:
