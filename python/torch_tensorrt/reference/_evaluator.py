@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal, Mapping, Optional
+import heapq
+from typing import Any, Literal, Mapping, Optional
 
 import torch
 
@@ -20,6 +21,52 @@ def _check_input(name: str, declared_shape: tuple, declared_dtype: torch.dtype, 
         raise ValueError(
             f"reference evaluator: input {name!r} has shape {tuple(value.shape)}, network declares {declared_shape}"
         )
+
+
+def _data_flow_order(network: Any) -> list[Any]:
+    """The layers in an order where each comes after the producers of its inputs.
+
+    TensorRT lets ``set_input`` wire a layer to a tensor made by a layer added later, so insertion order is not
+    enough. Kahn's algorithm, ties broken by insertion order (the order is unchanged when already valid).
+    """
+    layers = [network.get_layer(i) for i in range(network.num_layers)]
+    producer: dict[str, int] = {}
+    for i, layer in enumerate(layers):
+        for k in range(layer.num_outputs):
+            producer[layer.get_output(k).name] = i
+    deps: list[set[int]] = []
+    for i, layer in enumerate(layers):
+        needs = set()
+        for k in range(layer.num_inputs):
+            t = layer.get_input(k)
+            if t is not None and t.name in producer and producer[t.name] != i:
+                needs.add(producer[t.name])
+        deps.append(needs)
+    users: dict[int, list[int]] = {}
+    for i, needs in enumerate(deps):
+        for d in needs:
+            users.setdefault(d, []).append(i)
+    ready = [i for i, needs in enumerate(deps) if not needs]
+    heapq.heapify(ready)
+    remaining = [len(n) for n in deps]
+    order: list[Any] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(layers[i])
+        for u in users.get(i, []):
+            remaining[u] -= 1
+            if remaining[u] == 0:
+                heapq.heappush(ready, u)
+    if len(order) != len(layers):
+        raise ValueError("reference evaluator: the network's layers form a cycle")
+    return order
+
+
+def _cast_layer(layer: Any, class_name: str) -> None:
+    """Give a real TensorRT layer its concrete class (so its attributes are readable); other objects that
+    expose the same API (e.g. a recorded network) are left as they are."""
+    if isinstance(layer, trt.ILayer):
+        layer.__class__ = getattr(trt, class_name)
 
 
 def evaluate_network(

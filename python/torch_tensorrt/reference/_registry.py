@@ -42,11 +42,14 @@ class EvalContext:
 
     network: Any
     values: dict[str, torch.Tensor]
+    #: ``trt.LayerType`` name of the layer being evaluated (read before the cast: after it, ``layer.type`` of
+    #: some classes -- e.g. IPoolingLayer -- is a different attribute)
+    layer_type: str = ""
 
     def unsupported(self, layer: Any, attribute: str, value: Any) -> "NotImplementedError":
         """The error to raise for an attribute value the evaluator does not model."""
         return NotImplementedError(
-            f"reference evaluator: layer {layer.name!r} ({layer.type.name}): {attribute}={value!r} is not modelled"
+            f"reference evaluator: layer {layer.name!r} ({self.layer_type}): {attribute}={value!r} is not modelled"
         )
 
 
