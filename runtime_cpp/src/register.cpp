@@ -12,7 +12,6 @@
 #include <torch/library.h>
 
 #include <tuple>
-#include <utility>
 
 #include "torchtrt/engine.h"
 #include "torchtrt/execute.h"
@@ -23,15 +22,11 @@ namespace {
 
 using EnginePtr = c10::intrusive_ptr<TRTEngine>;
 
-// The record as a tuple of (field name, value) pairs in Field order: what torch.export lifts into
-// ExportedProgram.constants, and what the Python fake class's __obj_unflatten__ receives.
-template <std::size_t... I>
-auto flatten_record(const std::vector<std::string>& rec, std::index_sequence<I...>) {
-  return std::make_tuple(std::make_tuple(std::string(kFieldNames[I]), rec[I])...);
-}
-
-auto obj_flatten(const EnginePtr& self) {
-  return flatten_record(self->serialize(), std::make_index_sequence<kNumFields>{});
+// torch.export lifts the engine through __obj_flatten__: a tuple of (name, value) pairs, here the one pair
+// ("serialized_info", record). The Python fake class (dynamo/runtime/_execute_op.py, FakeTRTEngine.
+// __obj_unflatten__) rebuilds the record from it; the per-field names are record_field_names().
+std::tuple<std::tuple<std::string, std::vector<std::string>>> obj_flatten(const EnginePtr& self) {
+  return std::make_tuple(std::make_tuple(std::string("serialized_info"), self->serialize()));
 }
 
 EnginePtr make_engine(std::vector<std::string> record) {

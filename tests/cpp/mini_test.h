@@ -1,5 +1,5 @@
-// A tiny gtest-free test runner for tests/cpp: TEST(name) { ... } registers a case; CHECK(cond),
-// CHECK_EQ(a, b) and CHECK_THROWS_WITH(stmt, "substring") record failures; main() runs every case and
+// A tiny gtest-free test runner for tests/cpp: TEST(name) { ... } registers a case; EXPECT(cond),
+// EXPECT_EQ(a, b) and EXPECT_THROWS_WITH(stmt, "substring") record failures; main() runs every case and
 // returns non-zero if any failed (ctest reads the exit code).
 #pragma once
 
@@ -60,27 +60,27 @@ inline int run_all() {
   static ::mini_test::Register MT_CONCAT(mt_register_, name)(#name, &name);    \
   static void name()
 
-#define CHECK(cond)                                                            \
+#define EXPECT(cond)                                                            \
   do {                                                                         \
-    if (!(cond)) ::mini_test::fail(__FILE__, __LINE__, "CHECK(" #cond ")");    \
+    if (!(cond)) ::mini_test::fail(__FILE__, __LINE__, "EXPECT(" #cond ")");    \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                         \
+#define EXPECT_EQ(a, b)                                                         \
   do {                                                                         \
     const auto& mt_a = (a);                                                    \
     const auto& mt_b = (b);                                                    \
     if (!(mt_a == mt_b)) {                                                     \
       std::ostringstream mt_os;                                                \
-      mt_os << "CHECK_EQ(" #a ", " #b "): " << mt_a << " != " << mt_b;         \
+      mt_os << "EXPECT_EQ(" #a ", " #b "): " << mt_a << " != " << mt_b;         \
       ::mini_test::fail(__FILE__, __LINE__, mt_os.str());                      \
     }                                                                          \
   } while (0)
 
-#define CHECK_THROWS_WITH(stmt, substring)                                     \
+#define EXPECT_THROWS_WITH(stmt, substring)                                     \
   do {                                                                         \
     bool mt_threw = false;                                                     \
     try {                                                                      \
-      stmt;                                                                    \
+      static_cast<void>(stmt);                                                 \
     } catch (const std::exception& mt_e) {                                     \
       mt_threw = true;                                                         \
       const std::string mt_msg = mt_e.what();                                  \

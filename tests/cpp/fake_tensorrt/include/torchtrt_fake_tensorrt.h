@@ -15,7 +15,8 @@ extern "C" {
  * nb_dims and dims (MAX_DIMS = 8 int64 per tensor), host addresses. Outputs are already allocated.
  * Return 0: the hook wrote the outputs (the built-in computation is skipped); 1: declined (the built-in
  * computation runs); anything else: failure (enqueueV3 logs an error and returns false).
- * The hook is not called for plans with data-dependent output shapes. */
+ * The hook is not called for plans with data-dependent output shapes, nor when an IOutputAllocator is set
+ * on an output. */
 typedef int32_t (*torchtrt_fake_enqueue_hook)(void* user_data, const char* plan_name, int32_t nb_tensors,
                                               const char* const* names, const int32_t* is_input,
                                               const int32_t* dtypes, const int32_t* nb_dims, const int64_t* dims,

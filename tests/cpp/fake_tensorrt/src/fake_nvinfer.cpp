@@ -199,20 +199,25 @@ bool Context::run_builtin(const PlanTensor& out, cudaStream_t stream) {
   const DataType t = out.dtype;
   if (t != DataType::kFLOAT && t != DataType::kINT32 && t != DataType::kINT64)
     return error("the stand-in computes float32/int32/int64 only");
+  // Like TensorRT: an output with an IOutputAllocator gets its memory from it (required for data-dependent
+  // shapes, allowed for any output); other outputs are written to the address set with setTensorAddress.
+  auto alloc = allocators_.find(out.name);
+  const bool use_allocator = alloc != allocators_.end() && alloc->second;
+  if (out.data_dependent() && !use_allocator)
+    return error("output '" + out.name + "' has a data-dependent shape and no IOutputAllocator is set");
   void* dst = nullptr;
-  if (out.data_dependent()) {
-    const int64_t k = t == DataType::kFLOAT ? count_positives<float>(in[0], n)
+  if (use_allocator) {
+    const int64_t k = !out.data_dependent() ? n
+                      : t == DataType::kFLOAT ? count_positives<float>(in[0], n)
                       : t == DataType::kINT32 ? count_positives<int32_t>(in[0], n)
                                                : count_positives<int64_t>(in[0], n);
-    auto it = allocators_.find(out.name);
-    if (it == allocators_.end() || !it->second)
-      return error("output '" + out.name + "' has a data-dependent shape and no IOutputAllocator is set");
+    const std::vector<int64_t> shape = out.data_dependent() ? std::vector<int64_t>{k} : shapes_.at(out.args[0]);
     auto cur = addresses_.find(out.name);
-    dst = it->second->reallocateOutputAsync(out.name.c_str(), cur == addresses_.end() ? nullptr : cur->second,
-                                            static_cast<uint64_t>(k) * element_size(t), 256, stream);
+    dst = alloc->second->reallocateOutputAsync(out.name.c_str(), cur == addresses_.end() ? nullptr : cur->second,
+                                               static_cast<uint64_t>(k) * element_size(t), 256, stream);
     if (!dst) return error("IOutputAllocator returned nullptr for '" + out.name + "'");
     addresses_[out.name] = dst;
-    it->second->notifyShape(out.name.c_str(), to_dims({k}));
+    alloc->second->notifyShape(out.name.c_str(), to_dims(shape));
   } else {
     dst = addresses_.at(out.name);
   }
@@ -227,8 +232,8 @@ bool Context::call_hook(bool* handled) const {
   std::lock_guard<std::mutex> lock(g_hook_mutex);
   if (!g_hook) return true;
   const auto& ts = engine_.plan().tensors;
-  for (const auto& t : ts)
-    if (t.data_dependent()) return true;
+  for (const auto& t : ts)  // not for plans whose outputs TensorRT allocates (see the C API header)
+    if (!t.is_input && (t.data_dependent() || (allocators_.count(t.name) && allocators_.at(t.name)))) return true;
   const int32_t n = static_cast<int32_t>(ts.size());
   std::vector<const char*> names(n);
   std::vector<int32_t> is_input(n), dtypes(n), nb_dims(n);
@@ -254,7 +259,8 @@ bool Context::enqueueV3(cudaStream_t stream) noexcept {
   try {
     for (const auto& t : engine_.plan().tensors) {
       if (t.is_input && !shapes_.count(t.name)) return error("input shape of '" + t.name + "' is not set");
-      const bool needs_address = t.is_input || !t.data_dependent();
+      auto alloc = allocators_.find(t.name);
+      const bool needs_address = t.is_input || alloc == allocators_.end() || !alloc->second;
       auto a = addresses_.find(t.name);
       if (needs_address && (a == addresses_.end() || !a->second))
         return error("address of '" + t.name + "' is not set");

@@ -115,11 +115,6 @@ bool parse_plan(const std::string& text, Plan* plan, std::string* why) {
         return fail("unknown op '" + t.op + "' (scale_add, copy, positives, hook)");
       }
       if (t.args.size() != n_inputs) return fail("wrong number of arguments for " + t.op);
-      for (const auto& a : t.args) {
-        const PlanTensor* src = plan->find(a.c_str());
-        if (!src || !src->is_input) return fail("'" + a + "' is not an input declared above");
-        if (t.op != "hook" && src->dtype != t.dtype) return fail("op " + t.op + " needs matching dtypes");
-      }
       plan->tensors.push_back(t);
     } else {
       return fail("unknown directive '" + w[0] + "'");
@@ -128,6 +123,19 @@ bool parse_plan(const std::string& text, Plan* plan, std::string* why) {
   if (!header) {
     lineno = 0;
     return fail("empty plan");
+  }
+  for (const auto& t : plan->tensors) {  // outputs may be listed before the inputs they read
+    for (const auto& a : t.args) {
+      const PlanTensor* src = plan->find(a.c_str());
+      if (!src || !src->is_input) {
+        *why = "output '" + t.name + "' reads '" + a + "', which is not an input of the plan";
+        return false;
+      }
+      if (t.op != "hook" && src->dtype != t.dtype) {
+        *why = "output '" + t.name + "': op " + t.op + " needs matching dtypes";
+        return false;
+      }
+    }
   }
   return true;
 }
