@@ -148,6 +148,15 @@ def fake_outputs(
         raise RuntimeError(f"engine {engine_name!r} takes {len(input_specs)} inputs, got {len(inputs)}")
     if not output_specs:
         raise RuntimeError(f"engine {engine_name!r} has no output metadata; it cannot be traced")
+    for spec, t in zip(input_specs, inputs):
+        want = TensorSpec(**spec)
+        if t.dtype != want.torch_dtype:
+            raise RuntimeError(f"engine {engine_name!r}: input {want.name!r} has dtype {t.dtype}, the engine expects {want.torch_dtype}")
+        static_mismatch = any(isinstance(d, int) and isinstance(g, int) and d != g for d, g in zip(want.shape, t.shape))
+        if t.dim() != len(want.shape) or static_mismatch:
+            raise RuntimeError(
+                f"engine {engine_name!r}: input {want.name!r} has shape {tuple(t.shape)}, the engine expects {want.shape}"
+            )
     names = [s["name"] for s in input_specs]
     values = _shape_expr.bind_symbols(symbols, names, [t.shape for t in inputs])
     unbacked: dict[str, Any] = {}
