@@ -62,11 +62,14 @@ def _data_flow_order(network: Any) -> list[Any]:
     return order
 
 
-def _cast_layer(layer: Any, class_name: str) -> None:
-    """Give a real TensorRT layer its concrete class (so its attributes are readable); other objects that
-    expose the same API (e.g. a recorded network) are left as they are."""
-    if isinstance(layer, trt.ILayer):
-        layer.__class__ = getattr(trt, class_name)
+def _cast_layer(layer: Any, class_name: str) -> Any:
+    """The layer as its concrete class, so its attributes are readable. A recorded layer view
+    (``torch_tensorrt.testing.simulate``) casts itself through its ``__torchtrt_cast__`` hook."""
+    recorded_cast = getattr(layer, "__torchtrt_cast__", None)
+    if recorded_cast is not None:
+        return recorded_cast()
+    layer.__class__ = getattr(trt, class_name)
+    return layer
 
 
 def evaluate_network(
@@ -94,37 +97,34 @@ def evaluate_network(
         _check_input(name, tuple(tensor.shape), torch_dtype_of(tensor.dtype), value)
         values[name] = value
     ctx = EvalContext(network=network, values=values)
-    for index in range(network.num_layers):
-        layer = network.get_layer(index)
-        spec = lookup(layer.type.name)
+    for layer in _data_flow_order(network):
+        type_name = layer.type.name
+        spec = lookup(type_name)
         if spec is None:
             raise NotImplementedError(
-                f"reference evaluator: layer {layer.name!r} has type {layer.type.name}, which is not modelled"
+                f"reference evaluator: layer {layer.name!r} has type {type_name}, which is not modelled"
             )
-        recorded_cast = getattr(layer, "__torchtrt_cast__", None)  # recorded views (testing.simulate) cast themselves
-        if recorded_cast is not None:
-            layer = recorded_cast()
-        else:
-            layer.__class__ = getattr(trt, spec.layer_class)
+        ctx.layer_type = type_name
+        layer = _cast_layer(layer, spec.layer_class)
         args: list[Optional[torch.Tensor]] = []
         for slot in range(layer.num_inputs):
             t = layer.get_input(slot)
             args.append(None if t is None else values[t.name])
         results = spec.fn(layer, args, ctx)
         if len(results) != layer.num_outputs:
-            raise AssertionError(f"handler for {layer.type.name} returned {len(results)} outputs, layer has {layer.num_outputs}")
+            raise AssertionError(f"handler for {type_name} returned {len(results)} outputs, layer has {layer.num_outputs}")
         for slot, result in enumerate(results):
             out = layer.get_output(slot)
             declared = torch_dtype_of(out.dtype)
             if result.dtype != declared:
                 raise AssertionError(
-                    f"reference evaluator: layer {layer.name!r} ({layer.type.name}) output {slot} computed as "
+                    f"reference evaluator: layer {layer.name!r} ({type_name}) output {slot} computed as "
                     f"{result.dtype}, network declares {declared}"
                 )
             shape = tuple(out.shape)
             if len(shape) != result.dim() or any(d != -1 and d != s for d, s in zip(shape, result.shape)):
                 raise AssertionError(
-                    f"reference evaluator: layer {layer.name!r} ({layer.type.name}) output {slot} has shape "
+                    f"reference evaluator: layer {layer.name!r} ({type_name}) output {slot} has shape "
                     f"{tuple(result.shape)}, network declares {shape}"
                 )
             values[out.name] = result
