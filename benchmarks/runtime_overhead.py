@@ -1,0 +1,98 @@
+"""Per-call wrapper overhead of the runtimes, measured with a no-op engine (a simulated identity engine).
+
+Prints one row per path with the median (and p90) time per call over many calls:
+
+* ``python: module (direct)``  -- ``TorchTensorRTModule.__call__`` on the Python runtime (eager fast path:
+  ``TRTEngine.execute`` without the dispatcher);
+* ``python: torch.ops``        -- the same engine through ``torch.ops.tensorrt.execute_engine_python``
+  (what traced / exported programs run);
+* ``python: TRTEngine.execute`` -- the engine object alone (input checks, shapes, addresses, enqueue);
+* ``simulated execute_async_v3`` -- the simulated TensorRT call itself (the floor included in the rows above:
+  on a machine with TensorRT this is where the real engine's enqueue would be);
+* ``cpp: module`` -- the C++ runtime, when its library is loaded (simulated engines run there only if the C++
+  runtime supports them; otherwise the row says why it is missing).
+
+Usage: ``python benchmarks/runtime_overhead.py [--calls N] [--device cpu|cuda] [--shape 1,16]``.
+On a GPU machine ``--device cuda`` feeds CUDA tensors (the simulated engine then copies on the GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable
+
+import torch
+
+
+def _time(fn: Callable[[], object], calls: int, sync: Callable[[], None]) -> tuple[float, float]:
+    for _ in range(min(200, calls // 10 + 1)):  # warm-up
+        fn()
+    sync()
+    samples = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    sync()
+    samples.sort()
+    return statistics.median(samples), samples[int(0.9 * (len(samples) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--shape", default="1,16")
+    args = parser.parse_args()
+    shape = tuple(int(s) for s in args.shape.split(","))
+
+    from torch_tensorrt.runtime import cpp_runtime_available, cpp_runtime_reason
+    from torch_tensorrt.testing._engines import identity_module
+
+    device = torch.device(args.device)
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    x = torch.randn(shape, device=device)
+    py = identity_module(shape)  # simulated engines always run on the Python runtime by default
+    engine = py.engine
+    engine.setup()
+    if engine.device != device:
+        raise SystemExit(f"the engine runs on {engine.device}; pass --device {engine.device.type}")
+
+    rows: list[tuple[str, str]] = []
+
+    def bench(name: str, fn: Callable[[], object]) -> None:
+        med, p90 = _time(fn, args.calls, sync)
+        rows.append((name, f"{med * 1e6:9.1f} us   p90 {p90 * 1e6:9.1f} us"))
+
+    bench("python: module (direct)", lambda: py(x))
+    bench("python: torch.ops", lambda: torch.ops.tensorrt.execute_engine_python([x], py._blob, py._info))
+    bench("python: TRTEngine.execute", lambda: engine.execute([x]))
+    ctx = engine.context
+    out = torch.empty_like(x)
+    ctx.set_tensor_address("x", x.data_ptr())
+    ctx.set_tensor_address("y", out.data_ptr())
+    stream = torch.cuda.current_stream(device).cuda_stream if device.type == "cuda" else 0
+    bench("simulated execute_async_v3", lambda: ctx.execute_async_v3(stream))
+
+    if cpp_runtime_available():
+        try:
+            cpp = identity_module(shape)
+            cpp.set_runtime("cpp")
+            cpp(x)
+            bench("cpp: module", lambda: cpp(x))
+        except Exception as exc:  # e.g. the C++ runtime does not run simulated engines
+            rows.append(("cpp: module", f"not measured: {type(exc).__name__}: {str(exc)[:80]}"))
+    else:
+        rows.append(("cpp: module", f"not measured: {cpp_runtime_reason()[:90]}"))
+
+    print(f"per-call overhead, no-op engine, input {tuple(shape)} on {device}, {args.calls} calls, torch {torch.__version__}")
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    print("  (module rows minus the simulated execute_async_v3 row = the runtime's own per-call overhead)")
+
+
+if __name__ == "__main__":
+    main()
