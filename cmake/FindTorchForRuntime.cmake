@@ -1,28 +1,36 @@
-# Finds the Torch of the Python that builds the package and sets TORCHTRT_TORCH_TARGETS (what the runtime
-# links: torch, including torch_cuda and c10_cuda for a CUDA build of torch).
+# Finds the Torch of the Python that builds the package. Sets TORCHTRT_TORCH_FOUND (else TORCHTRT_TORCH_WHY)
+# and TORCHTRT_TORCH_TARGETS (what the runtime links: torch, including torch_cuda and c10_cuda for a CUDA
+# build of torch). TORCHTRT_PYTHON overrides the Python used.
 #
 # Torch's CMake package is located with `python -c 'import torch; print(torch.utils.cmake_prefix_path)'`
-# (Python3_EXECUTABLE, else the `python3` on PATH). For CUDA builds of torch, Caffe2's FindCUDA needs the
+# (TORCHTRT_PYTHON, else Python3_EXECUTABLE / Python_EXECUTABLE / PYTHON_EXECUTABLE as scikit-build-core sets
+# them, else the `python3` on PATH). For CUDA builds of torch, Caffe2's FindCUDA needs the
 # toolkit root; /usr/local/cuda is used when CUDA_TOOLKIT_ROOT_DIR/CUDAToolkit_ROOT are not given.
 if(TARGET torch)
+  set(TORCHTRT_TORCH_FOUND TRUE)
   return()
 endif()
 
+set(TORCHTRT_TORCH_FOUND FALSE)
 if(NOT TORCHTRT_PYTHON)
   if(Python3_EXECUTABLE)
     set(TORCHTRT_PYTHON "${Python3_EXECUTABLE}")
-  elseif(DEFINED SKBUILD AND PYTHON_EXECUTABLE)
+  elseif(Python_EXECUTABLE)
+    set(TORCHTRT_PYTHON "${Python_EXECUTABLE}")
+  elseif(PYTHON_EXECUTABLE)
     set(TORCHTRT_PYTHON "${PYTHON_EXECUTABLE}")
   else()
-    find_program(TORCHTRT_PYTHON NAMES python3 python REQUIRED)
+    find_program(TORCHTRT_PYTHON NAMES python3 python)
   endif()
 endif()
 
 execute_process(
   COMMAND "${TORCHTRT_PYTHON}" -c "import torch; print(torch.utils.cmake_prefix_path)"
-  OUTPUT_VARIABLE _torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _torch_rc)
+  OUTPUT_VARIABLE _torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _torch_rc ERROR_QUIET)
 if(NOT _torch_rc EQUAL 0)
-  message(FATAL_ERROR "torch_tensorrt: `${TORCHTRT_PYTHON} -c 'import torch'` failed; the C++ runtime needs torch")
+  set(TORCHTRT_TORCH_WHY "`${TORCHTRT_PYTHON} -c 'import torch'` failed (building in an isolated environment without "
+                         "torch? use `pip install --no-build-isolation`)")
+  return()
 endif()
 list(APPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
 
@@ -47,3 +55,4 @@ else()
     list(APPEND TORCHTRT_TORCH_TARGETS "${_torchtrt_c10_cuda}")
   endif()
 endif()
+set(TORCHTRT_TORCH_FOUND TRUE)

@@ -106,3 +106,13 @@ def _reset_for_tests() -> None:
         if _loaded_path is None:
             _attempted = False
             _reason = "not loaded yet (call torch_tensorrt.runtime._cpp.load())"
+
+
+def _hide_for_tests(why: str = "hidden by tests") -> None:
+    """Report the runtime as unavailable again (tests that loaded the stand-in build call this when done, so
+    that later tests in the process choose the Python runtime as before). The library itself stays loaded."""
+    global _loaded_path, _attempted, _reason
+    with _lock:
+        _loaded_path = None
+        _attempted = True
+        _reason = why
