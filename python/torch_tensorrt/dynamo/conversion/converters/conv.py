@@ -1,0 +1,148 @@
+"""``aten.convolution``: 1-D/2-D/3-D convolution and transposed convolution.
+
+TensorRT convolves 2-D and 3-D windows, so a 1-D convolution runs as a 2-D one over a trailing size-1
+dimension. Weights that are constants become the layer's kernel/bias weights; computed weights are wired into
+input slots 1 and 2. Transposed convolution's ``output_padding`` is folded into the post-padding (which crops the
+full output); where it exceeds the padding the extra trailing positions receive no contribution, so they are
+added as zeros before the bias.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import torch
+import torch.fx
+
+from torch_tensorrt._dtypes import trt_dtype_of
+from torch_tensorrt._trt import trt
+from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._context import ConversionContext
+from torch_tensorrt.dynamo.conversion._registry import converter
+
+aten = torch.ops.aten
+
+
+def _expand(values: Sequence[int], n: int) -> list[int]:
+    values = list(values)
+    return values * n if len(values) == 1 else values
+
+
+def _conv_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
+    x, w = node.args[0], node.args[1]
+    xval = x.meta.get("val") if isinstance(x, torch.fx.Node) else None
+    wval = w.meta.get("val") if isinstance(w, torch.fx.Node) else None
+    if not isinstance(xval, torch.Tensor) or not isinstance(wval, torch.Tensor):
+        return "input or weight is not a tensor"
+    if not xval.dtype.is_floating_point:
+        return f"{xval.dtype} convolution is not supported"
+    spatial = wval.dim() - 2
+    if spatial not in (1, 2, 3):
+        return f"{spatial}-D convolution is not supported"
+    if xval.dim() != spatial + 2:
+        return "unbatched convolution input"
+    if not isinstance(xval.shape[1], int) or any(not isinstance(s, int) for s in wval.shape):
+        return "the channel dimension and the weights must have static shapes"
+    stride, dilation, transposed = node.args[3], node.args[5], node.args[6]
+    if transposed and any(s > 1 for s in stride) and any(d > 1 for d in dilation):
+        return "TensorRT does not build transposed convolutions that are both strided and dilated"
+    return None
+
+
+def _unsqueeze_last(ctx: ConversionContext, value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.unsqueeze(-1)
+    return T.unsqueeze(ctx, value, [len(value.shape)])
+
+
+def _set_weights(ctx: ConversionContext, layer: Any, weight: Any, bias: Any, dtype: torch.dtype) -> None:
+    if not isinstance(weight, torch.Tensor):
+        layer.set_input(1, T.to_trt(ctx, weight, dtype))
+    if bias is not None and not isinstance(bias, torch.Tensor):
+        layer.set_input(2, T.to_trt(ctx, bias, dtype))
+
+
+def _weights_or_empty(ctx: ConversionContext, value: Any, dtype: torch.dtype) -> Any:
+    if isinstance(value, torch.Tensor):
+        return ctx.weights(value, dtype)
+    return trt.Weights(trt_dtype_of(dtype))
+
+
+def convolution_nd(
+    ctx: ConversionContext,
+    x: Any,
+    weight: Any,
+    bias: Any,
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    transposed: bool,
+    output_padding: Sequence[int],
+    groups: int,
+) -> Any:
+    """A 2-D or 3-D (de)convolution of the NC(D)HW tensor ``x`` with torch's ``aten.convolution`` arguments."""
+    dtype = T.dtype_of(x)
+    shape = tuple(weight.shape)
+    n = len(shape) - 2
+    stride, padding, dilation = _expand(stride, n), _expand(padding, n), _expand(dilation, n)
+    output_padding = _expand(output_padding, n) if output_padding else [0] * n
+    kernel = ctx.weights(weight, dtype) if isinstance(weight, torch.Tensor) else _weights_or_empty(ctx, weight, dtype)
+    extra = [max(op - p, 0) for op, p in zip(output_padding, padding)] if transposed else [0] * n
+    late_bias = any(extra) and bias is not None
+    layer_bias = None if late_bias else bias
+    bias_w = ctx.weights(layer_bias, dtype) if isinstance(layer_bias, torch.Tensor) else _weights_or_empty(ctx, None, dtype)
+    if transposed:
+        maps = shape[1] * groups
+        layer = ctx.network.add_deconvolution_nd(x, maps, tuple(shape[2:]), kernel, bias_w)
+        post = [p - op + e for p, op, e in zip(padding, output_padding, extra)]
+        layer.pre_padding = tuple(padding)
+        layer.post_padding = tuple(post)
+    else:
+        maps = shape[0]
+        layer = ctx.network.add_convolution_nd(x, maps, tuple(shape[2:]), kernel, bias_w)
+        layer.pre_padding = tuple(padding)
+        layer.post_padding = tuple(padding)
+    layer.stride_nd = tuple(stride)
+    layer.dilation_nd = tuple(dilation)
+    layer.num_groups = groups
+    _set_weights(ctx, layer, weight, layer_bias, dtype)
+    out = layer.get_output(0)
+    if any(extra):
+        out = _zero_pad_end(ctx, out, extra)
+    if late_bias:
+        b = T.to_trt(ctx, bias, dtype)
+        out = T.elementwise(ctx, out, T.reshape(ctx, b, [1, maps] + [1] * n), trt.ElementWiseOperation.SUM)
+    return out
+
+
+def _zero_pad_end(ctx: ConversionContext, t: Any, extra: Sequence[int]) -> Any:
+    """Append ``extra[i]`` zeros at the end of spatial dimension i (a FILL-mode slice)."""
+    rank = len(t.shape)
+    lead = rank - len(extra)
+    size = T.sizes(ctx, t)
+    out_size = size[:lead] + [T.scalar_arith(ctx, s, e, "+") for s, e in zip(size[lead:], extra)]
+    static = all(isinstance(s, int) for s in out_size)
+    if static:
+        layer = ctx.network.add_slice(t, (0,) * rank, tuple(out_size), (1,) * rank)
+    else:
+        layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, (1,) * rank)
+        layer.set_input(2, T.shape_tensor_from(ctx, out_size))
+    layer.mode = trt.SampleMode.FILL
+    layer.set_input(4, T.to_trt(ctx, 0.0, T.dtype_of(t)))
+    return layer.get_output(0)
+
+
+@converter(aten.convolution.default, validator=_conv_ok)
+def convolution(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    x, weight, bias, stride, padding, dilation, transposed, output_padding, groups = args[:9]
+    x = T.to_trt(ctx, x)
+    one_d = T.rank_of(weight) == 3
+    if one_d:
+        x = _unsqueeze_last(ctx, x)
+        weight = _unsqueeze_last(ctx, weight)
+        stride, padding, dilation = [*_expand(stride, 1), 1], [*_expand(padding, 1), 0], [*_expand(dilation, 1), 1]
+        output_padding = [*_expand(output_padding, 1), 0] if output_padding else [0, 0]
+    out = convolution_nd(ctx, x, weight, bias, stride, padding, dilation, bool(transposed), output_padding, int(groups))
+    if one_d:
+        out = T.squeeze(ctx, out, [len(out.shape) - 1])
+    return out

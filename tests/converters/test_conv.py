@@ -1,0 +1,117 @@
+"""Converter of ``aten.convolution``: 1-D/2-D/3-D, transposed, groups, dilation, stride, padding, output_padding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from torch_tensorrt.testing import assert_converts
+
+aten = torch.ops.aten
+CONV = {aten.convolution.default}
+
+CONV_CASES = [
+    # (dims, in_ch, out_ch, kernel, kwargs)
+    (1, 3, 4, 3, {}),
+    (1, 4, 6, 3, dict(stride=2, padding=1, dilation=2, groups=2)),
+    (2, 3, 8, 3, {}),
+    (2, 3, 8, 3, dict(stride=2, padding=1, bias=False)),
+    (2, 4, 8, (3, 1), dict(stride=(1, 2), padding=(1, 0), dilation=(2, 1), groups=4)),
+    (2, 4, 4, 3, dict(groups=4, padding=2, dilation=2)),
+    (3, 2, 4, 3, dict(padding=1)),
+    (3, 2, 4, (1, 3, 2), dict(stride=(1, 2, 1), padding=(0, 1, 1))),
+]
+
+
+def _conv(dims: int, cin: int, cout: int, k, kw: dict) -> torch.nn.Module:
+    return {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}[dims](cin, cout, k, **kw)
+
+
+def _input(dims: int, batch: int, cin: int, size: int = 9) -> torch.Tensor:
+    return torch.randn(batch, cin, *([size] * dims))
+
+
+@pytest.mark.parametrize("dims,cin,cout,k,kw", CONV_CASES)
+def test_conv(dims, cin, cout, k, kw):
+    assert_converts(_conv(dims, cin, cout, k, kw), [_input(dims, 2, cin)], expected_ops=CONV)
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_conv_dynamic(dims):
+    m = _conv(dims, 3, 4, 3, dict(padding=1, stride=2))
+    x = _input(dims, 2, 3, 8)
+    lo, hi = (1, 3) + (5,) * dims, (4, 3) + (11,) * dims
+    assert_converts(m, [x], input_ranges=[(lo, tuple(x.shape), hi)], expected_ops=CONV)
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_conv_fp16(dims):
+    assert_converts(_conv(dims, 4, 8, 3, dict(padding=1)), [_input(dims, 2, 4, 6)], precision=torch.float16, expected_ops=CONV)
+
+
+def test_conv_padding_same():
+    m = torch.nn.Conv2d(3, 4, (3, 5), padding="same")
+    assert_converts(m, [_input(2, 1, 3, 7)], expected_ops=CONV)
+
+
+def test_conv_weight_input():
+    """Weights computed in the graph go into the layer's input slots."""
+    assert_converts(
+        lambda x, w, b: F.conv2d(x, w * 2.0, b, padding=1),
+        [_input(2, 2, 3, 6), torch.randn(5, 3, 3, 3), torch.randn(5)],
+        expected_ops=CONV,
+    )
+
+
+TRANSPOSED_CASES = [
+    (1, 3, 4, 3, dict(stride=2)),
+    (1, 4, 6, 3, dict(stride=2, padding=1, output_padding=1, groups=2)),
+    (2, 3, 5, 3, {}),
+    (2, 3, 5, 3, dict(stride=2, padding=1, output_padding=1)),
+    (2, 4, 4, (3, 2), dict(stride=(2, 3), padding=(0, 1), output_padding=(1, 2), bias=True)),
+    (2, 4, 6, 3, dict(stride=3, output_padding=2, groups=2)),
+    (2, 4, 6, 3, dict(padding=2, groups=2, dilation=2)),
+    (2, 4, 6, 3, dict(stride=2, output_padding=1, bias=False)),
+    (3, 2, 3, 3, dict(stride=2, padding=1, output_padding=1)),
+]
+
+
+def _conv_t(dims: int, cin: int, cout: int, k, kw: dict) -> torch.nn.Module:
+    return {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}[dims](cin, cout, k, **kw)
+
+
+@pytest.mark.parametrize("dims,cin,cout,k,kw", TRANSPOSED_CASES)
+def test_conv_transposed(dims, cin, cout, k, kw):
+    assert_converts(_conv_t(dims, cin, cout, k, kw), [_input(dims, 2, cin, 5)], expected_ops=CONV)
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_conv_transposed_dynamic(dims):
+    m = _conv_t(dims, 3, 4, 3, dict(stride=2, padding=1, output_padding=1))
+    x = _input(dims, 2, 3, 6)
+    lo, hi = (1, 3) + (3,) * dims, (3, 3) + (9,) * dims
+    assert_converts(m, [x], input_ranges=[(lo, tuple(x.shape), hi)], expected_ops=CONV)
+
+
+def test_conv_transposed_fp16():
+    m = _conv_t(2, 4, 4, 3, dict(stride=2, output_padding=1))
+    assert_converts(m, [_input(2, 2, 4, 5)], precision=torch.float16, expected_ops=CONV)
+
+
+def _decide(x: torch.Tensor, w: torch.Tensor, stride, dilation, transposed: bool) -> str:
+    from torch_tensorrt.dynamo._settings import CompilationSettings
+    from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
+
+    graph = torch.fx.Graph()
+    xn, wn = graph.placeholder("x"), graph.placeholder("w")
+    xn.meta["val"], wn.meta["val"] = x, w
+    node = graph.call_function(aten.convolution.default, (xn, wn, None, stride, [0], dilation, transposed, [0], 1))
+    return CONVERTERS.decide(node, CompilationSettings()).reason
+
+
+def test_conv_validator():
+    w = torch.empty(3, 4, 3)
+    assert "int32" in _decide(torch.empty(1, 3, 8, dtype=torch.int32), w, [1], [1], False)
+    assert "strided and dilated" in _decide(torch.empty(1, 3, 8), w, [2], [2], True)
+    assert _decide(torch.empty(1, 3, 8), w, [2], [2], False) == ""
