@@ -1,6 +1,7 @@
 """Import, export, lowering, partitioning, conversion and engine build never touch CUDA.
 
-Runs in a fresh process where every way into the CUDA runtime raises, then compiles models end to end.
+Runs in a fresh process where every way into CUDA initialisation or device queries raises, then compiles
+models end to end (raw engine and partitioned GraphModule) and checks CUDA was never initialised.
 """
 
 import subprocess
@@ -14,15 +15,18 @@ import sys
 sys.path.insert(0, {root!r})
 import torch
 
-def _forbidden(*args, **kwargs):
-    raise AssertionError("CUDA was touched in the compile path")
+def _forbidden(name):
+    # one function object per attribute: torch._dynamo keys its rules by function identity
+    def raiser(*args, **kwargs):
+        raise AssertionError(f"CUDA was touched in the compile path: {{name}}")
+    return raiser
 
-torch.cuda._lazy_init = _forbidden
-torch._C._cuda_init = _forbidden
-torch.cuda.is_available = _forbidden
-torch.cuda.device_count = _forbidden
-torch.cuda.current_device = _forbidden
-torch.cuda.get_device_capability = _forbidden
+# Initialising CUDA or asking about a device is forbidden. (Queries that initialise nothing, like
+# torch.cuda.is_available(), which torch's own FakeTensorMode calls, are allowed.)
+for _name in ("_lazy_init", "init", "current_device", "set_device", "get_device_capability",
+              "get_device_properties", "get_device_name", "current_stream", "synchronize"):
+    setattr(torch.cuda, _name, _forbidden("torch.cuda." + _name))
+torch._C._cuda_init = _forbidden("torch._C._cuda_init")
 
 import torch_tensorrt
 from examples import models
