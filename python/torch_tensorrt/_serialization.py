@@ -23,6 +23,7 @@ was built by another torch_tensorrt / TensorRT version.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import tempfile
@@ -79,6 +80,18 @@ def _examples(
     return args, kwargs, arg_dims
 
 
+def _fit_to_signature(module: torch.nn.Module, arg_dims: tuple[Any, ...]) -> Any:
+    """Per-argument dims shaped as ``torch.export`` wants them for ``module.forward``'s signature (a ``*args``
+    parameter takes the remaining arguments' dims as one tuple, keyed by its name)."""
+    params = list(inspect.signature(module.forward).parameters.values())
+    var = next((i for i, p in enumerate(params) if p.kind == inspect.Parameter.VAR_POSITIONAL), None)
+    if var is None:
+        return arg_dims
+    named = {p.name: arg_dims[i] for i, p in enumerate(params[:var]) if i < len(arg_dims)}
+    named[params[var].name] = tuple(arg_dims[var:])
+    return named
+
+
 def _export(
     module: torch.nn.Module, arg_inputs: Optional[Sequence[Any]], kwarg_inputs: Optional[dict[str, Any]], dynamic_shapes: Any
 ) -> torch.export.ExportedProgram:
@@ -91,8 +104,18 @@ def _export(
     if dynamic_shapes is None and inferred is not None:
         if isinstance(inferred, dict):
             raise ValueError("torch_tensorrt.save: pass dynamic_shapes=... explicitly when kwarg_inputs are dynamic")
-        dynamic_shapes = inferred
+        dynamic_shapes = _fit_to_signature(module, inferred)
     return torch.export.export(module, args, kwargs, dynamic_shapes=dynamic_shapes, strict=False)
+
+
+def _prepare_engines(module: torch.nn.Module) -> None:
+    """Create every engine object before tracing, so that tracing sees C++ engines as module attributes (and
+    lifts them as constants) even for modules built with ``lazy_engine_init``. Nothing is deserialized."""
+    from torch_tensorrt.dynamo.runtime._TorchTensorRTModule import TorchTensorRTModule
+
+    for sub in module.modules():
+        if isinstance(sub, TorchTensorRTModule) and sub.record is not None:
+            sub.setup_engine(deserialize=False)
 
 
 # ---------------------------------------------------------------------------------------------------- save
@@ -134,6 +157,7 @@ def save(
         if not isinstance(module, torch.jit.ScriptModule):
             if not isinstance(module, torch.nn.Module):
                 raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as TorchScript")
+            _prepare_engines(module)
             args, kw, _ = _examples(arg_inputs, kwarg_inputs)
             if kw:
                 raise ValueError("torch_tensorrt.save: TorchScript tracing takes positional inputs only")
@@ -146,6 +170,7 @@ def save(
     if isinstance(module, torch.export.ExportedProgram):
         ep = module
     elif isinstance(module, torch.nn.Module) and not isinstance(module, torch.jit.ScriptModule):
+        _prepare_engines(module)
         ep = _export(module, arg_inputs, kwarg_inputs, dynamic_shapes)
     else:
         raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as {output_format}")
@@ -202,7 +227,9 @@ def load(file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None,
         try:
             ep = torch.export.load(path, extra_files=extra_files, **kwargs)
         except Exception as exc:
-            raise SerializationError(f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}") from exc
+            raise SerializationError(
+                f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}{_cpp_hint(path)}"
+            ) from exc
         validate_exported_program(ep, path)
         return ep
     if fmt == "torchscript":
@@ -217,6 +244,25 @@ def load(file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None,
             "or torch_tensorrt.load(path, allow_pickle=True) if you trust the file"
         )
     return torch.load(path, weights_only=False, **kwargs)
+
+
+def _cpp_hint(path: str) -> str:
+    """An explanation when ``path`` runs engines on the C++ runtime and this process has none."""
+    from torch_tensorrt.runtime import cpp_runtime_available, cpp_runtime_reason
+
+    if cpp_runtime_available():
+        return ""
+    with zipfile.ZipFile(path) as zf:
+        uses_cpp = any(
+            b"tensorrt.execute_engine.default" in zf.read(n) for n in zf.namelist() if n.endswith(".json")
+        )
+    if not uses_cpp:
+        return ""
+    return (
+        "\nThe program runs its engines on the C++ runtime (tensorrt::execute_engine with a tensorrt::Engine "
+        f"constant), which is not available in this process: {cpp_runtime_reason()}. Load it where the C++ "
+        "runtime is installed, or move engines across runtimes with torch.save / state_dict instead."
+    )
 
 
 def validate_exported_program(ep: torch.export.ExportedProgram, where: str = "<program>") -> int:

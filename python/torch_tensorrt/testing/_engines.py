@@ -66,11 +66,13 @@ def simulated_module(
     build: bool = True,
     settings: Any = None,
     requires_output_allocator: bool = False,
+    engine: Optional[bytes] = None,
 ) -> Any:
     """A ``TorchTensorRTModule`` whose engine is ``network``, recorded for the simulated runtime.
 
     ``outputs`` give each output's dtype and shape (ints or expressions over ``symbols``, which map each symbol
-    to ``[input name, dim]``). ``build=False`` skips the real builder (the plan bytes are then a placeholder)."""
+    to ``[input name, dim]``). ``build=False`` skips the real builder (the plan bytes are then a placeholder); ``engine`` gives the plan
+    bytes explicitly (e.g. a stand-in TensorRT plan, so that the C++ test build runs the same engine)."""
     from torch_tensorrt.dynamo.runtime._TorchTensorRTModule import TorchTensorRTModule
 
     network.name = name
@@ -80,7 +82,8 @@ def simulated_module(
         symbols={k: list(v) for k, v in (symbols or {}).items()},
         network=record_network(network),
     )
-    engine = build_engine(builder, network, inputs) if build else b"simulated-engine-placeholder"
+    if engine is None:
+        engine = build_engine(builder, network, inputs) if build else b"simulated-engine-placeholder"
     return TorchTensorRTModule(
         serialized_engine=engine,
         input_binding_names=[s.name for s in inputs],
@@ -92,14 +95,24 @@ def simulated_module(
     )
 
 
-def identity_module(shape: Sequence[int] = (1,), dtype: torch.dtype = torch.float32, build: bool = False) -> Any:
-    """A simulated engine computing ``y = x`` (an IDENTITY layer): the no-op engine of the overhead benchmark."""
+def identity_module(
+    shape: Sequence[Dim] = (1,),
+    dtype: torch.dtype = torch.float32,
+    build: bool = False,
+    min_shape: Optional[Sequence[int]] = None,
+    max_shape: Optional[Sequence[int]] = None,
+    engine: Optional[bytes] = None,
+) -> Any:
+    """A simulated engine computing ``y = x`` (an IDENTITY layer): the no-op engine of the overhead benchmark.
+    A dynamic ``shape`` (e.g. ``["s0", 4]``) needs ``min_shape``/``max_shape``; symbol ``s<i>`` is dim ``i``."""
     builder, network = new_network()
-    x = spec("x", dtype, list(shape))
+    x = spec("x", dtype, list(shape), min=min_shape, opt=min_shape, max=max_shape)
     layer = network.add_identity(add_input(network, x))
     layer.get_output(0).name = "y"
     network.mark_output(layer.get_output(0))
-    return simulated_module(builder, network, [x], [spec("y", dtype, list(shape))], name="identity", build=build)
+    symbols = {d: ["x", i] for i, d in enumerate(shape) if isinstance(d, str)}
+    y = spec("y", dtype, list(shape))
+    return simulated_module(builder, network, [x], [y], symbols, name="identity", build=build, engine=engine)
 
 
 def matmul_relu_module(

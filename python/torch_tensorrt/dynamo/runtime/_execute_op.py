@@ -220,6 +220,31 @@ class FakeTRTEngine:
             raise RuntimeError(f"tensorrt::Engine.__obj_flatten__ gave no record: keys {sorted(entries)}")
         return cls(EngineRecord.from_list(list(fields)))
 
+    # The C++ class's methods, answered from the record (tracing may call them on the fake object).
+    def name(self) -> str:
+        return self.record.name
+
+    def input_binding_names(self) -> list[str]:
+        return list(self.record.input_binding_names)
+
+    def output_binding_names(self) -> list[str]:
+        return list(self.record.output_binding_names)
+
+    def serialize(self) -> list[str]:
+        return self.record.to_list()
+
+    def device_id(self) -> int:
+        return self.record.device_id
+
+    def engine_kind(self) -> str:
+        return self.record.engine_kind
+
+    def requires_output_allocator(self) -> bool:
+        return self.record.requires_output_allocator
+
+    def describe(self) -> str:
+        return f"FakeTRTEngine({self.record.name!r})"
+
     def __getstate__(self) -> list[str]:
         return self.record.to_list()
 
