@@ -3,6 +3,8 @@ argmax/argmin, max.dim/min.dim): static, dynamic-batch and fp16 cases against ea
 
 from __future__ import annotations
 
+import operator
+
 import pytest
 import torch
 
@@ -146,3 +148,20 @@ def test_sort_dynamic_sorted_dim():
     x = torch.randn(3, 6)
     assert_converts(Fn(lambda t: torch.sort(t, -1, descending=True)), [x], input_ranges=[((3, 2), (3, 6), (3, 9))],
                     expected_ops={aten.sort.default})
+
+
+def _decision(fn, x):
+    from torch_tensorrt.dynamo._settings import CompilationSettings
+    from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
+
+    ep = torch.export.export(Fn(fn), (x,))
+    node = next(n for n in ep.graph.nodes if n.op == "call_function" and n.target != operator.getitem)
+    return CONVERTERS.decide(node, CompilationSettings())
+
+
+def test_topk_limits_fall_back():
+    big = torch.randn(2, 4000)
+    assert "3840" in _decision(lambda t: t.topk(3900), big).reason
+    assert "3840" in _decision(lambda t: torch.sort(t), big).reason
+    assert "stable" in _decision(lambda t: torch.sort(t, stable=True), X).reason
+    assert _decision(lambda t: t.topk(5), big).supported

@@ -96,11 +96,11 @@ def accumulate_dtype(ctx: ConversionContext, x: Any, dtype: Optional[torch.dtype
 # -- sum / mean / prod -------------------------------------------------------------------------------------------
 @converter(aten.sum.dim_IntList, aten.sum.default, fp32=True)
 def sum_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    x = args[0]
     full = node.target == aten.sum.default
     dims = None if full else arg(args, kwargs, 1, "dim")
     keep = False if full else arg(args, kwargs, 2, "keepdim", False)
-    x = T.to_trt(ctx, x, accumulate_dtype(ctx, T.to_trt(ctx, x), kwargs.get("dtype")))
+    x = T.to_trt(ctx, args[0])
+    x = T.cast(ctx, x, accumulate_dtype(ctx, x, kwargs.get("dtype")))
     return T.cast(ctx, reduce(ctx, x, R.SUM, dims, keep), out_dtype(ctx, node))
 
 
