@@ -1,0 +1,231 @@
+"""Elementwise unary math: exp/log family, roots, trigonometry, rounding, sign, abs/neg, isnan/isinf, square.
+
+TensorRT's unary layer takes float inputs, except ABS and SIGN (also int8/int32/int64) and NOT (bool). Like
+torch, float-only functions of integer or bool tensors compute in the default float dtype; rounding of
+integers is the identity; integer ``neg`` is ``0 - x``. ``expm1``/``log1p`` switch to a short Taylor series
+near zero, where ``exp(x) - 1`` and ``log(1 + x)`` lose their relative accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import torch
+import torch.fx
+
+from torch_tensorrt._trt import trt
+from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._context import ConversionContext
+from torch_tensorrt.dynamo.conversion._registry import converter
+from torch_tensorrt.dynamo.conversion.converters.comparison import compare, input_dtype, select
+from torch_tensorrt.dynamo.conversion.converters.elementwise import arith, out_dtype
+
+aten = torch.ops.aten
+EW = trt.ElementWiseOperation
+UN = trt.UnaryOperation
+
+#: |x| below which expm1/log1p use their Taylor polynomial (truncation error < 1e-11 relative)
+_SERIES_BOUND = 1e-2
+
+
+def unary_op(ctx: ConversionContext, x: Any, op: Any) -> Any:
+    return ctx.network.add_unary(x, op).get_output(0)
+
+
+def as_float(ctx: ConversionContext, x: Any, dtype: Optional[torch.dtype] = None) -> Any:
+    """``x`` as a float ITensor: floats keep their dtype, others take ``dtype`` (default float32 -> compute)."""
+    x = T.to_trt(ctx, x)
+    if T.dtype_of(x).is_floating_point:
+        return x
+    return T.cast(ctx, x, dtype or ctx.float_dtype(torch.float32))
+
+
+def _float_op(op: Any) -> Any:
+    def convert(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+        return unary_op(ctx, as_float(ctx, args[0], out_dtype(ctx, node)), op)
+
+    convert.__doc__ = f"TensorRT unary {op.name} (integer inputs computed in float)."
+    convert.__name__ = convert.__qualname__ = op.name.lower()
+    return convert
+
+
+_FLOAT_OPS = {
+    aten.exp.default: UN.EXP,
+    aten.log.default: UN.LOG,
+    aten.sqrt.default: UN.SQRT,
+    aten.reciprocal.default: UN.RECIP,
+    aten.sin.default: UN.SIN,
+    aten.cos.default: UN.COS,
+    aten.tan.default: UN.TAN,
+    aten.asin.default: UN.ASIN,
+    aten.acos.default: UN.ACOS,
+    aten.atan.default: UN.ATAN,
+    aten.sinh.default: UN.SINH,
+    aten.cosh.default: UN.COSH,
+    aten.asinh.default: UN.ASINH,
+    aten.acosh.default: UN.ACOSH,
+    aten.atanh.default: UN.ATANH,
+    aten.erf.default: UN.ERF,
+}
+for _target, _op in _FLOAT_OPS.items():
+    converter(_target)(_float_op(_op))
+
+
+@converter(aten.rsqrt.default)
+def rsqrt(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    x = as_float(ctx, args[0], out_dtype(ctx, node))
+    return unary_op(ctx, unary_op(ctx, x, UN.SQRT), UN.RECIP)
+
+
+def _scaled_log(ctx: ConversionContext, node: torch.fx.Node, x: Any, base: float) -> Any:
+    dtype = out_dtype(ctx, node)
+    return arith(ctx, unary_op(ctx, as_float(ctx, x, dtype), UN.LOG), 1.0 / math.log(base), EW.PROD, dtype)
+
+
+@converter(aten.log2.default)
+def log2(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    return _scaled_log(ctx, node, args[0], 2.0)
+
+
+@converter(aten.log10.default)
+def log10(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    return _scaled_log(ctx, node, args[0], 10.0)
+
+
+@converter(aten.exp2.default)
+def exp2(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    dtype = out_dtype(ctx, node)
+    return unary_op(ctx, arith(ctx, as_float(ctx, args[0], dtype), math.log(2.0), EW.PROD, dtype), UN.EXP)
+
+
+def _polynomial(ctx: ConversionContext, x: Any, coeffs: list[float], dtype: torch.dtype) -> Any:
+    """``x * (c0 + x * (c1 + x * (c2 + ...)))`` (Horner)."""
+    acc: Any = coeffs[-1]
+    for c in reversed(coeffs[:-1]):
+        acc = arith(ctx, c, arith(ctx, x, acc, EW.PROD, dtype), EW.SUM, dtype)
+    return arith(ctx, x, acc, EW.PROD, dtype)
+
+
+def _near_zero(ctx: ConversionContext, x: Any) -> Any:
+    return compare(ctx, unary_op(ctx, x, UN.ABS), _SERIES_BOUND, EW.LESS)
+
+
+@converter(aten.expm1.default)
+def expm1(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    dtype = out_dtype(ctx, node)
+    x = as_float(ctx, args[0], dtype)
+    direct = arith(ctx, unary_op(ctx, x, UN.EXP), 1.0, EW.SUB, dtype)
+    series = _polynomial(ctx, x, [1.0, 1 / 2, 1 / 6, 1 / 24, 1 / 120], dtype)
+    return select(ctx, _near_zero(ctx, x), series, direct, dtype)
+
+
+@converter(aten.log1p.default)
+def log1p(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    dtype = out_dtype(ctx, node)
+    x = as_float(ctx, args[0], dtype)
+    direct = unary_op(ctx, arith(ctx, x, 1.0, EW.SUM, dtype), UN.LOG)
+    series = _polynomial(ctx, x, [1.0, -1 / 2, 1 / 3, -1 / 4, 1 / 5], dtype)
+    return select(ctx, _near_zero(ctx, x), series, direct, dtype)
+
+
+# -- sign, abs, neg, square ----------------------------------------------------------------------------------------
+def _signed_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
+    dtype = input_dtype(node)
+    if dtype is not None and dtype in (torch.uint8, torch.int8, torch.int16):
+        return f"{node.target} of {dtype} is not supported"
+    return None
+
+
+@converter(aten.abs.default, validator=_signed_ok)
+def abs_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    x = T.to_trt(ctx, args[0])
+    if T.dtype_of(x) == torch.bool:
+        return x
+    return unary_op(ctx, x, UN.ABS)
+
+
+@converter(aten.sign.default, aten.sgn.default, validator=_signed_ok)
+def sign(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    x = T.to_trt(ctx, args[0])
+    if T.dtype_of(x) == torch.bool:
+        return x
+    return unary_op(ctx, x, UN.SIGN)
+
+
+@converter(aten.neg.default, validator=_signed_ok)
+def neg(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    x = T.to_trt(ctx, args[0])
+    if T.dtype_of(x).is_floating_point:
+        return unary_op(ctx, x, UN.NEG)
+    return arith(ctx, 0, x, EW.SUB, T.dtype_of(x))
+
+
+@converter(aten.square.default)
+def square(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    x = T.to_trt(ctx, args[0], out_dtype(ctx, node))
+    return arith(ctx, x, x, EW.PROD, T.dtype_of(x))
+
+
+# -- rounding ------------------------------------------------------------------------------------------------------
+def _rounding(op: Any) -> Any:
+    def convert(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+        x = T.to_trt(ctx, args[0])
+        if not T.dtype_of(x).is_floating_point:
+            return x  # integers are already integral
+        return unary_op(ctx, x, op)
+
+    convert.__doc__ = f"TensorRT unary {op.name}; identity on integers."
+    convert.__name__ = convert.__qualname__ = op.name.lower()
+    return convert
+
+
+converter(aten.floor.default)(_rounding(UN.FLOOR))
+converter(aten.ceil.default)(_rounding(UN.CEIL))
+# TensorRT ROUND rounds half to even, like torch.round
+converter(aten.round.default)(_rounding(UN.ROUND))
+
+
+@converter(aten.trunc.default)
+def trunc(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """``floor(|x|) * sign(x)``."""
+    x = T.to_trt(ctx, args[0])
+    if not T.dtype_of(x).is_floating_point:
+        return x
+    mag = unary_op(ctx, unary_op(ctx, x, UN.ABS), UN.FLOOR)
+    return arith(ctx, mag, unary_op(ctx, x, UN.SIGN), EW.PROD, T.dtype_of(x))
+
+
+@converter(aten.round.decimals)
+def round_decimals(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """torch: ``round(x * 10**d) / 10**d`` for ``d >= 0``, ``round(x / 10**-d) * 10**-d`` otherwise."""
+    x = T.to_trt(ctx, args[0])
+    decimals = int(kwargs.get("decimals", args[1] if len(args) > 1 else 0))
+    dtype = T.dtype_of(x)
+    if not dtype.is_floating_point:
+        return x
+    if decimals == 0:
+        return unary_op(ctx, x, UN.ROUND)
+    scale = float(10 ** abs(decimals))
+    there, back = (EW.PROD, EW.DIV) if decimals > 0 else (EW.DIV, EW.PROD)
+    rounded = unary_op(ctx, arith(ctx, x, scale, there, dtype), UN.ROUND)
+    return arith(ctx, rounded, scale, back, dtype)
+
+
+# -- classification ------------------------------------------------------------------------------------------------
+def _never(ctx: ConversionContext, x: Any) -> Any:
+    """An all-false bool tensor shaped like the integer tensor ``x`` (x != x)."""
+    eq = compare(ctx, x, x, EW.EQUAL)
+    return unary_op(ctx, eq, UN.NOT)
+
+
+@converter(aten.isnan.default)
+def isnan(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    x = T.to_trt(ctx, args[0])
+    return unary_op(ctx, x, UN.ISNAN) if T.dtype_of(x).is_floating_point else _never(ctx, x)
+
+
+@converter(aten.isinf.default)
+def isinf(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    x = T.to_trt(ctx, args[0])
+    return unary_op(ctx, x, UN.ISINF) if T.dtype_of(x).is_floating_point else _never(ctx, x)
