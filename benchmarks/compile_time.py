@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from rich.console import Console  # noqa: E402
+from torch_tensorrt._console import console as make_console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 import torch_tensorrt  # noqa: E402
@@ -60,7 +60,7 @@ def import_overhead() -> tuple[float, float]:
 
 
 def main() -> None:
-    console = Console()
+    console = make_console()
     table = Table(title="compile time (median of 3, 1 warm-up)")
     for col in ("model", "export s", "conversion+build s", "target s", "engine KB", "layers", "ok"):
         table.add_column(col)

@@ -12,6 +12,10 @@ Two exceptions always decompose:
 
 Re-tracing with a preserved op can still fail on some model; :func:`lower_exported_program` then retries with
 only :data:`ESSENTIAL` preserved, then with the plain default table, and logs which it used.
+
+Fast path: ``run_decompositions`` re-traces the whole program (seconds for a ResNet). When every op of the
+exported graph already has a converter and nothing mutates, decomposing could change nothing we convert, so the
+program is used as exported (:func:`needs_decomposition`).
 """
 
 from __future__ import annotations
@@ -64,8 +68,42 @@ def decomposition_table(settings: CompilationSettings, preserve: Optional[set[An
     return table
 
 
+#: Ops that never go into an engine and need no decomposition (asserts on sizes and metadata).
+HARMLESS = {
+    aten._assert_scalar.default,
+    aten.sym_constrain_range_for_size.default,
+    aten._assert_tensor_metadata.default,
+}
+
+
+def needs_decomposition(ep: torch.export.ExportedProgram) -> Optional[str]:
+    """Why ``ep`` must go through ``run_decompositions`` (None when it can be converted as exported)."""
+    from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
+
+    sig = ep.graph_signature
+    if sig.buffers_to_mutate or getattr(sig, "user_inputs_to_mutate", None):
+        return "the program mutates buffers or inputs"
+    targets = CONVERTERS.targets()
+    for node in ep.graph.nodes:
+        if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
+            continue
+        op = node.target
+        if op in HARMLESS:
+            continue
+        if op._schema.is_mutable:
+            return f"{op} mutates its arguments"
+        if op not in targets:
+            return f"{op} has no converter (its decomposition may convert)"
+    return None
+
+
 def lower_exported_program(ep: torch.export.ExportedProgram, settings: CompilationSettings) -> torch.export.ExportedProgram:
-    """``ep`` decomposed to the ops we convert (and core ATen for the rest)."""
+    """``ep`` decomposed to the ops we convert (and core ATen for the rest); ``ep`` itself when it already
+    consists of converter ops only."""
+    reason = needs_decomposition(ep)
+    if reason is None:
+        return ep
+    logger.debug("decomposing the program: %s", reason)
     attempts: list[tuple[str, Any]] = [
         ("all converter ops preserved", lambda: decomposition_table(settings)),
         ("essential ops preserved", lambda: decomposition_table(settings, ESSENTIAL)),

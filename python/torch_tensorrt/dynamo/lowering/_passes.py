@@ -39,8 +39,10 @@ def remove_dead_code(gm: torch.fx.GraphModule, settings: CompilationSettings) ->
     return gm
 
 
+from torch_tensorrt.dynamo.lowering._fold import fold_batch_norm  # noqa: E402
+
 #: The passes, in the order they run.
-PASSES: list[Pass] = [remove_noops, remove_dead_code]
+PASSES: list[Pass] = [remove_noops, fold_batch_norm, remove_dead_code]
 
 
 def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
