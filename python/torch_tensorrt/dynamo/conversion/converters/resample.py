@@ -1,0 +1,182 @@
+"""Resampling: upsample nearest / nearest-exact / (bi,tri)linear / bicubic (``.vec`` and ``.default``),
+pixel_shuffle and pixel_unshuffle.
+
+One ``IResizeLayer`` per upsample. Coordinate mapping (torch -> TensorRT):
+
+* nearest: src = floor(dst * scale) -> ASYMMETRIC + FLOOR;
+* nearest-exact: src = floor((dst + 0.5) * scale) -> HALF_PIXEL + HALF_UP;
+* linear / cubic: ALIGN_CORNERS when ``align_corners`` else HALF_PIXEL; cubic with coefficient -0.75 and
+  border-clamped taps, as torch.
+
+TensorRT maps coordinates with the ratio input/output size; torch uses 1/scale_factor when a scale factor is
+given. The two agree when input * scale is an integer, which the validator requires (for dynamic dimensions:
+an integer scale factor), except with ``align_corners`` where scales do not enter the mapping.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import torch
+import torch.fx
+
+from torch_tensorrt._trt import trt
+from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._context import ConversionContext
+from torch_tensorrt.dynamo.conversion._registry import converter
+
+aten = torch.ops.aten
+
+NEAREST, NEAREST_EXACT, LINEAR, CUBIC = "nearest", "nearest-exact", "linear", "cubic"
+
+#: op -> (kind, number of resized trailing dims)
+UPSAMPLE_VEC = {
+    aten.upsample_nearest1d.vec: (NEAREST, 1),
+    aten.upsample_nearest2d.vec: (NEAREST, 2),
+    aten.upsample_nearest3d.vec: (NEAREST, 3),
+    aten._upsample_nearest_exact1d.vec: (NEAREST_EXACT, 1),
+    aten._upsample_nearest_exact2d.vec: (NEAREST_EXACT, 2),
+    aten._upsample_nearest_exact3d.vec: (NEAREST_EXACT, 3),
+    aten.upsample_linear1d.vec: (LINEAR, 1),
+    aten.upsample_bilinear2d.vec: (LINEAR, 2),
+    aten.upsample_trilinear3d.vec: (LINEAR, 3),
+    aten.upsample_bicubic2d.vec: (CUBIC, 2),
+}
+UPSAMPLE_DEFAULT = {
+    aten.upsample_nearest1d.default: (NEAREST, 1),
+    aten.upsample_nearest2d.default: (NEAREST, 2),
+    aten.upsample_nearest3d.default: (NEAREST, 3),
+    aten._upsample_nearest_exact1d.default: (NEAREST_EXACT, 1),
+    aten._upsample_nearest_exact2d.default: (NEAREST_EXACT, 2),
+    aten._upsample_nearest_exact3d.default: (NEAREST_EXACT, 3),
+    aten.upsample_linear1d.default: (LINEAR, 1),
+    aten.upsample_bilinear2d.default: (LINEAR, 2),
+    aten.upsample_trilinear3d.default: (LINEAR, 3),
+    aten.upsample_bicubic2d.default: (CUBIC, 2),
+}
+
+
+def _parse(node_or_args: Any, target: Any, kwargs: dict) -> tuple[str, int, Any, bool, Optional[list[Optional[float]]]]:
+    """(kind, spatial dims, output_size, align_corners, per-dim scales) of an upsample call."""
+    args = node_or_args.args if isinstance(node_or_args, torch.fx.Node) else node_or_args
+    if target in UPSAMPLE_VEC:
+        kind, n = UPSAMPLE_VEC[target]
+        takes_align = kind in (LINEAR, CUBIC)
+        names = ["input", "output_size"] + (["align_corners"] if takes_align else []) + ["scale_factors"]
+        get = lambda i: args[i] if len(args) > i else kwargs.get(names[i])  # noqa: E731
+        align = bool(get(2)) if takes_align else False
+        factors = get(len(names) - 1)
+        scales = None if factors is None else [float(f) for f in (factors if len(factors) == n else list(factors) * n)]
+        return kind, n, get(1), align, scales
+    kind, n = UPSAMPLE_DEFAULT[target]
+    takes_align = kind in (LINEAR, CUBIC)
+    first_scale = 3 if takes_align else 2
+    align = bool(args[2] if len(args) > 2 else kwargs.get("align_corners", False)) if takes_align else False
+    scale_names = {1: ["scales"], 2: ["scales_h", "scales_w"], 3: ["scales_d", "scales_h", "scales_w"]}[n]
+    scales = [args[first_scale + i] if len(args) > first_scale + i else kwargs.get(name) for i, name in enumerate(scale_names)]
+    return kind, n, args[1], align, scales if any(s is not None for s in scales) else None
+
+
+def _upsample_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
+    kind, n, output_size, align, scales = _parse(node, node.target, dict(node.kwargs))
+    x = node.args[0].meta.get("val")
+    if not isinstance(x, torch.Tensor):
+        return "input is not a tensor"
+    if kind != NEAREST and kind != NEAREST_EXACT and not x.dtype.is_floating_point:
+        return f"{kind} interpolation of {x.dtype} is not supported"
+    if x.dim() < n + 1:
+        return "input rank too small"
+    if scales is None or align:
+        return None
+    out = node.meta["val"].shape
+    for i, s in enumerate(scales):
+        if s is None:
+            continue
+        size, o = x.shape[x.dim() - n + i], out[x.dim() - n + i]
+        if isinstance(size, int) and isinstance(o, int):
+            if abs(size * s - o) > 1e-9 * max(1.0, abs(o)):
+                return f"scale factor {s} does not map size {size} to an integer size (torch and TensorRT coordinates differ)"
+        elif s != int(s):
+            return f"non-integer scale factor {s} on a dynamic dimension"
+    return None
+
+
+def resize(
+    ctx: ConversionContext, x: Any, kind: str, out_spatial: Optional[Sequence[Any]], scales: Optional[Sequence[float]], align: bool
+) -> Any:
+    """Resize the trailing spatial dims of ``x`` to ``out_spatial`` (ints/ITensors) or by ``scales``."""
+    x = T.to_trt(ctx, x)
+    n = len(out_spatial) if out_spatial is not None else len(scales or [])
+    lead = len(x.shape) - n
+    layer = ctx.network.add_resize(x)
+    if out_spatial is not None:
+        dims = T.sizes(ctx, x)[:lead] + list(out_spatial)
+        if all(isinstance(d, int) for d in dims):
+            layer.shape = tuple(dims)
+        else:
+            layer.set_input(1, T.shape_tensor_from(ctx, dims))
+    else:
+        assert scales is not None
+        layer.scales = [1.0] * lead + [float(s) for s in scales]
+    layer.selector_for_single_pixel = trt.ResizeSelector.FORMULA
+    if kind == NEAREST:
+        layer.resize_mode = trt.InterpolationMode.NEAREST
+        layer.coordinate_transformation = trt.ResizeCoordinateTransformation.ASYMMETRIC
+        layer.nearest_rounding = trt.ResizeRoundMode.FLOOR
+    elif kind == NEAREST_EXACT:
+        layer.resize_mode = trt.InterpolationMode.NEAREST
+        layer.coordinate_transformation = trt.ResizeCoordinateTransformation.HALF_PIXEL
+        layer.nearest_rounding = trt.ResizeRoundMode.HALF_UP
+    else:
+        layer.resize_mode = trt.InterpolationMode.LINEAR if kind == LINEAR else trt.InterpolationMode.CUBIC
+        layer.coordinate_transformation = (
+            trt.ResizeCoordinateTransformation.ALIGN_CORNERS if align else trt.ResizeCoordinateTransformation.HALF_PIXEL
+        )
+        if kind == CUBIC:
+            layer.cubic_coeff = -0.75
+            layer.exclude_outside = False
+    return layer.get_output(0)
+
+
+@converter(*UPSAMPLE_VEC, *UPSAMPLE_DEFAULT, validator=_upsample_ok)
+def upsample(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    kind, n, output_size, align, scales = _parse(args, node.target, kwargs)
+    if output_size is not None:
+        return resize(ctx, args[0], kind, list(output_size), None, align)
+    # scales: TensorRT's output size is floor(size * scale), as torch's
+    return resize(ctx, args[0], kind, None, scales, align)
+
+
+# -- pixel shuffle ------------------------------------------------------------------------------------------------
+
+
+def _mul(ctx: ConversionContext, a: Any, b: Any) -> Any:
+    return a * b if isinstance(a, int) and isinstance(b, int) else T.scalar_arith(ctx, a, b, "*")
+
+
+def _div(ctx: ConversionContext, a: Any, b: int) -> Any:
+    return a // b if isinstance(a, int) else T.scalar_arith(ctx, a, b, "//")
+
+
+@converter(aten.pixel_shuffle.default)
+def pixel_shuffle(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """(*, C*r*r, H, W) -> (*, C, r, r, H, W) -> (*, C, H, r, W, r) -> (*, C, H*r, W*r)."""
+    x, r = T.to_trt(ctx, args[0]), int(args[1])
+    sizes = T.sizes(ctx, x)
+    lead, (c, h, w) = sizes[:-3], sizes[-3:]
+    k = len(lead)
+    y = T.reshape(ctx, x, lead + [_div(ctx, c, r * r), r, r, h, w])
+    y = T.permute(ctx, y, list(range(k)) + [k + i for i in (0, 3, 1, 4, 2)])
+    return T.reshape(ctx, y, lead + [_div(ctx, c, r * r), _mul(ctx, h, r), _mul(ctx, w, r)])
+
+
+@converter(aten.pixel_unshuffle.default)
+def pixel_unshuffle(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """(*, C, H*r, W*r) -> (*, C, H, r, W, r) -> (*, C, r, r, H, W) -> (*, C*r*r, H, W)."""
+    x, r = T.to_trt(ctx, args[0]), int(args[1])
+    sizes = T.sizes(ctx, x)
+    lead, (c, h, w) = sizes[:-3], sizes[-3:]
+    k = len(lead)
+    y = T.reshape(ctx, x, lead + [c, _div(ctx, h, r), r, _div(ctx, w, r), r])
+    y = T.permute(ctx, y, list(range(k)) + [k + i for i in (0, 2, 4, 1, 3)])
+    return T.reshape(ctx, y, lead + [_mul(ctx, c, r * r), _div(ctx, h, r), _div(ctx, w, r)])
