@@ -179,3 +179,60 @@ def test_refit_helper_decodes_then_needs_gpu():
         engine, _ = matmul_relu_module(build=True)
         with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
             get_engine_from_encoded_engine(base64.b64encode(engine.record.engine).decode())
+
+
+def test_compiled_program_round_trip_in_fresh_process(tmp_path):
+    """A program compiled under simulate(): torch_tensorrt.save as an ExportedProgram, load in a new process."""
+    from torch_tensorrt.dynamo.runtime import TorchTensorRTModule
+    from torch_tensorrt.testing import simulate
+
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return torch.relu(x @ x.t()) + 1.0
+
+    x = torch.randn(4, 4)
+    with simulate():
+        try:
+            gm = torch_tensorrt.dynamo.compile(torch.export.export(M(), (x,)), [x], min_block_size=1)
+        except Exception as exc:  # the compiler is another engineer's work in progress
+            pytest.skip(f"compile not available: {exc}")
+    if not any(isinstance(m, TorchTensorRTModule) for m in gm.modules()):
+        pytest.skip("compile produced no engine")
+    _save_io_static = {"x": x, "y": M()(x)}
+    torch.save(_save_io_static, tmp_path / "io.pt")
+    save(gm, tmp_path / "compiled.ep", arg_inputs=[x])
+    code = (
+        "io = torch.load('io.pt')\n"
+        "m = torch_tensorrt.load('compiled.ep').module()\n"
+        "torch.testing.assert_close(m(io['x']), io['y'])\n"
+        "print('ok')\n"
+    )
+    assert _run_fresh(tmp_path, code).strip() == "ok"
+    try:
+        torch.save(gm, tmp_path / "compiled.pt")
+    except AttributeError as exc:
+        if "_create_stateful_graph_module" in str(exc):  # hooks of ep.module() that compile's output keeps
+            pytest.xfail("compile returns a GraphModule carrying ep.module()'s lambda forward hooks: " + str(exc))
+        raise
+    code = (
+        "io = torch.load('io.pt')\n"
+        "g = torch.load('compiled.pt', weights_only=False)\n"
+        "torch.testing.assert_close(g(io['x']), io['y'])\n"
+        "print('ok')\n"
+    )
+    assert _run_fresh(tmp_path, code).strip() == "ok"
+
+
+@pytest.mark.skipif(not os.environ.get("TORCHTRT_SLOW_TESTS"), reason="AOTInductor compiles C++ (~2 min); set TORCHTRT_SLOW_TESTS=1")
+def test_aot_inductor_in_fresh_process(program, tmp_path):
+    gm, fn = program
+    _save_io(tmp_path, fn)
+    save(gm, tmp_path / "gm.pt2", output_format="aot_inductor", arg_inputs=[torch.randn(5, 4)])
+    assert detect_format(str(tmp_path / "gm.pt2")) == "aot_inductor"
+    code = (
+        "io = torch.load('io.pt')\n"
+        "m = torch_tensorrt.load('gm.pt2')  # registers the engine op, then aoti_load_package\n"
+        "torch.testing.assert_close(m(io['x']), io['y'])\n"
+        "print('ok')\n"
+    )
+    assert _run_fresh(tmp_path, code).strip() == "ok"
