@@ -138,9 +138,15 @@ def test_ternary(name, fn, op):
     assert_converts(fn, [x, lo, hi], input_ranges=[_batch_range(x), None, None], expected_ops={op})
 
 
-@pytest.mark.parametrize("name,fn,op", TERNARY, ids=[c[0] for c in TERNARY])
-def test_ternary_fp16(name, fn, op):
-    assert_converts(fn, [_r(3, 4), _r(4), _r(3, 4)], precision=torch.float16, expected_ops={op})
+def test_ternary_fp16():
+    """All ternary ops in one fp16 network."""
+    fns = [c[1] for c in TERNARY]
+    assert_converts(
+        lambda x, lo, hi: tuple(f(x, lo, hi) for f in fns),
+        [_r(3, 4), _r(4), _r(3, 4)],
+        precision=torch.float16,
+        expected_ops={c[2] for c in TERNARY},
+    )
 
 
 # -- integer arithmetic (exact) ----------------------------------------------------------------------------------
@@ -232,17 +238,32 @@ def test_compare_tensor(name, fn, op, sfn):
     assert_converts(fn, [a, b], input_ranges=[_batch_range(a), None], expected_ops={op})
 
 
-@pytest.mark.parametrize("name,fn,op,sfn", COMPARISONS, ids=[c[0] for c in COMPARISONS])
-def test_compare_scalar(name, fn, op, sfn):
-    scalar_op = getattr(aten, name).Scalar
-    assert_converts(sfn, [_small_floats(3, 4)], expected_ops={scalar_op})
-    assert_converts(sfn, [_ints(3, 4, lo=-2, hi=3, dtype=torch.int64)], expected_ops={scalar_op})
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64])
+def test_compare_scalar(dtype):
+    x = _small_floats(3, 4).to(dtype)
+    sfns = [c[3] for c in COMPARISONS]
+    assert_converts(
+        lambda x: tuple(f(x) for f in sfns),
+        [x],
+        input_ranges=[_batch_range(x)],
+        expected_ops={getattr(aten, c[0]).Scalar for c in COMPARISONS},
+    )
 
 
-@pytest.mark.parametrize("name,fn,op,sfn", COMPARISONS, ids=[c[0] for c in COMPARISONS])
-def test_compare_mixed_and_fp16(name, fn, op, sfn):
-    assert_converts(fn, [_small_floats(3, 4), _ints(3, 4, lo=-2, hi=3)], expected_ops={op})
-    assert_converts(fn, [_small_floats(3, 4), _small_floats(3, 4)], precision=torch.float16, expected_ops={op})
+def test_compare_mixed_dtypes():
+    """float vs int operands compare in float (torch promotion)."""
+    fns = [c[1] for c in COMPARISONS]
+    assert_converts(lambda a, b: tuple(f(a, b) for f in fns), [_small_floats(3, 4), _ints(3, 4, lo=-2, hi=3)])
+
+
+def test_compare_fp16():
+    fns = [c[1] for c in COMPARISONS]
+    assert_converts(
+        lambda a, b: tuple(f(a, b) for f in fns),
+        [_small_floats(3, 4), _small_floats(3, 4)],
+        precision=torch.float16,
+        expected_ops={c[2] for c in COMPARISONS},
+    )
 
 
 def test_compare_nan_is_false():
