@@ -115,3 +115,9 @@ def test_conv_validator():
     assert "int32" in _decide(torch.empty(1, 3, 8, dtype=torch.int32), w, [1], [1], False)
     assert "strided and dilated" in _decide(torch.empty(1, 3, 8), w, [2], [2], True)
     assert _decide(torch.empty(1, 3, 8), w, [2], [2], False) == ""
+
+
+def test_conv_transposed_bf16():
+    """TensorRT-RTX does not build bfloat16 deconvolutions: the converter runs them in float32."""
+    m = _conv_t(2, 3, 4, 3, dict(stride=2, padding=1, output_padding=1))
+    assert_converts(m, [_input(2, 2, 3, 5)], precision=torch.bfloat16, expected_ops=CONV)

@@ -132,6 +132,12 @@ def _zero_pad_end(ctx: ConversionContext, t: Any, extra: Sequence[int]) -> Any:
     return layer.get_output(0)
 
 
+def _as_float32(ctx: ConversionContext, value: Any) -> Any:
+    if value is None or isinstance(value, torch.Tensor):
+        return None if value is None else value.float()
+    return T.cast(ctx, value, torch.float32)
+
+
 @converter(aten.convolution.default, validator=_conv_ok)
 def convolution(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x, weight, bias, stride, padding, dilation, transposed, output_padding, groups = args[:9]
@@ -142,7 +148,16 @@ def convolution(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
         weight = _unsqueeze_last(ctx, weight)
         stride, padding, dilation = [*_expand(stride, 1), 1], [*_expand(padding, 1), 0], [*_expand(dilation, 1), 1]
         output_padding = [*_expand(output_padding, 1), 0] if output_padding else [0, 0]
-    out = convolution_nd(ctx, x, weight, bias, stride, padding, dilation, bool(transposed), output_padding, int(groups))
+    if transposed and T.dtype_of(x) == torch.bfloat16:
+        # TensorRT-RTX cannot build bfloat16 deconvolutions ("could not infer output types"): run it in float32
+        with ctx.computing_in(torch.float32):
+            out = convolution_nd(
+                ctx, T.cast(ctx, x, torch.float32), _as_float32(ctx, weight), _as_float32(ctx, bias),
+                stride, padding, dilation, True, output_padding, int(groups),
+            )
+        out = T.cast(ctx, out, torch.bfloat16)
+    else:
+        out = convolution_nd(ctx, x, weight, bias, stride, padding, dilation, bool(transposed), output_padding, int(groups))
     if one_d:
         out = T.squeeze(ctx, out, [len(out.shape) - 1])
     return out
