@@ -44,13 +44,12 @@ DYN3 = [((1, 2, 8), (2, 7, 8), (3, 9, 8))]
 
 CASES = [
     # (name, module factory, input, dynamic ranges, expected op)
-    ("batchnorm2d", lambda: _randomize(nn.BatchNorm2d(6)), X4, DYN4_SPATIAL, aten._native_batch_norm_legit_no_training.default),
+    ("batchnorm2d", lambda: _randomize(nn.BatchNorm2d(6)), X4, DYN4_SPATIAL, aten.batch_norm.default),
     ("batchnorm1d_2d", lambda: _randomize(nn.BatchNorm1d(8)), torch.randn(3, 8), [((1, 8), (3, 8), (5, 8))],
-     aten._native_batch_norm_legit_no_training.default),
-    ("batchnorm_noaffine", lambda: _randomize(nn.BatchNorm2d(6, affine=False)), X4, DYN4,
-     aten._native_batch_norm_legit_no_training.default),
+     aten.batch_norm.default),
+    ("batchnorm_noaffine", lambda: _randomize(nn.BatchNorm2d(6, affine=False)), X4, DYN4, aten.batch_norm.default),
     ("batchnorm_batch_stats", lambda: nn.BatchNorm2d(6, track_running_stats=False).eval(), X4, DYN4,
-     aten._native_batch_norm_legit.no_stats),
+     aten.batch_norm.default),
     ("layernorm_last", lambda: _randomize(nn.LayerNorm(8)), X3, DYN3, aten.layer_norm.default),
     ("layernorm_2dims", lambda: _randomize(nn.LayerNorm([5, 4], eps=1e-3)), X4, DYN4, aten.layer_norm.default),
     ("layernorm_noaffine", lambda: nn.LayerNorm(8, elementwise_affine=False), X3, DYN3, aten.layer_norm.default),
@@ -100,7 +99,7 @@ def test_functional_forms_with_tensor_params():
         return (F.batch_norm(x, mean, var, w, b, False, 0.1, 1e-5) + F.group_norm(x, 2, w, b)
                 + F.instance_norm(x, weight=w, bias=b))
 
-    assert_converts(Fn(fn, 3), [X4, w, b], expected_ops={aten._native_batch_norm_legit_no_training.default})
+    assert_converts(Fn(fn, 3), [X4, w, b], expected_ops={aten.batch_norm.default})
     g = torch.randn(4)
     assert_converts(Fn(lambda x, g: F.layer_norm(x, [4], g, g * 2) + F.rms_norm(x, [4], g), 2), [X4, g],
                     expected_ops={aten.layer_norm.default, aten.rms_norm.default})
@@ -114,3 +113,19 @@ def test_native_layer_norm_statistics():
         return out, mean, rstd
 
     assert_converts(Fn(fn), [X4], input_ranges=DYN4, expected_ops={aten.native_layer_norm.default})
+
+
+def test_core_aten_batch_norm_forms():
+    """The core-ATen forms batch_norm decomposes to (when lowering decomposes it)."""
+    bn = _randomize(nn.BatchNorm2d(6))
+    w, b, m, v = bn.weight.detach(), bn.bias.detach(), bn.running_mean, bn.running_var
+
+    def running(x):
+        return aten._native_batch_norm_legit_no_training.default(x, w, b, m, v, 0.1, 1e-5)[0]
+
+    def batch_stats(x):
+        return aten._native_batch_norm_legit.no_stats(x, w, b, True, 0.1, 1e-5)[0]
+
+    assert_converts(Fn(running), [X4], input_ranges=DYN4,
+                    expected_ops={aten._native_batch_norm_legit_no_training.default})
+    assert_converts(Fn(batch_stats), [X4], input_ranges=DYN4, expected_ops={aten._native_batch_norm_legit.no_stats})

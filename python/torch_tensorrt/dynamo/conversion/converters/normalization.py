@@ -127,24 +127,38 @@ def native_batch_norm_no_training(ctx: ConversionContext, node: torch.fx.Node, a
     return batch_norm_inference(ctx, x, args[1], args[2], args[3], args[4], float(arg(args, kwargs, 6, "eps", 1e-5))), None, None
 
 
-def _bn_training_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    training = node.args[5] if len(node.args) > 5 else node.kwargs.get("training", False)
-    stats = node.args[3:5]
-    if training or any(s is None for s in stats):
-        return "batch norm with batch statistics (training=True or no running statistics)"
+def _bn_training(args: Sequence[Any], kwargs: dict) -> bool:
+    return bool(args[5] if len(args) > 5 else kwargs.get("training", False))
+
+
+def _bn_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
+    stats = list(node.args[3:5]) + [None] * (2 - len(node.args[3:5]))
+    training = _bn_training(node.args, node.kwargs)
+    if training and any(s is not None for s in stats):
+        return "training-mode batch norm updates its running statistics"
+    if not training and any(s is None for s in stats):
+        return "inference batch norm without running statistics"
     return None
 
 
-@converter(aten.batch_norm.default, validator=_bn_training_ok, fp32=True)
+def _batch_norm_any(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict, index: Optional[int]) -> Any:
+    """batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, ...): running
+    statistics when not training, else (no buffers to update) the batch's own statistics."""
+    x = T.to_trt(ctx, args[0], out_dtype(ctx, node, index))
+    eps = float(arg(args, kwargs, 7, "eps", 1e-5))
+    if _bn_training(args, kwargs):
+        return _batch_stats_norm(ctx, x, args[1], args[2], eps)
+    return batch_norm_inference(ctx, x, args[1], args[2], args[3], args[4], eps)
+
+
+@converter(aten.batch_norm.default, validator=_bn_ok, fp32=True)
 def batch_norm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    x = T.to_trt(ctx, args[0], out_dtype(ctx, node))
-    return batch_norm_inference(ctx, x, args[1], args[2], args[3], args[4], float(arg(args, kwargs, 7, "eps", 1e-5)))
+    return _batch_norm_any(ctx, node, args, kwargs, None)
 
 
-@converter(aten.native_batch_norm.default, validator=all_of(_bn_training_ok, _only_output0), fp32=True)
+@converter(aten.native_batch_norm.default, validator=all_of(_bn_ok, _only_output0), fp32=True)
 def native_batch_norm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    x = T.to_trt(ctx, args[0], out_dtype(ctx, node, 0))
-    return batch_norm_inference(ctx, x, args[1], args[2], args[3], args[4], float(arg(args, kwargs, 7, "eps", 1e-5))), None, None
+    return _batch_norm_any(ctx, node, args, kwargs, 0), None, None
 
 
 @converter(aten._native_batch_norm_legit.no_stats, validator=_only_output0, fp32=True)
