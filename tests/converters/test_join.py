@@ -69,13 +69,13 @@ CASES = [
     ("stack", lambda x: torch.stack([x, x * 2]), [r(2, 3)], (0,), aten.stack.default),
     ("stack_two", lambda x, y: torch.stack([x, y], 1), [r(2, 3), r(2, 3)], None, aten.stack.default),
     ("stack_last", lambda x: torch.stack([x, x + 1, x], -1), [r(2, 3)], (0,), aten.stack.default),
-    ("split", lambda x: x.split(2, 1), [r(2, 5, 3)], (0,), aten.split_with_sizes.default),
-    ("split_dim0", lambda x: x.split(3, 0), [r(4, 3)], None, aten.split_with_sizes.default),
+    ("split", lambda x: x.split(2, 1), [r(2, 5, 3)], (0,), aten.split.Tensor),
+    ("split_dim0", lambda x: x.split(3, 0), [r(4, 3)], None, aten.split.Tensor),
     ("split_sizes", lambda x: x.split([1, 3, 1], 1), [r(2, 5, 3)], (0,), aten.split_with_sizes.default),
     ("split_last", lambda x: x.split([2, 1], -1), [r(2, 5, 3)], (0,), aten.split_with_sizes.default),
-    ("chunk", lambda x: x.chunk(3, 1), [r(2, 7)], (0,), aten.split_with_sizes.default),
-    ("unbind", lambda x: x.unbind(1), [r(2, 3, 4)], (0,), aten.squeeze.dims),
-    ("unbind0", lambda x: x.unbind(0), [r(3, 4)], None, aten.squeeze.dims),
+    ("chunk", lambda x: x.chunk(3, 1), [r(2, 7)], (0,), aten.chunk.default),
+    ("unbind", lambda x: x.unbind(1), [r(2, 3, 4)], (0,), aten.unbind.int),
+    ("unbind0", lambda x: x.unbind(0), [r(3, 4)], None, aten.unbind.int),
 ]
 
 

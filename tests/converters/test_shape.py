@@ -49,10 +49,10 @@ def ranges_for(shapes: Sequence[Sequence[int]], dims: Any) -> list:
 CASES: list[tuple[str, Callable[..., Any], list[tuple[int, ...]], Optional[Sequence[int]], Any]] = [
     ("view", lambda x: x.view(x.shape[0], -1), [(2, 3, 4)], (0,), aten.view.default),
     ("view_static", lambda x: x.view(4, 6), [(2, 3, 4)], None, aten.view.default),
-    ("reshape_split", lambda x: x.reshape(x.shape[0], 3, 2, 2), [(2, 3, 4)], (0,), aten.view.default),
-    ("flatten", lambda x: x.flatten(1), [(2, 3, 4)], (0,), aten.view.default),
-    ("flatten_all", lambda x: torch.flatten(x), [(2, 3, 4)], (0,), aten.view.default),
-    ("unflatten", lambda x: x.unflatten(2, (2, 2)), [(2, 3, 4)], (0,), aten.view.default),
+    ("reshape_split", lambda x: x.reshape(x.shape[0], 3, 2, 2), [(2, 3, 4)], (0,), aten.reshape.default),
+    ("flatten", lambda x: x.flatten(1), [(2, 3, 4)], (0,), aten.flatten.using_ints),
+    ("flatten_all", lambda x: torch.flatten(x), [(2, 3, 4)], (0,), aten.flatten.using_ints),
+    ("unflatten", lambda x: x.unflatten(2, (2, 2)), [(2, 3, 4)], (0,), aten.unflatten.int),
     ("permute", lambda x: x.permute(2, 0, 1), [(2, 3, 4)], (0,), aten.permute.default),
     ("transpose", lambda x: x.transpose(0, 2), [(2, 3, 4)], (0,), aten.transpose.int),
     ("transpose_neg", lambda x: x.transpose(-1, -2), [(2, 3, 4)], (0,), aten.transpose.int),
@@ -66,7 +66,7 @@ CASES: list[tuple[str, Callable[..., Any], list[tuple[int, ...]], Optional[Seque
     ("expand", lambda x: x.expand(2, 3, 4), [(1, 3, 1)], None, aten.expand.default),
     ("expand_neg1", lambda x: x.expand(-1, 3, 4), [(2, 1, 4)], (0,), aten.expand.default),
     ("expand_rank", lambda x: x.expand(5, 2, 3), [(2, 3)], None, aten.expand.default),
-    ("expand_as", lambda x, y: x.expand_as(y), [(1, 3, 1), (2, 3, 4)], [None, (0,)], aten.expand.default),
+    ("expand_as", lambda x, y: x.expand_as(y), [(1, 3, 1), (2, 3, 4)], [None, (0,)], aten.expand_as.default),
     ("repeat", lambda x: x.repeat(2, 3), [(2, 3)], (0,), aten.repeat.default),
     ("repeat_rank", lambda x: x.repeat(2, 1, 3), [(2, 3)], (0,), aten.repeat.default),
     ("tile", lambda x: x.tile((2,)), [(2, 3)], (0,), aten.tile.default),
@@ -77,12 +77,12 @@ CASES: list[tuple[str, Callable[..., Any], list[tuple[int, ...]], Optional[Seque
     ("roll_dyn_dim", lambda x: x.roll(3, 0), [(4, 3)], (0,), aten.roll.default),
     ("roll_multi", lambda x: x.roll((1, 2), (0, 1)), [(2, 3, 4)], None, aten.roll.default),
     ("roll_flat", lambda x: x.roll(5), [(2, 3, 4)], (0,), aten.roll.default),
-    ("clone", lambda x: x.permute(1, 0).contiguous() * 2, [(2, 3)], (0,), aten.clone.default),
-    ("to_int", lambda x: (x * 3).to(torch.int32), [(2, 3)], (0,), aten._to_copy.default),
-    ("to_long_back", lambda x: (x * 3).long().float(), [(2, 3)], (0,), aten._to_copy.default),
-    ("to_bool", lambda x: (x > 0).to(torch.float32), [(2, 3)], (0,), aten._to_copy.default),
+    ("clone", lambda x: x.permute(1, 0).contiguous() * 2, [(2, 3)], (0,), aten.contiguous.default),
+    ("to_int", lambda x: (x * 3).to(torch.int32), [(2, 3)], (0,), aten.to.dtype),
+    ("to_long_back", lambda x: (x * 3).long().float(), [(2, 3)], (0,), aten.to.dtype),
+    ("to_bool", lambda x: (x > 0).to(torch.float32), [(2, 3)], (0,), aten.to.dtype),
     ("type_as", lambda x, y: (y * 5).type_as(x), [(2, 3), (2, 3)], (0,), aten.type_as.default),
-    ("half", lambda x: x.half(), [(2, 3)], (0,), aten._to_copy.default),
+    ("half", lambda x: x.half(), [(2, 3)], (0,), aten.to.dtype),
 ]
 
 
@@ -102,7 +102,7 @@ def test_shape_ops(name: str, fn: Callable[..., Any], shapes: list, dims: Option
         (lambda x: x.transpose(1, 2).reshape(x.shape[0], -1), aten.transpose.int),
         (lambda x: x.repeat(1, 2, 1), aten.repeat.default),
         (lambda x: x.flip(1).roll(2, 2), aten.flip.default),
-        (lambda x: x.float().half(), aten._to_copy.default),
+        (lambda x: x.float().half(), aten.to.dtype),
     ],
 )
 def test_shape_fp16(fn: Callable[..., Any], op: Any) -> None:
