@@ -12,6 +12,7 @@ reduce per output position, which needs static spatial sizes (except for output 
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Optional, Sequence
 
 import torch
@@ -85,8 +86,6 @@ def _float_input(node: torch.fx.Node, settings: Any) -> Optional[str]:
 def _indices_unused(node: torch.fx.Node, settings: Any) -> Optional[str]:
     if node.target not in WITH_INDICES:
         return None
-    import operator
-
     for user in node.users:
         if user.target is not operator.getitem or user.args[1] != 0:
             return "the pooling indices are used (TensorRT pooling does not produce indices)"
