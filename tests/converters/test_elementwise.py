@@ -72,9 +72,12 @@ def test_float_binary_dynamic(name, fn, op, other):
 
 @pytest.mark.parametrize("name,fn,op,other", FLOAT_BINARY, ids=[c[0] for c in FLOAT_BINARY])
 def test_float_binary_fp16(name, fn, op, other):
+    a, b = _first(name, 2, 8), other(2, 8)
     if name in ("div_floor", "div_trunc", "floor_divide", "fmod", "remainder"):
-        pytest.skip("rounded quotients flip at fp16 resolution; covered in fp32")
-    assert_converts(fn, [_first(name, 2, 8), other(2, 8)], precision=torch.float16, expected_ops={op})
+        # fp16-exact operands (quarter-integers over +-2/+-4) keep rounded quotients away from ties
+        a = torch.randint(-20, 20, (2, 8)) + 0.25
+        b = torch.tensor([2.0, -2.0, 4.0, -4.0]).repeat(4).reshape(2, 8)
+    assert_converts(fn, [a, b], precision=torch.float16, expected_ops={op})
 
 
 # -- scalar operands ---------------------------------------------------------------------------------------------
