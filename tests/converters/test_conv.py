@@ -121,3 +121,11 @@ def test_conv_transposed_bf16():
     """TensorRT-RTX does not build bfloat16 deconvolutions: the converter runs them in float32."""
     m = _conv_t(2, 3, 4, 3, dict(stride=2, padding=1, output_padding=1))
     assert_converts(m, [_input(2, 2, 3, 5)], precision=torch.bfloat16, expected_ops=CONV)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_conv_bf16_constant_weights_are_checked(transposed):
+    """bf16 weights are wired as tensors (bf16 trt.Weights cannot be read back), so the evaluator checks them."""
+    conv = (torch.nn.ConvTranspose2d if transposed else torch.nn.Conv2d)(3, 4, 3).eval()
+    assert_converts(conv, [torch.randn(1, 3, 8, 8)], precision=torch.bfloat16,
+                    expected_ops={torch.ops.aten.convolution.default})

@@ -30,12 +30,29 @@ Progress = Callable[[str], None]
 
 
 @dataclass
+class EngineSummary:
+    """What was built for one TensorRT partition (plain data: the report pickles with the module)."""
+
+    name: str
+    engine_bytes: int
+    layers: int
+    build_s: float
+    inputs: list[Any]
+    outputs: list[Any]
+
+    @classmethod
+    def of(cls, converted: ConvertedEngine) -> "EngineSummary":
+        return cls(converted.name, len(converted.engine), converted.network.network.num_layers,
+                   converted.build.seconds, converted.metadata.inputs, converted.metadata.outputs)
+
+
+@dataclass
 class CompileReport:
-    """Timings and artifacts of one compilation (attached to the result as ``gm.compile_report``)."""
+    """Timings and engines of one compilation (attached to the result as ``gm.compile_report``)."""
 
     lowering_s: float = 0.0
     partitioning_s: float = 0.0
-    engines: list[ConvertedEngine] = field(default_factory=list)
+    engines: list[EngineSummary] = field(default_factory=list)
     conversion_s: float = 0.0
 
 
@@ -86,7 +103,9 @@ def compile(
     start = time.perf_counter()
     parts: PartitionResult = partition(gm, settings)
     report.partitioning_s = time.perf_counter() - start
-    result = parts.gm
+    # A plain GraphModule: ep.module()'s class carries lambda hooks that cannot be pickled (torch.save).
+    # The graph (and its pytree codegen for the model's input/output structure) is kept.
+    result = torch.fx.GraphModule(parts.gm, parts.gm.graph, class_name="CompiledTensorRTModule")
     if settings.dryrun:
         result.compile_report = report  # type: ignore[assignment]
         return result
@@ -102,7 +121,7 @@ def compile(
                 raise
             logger.warning("engine %s failed to build; its operators run in PyTorch", name, exc_info=True)
             continue
-        report.engines.append(converted)
+        report.engines.append(EngineSummary.of(converted))
         trt_module = TorchTensorRTModule(
             serialized_engine=converted.engine,
             input_binding_names=converted.input_names,
@@ -160,12 +179,10 @@ def convert_exported_program(
 
 
 def _single_engine_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
-    """``gm`` without the nodes that never go into an engine (export guards, asserts, unused size nodes)."""
+    """``gm`` without the nodes that never go into an engine (asserts, unused size nodes)."""
     graph = gm.graph
     for node in list(graph.nodes):
-        if node.op == "call_module" and str(node.target).startswith("_guards"):
-            graph.erase_node(node)
-        elif node.op == "call_function" and not node.users and node.target in (
+        if node.op == "call_function" and not node.users and node.target in (
             torch.ops.aten._assert_scalar.default,
             torch.ops.aten.sym_constrain_range_for_size.default,
         ):

@@ -27,8 +27,13 @@ def _is_frozen_input(value: Any) -> bool:
     return isinstance(value, torch.nn.Parameter) or getattr(value, "_dynamo_static_input_type", None) is not None
 
 
-def _freeze_inputs(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> set[int]:
-    """Replace placeholders fed by parameters/buffers with ``get_attr`` constants; returns their indices."""
+def _freeze_inputs(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> tuple[torch.fx.GraphModule, set[int]]:
+    """A copy of ``gm`` whose placeholders fed by parameters/buffers are ``get_attr`` constants, and their
+    indices. (Dynamo reads the placeholders of the graph it handed over after the backend returns, so that
+    graph must stay as it is.)"""
+    graph = torch.fx.Graph()
+    graph.output(graph.graph_copy(gm.graph, {}))
+    gm = torch.fx.GraphModule(gm, graph)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     frozen = {i for i, v in enumerate(example_inputs) if _is_frozen_input(v)}
     for i in sorted(frozen):
@@ -42,7 +47,7 @@ def _freeze_inputs(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> s
         gm.graph.erase_node(node)
     gm.graph.lint()
     gm.recompile()
-    return frozen
+    return gm, frozen
 
 
 def tensorrt_backend(
@@ -62,7 +67,7 @@ def tensorrt_backend(
             "dynamic=False) or torch_tensorrt.compile with torch_tensorrt.Input ranges for dynamic engines."
         )
         return gm.forward
-    frozen = _freeze_inputs(gm, example_inputs)
+    gm, frozen = _freeze_inputs(gm, example_inputs)
     user_inputs = [v for i, v in enumerate(example_inputs) if i not in frozen]
     with torch.no_grad():
         ep = torch.export.export(gm, tuple(user_inputs), strict=False)

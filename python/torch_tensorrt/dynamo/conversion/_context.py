@@ -55,8 +55,6 @@ class ConversionContext:
     def weights(self, tensor: torch.Tensor, dtype: Optional[torch.dtype] = None) -> "trt.Weights":
         """``trt.Weights`` holding ``tensor`` (CPU, contiguous) in ``dtype`` (default: :meth:`value_dtype`)."""
         dtype = dtype or self.value_dtype(tensor.dtype)
-        if tensor.dtype == torch.int64 and dtype == torch.int64:
-            pass
         host = tensor.detach().to("cpu", dtype).contiguous()
         if host.numel() == 0:
             return trt.Weights(trt_dtype_of(dtype))
@@ -64,6 +62,14 @@ class ConversionContext:
         return trt.Weights(trt_dtype_of(dtype), host.data_ptr(), host.numel())
 
     def constant(self, tensor: torch.Tensor, dtype: Optional[torch.dtype] = None) -> "trt.ITensor":
-        """A constant layer holding ``tensor`` (dtype as in :meth:`weights`)."""
+        """A constant layer holding ``tensor`` (dtype as in :meth:`weights`).
+
+        bfloat16 constants are stored as float32 and cast (the builder folds the cast): bf16 ``trt.Weights``
+        cannot be read back through the Python API, so the reference evaluator could not check them.
+        """
+        dtype = dtype or self.value_dtype(tensor.dtype)
+        if dtype == torch.bfloat16:
+            wide = self.network.add_constant(tuple(tensor.shape), self.weights(tensor, torch.float32)).get_output(0)
+            return self.network.add_cast(wide, trt_dtype_of(torch.bfloat16)).get_output(0)
         layer = self.network.add_constant(tuple(tensor.shape), self.weights(tensor, dtype))
         return layer.get_output(0)

@@ -3,6 +3,7 @@ promotion, shapes (static and dynamic), reshape/permute/slice. One implementatio
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Optional, Sequence, Union
 
 import torch
@@ -247,10 +248,13 @@ def slice_tensor(
     return layer.get_output(0)
 
 
+_INT_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv}
+
+
 def scalar_arith(ctx: ConversionContext, a: DimLike, b: DimLike, op: str) -> DimLike:
     """Arithmetic on sizes that may be ITensors: ``op`` in + - * // (Python semantics on ints)."""
     if isinstance(a, int) and isinstance(b, int):
-        return {"+": a + b, "-": a - b, "*": a * b, "//": a // b}[op]
+        return _INT_ARITH[op](a, b)
     kinds = {
         "+": trt.ElementWiseOperation.SUM,
         "-": trt.ElementWiseOperation.SUB,

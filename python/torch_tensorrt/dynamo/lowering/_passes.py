@@ -32,6 +32,22 @@ def remove_noops(gm: torch.fx.GraphModule, settings: CompilationSettings) -> tor
     return gm
 
 
+def remove_export_guards(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
+    """Drop the ``_guards_fn`` call that ``ExportedProgram.module()`` adds: it cannot be pickled (so a compiled
+    module could not be ``torch.save``d), and each engine validates its input shapes against its profile."""
+    changed = False
+    for node in list(gm.graph.nodes):
+        if node.op == "call_module" and str(node.target).startswith("_guards"):
+            target = str(node.target)
+            gm.graph.erase_node(node)
+            if hasattr(gm, target):
+                delattr(gm, target)
+            changed = True
+    if changed:
+        gm.recompile()
+    return gm
+
+
 def remove_dead_code(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
     """Drop nodes whose results are unused (impure nodes -- asserts, guards -- stay)."""
     if gm.graph.eliminate_dead_code():
@@ -42,7 +58,7 @@ def remove_dead_code(gm: torch.fx.GraphModule, settings: CompilationSettings) ->
 from torch_tensorrt.dynamo.lowering._fold import fold_batch_norm  # noqa: E402
 
 #: The passes, in the order they run.
-PASSES: list[Pass] = [remove_noops, fold_batch_norm, remove_dead_code]
+PASSES: list[Pass] = [remove_export_guards, remove_noops, fold_batch_norm, remove_dead_code]
 
 
 def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:

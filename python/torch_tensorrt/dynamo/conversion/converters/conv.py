@@ -55,15 +55,21 @@ def _unsqueeze_last(ctx: ConversionContext, value: Any) -> Any:
     return T.unsqueeze(ctx, value, [len(value.shape)])
 
 
+def _as_layer_weights(value: Any, dtype: torch.dtype) -> bool:
+    """Constants go into the layer's weights, except in bf16: bf16 ``trt.Weights`` cannot be read back through
+    the Python API (so the reference evaluator could not check them); those are wired as tensors instead."""
+    return isinstance(value, torch.Tensor) and dtype != torch.bfloat16
+
+
 def _set_weights(ctx: ConversionContext, layer: Any, weight: Any, bias: Any, dtype: torch.dtype) -> None:
-    if not isinstance(weight, torch.Tensor):
+    if not _as_layer_weights(weight, dtype):
         layer.set_input(1, T.to_trt(ctx, weight, dtype))
-    if bias is not None and not isinstance(bias, torch.Tensor):
+    if bias is not None and not _as_layer_weights(bias, dtype):
         layer.set_input(2, T.to_trt(ctx, bias, dtype))
 
 
 def _weights_or_empty(ctx: ConversionContext, value: Any, dtype: torch.dtype) -> Any:
-    if isinstance(value, torch.Tensor):
+    if _as_layer_weights(value, dtype):
         return ctx.weights(value, dtype)
     return trt.Weights(trt_dtype_of(dtype))
 
@@ -86,11 +92,11 @@ def convolution_nd(
     n = len(shape) - 2
     stride, padding, dilation = _expand(stride, n), _expand(padding, n), _expand(dilation, n)
     output_padding = _expand(output_padding, n) if output_padding else [0] * n
-    kernel = ctx.weights(weight, dtype) if isinstance(weight, torch.Tensor) else _weights_or_empty(ctx, weight, dtype)
+    kernel = _weights_or_empty(ctx, weight, dtype)
     extra = [max(op - p, 0) for op, p in zip(output_padding, padding)] if transposed else [0] * n
     late_bias = any(extra) and bias is not None
     layer_bias = None if late_bias else bias
-    bias_w = ctx.weights(layer_bias, dtype) if isinstance(layer_bias, torch.Tensor) else _weights_or_empty(ctx, None, dtype)
+    bias_w = _weights_or_empty(ctx, layer_bias, dtype)
     if transposed:
         maps = shape[1] * groups
         layer = ctx.network.add_deconvolution_nd(x, maps, tuple(shape[2:]), kernel, bias_w)
