@@ -170,3 +170,18 @@ def test_special_values():
     """Edge values through functions TensorRT documents for them: exp overflow, log of 0/negative, sqrt(-1)."""
     x = torch.tensor([0.0, -1.0, 100.0, -100.0, 1.0])
     assert_converts(lambda x: (torch.exp(x), torch.log(x), torch.sqrt(x), torch.abs(x), torch.sign(x)), [x])
+
+
+# -- composites of core-ATen ops without a TensorRT layer ----------------------------------------------------------
+def test_atan2_all_quadrants():
+    y = torch.tensor([1.0, 1.0, -1.0, -1.0, 0.0, 0.0, 2.0, -2.0, 0.0, 3.0])
+    x = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 0.0, 0.0, 0.0, -1e-3])
+    assert_converts(torch.atan2, [y, x], expected_ops={aten.atan2.default})
+
+
+def test_binary_composites_dynamic_fp16():
+    y, x = torch.randn(3, 5), torch.randn(5)
+    fn = lambda y, x: (torch.atan2(y, x), torch.hypot(y, x), torch.copysign(y, x), torch.copysign(y, -1.0), torch.erfc(y))  # noqa: E731
+    ops = {aten.atan2.default, aten.hypot.default, aten.copysign.Tensor, aten.erfc.default}
+    assert_converts(fn, [y, x], input_ranges=[_batch_range(y), None], expected_ops=ops)
+    assert_converts(fn, [y, x], precision=torch.float16, expected_ops=ops)

@@ -229,3 +229,42 @@ def isnan(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 def isinf(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     return unary_op(ctx, x, UN.ISINF) if T.dtype_of(x).is_floating_point else _never(ctx, x)
+
+
+# -- core-ATen composites without a TensorRT layer -------------------------------------------------------------------
+@converter(aten.erfc.default)
+def erfc(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """``1 - erf(x)`` (absolute, not relative, accuracy in the far tail)."""
+    dtype = out_dtype(ctx, node)
+    return arith(ctx, 1.0, unary_op(ctx, as_float(ctx, args[0], dtype), UN.ERF), EW.SUB, dtype)
+
+
+@converter(aten.atan2.default)
+def atan2(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """``atan(y / x)`` moved to the right quadrant: ``+-pi`` where ``x < 0``; 0 at the origin."""
+    dtype = out_dtype(ctx, node)
+    y, x = T.to_trt(ctx, args[0], dtype), T.to_trt(ctx, args[1], dtype)
+    base = unary_op(ctx, arith(ctx, y, x, EW.DIV, dtype), UN.ATAN)
+    upper = T.elementwise(ctx, compare(ctx, y, 0.0, EW.GREATER), compare(ctx, y, 0.0, EW.EQUAL), EW.OR, torch.bool)
+    turn = select(ctx, upper, math.pi, -math.pi, dtype)
+    out = select(ctx, compare(ctx, x, 0.0, EW.LESS), arith(ctx, base, turn, EW.SUM, dtype), base, dtype)
+    origin = T.elementwise(ctx, compare(ctx, x, 0.0, EW.EQUAL), compare(ctx, y, 0.0, EW.EQUAL), EW.AND, torch.bool)
+    return select(ctx, origin, 0.0, out, dtype)
+
+
+@converter(aten.hypot.default)
+def hypot(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """``sqrt(a * a + b * b)``."""
+    dtype = out_dtype(ctx, node)
+    a, b = T.to_trt(ctx, args[0], dtype), T.to_trt(ctx, args[1], dtype)
+    total = arith(ctx, arith(ctx, a, a, EW.PROD, dtype), arith(ctx, b, b, EW.PROD, dtype), EW.SUM, dtype)
+    return unary_op(ctx, total, UN.SQRT)
+
+
+@converter(aten.copysign.Tensor, aten.copysign.Scalar)
+def copysign(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """``|a|`` with the sign of ``b`` (``b < 0``; a negative zero ``b`` counts as positive here)."""
+    dtype = out_dtype(ctx, node)
+    magnitude = unary_op(ctx, T.to_trt(ctx, args[0], dtype), UN.ABS)
+    negative = unary_op(ctx, magnitude, UN.NEG)
+    return select(ctx, compare(ctx, args[1], 0, EW.LESS), negative, magnitude, dtype)
