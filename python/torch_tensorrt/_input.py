@@ -35,7 +35,7 @@ class Input:
         Input(min_shape=(1, 3, 224, 224), opt_shape=(8, 3, 224, 224), max_shape=(32, 3, 224, 224), name="x")
         Input.from_tensor(torch.randn(2, 16))
 
-    ``name`` is optional; it names the ``torch.export.Dim`` objects of the dynamic dimensions.
+    ``name`` is optional (a label for messages and tools).
     ``torch_tensor`` optionally keeps an example value (used for integer inputs whose values matter, e.g. indices).
     """
 
@@ -150,14 +150,16 @@ class Input:
         holder = Input(shape=shape_t, dtype=self.dtype)
         return holder.example_tensor()
 
-    def export_dims(self, prefix: str) -> Optional[dict[int, "torch.export.Dim"]]:
-        """``{dim: torch.export.Dim}`` for each dynamic dimension, or None when static."""
+    def export_dims(self, prefix: str = "") -> Optional[dict[int, object]]:
+        """``{dim: Dim.DYNAMIC(min=, max=)}`` for each dynamic dimension, or None when static.
+
+        ``Dim.DYNAMIC`` (not a named ``Dim`` per input) lets ``torch.export`` infer which dimensions of different
+        inputs are equal (q/k/v sharing a batch, an input and its mask), and still fails if the model
+        specialises a dimension the Input says is dynamic.
+        """
         if not self.is_dynamic:
             return None
-        base = self.name or prefix
-        return {
-            i: torch.export.Dim(f"{base}_d{i}", min=self._min[i], max=self._max[i]) for i in self.dynamic_dims()
-        }
+        return {i: torch.export.Dim.DYNAMIC(min=self._min[i], max=self._max[i]) for i in self.dynamic_dims()}
 
     def __eq__(self, other: object) -> bool:
         return (

@@ -16,8 +16,8 @@ def test_dynamic_input_and_dims():
     i = Input(min_shape=(1, 3), opt_shape=(4, 3), max_shape=(8, 3), dtype=torch.float16, name="x")
     assert i.is_dynamic and i.dynamic_dims() == [0]
     assert i.shape == {"min_shape": (1, 3), "opt_shape": (4, 3), "max_shape": (8, 3)}
-    dims = i.export_dims("ignored")
-    assert list(dims) == [0] and dims[0].min == 1 and dims[0].max == 8 and dims[0].__name__ == "x_d0"
+    dims = i.export_dims()
+    assert list(dims) == [0] and dims[0].min == 1 and dims[0].max == 8
     t = i.example_tensor("max_shape")
     assert t.shape == (8, 3) and t.dtype == torch.float16
 
@@ -50,3 +50,16 @@ def test_from_tensor_keeps_dtype_and_value():
     assert torch.equal(i.example_tensor(), t)
     with pytest.raises(TypeError):
         Input.from_tensor([1, 2])
+
+
+def test_inputs_sharing_a_dynamic_dimension_export():
+    import torch_tensorrt
+
+    class Attend(torch.nn.Module):
+        def forward(self, q, k):
+            return torch.nn.functional.scaled_dot_product_attention(q, k, k)
+
+    specs = [Input(min_shape=(1, 2, 4, 8), opt_shape=(2, 2, 4, 8), max_shape=(4, 2, 4, 8)) for _ in range(2)]
+    ep = torch_tensorrt.dynamo.trace(Attend(), arg_inputs=specs)
+    q, k = [n.meta["val"] for n in ep.graph.nodes if n.op == "placeholder"]
+    assert q.shape[0] is not None and str(q.shape[0]) == str(k.shape[0])
