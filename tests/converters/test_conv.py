@@ -9,7 +9,10 @@ import torch.nn.functional as F
 from torch_tensorrt.testing import assert_converts
 
 aten = torch.ops.aten
-CONV = {aten.convolution.default}
+# torch.export emits conv1d/conv2d/... (kept by the lowering fast path) or, after decomposition, convolution:
+# one converter handles them all.
+CONV = {frozenset({aten.convolution.default, aten.conv1d.default, aten.conv2d.default, aten.conv3d.default,
+                   aten.conv_transpose1d.default, aten.conv_transpose2d.input, aten.conv_transpose3d.input})}
 
 CONV_CASES = [
     # (dims, in_ch, out_ch, kernel, kwargs)
@@ -128,4 +131,24 @@ def test_conv_bf16_constant_weights_are_checked(transposed):
     """bf16 weights are wired as tensors (bf16 trt.Weights cannot be read back), so the evaluator checks them."""
     conv = (torch.nn.ConvTranspose2d if transposed else torch.nn.Conv2d)(3, 4, 3).eval()
     assert_converts(conv, [torch.randn(1, 3, 8, 8)], precision=torch.bfloat16,
-                    expected_ops={torch.ops.aten.convolution.default})
+                    expected_ops=CONV)
+
+
+@pytest.mark.parametrize(
+    "module, shape, op",
+    [
+        (torch.nn.Conv1d(3, 4, 3, stride=2, padding=1), (2, 3, 16), torch.ops.aten.conv1d.default),
+        (torch.nn.Conv2d(3, 4, 3, padding=1, dilation=2, groups=1), (2, 3, 16, 16), torch.ops.aten.conv2d.default),
+        (torch.nn.Conv3d(2, 4, 3, bias=False), (1, 2, 6, 6, 6), torch.ops.aten.conv3d.default),
+        (torch.nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1), (1, 4, 5, 5), torch.ops.aten.conv_transpose2d.input),
+    ],
+)
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_exported_conv_overloads_convert_without_decomposition(module, shape, op, dynamic):
+    """``torch.export`` emits conv2d & co.; they convert directly (the lowering fast path keeps them)."""
+    from torch_tensorrt.dynamo.lowering._decompositions import needs_decomposition
+
+    ep = torch.export.export(module.eval(), (torch.randn(shape),))
+    assert op in {n.target for n in ep.graph.nodes} and needs_decomposition(ep) is None
+    ranges = [((1, *shape[1:]), shape, (4, *shape[1:]))] if dynamic else None
+    assert_converts(module, [torch.randn(shape)], input_ranges=ranges, expected_ops={op})

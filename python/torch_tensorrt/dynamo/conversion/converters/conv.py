@@ -28,6 +28,31 @@ def _expand(values: Sequence[int], n: int) -> list[int]:
     return values * n if len(values) == 1 else values
 
 
+_FORWARD = {aten.conv1d.default: 1, aten.conv2d.default: 2, aten.conv3d.default: 3}
+_TRANSPOSED = {aten.conv_transpose1d.default: 1, aten.conv_transpose2d.input: 2, aten.conv_transpose3d.input: 3}
+
+
+def _convolution_args(node: torch.fx.Node, args: Optional[tuple] = None, kwargs: Optional[dict] = None) -> tuple:
+    """``aten.convolution`` arguments (input, weight, bias, stride, padding, dilation, transposed, output_padding,
+    groups) of ``node`` -- a ``convolution`` or one of the ``conv{1,2,3}d`` / ``conv_transpose{1,2,3}d`` ops that
+    ``torch.export`` emits before decomposition (defaults filled in from their schemas)."""
+    args = node.args if args is None else args
+    kwargs = node.kwargs if kwargs is None else kwargs
+    if node.target is aten.convolution.default:
+        return tuple(args[:9])
+    names = [a.name for a in node.target._schema.arguments]
+    bound = dict(zip(names, args))
+    bound.update(kwargs)
+    n = _FORWARD.get(node.target) or _TRANSPOSED[node.target]
+    get = lambda k, d: bound.get(k, d)  # noqa: E731
+    transposed = node.target in _TRANSPOSED
+    return (
+        bound["input"], bound["weight"], get("bias", None), list(get("stride", [1] * n)), list(get("padding", [0] * n)),
+        list(get("dilation", [1] * n)), transposed, list(get("output_padding", [0] * n)) if transposed else [0] * n,
+        get("groups", 1),
+    )
+
+
 def _conv_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     x, w = node.args[0], node.args[1]
     xval = x.meta.get("val") if isinstance(x, torch.fx.Node) else None
@@ -43,7 +68,7 @@ def _conv_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
         return "unbatched convolution input"
     if not isinstance(xval.shape[1], int) or any(not isinstance(s, int) for s in wval.shape):
         return "the channel dimension and the weights must have static shapes"
-    stride, dilation, transposed = node.args[3], node.args[5], node.args[6]
+    _, _, _, stride, _, dilation, transposed, _, _ = _convolution_args(node)
     if transposed and any(s > 1 for s in stride) and any(d > 1 for d in dilation):
         return "TensorRT does not build transposed convolutions that are both strided and dilated"
     return None
@@ -144,9 +169,9 @@ def _as_float32(ctx: ConversionContext, value: Any) -> Any:
     return T.cast(ctx, value, torch.float32)
 
 
-@converter(aten.convolution.default, validator=_conv_ok)
+@converter(aten.convolution.default, *_FORWARD, *_TRANSPOSED, validator=_conv_ok)
 def convolution(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    x, weight, bias, stride, padding, dilation, transposed, output_padding, groups = args[:9]
+    x, weight, bias, stride, padding, dilation, transposed, output_padding, groups = _convolution_args(node, args, kwargs)
     x = T.to_trt(ctx, x)
     one_d = T.rank_of(weight) == 3
     if one_d:
