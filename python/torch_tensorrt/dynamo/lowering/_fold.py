@@ -72,9 +72,10 @@ def fold_batch_norm(gm: torch.fx.GraphModule, settings: CompilationSettings) -> 
         if weight is None or mean is None or var is None:
             continue
         with torch.no_grad():
+            # the per-channel scale and the bias in float64 (small); the weights scaled in their own dtype (large)
             dtype = weight.dtype
             scale = (gamma.double() if gamma is not None else 1.0) / torch.sqrt(var.double() + eps)
-            new_w = (weight.double() * scale.reshape(-1, *([1] * (weight.dim() - 1)))).to(dtype)
+            new_w = weight * scale.to(dtype).reshape(-1, *([1] * (weight.dim() - 1)))
             b0 = bias.double() if bias is not None else torch.zeros_like(mean, dtype=torch.float64)
             new_b = ((b0 - mean.double()) * scale + (beta.double() if beta is not None else 0.0)).to(dtype)
         base = f"_folded_{conv.name}"
