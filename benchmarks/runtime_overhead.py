@@ -14,6 +14,10 @@ Prints one row per path with the median (and p90) time per call over many calls:
 
 Usage: ``python benchmarks/runtime_overhead.py [--calls N] [--device cpu|cuda] [--shape 1,16]``.
 On a GPU machine ``--device cuda`` feeds CUDA tensors (the simulated engine then copies on the GPU).
+Where TensorRT is not installed (our GPU machine), make the engines elsewhere with ``--save-modules F`` and run
+with ``--modules F`` plus the names-only stand-in (``--names-only``). The C++ row uses an engine whose plan is
+also a stand-in TensorRT "copy" plan, so the C++ test build (tests/cpp, host memory) can run it: that row
+always feeds CPU tensors.
 """
 
 from __future__ import annotations
@@ -40,21 +44,44 @@ def _time(fn: Callable[[], object], calls: int, sync: Callable[[], None]) -> tup
     return statistics.median(samples), samples[int(0.9 * (len(samples) - 1))]
 
 
+def make_modules(shape: tuple[int, ...]) -> dict[str, object]:
+    """The no-op engines: a simulated identity, and one whose plan bytes are also a stand-in "copy" plan."""
+    from torch_tensorrt.testing._engines import identity_module
+
+    dims = "x".join(map(str, shape))
+    plan = f"torchtrt-fake-plan 1\nname identity\ninput x float32 {dims} {dims} {dims}\noutput y float32 copy x\n"
+    return {"python": identity_module(shape), "cpp": identity_module(shape, engine=plan.encode())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--shape", default="1,16")
+    parser.add_argument("--save-modules", default=None, help="write the no-op engine modules to this file and exit")
+    parser.add_argument("--modules", default=None, help="load the no-op engine modules from this file")
+    parser.add_argument("--names-only", action="store_true", help="use the names-only TensorRT stand-in")
     args = parser.parse_args()
     shape = tuple(int(s) for s in args.shape.split(","))
+    if args.names_only:
+        from torch_tensorrt.testing import _names_only_trt
+
+        _names_only_trt.install()
 
     from torch_tensorrt.runtime import cpp_runtime_available, cpp_runtime_reason
-    from torch_tensorrt.testing._engines import identity_module
 
+    if args.modules:
+        modules = torch.load(args.modules, weights_only=False)
+    else:
+        modules = make_modules(shape)
+    if args.save_modules:
+        torch.save(modules, args.save_modules)
+        print(f"wrote {args.save_modules}")
+        return
     device = torch.device(args.device)
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
     x = torch.randn(shape, device=device)
-    py = identity_module(shape)  # simulated engines always run on the Python runtime by default
+    py = modules["python"]  # simulated engines always run on the Python runtime by default
     engine = py.engine
     engine.setup()
     if engine.device != device:
@@ -78,10 +105,11 @@ def main() -> None:
 
     if cpp_runtime_available():
         try:
-            cpp = identity_module(shape)
+            cpp = modules["cpp"]
             cpp.set_runtime("cpp")
-            cpp(x)
-            bench("cpp: module", lambda: cpp(x))
+            x_host = x.cpu()
+            cpp(x_host)
+            bench("cpp: module (stand-in TensorRT, host memory)", lambda: cpp(x_host))
         except Exception as exc:  # e.g. the C++ runtime does not run simulated engines
             rows.append(("cpp: module", f"not measured: {type(exc).__name__}: {str(exc)[:80]}"))
     else:
