@@ -1,7 +1,10 @@
 """Shape/layout converters: view/reshape/flatten/unflatten, permute/transpose/t, squeeze/unsqueeze, expand,
-repeat/tile, flip, roll, and the identity/cast ops (clone, _to_copy)."""
+repeat/tile, flip, roll, and the identity/cast ops (clone, _to_copy, functional copy)."""
 
 from __future__ import annotations
+
+import os
+import sys
 
 from typing import Any, Callable, Optional, Sequence
 
@@ -10,39 +13,25 @@ import torch
 
 from torch_tensorrt.testing import assert_converts
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _cases import as_module, case_params, dyn, r, ranges_for, run_case  # noqa: E402,F401
+
 aten = torch.ops.aten
 
 
-def as_module(fn: Callable[..., Any], arity: int) -> torch.nn.Module:
-    """``fn`` as a module whose forward names each input (export's dynamic_shapes cannot describe ``*args``)."""
-
-    class One(torch.nn.Module):
-        def forward(self, x: Any) -> Any:
-            return fn(x)
-
-    class Two(torch.nn.Module):
-        def forward(self, x: Any, y: Any) -> Any:
-            return fn(x, y)
-
-    class Three(torch.nn.Module):
-        def forward(self, x: Any, y: Any, z: Any) -> Any:
-            return fn(x, y, z)
-
-    return (One, Two, Three)[arity - 1]()
+def _assign_cast(x: torch.Tensor) -> torch.Tensor:
+    """Slice assignment of a bool source: functional ``copy`` casts it and broadcasts it over the slice."""
+    y = x * 2
+    y[:, 1:3] = x[:, :1] > 0
+    return y
 
 
-def dyn(shape: Sequence[int], dims: Sequence[int] = (0,), lo: int = 1, factor: int = 2) -> tuple:
-    """(min, opt, max) with ``dims`` dynamic: min ``lo``, max ``factor`` times the opt size."""
-    mn = [lo if i in dims else s for i, s in enumerate(shape)]
-    mx = [s * factor if i in dims else s for i, s in enumerate(shape)]
-    return (mn, list(shape), mx)
-
-
-def ranges_for(shapes: Sequence[Sequence[int]], dims: Any) -> list:
-    """Per-input ranges: ``dims`` is one tuple of dynamic dims for every input, or a list with one entry
-    (tuple, or None for static) per input."""
-    per_input = dims if isinstance(dims, list) else [dims] * len(shapes)
-    return [None if d is None else dyn(s, d) for s, d in zip(shapes, per_input)]
+def _copy_into_new(x: torch.Tensor) -> torch.Tensor:
+    """``copy_`` of an int source into a slice of a fresh tensor (swin_t's attention-mask pattern)."""
+    y = x.new_zeros(x.shape)
+    y[:, :2] = 1.5
+    y[:, 2:].copy_(x[:, :1].int())
+    return y + x
 
 
 # name, fn, input shapes, dynamic dims (None = static only), expected op
@@ -83,14 +72,13 @@ CASES: list[tuple[str, Callable[..., Any], list[tuple[int, ...]], Optional[Seque
     ("to_bool", lambda x: (x > 0).to(torch.float32), [(2, 3)], (0,), aten.to.dtype),
     ("type_as", lambda x, y: (y * 5).type_as(x), [(2, 3), (2, 3)], (0,), aten.type_as.default),
     ("half", lambda x: x.half(), [(2, 3)], (0,), aten.to.dtype),
+    ("copy_assign_cast", _assign_cast, [(2, 5, 3)], (0,), aten.copy.default),
+    ("copy_into_new", _copy_into_new, [(2, 5, 3)], (0,), aten.copy.default),
 ]
 
 
-@pytest.mark.parametrize("name,fn,shapes,dims,op", CASES, ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+@pytest.mark.parametrize("name,fn,shapes,dims,op,dynamic", case_params(CASES))
 def test_shape_ops(name: str, fn: Callable[..., Any], shapes: list, dims: Optional[Sequence[int]], op: Any, dynamic: bool) -> None:
-    if dynamic and dims is None:
-        pytest.skip("static-only case")
     inputs = [torch.randn(s) for s in shapes]
     ranges = ranges_for(shapes, dims) if dynamic else None
     assert_converts(as_module(fn, len(inputs)), inputs, input_ranges=ranges, expected_ops={op})
@@ -103,6 +91,7 @@ def test_shape_ops(name: str, fn: Callable[..., Any], shapes: list, dims: Option
         (lambda x: x.repeat(1, 2, 1), aten.repeat.default),
         (lambda x: x.flip(1).roll(2, 2), aten.flip.default),
         (lambda x: x.float().half(), aten.to.dtype),
+        (_copy_into_new, aten.copy.default),
     ],
 )
 def test_shape_fp16(fn: Callable[..., Any], op: Any) -> None:

@@ -1,4 +1,4 @@
-"""Casts (``_to_copy``, ``to``, ``type_as``) and ops that return their input unchanged in an engine (clone,
+"""Casts (``_to_copy``, ``to``, ``type_as``, functional ``copy``) and ops that return their input unchanged in an engine (clone,
 contiguous, eval-mode dropout, device moves, tensor-metadata assertions).
 
 Casts follow the precision policy: a float32/float64 target dtype means the compute dtype
@@ -65,6 +65,16 @@ def type_as(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: di
 def identity(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """Memory-format and aliasing ops: an engine's tensors have no strides, so the value passes through."""
     return T.to_trt(ctx, args[0])
+
+
+@converter(aten.copy.default)
+def copy(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """Functional ``copy(self, src)``: ``src`` cast to ``self``'s dtype and broadcast to ``self``'s shape (what
+    functionalization leaves of an in-place ``self.copy_(src)`` / ``self[...] = src``)."""
+    self_val = node.args[0].meta["val"] if isinstance(node.args[0], torch.fx.Node) else args[0]
+    target = T.sizes(ctx, T.to_trt(ctx, args[0])) if T.is_trt(args[0]) else list(args[0].shape)
+    src = cast_to(ctx, args[1], self_val.dtype)
+    return T.expand(ctx, src, target)
 
 
 def _eval_dropout(node: torch.fx.Node, settings: Any) -> Optional[str]:
