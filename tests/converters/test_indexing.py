@@ -3,58 +3,20 @@ scatter, index_put, slice_scatter, select_scatter, masked_fill; validators for d
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import os
+import sys
+
+from typing import Any, Callable
 
 import pytest
 import torch
 
 from torch_tensorrt.testing import assert_converts
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _cases import as_module, case_params, dyn, r, ranges_for, run_case  # noqa: E402,F401
+
 aten = torch.ops.aten
-
-
-def as_module(fn: Callable[..., Any], arity: int) -> torch.nn.Module:
-    """``fn`` as a module whose forward names each input (export's dynamic_shapes cannot describe ``*args``)."""
-
-    class One(torch.nn.Module):
-        def forward(self, x: Any) -> Any:
-            return fn(x)
-
-    class Two(torch.nn.Module):
-        def forward(self, x: Any, y: Any) -> Any:
-            return fn(x, y)
-
-    class Three(torch.nn.Module):
-        def forward(self, x: Any, y: Any, z: Any) -> Any:
-            return fn(x, y, z)
-
-    return (One, Two, Three)[arity - 1]()
-
-
-def dyn(shape: Sequence[int], dims: Sequence[int] = (0,), lo: int = 1, factor: int = 2) -> tuple:
-    """(min, opt, max) with ``dims`` dynamic: min ``lo``, max ``factor`` times the opt size."""
-    mn = [lo if i in dims else s for i, s in enumerate(shape)]
-    mx = [s * factor if i in dims else s for i, s in enumerate(shape)]
-    return (mn, list(shape), mx)
-
-
-def ranges_for(shapes: Sequence[Sequence[int]], dims: Any) -> list:
-    """Per-input ranges: ``dims`` is one tuple of dynamic dims for every input, or a list with one entry
-    (tuple, or None for static) per input."""
-    per_input = dims if isinstance(dims, list) else [dims] * len(shapes)
-    return [None if d is None else dyn(s, d) for s, d in zip(shapes, per_input)]
-
-
-def run_case(fn: Callable[..., Any], inputs: list, dims: Any, dynamic: bool, op: Any, **kw: Any) -> None:
-    if dynamic and dims is None:
-        pytest.skip("static-only case")
-    shapes = [tuple(t.shape) for t in inputs]
-    ranges = ranges_for(shapes, dims) if dynamic else None
-    assert_converts(as_module(fn, len(inputs)), inputs, input_ranges=ranges, expected_ops={op}, **kw)
-
-
-def r(*shape: int) -> torch.Tensor:
-    return torch.randn(shape)
 
 
 def ints(hi: int, *shape: int, lo: int = 0) -> torch.Tensor:
@@ -119,12 +81,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,fn,inputs,dims,op", CASES, ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+@pytest.mark.parametrize("name,fn,inputs,dims,op,dynamic", case_params(CASES))
 def test_indexing(name: str, fn: Any, inputs: list, dims: Any, op: Any, dynamic: bool) -> None:
     if isinstance(fn, torch.nn.Module):
-        if dynamic and dims is None:
-            pytest.skip("static-only case")
         ranges = ranges_for([t.shape for t in inputs], dims) if dynamic else None
         assert_converts(fn, inputs, input_ranges=ranges, expected_ops={op})
         return
