@@ -67,6 +67,27 @@ EngineRecord parse_record(const std::vector<std::string>& record_list) {
     TORCH_CHECK_VALUE(false, e.what());
   }
 }
+#ifdef TORCHTRT_FAKE_TENSORRT
+// Stand-in build only: the bytes handed to the stand-in's deserializeCudaEngine. A simulated record built by the
+// compiler carries a TensorRT-RTX plan the stand-in cannot read, so the stand-in gets the simulated plan of
+// torch_tensorrt.testing._sim_runtime instead: {"format": "torch_tensorrt.simulated_plan", "metadata": <the
+// record's metadata JSON, with its recorded network>} (serialize_plan's layout). The stand-in reads the I/O
+// tensors and profiles from it and asks the registered simulator (Python) for output shapes and values.
+// Hand-written test records whose plan already is a stand-in text plan keep it.
+constexpr char kStandInPlanHeader[] = "torchtrt-fake-plan";
+constexpr char kSimulatedPlanFormat[] = "torch_tensorrt.simulated_plan";
+
+std::string plan_for_runtime(const EngineRecord& r) {
+  if (!r.is_simulated() || r.engine.rfind(kStandInPlanHeader, 0) == 0) return r.engine;
+  std::string metadata, why;
+  TORCH_CHECK_VALUE(base64_decode(r.serialized_metadata, &metadata, &why), "engine ", quoted(r.name),
+                    ": field SERIALIZED_METADATA is corrupted (", why, ")");
+  if (metadata.empty()) metadata = "{}";
+  return std::string("{\"format\": \"") + kSimulatedPlanFormat + "\", \"metadata\": " + metadata + "}";
+}
+#else
+const std::string& plan_for_runtime(const EngineRecord& r) { return r.engine; }
+#endif
 }  // namespace
 
 TRTEngine::TRTEngine(const std::vector<std::string>& record_list) : record_(parse_record(record_list)) {
@@ -90,8 +111,9 @@ TRTEngine::TRTEngine(const std::vector<std::string>& record_list) : record_(pars
   Logger::take_last_error();
   runtime_.reset(nvinfer1::createInferRuntime(Logger::instance()));
   TORCH_CHECK(runtime_, label(), ": could not create a TensorRT runtime", trt_said());
-  engine_.reset(runtime_->deserializeCudaEngine(record_.engine.data(), record_.engine.size()));
-  TORCH_CHECK(engine_, label(), ": TensorRT could not deserialize the engine (", record_.engine.size(),
+  const std::string& plan = plan_for_runtime(record_);
+  engine_.reset(runtime_->deserializeCudaEngine(plan.data(), plan.size()));
+  TORCH_CHECK(engine_, label(), ": TensorRT could not deserialize the engine (", plan.size(),
               " bytes; built with ", record_.trt_flavour.empty() ? "TensorRT" : record_.trt_flavour, " ",
               record_.trt_version.empty() ? "of unknown version" : record_.trt_version, ")", trt_said());
   check_bindings();

@@ -131,6 +131,10 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
       allocators[i] = &alloc;
       continue;
     }
+    // An allocator an earlier call set (its shape was unknown then) would take precedence over the address.
+    if (engine->has_output_allocator(name))
+      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), nullptr), label, ": TensorRT refused to unset the output "
+                  "allocator of ", quoted(name), trt_said());
     outputs[i] = at::empty(shape, at::TensorOptions().dtype(dtype).device(device));
     if (!outputs[i].numel()) placeholders.push_back(at::empty({1}, at::TensorOptions().dtype(dtype).device(device)));
     void* addr = outputs[i].numel() ? outputs[i].data_ptr() : placeholders.back().data_ptr();

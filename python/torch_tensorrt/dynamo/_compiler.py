@@ -131,9 +131,28 @@ def compile(
             metadata=converted.metadata,
         )
         setattr(result, name, trt_module)
+        _pass_only_engine_inputs(result, name, submodule, len(converted.input_names))
     report.conversion_s = time.perf_counter() - start
     result.compile_report = report  # type: ignore[assignment]
     return result
+
+
+def _pass_only_engine_inputs(gm: torch.fx.GraphModule, name: str, partition: torch.fx.GraphModule, count: int) -> None:
+    """Make the calls of engine ``name`` pass only its tensor inputs. A partition's SymInt placeholders (sizes
+    computed in PyTorch) are not engine inputs -- the interpreter rebuilds them from the input dimensions -- so
+    the caller's size arguments are dropped (the engine module takes exactly its bindings)."""
+    placeholders = [p for p in partition.graph.nodes if p.op == "placeholder"]
+    keep = [i for i, p in enumerate(placeholders) if isinstance(p.meta.get("val"), torch.Tensor)]
+    if len(keep) != count:
+        return  # not the interpreter's rule: leave the call as it is
+    changed = False
+    for node in gm.graph.nodes:
+        if node.op == "call_module" and node.target == name and len(node.args) > len(keep):
+            node.args = tuple(node.args[i] for i in keep)
+            changed = True
+    if changed:
+        gm.graph.eliminate_dead_code()  # the size computations that only fed the engine
+        gm.recompile()
 
 
 def convert_exported_program_to_serialized_trt_engine(

@@ -5,8 +5,9 @@ unpickling):
 
 1. the process-wide choice set with :func:`set_runtime` (``"python"`` / ``"cpp"``), when not ``"auto"``;
 2. else ``settings.use_python_runtime`` (True: Python; False: C++);
-3. else (``None``) the C++ runtime when its library is loaded -- except for simulated engines, which only the
-   Python runtime executes -- otherwise Python.
+3. else (``None``) the C++ runtime when its library is loaded -- except for simulated engines, which run on
+   Python unless the C++ runtime is asked for explicitly (only its test build against the stand-in TensorRT
+   executes them; a real build refuses them) -- otherwise Python.
 
 Asking for C++ where it is not loaded falls back to Python with a warning (so a module saved on a C++ machine
 loads on a Python-only one), unless the request is strict (``TorchTensorRTModule.set_runtime``).

@@ -9,7 +9,9 @@ The library defines ``torch.classes.tensorrt.Engine`` and ``torch.ops.tensorrt.e
    with a TensorRT SDK).
 
 :func:`load` loads it once with ``torch.ops.load_library`` and never raises: on absence or failure it returns
-False and :func:`reason` says why. Importing this module touches neither CUDA nor the library.
+False and :func:`reason` says why. Importing this module touches neither CUDA nor the library. When the loaded
+library is the test build against the stand-in TensorRT (``runtime_flavour() == "stand-in"``), :func:`load` also
+registers the Python simulator that lets it execute simulated engines (:mod:`torch_tensorrt.testing._cpp_hook`).
 """
 
 from __future__ import annotations
@@ -75,7 +77,24 @@ def load() -> bool:
             return False
         _loaded_path = path
         _reason = ""
-        return True
+    _register_stand_in_simulator()
+    return True
+
+
+def _register_stand_in_simulator() -> None:
+    """Test build only: let the stand-in TensorRT compute simulated engines through the Python simulator."""
+    import torch
+
+    try:
+        if torch.ops.tensorrt.runtime_flavour() != "stand-in":
+            return
+        from torch_tensorrt.testing import _cpp_hook
+
+        _cpp_hook.install()
+    except Exception as exc:  # the runtime stays usable for ordinary (text-plan) engines
+        import logging
+
+        logging.getLogger(__name__).warning("could not register the simulator with the stand-in TensorRT: %s", exc)
 
 
 def is_available() -> bool:

@@ -64,6 +64,8 @@ class TRTEngine : public torch::CustomClassHolder {
   nvinfer1::IExecutionContext& context();
   //! The allocator of an output (created on first use). Call with mutex() held.
   TorchOutputAllocator& output_allocator(const std::string& output_name);
+  //! Whether an earlier call created (and so set on the context) the allocator of this output.
+  bool has_output_allocator(const std::string& output_name) const { return allocators_.count(output_name) > 0; }
   std::mutex& mutex() { return mutex_; }
 
   //! "engine 'name'" for error messages.

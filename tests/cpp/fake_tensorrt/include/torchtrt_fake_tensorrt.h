@@ -25,6 +25,27 @@ typedef int32_t (*torchtrt_fake_enqueue_hook)(void* user_data, const char* plan_
 /* Registers (or, with NULL, clears) the process-wide hook. */
 void torchtrt_fake_set_enqueue_hook(torchtrt_fake_enqueue_hook hook, void* user_data);
 
+/* Simulated plans (what the runtime's test build deserializes for records built under
+ * torch_tensorrt.testing.simulate(): the JSON plan of torch_tensorrt.testing._sim_runtime) are computed by a
+ * registered simulator; the stand-in itself only knows their I/O tensors, dtypes and profiles.
+ *   request TORCHTRT_FAKE_SIMULATOR_SHAPES: once all input shapes are set (IExecutionContext::getTensorShape on
+ *     an output); inputs' nb_dims/dims are given, write each output's nb_dims and dims (-1: data-dependent).
+ *     addresses is NULL.
+ *   request TORCHTRT_FAKE_SIMULATOR_EXECUTE: from enqueueV3; every shape and host address is given and the
+ *     outputs are allocated with the shapes the SHAPES request returned; write the outputs.
+ * engine_id is unique per deserialized engine in the process; plan/plan_size are the simulated plan's bytes.
+ * One entry per I/O tensor in engine order (inputs first), dims hold MAX_DIMS = 8 int64 per tensor.
+ * Return 0 on success; anything else fails the call, with a message written (NUL-terminated) to error. */
+#define TORCHTRT_FAKE_SIMULATOR_SHAPES 0
+#define TORCHTRT_FAKE_SIMULATOR_EXECUTE 1
+typedef int32_t (*torchtrt_fake_simulator)(void* user_data, int32_t request, int64_t engine_id, const char* plan,
+                                           int64_t plan_size, int32_t nb_tensors, const char* const* names,
+                                           const int32_t* is_input, const int32_t* dtypes, int32_t* nb_dims,
+                                           int64_t* dims, void* const* addresses, char* error, int32_t error_size);
+
+/* Registers (or, with NULL, clears) the process-wide simulator. */
+void torchtrt_fake_set_simulator(torchtrt_fake_simulator simulator, void* user_data);
+
 /* Number of successful enqueueV3 calls since load (or since the last reset). */
 int64_t torchtrt_fake_enqueue_count(void);
 

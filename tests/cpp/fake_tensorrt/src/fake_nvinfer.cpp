@@ -23,6 +23,8 @@ std::atomic<int64_t> g_live{0};
 std::mutex g_hook_mutex;
 torchtrt_fake_enqueue_hook g_hook = nullptr;
 void* g_hook_user = nullptr;
+torchtrt_fake_simulator g_simulator = nullptr;
+void* g_simulator_user = nullptr;
 
 using nvinfer1::Dims;
 using nvinfer1::ILogger;
@@ -53,8 +55,14 @@ class Context final : public nvinfer1::IExecutionContext, Live {
   std::vector<int64_t> shape_of(const PlanTensor& t) const;
   bool run_builtin(const PlanTensor& out, cudaStream_t stream);
   bool call_hook(bool* handled) const;
+  // Simulated plans: output shapes from the simulator (cached until an input shape changes), and execution.
+  const std::vector<int64_t>* inferred_shape(const PlanTensor& t) const;
+  bool call_simulator(int32_t request, std::string* why) const;
 
   const Engine& engine_;
+  mutable std::map<std::string, std::vector<int64_t>> inferred_;
+  mutable bool inferred_valid_ = false;
+  mutable std::string infer_error_;
   std::map<std::string, std::vector<int64_t>> shapes_;
   std::map<std::string, void*> addresses_;
   std::map<std::string, nvinfer1::IOutputAllocator*> allocators_;
@@ -80,6 +88,7 @@ class Engine final : public nvinfer1::ICudaEngine, Live {
     const PlanTensor* t = plan_.find(name);
     if (!t) return Dims{-1, {}};
     if (t->data_dependent()) return to_dims({-1});
+    if (t->simulated()) return to_dims(t->shape);
     const PlanTensor* src = t->is_input ? t : plan_.find(t->args[0].c_str());
     std::vector<int64_t> s = src->min;
     for (std::size_t i = 0; i < s.size(); ++i)
@@ -124,11 +133,16 @@ bool Context::setInputShape(char const* name, Dims const& dims) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i)
     if (s[i] < t->min[i] || s[i] > t->max[i]) return false;
   shapes_[name] = s;
+  inferred_valid_ = false;
   return true;
 }
 
 std::vector<int64_t> Context::shape_of(const PlanTensor& t) const {
   if (t.data_dependent()) return {-1};
+  if (t.simulated()) {
+    const std::vector<int64_t>* s = inferred_shape(t);
+    return s ? *s : std::vector<int64_t>(t.shape.size(), -1);
+  }
   const std::string& src = t.is_input ? t.name : t.args[0];
   auto it = shapes_.find(src);
   if (it != shapes_.end()) return it->second;
@@ -255,6 +269,71 @@ bool Context::call_hook(bool* handled) const {
   return true;
 }
 
+const std::vector<int64_t>* Context::inferred_shape(const PlanTensor& t) const {
+  if (!allInputDimensionsSpecified()) return nullptr;
+  if (!inferred_valid_) {
+    inferred_.clear();
+    infer_error_.clear();
+    inferred_valid_ = true;
+    if (!call_simulator(TORCHTRT_FAKE_SIMULATOR_SHAPES, &infer_error_)) {
+      inferred_.clear();
+      engine_.logger()->log(ILogger::Severity::kERROR, ("IExecutionContext::getTensorShape: " + infer_error_).c_str());
+    }
+  }
+  auto it = inferred_.find(t.name);
+  return it == inferred_.end() ? nullptr : &it->second;
+}
+
+bool Context::call_simulator(int32_t request, std::string* why) const {
+  torchtrt_fake_simulator fn = nullptr;
+  void* user = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_hook_mutex);
+    fn = g_simulator;
+    user = g_simulator_user;
+  }
+  const Plan& plan = engine_.plan();
+  if (!fn) {
+    *why = "simulated engine '" + plan.name + "' needs a simulator and none is registered "
+           "(torch_tensorrt.testing._cpp_hook.install())";
+    return false;
+  }
+  const bool execute = request == TORCHTRT_FAKE_SIMULATOR_EXECUTE;
+  const auto& ts = plan.tensors;
+  const int32_t n = static_cast<int32_t>(ts.size());
+  std::vector<const char*> names(n);
+  std::vector<int32_t> is_input(n), dtypes(n), nb_dims(n, 0);
+  std::vector<int64_t> dims(static_cast<std::size_t>(n) * Dims::MAX_DIMS, 0);
+  std::vector<void*> addrs(n, nullptr);
+  for (int32_t i = 0; i < n; ++i) {
+    names[i] = ts[i].name.c_str();
+    is_input[i] = ts[i].is_input;
+    dtypes[i] = static_cast<int32_t>(ts[i].dtype);
+    if (!ts[i].is_input && !execute) continue;  // the simulator writes these
+    const auto s = ts[i].is_input ? shapes_.at(ts[i].name) : shape_of(ts[i]);
+    nb_dims[i] = static_cast<int32_t>(s.size());
+    std::copy(s.begin(), s.end(), dims.begin() + static_cast<std::ptrdiff_t>(i) * Dims::MAX_DIMS);
+    if (execute) addrs[i] = addresses_.at(ts[i].name);
+  }
+  char error[1024] = {0};
+  const int32_t rc = fn(user, request, plan.id, plan.source.data(), static_cast<int64_t>(plan.source.size()), n,
+                        names.data(), is_input.data(), dtypes.data(), nb_dims.data(), dims.data(),
+                        execute ? addrs.data() : nullptr, error, static_cast<int32_t>(sizeof(error)));
+  if (rc != 0) {
+    error[sizeof(error) - 1] = '\0';
+    *why = "simulator failed (code " + std::to_string(rc) + ")" + (error[0] ? std::string(": ") + error : "");
+    return false;
+  }
+  if (!execute)
+    for (int32_t i = 0; i < n; ++i)
+      if (!ts[i].is_input) {
+        if (nb_dims[i] < 0 || nb_dims[i] > Dims::MAX_DIMS) return *why = "simulator returned a bad rank", false;
+        const int64_t* d = dims.data() + static_cast<std::ptrdiff_t>(i) * Dims::MAX_DIMS;
+        inferred_[ts[i].name] = std::vector<int64_t>(d, d + nb_dims[i]);
+      }
+  return true;
+}
+
 bool Context::enqueueV3(cudaStream_t stream) noexcept {
   try {
     for (const auto& t : engine_.plan().tensors) {
@@ -264,6 +343,30 @@ bool Context::enqueueV3(cudaStream_t stream) noexcept {
       auto a = addresses_.find(t.name);
       if (needs_address && (a == addresses_.end() || !a->second))
         return error("address of '" + t.name + "' is not set");
+    }
+    if (engine_.plan().simulated) {
+      // Outputs with an IOutputAllocator get their memory from it, as in TensorRT; their shape must be known
+      // beforehand (the stand-in does not run simulated engines with data-dependent output shapes).
+      for (const auto& t : engine_.plan().tensors) {
+        auto alloc = allocators_.find(t.name);
+        if (t.is_input || alloc == allocators_.end() || !alloc->second) continue;
+        const auto shape = shape_of(t);
+        if (std::find(shape.begin(), shape.end(), -1) != shape.end())
+          return error("output '" + t.name + "' of a simulated engine has an unknown shape (" +
+                       (infer_error_.empty() ? std::string("data-dependent, which the stand-in does not simulate")
+                                             : infer_error_) + ")");
+        auto cur = addresses_.find(t.name);
+        void* dst = alloc->second->reallocateOutputAsync(t.name.c_str(), cur == addresses_.end() ? nullptr : cur->second,
+                                                          static_cast<uint64_t>(numel(shape)) * element_size(t.dtype),
+                                                          256, stream);
+        if (!dst) return error("IOutputAllocator returned nullptr for '" + t.name + "'");
+        addresses_[t.name] = dst;
+        alloc->second->notifyShape(t.name.c_str(), to_dims(shape));
+      }
+      std::string why;
+      if (!call_simulator(TORCHTRT_FAKE_SIMULATOR_EXECUTE, &why)) return error(why);
+      ++g_enqueues;
+      return true;
     }
     bool handled = false;
     if (!call_hook(&handled)) return false;
@@ -283,7 +386,9 @@ class Runtime final : public nvinfer1::IRuntime, Live {
   nvinfer1::ICudaEngine* deserializeCudaEngine(void const* blob, std::size_t size) noexcept override {
     Plan plan;
     std::string why;
-    if (!blob || !parse_plan(std::string(static_cast<const char*>(blob), size), &plan, &why)) {
+    const std::string text = blob ? std::string(static_cast<const char*>(blob), size) : std::string();
+    const bool ok = is_simulated_plan(text) ? parse_simulated_plan(text, &plan, &why) : parse_plan(text, &plan, &why);
+    if (!blob || !ok) {
       logger_->log(ILogger::Severity::kERROR, ("IRuntime::deserializeCudaEngine: " + why).c_str());
       return nullptr;
     }
@@ -307,6 +412,12 @@ void torchtrt_fake_set_enqueue_hook(torchtrt_fake_enqueue_hook hook, void* user_
   std::lock_guard<std::mutex> lock(fake_trt::g_hook_mutex);
   fake_trt::g_hook = hook;
   fake_trt::g_hook_user = user_data;
+}
+
+void torchtrt_fake_set_simulator(torchtrt_fake_simulator simulator, void* user_data) {
+  std::lock_guard<std::mutex> lock(fake_trt::g_hook_mutex);
+  fake_trt::g_simulator = simulator;
+  fake_trt::g_simulator_user = user_data;
 }
 
 int64_t torchtrt_fake_enqueue_count(void) { return fake_trt::g_enqueues.load(); }

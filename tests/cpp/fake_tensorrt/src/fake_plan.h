@@ -19,17 +19,30 @@ struct PlanTensor {
   std::string op;
   std::vector<std::string> args;
   double constant = 0;
+  // Outputs of simulated plans (op "simulated"): the build-time shape, -1 for dimensions given by expressions.
+  std::vector<int64_t> shape;
   bool data_dependent() const { return op == "positives"; }
+  bool simulated() const { return op == "simulated"; }
 };
 
 struct Plan {
   std::string name = "fake";
   std::vector<PlanTensor> tensors;  // engine I/O order, as listed in the plan
+  // Simulated plans (fake_simulated.cpp): the plan bytes, handed to the simulator, and a process-unique id.
+  bool simulated = false;
+  std::string source;
+  int64_t id = 0;
   const PlanTensor* find(const char* name) const;
 };
 
 //! Parses ``text``; on failure returns false and says why.
 bool parse_plan(const std::string& text, Plan* plan, std::string* why);
+
+//! Whether ``text`` looks like a simulated plan (JSON) rather than a text plan.
+bool is_simulated_plan(const std::string& text);
+//! Parses the simulated plan of torch_tensorrt.testing._sim_runtime: inputs (dtype, min/opt/max), outputs
+//! (dtype, shape with -1 for symbolic dimensions), in metadata order (inputs first). Assigns ``plan->id``.
+bool parse_simulated_plan(const std::string& text, Plan* plan, std::string* why);
 
 std::size_t element_size(nvinfer1::DataType t);
 bool parse_dtype(const std::string& s, nvinfer1::DataType* out);
