@@ -97,7 +97,8 @@ def compare(
             max_abs, rel = relative_error(actual, expected)
             node = nodes[node_name]
             label = node_name if len(tensor_names) == 1 else f"{node_name}[{i}]"
-            row = NodeError(label, op_name(node), tuple(expected.shape), max_abs, rel, short_source_line(node))
+            row = NodeError(node=label, op=op_name(node), max_abs=max_abs, rel_norm=rel, shape=tuple(expected.shape),
+                            source=short_source_line(node))
             report.rows.append(row)
             if report.first_divergence is None and rel > tol:
                 report.first_divergence = row

@@ -214,6 +214,15 @@ class TRTInterpreter:
             layer.name = base if (i == stop - 1) else f"{base}/{i - start}"
             layer.metadata = tag
 
+    def _rename_tensor(self, tensor: Any, name: str) -> None:
+        """Rename a network tensor, keeping :attr:`node_tensors` (FX node -> tensor names) in step."""
+        old = tensor.name
+        tensor.name = name
+        for names in self.node_tensors.values():
+            for k, n in enumerate(names):
+                if n == old:
+                    names[k] = name
+
     # -- outputs -----------------------------------------------------------------------------------------------
     def _mark_outputs(self, node: torch.fx.Node) -> None:
         results = node.args[0]
@@ -235,7 +244,7 @@ class TRTInterpreter:
             self._name_layers(before, f"output{i}", item.name)
             seen.add(id(tensor))
             name = f"output{i}"
-            tensor.name = name
+            self._rename_tensor(tensor, name)
             self.network.mark_output(tensor)
             exprs = [dim_expr(d) for d in val.shape]
             try:
