@@ -28,10 +28,10 @@ class CompareReport:
     def __str__(self) -> str:
         from torch_tensorrt._console import console as make_console
 
-        console = make_console(record=True, width=200)
-        with console.capture():
+        console = make_console(width=200)
+        with console.capture() as captured:
             console.print(self.table())
-        return console.export_text()
+        return captured.get()
 
     def table(self) -> Any:
         from rich.table import Table
