@@ -79,6 +79,8 @@ def main() -> None:
         print(f"wrote {args.save_modules}")
         return
     device = torch.device(args.device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
     x = torch.randn(shape, device=device)
     py = modules["python"]  # simulated engines always run on the Python runtime by default

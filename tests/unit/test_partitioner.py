@@ -64,3 +64,18 @@ def test_require_full_compilation_passes_when_possible():
             return x + 1
     result = partition(_gm(M(), torch.randn(4), s), s)
     assert result.acc_names == ["_run_on_acc_0"]
+
+
+def test_weights_stay_engine_constants_not_inputs():
+    """get_attr nodes sit outside partitions; their tensors must be inlined, not passed as engine inputs."""
+    m = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2)).eval()
+    s = CompilationSettings(min_block_size=1)
+    result = partition(_gm(m, torch.randn(3, 4), s), s)
+    (name,) = result.acc_names
+    call = next(n for n in result.gm.graph.nodes if n.op == "call_module" and n.target == name)
+    assert [a.op for a in call.args] == ["placeholder"]  # the model input only
+    sub = result.gm.get_submodule(name)
+    assert len([n for n in sub.graph.nodes if n.op == "placeholder"]) == 1
+    assert sum(1 for n in sub.graph.nodes if n.op == "get_attr") == 4
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(result.gm(x), m(x))

@@ -97,6 +97,7 @@ def partition(gm: torch.fx.GraphModule, settings: CompilationSettings) -> Partit
     members = {f"fused_{i}": [n.name for n in p.nodes] for i, p in enumerate(partitions)}
     fused = partitioner.fuse_partitions(partitions) if partitions else gm
     renamed = _rename_fused(fused)
+    _inline_constants(fused, list(renamed.values()))
     node_partition = {name: renamed[fid] for fid, names in members.items() for name in names}
     return PartitionResult(fused, list(renamed.values()), support.report, node_partition)
 
@@ -114,6 +115,45 @@ def _check_full(gm: torch.fx.GraphModule, support: TensorRTSupport, partitions: 
             f"require_full_compilation=True: the supported operators form {len(partitions)} separate TensorRT "
             "partitions (PyTorch-only nodes such as size computations or call_module nodes lie between them)"
         )
+
+
+def _inline_constants(gm: torch.fx.GraphModule, acc_names: list[str]) -> None:
+    """Move the constants (``get_attr`` tensors: weights, buffers) that feed a TensorRT partition into it.
+
+    ``get_attr`` nodes are not operators, so the partitioner leaves them outside and the fused submodule would
+    receive weights as call arguments -- they would become engine *inputs* instead of engine weights.
+    """
+    changed = False
+    for node in gm.graph.nodes:
+        if node.op != "call_module" or node.target not in acc_names:
+            continue
+        sub = gm.get_submodule(node.target)
+        placeholders = [n for n in sub.graph.nodes if n.op == "placeholder"]
+        keep = []
+        for i, (arg, ph) in enumerate(zip(node.args, placeholders)):
+            if not (isinstance(arg, torch.fx.Node) and arg.op == "get_attr"):
+                keep.append(arg)
+                continue
+            value = gm
+            for part in str(arg.target).split("."):
+                value = getattr(value, part)
+            if not isinstance(value, torch.Tensor):
+                keep.append(arg)
+                continue
+            attr = f"_const_{i}_{str(arg.target).replace('.', '_')}"
+            sub.register_buffer(attr, value.detach() if isinstance(value, torch.nn.Parameter) else value)
+            with sub.graph.inserting_before(ph):
+                get = sub.graph.get_attr(attr)
+            get.meta = dict(ph.meta)
+            ph.replace_all_uses_with(get)
+            sub.graph.erase_node(ph)
+            changed = True
+        if len(keep) != len(node.args):
+            node.args = tuple(keep)
+            sub.recompile()
+    if changed:
+        gm.graph.eliminate_dead_code()
+        gm.recompile()
 
 
 def _rename_fused(gm: torch.fx.GraphModule) -> dict[str, str]:
