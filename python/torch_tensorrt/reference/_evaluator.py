@@ -97,6 +97,16 @@ def evaluate_network(
         _check_input(name, tuple(tensor.shape), torch_dtype_of(tensor.dtype), value)
         values[name] = value
     ctx = EvalContext(network=network, values=values)
+    device = next((v.device for v in values.values()), torch.device("cpu"))
+    with torch.device(device):  # factory calls in handlers (constants, shapes, indices) land with the inputs
+        _evaluate_layers(network, ctx)
+    if outputs == "all":
+        return dict(values)
+    return {network.get_output(i).name: values[network.get_output(i).name] for i in range(network.num_outputs)}
+
+
+def _evaluate_layers(network: Any, ctx: EvalContext) -> None:
+    values = ctx.values
     for layer in _data_flow_order(network):
         type_name = layer.type.name
         spec = lookup(type_name)
@@ -128,6 +138,3 @@ def evaluate_network(
                     f"{tuple(result.shape)}, network declares {shape}"
                 )
             values[out.name] = result
-    if outputs == "all":
-        return dict(values)
-    return {network.get_output(i).name: values[network.get_output(i).name] for i in range(network.num_outputs)}

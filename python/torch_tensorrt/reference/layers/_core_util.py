@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence
 
+import numpy as np
 import torch
 
 from torch_tensorrt._dtypes import torch_dtype_of
@@ -80,3 +81,9 @@ def normalize_axis(layer: Any, ctx: EvalContext, axis: int, rank: int, name: str
     if not -rank <= axis < rank:
         raise ctx.unsupported(layer, name, axis)
     return axis % rank
+
+
+def host_weights(array: Any) -> torch.Tensor:
+    """A copy of layer weights read through the TensorRT API (numpy), on the evaluation device (the default
+    device the evaluator sets: where the network inputs live)."""
+    return torch.from_numpy(np.array(array, copy=True)).to(torch.get_default_device())

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from torch_tensorrt._trt import trt
+from torch_tensorrt.reference.layers._core_util import host_weights
 from torch_tensorrt.reference._registry import EvalContext, handles
 from torch_tensorrt.reference.layers.reduce import compute_dtype, require_float
 
@@ -76,7 +77,7 @@ def _weights(layer: Any, ctx: EvalContext, attr: str, wired: Optional[torch.Tens
         return None
     if array.size != int(np.prod(shape)):
         raise ValueError(f"{layer.name!r}: {attr} has {array.size} weights, expected shape {shape}")
-    return torch.from_numpy(array.copy()).reshape(shape)
+    return host_weights(array).reshape(shape)
 
 
 def _conv_fn(rank: int, transpose: bool) -> Any:

@@ -12,6 +12,7 @@ from torch_tensorrt._trt import trt
 from torch_tensorrt.reference._registry import EvalContext, handles
 from torch_tensorrt.reference.layers._core_util import (
     FLOATS,
+    host_weights,
     compute_in,
     dims,
     int_list,
@@ -32,7 +33,7 @@ def constant(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext)
     if not isinstance(weights, np.ndarray):
         raise ctx.unsupported(layer, "weights", type(weights).__name__)
     shape = dims(layer.shape) or ()
-    value = torch.from_numpy(np.array(weights, copy=True)).reshape(shape)
+    value = host_weights(weights).reshape(shape)
     target = out_dtype(layer)
     if value.dtype != target:
         raise ctx.unsupported(layer, "weights dtype", (value.dtype, target))

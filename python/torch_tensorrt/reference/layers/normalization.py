@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from torch_tensorrt._trt import trt
+from torch_tensorrt.reference.layers._core_util import host_weights
 from torch_tensorrt.reference._registry import EvalContext, handles
 from torch_tensorrt.reference.layers.reduce import axes_from_mask, compute_dtype, require_float
 
@@ -54,7 +55,7 @@ def _scale_weights(layer: Any, attr: str, shape: tuple[int, ...], default: float
     array = np.asarray(getattr(layer, attr))
     if array.size == 0:
         return torch.full((), default, dtype=dtype)
-    return torch.from_numpy(array.copy()).to(dtype).reshape(shape)
+    return host_weights(array).to(dtype).reshape(shape)
 
 
 @handles("SCALE", "IScaleLayer")
