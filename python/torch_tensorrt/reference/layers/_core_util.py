@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence
 
+import weakref
+
 import numpy as np
 import torch
 
@@ -83,7 +85,25 @@ def normalize_axis(layer: Any, ctx: EvalContext, axis: int, rank: int, name: str
     return axis % rank
 
 
+#: Device copies of weight arrays that outlive one evaluation (a recorded network's weights), keyed by array
+#: identity, so repeated evaluations -- and CUDA graph capture after a warm-up, where host-to-device copies are
+#: forbidden -- reuse them. Real TensorRT networks hand out a fresh array per attribute read; an entry is
+#: dropped when its array dies.
+_DEVICE_COPIES: dict[int, tuple["weakref.ref[np.ndarray]", dict[torch.device, torch.Tensor]]] = {}
+
+
 def host_weights(array: Any) -> torch.Tensor:
-    """A copy of layer weights read through the TensorRT API (numpy), on the evaluation device (the default
-    device the evaluator sets: where the network inputs live)."""
-    return torch.from_numpy(np.array(array, copy=True)).to(torch.get_default_device())
+    """Layer weights read through the TensorRT API (numpy) as a tensor on the evaluation device (the default
+    device the evaluator sets: where the network inputs live). Treat the result as read-only."""
+    device = torch.get_default_device()
+    if not isinstance(array, np.ndarray):
+        return torch.from_numpy(np.array(array, copy=True)).to(device)
+    key = id(array)
+    entry = _DEVICE_COPIES.get(key)
+    if entry is None or entry[0]() is not array:
+        entry = (weakref.ref(array, lambda _, k=key: _DEVICE_COPIES.pop(k, None)), {})
+        _DEVICE_COPIES[key] = entry
+    copies = entry[1]
+    if device not in copies:
+        copies[device] = torch.from_numpy(np.array(array, copy=True)).to(device)
+    return copies[device]
