@@ -32,6 +32,8 @@ class ZooModel:
     dynamic: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)
     text: bool = False
     size: int = 64
+    #: the package the model code comes from (torchvision, transformers, diffusers)
+    requires: str = "torchvision"
 
     def build(self, size: Optional[int] = None) -> Built:
         """``(model, example_inputs)`` in eval mode, seeded (the global RNG state is restored afterwards)."""
@@ -123,6 +125,29 @@ def _hf(config_name: str, model_name: str, config: dict[str, Any], text: bool = 
     return build
 
 
+class _UNetSample(torch.nn.Module):
+    """diffusers' UNet2DModel returning the predicted sample as a tensor."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, sample: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
+        return self.model(sample, timestep, return_dict=True).sample
+
+
+def _unet(size: int) -> Built:
+    """A tiny diffusers UNet2DModel (2 resolutions, one attention level, GroupNorm, sinusoidal timestep embedding)."""
+    from diffusers import UNet2DModel
+
+    model = UNet2DModel(
+        sample_size=size, in_channels=3, out_channels=3, layers_per_block=1, block_out_channels=(32, 64),
+        down_block_types=("DownBlock2D", "AttnDownBlock2D"), up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+        norm_num_groups=8, attention_head_dim=8,
+    )
+    return _UNetSample(model), (torch.randn(BATCH_SIZE, 3, size, size), torch.tensor([10.0, 500.0][:BATCH_SIZE]))
+
+
 BATCH = {0: {0: (1, 4)}}
 BATCH_SEQ = {0: {0: (1, 4), 1: (8, 32)}}
 _TOKENS = {"vocab_size": 1000, "bos_token_id": 0, "eos_token_id": 0, "pad_token_id": 0}
@@ -135,16 +160,20 @@ ZOO: list[ZooModel] = [
     ZooModel("vit_b_16", _tv("vit_b_16", size_kwarg="image_size"), BATCH, size=64),
     # swin_t at its native 224: the last stage's 7x7 map is exactly one window (smaller images pad instead)
     ZooModel("swin_t", _tv("swin_t"), BATCH, size=224),
-    ZooModel("bert", _hf("BertConfig", "BertModel", _TOKENS), BATCH_SEQ, text=True, size=16),
-    ZooModel("gpt2", _hf("GPT2Config", "GPT2Model", _TOKENS), BATCH_SEQ, text=True, size=16),
+    ZooModel("bert", _hf("BertConfig", "BertModel", _TOKENS), BATCH_SEQ, text=True, size=16, requires="transformers"),
+    ZooModel("gpt2", _hf("GPT2Config", "GPT2Model", _TOKENS), BATCH_SEQ, text=True, size=16, requires="transformers"),
     ZooModel(
         "t5_encoder",
         _hf("T5Config", "T5EncoderModel", {**_TOKENS, "d_model": 512, "d_ff": 2048, "num_layers": 6, "num_heads": 8}),
         BATCH_SEQ,
         text=True,
         size=16,
+        requires="transformers",
     ),
-    ZooModel("clip_vision", _hf("CLIPVisionConfig", "CLIPVisionModel", {}, text=False, size_key="image_size"), BATCH, size=224),
+    ZooModel("clip_vision", _hf("CLIPVisionConfig", "CLIPVisionModel", {}, text=False, size_key="image_size"), BATCH, size=224,
+             requires="transformers"),
+    # sample and timestep share the dynamic batch
+    ZooModel("unet2d", _unet, {0: {0: (1, 4)}, 1: {0: (1, 4)}}, size=32, requires="diffusers"),
 ]
 
 BY_NAME = {m.name: m for m in ZOO}
