@@ -54,6 +54,7 @@ at::ScalarType binding_dtype(TRTEngine& engine, const std::string& name) {
 }  // namespace
 
 void check_inputs(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10::Device device) {
+  // Hot path: nothing is allocated unless a check fails (TORCH_CHECK evaluates its message only then).
   const auto& names = engine.input_names();
   TORCH_CHECK(inputs.size() == names.size(), engine.label(), " expects ", names.size(), " input(s) (",
               names_str(names), "), got ", inputs.size());
@@ -61,25 +62,41 @@ void check_inputs(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10:
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const at::Tensor& t = inputs[i];
     const std::string& name = names[i];
-    const std::string where = engine.label() + ": input " + std::to_string(i) + " (" + quoted(name) + ")";
-    TORCH_CHECK(t.defined(), where, " is an undefined tensor");
-    TORCH_CHECK(t.device() == device, where, " is on ", t.device().str(), " but the engine runs on ", device.str(),
+    const auto where = [&] { return engine.label() + ": input " + std::to_string(i) + " (" + quoted(name) + ")"; };
+    TORCH_CHECK(t.defined(), where(), " is an undefined tensor");
+    TORCH_CHECK(t.device() == device, where(), " is on ", t.device().str(), " but the engine runs on ", device.str(),
                 kStandInRuntime ? " (the stand-in TensorRT executes on host memory)"
                                 : "; move the input to the engine's device");
     const at::ScalarType expected = binding_dtype(engine, name);
-    TORCH_CHECK(t.scalar_type() == expected, where, " has dtype ", torch_dtype_name(t.scalar_type()),
+    TORCH_CHECK(t.scalar_type() == expected, where(), " has dtype ", torch_dtype_name(t.scalar_type()),
                 " but the engine expects ", torch_dtype_name(expected));
-    const auto lo = dims_to_vector(trt.getProfileShape(name.c_str(), 0, nvinfer1::OptProfileSelector::kMIN));
-    const auto hi = dims_to_vector(trt.getProfileShape(name.c_str(), 0, nvinfer1::OptProfileSelector::kMAX));
-    const auto shape = t.sizes().vec();
-    const std::string allowed = " (profile min " + shape_str(lo) + ", max " + shape_str(hi) + ")";
-    TORCH_CHECK(shape.size() == lo.size(), where, " has shape ", shape_str(shape), " of rank ", shape.size(),
-                " but the engine expects rank ", lo.size(), allowed);
+    const nvinfer1::Dims lo = trt.getProfileShape(name.c_str(), 0, nvinfer1::OptProfileSelector::kMIN);
+    const nvinfer1::Dims hi = trt.getProfileShape(name.c_str(), 0, nvinfer1::OptProfileSelector::kMAX);
+    const at::IntArrayRef shape = t.sizes();
+    const auto allowed = [&] {
+      return " (profile min " + shape_str(dims_to_vector(lo)) + ", max " + shape_str(dims_to_vector(hi)) + ")";
+    };
+    TORCH_CHECK(static_cast<int64_t>(shape.size()) == lo.nbDims, where(), " has shape ", shape_str(shape.vec()),
+                " of rank ", shape.size(), " but the engine expects rank ", lo.nbDims, allowed());
     for (std::size_t d = 0; d < shape.size(); ++d)
-      TORCH_CHECK(shape[d] >= lo[d] && shape[d] <= hi[d], where, " has shape ", shape_str(shape), ": dimension ",
-                  d, " is ", shape[d], ", outside the engine's range [", lo[d], ", ", hi[d], "]", allowed);
+      TORCH_CHECK(shape[d] >= lo.d[d] && shape[d] <= hi.d[d], where(), " has shape ", shape_str(shape.vec()),
+                  ": dimension ", d, " is ", shape[d], ", outside the engine's range [", lo.d[d], ", ", hi.d[d], "]",
+                  allowed());
   }
 }
+
+namespace {
+
+nvinfer1::Dims to_dims(at::IntArrayRef shape) {
+  TORCH_CHECK(static_cast<int64_t>(shape.size()) <= nvinfer1::Dims::MAX_DIMS, "rank ", shape.size(),
+              " exceeds TensorRT's maximum of ", nvinfer1::Dims::MAX_DIMS);
+  nvinfer1::Dims dims{};
+  dims.nbDims = static_cast<int32_t>(shape.size());
+  for (std::size_t d = 0; d < shape.size(); ++d) dims.d[d] = shape[d];
+  return dims;
+}
+
+}  // namespace
 
 std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intrusive_ptr<TRTEngine> engine) {
   TORCH_CHECK(engine, "tensorrt::execute_engine: engine is None");
@@ -95,7 +112,7 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
   }
 
   nvinfer1::IExecutionContext& ctx = engine->context();
-  const std::string& label = engine->label();
+  const auto label = [&] { return engine->label(); };  // built only for an error message
   // TensorRT wants dense row-major buffers, and a non-null address even for empty tensors.
   std::vector<at::Tensor> dense;
   dense.reserve(inputs.size());
@@ -105,12 +122,12 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
     if (t.numel() == 0) t = at::empty({1}, t.options()).as_strided(t.sizes(), t.strides());
     dense.push_back(t);
     Logger::take_last_error();
-    TORCH_CHECK(ctx.setInputShape(name.c_str(), vector_to_dims(t.sizes().vec())), label, ": TensorRT refused shape ",
+    TORCH_CHECK(ctx.setInputShape(name.c_str(), to_dims(t.sizes())), label(), ": TensorRT refused shape ",
                 shape_str(t.sizes().vec()), " for input ", quoted(name), trt_said());
-    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), t.data_ptr()), label, ": TensorRT refused the address of input ",
+    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), t.data_ptr()), label(), ": TensorRT refused the address of input ",
                 quoted(name), trt_said());
   }
-  TORCH_CHECK(ctx.allInputDimensionsSpecified(), label, ": not all input shapes are specified", trt_said());
+  TORCH_CHECK(ctx.allInputDimensionsSpecified(), label(), ": not all input shapes are specified", trt_said());
 
   // Outputs: allocated here from the shapes TensorRT infers now that the input shapes are set, or, for
   // data-dependent shapes (and engines that require it), by TensorRT through an IOutputAllocator.
@@ -121,33 +138,34 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
   for (std::size_t i = 0; i < out_names.size(); ++i) {
     const std::string& name = out_names[i];
     const at::ScalarType dtype = binding_dtype(*engine, name);
-    const auto shape = dims_to_vector(ctx.getTensorShape(name.c_str()));
-    const bool unknown = std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; });
+    const nvinfer1::Dims dims = ctx.getTensorShape(name.c_str());
+    const at::IntArrayRef shape(dims.d, static_cast<std::size_t>(std::max<int32_t>(dims.nbDims, 0)));
+    const bool unknown = dims.nbDims < 0 || std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; });
     if (engine->uses_output_allocator() || unknown) {
       TorchOutputAllocator& alloc = engine->output_allocator(name);
       alloc.reset();
-      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), &alloc), label, ": TensorRT refused the output allocator of ",
+      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), &alloc), label(), ": TensorRT refused the output allocator of ",
                   quoted(name), trt_said());
       allocators[i] = &alloc;
       continue;
     }
     // An allocator an earlier call set (its shape was unknown then) would take precedence over the address.
     if (engine->has_output_allocator(name))
-      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), nullptr), label, ": TensorRT refused to unset the output "
+      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), nullptr), label(), ": TensorRT refused to unset the output "
                   "allocator of ", quoted(name), trt_said());
     outputs[i] = at::empty(shape, at::TensorOptions().dtype(dtype).device(device));
     if (!outputs[i].numel()) placeholders.push_back(at::empty({1}, at::TensorOptions().dtype(dtype).device(device)));
     void* addr = outputs[i].numel() ? outputs[i].data_ptr() : placeholders.back().data_ptr();
-    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), addr), label, ": TensorRT refused the address of output ",
+    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), addr), label(), ": TensorRT refused the address of output ",
                 quoted(name), trt_said());
   }
 
   Logger::take_last_error();
-  TORCH_CHECK(ctx.enqueueV3(stream), label, ": TensorRT failed to execute the engine (enqueueV3)", trt_said());
+  TORCH_CHECK(ctx.enqueueV3(stream), label(), ": TensorRT failed to execute the engine (enqueueV3)", trt_said());
 
   for (std::size_t i = 0; i < out_names.size(); ++i) {
     if (!allocators[i]) continue;
-    TORCH_CHECK(allocators[i]->shape_known(), label, ": TensorRT never reported the shape of output ",
+    TORCH_CHECK(allocators[i]->shape_known(), label(), ": TensorRT never reported the shape of output ",
                 quoted(out_names[i]), " (IOutputAllocator::notifyShape was not called)");
     outputs[i] = allocators[i]->result(binding_dtype(*engine, out_names[i]));
     allocators[i]->reset();
