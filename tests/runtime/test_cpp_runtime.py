@@ -155,7 +155,7 @@ def test_requires_output_allocator_record(rt):
          "engine 'adder': input 0 ('x') has shape [5, 2]: dimension 0 is 5, outside the engine's range [1, 4] "
          "(profile min [1, 2], max [4, 8])"),
         ([torch.ones(2, 2), torch.ones(2, 2, device="meta")],
-         "engine 'adder': input 1 ('y') is on meta but the engine runs on cpu"),
+         "engine 'adder': input 1 ('y') is on meta; a TensorRT engine runs on real tensors"),
     ],
     ids=["too-few", "too-many", "dtype", "rank", "range", "device"],
 )

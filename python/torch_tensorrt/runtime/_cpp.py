@@ -77,6 +77,11 @@ def load() -> bool:
             return False
         _loaded_path = path
         _reason = ""
+        # Tracing support (fake Engine class, fake execute_engine kernel) from the moment the library is in,
+        # so behaviour never depends on which module happened to touch the runtime first.
+        from torch_tensorrt.dynamo.runtime import _execute_op
+
+        _execute_op.register_cpp_fakes()
     _register_stand_in_simulator()
     return True
 

@@ -253,6 +253,15 @@ class FakeTRTEngine:
 
 
 def _cpp_fake(inputs: list[torch.Tensor], engine: Any) -> list[torch.Tensor]:
+    if isinstance(engine, torch.ScriptObject):
+        # A real engine reached the Meta kernel: meta tensors in eager mode, not tracing.
+        names = list(engine.input_binding_names())
+        bad = next((i for i, t in enumerate(inputs) if t.device.type == "meta"), 0)
+        label = names[bad] if bad < len(names) else "?"
+        raise RuntimeError(
+            f"engine {engine.name()!r}: input {bad} ({label!r}) is on meta; a TensorRT engine runs on real "
+            "tensors (meta tensors work only while tracing: torch.export / FakeTensorMode)"
+        )
     fake = getattr(engine, "wrapped_obj", engine)
     record: EngineRecord = fake.record
     meta = record.metadata or {}
