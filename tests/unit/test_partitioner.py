@@ -1,10 +1,8 @@
-import operator
 
 import pytest
 import torch
 
-import torch_tensorrt
-from torch_tensorrt._errors import TorchTensorRTError, UnsupportedOperatorError
+from torch_tensorrt._errors import UnsupportedOperatorError
 from torch_tensorrt.dynamo import CompilationSettings
 from torch_tensorrt.dynamo.lowering import lower_exported_program
 from torch_tensorrt.dynamo.partitioning import partition

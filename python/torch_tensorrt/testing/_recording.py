@@ -27,7 +27,6 @@ from typing import Any, Optional
 
 import numpy as np
 
-from torch_tensorrt._trt import trt
 
 FORMAT = "torch_tensorrt.recorded_network"
 VERSION = 1

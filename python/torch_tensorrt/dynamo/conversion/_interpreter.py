@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import sympy
 import torch
@@ -228,7 +228,6 @@ class TRTInterpreter:
         results = node.args[0]
         items = list(results) if isinstance(results, (list, tuple)) else [results]
         seen: set[int] = set()
-        input_ids = {id(self.network.get_input(i)) for i in range(self.network.num_inputs)}
         for i, item in enumerate(items):
             if not isinstance(item, torch.fx.Node):
                 raise ConversionError(node, f"output {i} is a constant ({item!r}); engines only return tensors")
@@ -252,7 +251,6 @@ class TRTInterpreter:
             except KeyError:
                 mn = opt = mx = None
             self.outputs.append(TensorSpec(name, dtype_name(want), shape_dims(exprs), mn, opt, mx))
-        del input_ids
 
 
 def _flatten(value: Any) -> list[Any]:
