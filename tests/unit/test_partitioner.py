@@ -28,8 +28,13 @@ def test_partitions_around_unsupported_op():
     s = CompilationSettings(min_block_size=1)
     result = partition(_gm(AddSinAdd(), torch.randn(4), s), s)
     assert result.acc_names == ["_run_on_acc_0", "_run_on_acc_1"]
-    torch_nodes = [n for n in result.gm.graph.nodes if n.op == "call_function"]
-    assert [n.target for n in torch_nodes] == [torch.ops.aten.special_bessel_j0.default]
+    modules = [n.target for n in result.gm.graph.nodes if n.op == "call_module" and n.target.startswith("_run_on")]
+    assert modules == ["_run_on_acc_0", "_run_on_gpu_0", "_run_on_acc_1"]  # PyTorch ops in their own submodule
+    assert not [n for n in result.gm.graph.nodes if n.op == "call_function"]
+    torch_sub = result.gm.get_submodule("_run_on_gpu_0")
+    assert [n.target for n in torch_sub.graph.nodes if n.op == "call_function"] == [torch.ops.aten.special_bessel_j0.default]
+    x = torch.randn(4)
+    torch.testing.assert_close(result.gm(x), AddSinAdd()(x))
     reasons = {n.name: r for n, r in result.report.reasons.items()}
     assert reasons["special_bessel_j0"] == "no converter for aten.special_bessel_j0.default"
 

@@ -3,7 +3,8 @@
 A node is *supported* when the converter registry has a converter whose validator accepts it (and it is not in
 ``torch_executed_ops``). ``operator.getitem`` follows the node it indexes. Size computations (nodes producing
 SymInts) always stay in PyTorch: inside an engine they are rebuilt from the inputs' dimensions.
-Partitions with fewer than ``min_block_size`` operators are dropped (their ops run in PyTorch).
+Partitions with fewer than ``min_block_size`` operators are dropped (their ops run in PyTorch). The operators
+left to PyTorch are grouped into ``_run_on_gpu_N`` submodules, TensorRT partitions are ``_run_on_acc_N``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
 
 #: Prefix of the submodules holding TensorRT partitions.
 ACC_PREFIX = "_run_on_acc_"
+#: Prefix of the submodules holding the operators that run in PyTorch.
+TORCH_PREFIX = "_run_on_gpu_"
 
 
 def _is_tensor_node(node: torch.fx.Node) -> bool:
@@ -98,6 +101,7 @@ def partition(gm: torch.fx.GraphModule, settings: CompilationSettings) -> Partit
     fused = partitioner.fuse_partitions(partitions) if partitions else gm
     renamed = _rename_fused(fused)
     _inline_constants(fused, list(renamed.values()))
+    _group_torch_segments(fused)
     node_partition = {name: renamed[fid] for fid, names in members.items() for name in names}
     return PartitionResult(fused, list(renamed.values()), support.report, node_partition)
 
@@ -156,12 +160,34 @@ def _inline_constants(gm: torch.fx.GraphModule, acc_names: list[str]) -> None:
         gm.recompile()
 
 
-def _rename_fused(gm: torch.fx.GraphModule) -> dict[str, str]:
-    """Rename ``fused_<id>`` submodules to ``_run_on_acc_<k>`` in graph order; returns old -> new."""
+class _TorchSegment(OperatorSupportBase):
+    """The operators left in the parent graph (not the TensorRT submodules or indexing into their outputs)."""
+
+    def is_node_supported(self, submodules: Mapping[str, torch.nn.Module], node: torch.fx.Node) -> bool:
+        if node.op != "call_function":
+            return False
+        if node.target is operator.getitem:
+            src = node.args[0]
+            return not (isinstance(src, torch.fx.Node) and src.op == "call_module")
+        return True
+
+
+def _group_torch_segments(gm: torch.fx.GraphModule) -> list[str]:
+    """Fuse the operators that run in PyTorch into ``_run_on_gpu_<k>`` submodules (in graph order)."""
+    partitioner = CapabilityBasedPartitioner(gm, _TorchSegment(), allows_single_node_partition=True)
+    partitions = partitioner.propose_partitions()
+    if not partitions:
+        return []
+    partitioner.fuse_partitions(partitions, prefix="torch_fused_")
+    return list(_rename_fused(gm, "torch_fused_", TORCH_PREFIX).values())
+
+
+def _rename_fused(gm: torch.fx.GraphModule, old_prefix: str = "fused_", new_prefix: str = ACC_PREFIX) -> dict[str, str]:
+    """Rename ``<old_prefix><id>`` submodules to ``<new_prefix><k>`` in graph order; returns old -> new."""
     names: dict[str, str] = {}
     for node in gm.graph.nodes:
-        if node.op == "call_module" and str(node.target).startswith("fused_"):
-            new = f"{ACC_PREFIX}{len(names)}"
+        if node.op == "call_module" and str(node.target).startswith(old_prefix):
+            new = f"{new_prefix}{len(names)}"
             module = gm.get_submodule(node.target)
             delattr(gm, node.target)
             gm.add_submodule(new, module)
