@@ -39,10 +39,16 @@ def weight_bytes(model: torch.nn.Module) -> int:
 
 
 def left_in_pytorch(gm: torch.fx.GraphModule) -> int:
-    """Operator nodes of the compiled top-level graph (everything not inside a TensorRT submodule)."""
+    """Operator nodes that run in PyTorch: in the compiled top-level graph and in its ``_run_on_gpu_N``
+    submodules (everything outside the TensorRT ``_run_on_acc_N`` submodules)."""
     from torch_tensorrt.dynamo.partitioning._partitioner import is_compute_node
 
-    return sum(1 for n in gm.graph.nodes if is_compute_node(n))
+    count = sum(1 for n in gm.graph.nodes if is_compute_node(n))
+    for n in gm.graph.nodes:
+        if n.op == "call_module" and str(n.target).startswith("_run_on_gpu_"):
+            sub = gm.get_submodule(str(n.target))
+            count += sum(1 for m in sub.graph.nodes if is_compute_node(m)) if isinstance(sub, torch.fx.GraphModule) else 1
+    return count
 
 
 def measure(entry: ZooModel, size: Optional[int], precision: torch.dtype) -> dict[str, Any]:
