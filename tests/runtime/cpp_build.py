@@ -7,6 +7,7 @@ tests/runtime/test_cpp_runtime.py; also runnable as ``python tests/runtime/cpp_b
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -42,13 +43,22 @@ def _run(cmd: list[str]) -> None:
 
 
 def build(jobs: int = 2) -> CppBuild:
-    """Configure (first time only) and build; raises RuntimeError with the build log's tail on failure."""
-    if not os.path.exists(os.path.join(BUILD_DIR, "CMakeCache.txt")):
-        cmd = ["cmake", "-S", SOURCE_DIR, "-B", BUILD_DIR, f"-DTORCHTRT_PYTHON={sys.executable}"]
-        if shutil.which("ninja"):
-            cmd += ["-G", "Ninja"]
-        _run(cmd)
-    _run(["cmake", "--build", BUILD_DIR, "-j", str(jobs)])
+    """Configure (first time only) and build; raises RuntimeError with the build log's tail on failure.
+
+    Serialized with a file lock: pytest-xdist runs session fixtures once per worker, and two CMake runs in one
+    build directory corrupt each other (the second waits, then finds an up-to-date build)."""
+    os.makedirs(BUILD_DIR, exist_ok=True)
+    with open(os.path.join(os.path.dirname(BUILD_DIR), ".cpp-tests.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not os.path.exists(os.path.join(BUILD_DIR, "CMakeCache.txt")):
+                cmd = ["cmake", "-S", SOURCE_DIR, "-B", BUILD_DIR, f"-DTORCHTRT_PYTHON={sys.executable}"]
+                if shutil.which("ninja"):
+                    cmd += ["-G", "Ninja"]
+                _run(cmd)
+            _run(["cmake", "--build", BUILD_DIR, "-j", str(jobs)])
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return CppBuild(
         build_dir=BUILD_DIR,
         runtime_library=os.path.join(BUILD_DIR, "libtorchtrt_runtime.so"),
