@@ -19,7 +19,6 @@ import sys
 import pytest
 import torch
 
-from torch_tensorrt.runtime import _cpp
 from torch_tensorrt.runtime._record import ABI_VERSION, Field, EngineRecord, RecordError, KIND_SIMULATED
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -41,35 +40,6 @@ def record(plan: str = ADDER_PLAN, inputs=("x", "y"), outputs=("out", "pos"), **
     kw.setdefault("name", "adder")
     return EngineRecord(engine=plan.encode(), input_binding_names=list(inputs), output_binding_names=list(outputs),
                         **kw).to_list()
-
-
-@pytest.fixture(scope="session")
-def cpp_build_dir() -> cpp_build.CppBuild:
-    why = cpp_build.missing_tools()
-    if why:
-        pytest.skip(f"cannot build the C++ runtime: {why}")
-    try:
-        return cpp_build.build()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def rt(cpp_build_dir):
-    """The loaded stand-in build (the module's tests share it); hidden again at the end of the module."""
-    was_loaded = _cpp.is_loaded()
-    old = os.environ.get(_cpp.ENV_VAR)
-    os.environ[_cpp.ENV_VAR] = cpp_build_dir.runtime_library
-    _cpp._reset_for_tests()
-    assert _cpp.load(), _cpp.reason()
-    assert torch.ops.tensorrt.runtime_flavour() == "stand-in"
-    yield cpp_build_dir
-    if old is None:
-        os.environ.pop(_cpp.ENV_VAR, None)
-    else:
-        os.environ[_cpp.ENV_VAR] = old
-    if not was_loaded:
-        _cpp._hide_for_tests("the stand-in build loaded by tests/runtime/test_cpp_runtime.py is not a real runtime")
 
 
 @pytest.fixture

@@ -33,34 +33,9 @@ TOL = dict(rtol=1e-4, atol=1e-4)
 MAX_BATCH = 16
 
 
-@pytest.fixture(scope="session")
-def cpp_build_dir() -> cpp_build.CppBuild:
-    why = cpp_build.missing_tools()
-    if why:
-        pytest.skip(f"cannot build the C++ runtime: {why}")
-    try:
-        return cpp_build.build()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def rt(cpp_build_dir):
-    """The stand-in build, loaded (which registers the simulator); reported unavailable again afterwards."""
-    was_loaded = _cpp.is_loaded()
-    old = os.environ.get(_cpp.ENV_VAR)
-    os.environ[_cpp.ENV_VAR] = cpp_build_dir.runtime_library
-    _cpp._reset_for_tests()
-    assert _cpp.load(), _cpp.reason()
-    assert torch.ops.tensorrt.runtime_flavour() == "stand-in"
+@pytest.fixture(scope="module", autouse=True)
+def _simulator_installed(rt):
     assert _cpp_hook.is_installed()
-    yield cpp_build_dir
-    if old is None:
-        os.environ.pop(_cpp.ENV_VAR, None)
-    else:
-        os.environ[_cpp.ENV_VAR] = old
-    if not was_loaded:
-        _cpp._hide_for_tests("the stand-in build loaded by tests/runtime/test_e2e_both_runtimes.py is not a real runtime")
 
 
 def _batches(x: torch.Tensor, dynamic: bool) -> list[torch.Tensor]:

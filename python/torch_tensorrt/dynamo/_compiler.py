@@ -156,19 +156,12 @@ def _pass_only_engine_inputs(gm: torch.fx.GraphModule, name: str, partition: tor
 
 
 def convert_exported_program_to_serialized_trt_engine(
-    exported_program: torch.export.ExportedProgram,
-    arg_inputs: Optional[Sequence[Any]] = None,
-    *,
-    inputs: Optional[Sequence[Any]] = None,
-    kwarg_inputs: Optional[dict[str, Any]] = None,
-    settings: Optional[CompilationSettings] = None,
-    progress: Optional[Progress] = None,
-    **kwargs: Any,
+    exported_program: torch.export.ExportedProgram, arg_inputs: Optional[Sequence[Any]] = None, **kwargs: Any
 ) -> bytes:
-    """The whole program as one serialized TensorRT engine (no partitioning: every op must convert)."""
-    return convert_exported_program(
-        exported_program, arg_inputs, inputs=inputs, kwarg_inputs=kwarg_inputs, settings=settings, progress=progress, **kwargs
-    ).engine
+    """The whole program as one serialized TensorRT engine (no partitioning: every op must convert).
+    Arguments as :func:`convert_exported_program` (keyword arguments: inputs, kwarg_inputs, settings, progress
+    and :class:`CompilationSettings` fields)."""
+    return convert_exported_program(exported_program, arg_inputs, **kwargs).engine
 
 
 def convert_exported_program(
