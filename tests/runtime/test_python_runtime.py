@@ -215,3 +215,16 @@ def test_identity_engine_and_empty_tensor():
     module = identity_module(shape=(2, 2))
     x = torch.randn(2, 2)
     torch.testing.assert_close(module(x), x)
+
+
+def test_shape_checks_rerun_when_shapes_change(mm):
+    """Shape checks are skipped only for the shapes of the last accepted call."""
+    module, w = mm
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(module(x), torch.relu(x @ torch.as_tensor(w)))
+    module(torch.randn(3, 4))  # same shapes: the cached path
+    with pytest.raises(EngineExecutionError, match=r"outside the engine's optimization profile"):
+        module(torch.randn(9, 4))
+    with pytest.raises(EngineExecutionError, match=r"rank"):
+        module(torch.randn(3, 4, 1))
+    torch.testing.assert_close(module(x), torch.relu(x @ torch.as_tensor(w)))

@@ -165,6 +165,8 @@ class TRTEngine:
         self.context: Any = None
         self._runtime: Any = None
         self._last_shapes: Optional[tuple[tuple[int, ...], ...]] = None
+        #: input shapes of the last call that passed the shape checks (checks rerun only when shapes change)
+        self._validated_shapes: Optional[tuple[tuple[int, ...], ...]] = None
         self._output_shapes: list[tuple[int, ...]] = []
         self._output_dtypes: list[torch.dtype] = []
         self._input_dtypes: list[torch.dtype] = []
@@ -243,6 +245,7 @@ class TRTEngine:
         self._graphs.clear()
         self.context = self.engine = self._runtime = self._allocator = None
         self._last_shapes = None
+        self._validated_shapes = None
 
     # -------------------------------------------------------------------------------------------- observers
     def register_pre_execution_callback(self, fn: PreCallback) -> RemovableHandle:
@@ -296,7 +299,12 @@ class TRTEngine:
                     f"engine {self.name!r}: input {name!r} is on {t.device}, the engine runs on {self.device}; "
                     f"move the inputs with .to({str(self.device)!r})"
                 )
-            self._check_shape(name, tuple(t.shape), i)
+        shapes = tuple(tuple(t.shape) for t in inputs)
+        if shapes == self._validated_shapes:  # same shapes as the last accepted call: nothing new to check
+            return
+        for i, (name, shape) in enumerate(zip(self.input_names, shapes)):
+            self._check_shape(name, shape, i)
+        self._validated_shapes = shapes
 
     def _check_shape(self, name: str, shape: tuple[int, ...], index: int) -> None:
         declared = tuple(self.engine.get_tensor_shape(name))
