@@ -26,13 +26,13 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-import tempfile
 import zipfile
 from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
 
 from torch_tensorrt._input import Input
+from torch_tensorrt._io import EmptyWriteError, atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -46,22 +46,10 @@ class SerializationError(RuntimeError):
 
 # ------------------------------------------------------------------------------------------------ helpers
 def _atomic_write(path: str, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` then move the result onto ``path``; remove the temporary file on failure."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"torch_tensorrt.save: directory {directory!r} does not exist")
-    base, ext = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{base}.", suffix=f".tmp{ext}")
-    os.close(fd)
     try:
-        write(tmp)
-        if not os.path.exists(tmp) or os.path.getsize(tmp) == 0:
-            raise SerializationError(f"torch_tensorrt.save: writing {path!r} produced no data")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        atomic_write(path, write, what="torch_tensorrt.save")
+    except EmptyWriteError as exc:
+        raise SerializationError(str(exc)) from exc
 
 
 def _examples(

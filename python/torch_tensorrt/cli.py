@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from torch_tensorrt._errors import TorchTensorRTError
+from torch_tensorrt._io import atomic_write_bytes
 
 USAGE_EXIT = 2
 
@@ -129,20 +128,8 @@ def _load_model(spec: str) -> tuple[Any, Optional[Sequence[Any]]]:
 
 
 def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically, creating missing directories."""
+    atomic_write_bytes(path, data, make_dirs=True, what="torchtrt")
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
