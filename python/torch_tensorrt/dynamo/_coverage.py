@@ -105,7 +105,7 @@ def print_report(report: CoverageReport) -> None:
 
 def write_html(report: CoverageReport, path: str) -> None:
     """The same report as a standalone HTML page (written atomically)."""
-    from torch_tensorrt.cli import atomic_write
+    from torch_tensorrt._io import atomic_write_bytes
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
     body = "".join(
@@ -119,4 +119,4 @@ def write_html(report: CoverageReport, path: str) -> None:
         "tr.torch{background:#fff3cd}</style></head><body><h1>Operator coverage</h1>"
         f"<p>{html.escape(report.summary())}</p><ul>{engines}</ul><table><tr>{head}</tr>{body}</table></body></html>"
     )
-    atomic_write(path, page.encode("utf-8"))
+    atomic_write_bytes(path, page.encode("utf-8"), make_dirs=True, what="coverage report")
