@@ -67,3 +67,50 @@ def test_batch_norm_not_folded_when_conv_output_is_reused():
     gm = run_passes(torch.export.export(m, (x,)).module(), CompilationSettings())
     assert aten.batch_norm.default in _targets(gm)
     torch.testing.assert_close(gm(x), m(x))
+
+
+class _WindowMask(nn.Module):
+    """A mask built in forward from constants only (as Swin does), added to a learned bias and the input."""
+
+    def __init__(self):
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(9, 2))
+        self.register_buffer("index", torch.randint(0, 9, (4, 4)))
+
+    def forward(self, x):
+        mask = torch.zeros(4, 4)
+        mask[:2, 2:] = -100.0
+        bias = self.table[self.index].permute(2, 0, 1)  # (2, 4, 4) from a parameter and an index buffer
+        return x + mask + bias
+
+
+def test_constant_subgraphs_fold_and_match():
+    from torch_tensorrt.dynamo import convert_exported_program
+
+    m = _WindowMask().eval()
+    x = torch.randn(3, 2, 4, 4)
+    ep = torch.export.export(m, (x,))
+    lowered = lower_exported_program(ep, CompilationSettings())  # functionalizes the in-place mask fill
+    folded = run_passes(lowered.module(), CompilationSettings())
+    ops = _targets(folded)
+    assert ops == [aten.add.Tensor, aten.add.Tensor], ops  # mask and bias became constants
+    torch.testing.assert_close(folded(x), m(x))
+    unfolded_ep = torch.export.export(m, (x,))
+    off = run_passes(unfolded_ep.run_decompositions().module(), CompilationSettings(fold_constants=False))
+    assert not [n for n in run_passes(ep.module(), CompilationSettings()).graph.nodes if n.name.startswith("_folded")]
+    assert aten.index.Tensor in _targets(off)
+    layers_on = convert_exported_program(ep, [x]).network.network.num_layers
+    layers_off = convert_exported_program(ep, [x], fold_constants=False).network.network.num_layers
+    assert layers_on < layers_off
+    import torch_tensorrt
+
+    torch.testing.assert_close(torch_tensorrt.reference.run(ep, [x]), m(x))
+
+
+def test_folding_never_inflates_or_folds_inputs():
+    class Big(nn.Module):
+        def forward(self, x):
+            return x + torch.ones(1, 1).expand(1024, 1024)  # folding would store 1M constants
+
+    gm = run_passes(torch.export.export(Big(), (torch.randn(1024, 1024),)).module(), CompilationSettings())
+    assert aten.expand.default in _targets(gm)

@@ -65,6 +65,9 @@ class CompilationSettings:
         ``device``: target GPU. ``use_python_runtime``: None picks the C++ runtime when loaded, else Python.
         ``lazy_engine_init``: defer engine deserialization to the first call.
 
+    Lowering
+        ``fold_constants``: compute subgraphs that depend on constants only at compile time (default True).
+
     Behaviour
         ``pass_through_build_failures``: raise on a failed engine build instead of falling back to PyTorch.
         ``dryrun``: partition and report, build nothing. ``debug``: verbose logging.
@@ -90,6 +93,7 @@ class CompilationSettings:
     device: Device = field(default_factory=Device)
     use_python_runtime: Optional[bool] = None
     lazy_engine_init: bool = False
+    fold_constants: bool = True
     pass_through_build_failures: bool = False
     dryrun: bool = False
     debug: bool = False

@@ -55,10 +55,11 @@ def remove_dead_code(gm: torch.fx.GraphModule, settings: CompilationSettings) ->
     return gm
 
 
+from torch_tensorrt.dynamo.lowering._const_fold import fold_constants  # noqa: E402
 from torch_tensorrt.dynamo.lowering._fold import fold_batch_norm  # noqa: E402
 
 #: The passes, in the order they run.
-PASSES: list[Pass] = [remove_export_guards, remove_noops, fold_batch_norm, remove_dead_code]
+PASSES: list[Pass] = [remove_export_guards, remove_noops, fold_batch_norm, fold_constants, remove_dead_code]
 
 
 def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:

@@ -1,0 +1,96 @@
+"""Constant folding: compute at compile time what depends on constants only.
+
+A node whose inputs are all constants (``get_attr`` tensors, literals, or other folded nodes) is evaluated once
+in PyTorch and, where its result feeds the rest of the graph, replaced by a ``get_attr`` of the result. Attention
+masks, relative-position biases and index tables built inside ``forward`` (Swin, T5, ...) then cost no layers.
+
+Not folded: ops with side effects, random or uninitialised results, anything touching a graph input or a size,
+and results much larger than their constant inputs (``MAX_GROWTH``, beyond ``SMALL`` elements) -- folding an
+``expand`` into a huge constant would trade layers for engine size.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import torch
+import torch.fx
+from torch.fx.node import map_arg
+
+from torch_tensorrt.dynamo._settings import CompilationSettings
+
+aten = torch.ops.aten
+SMALL = 1 << 16
+MAX_GROWTH = 4
+_NEVER = {
+    aten.empty.memory_format, aten.empty_like.default, aten.empty_strided.default, aten.new_empty.default,
+    aten.rand.default, aten.randn.default, aten.randint.default, aten.rand_like.default, aten.randn_like.default,
+    aten.bernoulli.default, aten.dropout.default, aten.native_dropout.default, aten.normal.Tensor_float,
+    aten._assert_scalar.default, aten._assert_tensor_metadata.default, aten.sym_constrain_range_for_size.default,
+}
+
+
+def _foldable(node: torch.fx.Node) -> bool:
+    if node.op != "call_function" or node.target in _NEVER or node.is_impure():
+        return False
+    if isinstance(node.target, torch._ops.OpOverload):
+        return not node.target._schema.is_mutable and torch.Tag.nondeterministic_seeded not in node.target.tags
+    return node.target is operator.getitem
+
+
+def _numel(value: Any) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.numel()
+    if isinstance(value, (list, tuple)):
+        return sum(_numel(v) for v in value)
+    return 0
+
+
+def fold_constants(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
+    if not settings.fold_constants:
+        return gm
+    if any(
+        n.op == "call_function" and isinstance(n.target, torch._ops.OpOverload) and n.target._schema.is_mutable
+        for n in gm.graph.nodes
+    ):
+        return gm  # in-place ops could change a value after it was folded (lowering functionalizes such graphs)
+    values: dict[torch.fx.Node, Any] = {}
+    for node in gm.graph.nodes:
+        if node.op == "get_attr":
+            obj: Any = gm
+            for part in str(node.target).split("."):
+                obj = getattr(obj, part, None)
+            if isinstance(obj, torch.Tensor):
+                values[node] = obj
+            continue
+        if not _foldable(node) or any(n not in values for n in node.all_input_nodes):
+            continue
+        args = map_arg(node.args, lambda n: values[n])
+        kwargs = map_arg(node.kwargs, lambda n: values[n])
+        try:
+            with torch.no_grad():
+                result = node.target(*args, **kwargs)
+        except Exception:  # leave the node to the converters
+            continue
+        grows = _numel(result) > max(SMALL, MAX_GROWTH * sum(_numel(values[n]) for n in node.all_input_nodes))
+        if not grows:
+            values[node] = result
+    changed = False
+    for node, value in values.items():
+        if node.op != "call_function" or not isinstance(value, torch.Tensor):
+            continue
+        if all(user in values for user in node.users):
+            continue  # only feeds other folded nodes
+        name = f"_folded_{node.name}"
+        gm.register_buffer(name, value.detach().contiguous())
+        with gm.graph.inserting_before(node):
+            attr = gm.graph.get_attr(name)
+        attr.meta = dict(node.meta)
+        node.replace_all_uses_with(attr, delete_user_cb=lambda user: user not in values)
+        changed = True
+    if changed:
+        gm.graph.eliminate_dead_code()
+        gm.graph.lint()
+        gm.recompile()
+    return gm
