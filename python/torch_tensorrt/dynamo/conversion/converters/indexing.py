@@ -79,9 +79,7 @@ def slice_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dic
 def narrow(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     dim = T.normalize_dim(args[1], len(x.shape))
-    start = args[2]
-    if isinstance(start, int) and start < 0:
-        start = T.scalar_arith(ctx, T.dim_size(ctx, x, dim), start, "+")
+    start = wrap_position(ctx, x, dim, args[2])
     return slice_dim(ctx, x, dim, start, T.scalar_arith(ctx, start, args[3], "+"), 1)
 
 
@@ -94,12 +92,17 @@ def wrap_index(ctx: ConversionContext, idx: Any, n: T.DimLike) -> Any:
     return T.elementwise(ctx, idx, T.elementwise(ctx, negative, n, EW.PROD, torch.int64), EW.SUM, torch.int64)
 
 
+def wrap_position(ctx: ConversionContext, x: Any, dim: int, pos: Any) -> Any:
+    """Position ``pos`` along ``dim`` with a negative int counted from the end (an int where the dimension is
+    static, else a 1-element int64 tensor); tensors pass through."""
+    if isinstance(pos, int) and pos < 0:
+        return T.scalar_arith(ctx, T.dim_size(ctx, x, dim), pos, "+")
+    return pos
+
+
 def select_index(ctx: ConversionContext, x: Any, dim: int, index: Any) -> Any:
     """``x.select(dim, index)``: a gather with a 0-d index (drops the axis)."""
-    n = T.dim_size(ctx, x, dim)
-    if isinstance(index, int):
-        if index < 0:
-            index = index + n if isinstance(n, int) else T.scalar_arith(ctx, n, index, "+")
+    index = wrap_position(ctx, x, dim, index)
     if isinstance(index, int):
         idx = ctx.constant(torch.tensor(index, dtype=torch.int64))
     else:
@@ -204,9 +207,7 @@ def slice_scatter(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwar
 def select_scatter(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     dim = T.normalize_dim(args[2], len(x.shape))
-    index = args[3]
-    if isinstance(index, int) and index < 0:
-        index = T.scalar_arith(ctx, T.dim_size(ctx, x, dim), index, "+")
+    index = wrap_position(ctx, x, dim, args[3])
     src = T.unsqueeze(ctx, T.to_trt(ctx, args[1], T.dtype_of(x)), [dim])
     return _scatter_elements(ctx, x, dim, _positions_along(ctx, src, dim, index, 1), src)
 

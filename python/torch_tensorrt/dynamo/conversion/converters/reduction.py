@@ -93,12 +93,17 @@ def accumulate_dtype(ctx: ConversionContext, x: Any, dtype: Optional[torch.dtype
     return own if own.is_floating_point else torch.int64
 
 
+def _dims_keepdim(node: torch.fx.Node, args: tuple, kwargs: dict, full: Any) -> tuple[Any, bool]:
+    """(dim, keepdim) of a reduction; ``full`` is its whole-tensor overload (no dim: reduce everything)."""
+    if node.target == full:
+        return None, False
+    return arg(args, kwargs, 1, "dim"), arg(args, kwargs, 2, "keepdim", False)
+
+
 # -- sum / mean / prod -------------------------------------------------------------------------------------------
 @converter(aten.sum.dim_IntList, aten.sum.default, fp32=True)
 def sum_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    full = node.target == aten.sum.default
-    dims = None if full else arg(args, kwargs, 1, "dim")
-    keep = False if full else arg(args, kwargs, 2, "keepdim", False)
+    dims, keep = _dims_keepdim(node, args, kwargs, aten.sum.default)
     x = T.to_trt(ctx, args[0])
     x = T.cast(ctx, x, accumulate_dtype(ctx, x, kwargs.get("dtype")))
     return T.cast(ctx, reduce(ctx, x, R.SUM, dims, keep), out_dtype(ctx, node))
@@ -106,18 +111,14 @@ def sum_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict)
 
 @converter(aten.mean.dim, aten.mean.default, fp32=True)
 def mean(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    full = node.target == aten.mean.default
-    dims = None if full else arg(args, kwargs, 1, "dim")
-    keep = False if full else arg(args, kwargs, 2, "keepdim", False)
+    dims, keep = _dims_keepdim(node, args, kwargs, aten.mean.default)
     x = T.to_trt(ctx, args[0], out_dtype(ctx, node))
     return reduce(ctx, x, R.AVG, dims, keep)
 
 
 @converter(aten.prod.dim_int, aten.prod.default, fp32=True)
 def prod(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    full = node.target == aten.prod.default
-    dim = None if full else arg(args, kwargs, 1, "dim")
-    keep = False if full else arg(args, kwargs, 2, "keepdim", False)
+    dim, keep = _dims_keepdim(node, args, kwargs, aten.prod.default)
     x = T.to_trt(ctx, args[0])
     x = T.cast(ctx, x, accumulate_dtype(ctx, x, kwargs.get("dtype")))
     return T.cast(ctx, reduce(ctx, x, R.PROD, dim, keep), out_dtype(ctx, node))
