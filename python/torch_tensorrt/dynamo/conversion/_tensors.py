@@ -59,14 +59,12 @@ def result_dtype(ctx: ConversionContext, *values: Any) -> torch.dtype:
             probes.append(v)
         else:
             raise TypeError(f"unsupported operand {type(v).__name__}")
-    dtype = probes[0].dtype if len(probes) == 1 and isinstance(probes[0], torch.Tensor) else None
-    if dtype is None:
-        if len(probes) == 1:
-            dtype = dtype_of(probes[0])
-        else:
-            dtype = torch.result_type(probes[0], probes[1])
-            for p in probes[2:]:
-                dtype = torch.promote_types(dtype, torch.result_type(torch.empty((1,), dtype=dtype), p))
+    if len(probes) == 1:
+        dtype = dtype_of(probes[0])
+    else:
+        dtype = torch.result_type(probes[0], probes[1])
+        for p in probes[2:]:
+            dtype = torch.promote_types(dtype, torch.result_type(torch.empty((1,), dtype=dtype), p))
     return ctx.value_dtype(dtype) if dtype.is_floating_point else dtype
 
 

@@ -107,10 +107,11 @@ def partition(gm: torch.fx.GraphModule, settings: CompilationSettings) -> Partit
 
 
 def _check_full(gm: torch.fx.GraphModule, support: TensorRTSupport, partitions: list[Partition]) -> None:
+    submodules = dict(gm.named_modules())
     bad = [
         (n, support.report.reasons.get(n, "not supported"))
         for n in gm.graph.nodes
-        if is_compute_node(n) and not support.is_node_supported(dict(gm.named_modules()), n)
+        if is_compute_node(n) and not support.is_node_supported(submodules, n)
     ]
     if bad:
         raise UnsupportedOperatorError(bad, "require_full_compilation=True")
