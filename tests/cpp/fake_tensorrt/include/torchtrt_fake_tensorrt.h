@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -12,7 +13,9 @@ extern "C" {
 
 /* Called by IExecutionContext::enqueueV3 when registered, before the plan's built-in computation.
  * One entry per I/O tensor, in engine order: names, is_input (1/0), dtypes (nvinfer1::DataType values),
- * nb_dims and dims (MAX_DIMS = 8 int64 per tensor), host addresses. Outputs are already allocated.
+ * nb_dims and dims (MAX_DIMS = 8 int64 per tensor), host addresses (in CUDA mode: host copies, made after
+ * synchronizing the stream; what the hook writes to the outputs is copied to the device). Outputs are already
+ * allocated.
  * Return 0: the hook wrote the outputs (the built-in computation is skipped); 1: declined (the built-in
  * computation runs); anything else: failure (enqueueV3 logs an error and returns false).
  * The hook is not called for plans with data-dependent output shapes, nor when an IOutputAllocator is set
@@ -45,6 +48,17 @@ typedef int32_t (*torchtrt_fake_simulator)(void* user_data, int32_t request, int
 
 /* Registers (or, with NULL, clears) the process-wide simulator. */
 void torchtrt_fake_set_simulator(torchtrt_fake_simulator simulator, void* user_data);
+
+/* 1 when the stand-in executes with CUDA (the process has a CUDA device), 0 on host memory. */
+int32_t torchtrt_fake_cuda_mode(void);
+
+/* The stream the last enqueueV3 call was given (0: the default stream, or host memory). */
+intptr_t torchtrt_fake_last_enqueue_stream(void);
+
+/* Execution contexts created through an IRuntimeConfig (the TensorRT-RTX path), and runtime caches loaded with
+ * IRuntimeCache::deserialize, since load. */
+int64_t torchtrt_fake_runtime_config_contexts(void);
+int64_t torchtrt_fake_runtime_cache_loads(void);
 
 /* Number of successful enqueueV3 calls since load (or since the last reset). */
 int64_t torchtrt_fake_enqueue_count(void);
