@@ -124,7 +124,7 @@ class Model {
   std::string kind_;
 };
 
-std::string dtype_name(at::ScalarType t) { return c10::getDtypeNames(t).first; }
+std::string dtype_name(at::ScalarType t) { return std::string(c10::getDtypeNames(t).first); }
 
 void print(const std::vector<at::Tensor>& outputs) {
   for (std::size_t i = 0; i < outputs.size(); ++i) {

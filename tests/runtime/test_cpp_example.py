@@ -27,7 +27,7 @@ from torch_tensorrt.runtime._record import EngineRecord
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cpp_build  # noqa: E402
 
-pytestmark = pytest.mark.cpp
+pytestmark = [pytest.mark.cpp, pytest.mark.filterwarnings("ignore:`torch.jit.*deprecated:FutureWarning")]
 
 PLAN = """torchtrt-fake-plan 1
 name affine
@@ -137,7 +137,7 @@ def test_example_runs_saved_models(example, saved, name):
     kind = "AOTInductor package" if name.endswith(".pt2") else "TorchScript module"
     assert f"loaded {kind} {out / name} and 2 input(s)" in proc.stdout
     got = _outputs(proc.stdout)
-    assert [(dtype, shape) for dtype, shape, _ in got] == [("float", [2, 3]), ("float", [2, 3])], proc.stdout
+    assert [(dtype, shape) for dtype, shape, _ in got] == [("float32", [2, 3]), ("float32", [2, 3])], proc.stdout
     for (_, _, values), want in zip(got, expected):
         torch.testing.assert_close(values, want.to(torch.float64))
     assert re.search(r"mean [\d.e+-]+ us per call over 20 calls", proc.stdout)
