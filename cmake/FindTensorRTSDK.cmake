@@ -33,6 +33,7 @@ if(NOT TORCHTRT_TENSORRT_INCLUDE_DIR)
   set(TORCHTRT_TENSORRT_WHY "NvInferRuntime.h not found under TENSORRT_ROOT or the usual paths")
   return()
 endif()
+string(REGEX REPLACE "/+$" "" TORCHTRT_TENSORRT_INCLUDE_DIR "${TORCHTRT_TENSORRT_INCLUDE_DIR}")
 
 # --- the headers' flavour and version
 set(_trt_version_h "${TORCHTRT_TENSORRT_INCLUDE_DIR}/NvInferVersion.h")
@@ -99,8 +100,8 @@ else()
 endif()
 if(NOT TORCHTRT_TENSORRT_LIBRARY)
   list(GET _trt_names 0 _trt_first)
-  set(TORCHTRT_TENSORRT_WHY "${_trt_label} headers found in ${TORCHTRT_TENSORRT_INCLUDE_DIR} but no lib${_trt_first} "
-                            "(${_trt_names}) beside them, under TENSORRT_ROOT or in the TensorRT wheels")
+  string(CONCAT TORCHTRT_TENSORRT_WHY "${_trt_label} headers found in ${TORCHTRT_TENSORRT_INCLUDE_DIR} but no "
+         "lib${_trt_first} (${_trt_names}) beside them, under TENSORRT_ROOT or in the TensorRT wheels")
   return()
 endif()
 
@@ -132,8 +133,8 @@ if(_trt_lib_version STREQUAL "")
   if(_trt_real_name MATCHES "\\.so\\.([0-9]+)" OR _trt_lib_name MATCHES "\\.so\\.([0-9]+)")
     set(_trt_lib_version "${CMAKE_MATCH_1}")
     set(_trt_compared "major")
-    message(STATUS "torch_tensorrt: could not run ${TORCHTRT_TENSORRT_LIBRARY}'s getInferLibVersion(); comparing "
-                   "the major version of its file name only")
+    message(STATUS "torch_tensorrt: could not run getInferLibVersion() of ${TORCHTRT_TENSORRT_LIBRARY}; "
+                   "comparing the major version of its file name only")
   endif()
 endif()
 if(_trt_compared STREQUAL "major")
@@ -149,9 +150,10 @@ else()
   set(_trt_lib_label "an unknown library")
 endif()
 if(NOT _trt_lib_flavour STREQUAL TORCHTRT_TENSORRT_FLAVOUR OR NOT _trt_lib_version STREQUAL _trt_header_compared)
-  set(TORCHTRT_TENSORRT_MISMATCH
-      "the headers in ${TORCHTRT_TENSORRT_INCLUDE_DIR} are ${_trt_label} but the library ${TORCHTRT_TENSORRT_LIBRARY} "
-      "is ${_trt_lib_label}; point TENSORRT_ROOT (or TENSORRT_LIBRARY) at one SDK of one flavour and version")
+  string(CONCAT TORCHTRT_TENSORRT_MISMATCH
+         "the headers in ${TORCHTRT_TENSORRT_INCLUDE_DIR} are ${_trt_label} but the library "
+         "${TORCHTRT_TENSORRT_LIBRARY} is ${_trt_lib_label}; point TENSORRT_ROOT (or TENSORRT_LIBRARY) at one SDK "
+         "of one flavour and version")
   set(TORCHTRT_TENSORRT_WHY "${TORCHTRT_TENSORRT_MISMATCH}")
   return()
 endif()

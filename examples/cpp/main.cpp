@@ -99,9 +99,8 @@ class Model {
  public:
   Model(const std::string& path, const c10::Device& device) {
     if (ends_with(path, ".pt2")) {
-      aoti_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(
-          path, "model", /*run_single_threaded=*/false, /*num_runners=*/1,
-          device.is_cuda() ? device.index() : static_cast<c10::DeviceIndex>(-1));
+      // The package runs on the device it was compiled for; --device moves the inputs there.
+      aoti_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(path);
       kind_ = "AOTInductor package";
     } else {
       script_ = torch::jit::load(path, device);

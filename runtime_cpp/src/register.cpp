@@ -2,7 +2,9 @@
 //
 //   torch.classes.tensorrt.Engine(record: list[str])
 //       name(), input_binding_names(), output_binding_names(), serialize() -> record, device_id() (recorded),
-//       device() (where it runs, e.g. "cuda:0"),
+//       device() (where it runs, e.g. "cuda:0"), execute(Tensor[] inputs) -> Tensor[] (execute_engine without the
+//       dispatcher: the eager fast path of TorchTensorRTModule; calls from Python to an op with a TorchBind
+//       argument pay for a pytree walk looking for fake script objects),
 //       engine_kind(), requires_output_allocator(), describe(), __obj_flatten__(), pickling (state = record)
 //   torch.ops.tensorrt.execute_engine(Tensor[] inputs, Engine engine) -> Tensor[]
 //   torch.ops.tensorrt.abi_version() -> str
@@ -65,6 +67,9 @@ TORCH_LIBRARY(tensorrt, m) {
       .def("serialize", [](const EnginePtr& self) { return self->serialize(); })
       .def("device_id", [](const EnginePtr& self) { return self->record().device_id; })
       .def("device", [](const EnginePtr& self) { return self->device().str(); })
+      .def("execute", [](const EnginePtr& self, std::vector<at::Tensor> inputs) {
+        return execute_engine(std::move(inputs), self);
+      })
       .def("engine_kind", [](const EnginePtr& self) { return self->record().engine_kind; })
       .def("requires_output_allocator", [](const EnginePtr& self) { return self->uses_output_allocator(); })
       .def("describe", [](const EnginePtr& self) { return self->describe(); })

@@ -8,6 +8,8 @@
 #include <c10/cuda/CUDAStream.h>
 #include <c10/util/Exception.h>
 
+#include <chrono>
+
 #include "mini_test.h"
 #include "torchtrt/engine.h"
 #include "torchtrt/execute.h"
@@ -283,6 +285,30 @@ TEST(dtype_table) {
   EXPECT(to_torch_dtype(nvinfer1::DataType::kINT64) == at::kLong);
   EXPECT(!to_torch_dtype(nvinfer1::DataType::kINT4));
   EXPECT_EQ(trt_dtype_name(nvinfer1::DataType::kINT4), "DataType::kINT4");
+}
+
+TEST(hot_path_timing) {
+  // Not a pass/fail check: the C++ side of one call (no Python), printed for the overhead report.
+  const char* plan = "torchtrt-fake-plan 1\ninput x float32 1x16 1x16 1x16\noutput y float32 copy x\n";
+  auto e = c10::make_intrusive<TRTEngine>(record_for(plan, {"x"}, {"y"}, "identity"));
+  const at::Tensor x = on_dev(at::randn({1, 16}));
+  auto time_calls = [&](const char* what) {
+    for (int i = 0; i < 200; ++i) execute_engine({x}, e);
+    if (has_gpu()) c10::cuda::device_synchronize();
+    const int n = 20000;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) execute_engine({x}, e);
+    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / n;
+    if (has_gpu()) c10::cuda::device_synchronize();
+    std::cout << "  execute_engine, " << what << ": " << us << " us per call (C++ only, stand-in copy engine)"
+              << std::endl;
+  };
+  time_calls(has_gpu() ? "CUDA, default stream" : "host memory");
+  if (has_gpu()) {
+    c10::cuda::CUDAStreamGuard guard(c10::cuda::getStreamFromPool(false, 0));
+    time_calls("CUDA, non-default stream");
+  }
+  EXPECT(at::equal(execute_engine({x}, e)[0].cpu(), x.cpu()));
 }
 
 // ------------------------------------------------------------------------------------------ CUDA only

@@ -122,7 +122,7 @@ class Context final : public nvinfer1::IExecutionContext, Live {
   nvinfer1::IOutputAllocator* allocator(const PlanTensor& t) const;
   //! Where output ``t`` of ``shape`` goes: memory from its IOutputAllocator (then notified), else its address.
   void* output_memory(const PlanTensor& t, const std::vector<int64_t>& shape, cudaStream_t stream, std::string* why);
-  bool check_addresses() const;
+  bool check_addresses();
   bool run_builtin(const PlanTensor& out, cudaStream_t stream, bool capturing);
   //! Runs ``fn`` with every tensor's host address (host mode: the addresses; CUDA mode: staging buffers, inputs
   //! copied there first and outputs copied back after, synchronizing the stream).
@@ -141,6 +141,7 @@ class Context final : public nvinfer1::IExecutionContext, Live {
   std::map<std::string, std::vector<int64_t>> shapes_;
   std::map<std::string, void*> addresses_;
   std::map<std::string, nvinfer1::IOutputAllocator*> allocators_;
+  std::map<std::string, const void*> checked_;  // addresses check_addresses() accepted
   std::map<std::string, PinnedBuffer> staging_;
   std::map<std::string, HostTask> tasks_;
 };
@@ -332,13 +333,17 @@ PinnedBuffer* Context::staged(const std::string& name, int64_t bytes, bool captu
   return b.reserve(static_cast<std::size_t>(bytes), capturing, why) ? &b : nullptr;
 }
 
-bool Context::check_addresses() const {
-  // What TensorRT would trip over: host pointers for device tensors and the reverse.
+bool Context::check_addresses() {
+  // What TensorRT would trip over: host pointers for device tensors and the reverse. An address that passed
+  // before is not asked about again (the caching allocator hands out the same blocks call after call).
   for (const auto& t : plan().tensors) {
     auto a = addresses_.find(t.name);
     if (a == addresses_.end() || !a->second || (!t.is_input && allocator(t))) continue;
+    const void*& last = checked_[t.name];
+    if (last == a->second) continue;
     const std::string what = check_pointer(a->second, !t.shape_tensor);
     if (!what.empty()) return error("address of '" + t.name + "' " + what);
+    last = a->second;
   }
   return true;
 }
