@@ -7,10 +7,11 @@
 #    Python-side C++ runtime tests: CUDA tensors, the caller's stream (default and not), CUDA graph capture of a
 #    module on the C++ runtime, device selection, a misaligned input, shape tensors, and the example program on
 #    a TorchScript file and an AOTInductor package saved there;
-# 3. runs the Python runtime's CUDA-path tests with simulated engines compiled elsewhere
-#    (build/gpu/sim_models.pt, made by `python tests/runtime/_sim_artifacts.py build/gpu/sim_models.pt`);
-# 4. the runtime overhead benchmark (build/gpu/noop_modules.pt, made by
-#    `python benchmarks/runtime_overhead.py --save-modules build/gpu/noop_modules.pt`), C++ rows on CUDA.
+# 3. the runtime overhead benchmark (build/gpu/noop_modules.pt, made by
+#    `python benchmarks/runtime_overhead.py --save-modules build/gpu/noop_modules.pt`), C++ rows on CUDA;
+# 4. runs the Python runtime's CUDA-path tests with simulated engines compiled elsewhere
+#    (build/gpu/sim_models.pt, made by `python tests/runtime/_sim_artifacts.py build/gpu/sim_models.pt`).
+# Carry build/gpu to the machine (the `run` tool's carry).
 # Each step has a time limit so that the whole run ends inside one 10-minute call; outputs go to OUTDIR.
 set -uo pipefail
 out=${1:-/tmp/gpu-check}; mkdir -p "$out"
@@ -26,14 +27,14 @@ step() { echo "== $1 ($(date +%T))"; }
 } 2>&1 | tee "$out/env.txt"
 
 step "build: C++ runtime (stand-in TensorRT) and examples/cpp against this machine's torch" | tee "$out/cpp.txt"
-( cd tests/runtime && time timeout 300 python3 cpp_build.py --example -j "$(nproc)" ) >>"$out/cpp.txt" 2>&1
+( cd tests/runtime && time timeout 240 python3 cpp_build.py --example -j "$(nproc)" ) >>"$out/cpp.txt" 2>&1
 echo "build rc=$?" | tee -a "$out/cpp.txt"
 step "ctest" | tee -a "$out/cpp.txt"
 timeout 60 ctest --test-dir build/cpp-tests --output-on-failure -V >>"$out/cpp.txt" 2>&1; echo "ctest rc=$?" | tee -a "$out/cpp.txt"
 grep -E "\[ OK \]|\[FAIL\]|cases passed|stand-in mode|tests passed" "$out/cpp.txt" | tail -60
 
 step "pytest: C++ runtime on CUDA (runtime, cuda paths, example program)" | tee "$out/pytest_cpp.txt"
-timeout 300 python3 -m pytest -q -p no:cacheprovider -o addopts="" -rA tests/runtime/test_cpp_runtime.py \
+timeout 220 python3 -m pytest -q -p no:cacheprovider -o addopts="" -rA tests/runtime/test_cpp_runtime.py \
   tests/runtime/test_cpp_cuda.py tests/runtime/test_cpp_example.py tests/runtime/test_cpp_sdk.py >>"$out/pytest_cpp.txt" 2>&1
 echo "pytest rc=$?" | tee -a "$out/pytest_cpp.txt"
 grep -E "^(PASSED|FAILED|ERROR|SKIPPED)|passed|failed" "$out/pytest_cpp.txt" | tail -80
@@ -41,14 +42,14 @@ grep -E "^(PASSED|FAILED|ERROR|SKIPPED)|passed|failed" "$out/pytest_cpp.txt" | t
 step "example program, run by hand on the saved artifacts" | tee "$out/example.txt"
 art=$(ls -d /tmp/pytest-of-*/pytest-*/deploy0 2>/dev/null | tail -1)
 for m in model.ts model.pt2; do
-  [[ -n $art && -f $art/$m ]] && timeout 60 build/cpp-example/torchtrt_example "$art/$m" "$art/inputs.pt" --device cuda --repeat 2000 2>&1
+  [[ -n $art && -f $art/$m ]] && timeout 40 build/cpp-example/torchtrt_example "$art/$m" "$art/inputs.pt" --device cuda --repeat 2000 2>&1
 done | tee -a "$out/example.txt"
 
+step "runtime overhead"
+TORCHTRT_RUNTIME_LIBRARY=$PWD/build/cpp-tests/libtorchtrt_runtime.so timeout 90 \
+  python3 benchmarks/runtime_overhead.py --names-only --modules build/gpu/noop_modules.pt --device cuda --calls 5000 2>&1 | tee "$out/overhead.txt"
 step "CUDA paths of the Python runtime (simulated engines, names-only TensorRT)"
-TORCHTRT_SIM_ARTIFACTS=build/gpu/sim_models.pt timeout 120 \
+TORCHTRT_SIM_ARTIFACTS=build/gpu/sim_models.pt timeout 60 \
   python3 -m pytest -q -p no:cacheprovider -o addopts="" -rA tests/runtime/test_cuda_paths.py 2>&1 | tee "$out/cuda_paths.txt" | tail -12
 
-step "runtime overhead"
-TORCHTRT_RUNTIME_LIBRARY=$PWD/build/cpp-tests/libtorchtrt_runtime.so timeout 120 \
-  python3 benchmarks/runtime_overhead.py --names-only --modules build/gpu/noop_modules.pt --device cuda --calls 5000 2>&1 | tee "$out/overhead.txt"
 step "done"
