@@ -10,7 +10,9 @@ Prints one row per path with the median (and p90) time per call over many calls:
 * ``simulated execute_async_v3`` -- the simulated TensorRT call itself (the floor included in the rows above:
   on a machine with TensorRT this is where the real engine's enqueue would be);
 * ``cpp: module`` -- the C++ runtime, when its library is loaded (otherwise the row says why it is missing); also
-  ``torch.ops.tensorrt.execute_engine`` called directly, and (CUDA) a caller on a non-default stream.
+  ``torch.ops.tensorrt.execute_engine`` called directly, the module with an engine whose enqueue does nothing
+  (the C++ runtime's own per-call cost, like the Python "no-op enqueue" rows), and (CUDA) a caller on a
+  non-default stream.
 
 Usage: ``python benchmarks/runtime_overhead.py [--calls N] [--device cpu|cuda] [--shape 1,16]``.
 On a GPU machine ``--device cuda`` feeds CUDA tensors (the simulated engine then copies on the GPU).
@@ -50,7 +52,9 @@ def make_modules(shape: tuple[int, ...]) -> dict[str, object]:
 
     dims = "x".join(map(str, shape))
     plan = f"torchtrt-fake-plan 1\nname identity\ninput x float32 {dims} {dims} {dims}\noutput y float32 copy x\n"
-    return {"python": identity_module(shape), "cpp": identity_module(shape, engine=plan.encode())}
+    noop = plan.replace("copy x", "noop x")  # the stand-in enqueues nothing: the C++ runtime's own cost
+    return {"python": identity_module(shape), "cpp": identity_module(shape, engine=plan.encode()),
+            "cpp_noop": identity_module(shape, engine=noop.encode())}
 
 
 def main() -> None:
@@ -127,6 +131,11 @@ def main() -> None:
             bench(f"cpp: module (stand-in TensorRT, {where})", lambda: cpp(xc))
             bench(f"cpp: torch.ops.tensorrt.execute_engine ({where})",
                   lambda: torch.ops.tensorrt.execute_engine([xc], cpp.engine))
+            if "cpp_noop" in modules:
+                noop = modules["cpp_noop"]
+                noop.set_runtime("cpp")
+                noop(xc)
+                bench(f"cpp: module, no-op enqueue (wrapper only, {where})", lambda: noop(xc))
             if cpp_device.type == "cuda":  # the default stream goes through a side stream and two events
                 side = torch.cuda.Stream(cpp_device)
                 with torch.cuda.stream(side):

@@ -34,10 +34,17 @@ timeout 60 ctest --test-dir build/cpp-tests --output-on-failure -V >>"$out/cpp.t
 grep -E "\[ OK \]|\[FAIL\]|cases passed|stand-in mode|tests passed" "$out/cpp.txt" | tail -60
 
 step "pytest: C++ runtime on CUDA (runtime, cuda paths, example program)" | tee "$out/pytest_cpp.txt"
-timeout 220 python3 -m pytest -q -p no:cacheprovider -o addopts="" -rA tests/runtime/test_cpp_runtime.py \
+# xdist: a test that crashes its worker is reported and the others still run.
+timeout 220 python3 -m pytest -q -p no:cacheprovider -o addopts="" -rA -n 4 tests/runtime/test_cpp_runtime.py \
   tests/runtime/test_cpp_cuda.py tests/runtime/test_cpp_example.py tests/runtime/test_cpp_sdk.py >>"$out/pytest_cpp.txt" 2>&1
 echo "pytest rc=$?" | tee -a "$out/pytest_cpp.txt"
-grep -E "^(PASSED|FAILED|ERROR|SKIPPED)|passed|failed" "$out/pytest_cpp.txt" | tail -80
+grep -E "^(PASSED|FAILED|ERROR|SKIPPED)|passed|failed|crashed" "$out/pytest_cpp.txt" | tail -80
+crashed=$(grep -oE "crashed while running '[^']+'" "$out/pytest_cpp.txt" | head -1 | cut -d"'" -f2)
+if [[ -n $crashed ]] && command -v cuda-gdb >/dev/null; then
+  step "native backtrace of $crashed (cuda-gdb)" | tee -a "$out/pytest_cpp.txt"
+  timeout 120 cuda-gdb -q -batch -ex "set pagination off" -ex run -ex "bt 40" --args python3 -m pytest -q \
+    -p no:cacheprovider -o addopts="" "$crashed" 2>&1 | grep -E "^#|SIG" | head -60 | tee -a "$out/pytest_cpp.txt"
+fi
 
 step "example program, run by hand on the saved artifacts" | tee "$out/example.txt"
 art=$(ls -d /tmp/pytest-of-*/pytest-*/deploy0 2>/dev/null | tail -1)

@@ -307,6 +307,26 @@ TEST(hot_path_timing) {
   if (has_gpu()) {
     c10::cuda::CUDAStreamGuard guard(c10::cuda::getStreamFromPool(false, 0));
     time_calls("CUDA, non-default stream");
+    // What the pieces cost here (the CUDA calls a call makes), for reading the numbers above.
+    cudaStream_t s = c10::cuda::getCurrentCUDAStream(0).stream();
+    cudaEvent_t ev = nullptr;
+    cudaEventCreateWithFlags(&ev, cudaEventDisableTiming);
+    at::Tensor dst = at::empty_like(x);
+    auto per_call = [](auto&& fn) {
+      const int n = 20000;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < n; ++i) fn();
+      return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / n;
+    };
+    cudaStreamCaptureStatus st;
+    std::cout << "  pieces (us): cudaStreamIsCapturing " << per_call([&] { cudaStreamIsCapturing(s, &st); })
+              << ", cudaEventRecord " << per_call([&] { cudaEventRecord(ev, s); })
+              << ", cudaMemcpyAsync 64 B D2D "
+              << per_call([&] { cudaMemcpyAsync(dst.data_ptr(), x.data_ptr(), 64, cudaMemcpyDeviceToDevice, s); })
+              << ", at::empty " << per_call([&] { (void)at::empty({1, 16}, x.options()); })
+              << ", CUDAGuard " << per_call([&] { c10::cuda::CUDAGuard g(0); }) << std::endl;
+    c10::cuda::device_synchronize();
+    cudaEventDestroy(ev);
   }
   EXPECT(at::equal(execute_engine({x}, e)[0].cpu(), x.cpu()));
 }

@@ -115,8 +115,8 @@ bool parse_plan(const std::string& text, Plan* plan, std::string* why) {
         n_inputs = 2;
       } else if (t.op == "reshape") {
         n_inputs = 2;
-      } else if (t.op != "copy" && t.op != "positives" && t.op != "hook") {
-        return fail("unknown op '" + t.op + "' (scale_add, copy, positives, reshape, hook)");
+      } else if (t.op != "copy" && t.op != "positives" && t.op != "hook" && t.op != "noop") {
+        return fail("unknown op '" + t.op + "' (scale_add, copy, positives, reshape, noop, hook)");
       }
       if (t.args.size() != n_inputs) return fail("wrong number of arguments for " + t.op);
       plan->tensors.push_back(t);
