@@ -47,7 +47,7 @@ if [[ -n $crashed ]] && command -v cuda-gdb >/dev/null; then
 fi
 
 step "example program, run by hand on the saved artifacts" | tee "$out/example.txt"
-art=$(ls -d /tmp/pytest-of-*/pytest-*/deploy0 2>/dev/null | tail -1)
+art=$(find /tmp/pytest-of-* -type d -name deploy0 2>/dev/null | tail -1)
 for m in model.ts model.pt2; do
   [[ -n $art && -f $art/$m ]] && timeout 40 build/cpp-example/torchtrt_example "$art/$m" "$art/inputs.pt" --device cuda --repeat 2000 2>&1
 done | tee -a "$out/example.txt"
