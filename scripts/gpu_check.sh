@@ -23,7 +23,9 @@ step() { echo "== $1 ($(date +%T))"; }
 {
   nvidia-smi -L
   python3 -c "import torch; print('torch', torch.__version__, torch.version.cuda, torch.cuda.get_device_name(), torch.cuda.get_device_capability())"
-  cmake --version | head -1; nproc
+  cmake --version | head -1; nproc; c++ --version | head -1
+  so=$(c++ -print-file-name=libstdc++.so); echo "libstdc++.so: $so"; file -L "$so" 2>/dev/null | head -1
+  head -c 300 "$so" 2>/dev/null | grep -a INPUT || true  # a linker script (static parts) rather than the library
 } 2>&1 | tee "$out/env.txt"
 
 step "build: C++ runtime (stand-in TensorRT) and examples/cpp against this machine's torch" | tee "$out/cpp.txt"

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <sstream>
 
@@ -34,9 +33,10 @@ std::shared_ptr<RuntimeCache> RuntimeCache::acquire(nvinfer1::IRuntimeConfig& co
     if (in) {
       const std::string blob((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       if (!blob.empty() && !raw->deserialize(blob.data(), blob.size()))
-        std::cerr << "[torch_tensorrt] warning: runtime cache " << cache->path_
-                  << " could not be used (written by another GPU or TensorRT-RTX version?); starting an empty one"
-                  << trt_said() << std::endl;
+        std::fprintf(stderr,
+                     "[torch_tensorrt] warning: runtime cache %s could not be used (written by another GPU or "
+                     "TensorRT-RTX version?); starting an empty one%s\n",
+                     cache->path_.c_str(), trt_said().c_str());
     }
   }
   g_cache = cache;
@@ -46,7 +46,7 @@ std::shared_ptr<RuntimeCache> RuntimeCache::acquire(nvinfer1::IRuntimeConfig& co
 
 RuntimeCache::~RuntimeCache() {
   std::string why;
-  if (!save(&why)) std::cerr << "[torch_tensorrt] warning: " << why << std::endl;
+  if (!save(&why)) std::fprintf(stderr, "[torch_tensorrt] warning: %s\n", why.c_str());
 }
 
 bool RuntimeCache::save(std::string* why) {

@@ -2,7 +2,7 @@
 #include "torchtrt/trt.h"
 
 #include <cstdlib>
-#include <iostream>
+#include <cstdio>
 #include <stdexcept>
 #include <string_view>
 
@@ -31,7 +31,7 @@ void Logger::log(Severity severity, nvinfer1::AsciiChar const* msg) noexcept {
   if (static_cast<int32_t>(severity) > static_cast<int32_t>(threshold_)) return;
   static const char* const names[] = {"INTERNAL_ERROR", "ERROR", "WARNING", "INFO", "VERBOSE"};
   const auto i = static_cast<int32_t>(severity);
-  std::cerr << "[torch_tensorrt] TensorRT " << (i >= 0 && i < 5 ? names[i] : "?") << ": " << text << std::endl;
+  std::fprintf(stderr, "[torch_tensorrt] TensorRT %s: %s\n", i >= 0 && i < 5 ? names[i] : "?", text);
 }
 
 std::string Logger::take_last_error() {

@@ -14,6 +14,7 @@ import ctypes
 import io
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 
@@ -66,6 +67,16 @@ def test_cpp_unit_tests(cpp_build_dir):
                           stderr=subprocess.STDOUT, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "100% tests passed" in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("nm") is None, reason="needs binutils' nm")
+def test_libraries_carry_no_private_libstdcxx(cpp_build_dir):
+    """The runtime (and the stand-in) bind to the process's shared libstdc++: no code of libstdc++ itself is
+    linked into them (cmake/SharedLibstdcxx.cmake says why; a private copy crashed formatting error messages)."""
+    for lib in (cpp_build_dir.runtime_library, cpp_build_dir.fake_library):
+        symbols = subprocess.run(["nm", "-C", "--defined-only", lib], capture_output=True, text=True).stdout
+        for marker in ("std::locale::classic()", "std::ios_base::Init::Init()", "read_utf8_code_point"):
+            assert marker not in symbols, f"{lib} defines libstdc++'s {marker}"
 
 
 def test_field_names_and_abi_mirror_python(rt):
