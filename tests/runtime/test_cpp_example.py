@@ -133,7 +133,7 @@ def test_example_runs_saved_models(example, saved, name):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith(f"torchtrt runtime: stand-in, TensorRT {torch.ops.tensorrt.runtime_version()}, "
-                               "record ABI 1"), lines[0]
+                               f"record ABI {torch.ops.tensorrt.abi_version()}"), lines[0]
     kind = "AOTInductor package" if name.endswith(".pt2") else "TorchScript module"
     assert f"loaded {kind} {out / name} and 2 input(s)" in proc.stdout
     got = _outputs(proc.stdout)
