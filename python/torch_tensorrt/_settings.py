@@ -3,6 +3,10 @@
 Entry points accept these as keyword arguments and build the object with :meth:`CompilationSettings.from_kwargs`,
 which rejects an unknown keyword with a TypeError that lists the valid ones. Nothing else in the package re-lists
 the options.
+
+This module sits in the bottom layer (it needs only torch and :mod:`torch_tensorrt._device`) because both the
+compiler (:mod:`torch_tensorrt.dynamo`) and the runtime (:class:`~torch_tensorrt.runtime.TorchTensorRTModule`
+keeps the settings an engine was built with) use it. ``torch_tensorrt.dynamo._settings`` re-exports it.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ class CompilationSettings:
         ``enabled_precisions``: set of dtypes the network may compute in (default ``{torch.float32}``). TensorRT
         networks here are strongly typed, so ``{torch.float16}`` / ``{torch.bfloat16}`` are honoured by casting the
         float computation inside each engine to that dtype (I/O dtypes stay the user's). Normalizations, softmax
-        and reductions keep fp32 (see :mod:`torch_tensorrt.dynamo.lowering._precision`).
+        and reductions (converters registered with ``fp32=True``, see :mod:`torch_tensorrt.dynamo.conversion._registry`)
+        compute in float32 and cast back.
         ``truncate_double``: float64 inputs and constants are computed as float32 (TensorRT has no float64).
         ``use_explicit_typing``: accepted for compatibility; networks are always strongly typed.
 
@@ -70,7 +75,9 @@ class CompilationSettings:
 
     Behaviour
         ``pass_through_build_failures``: raise on a failed engine build instead of falling back to PyTorch.
-        ``dryrun``: partition and report, build nothing. ``debug``: verbose logging.
+        ``dryrun``: partition and report, build nothing. ``debug``: log the conversion and engine build of each
+        engine at DEBUG level (the ``torch_tensorrt`` logger, TensorRT's verbose builder log included), as
+        ``with torch_tensorrt.logging.debug():`` around the call would.
     """
 
     enabled_precisions: set[torch.dtype] = field(default_factory=lambda: {torch.float32})

@@ -33,10 +33,15 @@ def program():
     return gm, (lambda x: torch.relu((x + 1) @ w) * 2)
 
 
-def _run_fresh(tmp_path, code: str) -> str:
+def _run_fresh(tmp_path, code: str, *, testing: bool = True, ok: bool = True) -> str:
+    """Run ``code`` in a fresh process; ``testing``: import torch_tensorrt.testing first (it registers the
+    simulated engine kind the engines here are of). Returns stdout (``ok``) or stderr (``ok=False``)."""
     script = tmp_path / "check.py"
-    script.write_text("import torch, torch_tensorrt\n" + code)
+    script.write_text("import torch, torch_tensorrt\n" + ("import torch_tensorrt.testing\n" if testing else "") + code)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    if not ok:
+        assert out.returncode != 0, out.stdout
+        return out.stderr
     assert out.returncode == 0, out.stderr[-4000:]
     return out.stdout
 
@@ -62,6 +67,16 @@ def test_torch_save_of_graph_module_in_fresh_process(program, tmp_path):
     assert detect_format(str(tmp_path / "gm.pt")) == "pickle"
     with pytest.raises(SerializationError, match="allow_pickle=True"):
         load(tmp_path / "gm.pt")
+
+
+def test_simulated_engine_without_testing_is_refused_naming_the_engine(program, tmp_path):
+    """The simulated kind is registered by torch_tensorrt.testing: a process that never imported it refuses the
+    engine with an error naming the engine and the kind (and never hands the plan to TensorRT)."""
+    gm, _ = program
+    torch.save(gm, tmp_path / "gm.pt")
+    err = _run_fresh(tmp_path, "torch.load('gm.pt', weights_only=False)\n", testing=False, ok=False)
+    assert "RecordError: engine 'matmul_relu': engine kind 'simulated' is not registered in this process" in err
+    assert "registered kinds: tensorrt" in err and "cannot run here" in err
 
 
 def test_exported_program_dynamic_in_fresh_process(program, tmp_path):

@@ -14,8 +14,9 @@ Optional CUDA graphs (:meth:`TRTEngine.set_cuda_graphs`) capture one graph per i
 it; they are refused for output-allocator engines. Observers (:meth:`register_pre_execution_callback`,
 :meth:`register_post_execution_callback`) see every execution with host-side timings.
 
-Records of kind ``"simulated"`` run on :mod:`torch_tensorrt.testing._sim_runtime` (on the CPU when no GPU
-exists); a real TensorRT runtime never sees them.
+How the plan is deserialized, and whether the engine needs a GPU at all, is its record's engine kind
+(:mod:`torch_tensorrt.runtime._kinds`; TensorRT's own runtime for ``"tensorrt"``): the execution path above is
+the same for every kind.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ import torch
 from torch.utils.hooks import RemovableHandle
 
 from torch_tensorrt._dtypes import torch_dtype_of
+from torch_tensorrt._trt import trt
+from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
-from torch_tensorrt.runtime._record import KIND_SIMULATED, EngineRecord
+from torch_tensorrt.runtime._record import EngineRecord
 
 logger = logging.getLogger(__name__)
 
@@ -61,18 +64,19 @@ PreCallback = Callable[[str, Sequence[torch.Tensor]], None]
 PostCallback = Callable[[str, Sequence[torch.Tensor], ExecutionInfo], None]
 
 
-def _trt_logger() -> Any:
-    from torch_tensorrt.dynamo.conversion._builder import _trt_logger as builder_logger
-
-    return builder_logger()
+def _kind(record: EngineRecord) -> EngineKind:
+    try:
+        return engine_kind(record.engine_kind, record.name)
+    except LookupError as exc:
+        raise EngineExecutionError(str(exc)) from None
 
 
 def select_device(record: EngineRecord) -> torch.device:
     """The most compatible device for ``record``: the current CUDA device if compatible, else the recorded id,
-    else the first compatible GPU. Simulated engines without a GPU run on the CPU."""
-    simulated = record.engine_kind == KIND_SIMULATED
+    else the first compatible GPU. Engines whose kind does not need a GPU run on the CPU where there is none."""
+    kind = _kind(record)
     if not torch.cuda.is_available():
-        if simulated:
+        if not kind.needs_gpu:
             return torch.device("cpu")
         raise EngineExecutionError(
             f"engine {record.name!r}: TensorRT engines need a CUDA GPU and torch.cuda.is_available() is False"
@@ -81,7 +85,7 @@ def select_device(record: EngineRecord) -> torch.device:
     wanted = record.device_capability
 
     def compatible(i: int) -> bool:
-        if simulated or not wanted:
+        if not kind.device_specific or not wanted:
             return True
         major, minor = torch.cuda.get_device_capability(i)
         if record.hardware_compatible:  # Ampere-plus engines run on any SM >= 8.0
@@ -94,7 +98,7 @@ def select_device(record: EngineRecord) -> torch.device:
     order += list(range(count))
     for i in order:
         if compatible(i):
-            if i != record.device_id and not simulated and wanted:
+            if i != record.device_id and kind.device_specific and wanted:
                 logger.warning("engine %s was built for device %d; running it on compatible device %d", record.name, record.device_id, i)
             return torch.device("cuda", i)
     found = ", ".join(f"{i}: {torch.cuda.get_device_name(i)} (SM {'.'.join(map(str, torch.cuda.get_device_capability(i)))})" for i in range(count))
@@ -108,7 +112,6 @@ def _output_allocator_class() -> type:
     """An ``IOutputAllocator`` subclass (created on first use so that importing this module never imports TensorRT)."""
     global _ALLOCATOR_CLASS
     if _ALLOCATOR_CLASS is None:
-        from torch_tensorrt._trt import trt
 
         class OutputAllocator(trt.IOutputAllocator):  # type: ignore[misc, name-defined]
             """Allocates each data-dependent output as a fresh torch byte buffer on ``device``."""
@@ -156,6 +159,8 @@ class TRTEngine:
     def __init__(self, record: EngineRecord) -> None:
         self.record = record
         self.name = record.name
+        #: how this engine's plan is deserialized (see :mod:`torch_tensorrt.runtime._kinds`)
+        self.kind = _kind(record)
         self.input_names = list(record.input_binding_names)
         self.output_names = list(record.output_binding_names)
         self.metadata: Optional[EngineMetadata] = EngineMetadata.from_json(record.metadata) if record.metadata else None
@@ -184,10 +189,6 @@ class TRTEngine:
 
     # ------------------------------------------------------------------------------------------------ setup
     @property
-    def is_simulated(self) -> bool:
-        return self.record.engine_kind == KIND_SIMULATED
-
-    @property
     def is_set_up(self) -> bool:
         return self.context is not None
 
@@ -196,18 +197,11 @@ class TRTEngine:
         if self.context is not None:
             return
         device = select_device(self.record)
-        if self.is_simulated:
-            from torch_tensorrt.testing import _sim_runtime
-
-            if not self.record.metadata.get("network"):
-                raise EngineExecutionError(f"engine {self.name!r} is marked simulated but its metadata has no recorded network")
-            runtime = _sim_runtime.Runtime(None, device=device)
-            plan = _sim_runtime.serialize_plan(self.record.metadata)
-        else:
-            from torch_tensorrt._trt import trt
-
-            runtime = trt.Runtime(_trt_logger())
-            plan = self.record.engine
+        try:
+            runtime = self.kind.make_runtime(device)
+            plan = self.kind.plan(self.record)
+        except (ValueError, LookupError) as exc:
+            raise EngineExecutionError(f"engine {self.name!r} (kind {self.kind.name!r}): {exc}") from exc
         with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
             engine = runtime.deserialize_cuda_engine(plan)
             if engine is None:
@@ -230,8 +224,6 @@ class TRTEngine:
         self.context = context
 
     def _check_bindings(self, engine: Any) -> None:
-        from torch_tensorrt._trt import trt
-
         io = {engine.get_tensor_name(i): engine.get_tensor_mode(engine.get_tensor_name(i)) for i in range(engine.num_io_tensors)}
         for names, mode, what in ((self.input_names, trt.TensorIOMode.INPUT, "input"), (self.output_names, trt.TensorIOMode.OUTPUT, "output")):
             for n in names:
@@ -446,6 +438,6 @@ class TRTEngine:
 
     def __repr__(self) -> str:
         state = f"on {self.device}" if self.is_set_up else "not set up"
-        kind = " simulated" if self.is_simulated else ""
+        kind = f" kind={self.kind.name}" if self.kind.name != KIND_TENSORRT else ""
         return f"TRTEngine({self.name!r}{kind}, inputs={self.input_names}, outputs={self.output_names}, {state})"
 

@@ -36,10 +36,10 @@ from typing import Any, Optional, Sequence
 
 import torch
 
-from torch_tensorrt.dynamo.runtime import _shape_expr
-from torch_tensorrt.dynamo.runtime._TRTEngine import TRTEngine
+from torch_tensorrt.runtime import _kinds, _shape_expr
+from torch_tensorrt.runtime._engine import TRTEngine
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
-from torch_tensorrt.runtime._record import KIND_SIMULATED, EngineRecord
+from torch_tensorrt.runtime._record import EngineRecord, RecordError
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,6 @@ def encode_blob(record: EngineRecord) -> torch.Tensor:
 
 def decode_blob(blob: torch.Tensor) -> EngineRecord:
     """Inverse of :func:`encode_blob`; a :class:`~torch_tensorrt.runtime._record.RecordError` if corrupted."""
-    from torch_tensorrt.runtime._record import RecordError
-
     if blob.dtype != torch.uint8 or blob.dim() != 1:
         raise RecordError(f"engine blob must be a 1-D uint8 tensor, got {blob.dtype} of shape {tuple(blob.shape)}")
     try:
@@ -90,7 +88,7 @@ def engine_info(record: EngineRecord, key: str) -> str:
             "symbols": meta.get("symbols", {}),
             "input_binding_names": record.input_binding_names,
             "output_binding_names": record.output_binding_names,
-            "simulated": record.engine_kind == KIND_SIMULATED,
+            "engine_kind": record.engine_kind,
         },
         sort_keys=True,
     )
@@ -183,7 +181,11 @@ def _py_kernel(inputs: list[torch.Tensor], engine_blob: torch.Tensor, engine_inf
 
 def _py_fake(inputs: list[torch.Tensor], engine_blob: torch.Tensor, engine_info: str) -> list[torch.Tensor]:
     info = parse_info(engine_info)
-    device = None if inputs else (torch.device("cpu") if info.get("simulated") and not torch.cuda.is_available() else None)
+    device = None
+    if not inputs and not torch.cuda.is_available():  # no input to take the device from
+        kind = info.get("engine_kind", _kinds.KIND_TENSORRT)
+        if _kinds.is_registered(kind) and not _kinds.engine_kind(kind).needs_gpu:
+            device = torch.device("cpu")
     return fake_outputs(inputs, info["inputs"], info["outputs"], info["symbols"], info["name"], device)
 
 

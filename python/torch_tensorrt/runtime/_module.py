@@ -2,7 +2,7 @@
 
 The execution path is chosen per module (see :func:`torch_tensorrt.runtime.choose_runtime`): the C++ runtime
 (``torch.classes.tensorrt.Engine`` + ``torch.ops.tensorrt.execute_engine``) when its library is loaded, else the
-Python :class:`~torch_tensorrt.dynamo.runtime._TRTEngine.TRTEngine` run through
+Python :class:`~torch_tensorrt.runtime._engine.TRTEngine` run through
 ``torch.ops.tensorrt.execute_engine_python`` (called directly, skipping the dispatcher, when nothing traces).
 
 The module's whole state is one :class:`~torch_tensorrt.runtime._record.EngineRecord` (plus ``name`` and
@@ -19,11 +19,13 @@ from typing import Any, Optional, Sequence, Union
 
 import torch
 
-from torch_tensorrt.dynamo._settings import CompilationSettings, normalize_op_names
-from torch_tensorrt.dynamo.runtime import _execute_op
-from torch_tensorrt.dynamo.runtime._TRTEngine import PostCallback, PreCallback, TRTEngine
+from torch_tensorrt._settings import CompilationSettings, normalize_op_names
+from torch_tensorrt.runtime import _execute_op
+from torch_tensorrt.runtime._choice import choose_runtime
+from torch_tensorrt.runtime._engine import PostCallback, PreCallback, TRTEngine
+from torch_tensorrt.runtime._kinds import KIND_TENSORRT
 from torch_tensorrt.runtime._metadata import EngineMetadata
-from torch_tensorrt.runtime._record import KIND_SIMULATED, KIND_TENSORRT, EngineRecord, RecordError
+from torch_tensorrt.runtime._record import EngineRecord, RecordError
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +65,8 @@ class TorchTensorRTModule(torch.nn.Module):
         weight_name_map: TensorRT weight name -> state-dict name, for refit.
         requires_output_allocator: the engine has data-dependent output shapes.
         metadata: the compiler's :class:`EngineMetadata` (I/O specs and shape expressions, used for input
-            checks and by the fake kernel). An engine whose ``metadata.network`` is set is *simulated*
-            (see :func:`torch_tensorrt.testing.simulate`).
+            checks and by the fake kernel). Its ``engine_kind`` becomes the record's ``ENGINE_KIND`` (see
+            :mod:`torch_tensorrt.runtime._kinds`).
     """
 
     def __init__(
@@ -125,13 +127,11 @@ class TorchTensorRTModule(torch.nn.Module):
             torchtrt_version=__version__,
             trt_flavour=flavour,
             trt_version=version,
-            engine_kind=KIND_SIMULATED if meta.get("network") is not None else KIND_TENSORRT,
+            engine_kind=str(meta.get("engine_kind") or KIND_TENSORRT),
         )
 
     def _install(self, record: EngineRecord, runtime: Optional[str] = None) -> None:
         """Adopt ``record`` and pick the runtime (no deserialization yet)."""
-        from torch_tensorrt.runtime import choose_runtime
-
         self._record = record
         self.requires_output_allocator = record.requires_output_allocator
         self._engine = None
@@ -144,10 +144,10 @@ class TorchTensorRTModule(torch.nn.Module):
             _execute_op.register_cpp_fakes()
 
     def _eager_setup(self) -> None:
-        """Create the engine now; deserialize now only where that cannot start CUDA (simulated engines, or a
-        process that already uses CUDA). Otherwise the first call does it."""
+        """Create the engine now; deserialize now only where that cannot start CUDA (engines whose kind needs no
+        GPU, or a process that already uses CUDA). Otherwise the first call does it."""
         engine = self.setup_engine(deserialize=False)
-        if isinstance(engine, TRTEngine) and (engine.is_simulated or torch.cuda.is_initialized()):
+        if isinstance(engine, TRTEngine) and (not engine.kind.needs_gpu or torch.cuda.is_initialized()):
             engine.setup()
 
     @property
@@ -195,8 +195,6 @@ class TorchTensorRTModule(torch.nn.Module):
 
     def set_runtime(self, runtime: str) -> None:
         """Switch this module to the ``"python"`` or ``"cpp"`` runtime (the engine is set up again)."""
-        from torch_tensorrt.runtime import choose_runtime
-
         if self._record is None:
             raise RuntimeError(f"TorchTensorRTModule {self.name!r} holds no engine")
         self._install(self._record, choose_runtime(runtime == PYTHON, self._record, strict=True))
@@ -290,7 +288,7 @@ class TorchTensorRTModule(torch.nn.Module):
     def extra_repr(self) -> str:
         if self._record is None:
             return f"name={self.name!r}, empty"
-        kind = ", simulated" if self._record.engine_kind == KIND_SIMULATED else ""
+        kind = f", kind={self._record.engine_kind}" if self._record.engine_kind != KIND_TENSORRT else ""
         return (
             f"name={self.name!r}, runtime={self._runtime}{kind}, inputs={self._record.input_binding_names}, "
             f"outputs={self._record.output_binding_names}"
