@@ -143,6 +143,11 @@ def test_debug_setting_logs_the_compile_at_debug(caplog):
     torch_tensorrt.dynamo.compile(ep, [x], min_block_size=1, debug=True)
     assert _trt_records(caplog, logging.DEBUG)
     assert ROOT.level == logging.WARNING
+    levels: list[int] = []
+    torch_tensorrt.dynamo.convert_exported_program(ep, [x], debug=True, progress=lambda _: levels.append(ROOT.level))
+    with ttl.graphs():  # already more verbose than DEBUG: debug=True does not make it quieter
+        torch_tensorrt.dynamo.convert_exported_program(ep, [x], debug=True, progress=lambda _: levels.append(ROOT.level))
+    assert levels == [logging.DEBUG, ttl.GRAPH] and ROOT.level == logging.WARNING
 
 
 def test_unconfigured_process_prints_what_was_asked_for():

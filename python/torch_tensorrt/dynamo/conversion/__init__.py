@@ -96,7 +96,8 @@ def convert_module(
 ) -> ConvertedEngine:
     """Convert and build ``gm``; registered network observers then see the network. With ``settings.debug`` the
     conversion and the build log at DEBUG (TensorRT's verbose log included)."""
-    with torchtrt_logging.debug() if settings.debug else contextlib.nullcontext():
+    verbose = settings.debug and torchtrt_logging.get_level() > torchtrt_logging.Level.Debug  # never less verbose
+    with torchtrt_logging.debug() if verbose else contextlib.nullcontext():
         result = convert_graph(gm, settings, ranges, name)
         build = build_serialized(result.builder, result.network, settings, result.inputs, name, progress)
         metadata = EngineMetadata(
