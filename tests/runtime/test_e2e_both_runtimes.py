@@ -2,9 +2,10 @@
 
 The C++ runtime here is the build of runtime_cpp against the stand-in TensorRT (tests/cpp). For a simulated
 record it hands the stand-in the simulated plan (the record's metadata with the recorded network); the stand-in
-asks the Python simulator (torch_tensorrt.testing._cpp_hook, registered when the library is loaded) for output
-shapes and values, so the numbers come from the same recorded network the Python runtime evaluates -- but the
-input checks, shape handling, output allocation and the enqueue are the C++ runtime's.
+asks the Python simulator (torch_tensorrt.testing._cpp_hook, registered by torch_tensorrt.testing through the C++
+loader's load callbacks) for output shapes and values, so the numbers come from the same recorded network the
+Python runtime evaluates -- but the input checks, shape handling, output allocation and the enqueue are the C++
+runtime's.
 """
 
 from __future__ import annotations
