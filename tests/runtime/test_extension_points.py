@@ -38,8 +38,12 @@ def test_registering_a_kind():
         EngineRecord("e", b"plan", ["x"], ["y"], engine_kind="unit_test_kind")  # accepted while registered
     finally:
         _kinds.unregister_engine_kind("unit_test_kind")
-    with pytest.raises(RecordError, match=r"engine 'e': engine kind 'unit_test_kind' is not registered"):
+    with pytest.raises(RecordError) as err:
         EngineRecord("e", b"plan", ["x"], ["y"], engine_kind="unit_test_kind")
+    assert str(err.value) == "engine 'e': unknown engine kind 'unit_test_kind'"  # as the C++ runtime words it
+    assert "registered engine kinds in this process: " in "".join(getattr(err.value, "__notes__", [""]))
+    with pytest.raises(LookupError, match=r"engine 'e': unknown engine kind 'unit_test_kind'; registered engine kinds"):
+        _kinds.engine_kind("unit_test_kind", "e")
     with pytest.raises(ValueError, match="identifier"):
         _kinds.register_engine_kind(_kinds.EngineKind("not a name", kind.make_runtime, kind.plan))
 

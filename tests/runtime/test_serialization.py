@@ -75,8 +75,8 @@ def test_simulated_engine_without_testing_is_refused_naming_the_engine(program, 
     gm, _ = program
     torch.save(gm, tmp_path / "gm.pt")
     err = _run_fresh(tmp_path, "torch.load('gm.pt', weights_only=False)\n", testing=False, ok=False)
-    assert "RecordError: engine 'matmul_relu': engine kind 'simulated' is not registered in this process" in err
-    assert "registered kinds: tensorrt" in err and "cannot run here" in err
+    assert "RecordError: engine 'matmul_relu': unknown engine kind 'simulated'" in err
+    assert "registered engine kinds in this process: tensorrt. A 'simulated' plan is not a TensorRT plan" in err
 
 
 def test_exported_program_dynamic_in_fresh_process(program, tmp_path):

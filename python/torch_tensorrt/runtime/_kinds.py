@@ -8,8 +8,9 @@ runtime. The real TensorRT runtime is registered by default under :data:`KIND_TE
 registered by the package that produces such engines (:func:`register_engine_kind`), when it is imported.
 
 A record whose kind is not registered in this process is refused when it is decoded (a
-:class:`~torch_tensorrt.runtime._record.RecordError` from :func:`unknown_kind_message`, naming the engine and
-the kind), so a module or a saved program never gets as far as handing a foreign plan to TensorRT.
+:class:`~torch_tensorrt.runtime._record.RecordError` naming the engine and the kind, worded as the C++ runtime
+words it, with :func:`unknown_kind_hint` as a note), so a module or a saved program never gets as far as handing
+a foreign plan to TensorRT.
 """
 
 from __future__ import annotations
@@ -95,12 +96,17 @@ def is_registered(name: str) -> bool:
 
 
 def unknown_kind_message(engine: str, name: str) -> str:
-    """The error for a record of kind ``name`` that this process cannot run."""
+    """The headline of the error for a record of kind ``name`` that this process cannot run (the C++ runtime
+    words it the same way)."""
+    return f"engine {engine!r}: unknown engine kind {name!r}"
+
+
+def unknown_kind_hint(name: str) -> str:
+    """What to do about an unregistered kind (added to the error as a note)."""
     return (
-        f"engine {engine!r}: engine kind {name!r} is not registered in this process (registered kinds: "
-        f"{', '.join(registered_kinds())}), so the engine cannot run here: a {name!r} plan is not a TensorRT plan. "
-        f"Import the package that made it (it registers kind {name!r}, e.g. torch_tensorrt.testing) before "
-        "loading the engine"
+        f"registered engine kinds in this process: {', '.join(registered_kinds())}. A {name!r} plan is not a "
+        f"TensorRT plan and cannot run on TensorRT; kinds other than {KIND_TENSORRT!r} are registered by the package "
+        f"that makes such engines (e.g. torch_tensorrt.testing): import it before loading the engine"
     )
 
 
@@ -108,5 +114,5 @@ def engine_kind(name: str, engine: str = "<unnamed>") -> EngineKind:
     """The registered kind ``name``; a ``LookupError`` naming ``engine`` and the kind when there is none."""
     kind = _kinds.get(name)
     if kind is None:
-        raise LookupError(unknown_kind_message(engine, name))
+        raise LookupError(f"{unknown_kind_message(engine, name)}; {unknown_kind_hint(name)}")
     return kind

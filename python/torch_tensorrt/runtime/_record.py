@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from torch_tensorrt.runtime._kinds import KIND_TENSORRT, is_registered, unknown_kind_message
+from torch_tensorrt.runtime._kinds import KIND_TENSORRT, is_registered, unknown_kind_hint, unknown_kind_message
 
 #: Bumped whenever a field is added, removed or re-encoded. A record with a larger ABI is refused.
 ABI_VERSION = "1"
@@ -90,7 +90,10 @@ class EngineRecord:
                 if not n or LIST_SEP in n:
                     raise RecordError(f"engine {self.name!r}: invalid {what} binding name {n!r}")
         if not is_registered(self.engine_kind):
-            raise RecordError(unknown_kind_message(self.name, self.engine_kind))
+            error = RecordError(unknown_kind_message(self.name, self.engine_kind))
+            if hasattr(error, "add_note"):  # Python >= 3.11
+                error.add_note(unknown_kind_hint(self.engine_kind))
+            raise error
 
     def to_list(self) -> list[str]:
         values = {
