@@ -19,6 +19,7 @@ from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner, Partit
 from torch.fx.passes.operator_support import OperatorSupportBase
 
 from torch_tensorrt._errors import TorchTensorRTError, UnsupportedOperatorError
+from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
 
@@ -139,9 +140,7 @@ def _inline_constants(gm: torch.fx.GraphModule, acc_names: list[str]) -> None:
             if not (isinstance(arg, torch.fx.Node) and arg.op == "get_attr"):
                 keep.append(arg)
                 continue
-            value = gm
-            for part in str(arg.target).split("."):
-                value = getattr(value, part)
+            value = get_attr_value(gm, arg.target)
             if not isinstance(value, torch.Tensor):
                 keep.append(arg)
                 continue

@@ -1,4 +1,4 @@
-"""Constant folding of inference BatchNorm into the preceding convolution.
+"""Fold an inference BatchNorm into the preceding convolution.
 
 ``bn(conv(x, W, b))`` with constant W, b and BatchNorm statistics equals ``conv(x, W', b')`` with
 ``W' = W * s`` (per output channel) and ``b' = (b - mean) * s + beta`` where ``s = gamma / sqrt(var + eps)``.
@@ -15,23 +15,22 @@ from typing import Any, Optional
 import torch
 import torch.fx
 
+from torch_tensorrt.dynamo._graph import constant_tensor
 from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.lowering.passes._common import finish
 
 aten = torch.ops.aten
 _CONVS = {aten.conv1d.default, aten.conv2d.default, aten.conv3d.default, aten.convolution.default}
 
 
 def _attr(gm: torch.fx.GraphModule, node: Any) -> Optional[torch.Tensor]:
+    """The constant tensor ``node`` reads; None for an absent (None) argument; LookupError for anything else."""
     if node is None:
         return None
-    if not isinstance(node, torch.fx.Node) or node.op != "get_attr":
+    value = constant_tensor(gm, node)
+    if value is None:
         raise LookupError
-    obj: Any = gm
-    for part in str(node.target).split("."):
-        obj = getattr(obj, part)
-    if not isinstance(obj, torch.Tensor):
-        raise LookupError
-    return obj
+    return value
 
 
 def _bn_parts(node: torch.fx.Node) -> Optional[tuple[torch.fx.Node, list[Any], float, torch.fx.Node]]:
@@ -93,8 +92,4 @@ def fold_batch_norm(gm: torch.fx.GraphModule, settings: CompilationSettings) -> 
         conv.args = tuple(args)
         result.replace_all_uses_with(conv)
         changed = True
-    if changed:
-        gm.graph.eliminate_dead_code()
-        gm.graph.lint()
-        gm.recompile()
-    return gm
+    return finish(gm, changed)
