@@ -183,8 +183,8 @@ def _load_pickle(path: str, request: LoadRequest) -> Any:
     return torch.load(path, weights_only=False, **request.kwargs)
 
 
-#: The formats, in the order :func:`detect_format` tries them (an AOTInductor package also holds an exported
-#: program's entries, so it is recognised first).
+#: The formats, in the order :func:`detect_format` tries them: the first recogniser that accepts an archive's
+#: entries wins, so the more specific ones come first (``.pt2`` files of both kinds share the PT2 archive layout).
 FORMAT_TABLE: dict[str, Format] = {
     f.name: f
     for f in (
@@ -194,8 +194,15 @@ FORMAT_TABLE: dict[str, Format] = {
         Format("pickle", None, _is_pickle, _load_pickle),
     )
 }
-#: The ``output_format`` values :func:`save` accepts.
-FORMATS = ("exported_program", "torchscript", "aot_inductor")
+
+
+def savable_formats() -> tuple[str, ...]:
+    """The ``output_format`` values :func:`save` accepts: the table's entries that have a writer."""
+    return tuple(name for name, fmt in FORMAT_TABLE.items() if fmt.save is not None)
+
+
+#: :func:`savable_formats` of the built-in table.
+FORMATS = savable_formats()
 
 
 # ---------------------------------------------------------------------------------------------------- save
@@ -222,7 +229,7 @@ def save(
         raise TypeError(f"torch_tensorrt.save: unexpected keyword arguments {sorted(kwargs)}")
     fmt = FORMAT_TABLE.get(output_format)
     if fmt is None or fmt.save is None:
-        raise ValueError(f"torch_tensorrt.save: output_format must be one of {FORMATS}, got {output_format!r}")
+        raise ValueError(f"torch_tensorrt.save: output_format must be one of {savable_formats()}, got {output_format!r}")
     if not file_path:
         raise ValueError("torch_tensorrt.save: file_path is required")
     spec = user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where="torch_tensorrt.save")
