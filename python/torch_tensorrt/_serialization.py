@@ -229,7 +229,9 @@ def save(
         raise TypeError(f"torch_tensorrt.save: unexpected keyword arguments {sorted(kwargs)}")
     fmt = FORMAT_TABLE.get(output_format)
     if fmt is None or fmt.save is None:
-        raise ValueError(f"torch_tensorrt.save: output_format must be one of {savable_formats()}, got {output_format!r}")
+        raise ValueError(
+            f"torch_tensorrt.save: output_format must be one of {savable_formats()}, got {output_format!r}"
+        )
     if not file_path:
         raise ValueError("torch_tensorrt.save: file_path is required")
     spec = user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where="torch_tensorrt.save")

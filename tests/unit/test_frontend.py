@@ -105,7 +105,8 @@ def test_export_failure_names_the_dynamic_inputs():
 
     with pytest.raises(Exception) as info:
         torch_tensorrt.dynamo.trace(Fixed(), Input(**DYN, name="batch_in"))
-    assert "torch_tensorrt: exported with dynamic dimensions from the Inputs batch_in (1, 3)..(8, 3)" in info.value.__notes__
+    note = "torch_tensorrt: exported with dynamic dimensions from the Inputs batch_in (1, 3)..(8, 3)"
+    assert note in info.value.__notes__
 
 
 # -- models ---------------------------------------------------------------------------------------------------
@@ -120,11 +121,13 @@ def test_modules_are_switched_to_eval_but_exported_modules_are_not_called():
 
 
 def test_model_errors_name_the_entry_point():
-    with pytest.raises(TypeError, match=r"^torch_tensorrt.compile: expected an nn.Module or a torch.export.ExportedProgram, got str"):
+    expected = r"^torch_tensorrt.compile: expected an nn.Module or a torch.export.ExportedProgram, got str"
+    with pytest.raises(TypeError, match=expected):
         torch_tensorrt.compile("model", arg_inputs=[torch.randn(1)])
     with pytest.raises(ValueError, match=r"^torch_tensorrt.compile: arg_inputs .* are required to export a AddMul"):
         torch_tensorrt.compile(AddMul())
-    with pytest.raises(TypeError, match=r"^torch_tensorrt.dynamo.compile: expected a torch.export.ExportedProgram, got AddMul"):
+    expected = r"^torch_tensorrt.dynamo.compile: expected a torch.export.ExportedProgram, got AddMul"
+    with pytest.raises(TypeError, match=expected):
         torch_tensorrt.dynamo.compile(AddMul(), [torch.randn(1)])
     with pytest.raises(TypeError, match=r"^torch_tensorrt.reference.run: expected a torch.export.ExportedProgram"):
         torch_tensorrt.reference.run(AddMul(), [torch.randn(1)])
@@ -141,7 +144,9 @@ def test_compile_an_exported_programs_module_with_a_single_dynamic_input():
 
 def test_compile_with_dynamic_keyword_input():
     with simulate():
-        gm = torch_tensorrt.compile(AddMul(), arg_inputs=Input(**DYN), kwarg_inputs={"y": Input(**DYN)}, min_block_size=1)
+        gm = torch_tensorrt.compile(
+            AddMul(), arg_inputs=Input(**DYN), kwarg_inputs={"y": Input(**DYN)}, min_block_size=1
+        )
     x, y = torch.randn(6, 3), torch.randn(6, 3)
     torch.testing.assert_close(gm(x, y=y), AddMul()(x, y))
 

@@ -66,16 +66,25 @@ def _symbol_ranges(gm: torch.fx.GraphModule, ep: torch.export.ExportedProgram, u
 
 
 def _prepare(
-    exported_program: Any, spec: _frontend.UserInputs, settings: CompilationSettings, report: CompileReport, where: str
-) -> tuple[torch.fx.GraphModule, SymbolRanges]:
-    """Lower ``exported_program`` and run the graph passes; the symbol ranges of its dynamic inputs."""
+    where: str,
+    exported_program: Any,
+    arg_inputs: Any,
+    inputs: Any,
+    kwarg_inputs: Optional[dict[str, Any]],
+    settings: Optional[CompilationSettings],
+    kwargs: dict[str, Any],
+) -> tuple[CompilationSettings, torch.fx.GraphModule, SymbolRanges, CompileReport]:
+    """The start of every entry point here: settings from keywords, the inputs normalized by the front end, the
+    program lowered (decompositions, then the graph passes), and the symbol ranges of its dynamic inputs."""
+    settings = CompilationSettings.from_kwargs(settings, **kwargs)
+    spec = _frontend.user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where=where)
     exported_program = _frontend.require_exported_program(exported_program, where=where)
+    report = CompileReport()
     start = time.perf_counter()
     ep = lower_exported_program(exported_program, settings)
-    gm = ep.module()
-    gm = run_passes(gm, settings)
+    gm = run_passes(ep.module(), settings)
     report.lowering_s = time.perf_counter() - start
-    return gm, _symbol_ranges(gm, ep, spec.flat)
+    return settings, gm, _symbol_ranges(gm, ep, spec.flat), report
 
 
 def compile(
@@ -89,10 +98,9 @@ def compile(
     **kwargs: Any,
 ) -> torch.fx.GraphModule:
     """Compile an ExportedProgram; keyword arguments are :class:`CompilationSettings` fields."""
-    settings = CompilationSettings.from_kwargs(settings, **kwargs)
-    spec = _frontend.user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where="torch_tensorrt.dynamo.compile")
-    report = CompileReport()
-    gm, ranges = _prepare(exported_program, spec, settings, report, "torch_tensorrt.dynamo.compile")
+    settings, gm, ranges, report = _prepare(
+        "torch_tensorrt.dynamo.compile", exported_program, arg_inputs, inputs, kwarg_inputs, settings, kwargs
+    )
     start = time.perf_counter()
     parts: PartitionResult = partition(gm, settings)
     report.partitioning_s = time.perf_counter() - start
@@ -169,10 +177,10 @@ def convert_exported_program(
 ) -> ConvertedEngine:
     """Like :func:`convert_exported_program_to_serialized_trt_engine`, returning the engine with its metadata
     and network (used by the reference tools and the CLI)."""
-    settings = CompilationSettings.from_kwargs(settings, **kwargs)
-    where = "torch_tensorrt.dynamo.convert_exported_program"
-    spec = _frontend.user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where=where)
-    gm, ranges = _prepare(exported_program, spec, settings, CompileReport(), where)
+    settings, gm, ranges, _ = _prepare(
+        "torch_tensorrt.dynamo.convert_exported_program", exported_program, arg_inputs, inputs, kwarg_inputs,
+        settings, kwargs,
+    )
     engine_gm = _single_engine_graph(gm)
     try:
         return convert_module(engine_gm, settings, ranges, "engine", progress)

@@ -85,7 +85,9 @@ def user_inputs(
 ) -> UserInputs:
     """Normalize ``arg_inputs``/``inputs``/``kwarg_inputs`` (errors name the entry point ``where``)."""
     if kwarg_inputs is not None and not isinstance(kwarg_inputs, dict):
-        raise TypeError(f"{where}: kwarg_inputs must be a dict of name -> tensor or Input, got {type(kwarg_inputs).__name__}")
+        raise TypeError(
+            f"{where}: kwarg_inputs must be a dict of name -> tensor or Input, got {type(kwarg_inputs).__name__}"
+        )
     return UserInputs(positional_inputs(arg_inputs, inputs, where=where), dict(kwarg_inputs or {}))
 
 
@@ -106,6 +108,7 @@ def dynamic_shapes(module: torch.nn.Module, spec: UserInputs) -> Any:
     arg_dims = tuple(_dims(a, label) for a, label in zip(spec.args, labels))
     kw_dims = {k: _dims(v, k) for k, v in spec.kwargs.items()}
     params = list(inspect.signature(module.forward).parameters.values())
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     var_positional = any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params)
     if not kw_dims and not var_positional:
         return arg_dims
@@ -115,7 +118,7 @@ def dynamic_shapes(module: torch.nn.Module, spec: UserInputs) -> Any:
         if p.kind == inspect.Parameter.VAR_POSITIONAL:  # forward(self, *args): one entry holding the rest
             out[p.name] = arg_dims[i:]
             i = len(arg_dims)
-        elif i < len(arg_dims) and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        elif i < len(arg_dims) and p.kind in positional:
             out[p.name] = arg_dims[i]
             i += 1
     out.update(kw_dims)

@@ -13,7 +13,9 @@ from torch_tensorrt.dynamo._settings import CompilationSettings
 Pass = Callable[[torch.fx.GraphModule, CompilationSettings], torch.fx.GraphModule]
 
 
-def finish(gm: torch.fx.GraphModule, changed: bool, *, dead_code: bool = True, lint: bool = True) -> torch.fx.GraphModule:
+def finish(
+    gm: torch.fx.GraphModule, changed: bool, *, dead_code: bool = True, lint: bool = True
+) -> torch.fx.GraphModule:
     """After a pass: when it ``changed`` the graph, drop the nodes it left unused (``dead_code``), check the graph
     (``lint``) and regenerate ``gm``'s code."""
     if changed:
