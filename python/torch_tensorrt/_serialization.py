@@ -156,7 +156,11 @@ def _save_aot_inductor(module: Any, path: str, request: SaveRequest) -> None:
     from torch._inductor import aoti_compile_and_package
 
     ep = _exported_program(module, request)
-    _atomic_write(path, lambda tmp: aoti_compile_and_package(ep, package_path=tmp))
+
+    def write(tmp: str) -> None:
+        aoti_compile_and_package(ep, package_path=tmp)
+
+    _atomic_write(path, write)
 
 
 def _is_aot_inductor(names: list[str]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import torch
 import torch.fx
@@ -114,7 +114,7 @@ def compile(
 
     start = time.perf_counter()
     for name in parts.acc_names:
-        submodule = result.get_submodule(name)
+        submodule = cast(torch.fx.GraphModule, result.get_submodule(name))
         try:
             converted = convert_module(submodule, settings, ranges, name, progress)
         except EngineBuildError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, cast
 
 import torch
 import torch.fx
@@ -133,7 +133,7 @@ def _inline_constants(gm: torch.fx.GraphModule, acc_names: list[str]) -> None:
     for node in gm.graph.nodes:
         if node.op != "call_module" or node.target not in acc_names:
             continue
-        sub = gm.get_submodule(node.target)
+        sub = cast(torch.fx.GraphModule, gm.get_submodule(node.target))
         placeholders = [n for n in sub.graph.nodes if n.op == "placeholder"]
         keep = []
         for i, (arg, ph) in enumerate(zip(node.args, placeholders)):

@@ -10,7 +10,7 @@ decomposition), only when the convolution's result has no other user and is not 
 from __future__ import annotations
 
 import operator
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import torch
 import torch.fx
@@ -33,19 +33,19 @@ def _attr(gm: torch.fx.GraphModule, node: Any) -> Optional[torch.Tensor]:
     return value
 
 
-def _bn_parts(node: torch.fx.Node) -> Optional[tuple[torch.fx.Node, list[Any], float, torch.fx.Node]]:
+def _bn_parts(node: torch.fx.Node) -> Optional[tuple[Any, list[Any], float, torch.fx.Node]]:
     """(input, [gamma, beta, mean, var], eps, node whose uses to replace) of an inference BatchNorm."""
     if node.target is aten.batch_norm.default:
         x, w, b, mean, var, training, _momentum, eps = node.args[:8]
         if training:
             return None
-        return x, [w, b, mean, var], float(eps), node
+        return x, [w, b, mean, var], float(eps), node  # type: ignore[arg-type]
     if node.target is aten._native_batch_norm_legit_no_training.default:
         x, w, b, mean, var, _momentum, eps = node.args[:7]
         users = list(node.users)
         if len(users) != 1 or users[0].target is not operator.getitem or users[0].args[1] != 0:
             return None
-        return x, [w, b, mean, var], float(eps), users[0]
+        return x, [w, b, mean, var], float(eps), users[0]  # type: ignore[arg-type]
     return None
 
 
@@ -83,7 +83,7 @@ def fold_batch_norm(gm: torch.fx.GraphModule, settings: CompilationSettings) -> 
         with gm.graph.inserting_before(conv):
             w_node = gm.graph.get_attr(f"{base}_weight")
             b_node = gm.graph.get_attr(f"{base}_bias")
-        w_node.meta["val"] = conv.args[1].meta.get("val")
+        w_node.meta["val"] = cast(torch.fx.Node, conv.args[1]).meta.get("val")
         b_node.meta["val"] = bn_args[1].meta.get("val") if isinstance(bn_args[1], torch.fx.Node) else None
         args = list(conv.args)
         while len(args) < 3:
