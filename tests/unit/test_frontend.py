@@ -179,3 +179,24 @@ def test_get_attr_value_walks_dotted_paths():
     placeholder = graph.placeholder("x")
     assert constant_tensor(model, weight_node) is model[0][0].weight
     assert constant_tensor(model, placeholder) is None and constant_tensor(model, 3.0) is None
+
+
+# -- whole-program tools ---------------------------------------------------------------------------------------
+def test_documented_tool_paths_are_lazy_re_exports_of_the_tools_package():
+    from torch_tensorrt.tools import compare, coverage, run
+
+    assert torch_tensorrt.reference.run is run.run
+    assert torch_tensorrt.reference.compare is compare.compare
+    assert torch_tensorrt.reference.CompareReport is compare.CompareReport
+    assert torch_tensorrt.dynamo.coverage is coverage.coverage
+    with pytest.raises(AttributeError, match="'torch_tensorrt.reference' has no attribute 'nope'"):
+        torch_tensorrt.reference.nope
+    with pytest.raises(AttributeError, match="'torch_tensorrt.dynamo' has no attribute 'nope'"):
+        torch_tensorrt.dynamo.nope
+
+
+def test_reference_run_takes_inputs_like_every_entry_point():
+    ep = torch.export.export(AddMul(), (torch.randn(2, 3),), dynamic_shapes={"x": {0: torch.export.Dim.DYNAMIC}})
+    x = torch.randn(4, 3)
+    spec = Input(min_shape=(1, 3), opt_shape=(4, 3), max_shape=(8, 3), torch_tensor=x)
+    torch.testing.assert_close(torch_tensorrt.reference.run(ep, spec), AddMul()(x))  # a single Input
