@@ -25,8 +25,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "coverage":
-        return importlib.import_module("torch_tensorrt.dynamo._coverage").coverage
+    if name == "coverage":  # a whole-program tool (torch_tensorrt.tools sits above this package): imported lazily
+        return importlib.import_module("torch_tensorrt.tools.coverage").coverage
     if name == "runtime":
         return importlib.import_module("torch_tensorrt.dynamo.runtime")
-    raise AttributeError(name)
+    raise AttributeError(f"module 'torch_tensorrt.dynamo' has no attribute {name!r}")

@@ -55,6 +55,7 @@ def tensorrt_backend(
 ) -> Callable[..., Any]:
     """The dynamo backend (registered as ``tensorrt`` and ``torch_tensorrt``)."""
     from torch_tensorrt import dynamo
+    from torch_tensorrt.dynamo import _frontend
 
     settings = CompilationSettings.from_kwargs(**(options or {}))
     symbolic = any(
@@ -68,10 +69,10 @@ def tensorrt_backend(
         )
         return gm.forward
     gm, frozen = _freeze_inputs(gm, example_inputs)
-    user_inputs = [v for i, v in enumerate(example_inputs) if i not in frozen]
+    spec = _frontend.UserInputs([v for i, v in enumerate(example_inputs) if i not in frozen])
     with torch.no_grad():
-        ep = torch.export.export(gm, tuple(user_inputs), strict=False)
-        compiled = dynamo.compile(ep, user_inputs, settings=settings)
+        ep = _frontend.export(gm, spec)  # static: the example tensors as they are
+        compiled = dynamo.compile(ep, spec.args, settings=settings)
 
     def run(*args: Any) -> Any:
         return compiled(*[a for i, a in enumerate(args) if i not in frozen])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, cast
 
 import torch
 import torch.fx
@@ -19,6 +19,7 @@ from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner, Partit
 from torch.fx.passes.operator_support import OperatorSupportBase
 
 from torch_tensorrt._errors import TorchTensorRTError, UnsupportedOperatorError
+from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
 
@@ -132,16 +133,14 @@ def _inline_constants(gm: torch.fx.GraphModule, acc_names: list[str]) -> None:
     for node in gm.graph.nodes:
         if node.op != "call_module" or node.target not in acc_names:
             continue
-        sub = gm.get_submodule(node.target)
+        sub = cast(torch.fx.GraphModule, gm.get_submodule(node.target))
         placeholders = [n for n in sub.graph.nodes if n.op == "placeholder"]
         keep = []
         for i, (arg, ph) in enumerate(zip(node.args, placeholders)):
             if not (isinstance(arg, torch.fx.Node) and arg.op == "get_attr"):
                 keep.append(arg)
                 continue
-            value = gm
-            for part in str(arg.target).split("."):
-                value = getattr(value, part)
+            value = get_attr_value(gm, arg.target)
             if not isinstance(value, torch.Tensor):
                 keep.append(arg)
                 continue
