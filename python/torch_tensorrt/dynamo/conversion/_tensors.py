@@ -1,5 +1,10 @@
-"""Building blocks every converter uses: constants, casts, broadcasting, elementwise ops with torch's type
-promotion, shapes (static and dynamic), reshape/permute/slice. One implementation of each, here."""
+"""Building blocks every converter uses: constants, casts, broadcasting, elementwise layers with torch's type
+promotion, sizes and shapes (static and dynamic), reshape/permute/slice/expand, ranges and fills, gathers of one
+position. One implementation of each, here.
+
+The other shared helpers sit beside this module, one concept each: :mod:`._args` (reading arguments and node
+metadata), :mod:`._arith` (arithmetic, comparisons, truth values, select) and :mod:`._reduce` (reductions).
+Converter families (``converters/*``) import these modules, never each other."""
 
 from __future__ import annotations
 
@@ -246,11 +251,11 @@ def slice_tensor(
     return layer.get_output(0)
 
 
-_INT_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv}
+_INT_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "min": min, "max": max}
 
 
 def scalar_arith(ctx: ConversionContext, a: DimLike, b: DimLike, op: str) -> DimLike:
-    """Arithmetic on sizes that may be ITensors: ``op`` in + - * // (Python semantics on ints)."""
+    """Arithmetic on sizes that may be ITensors: ``op`` in + - * // min max (Python semantics on ints)."""
     if isinstance(a, int) and isinstance(b, int):
         return _INT_ARITH[op](a, b)
     kinds = {
@@ -258,8 +263,25 @@ def scalar_arith(ctx: ConversionContext, a: DimLike, b: DimLike, op: str) -> Dim
         "-": trt.ElementWiseOperation.SUB,
         "*": trt.ElementWiseOperation.PROD,
         "//": trt.ElementWiseOperation.FLOOR_DIV,
+        "min": trt.ElementWiseOperation.MIN,
+        "max": trt.ElementWiseOperation.MAX,
     }
     return elementwise(ctx, a, b, kinds[op], torch.int64)
+
+
+def product(ctx: ConversionContext, dims: Sequence[DimLike]) -> DimLike:
+    """Product of sizes (an int when all are static; 1 for none)."""
+    out: DimLike = 1
+    for d in dims:
+        out = scalar_arith(ctx, out, d, "*")
+    return out
+
+
+def as_scalar(ctx: ConversionContext, value: DimLike, dtype: torch.dtype) -> Any:
+    """An int or 1-element ITensor size as a 0-d ``dtype`` value usable in :func:`elementwise`."""
+    if isinstance(value, int):
+        return float(value) if dtype.is_floating_point else value
+    return cast(ctx, reshape(ctx, value, ()), dtype)
 
 
 def concat(ctx: ConversionContext, tensors: Sequence[Any], axis: int) -> Any:
@@ -287,3 +309,53 @@ def expand(ctx: ConversionContext, t: Any, target: Sequence[DimLike]) -> Any:
     layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, tuple(stride))
     layer.set_input(2, size_t)
     return layer.get_output(0)
+
+
+def filled(ctx: ConversionContext, shape: Sequence[DimLike], value: Any, dtype: torch.dtype) -> Any:
+    """A tensor of ``shape`` (ints and/or size ITensors) filled with ``value`` (a scalar or a 0-d/1-element
+    ITensor) in the graph dtype ``dtype`` (under the precision policy)."""
+    dtype = ctx.value_dtype(dtype)
+    host = torch.float32 if dtype == torch.bfloat16 else dtype
+    if all(isinstance(d, int) for d in shape) and not is_trt(value):
+        return ctx.constant(torch.full(tuple(shape), value, dtype=host), dtype)
+    if is_trt(value):
+        one = reshape(ctx, cast(ctx, value, dtype), [1] * len(shape))
+    else:
+        one = ctx.constant(torch.full((1,) * len(shape), value, dtype=host), dtype)
+    return expand(ctx, one, list(shape))
+
+
+def arange_1d(ctx: ConversionContext, n: DimLike, start: Any = 0, step: Any = 1, dtype: torch.dtype = torch.int64) -> Any:
+    """``start + step * [0, 1, ..., n-1]`` in the graph dtype ``dtype``; ``n`` may be a size ITensor (then a
+    LINSPACE fill layer)."""
+    dtype = ctx.value_dtype(dtype)
+    if isinstance(n, int):
+        host = torch.arange(n, dtype=torch.float64) * step + start
+        return ctx.constant(host.to(torch.float32 if dtype == torch.bfloat16 else dtype), dtype)
+    fill_dtype = torch.int64 if not dtype.is_floating_point else torch.float32
+    shape = shape_tensor_from(ctx, [n])
+    alpha = ctx.constant(torch.tensor(start, dtype=fill_dtype))
+    beta = ctx.constant(torch.tensor([step], dtype=fill_dtype))
+    layer = ctx.network.add_fill((1,), trt.FillOperation.LINSPACE, trt_dtype_of(fill_dtype))
+    layer.set_input(0, shape)
+    layer.set_input(1, alpha)
+    layer.set_input(2, beta)
+    return cast(ctx, layer.get_output(0), dtype)
+
+
+def wrap_position(ctx: ConversionContext, x: Any, dim: int, pos: Any) -> Any:
+    """Position ``pos`` along ``dim`` with a negative int counted from the end (an int where the dimension is
+    static, else a 1-element int64 tensor); tensors pass through."""
+    if isinstance(pos, int) and pos < 0:
+        return scalar_arith(ctx, dim_size(ctx, x, dim), pos, "+")
+    return pos
+
+
+def select_index(ctx: ConversionContext, x: Any, dim: int, index: Any) -> Any:
+    """``x.select(dim, index)``: a gather with a 0-d index (drops the axis); a negative int counts from the end."""
+    index = wrap_position(ctx, x, dim, index)
+    if isinstance(index, int):
+        idx = ctx.constant(torch.tensor(index, dtype=torch.int64))
+    else:
+        idx = reshape(ctx, cast(ctx, index, torch.int64), [])
+    return ctx.network.add_gather(x, idx, dim).get_output(0)
