@@ -58,7 +58,7 @@ def logical(ctx: ConversionContext, a: Any, b: Any, op: Any) -> Any:
     return T.elementwise(ctx, as_bool(ctx, a), as_bool(ctx, b), op, torch.bool)
 
 
-def logical_not(ctx: ConversionContext, x: Any) -> Any:
+def logical_not_of(ctx: ConversionContext, x: Any) -> Any:
     """NOT of the truth value of ``x``."""
     return T.unary(ctx, as_bool(ctx, x), trt.UnaryOperation.NOT)
 
@@ -78,7 +78,7 @@ def as_float(ctx: ConversionContext, x: Any, dtype: Optional[torch.dtype] = None
     return T.cast(ctx, x, dtype or ctx.float_dtype(torch.float32))
 
 
-def clamp(ctx: ConversionContext, x: Any, lo: Any, hi: Any, dtype: torch.dtype) -> Any:
+def clamp_to(ctx: ConversionContext, x: Any, lo: Any, hi: Any, dtype: torch.dtype) -> Any:
     """``min(max(x, lo), hi)`` in ``dtype`` (torch order: ``hi`` wins when ``lo > hi``); None bounds are skipped."""
     out = T.to_trt(ctx, x, dtype)
     if lo is not None:

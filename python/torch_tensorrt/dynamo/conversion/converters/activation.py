@@ -16,11 +16,10 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_dtype, out_dtype
+from torch_tensorrt.dynamo.conversion._arith import arith, as_float, clamp_to, compare, select
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
-from torch_tensorrt.dynamo.conversion.converters.comparison import compare, input_dtype, select
-from torch_tensorrt.dynamo.conversion.converters.elementwise import arith, clamp_to, out_dtype
-from torch_tensorrt.dynamo.conversion.converters.unary import as_float, unary_op
 
 aten = torch.ops.aten
 ACT = trt.ActivationType
@@ -34,12 +33,6 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def act(ctx: ConversionContext, x: Any, kind: Any, alpha: Optional[float] = None, beta: Optional[float] = None) -> Any:
     """A TensorRT activation of the float tensor ``x``."""
     return T.activation(ctx, x, kind, None if alpha is None else float(alpha), None if beta is None else float(beta))
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
 
 
 def _float_input(ctx: ConversionContext, node: torch.fx.Node, args: tuple) -> Any:
@@ -76,14 +69,14 @@ def relu6(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 
 @converter(aten.hardtanh.default)
 def hardtanh(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    lo = _arg(args, kwargs, 1, "min_val", -1.0)
-    hi = _arg(args, kwargs, 2, "max_val", 1.0)
+    lo = arg(args, kwargs, 1, "min_val", -1.0)
+    hi = arg(args, kwargs, 2, "max_val", 1.0)
     return _clip(ctx, node, args[0], lo, hi)
 
 
 @converter(aten.leaky_relu.default, validator=_float_only)
 def leaky_relu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return act(ctx, _float_input(ctx, node, args), ACT.LEAKY_RELU, _arg(args, kwargs, 1, "negative_slope", 0.01))
+    return act(ctx, _float_input(ctx, node, args), ACT.LEAKY_RELU, arg(args, kwargs, 1, "negative_slope", 0.01))
 
 
 @converter(aten.prelu.default, validator=_float_only)
@@ -109,15 +102,15 @@ def prelu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 def elu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``scale * (x if x > 0 else alpha * (exp(input_scale * x) - 1))``."""
     x = _float_input(ctx, node, args)
-    alpha = float(_arg(args, kwargs, 1, "alpha", 1.0))
-    scale = float(_arg(args, kwargs, 2, "scale", 1.0))
-    input_scale = float(_arg(args, kwargs, 3, "input_scale", 1.0))
+    alpha = float(arg(args, kwargs, 1, "alpha", 1.0))
+    scale = float(arg(args, kwargs, 2, "scale", 1.0))
+    input_scale = float(arg(args, kwargs, 3, "input_scale", 1.0))
     if input_scale == 1.0:
         if scale == 1.0:
             return act(ctx, x, ACT.ELU, alpha)
         return act(ctx, x, ACT.SELU, alpha, scale)
     dtype = T.dtype_of(x)
-    neg = arith(ctx, unary_op(ctx, arith(ctx, x, input_scale, EW.PROD, dtype), UN.EXP), 1.0, EW.SUB, dtype)
+    neg = arith(ctx, T.unary(ctx, arith(ctx, x, input_scale, EW.PROD, dtype), UN.EXP), 1.0, EW.SUB, dtype)
     neg = arith(ctx, neg, alpha, EW.PROD, dtype)
     out = select(ctx, compare(ctx, x, 0.0, EW.GREATER), x, neg, dtype)
     return out if scale == 1.0 else arith(ctx, out, scale, EW.PROD, dtype)
@@ -138,8 +131,8 @@ def softplus_of(ctx: ConversionContext, x: Any, beta: float = 1.0, threshold: fl
 
 @converter(aten.softplus.default, validator=_float_only)
 def softplus(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    beta = float(_arg(args, kwargs, 1, "beta", 1.0))
-    threshold = float(_arg(args, kwargs, 2, "threshold", 20.0))
+    beta = float(arg(args, kwargs, 1, "beta", 1.0))
+    threshold = float(arg(args, kwargs, 2, "threshold", 20.0))
     return softplus_of(ctx, _float_input(ctx, node, args), beta, threshold)
 
 
@@ -186,8 +179,8 @@ def log_sigmoid(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
     """``min(x, 0) - log(1 + exp(-|x|))`` (no overflow for large ``|x|``)."""
     x = _float_input(ctx, node, args)
     dtype = T.dtype_of(x)
-    tail = unary_op(ctx, unary_op(ctx, unary_op(ctx, x, UN.ABS), UN.NEG), UN.EXP)
-    out = arith(ctx, arith(ctx, x, 0.0, EW.MIN, dtype), unary_op(ctx, arith(ctx, tail, 1.0, EW.SUM, dtype), UN.LOG), EW.SUB, dtype)
+    tail = T.unary(ctx, T.unary(ctx, T.unary(ctx, x, UN.ABS), UN.NEG), UN.EXP)
+    out = arith(ctx, arith(ctx, x, 0.0, EW.MIN, dtype), T.unary(ctx, arith(ctx, tail, 1.0, EW.SUM, dtype), UN.LOG), EW.SUB, dtype)
     if node.target == aten.log_sigmoid_forward.default:
         # (output, buffer): the buffer is only used by the backward pass
         return out, tail
@@ -206,7 +199,7 @@ def glu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) 
     """First half of ``dim`` times the sigmoid of the second half."""
     x = T.to_trt(ctx, args[0])
     rank = len(x.shape)
-    dim = T.normalize_dim(_arg(args, kwargs, 1, "dim", -1), rank)
+    dim = T.normalize_dim(arg(args, kwargs, 1, "dim", -1), rank)
     size = T.sizes(ctx, x)
     half = T.scalar_arith(ctx, size[dim], 2, "//")
     part = list(size)

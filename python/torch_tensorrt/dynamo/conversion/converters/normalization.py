@@ -16,9 +16,10 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, out_dtype
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
+from torch_tensorrt.dynamo.conversion._reduce import reduce
 from torch_tensorrt.dynamo.conversion._registry import all_of, converter
-from torch_tensorrt.dynamo.conversion.converters.reduction import arg, out_dtype, reduce
 
 aten = torch.ops.aten
 E = trt.ElementWiseOperation
@@ -41,11 +42,6 @@ def used_outputs(node: torch.fx.Node) -> set[int]:
 def _only_output0(node: torch.fx.Node, settings: Any) -> Optional[str]:
     extra = used_outputs(node) - {0}
     return f"outputs {sorted(extra)} (saved statistics) are used" if extra else None
-
-
-def _input_val(node: torch.fx.Node) -> Optional[torch.Tensor]:
-    x = node.args[0]
-    return x.meta.get("val") if isinstance(x, torch.fx.Node) else None
 
 
 def _channel_shape(rank: int, channel_dim: int = 1) -> list[int]:
@@ -128,7 +124,7 @@ def native_batch_norm_no_training(ctx: ConversionContext, node: torch.fx.Node, a
 
 
 def _bn_training(args: Sequence[Any], kwargs: dict) -> bool:
-    return bool(args[5] if len(args) > 5 else kwargs.get("training", False))
+    return bool(arg(args, kwargs, 5, "training", False))
 
 
 def _bn_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
@@ -225,7 +221,7 @@ def group_norm_of(ctx: ConversionContext, x: Any, groups: int, weight: Any, bias
 
 
 def _group_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    val = _input_val(node)
+    val = input_val(node)
     if val is None or val.dim() < 2:
         return "group norm needs an input of rank >= 2"
     if not isinstance(val.shape[1], int):
@@ -249,10 +245,10 @@ def native_group_norm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, 
 
 # -- instance norm -----------------------------------------------------------------------------------------------
 def _instance_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    val = _input_val(node)
+    val = input_val(node)
     if val is None or val.dim() < 3:
         return "instance norm needs an input of rank >= 3"
-    use_input_stats = node.args[5] if len(node.args) > 5 else node.kwargs.get("use_input_stats", True)
+    use_input_stats = node_arg(node, 5, "use_input_stats", True)
     if not use_input_stats and (len(node.args) < 5 or node.args[3] is None or node.args[4] is None):
         return "use_input_stats=False without running statistics"
     return None
@@ -288,7 +284,7 @@ def rms_norm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
     weight = arg(args, kwargs, 2, "weight")
     eps = arg(args, kwargs, 3, "eps")
     if eps is None:
-        val = _input_val(node)
+        val = input_val(node)
         eps = torch.finfo(val.dtype if val is not None else torch.float32).eps
     rank = len(x.shape)
     axes = list(range(rank - len(shape), rank))
