@@ -61,7 +61,8 @@ def slice_dim(ctx: ConversionContext, x: Any, dim: int, start: Any, end: Any, st
 def slice_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     dim = T.normalize_dim(arg(args, kwargs, 1, "dim", 0), len(x.shape))
-    return slice_dim(ctx, x, dim, arg(args, kwargs, 2, "start"), arg(args, kwargs, 3, "end"), arg(args, kwargs, 4, "step", 1))
+    start, end, step = arg(args, kwargs, 2, "start"), arg(args, kwargs, 3, "end"), arg(args, kwargs, 4, "step", 1)
+    return slice_dim(ctx, x, dim, start, end, step)
 
 
 @converter(aten.narrow.default)

@@ -20,6 +20,7 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, per_dim
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import all_of, converter
 
@@ -52,20 +53,6 @@ WITH_INDICES = {
 }
 
 
-def _arg(node_or_args: Any, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    args = node_or_args.args if isinstance(node_or_args, torch.fx.Node) else node_or_args
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
-
-
-def _expand(values: Any, n: int) -> list[int]:
-    if isinstance(values, int):
-        return [values] * n
-    values = list(values)
-    return values * n if len(values) == 1 else values
-
-
 def _spatial_dims(node: torch.fx.Node) -> int:
     return {**MAX_POOL, **AVG_POOL, **ADAPTIVE_AVG, **ADAPTIVE_MAX}[node.target]
 
@@ -74,9 +61,8 @@ def _spatial_dims(node: torch.fx.Node) -> int:
 
 
 def _float_input(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    x = node.args[0]
-    val = x.meta.get("val") if isinstance(x, torch.fx.Node) else None
-    if not isinstance(val, torch.Tensor):
+    val = input_val(node)
+    if val is None:
         return "input is not a tensor"
     if not val.dtype.is_floating_point:
         return f"{val.dtype} pooling is not supported"
@@ -94,14 +80,14 @@ def _indices_unused(node: torch.fx.Node, settings: Any) -> Optional[str]:
 
 def _max_pool_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     n = _spatial_dims(node)
-    dilation = _expand(_arg(node, node.kwargs, 4, "dilation", 1), n)
+    dilation = per_dim(node_arg(node, 4, "dilation", 1), n)
     if any(d != 1 for d in dilation):
         return "max pooling with dilation != 1 is not supported"
     return None
 
 
 def _avg_pool_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    if _arg(node, node.kwargs, 6, "divisor_override", None) is not None:
+    if node_arg(node, 6, "divisor_override", None) is not None:
         return "avg_pool divisor_override is not supported"
     return None
 
@@ -109,7 +95,7 @@ def _avg_pool_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
 def _adaptive_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     n = _spatial_dims(node)
     x = node.args[0].meta["val"]
-    out = _expand(node.args[1], n)
+    out = per_dim(node.args[1], n)
     for size, o in zip(x.shape[x.dim() - n :], out):
         if not isinstance(size, int) and o != 1:
             return "adaptive pooling to an output size other than 1 needs static spatial sizes"
@@ -202,7 +188,7 @@ def _drop_windows_in_padding(ctx: ConversionContext, x: Any, out: Any, stride: l
             if limit < current:
                 sizes[lead + i], changed = limit, True
         else:
-            sizes[lead + i] = T.elementwise(ctx, current, limit, trt.ElementWiseOperation.MIN, torch.int64)
+            sizes[lead + i] = T.scalar_arith(ctx, current, limit, "min")
             changed = True
     if not changed:
         return out
@@ -213,10 +199,10 @@ def _drop_windows_in_padding(ctx: ConversionContext, x: Any, out: Any, stride: l
 @converter(*MAX_POOL, validator=all_of(_float_input, _max_pool_ok, _indices_unused))
 def max_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     n = MAX_POOL[node.target]
-    kernel = _expand(args[1], n)
-    stride = _expand(_arg(args, kwargs, 2, "stride", []) or kernel, n)
-    padding = _expand(_arg(args, kwargs, 3, "padding", 0), n)
-    ceil_mode = bool(_arg(args, kwargs, 5, "ceil_mode", False))
+    kernel = per_dim(args[1], n)
+    stride = per_dim(arg(args, kwargs, 2, "stride", []) or kernel, n)
+    padding = per_dim(arg(args, kwargs, 3, "padding", 0), n)
+    ceil_mode = bool(arg(args, kwargs, 5, "ceil_mode", False))
     out = pool(ctx, args[0], trt.PoolingType.MAX, kernel, stride, padding, ceil_mode)
     return (out, None) if node.target in WITH_INDICES else out
 
@@ -224,11 +210,11 @@ def max_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
 @converter(*AVG_POOL, validator=all_of(_float_input, _avg_pool_ok))
 def avg_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     n = AVG_POOL[node.target]
-    kernel = _expand(args[1], n)
-    stride = _expand(_arg(args, kwargs, 2, "stride", []) or kernel, n)
-    padding = _expand(_arg(args, kwargs, 3, "padding", 0), n)
-    ceil_mode = bool(_arg(args, kwargs, 4, "ceil_mode", False))
-    include = bool(_arg(args, kwargs, 5, "count_include_pad", True))
+    kernel = per_dim(args[1], n)
+    stride = per_dim(arg(args, kwargs, 2, "stride", []) or kernel, n)
+    padding = per_dim(arg(args, kwargs, 3, "padding", 0), n)
+    ceil_mode = bool(arg(args, kwargs, 4, "ceil_mode", False))
+    include = bool(arg(args, kwargs, 5, "count_include_pad", True))
     return pool(ctx, args[0], trt.PoolingType.AVERAGE, kernel, stride, padding, ceil_mode, include)
 
 
@@ -275,9 +261,9 @@ def adaptive_pool(ctx: ConversionContext, x: Any, output_size: Sequence[int], us
 
 @converter(*ADAPTIVE_AVG, validator=all_of(_float_input, _adaptive_ok))
 def adaptive_avg_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return adaptive_pool(ctx, args[0], _expand(args[1], ADAPTIVE_AVG[node.target]), use_max=False)
+    return adaptive_pool(ctx, args[0], per_dim(args[1], ADAPTIVE_AVG[node.target]), use_max=False)
 
 
 @converter(*ADAPTIVE_MAX, validator=all_of(_float_input, _adaptive_ok, _indices_unused))
 def adaptive_max_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return (adaptive_pool(ctx, args[0], _expand(args[1], ADAPTIVE_MAX[node.target]), use_max=True), None)
+    return (adaptive_pool(ctx, args[0], per_dim(args[1], ADAPTIVE_MAX[node.target]), use_max=True), None)
