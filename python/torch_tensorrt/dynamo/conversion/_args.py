@@ -8,6 +8,7 @@ reading lives here so that every converter family reads arguments the same way.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Optional, Sequence, Union
 
 import torch
@@ -68,3 +69,15 @@ def per_dim(values: Union[int, Sequence[int]], n: int) -> list[int]:
         return [values] * n
     values = list(values)
     return values * n if len(values) == 1 else values
+
+
+def used_outputs(node: torch.fx.Node) -> set[int]:
+    """Indices of a multi-output node's outputs that its users read through getitem (all of them, as far as
+    anyone can tell, when the tuple itself escapes)."""
+    used: set[int] = set()
+    for user in node.users:
+        if user.op == "call_function" and user.target is operator.getitem:
+            used.add(int(user.args[1]))
+        else:
+            used.update(range(8))
+    return used

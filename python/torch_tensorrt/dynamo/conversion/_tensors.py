@@ -214,15 +214,17 @@ def elementwise(
 
 
 def unary(ctx: ConversionContext, x: Any, op: Any) -> Any:
+    """A TensorRT unary ``op`` of ``x`` (float inputs, except ABS/SIGN on integers and NOT on bool)."""
     return ctx.network.add_unary(to_trt(ctx, x), op).get_output(0)
 
 
 def activation(ctx: ConversionContext, x: Any, kind: Any, alpha: Optional[float] = None, beta: Optional[float] = None) -> Any:
+    """A TensorRT activation of ``kind`` (float tensors only) with its ``alpha``/``beta`` parameters."""
     layer = ctx.network.add_activation(to_trt(ctx, x), kind)
     if alpha is not None:
-        layer.alpha = alpha
+        layer.alpha = float(alpha)
     if beta is not None:
-        layer.beta = beta
+        layer.beta = float(beta)
     return layer.get_output(0)
 
 
@@ -237,17 +239,32 @@ def permute(ctx: ConversionContext, t: Any, perm: Sequence[int]) -> Any:
 
 
 def slice_tensor(
-    ctx: ConversionContext, t: Any, start: Sequence[DimLike], size: Sequence[DimLike], stride: Sequence[int]
+    ctx: ConversionContext,
+    t: Any,
+    start: Sequence[DimLike],
+    size: Sequence[DimLike],
+    stride: Sequence[int],
+    mode: Any = None,
+    fill: Any = None,
 ) -> Any:
-    """Strided slice; ``start``/``size`` may hold ITensors (dynamic), ``stride`` is static."""
-    static = all(isinstance(v, int) for v in (*start, *size))
+    """Strided slice; ``start``/``size`` may hold ITensors (then wired as shape tensors), ``stride`` is static.
+    ``mode`` is the ``trt.SampleMode`` for positions outside ``t`` (default: none allowed), ``fill`` the
+    ITensor FILL mode writes there."""
     rank = len(t.shape)
-    if static:
-        return ctx.network.add_slice(t, tuple(start), tuple(size), tuple(stride)).get_output(0)
-    start_t, size_t = shape_tensor_from(ctx, start), shape_tensor_from(ctx, size)
-    layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, tuple(stride))
-    layer.set_input(1, start_t)
-    layer.set_input(2, size_t)
+    # shape tensors are built before the layer that reads them (network order stays topological)
+    start_t = None if all(isinstance(v, int) for v in start) else shape_tensor_from(ctx, start)
+    size_t = None if all(isinstance(v, int) for v in size) else shape_tensor_from(ctx, size)
+    static_start = (0,) * rank if start_t is not None else tuple(start)
+    static_size = (1,) * rank if size_t is not None else tuple(size)
+    layer = ctx.network.add_slice(t, static_start, static_size, tuple(stride))
+    if start_t is not None:
+        layer.set_input(1, start_t)
+    if size_t is not None:
+        layer.set_input(2, size_t)
+    if mode is not None:
+        layer.mode = mode
+    if fill is not None:
+        layer.set_input(4, fill)
     return layer.get_output(0)
 
 
@@ -293,7 +310,8 @@ def concat(ctx: ConversionContext, tensors: Sequence[Any], axis: int) -> Any:
 
 
 def expand(ctx: ConversionContext, t: Any, target: Sequence[DimLike]) -> Any:
-    """Broadcast ``t`` to ``target`` (torch ``expand``: -1 keeps a dimension) using a WRAP-mode slice."""
+    """Broadcast ``t`` to ``target`` (torch ``expand``: -1 keeps a dimension): a slice with stride 0 along the
+    broadcast dimensions."""
     t = unsqueeze_to_rank(ctx, t, len(target))
     rank = len(target)
     out: list[DimLike] = []
@@ -302,13 +320,7 @@ def expand(ctx: ConversionContext, t: Any, target: Sequence[DimLike]) -> Any:
     if all(isinstance(d, int) for d in out) and tuple(out) == tuple(t.shape):
         return t
     stride = [1 if (t.shape[i] != 1 or (isinstance(out[i], int) and out[i] == 1)) else 0 for i in range(rank)]
-    static = all(isinstance(d, int) for d in out)
-    if static:
-        return ctx.network.add_slice(t, (0,) * rank, tuple(out), tuple(stride)).get_output(0)
-    size_t = shape_tensor_from(ctx, out)
-    layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, tuple(stride))
-    layer.set_input(2, size_t)
-    return layer.get_output(0)
+    return slice_tensor(ctx, t, [0] * rank, out, stride)
 
 
 def filled(ctx: ConversionContext, shape: Sequence[DimLike], value: Any, dtype: torch.dtype) -> Any:

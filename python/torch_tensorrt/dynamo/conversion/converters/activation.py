@@ -30,11 +30,6 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def act(ctx: ConversionContext, x: Any, kind: Any, alpha: Optional[float] = None, beta: Optional[float] = None) -> Any:
-    """A TensorRT activation of the float tensor ``x``."""
-    return T.activation(ctx, x, kind, None if alpha is None else float(alpha), None if beta is None else float(beta))
-
-
 def _float_input(ctx: ConversionContext, node: torch.fx.Node, args: tuple) -> Any:
     return as_float(ctx, args[0], out_dtype(ctx, node))
 
@@ -50,7 +45,7 @@ def _float_only(node: torch.fx.Node, settings: Any) -> Optional[str]:
 def _clip(ctx: ConversionContext, node: torch.fx.Node, x: Any, lo: float, hi: float) -> Any:
     x = T.to_trt(ctx, x)
     if T.dtype_of(x).is_floating_point:
-        return act(ctx, x, ACT.CLIP, lo, hi)
+        return T.activation(ctx, x, ACT.CLIP, lo, hi)
     return clamp_to(ctx, x, lo, hi, out_dtype(ctx, node))
 
 
@@ -58,7 +53,7 @@ def _clip(ctx: ConversionContext, node: torch.fx.Node, x: Any, lo: float, hi: fl
 def relu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     if T.dtype_of(x).is_floating_point:
-        return act(ctx, x, ACT.RELU)
+        return T.activation(ctx, x, ACT.RELU)
     return clamp_to(ctx, x, 0, None, out_dtype(ctx, node))
 
 
@@ -76,7 +71,8 @@ def hardtanh(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
 
 @converter(aten.leaky_relu.default, validator=_float_only)
 def leaky_relu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return act(ctx, _float_input(ctx, node, args), ACT.LEAKY_RELU, arg(args, kwargs, 1, "negative_slope", 0.01))
+    slope = arg(args, kwargs, 1, "negative_slope", 0.01)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.LEAKY_RELU, slope)
 
 
 @converter(aten.prelu.default, validator=_float_only)
@@ -107,8 +103,8 @@ def elu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) 
     input_scale = float(arg(args, kwargs, 3, "input_scale", 1.0))
     if input_scale == 1.0:
         if scale == 1.0:
-            return act(ctx, x, ACT.ELU, alpha)
-        return act(ctx, x, ACT.SELU, alpha, scale)
+            return T.activation(ctx, x, ACT.ELU, alpha)
+        return T.activation(ctx, x, ACT.SELU, alpha, scale)
     dtype = T.dtype_of(x)
     neg = arith(ctx, T.unary(ctx, arith(ctx, x, input_scale, EW.PROD, dtype), UN.EXP), 1.0, EW.SUB, dtype)
     neg = arith(ctx, neg, alpha, EW.PROD, dtype)
@@ -118,13 +114,13 @@ def elu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) 
 
 @converter(aten.selu.default, validator=_float_only)
 def selu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return act(ctx, _float_input(ctx, node, args), ACT.SELU, _SELU_ALPHA, _SELU_SCALE)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.SELU, _SELU_ALPHA, _SELU_SCALE)
 
 
 def softplus_of(ctx: ConversionContext, x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
     """torch softplus: ``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
     dtype = T.dtype_of(x)
-    smooth = act(ctx, x, ACT.SOFTPLUS, 1.0 / beta, beta)
+    smooth = T.activation(ctx, x, ACT.SOFTPLUS, 1.0 / beta, beta)
     scaled = x if beta == 1.0 else arith(ctx, x, beta, EW.PROD, dtype)
     return select(ctx, compare(ctx, scaled, float(threshold), EW.GREATER), x, smooth, dtype)
 
@@ -140,38 +136,38 @@ def softplus(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
 def mish(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``x * tanh(softplus(x))``."""
     x = _float_input(ctx, node, args)
-    return arith(ctx, x, act(ctx, softplus_of(ctx, x), ACT.TANH), EW.PROD, T.dtype_of(x))
+    return arith(ctx, x, T.activation(ctx, softplus_of(ctx, x), ACT.TANH), EW.PROD, T.dtype_of(x))
 
 
 # -- sigmoid family ----------------------------------------------------------------------------------------------
 @converter(aten.sigmoid.default)
 def sigmoid(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return act(ctx, _float_input(ctx, node, args), ACT.SIGMOID)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.SIGMOID)
 
 
 @converter(aten.tanh.default)
 def tanh(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return act(ctx, _float_input(ctx, node, args), ACT.TANH)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.TANH)
 
 
 @converter(aten.silu.default, validator=_float_only)
 def silu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``x * sigmoid(x)``."""
     x = _float_input(ctx, node, args)
-    return arith(ctx, x, act(ctx, x, ACT.SIGMOID), EW.PROD, T.dtype_of(x))
+    return arith(ctx, x, T.activation(ctx, x, ACT.SIGMOID), EW.PROD, T.dtype_of(x))
 
 
 @converter(aten.hardsigmoid.default, validator=_float_only)
 def hardsigmoid(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``relu6(x + 3) / 6`` = HARD_SIGMOID with alpha 1/6, beta 1/2."""
-    return act(ctx, _float_input(ctx, node, args), ACT.HARD_SIGMOID, 1.0 / 6.0, 0.5)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.HARD_SIGMOID, 1.0 / 6.0, 0.5)
 
 
 @converter(aten.hardswish.default, validator=_float_only)
 def hardswish(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``x * hardsigmoid(x)``."""
     x = _float_input(ctx, node, args)
-    return arith(ctx, x, act(ctx, x, ACT.HARD_SIGMOID, 1.0 / 6.0, 0.5), EW.PROD, T.dtype_of(x))
+    return arith(ctx, x, T.activation(ctx, x, ACT.HARD_SIGMOID, 1.0 / 6.0, 0.5), EW.PROD, T.dtype_of(x))
 
 
 @converter(aten.log_sigmoid.default, aten.log_sigmoid_forward.default, validator=_float_only)
@@ -191,7 +187,7 @@ def log_sigmoid(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
 def gelu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     approximate = kwargs.get("approximate", "none")
     kind = ACT.GELU_TANH if approximate == "tanh" else ACT.GELU_ERF
-    return act(ctx, _float_input(ctx, node, args), kind)
+    return T.activation(ctx, _float_input(ctx, node, args), kind)
 
 
 @converter(aten.glu.default, validator=_float_only)
@@ -209,4 +205,4 @@ def glu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) 
     second_start: list[Any] = list(start)
     second_start[dim] = half
     second = T.slice_tensor(ctx, x, second_start, part, [1] * rank)
-    return arith(ctx, first, act(ctx, second, ACT.SIGMOID), EW.PROD, T.dtype_of(x))
+    return arith(ctx, first, T.activation(ctx, second, ACT.SIGMOID), EW.PROD, T.dtype_of(x))

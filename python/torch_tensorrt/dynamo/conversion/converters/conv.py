@@ -145,15 +145,8 @@ def _zero_pad_end(ctx: ConversionContext, t: Any, extra: Sequence[int]) -> Any:
     lead = rank - len(extra)
     size = T.sizes(ctx, t)
     out_size = size[:lead] + [T.scalar_arith(ctx, s, e, "+") for s, e in zip(size[lead:], extra)]
-    static = all(isinstance(s, int) for s in out_size)
-    if static:
-        layer = ctx.network.add_slice(t, (0,) * rank, tuple(out_size), (1,) * rank)
-    else:
-        layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, (1,) * rank)
-        layer.set_input(2, T.shape_tensor_from(ctx, out_size))
-    layer.mode = trt.SampleMode.FILL
-    layer.set_input(4, T.to_trt(ctx, 0.0, T.dtype_of(t)))
-    return layer.get_output(0)
+    zero = T.to_trt(ctx, 0.0, T.dtype_of(t))
+    return T.slice_tensor(ctx, t, [0] * rank, out_size, [1] * rank, trt.SampleMode.FILL, zero)
 
 
 def _as_float32(ctx: ConversionContext, value: Any) -> Any:

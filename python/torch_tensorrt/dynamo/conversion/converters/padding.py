@@ -45,16 +45,9 @@ def pad_tensor(ctx: ConversionContext, x: Any, pad: Sequence[int], mode: str = "
         pre, post = int(pad[2 * j]), int(pad[2 * j + 1])
         start[d] = -pre
         if pre + post:
-            size[d] = size[d] + pre + post if isinstance(size[d], int) else T.scalar_arith(ctx, size[d], pre + post, "+")
-    if all(isinstance(s, int) for s in size):
-        layer = ctx.network.add_slice(x, tuple(start), tuple(size), (1,) * rank)
-    else:
-        layer = ctx.network.add_slice(x, tuple(start), (1,) * rank, (1,) * rank)
-        layer.set_input(2, T.shape_tensor_from(ctx, size))
-    layer.mode = MODES[mode]
-    if mode == "constant":
-        layer.set_input(4, T.to_trt(ctx, 0 if value is None else value, T.dtype_of(x)))
-    return layer.get_output(0)
+            size[d] = T.scalar_arith(ctx, size[d], pre + post, "+")
+    fill = T.to_trt(ctx, 0 if value is None else value, T.dtype_of(x)) if mode == "constant" else None
+    return T.slice_tensor(ctx, x, start, size, [1] * rank, MODES[mode], fill)
 
 
 def _pad_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:

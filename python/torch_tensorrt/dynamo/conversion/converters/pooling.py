@@ -12,7 +12,6 @@ reduce per output position, which needs static spatial sizes (except for output 
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Optional, Sequence
 
 import torch
@@ -20,7 +19,7 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
-from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, per_dim
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, per_dim, used_outputs
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import all_of, converter
 
@@ -70,11 +69,8 @@ def _float_input(node: torch.fx.Node, settings: Any) -> Optional[str]:
 
 
 def _indices_unused(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    if node.target not in WITH_INDICES:
-        return None
-    for user in node.users:
-        if user.target is not operator.getitem or user.args[1] != 0:
-            return "the pooling indices are used (TensorRT pooling does not produce indices)"
+    if node.target in WITH_INDICES and used_outputs(node) - {0}:
+        return "the pooling indices are used (TensorRT pooling does not produce indices)"
     return None
 
 
@@ -196,12 +192,16 @@ def _drop_windows_in_padding(ctx: ConversionContext, x: Any, out: Any, stride: l
     return T.slice_tensor(ctx, out, [0] * rank, sizes, [1] * rank)
 
 
-@converter(*MAX_POOL, validator=all_of(_float_input, _max_pool_ok, _indices_unused))
-def max_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    n = MAX_POOL[node.target]
+def _window(args: tuple, kwargs: dict, n: int) -> tuple[list[int], list[int], list[int]]:
+    """(kernel, stride, padding) per spatial dimension of a max/avg pooling call (stride defaults to the kernel)."""
     kernel = per_dim(args[1], n)
     stride = per_dim(arg(args, kwargs, 2, "stride", []) or kernel, n)
-    padding = per_dim(arg(args, kwargs, 3, "padding", 0), n)
+    return kernel, stride, per_dim(arg(args, kwargs, 3, "padding", 0), n)
+
+
+@converter(*MAX_POOL, validator=all_of(_float_input, _max_pool_ok, _indices_unused))
+def max_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    kernel, stride, padding = _window(args, kwargs, MAX_POOL[node.target])
     ceil_mode = bool(arg(args, kwargs, 5, "ceil_mode", False))
     out = pool(ctx, args[0], trt.PoolingType.MAX, kernel, stride, padding, ceil_mode)
     return (out, None) if node.target in WITH_INDICES else out
@@ -209,10 +209,7 @@ def max_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
 
 @converter(*AVG_POOL, validator=all_of(_float_input, _avg_pool_ok))
 def avg_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    n = AVG_POOL[node.target]
-    kernel = per_dim(args[1], n)
-    stride = per_dim(arg(args, kwargs, 2, "stride", []) or kernel, n)
-    padding = per_dim(arg(args, kwargs, 3, "padding", 0), n)
+    kernel, stride, padding = _window(args, kwargs, AVG_POOL[node.target])
     ceil_mode = bool(arg(args, kwargs, 4, "ceil_mode", False))
     include = bool(arg(args, kwargs, 5, "count_include_pad", True))
     return pool(ctx, args[0], trt.PoolingType.AVERAGE, kernel, stride, padding, ceil_mode, include)

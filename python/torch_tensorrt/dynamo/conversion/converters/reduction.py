@@ -43,12 +43,17 @@ def _dims_keepdim(node: torch.fx.Node, args: tuple, kwargs: dict, *whole: Any) -
 
 
 # -- sum / mean / prod -------------------------------------------------------------------------------------------
-@converter(aten.sum.dim_IntList, aten.sum.default, fp32=True)
-def sum_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    dims, keep = _dims_keepdim(node, args, kwargs, aten.sum.default)
+def _accumulate(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict, op: Any, whole: Any) -> Any:
+    """sum/prod over the node's dims in the accumulation dtype, cast to the output dtype."""
+    dims, keep = _dims_keepdim(node, args, kwargs, whole)
     x = T.to_trt(ctx, args[0])
     x = T.cast(ctx, x, accumulate_dtype(ctx, x, kwargs.get("dtype")))
-    return T.cast(ctx, reduce(ctx, x, R.SUM, dims, keep), out_dtype(ctx, node))
+    return T.cast(ctx, reduce(ctx, x, op, dims, keep), out_dtype(ctx, node))
+
+
+@converter(aten.sum.dim_IntList, aten.sum.default, fp32=True)
+def sum_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    return _accumulate(ctx, node, args, kwargs, R.SUM, aten.sum.default)
 
 
 @converter(aten.mean.dim, aten.mean.default, fp32=True)
@@ -60,10 +65,7 @@ def mean(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict)
 
 @converter(aten.prod.dim_int, aten.prod.default, fp32=True)
 def prod(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    dim, keep = _dims_keepdim(node, args, kwargs, aten.prod.default)
-    x = T.to_trt(ctx, args[0])
-    x = T.cast(ctx, x, accumulate_dtype(ctx, x, kwargs.get("dtype")))
-    return T.cast(ctx, reduce(ctx, x, R.PROD, dim, keep), out_dtype(ctx, node))
+    return _accumulate(ctx, node, args, kwargs, R.PROD, aten.prod.default)
 
 
 # -- amax / amin / max / min (values only) -----------------------------------------------------------------------

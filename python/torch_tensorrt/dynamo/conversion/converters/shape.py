@@ -181,15 +181,7 @@ def roll_dim(ctx: ConversionContext, x: Any, shift: int, dim: int) -> Any:
     start[dim] = _mod(ctx, -shift, sizes[dim])
     if isinstance(start[dim], int) and start[dim] == 0:
         return x
-    if all(isinstance(v, int) for v in (*start, *sizes)):
-        layer = ctx.network.add_slice(x, tuple(start), tuple(sizes), (1,) * rank)
-    else:
-        start_t, size_t = T.shape_tensor_from(ctx, start), T.shape_tensor_from(ctx, sizes)
-        layer = ctx.network.add_slice(x, (0,) * rank, (1,) * rank, (1,) * rank)
-        layer.set_input(1, start_t)
-        layer.set_input(2, size_t)
-    layer.mode = trt.SampleMode.WRAP
-    return layer.get_output(0)
+    return T.slice_tensor(ctx, x, start, sizes, [1] * rank, trt.SampleMode.WRAP)
 
 
 @converter(aten.roll.default)
