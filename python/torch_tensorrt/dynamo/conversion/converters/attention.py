@@ -14,7 +14,7 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
-from torch_tensorrt.dynamo.conversion._args import arg, node_arg, out_dtype
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, out_dtype
 from torch_tensorrt.dynamo.conversion._arith import select
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._reduce import reduce
@@ -69,7 +69,7 @@ def _sdpa_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     dropout = node_arg(node, 4, "dropout_p", 0.0)
     if dropout:
         return f"dropout_p={dropout} (attention dropout is random; TensorRT runs inference)"
-    vals = [a.meta.get("val") if isinstance(a, torch.fx.Node) else None for a in node.args[:3]]
+    vals = [input_val(node, i) for i in range(3)]
     if any(v is None for v in vals):
         return "unknown query/key/value shapes"
     q, k, _ = vals

@@ -16,7 +16,7 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
-from torch_tensorrt.dynamo.conversion._args import input_dtype
+from torch_tensorrt.dynamo.conversion._args import input_dtype, out_dtype
 from torch_tensorrt.dynamo.conversion._arith import compare, logical, logical_not_of, select
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
@@ -124,4 +124,4 @@ def bitwise_not(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
 @converter(aten.where.self, aten.where.ScalarOther, aten.where.ScalarSelf, aten.where.Scalar)
 def where(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     # the output dtype is torch's promotion of the branches (Python-number branches count as wrapped scalars)
-    return select(ctx, args[0], args[1], args[2], ctx.value_dtype(node.meta["val"].dtype))
+    return select(ctx, args[0], args[1], args[2], out_dtype(ctx, node))
