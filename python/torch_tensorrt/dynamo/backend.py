@@ -221,11 +221,12 @@ def _fallback(
 
 
 def ops_left_in_pytorch(compiled: torch.fx.GraphModule, settings: CompilationSettings) -> list[LeftOp]:
-    """The operators of a compiled graph that run in PyTorch (``_run_on_gpu_N`` submodules), with the reason."""
+    """The operators of a compiled graph that run in PyTorch (``_run_on_gpu_N`` submodules), with the reason
+    (the partitioner's decision, taken again on the submodule's graph)."""
     from torch_tensorrt._errors import op_name
-    from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
-    from torch_tensorrt.dynamo.partitioning._partitioner import TORCH_PREFIX, is_compute_node
+    from torch_tensorrt.dynamo.partitioning._partitioner import TORCH_PREFIX, TensorRTSupport, is_compute_node
 
+    support = TensorRTSupport(settings)
     out = []
     for name, sub in compiled.named_children():
         if not name.startswith(TORCH_PREFIX) or not isinstance(sub, torch.fx.GraphModule):
@@ -233,8 +234,8 @@ def ops_left_in_pytorch(compiled: torch.fx.GraphModule, settings: CompilationSet
         for node in sub.graph.nodes:
             if not is_compute_node(node):
                 continue
-            decision = CONVERTERS.decide(node, settings)
-            reason = decision.reason if not decision.supported else (
+            ok = support.is_node_supported({}, node)
+            reason = support.report.reasons.get(node, "") if not ok else (
                 f"its partition is smaller than min_block_size={settings.min_block_size}")
             out.append(LeftOp(node.name, op_name(node), reason))
     return out
