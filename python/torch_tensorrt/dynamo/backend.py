@@ -39,7 +39,7 @@ from torch_tensorrt.dynamo._settings import CompilationSettings
 
 logger = logging.getLogger("torch_tensorrt.dynamo.backend")
 
-__all__ = ["tensorrt_backend", "backend_stats", "BackendOptionError"]
+__all__ = ["tensorrt_backend", "backend_stats", "settings_from_options", "BackendOptionError", "BackendOptionValueError"]
 
 try:  # dynamo re-raises ShortenTraceback subclasses as they are instead of wrapping them in BackendCompilerFailed
     from torch._dynamo.exc import ShortenTraceback as _Passthrough
@@ -48,7 +48,8 @@ except ImportError:  # pragma: no cover - older torch
 
 
 class BackendOptionError(_Passthrough, TypeError):  # type: ignore[misc]
-    """An unknown key in ``torch.compile(..., options={...})`` (a ``TypeError`` that dynamo does not wrap)."""
+    """An unknown key in ``torch.compile(..., options={...})``: a ``TypeError`` that dynamo raises as it is
+    (instead of wrapping it in ``BackendCompilerFailed``)."""
 
     def __init__(self, message: str) -> None:
         if _Passthrough is Exception:
@@ -57,14 +58,21 @@ class BackendOptionError(_Passthrough, TypeError):  # type: ignore[misc]
             super().__init__(message, first_useful_frame=None)
 
 
+class BackendOptionValueError(BackendOptionError, ValueError):
+    """A bad value in ``options`` (also a ``ValueError``)."""
+
+
 def settings_from_options(options: Optional[dict[str, Any]]) -> CompilationSettings:
-    """:class:`CompilationSettings` from ``torch.compile``'s ``options`` (unknown key: :class:`BackendOptionError`)."""
+    """:class:`CompilationSettings` from ``torch.compile``'s ``options``: exactly its fields (an unknown key is a
+    ``TypeError`` listing the valid ones; a bad value a ``ValueError``)."""
     if options is not None and not isinstance(options, dict):
         raise BackendOptionError(f"torch.compile(backend='tensorrt'): options must be a dict, got {type(options).__name__}")
     try:
         return CompilationSettings.from_kwargs(**(options or {}))
     except TypeError as exc:
         raise BackendOptionError(f"torch.compile(backend='tensorrt', options=...): {exc}") from None
+    except ValueError as exc:
+        raise BackendOptionValueError(f"torch.compile(backend='tensorrt', options=...): {exc}") from None
 
 
 def tensorrt_backend(
