@@ -22,7 +22,7 @@ import torch
 import torch.fx
 from torch.utils.weak import WeakIdKeyDictionary
 
-from torch_tensorrt.dynamo._backend_shapes import GraphPlan, is_frozen_input
+from torch_tensorrt.dynamo._backend_shapes import GraphPlan
 from torch_tensorrt.dynamo._settings import CompilationSettings
 
 MAX_ENTRIES = 64
@@ -86,9 +86,8 @@ def program_key(
     h.update(json.dumps(args).encode())
     keyed = {k: v for k, v in settings.to_json().items() if k not in _NOT_KEYED}
     h.update(json.dumps(keyed, sort_keys=True, default=str).encode())
-    for i, v in enumerate(example_inputs):
-        if is_frozen_input(v):
-            h.update(f"{i}:{tensor_digest(v)};".encode())
+    for i in plan.frozen:
+        h.update(f"{i}:{tensor_digest(example_inputs[i])};".encode())
     for name, t in sorted(_graph_constants(gm).items()):
         h.update(f"{name}:{tensor_digest(t)};".encode())
     return h.hexdigest()

@@ -82,6 +82,8 @@ class GraphPlan:
     gm: torch.fx.GraphModule
     #: positions (in dynamo's call arguments) of the values the compiled graph takes, in order
     keep: list[int]
+    #: positions of the parameters and buffers frozen into the graph (engine weights)
+    frozen: list[int]
     export_args: tuple[Any, ...]
     dynamic_shapes: Optional[tuple[Any, ...]]
     symbols: dict[str, SymbolProfile] = field(default_factory=dict)
@@ -183,8 +185,14 @@ def _linear(expr: sympy.Expr) -> Optional[tuple[int, sympy.Symbol, int]]:
 
 
 class _Planner:
-    def __init__(self, gm: torch.fx.GraphModule, example_inputs: Sequence[Any], settings: CompilationSettings) -> None:
+    def __init__(
+        self, gm: torch.fx.GraphModule, example_inputs: Sequence[Any], settings: CompilationSettings,
+        frozen: Optional[Sequence[int]],
+    ) -> None:
         self.settings = settings
+        self.frozen = list(frozen) if frozen is not None else [
+            i for i, v in enumerate(example_inputs) if is_frozen_input(v)
+        ]
         self.example_inputs = list(example_inputs)
         self.placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
         if len(self.placeholders) != len(self.example_inputs):
@@ -199,7 +207,7 @@ class _Planner:
         self.dim_of: dict[str, tuple[int, int]] = {}
 
     def run(self) -> GraphPlan:
-        frozen = [i for i, v in enumerate(self.example_inputs) if is_frozen_input(v)]
+        frozen = self.frozen
         for i in frozen:
             self._freeze(i)
         for i, v in enumerate(self.example_inputs):
@@ -229,7 +237,7 @@ class _Planner:
         self.gm.graph.lint()
         self.gm.recompile()
         dynamic = tuple(dyn) if any(d is not None for d in dyn) else None
-        return GraphPlan(self.gm, keep, tuple(args), dynamic, dict(self.symbols), self.dims, self.guards)
+        return GraphPlan(self.gm, keep, frozen, tuple(args), dynamic, dict(self.symbols), self.dims, self.guards)
 
     # -- placeholders ------------------------------------------------------------------------------------------
     def _freeze(self, i: int) -> None:
@@ -325,6 +333,39 @@ def _copy(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     return torch.fx.GraphModule(gm, graph)
 
 
-def plan_graph(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], settings: CompilationSettings) -> GraphPlan:
-    """Describe ``gm``'s inputs for export and compilation (raises :class:`PlanError` when it cannot)."""
-    return _Planner(gm, example_inputs, settings).run()
+def restart_with_constant_floats(gm: torch.fx.GraphModule) -> None:
+    """Where dynamo passed Python floats as 0-d tensors read with ``.item()`` (``dynamic=True``, automatic dynamic
+    floats such as a LayerNorm's ``eps``), ask it to trace the frame again with those floats as constants (it
+    guards on their values): engines take tensors and sizes, not float scalars. This is dynamo's protocol for
+    backends that cannot use symbolic floats (``TensorifyScalarRestartAnalysis``); without it, nothing happens
+    and the operators using the floats stay in PyTorch."""
+    try:
+        from torch._dynamo.exc import TensorifyScalarRestartAnalysis
+        from torch._dynamo.symbolic_convert import TensorifyState
+        from torch.utils._sympy.symbol import SymT, symbol_is_type
+    except ImportError:  # pragma: no cover - other torch versions
+        return
+    tensorified = [
+        n for n in gm.graph.nodes if n.op == "placeholder" and getattr(n.meta.get("grapharg"), "pass_arg_as_tensor", False)
+    ]
+    if not tensorified:
+        return
+    # The floats' symbols may already be replaced by their values inside the graph (PyTorch's argument parser
+    # specializes some): specialize every float symbol of the frame, as PyTorch's own tensorify pass does.
+    shape_env = _fake_value(tensorified[0]).fake_mode.shape_env
+    hints = getattr(shape_env, "backed_var_to_val", None) or shape_env.var_to_val
+    names = {str(s) for s in hints if symbol_is_type(s, SymT.FLOAT)}
+    names = {n for n in names if not TensorifyState.should_specialize(n)}
+    if names:
+        for name in sorted(names):
+            TensorifyState.specialize(name)
+        raise TensorifyScalarRestartAnalysis
+
+
+def plan_graph(
+    gm: torch.fx.GraphModule, example_inputs: Sequence[Any], settings: CompilationSettings,
+    frozen: Optional[Sequence[int]] = None,
+) -> GraphPlan:
+    """Describe ``gm``'s inputs for export and compilation (raises :class:`PlanError` when it cannot).
+    ``frozen``: positions of the weights (default: the parameters and buffers dynamo marked)."""
+    return _Planner(gm, example_inputs, settings, frozen).run()

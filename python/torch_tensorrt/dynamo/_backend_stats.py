@@ -43,6 +43,8 @@ class GraphRecord:
     ops_in_pytorch: list[LeftOp] = field(default_factory=list)
     #: seconds from the backend call to the returned callable
     compile_s: float = 0.0
+    #: why the graph was compiled, when not for a new dynamo graph (e.g. other weights of an earlier one)
+    note: str = ""
 
     @property
     def engine_inputs(self) -> list[Any]:

@@ -33,7 +33,8 @@ import torch.fx
 
 from torch_tensorrt._errors import ConversionError, TorchTensorRTError, UnsupportedOperatorError, describe_node
 from torch_tensorrt.dynamo import _backend_cache, _backend_stats
-from torch_tensorrt.dynamo._backend_shapes import GraphPlan, PlanError, plan_graph
+from torch_tensorrt.dynamo._backend_runner import CompiledGraph
+from torch_tensorrt.dynamo._backend_shapes import GraphPlan, plan_graph, restart_with_constant_floats
 from torch_tensorrt.dynamo._backend_stats import CACHE_HIT, ENGINES, GraphRecord, LeftOp, backend_stats
 from torch_tensorrt.dynamo._settings import CompilationSettings
 
@@ -47,10 +48,7 @@ except ImportError:  # pragma: no cover - older torch
     _Passthrough = Exception  # type: ignore[misc,assignment]
 
 
-class BackendOptionError(_Passthrough, TypeError):  # type: ignore[misc]
-    """An unknown key in ``torch.compile(..., options={...})``: a ``TypeError`` that dynamo raises as it is
-    (instead of wrapping it in ``BackendCompilerFailed``)."""
-
+class _OptionError(_Passthrough):  # type: ignore[misc,valid-type]
     def __init__(self, message: str) -> None:
         if _Passthrough is Exception:
             super().__init__(message)
@@ -58,8 +56,13 @@ class BackendOptionError(_Passthrough, TypeError):  # type: ignore[misc]
             super().__init__(message, first_useful_frame=None)
 
 
-class BackendOptionValueError(BackendOptionError, ValueError):
-    """A bad value in ``options`` (also a ``ValueError``)."""
+class BackendOptionError(_OptionError, TypeError):
+    """An unknown key in ``torch.compile(..., options={...})``: a ``TypeError`` that dynamo raises as it is
+    (instead of wrapping it in ``BackendCompilerFailed``)."""
+
+
+class BackendOptionValueError(_OptionError, ValueError):
+    """A bad value in ``options``: a ``ValueError``, also raised as it is."""
 
 
 def settings_from_options(options: Optional[dict[str, Any]]) -> CompilationSettings:
@@ -81,6 +84,8 @@ def tensorrt_backend(
     """The dynamo backend. Returns the compiled callable for ``gm`` (or ``gm.forward`` where it runs in PyTorch).
     Extra keywords ``torch.compile`` may pass (``mode``) are accepted and ignored."""
     settings = settings_from_options(options)
+    if not _needs_grad(gm, example_inputs):
+        restart_with_constant_floats(gm)  # may make dynamo trace the frame again (not counted as a graph)
     record = _backend_stats.new_record()
     start = time.perf_counter()
     with _debug_logging(settings.debug):
@@ -115,14 +120,47 @@ def _compile_graph(
                 record.graph_id, needs_grad,
             )
         return gm.forward
+    built = _build(gm, example_inputs, settings, record)
+    if built is None:
+        return gm.forward
+    compiled, plan = built
+    plan.install_guards()
+    frozen = plan.frozen
+    # what a rebuild for other weights needs: the SymInt example values (tensors come from the call)
+    symbolic = [None if isinstance(v, torch.Tensor) else v for v in example_inputs]
+
+    def rebuild(args: Sequence[Any]) -> Optional[tuple[torch.fx.GraphModule, list[int]]]:
+        inputs = [a if s is None else s for a, s in zip(args, symbolic)]
+        other = _backend_stats.new_record()
+        other.note = f"graph {record.graph_id} called with other weights"
+        start = time.perf_counter()
+        try:
+            with _debug_logging(settings.debug):
+                result = _build(gm, inputs, settings, other, frozen)
+        finally:
+            other.compile_s = time.perf_counter() - start
+            _backend_stats.finish(other)
+            _log_record(other)
+        return None if result is None else (result[0], result[1].keep)
+
+    return CompiledGraph(compiled, plan.keep, frozen, [example_inputs[i] for i in frozen], rebuild, gm.forward,
+                         record.graph_id)
+
+
+def _build(
+    gm: torch.fx.GraphModule, example_inputs: Sequence[Any], settings: CompilationSettings, record: GraphRecord,
+    frozen: Optional[Sequence[int]] = None,
+) -> Optional[tuple[torch.fx.GraphModule, GraphPlan]]:
+    """Plan, export and compile ``gm`` (or reuse an identical compiled program). None: it runs in PyTorch (the
+    reason is in ``record`` and was logged)."""
     try:
-        plan = plan_graph(gm, example_inputs, settings)
+        plan = plan_graph(gm, example_inputs, settings, frozen)
         record.symbols = list(plan.symbols.values())
         ep = _export(plan)
     except Exception as exc:
         if settings.pass_through_build_failures:
             raise
-        return _fallback(gm, record, settings, _describe_failure(exc), exc)
+        return _fallback(record, settings, _describe_failure(exc), exc)
     key = _backend_cache.program_key(ep, plan, gm, example_inputs, settings)
     compiled = _backend_cache.lookup(key, plan.ranges(engine=False))
     if compiled is not None:
@@ -134,16 +172,15 @@ def _compile_graph(
         except Exception as exc:
             if settings.pass_through_build_failures or _is_requested_failure(exc, settings):
                 raise
-            return _fallback(gm, record, settings, _describe_failure(exc), exc)
+            return _fallback(record, settings, _describe_failure(exc), exc)
         record.engines = list(compiled.compile_report.engines)
         if not record.engines:
-            return _fallback(gm, record, settings, "no operator could go into a TensorRT engine"
+            return _fallback(record, settings, "no operator could go into a TensorRT engine"
                              + _first_reasons(compiled, settings))
         record.outcome = ENGINES
         _backend_cache.store(key, built, compiled)
     record.ops_in_pytorch = ops_left_in_pytorch(compiled, settings)
-    plan.install_guards()
-    return _runner(compiled, plan)
+    return compiled, plan
 
 
 def _export(plan: GraphPlan) -> torch.export.ExportedProgram:
@@ -183,16 +220,6 @@ def _unbuilt_partitions(compiled: torch.fx.GraphModule) -> list[str]:
     return [n for n, m in compiled.named_children() if n.startswith(ACC_PREFIX) and isinstance(m, torch.fx.GraphModule)]
 
 
-def _runner(compiled: torch.fx.GraphModule, plan: GraphPlan) -> Callable[..., Any]:
-    keep = plan.keep
-
-    def run(*args: Any) -> Any:
-        return compiled(*[args[i] for i in keep])
-
-    run.compiled_module = compiled  # type: ignore[attr-defined]
-    return run
-
-
 def _needs_grad(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> str:
     """Why the graph needs autograd ('' when it does not): grad mode is on and an input requires grad."""
     if not torch.is_grad_enabled():
@@ -218,14 +245,10 @@ def _describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
-def _fallback(
-    gm: torch.fx.GraphModule, record: GraphRecord, settings: CompilationSettings, reason: str,
-    exc: Optional[BaseException] = None,
-) -> Callable[..., Any]:
+def _fallback(record: GraphRecord, settings: CompilationSettings, reason: str, exc: Optional[BaseException] = None) -> None:
     record.reason = reason
     logger.warning("torch_tensorrt backend: graph %d runs in PyTorch: %s", record.graph_id, reason,
                    exc_info=exc if settings.debug else None)
-    return gm.forward
 
 
 def ops_left_in_pytorch(compiled: torch.fx.GraphModule, settings: CompilationSettings) -> list[LeftOp]:
@@ -261,7 +284,7 @@ def _log_record(record: GraphRecord) -> None:
     if not logger.isEnabledFor(logging.DEBUG):
         return
     lines = [f"graph {record.graph_id}: {record.outcome} in {record.compile_s:.3f}s"
-             + (f" ({record.reason})" if record.reason else "")]
+             + (f" ({record.reason})" if record.reason else "") + (f" [{record.note}]" if record.note else "")]
     lines += [f"  symbol {p.describe()}" for p in record.symbols]
     for e in record.engines:
         ins = ", ".join(f"{s.name} min {s.min} opt {s.opt} max {s.max}" for s in e.inputs)
