@@ -87,19 +87,28 @@ def _close(actual: torch.Tensor, expected: torch.Tensor) -> None:
 
 
 # -- dynamic shapes and recompiles --------------------------------------------------------------------------------
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_batch_sweep_builds_at_most_two_engines_and_never_runs_wholly_in_pytorch(name, engine_calls):
+def test_batch_sweep_builds_at_most_two_engines_and_never_runs_wholly_in_pytorch(name, device, engine_calls):
     model, item_shape = MODELS[name]()
+    model = model.to(device)
     compiled = torch.compile(model, backend="tensorrt")
     with simulate(), torch.no_grad():
         for batch in (1, 2, 5, 8, 16):
-            x = torch.randn(batch, *item_shape)
+            x = torch.randn(batch, *item_shape, device=device)
             before = len(engine_calls)
             _close(compiled(x), model(x))
             assert len(engine_calls) > before, f"batch {batch} ran wholly in PyTorch"
+        graphs = backend_stats().graphs_compiled
         calls = len(engine_calls)
-        compiled(torch.randn(5, *item_shape))  # same shape again: no recompile, no rebuild
-        assert len(engine_calls) > calls
+        compiled(torch.randn(5, *item_shape, device=device))  # same shape again: no recompile, no rebuild
+        assert len(engine_calls) > calls and backend_stats().graphs_compiled == graphs
     stats = backend_stats()
     assert stats.engines_built <= 2
     assert stats.fallbacks == 0
@@ -148,6 +157,17 @@ def test_call_beyond_the_built_range_recompiles_instead_of_failing():
     assert stats.graphs_compiled == 3 and stats.fallbacks == 0
     maxima = [spec.max[0] for g in stats.graphs for spec in g.engine_inputs]
     assert maxima == [2, 8, 32]
+
+
+def test_exhausted_recompiles_run_in_pytorch_never_a_wrong_result(engine_calls):
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    compiled = torch.compile(model, backend="tensorrt", options={"dynamic_shape_max": 4, "min_block_size": 1})
+    with simulate(), torch.no_grad(), torch._dynamo.config.patch(recompile_limit=3):
+        for batch in (2, 3, 9, 40):  # static 2; dynamic 2..4; dynamic 2..16; 40 is past the limit
+            x = torch.randn(batch, 4)
+            _close(compiled(x), model(x))
+    assert backend_stats().graphs_compiled == 3
+    assert len(engine_calls) == 3  # the call past the recompile limit ran in PyTorch (dynamo's fallback)
 
 
 def test_dtype_change_recompiles():
