@@ -40,14 +40,15 @@ def tensor_digest(t: torch.Tensor) -> str:
     known = _digests.get(t)
     if known is not None and known[:2] == stamp:
         return known[2]
-    flat = t.detach().reshape(-1)
-    if flat.device.type != "cpu":
-        flat = flat.cpu()
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{t.dtype}|{tuple(t.shape)}|{t.device.type}|".encode())
-    if flat.numel():
-        h.update(flat.contiguous().view(torch.uint8).numpy().data)
-    digest = h.hexdigest()
+    try:
+        flat = t.detach().reshape(-1).cpu().contiguous()
+        if flat.numel():
+            h.update(flat.view(torch.uint8).numpy().data)
+        digest = h.hexdigest()
+    except (RuntimeError, TypeError):  # tensors without plain storage: equal only to themselves
+        return f"object:{id(t)}:{t._version}"
     try:
         _digests[t] = (*stamp, digest)
     except TypeError:  # tensors that take no weak references: just don't memoize
