@@ -6,16 +6,17 @@ for each placeholder, what the compiled graph takes and builds:
 
 * the export arguments and ``dynamic_shapes`` -- one ``torch.export.Dim`` per shape symbol, so inputs that share
   a symbol stay tied, and ``a*s + b`` sizes become derived Dims;
-* one :class:`torch_tensorrt.Input` per tensor with the profile of every symbol: min/max from the shape
-  environment's value range, opt from the hint of the call being compiled. An unbounded max becomes
-  ``settings.dynamic_shape_max`` (doubled until it covers the hint);
-* the guards that make dynamo recompile where the engine range is narrower than PyTorch's (the clamped max, a
-  min raised to 1): :meth:`GraphPlan.install_guards` adds them to the shape environment, whose guards dynamo
-  turns into the compiled frame's guards after the backend returns.
+* per tensor a :class:`torch_tensorrt.Input` with each symbol's engine profile (:class:`SymbolProfile`): min/max
+  from the shape environment's value range, opt from the hint of the call being compiled; an unbounded max
+  becomes ``settings.dynamic_shape_max`` (doubled until it covers the hint);
+* the guards that make dynamo recompile outside what the graph serves (the clamped max, a min raised to 1):
+  :meth:`GraphPlan.install_guards` adds them to the shape environment, whose guards dynamo turns into the
+  compiled frame's guards after the backend returns.
 
 SymInt placeholders that equal a tensor input's dimension become ``aten.sym_size`` nodes (the engine rebuilds
 them from its inputs); other SymInts (integer arguments) stay inputs with a dynamic export Dim, and the nodes
-that use them run in PyTorch.
+that use them run in PyTorch. Python floats that dynamo passed as 0-d tensors are made constants by asking
+dynamo to trace again (:func:`restart_with_constant_floats`).
 """
 
 from __future__ import annotations

@@ -134,12 +134,12 @@ def _compile_graph(
         other = _backend_stats.new_record()
         other.note = f"graph {record.graph_id} called with other weights"
         start = time.perf_counter()
-        try:
-            with _debug_logging(settings.debug):
+        with _debug_logging(settings.debug):
+            try:
                 result = _build(gm, inputs, settings, other, frozen)
-        finally:
-            other.compile_s = time.perf_counter() - start
-            _backend_stats.finish(other)
+            finally:
+                other.compile_s = time.perf_counter() - start
+                _backend_stats.finish(other)
             _log_record(other)
         return None if result is None else (result[0], result[1].keep)
 
