@@ -355,6 +355,20 @@ def test_graph_needing_gradients_runs_in_pytorch_with_one_message(caplog, engine
     assert len(engine_calls) == 1
 
 
+def test_graph_updating_its_buffers_runs_in_pytorch(caplog):
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU()).train()  # updates running statistics
+    reference = copy.deepcopy(model)
+    compiled = torch.compile(model, backend="tensorrt", options={"min_block_size": 1})
+    with simulate(), torch.no_grad(), caplog.at_level(logging.WARNING, logger=BACKEND_LOG):
+        for _ in range(2):
+            x = torch.randn(3, 4)
+            _close(compiled(x), reference(x))
+    torch.testing.assert_close(model[1].running_mean, reference[1].running_mean)
+    assert model[1].num_batches_tracked.item() == 2
+    (graph,) = backend_stats().graphs
+    assert graph.outcome == "pytorch" and "running_mean" in graph.reason and "training mode" in graph.reason
+
+
 def test_inference_mode_uses_engines(engine_calls):
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     compiled = torch.compile(model, backend="tensorrt", options={"min_block_size": 1})

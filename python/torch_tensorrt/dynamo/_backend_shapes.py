@@ -85,6 +85,8 @@ class GraphPlan:
     keep: list[int]
     #: positions of the parameters and buffers frozen into the graph (engine weights)
     frozen: list[int]
+    #: attribute of each frozen weight in :attr:`gm` -> the name of dynamo's placeholder it came from
+    frozen_names: dict[str, str]
     export_args: tuple[Any, ...]
     dynamic_shapes: Optional[tuple[Any, ...]]
     symbols: dict[str, SymbolProfile] = field(default_factory=dict)
@@ -238,12 +240,13 @@ class _Planner:
         self.gm.graph.lint()
         self.gm.recompile()
         dynamic = tuple(dyn) if any(d is not None for d in dyn) else None
-        return GraphPlan(self.gm, keep, frozen, tuple(args), dynamic, dict(self.symbols), self.dims, self.guards)
+        names = {_frozen_attr(i): self.placeholders[i].name for i in frozen}
+        return GraphPlan(self.gm, keep, frozen, names, tuple(args), dynamic, dict(self.symbols), self.dims, self.guards)
 
     # -- placeholders ------------------------------------------------------------------------------------------
     def _freeze(self, i: int) -> None:
         node = self.copied[i]
-        name = f"_torchtrt_frozen_{i}"
+        name = _frozen_attr(i)
         self.gm.register_buffer(name, self.example_inputs[i].detach())
         with self.gm.graph.inserting_before(node):
             attr = self.gm.graph.get_attr(name)
@@ -325,6 +328,43 @@ class _Planner:
     def _carrier(size: torch.SymInt, a: int, b: int) -> torch.SymInt:
         """A SymInt whose expression is the symbol itself (guards are stated on the symbol)."""
         return size if (a, b) == (1, 0) else (size - b) // a
+
+
+def _frozen_attr(i: int) -> str:
+    return f"_torchtrt_frozen_{i}"
+
+
+#: ops whose schema does not say that they update running statistics: op -> index of the ``training`` flag
+#: (the statistics are arguments 3 and 4)
+_UPDATES_STATS = {
+    torch.ops.aten.batch_norm.default: 5,
+    torch.ops.aten.native_batch_norm.default: 5,
+    torch.ops.aten.instance_norm.default: 5,
+}
+
+
+def mutated_weights(ep: torch.export.ExportedProgram, plan: GraphPlan) -> list[str]:
+    """Frozen weights the exported graph writes to (BatchNorm statistics in training mode, ``buf.add_``): such
+    a graph cannot have its weights frozen into engines. Names are dynamo's placeholder names."""
+    from torch.export.graph_signature import InputKind
+
+    weights = {
+        s.arg.name: str(s.target) for s in ep.graph_signature.input_specs
+        if s.kind in (InputKind.BUFFER, InputKind.PARAMETER) and s.target is not None
+    }
+    written = set(ep.graph_signature.buffers_to_mutate.values())
+    for node in ep.graph.nodes:
+        if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
+            continue
+        training = _UPDATES_STATS.get(node.target)
+        if training is not None and len(node.args) > training and node.args[training] is True:
+            written |= {weights[a.name] for a in node.args[3:5] if isinstance(a, torch.fx.Node) and a.name in weights}
+        for i, arg in enumerate(node.target._schema.arguments):
+            value = node.args[i] if i < len(node.args) else node.kwargs.get(arg.name)
+            if arg.alias_info is not None and arg.alias_info.is_write and isinstance(value, torch.fx.Node):
+                if value.name in weights:
+                    written.add(weights[value.name])
+    return sorted(plan.frozen_names.get(w, w) for w in written)
 
 
 def _copy(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:

@@ -34,7 +34,7 @@ import torch.fx
 from torch_tensorrt._errors import ConversionError, TorchTensorRTError, UnsupportedOperatorError, describe_node
 from torch_tensorrt.dynamo import _backend_cache, _backend_stats
 from torch_tensorrt.dynamo._backend_runner import CompiledGraph
-from torch_tensorrt.dynamo._backend_shapes import GraphPlan, plan_graph, restart_with_constant_floats
+from torch_tensorrt.dynamo._backend_shapes import GraphPlan, PlanError, mutated_weights, plan_graph, restart_with_constant_floats
 from torch_tensorrt.dynamo._backend_stats import CACHE_HIT, ENGINES, GraphRecord, LeftOp, backend_stats
 from torch_tensorrt.dynamo._settings import CompilationSettings
 
@@ -187,7 +187,12 @@ def _export(plan: GraphPlan) -> torch.export.ExportedProgram:
     # Outside dynamo's tracing context: export must not take dynamo's fake mode (its symbols would become the
     # frame's guards); the guards the backend wants are added explicitly (GraphPlan.install_guards).
     with torch._guards.tracing(None), torch.inference_mode(False), torch.no_grad():
-        return torch.export.export(plan.gm, plan.export_args, dynamic_shapes=plan.dynamic_shapes, strict=False)
+        ep = torch.export.export(plan.gm, plan.export_args, dynamic_shapes=plan.dynamic_shapes, strict=False)
+    mutated = mutated_weights(ep, plan)
+    if mutated:  # e.g. BatchNorm running statistics in training mode: engine weights are frozen copies
+        raise PlanError(f"the graph updates {', '.join(mutated)} in place (a module in training mode?); "
+                        "engines hold frozen weights")
+    return ep
 
 
 def _compile(
