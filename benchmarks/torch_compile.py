@@ -11,7 +11,8 @@ its first call (tracing, export, engine builds when it needed a new graph), and 
 graphs, engine builds and cache hits; then time to first output (``torch.compile`` to the first result), engine
 builds and recompiles over the sweep, and the steady-state per-call time at the last batch size: compiled vs
 eager, the part spent inside the engines, and the host overhead around them (dynamo guards, the backend's
-weight check, the runtime wrapper, PyTorch glue).
+weight check, the runtime wrapper, PyTorch glue) -- also measured alone, with simulated engines that return at
+once ("no-op engines").
 
 Engines are simulated by default (``torch_tensorrt.testing.simulate()``: the engine's network is evaluated by the
 reference evaluator), so "in engines" is the evaluator's time and only the overhead column says something about
@@ -92,6 +93,18 @@ class EngineTimer:
         finally:
             _sim_runtime.ExecutionContext.execute_async_v3 = original  # type: ignore[method-assign]
 
+    @contextlib.contextmanager
+    def noop(self) -> Iterator[None]:
+        """Simulated engines return at once (outputs are left as allocated): times everything around them."""
+        from torch_tensorrt.testing import _sim_runtime
+
+        original = _sim_runtime.ExecutionContext.execute_async_v3
+        _sim_runtime.ExecutionContext.execute_async_v3 = lambda ctx, stream: True  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            _sim_runtime.ExecutionContext.execute_async_v3 = original  # type: ignore[method-assign]
+
 
 def _median_call(fn: Callable[[], Any], calls: int, sync: Callable[[], None], timer: EngineTimer) -> tuple[float, float]:
     """Median seconds per call, and median seconds inside engines per call."""
@@ -142,6 +155,10 @@ def run_model(name: str, args: argparse.Namespace, device: torch.device) -> Tabl
                           str(s.cache_hits), f"{err:.1e}")
         compiled_s, engine_s = _median_call(lambda: compiled(*inputs), args.calls, sync, timer)
         eager_s, _ = _median_call(lambda: model(*inputs), args.calls, sync, timer)
+        noop_s = None
+        if args.simulate:  # the same calls with engines that return at once: the host overhead alone
+            with timer.noop():
+                noop_s, _ = _median_call(lambda: compiled(*inputs), max(args.calls, 200), sync, timer)
     s = backend_stats()
     table.add_section()
     table.add_row("time to first output", f"{first_output_s:.2f} s", "", "", "", "")
@@ -149,7 +166,8 @@ def run_model(name: str, args: argparse.Namespace, device: torch.device) -> Tabl
                   str(s.engines_built), str(s.cache_hits), f"{s.fallbacks} in PyTorch")
     batch = args.batches[-1]
     table.add_row(f"steady state, batch {batch}", f"compiled {compiled_s * 1e3:.2f} ms", f"in engines {engine_s * 1e3:.2f} ms",
-                  f"host overhead {(compiled_s - engine_s) * 1e6:.0f} us", f"eager {eager_s * 1e3:.2f} ms", "")
+                  f"host overhead {(compiled_s - engine_s) * 1e6:.0f} us", f"eager {eager_s * 1e3:.2f} ms",
+                  "" if noop_s is None else f"no-op engines {noop_s * 1e6:.0f} us")
     return table
 
 
