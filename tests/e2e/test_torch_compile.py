@@ -258,6 +258,20 @@ def test_operator_without_engine_stays_in_pytorch_inside_its_graph(engine_calls)
     assert len(engine_calls) == 2
 
 
+def test_graph_without_any_engine_runs_in_pytorch_saying_why(caplog):
+    def f(x):
+        return torch.relu(x) + 1
+
+    compiled = torch.compile(f, backend="tensorrt", options={"torch_executed_ops": {"aten.relu.default", "aten.add.Tensor"}})
+    with simulate(), torch.no_grad(), caplog.at_level(logging.WARNING, logger=BACKEND_LOG):
+        x = torch.randn(3, 4)
+        _close(compiled(x), f(x))
+    (graph,) = backend_stats().graphs
+    assert graph.outcome == "pytorch" and "no TensorRT engine" in graph.reason
+    assert "aten.relu.default: listed in torch_executed_ops" in graph.reason
+    assert [r.getMessage() for r in caplog.records] == [f"torch_tensorrt backend: graph {graph.graph_id} runs in PyTorch: {graph.reason}"]
+
+
 # -- the in-process cache -----------------------------------------------------------------------------------------
 def test_identical_graph_is_not_rebuilt_within_a_process():
     model, item_shape = _cnn()

@@ -175,8 +175,9 @@ def _build(
             return _fallback(record, settings, _describe_failure(exc), exc)
         record.engines = list(compiled.compile_report.engines)
         if not record.engines:
-            return _fallback(record, settings, "no operator could go into a TensorRT engine"
-                             + _first_reasons(compiled, settings))
+            record.ops_in_pytorch = ops_left_in_pytorch(compiled, settings)
+            why = "dryrun=True: partitioned, nothing built" if settings.dryrun else "no TensorRT engine"
+            return _fallback(record, settings, why + _first_reasons(record.ops_in_pytorch))
         record.outcome = ENGINES
         _backend_cache.store(key, built, compiled)
     record.ops_in_pytorch = ops_left_in_pytorch(compiled, settings)
@@ -277,8 +278,7 @@ def ops_left_in_pytorch(compiled: torch.fx.GraphModule, settings: CompilationSet
     return out
 
 
-def _first_reasons(compiled: torch.fx.GraphModule, settings: CompilationSettings) -> str:
-    left = ops_left_in_pytorch(compiled, settings)
+def _first_reasons(left: list[LeftOp]) -> str:
     if not left:
         return ""
     shown = "; ".join(f"{o.op}: {o.reason}" for o in left[:3])
