@@ -68,6 +68,10 @@ def tensorrt_backend(
             "dynamic=False) or torch_tensorrt.compile with torch_tensorrt.Input ranges for dynamic engines."
         )
         return gm.forward
+    from torch_tensorrt.dynamo import distributed
+
+    if distributed.is_sharded_graph(example_inputs):  # DTensor model: trace to this rank's local tensors
+        return distributed.compile_sharded_graph(gm, example_inputs, settings, dynamo.compile)
     gm, frozen = _freeze_inputs(gm, example_inputs)
     spec = _frontend.UserInputs([v for i, v in enumerate(example_inputs) if i not in frozen])
     with torch.no_grad():
