@@ -4,7 +4,7 @@ A node whose inputs are all constants (``get_attr`` tensors, literals, or other 
 in PyTorch and, where its result feeds the rest of the graph, replaced by a ``get_attr`` of the result. Attention
 masks, relative-position biases and index tables built inside ``forward`` (Swin, T5, ...) then cost no layers.
 
-Not folded: ops with side effects, random or uninitialised results, anything touching a graph input or a size,
+Not folded: collectives, ops with side effects, random or uninitialised results, anything touching a graph input or a size,
 and results much larger than their constant inputs (``MAX_GROWTH``, beyond ``SMALL`` elements) -- folding an
 ``expand`` into a huge constant would trade layers for engine size.
 """
@@ -18,6 +18,7 @@ import torch
 import torch.fx
 from torch.fx.node import map_arg
 
+from torch_tensorrt._collectives import is_collective
 from torch_tensorrt.dynamo._graph import ASSERT_OPS, get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.lowering.passes._common import finish
@@ -34,8 +35,8 @@ _NEVER = {
 
 
 def _foldable(node: torch.fx.Node) -> bool:
-    if node.op != "call_function" or node.target in _NEVER or node.is_impure():
-        return False
+    if node.op != "call_function" or node.target in _NEVER or node.is_impure() or is_collective(node):
+        return False  # collectives communicate: never at compile time
     if isinstance(node.target, torch._ops.OpOverload):
         return not node.target._schema.is_mutable and torch.Tag.nondeterministic_seeded not in node.target.tags
     return node.target is operator.getitem
