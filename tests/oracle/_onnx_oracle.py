@@ -119,9 +119,13 @@ def _layer_types(network: Any) -> tuple[str, ...]:
 
 
 def _feed(network: Any, names: list[str], values: list[torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The network inputs from the case's inputs, matched by name. float64 inputs are narrowed where the
-    parser declares float32 (TensorRT has no double type); anything else must match exactly."""
+    """The network inputs from the case's inputs, matched by name (by position where the parser renamed
+    them: it names a Loop's condition input after the body's). float64 inputs are narrowed where the parser
+    declares float32 (TensorRT has no double type); anything else must match exactly."""
     by_name = dict(zip(names, values))
+    net_names = [network.get_input(i).name for i in range(network.num_inputs)]
+    if not set(net_names) <= set(by_name) and len(net_names) == len(values):
+        by_name = dict(zip(net_names, values))
     feeds = {}
     for i in range(network.num_inputs):
         tensor = network.get_input(i)

@@ -76,11 +76,15 @@ def _axes(layer: Any, ctx: EvalContext, inputs: list[Optional[torch.Tensor]], ra
 @handles("SQUEEZE", "ISqueezeLayer")
 def squeeze(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -> list[torch.Tensor]:
     """Remove the dimensions listed in input 1 (negative axes count from the end); each must have length 1.
+    Without input 1, remove every dimension whose length is 1 in the network definition (dynamic ones stay).
 
     Doc: https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Squeeze.html
     """
     x = require(inputs, 0)
-    axes = _axes(layer, ctx, inputs, x.dim())
+    if optional(inputs, 1) is None:
+        axes = [d for d, n in enumerate(layer.get_input(0).shape) if n == 1]
+    else:
+        axes = _axes(layer, ctx, inputs, x.dim())
     if any(x.shape[a] != 1 for a in axes):
         raise ValueError(f"reference evaluator: layer {layer.name!r}: squeezing axes {axes} of shape {tuple(x.shape)}")
     return [x.reshape([d for i, d in enumerate(x.shape) if i not in axes])]
