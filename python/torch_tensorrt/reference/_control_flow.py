@@ -33,8 +33,8 @@ CONDITIONAL_LAYERS = {
 }
 CONTROL_FLOW_LAYERS = {**LOOP_LAYERS, **CONDITIONAL_LAYERS}
 
-#: A region: ("loop" | "if", the ILoop / IIfConditional name).
-Region = tuple[str, str]
+#: A region: ("loop" | "if", the ILoop / IIfConditional name, a key telling apart regions of equal names).
+Region = tuple[str, str, int]
 
 
 @dataclass
@@ -62,25 +62,38 @@ class Plan:
     types: list[str]
     deps: list[set[int]]
     root: Block
+    #: the region of each boundary layer (None for other layers)
+    regions: list[Optional[Region]]
+    #: ILoop / IIfConditional objects held for the evaluation (see :func:`_boundary_region`)
+    keep: list[Any]
 
 
 #: Evaluates one layer, given its index in the plan.
 EvaluateLayer = Callable[[int], None]
 
 
-def _boundary_region(layer: Any, type_name: str, cast: Callable[[Any, str], Any]) -> Optional[Region]:
+def _boundary_region(layer: Any, type_name: str, cast: Callable[[Any, str], Any], keep: list[Any]) -> Optional[Region]:
+    """The region of a boundary layer. The ILoop / IIfConditional objects are kept alive in ``keep`` for the
+    whole evaluation, so the bindings hand out the same Python object for the same region and ``id`` tells
+    apart two regions that share a name."""
     if type_name in LOOP_LAYERS:
-        return ("loop", cast(layer, LOOP_LAYERS[type_name]).loop.name)
-    if type_name in CONDITIONAL_LAYERS:
-        return ("if", cast(layer, CONDITIONAL_LAYERS[type_name]).conditional.name)
-    return None
+        region = cast(layer, LOOP_LAYERS[type_name]).loop
+        kind = "loop"
+    elif type_name in CONDITIONAL_LAYERS:
+        region = cast(layer, CONDITIONAL_LAYERS[type_name]).conditional
+        kind = "if"
+    else:
+        return None
+    keep.append(region)
+    return (kind, region.name, id(region))
 
 
 def plan(network: Any, cast: Callable[[Any, str], Any]) -> Plan:
     """Order the network's layers; ``cast(layer, class_name)`` gives a layer as its concrete class."""
     layers = [network.get_layer(i) for i in range(network.num_layers)]
     types = [layer.type.name for layer in layers]
-    regions = [_boundary_region(layer, t, cast) for layer, t in zip(layers, types)]
+    keep: list[Any] = []
+    regions = [_boundary_region(layer, t, cast, keep) for layer, t in zip(layers, types)]
     producer: dict[str, int] = {}
     for i, layer in enumerate(layers):
         for k in range(layer.num_outputs):
@@ -127,7 +140,7 @@ def plan(network: Any, cast: Callable[[Any, str], Any]) -> Plan:
         if regions[rec] not in member[source]:
             region_deps[rec].add(source)
     root = _block(None, order, 0, member, region_deps)
-    return Plan(layers, types, deps, root)
+    return Plan(layers, types, deps, root, regions, keep)
 
 
 def _topological(items: list[Any], deps: dict[Any, set[Any]] | list[set[int]], key: Callable[[Any], int] = lambda i: i) -> list[Any]:
@@ -234,7 +247,7 @@ class _Loop:
         body = []
         for e in block.entries:
             kind = None if isinstance(e, Block) else plan_.types[e]
-            if kind in LOOP_LAYERS and cast(plan_.layers[e], LOOP_LAYERS[kind]).loop.name == self.name:
+            if kind in LOOP_LAYERS and plan_.regions[e] == block.region:
                 layer = cast(plan_.layers[e], LOOP_LAYERS[kind])
                 if kind == "TRIP_LIMIT":
                     self.limits.append((e, layer))  # type: ignore[arg-type]
@@ -348,7 +361,8 @@ class _Conditional:
 
     def run(self) -> None:
         members = self.block.layers()
-        condition = [i for i in members if self.plan.types[i] == "CONDITION"]
+        direct = [e for e in self.block.entries if isinstance(e, int)]  # nested conditionals have their own
+        condition = [i for i in direct if self.plan.types[i] == "CONDITION" and self.plan.regions[i] == self.block.region]
         if len(condition) != 1:
             raise ValueError(f"reference evaluator: conditional {self.name!r} has {len(condition)} condition layers")
         cond_layer = self.plan.layers[condition[0]]
@@ -356,7 +370,7 @@ class _Conditional:
         if flag.dtype != torch.bool or flag.numel() != 1:
             raise ValueError(f"reference evaluator: conditional {self.name!r}: condition must be a 0-D bool, got {flag.dtype} {tuple(flag.shape)}")
         taken = 0 if bool(flag.reshape(()).item()) else 1
-        outputs = [i for i in members if self.plan.types[i] == "CONDITIONAL_OUTPUT"]
+        outputs = [i for i in direct if self.plan.types[i] == "CONDITIONAL_OUTPUT" and self.plan.regions[i] == self.block.region]
         producer = {self.plan.layers[i].get_output(k).name: i for i in members for k in range(self.plan.layers[i].num_outputs)}
         targets = set()
         for i in outputs:
