@@ -13,8 +13,8 @@ parsed and evaluated lazily, once per process, and nothing is cached on disk.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Optional, Union
 
 import numpy as np
 import torch
@@ -44,7 +44,7 @@ _NUMPY_TO_TORCH = {
     "int32": torch.int32,
     "int64": torch.int64,
     "bool": torch.bool,
-    "float64": torch.float64,  # narrowed to float32 by the parser (TensorRT has no DOUBLE), see _feed
+    "float64": torch.float64,  # narrowed to float32 by the parser (TensorRT has no DOUBLE), see feed
 }
 #: Bit-identical integer views used to move ml_dtypes arrays into torch.
 _BIT_VIEWS = {torch.bfloat16: (np.uint16, torch.int16), torch.float8_e4m3fn: (np.uint8, torch.uint8)}
@@ -104,28 +104,42 @@ class CaseResult:
     detail: str = ""
     #: for NOT_MODELLED / ERROR / DIFFER: whether TensorRT's builder builds the network (None: not tried)
     builds: Optional[bool] = None
+    #: network inputs that no layer reads (the parser dropped what the ONNX model does with them)
+    unused_inputs: tuple[str, ...] = ()
 
 
 @dataclass
-class _Parsed:
+class _Prepared:
+    """A parsed case with tensor I/O, ready to evaluate."""
+
     builder: Any
     network: Any
     parser: Any  # the network's layers keep references into the parser: hold it as long as the network
     logger: Any
+    ops: tuple[str, ...]
+    feeds_in: list[tuple[str, torch.Tensor]]
+    expected: list[tuple[str, torch.Tensor]]
 
 
 def _layer_types(network: Any) -> tuple[str, ...]:
     return tuple(sorted({network.get_layer(i).type.name for i in range(network.num_layers)}))
 
 
-def _feed(network: Any, names: list[str], values: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+def _unused_inputs(network: Any) -> tuple[str, ...]:
+    read = {layer.get_input(k).name for layer in (network.get_layer(i) for i in range(network.num_layers))
+            for k in range(layer.num_inputs) if layer.get_input(k) is not None}
+    outputs = {network.get_output(i).name for i in range(network.num_outputs)}
+    return tuple(n for n in (network.get_input(i).name for i in range(network.num_inputs)) if n not in read | outputs)
+
+
+def feed(network: Any, named: list[tuple[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """The network inputs from the case's inputs, matched by name (by position where the parser renamed
     them: it names a Loop's condition input after the body's). float64 inputs are narrowed where the parser
     declares float32 (TensorRT has no double type); anything else must match exactly."""
-    by_name = dict(zip(names, values))
+    by_name = dict(named)
     net_names = [network.get_input(i).name for i in range(network.num_inputs)]
-    if not set(net_names) <= set(by_name) and len(net_names) == len(values):
-        by_name = dict(zip(net_names, values))
+    if not set(net_names) <= set(by_name) and len(net_names) == len(named):
+        by_name = dict(zip(net_names, (v for _, v in named)))
     feeds = {}
     for i in range(network.num_inputs):
         tensor = network.get_input(i)
@@ -137,84 +151,107 @@ def _feed(network: Any, names: list[str], values: list[torch.Tensor]) -> dict[st
     return feeds
 
 
-@dataclass
 class Oracle:
-    """The cases, parsed and evaluated on demand (each at most once)."""
+    """The cases: :meth:`screen` parses each once (the parser and the tensor-I/O check), :meth:`result`
+    evaluates and compares a case once; both are cached for the life of the object."""
 
-    cases: dict[str, Any] = field(default_factory=load_cases)
-    _results: dict[str, CaseResult] = field(default_factory=dict)
+    def __init__(self, cases: Optional[dict[str, Any]] = None) -> None:
+        self.cases = cases if cases is not None else load_cases()
+        self._screened: dict[str, Union[CaseResult, _Prepared]] = {}
+        self._results: dict[str, CaseResult] = {}
 
     def names(self) -> list[str]:
         return sorted(self.cases)
 
+    def checked_names(self) -> list[str]:
+        """The cases that parse and have tensor inputs and outputs (parses every case, once)."""
+        return [n for n in self.names() if isinstance(self.screen(n), _Prepared)]
+
+    def screen(self, name: str) -> Union[CaseResult, _Prepared]:
+        if name not in self._screened:
+            self._screened[name] = self._screen(name)
+        return self._screened[name]
+
     def result(self, name: str) -> CaseResult:
         if name not in self._results:
-            self._results[name] = self._run(name)
+            screened = self.screen(name)
+            self._results[name] = screened if isinstance(screened, CaseResult) else self._evaluate(name, screened)
+            self._screened[name] = self._results[name]  # the network is not needed any more
         return self._results[name]
 
     def results(self) -> list[CaseResult]:
         return [self.result(n) for n in self.names()]
 
-    def _parse(self, case: Any) -> tuple[Optional[_Parsed], str]:
+    def parse(self, model: Any) -> tuple[Optional[_Prepared], str]:
+        """Parse an ONNX ModelProto; (the parsed network, "") or (None, the parser's first error)."""
         trt = _trt.load()
         logger = _QuietLogger()
         builder = trt.Builder(logger)
         network = builder.create_network(0)
         parser = trt.OnnxParser(network, logger)
-        if parser.parse(case.model.SerializeToString()):
-            return _Parsed(builder, network, parser, logger), ""
+        if parser.parse(model.SerializeToString()):
+            return _Prepared(builder, network, parser, logger, (), [], []), ""
         reason = parser.get_error(0).desc() if parser.num_errors else "; ".join(logger.messages[-1:])
         return None, reason.strip().splitlines()[0] if reason.strip() else "parse failed"
 
-    def _run(self, name: str) -> CaseResult:
+    def _screen(self, name: str) -> Union[CaseResult, _Prepared]:
         case = self.cases[name]
         graph = case.model.graph
         ops = tuple(sorted({n.op_type for n in graph.node}))
-        parsed, reason = self._parse(case)
+        parsed, reason = self.parse(case.model)
         if parsed is None:
             return CaseResult(name, NOT_PARSED, ops, detail=reason)
         network = parsed.network
-        layers = _layer_types(network)
         inputs, outputs = case.data_sets[0]
         in_values = [to_torch(v) for v in inputs]
         out_values = [to_torch(v) for v in outputs]
         if any(v is None for v in in_values + out_values):
             kinds = sorted({type(v).__name__ if not isinstance(v, np.ndarray) else str(v.dtype)
                             for v, t in zip(list(inputs) + list(outputs), in_values + out_values) if t is None})
-            return CaseResult(name, NOT_TENSOR_IO, ops, layers, f"values of kind {kinds}")
-        in_names = [v.name for v in graph.input]
+            return CaseResult(name, NOT_TENSOR_IO, ops, _layer_types(network), f"values of kind {kinds}")
         out_names = [v.name for v in graph.output]
         net_outs = {network.get_output(i).name for i in range(network.num_outputs)}
         if set(out_names) != net_outs:
-            return CaseResult(name, NOT_TENSOR_IO, ops, layers, f"network outputs {sorted(net_outs)} != {out_names}")
+            return CaseResult(name, NOT_TENSOR_IO, ops, _layer_types(network), f"network outputs {sorted(net_outs)} != {out_names}")
+        parsed.ops = ops
+        parsed.feeds_in = list(zip((v.name for v in graph.input), in_values))  # type: ignore[arg-type]
+        parsed.expected = list(zip(out_names, out_values))  # type: ignore[arg-type]
+        return parsed
+
+    def _evaluate(self, name: str, prepared: _Prepared) -> CaseResult:
+        case = self.cases[name]
+        network, ops = prepared.network, prepared.ops
+        layers, unused = _layer_types(network), _unused_inputs(network)
+
+        def outcome(kind: str, detail: str = "", feeds: Optional[dict[str, torch.Tensor]] = None) -> CaseResult:
+            builds = None if kind == AGREE else self._builds(prepared, feeds)
+            return CaseResult(name, kind, ops, layers, detail, builds, unused)
+
         feeds: Optional[dict[str, torch.Tensor]] = None
         try:
-            feeds = _feed(network, in_names, in_values)  # type: ignore[arg-type]
+            feeds = feed(network, prepared.feeds_in)
             got = evaluate_network(network, feeds)
         except NotImplementedError as exc:
-            return CaseResult(name, NOT_MODELLED, ops, layers, str(exc), self._builds(parsed, feeds))
+            return outcome(NOT_MODELLED, str(exc), feeds)
         except Exception as exc:  # noqa: BLE001 -- recorded as the case's outcome, and a test fails on it
-            return CaseResult(name, ERROR, ops, layers, f"{type(exc).__name__}: {exc}", self._builds(parsed, feeds))
+            return outcome(ERROR, f"{type(exc).__name__}: {exc}", feeds)
         problems = []
-        for out_name, want in zip(out_names, out_values):
-            assert want is not None
+        for out_name, want in prepared.expected:
             have = got[out_name]
             if want.dtype == torch.float64 and have.dtype == torch.float32:
                 want = want.float()  # the parser's float64 -> float32 narrowing, as for the inputs
             why = mismatch(have, want, rtol=case.rtol, atol=_atol(case, want.dtype))
             if why:
                 problems.append(f"{out_name}: {why}")
-        if problems:
-            return CaseResult(name, DIFFER, ops, layers, "; ".join(problems), self._builds(parsed, feeds))
-        return CaseResult(name, AGREE, ops, layers)
+        return outcome(DIFFER, "; ".join(problems), feeds) if problems else outcome(AGREE)
 
     @staticmethod
-    def _builds(parsed: _Parsed, feeds: Optional[dict[str, torch.Tensor]]) -> Optional[bool]:
+    def _builds(prepared: _Prepared, feeds: Optional[dict[str, torch.Tensor]]) -> Optional[bool]:
         """Whether TensorRT's builder builds the network for the case's input shapes and shape-input values
         (one optimization profile pinned to them); None when the inputs could not be matched."""
         if feeds is None:
             return None
-        builder, network = parsed.builder, parsed.network
+        builder, network = prepared.builder, prepared.network
         config = builder.create_builder_config()
         profile = builder.create_optimization_profile()
         pinned = False
@@ -250,4 +287,4 @@ def agreement(results: list[CaseResult]) -> tuple[int, int]:
     return sum(r.outcome == AGREE for r in checked), len(checked)
 
 
-__all__ = ["Oracle", "CaseResult", "OUTCOMES", "agreement", "load_cases", "to_torch"]
+__all__ = ["Oracle", "CaseResult", "OUTCOMES", "agreement", "feed", "load_cases", "to_torch"]
