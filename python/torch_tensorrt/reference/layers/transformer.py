@@ -82,9 +82,8 @@ def attention_input(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalC
             raise ctx.unsupported(layer, "masking with normalization", op)
     else:
         raise ctx.unsupported(layer, "norm_op", op)
-    quantize_to = getattr(attention, "normalization_quantize_to_type", trt.DataType.FLOAT)
-    if quantize_to not in (trt.DataType.FLOAT, trt.DataType.HALF, trt.DataType.BF16):
-        raise ctx.unsupported(layer, "normalization_quantize_to_type", quantize_to)
+    # normalization_quantize_to_type is not read: it only means something with a quantize scale (input 4, refused
+    # above), and reading it unset makes TensorRT log an API usage error (and a CUDA error on a machine without one).
     return [torch.matmul(scores, vf).to(q.dtype)]
 
 
