@@ -143,3 +143,25 @@ def test_noops_and_export_guards_are_removed():
     gm = run_passes(gm, CompilationSettings())
     assert not [n for n in gm.graph.nodes if n.op == "call_module"] and not hasattr(gm, "_guards_fn")
     assert _targets(gm) == [aten.add.Tensor]
+
+
+class _MaskFromNewZeros(nn.Module):
+    """A mask built from ``x.new_zeros`` by slice assignments (Swin's shifted-window mask): no value of x enters."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = x.new_zeros((6, 6))
+        count = 0
+        for rows in (slice(0, -3), slice(-3, None)):
+            for cols in (slice(0, -2), slice(-2, None)):
+                mask[rows, cols] = count
+                count += 1
+        return x + (mask != torch.zeros_like(x)).float() * mask
+
+
+def test_metadata_only_factories_fold():
+    x = torch.randn(6, 6)
+    ep = torch.export.export(_MaskFromNewZeros(), (x,))
+    gm = run_passes(lower_exported_program(ep, CompilationSettings()).module(), CompilationSettings())
+    targets = _targets(gm)
+    assert targets == [aten.add.Tensor], targets  # everything but the final add was computed at compile time
+    torch.testing.assert_close(gm(x), _MaskFromNewZeros()(x))

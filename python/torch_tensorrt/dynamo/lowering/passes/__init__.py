@@ -13,7 +13,9 @@ Each pass is ``(gm, settings) -> gm``. The order, and why:
 5. :func:`fold_constants` -- constant-only subgraphs evaluated once (off with ``fold_constants=False``). It runs
    after BatchNorm folding, so a convolution whose weight is *computed* from constants keeps its BatchNorm;
    swapping 4 and 5 would fold those too, a change of output graphs left for a deliberate change.
-6. :func:`remove_dead_code` -- last: whatever the passes and export left unused (impure nodes stay).
+6. :func:`fuse_attention` -- hand-written ``softmax(q k^T * c + mask) v`` becomes ``scaled_dot_product_attention``;
+   after constant folding, so masks computed from constants are already constants.
+7. :func:`remove_dead_code` -- last: whatever the passes and export left unused (impure nodes stay).
 
 Adding a pass: one module here, one entry in :data:`PASSES` at the place its inputs require.
 """
@@ -26,6 +28,7 @@ from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.lowering.passes._common import Pass
 from torch_tensorrt.dynamo.lowering.passes.fold_batch_norm import fold_batch_norm
 from torch_tensorrt.dynamo.lowering.passes.fold_constants import fold_constants
+from torch_tensorrt.dynamo.lowering.passes.fuse_attention import fuse_attention
 from torch_tensorrt.dynamo.lowering.passes.remove_dead_code import remove_dead_code
 from torch_tensorrt.dynamo.lowering.passes.remove_export_guards import remove_export_guards
 from torch_tensorrt.dynamo.lowering.passes.remove_noops import remove_noops
@@ -33,7 +36,8 @@ from torch_tensorrt.dynamo.lowering.passes.remove_runtime_checks import remove_r
 
 #: The passes, in the order they run (see the module docstring for why).
 PASSES: list[Pass] = [
-    remove_export_guards, remove_runtime_checks, remove_noops, fold_batch_norm, fold_constants, remove_dead_code,
+    remove_export_guards, remove_runtime_checks, remove_noops, fold_batch_norm, fold_constants, fuse_attention,
+    remove_dead_code,
 ]
 
 
@@ -46,6 +50,6 @@ def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch
 
 __all__ = [
     "PASSES", "Pass", "run_passes",
-    "fold_batch_norm", "fold_constants", "remove_dead_code", "remove_export_guards", "remove_noops",
+    "fold_batch_norm", "fold_constants", "fuse_attention", "remove_dead_code", "remove_export_guards", "remove_noops",
     "remove_runtime_checks",
 ]
