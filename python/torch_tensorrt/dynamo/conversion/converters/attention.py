@@ -1,8 +1,9 @@
 """softmax / log_softmax and scaled_dot_product_attention.
 
-Attention goes to TensorRT's own attention layer (``IAttention``, ``add_attention_v2`` or ``add_attention``) when
-the installed TensorRT has one and the call fits it: on a GPU it becomes one fused (flash-attention) kernel, and
-the engine carries one layer instead of matmul + softmax + matmul. The layer takes rank-4 [b, heads, s, h]
+Attention computed in float16/bfloat16 goes to TensorRT's own attention layer (``IAttention``, ``add_attention_v2``
+or ``add_attention``) when the installed TensorRT has one and the call fits it: on a GPU it becomes one fused
+(flash-attention) kernel. TensorRT has no fused attention kernel for float32 (it decomposes the layer, and the
+decomposed layer makes a larger engine than the matmul form: swin_t +1.5 MB), so float32 keeps the matmul form. The layer takes rank-4 [b, heads, s, h]
 query/key/value with key and value of one shape, query heads a multiple of key/value heads (GQA/MQA), a bool or
 additive mask [a0, a1, s_q, s_kv] (a0, a1 broadcastable) or a causal flag, and applies no scale: q is scaled
 first. Everything else -- and every call on a TensorRT without the layer -- is written as
@@ -211,7 +212,7 @@ def scaled_dot_product_attention(ctx: ConversionContext, node: torch.fx.Node, ar
     scale = _scale_of(ctx, q, kwargs.get("scale"), dtype)
     if not (isinstance(scale, float) and scale == 1.0):  # scale q first: keeps q k^T in range in half precision
         q = T.elementwise(ctx, q, scale, E.PROD, dtype)
-    if fused_attention_misfit(node) is None:
+    if dtype in (torch.float16, torch.bfloat16) and fused_attention_misfit(node) is None:
         return _fused_attention(ctx, q, k, v, mask, causal, dtype)
     if kwargs.get("enable_gqa") and len(q.shape) >= 3 and q.shape[-3] != k.shape[-3]:
         groups = q.shape[-3] // k.shape[-3]

@@ -122,7 +122,9 @@ def _match(softmax: torch.fx.Node) -> Optional[tuple[torch.fx.Node, Any, Any, An
     if softmax.target is aten._softmax.default and softmax.args[2]:
         return None  # half_to_float
     x_val = _val(softmax.args[0])
-    if x_val is None or not x_val.dtype.is_floating_point or int(softmax.args[1]) % x_val.dim() != x_val.dim() - 1:
+    if x_val is None or x_val.dim() < 3 or not x_val.dtype.is_floating_point:
+        return None
+    if int(softmax.args[1]) % x_val.dim() != x_val.dim() - 1:
         return None
     out = next(iter(softmax.users)) if len(softmax.users) == 1 else None
     if out is None or out.target not in _MATMULS or out.args[0] is not softmax:
