@@ -165,3 +165,25 @@ def test_metadata_only_factories_fold():
     targets = _targets(gm)
     assert targets == [aten.add.Tensor], targets  # everything but the final add was computed at compile time
     torch.testing.assert_close(gm(x), _MaskFromNewZeros()(x))
+
+
+class _ConstantAttention(nn.Module):
+    """DETR's first decoder self-attention: q/k/v permuted from constants (folded), attention, then views that
+    rely on the attention output's layout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(1, 10, 2, 16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.queries.transpose(1, 2) * 0.5
+        o = torch.nn.functional.scaled_dot_product_attention(q, q + 1, q - 1)
+        return o.transpose(1, 2).contiguous().view(1, 10, -1) + x
+
+
+def test_folded_constants_keep_their_strides():
+    """A folded permute keeps its eager strides: the lowered graph still runs eagerly (reference.compare runs it)."""
+    model, x = _ConstantAttention().eval(), torch.randn(1, 10, 32)
+    gm = run_passes(torch.export.export(model, (x,)).module(), CompilationSettings())
+    assert any(n.op == "get_attr" and n.target.startswith("_folded") for n in gm.graph.nodes)
+    torch.testing.assert_close(gm(x), model(x))

@@ -113,7 +113,9 @@ def fold_constants(gm: torch.fx.GraphModule, settings: CompilationSettings) -> t
         if all(user in values for user in node.users):
             continue  # only feeds other folded nodes
         name = f"_folded_{node.name}"
-        gm.register_buffer(name, value.detach().contiguous())
+        # The strides eager computed (a folded permute stays permuted): later views in the graph were traced
+        # against those strides, and a contiguous copy would make a ``view`` after a ``permute`` fail eagerly.
+        gm.register_buffer(name, value.detach().clone(memory_format=torch.preserve_format))
         with gm.graph.inserting_before(node):
             attr = gm.graph.get_attr(name)
         attr.meta = dict(node.meta)
