@@ -76,9 +76,9 @@ class Runtime:
         self.logger = logger
         self.device = torch.device(device)
 
-    def deserialize_cuda_engine(self, plan: bytes) -> Optional["Engine"]:
+    def deserialize_cuda_engine(self, serialized_engine: bytes) -> Optional["Engine"]:
         try:
-            value = json.loads(bytes(plan).decode("utf-8"))
+            value = json.loads(bytes(serialized_engine).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SimulationError(f"not a simulated plan ({exc}); real TensorRT plans need a real runtime") from exc
         if not isinstance(value, dict) or value.get("format") != PLAN_FORMAT:
@@ -198,18 +198,18 @@ class ExecutionContext:
                 dims.append(-1)
         return trt.Dims(dims)
 
-    def set_tensor_address(self, name: str, address: int) -> bool:
+    def set_tensor_address(self, name: str, memory: int) -> bool:
         self.engine._spec(name)
-        self._addresses[name] = int(address)
+        self._addresses[name] = int(memory)
         return True
 
     def get_tensor_address(self, name: str) -> int:
         return self._addresses.get(name, 0)
 
-    def set_output_allocator(self, name: str, allocator: Any) -> bool:
+    def set_output_allocator(self, name: str, output_allocator: Any) -> bool:
         if self.engine.get_tensor_mode(name) != trt.TensorIOMode.OUTPUT:
             return False
-        self._allocators[name] = allocator
+        self._allocators[name] = output_allocator
         return True
 
     def get_output_allocator(self, name: str) -> Any:
