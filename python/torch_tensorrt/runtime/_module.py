@@ -8,6 +8,12 @@ Python :class:`~torch_tensorrt.runtime._engine.TRTEngine` run through
 The module's whole state is one :class:`~torch_tensorrt.runtime._record.EngineRecord` (plus ``name`` and
 ``weight_name_map``): it travels in ``state_dict()`` (``get_extra_state``), in ``torch.save`` pickles and in
 exported programs, and either runtime can load what the other saved. Construction never touches CUDA.
+
+An engine whose plan cannot run as it is -- weight-stripped, or taken from the engine cache with another model's
+weights (its weight map says ``stripped``/``pending``) -- comes with its weights as buffers of the child module
+``engine_weights`` (they travel in the state dict, pickles and exported programs too); the first setup refits the
+engine with them (:mod:`torch_tensorrt.runtime._refit`) and drops them. :meth:`TorchTensorRTModule.refit` refits it
+with new weights at any time.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from torch_tensorrt.runtime._engine import PostCallback, PreCallback, TRTEngine
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT
 from torch_tensorrt.runtime._metadata import EngineMetadata
 from torch_tensorrt.runtime._record import EngineRecord, RecordError
+from torch_tensorrt.runtime._weight_map import WeightMap
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,19 @@ def _trt_identity() -> tuple[str, str]:
         return "", ""
 
 
+class EngineWeights(torch.nn.Module):
+    """The weights an engine needs before it can run (TensorRT weight name -> buffer). Loading a state dict
+    creates the buffers it names, so an empty module loads them too."""
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any) -> None:
+        for key, value in state_dict.items():
+            if key.startswith(prefix) and "." not in key[len(prefix):] and isinstance(value, torch.Tensor):
+                name = key[len(prefix):]
+                if name not in self._buffers:
+                    self.register_buffer(name, torch.empty_like(value, device="cpu"))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
 def _picklable_settings(settings: CompilationSettings) -> CompilationSettings:
     """``settings`` with ``torch_executed_ops`` as names (OpOverload objects cannot be pickled)."""
     if all(isinstance(op, str) for op in settings.torch_executed_ops):
@@ -62,11 +82,14 @@ class TorchTensorRTModule(torch.nn.Module):
         name: engine name, for logs, errors and serialization.
         settings: the :class:`CompilationSettings` the engine was built with (device, runtime choice,
             ``lazy_engine_init``).
-        weight_name_map: TensorRT weight name -> state-dict name, for refit.
+        weight_name_map: TensorRT weight name -> state-dict name, for refit (default: read from the metadata's
+            weight map).
         requires_output_allocator: the engine has data-dependent output shapes.
         metadata: the compiler's :class:`EngineMetadata` (I/O specs and shape expressions, used for input
             checks and by the fake kernel). Its ``engine_kind`` becomes the record's ``ENGINE_KIND`` (see
             :mod:`torch_tensorrt.runtime._kinds`).
+        weights: TensorRT weight name -> tensor, for an engine whose weight map says it must be refitted before
+            its first run (a weight-stripped plan); kept as the ``engine_weights`` buffers until then.
     """
 
     def __init__(
@@ -79,10 +102,14 @@ class TorchTensorRTModule(torch.nn.Module):
         weight_name_map: Optional[dict[str, Any]] = None,
         requires_output_allocator: bool = False,
         metadata: Optional[Union[EngineMetadata, dict[str, Any]]] = None,
+        weights: Optional[dict[str, torch.Tensor]] = None,
     ) -> None:
         super().__init__()
         self.name = name
         self.settings = settings if settings is not None else CompilationSettings()
+        self.engine_weights = EngineWeights()
+        for wname, value in (weights or {}).items():
+            self.engine_weights.register_buffer(wname, value.detach())
         self.weight_name_map = weight_name_map
         self.requires_output_allocator = requires_output_allocator
         self._record: Optional[EngineRecord] = None
@@ -96,6 +123,8 @@ class TorchTensorRTModule(torch.nn.Module):
                 raise ValueError(f"TorchTensorRTModule {name!r}: input_binding_names and output_binding_names are required")
             self._install(self._make_record(bytes(serialized_engine), list(input_binding_names or []),
                                             list(output_binding_names or []), metadata))
+            if self.weight_name_map is None and self.weight_map is not None:
+                self.weight_name_map = self.weight_map.name_map()
             if not self.settings.lazy_engine_init:
                 self._eager_setup()
 
@@ -145,7 +174,14 @@ class TorchTensorRTModule(torch.nn.Module):
 
     def _eager_setup(self) -> None:
         """Create the engine now; deserialize now only where that cannot start CUDA (engines whose kind needs no
-        GPU, or a process that already uses CUDA). Otherwise the first call does it."""
+        GPU, or a process that already uses CUDA). Otherwise the first call does it -- so does the refit of an
+        engine that needs one."""
+        wmap = self.weight_map
+        if wmap is not None and wmap.needs_refit and self._record is not None:
+            from torch_tensorrt.runtime._kinds import engine_kind
+
+            if engine_kind(self._record.engine_kind, self.name).needs_gpu and not torch.cuda.is_initialized():
+                return
         engine = self.setup_engine(deserialize=False)
         if isinstance(engine, TRTEngine) and (not engine.kind.needs_gpu or torch.cuda.is_initialized()):
             engine.setup()
@@ -177,11 +213,49 @@ class TorchTensorRTModule(torch.nn.Module):
     def metadata(self) -> Optional[EngineMetadata]:
         return EngineMetadata.from_json(self._record.metadata) if self._record and self._record.metadata else None
 
+    @property
+    def weight_map(self) -> Optional[WeightMap]:
+        """How each engine weight is computed from the state dict (None: compiled without refit support)."""
+        value = (self._record.metadata or {}).get("weight_map") if self._record else None
+        return WeightMap.from_json(value) if value else None
+
+    # ------------------------------------------------------------------------------------------------ refit
+    def refit(self, weights: dict[str, torch.Tensor]) -> None:
+        """Refit the engine with ``weights`` (TensorRT weight name -> tensor; see :attr:`weight_map`) through
+        TensorRT's refitter, without building, and run the refitted engine from now on."""
+        from torch_tensorrt.runtime._refit import refit_record
+
+        if self._record is None:
+            raise RuntimeError(f"TorchTensorRTModule {self.name!r} holds no engine")
+        record = refit_record(self._record, weights)
+        self._install(record, self._runtime)
+        for wname in list(self.engine_weights._buffers):
+            delattr(self.engine_weights, wname)
+
+    def _materialize(self) -> None:
+        """Refit a stripped/pending engine from its ``engine_weights`` before its first setup."""
+        from torch_tensorrt.runtime._engine import EngineExecutionError
+
+        wmap = self.weight_map
+        assert wmap is not None
+        held = dict(self.engine_weights.named_buffers())
+        absent = [n for n, e in wmap.weights.items() if n not in held and (wmap.stripped or wmap.sources_of(e["node"]))]
+        if absent:
+            what = "is weight-stripped" if wmap.stripped else "was taken from the engine cache with other weights"
+            raise EngineExecutionError(
+                f"engine {self.name!r} {what} and its weights did not come with it ({len(absent)} missing, e.g. "
+                f"{absent[0]!r}); refit it first: torch_tensorrt.dynamo.refit_module_weights(module, model_with_weights)"
+            )
+        self.refit(held)
+
     def setup_engine(self, deserialize: bool = True) -> Any:
         """Create the runtime's engine object from the record (idempotent)."""
         if self._record is None:
             raise RuntimeError(f"TorchTensorRTModule {self.name!r} holds no engine (load a state dict first)")
         if self._engine is None:
+            wmap = self.weight_map
+            if wmap is not None and wmap.needs_refit:
+                self._materialize()
             if self._runtime == PYTHON:
                 engine = TRTEngine(self._record)
                 engine.set_cuda_graphs(self._cuda_graphs)
@@ -265,6 +339,8 @@ class TorchTensorRTModule(torch.nn.Module):
             )
         self.name = state.get("name", self.name)
         self.weight_name_map = state.get("weight_name_map")
+        if "engine_weights" not in self._modules:  # a module pickled before engine weights existed
+            self.engine_weights = EngineWeights()
         if state["record"] is None:
             self._record = self._engine = self._runtime = self._blob = None
             return
