@@ -18,6 +18,7 @@ with new weights at any time.
 
 from __future__ import annotations
 
+import copy
 import logging
 import platform
 import sys
@@ -353,6 +354,17 @@ class TorchTensorRTModule(torch.nn.Module):
         for transient in ("_engine", "_blob", "_info", "_runtime"):
             state[transient] = None
         return state
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "TorchTensorRTModule":
+        """A copy sharing the (never mutated) record and its encoded blob, with its own live engine."""
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        shared = {"_record", "_blob", "_info", "_runtime"}
+        for key, value in self.__dict__.items():
+            new.__dict__[key] = None if key == "_engine" else value if key in shared else copy.deepcopy(value, memo)
+        if self._record is not None and self._runtime == PYTHON:
+            new._info = _execute_op.engine_info(self._record, _execute_op.new_key(self._record))
+        return new
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         record = state.get("_record")

@@ -20,7 +20,6 @@ A real TensorRT engine deserializes only on a CUDA GPU; the simulated engine kin
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import logging
 from typing import Any, Mapping
@@ -91,7 +90,7 @@ def refit_record(record: EngineRecord, weights: Mapping[str, torch.Tensor]) -> E
             raise RefitError(f"engine {record.name!r}: TensorRT's refit_cuda_engine failed; see the TensorRT log")
         refitted = kind.store_plan(record, engine)
         del keep
-    meta = copy.deepcopy(refitted.metadata)
+    meta = dict(refitted.metadata)
     wmap.stripped = wmap.pending = False
     meta["weight_map"] = wmap.to_json()
     return dataclasses.replace(refitted, metadata=meta)

@@ -16,7 +16,6 @@ until a refit supplies it; executing it before that is an error (on a GPU it wou
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -134,8 +133,8 @@ def store_plan(record: Any, engine: Any) -> Any:
     """``EngineKind.store_plan`` of the simulated kind: the plan lives in the record's metadata."""
     import dataclasses
 
-    plan = json.loads(engine.serialize_with_config(engine.create_serialization_config()).decode("utf-8"))
-    return dataclasses.replace(record, metadata=plan["metadata"])
+    # what serialize_with_config would write, without the JSON round trip: the recording the refit edited
+    return dataclasses.replace(record, metadata={**record.metadata, "network": engine.metadata.network})
 
 
 def make_refitter(engine: Any, logger: Optional[Any] = None) -> Refitter:
