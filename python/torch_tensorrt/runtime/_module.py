@@ -119,6 +119,7 @@ class TorchTensorRTModule(torch.nn.Module):
         self._blob: Optional[torch.Tensor] = None
         self._info = ""
         self._cuda_graphs = False
+        self._pending_refit = False
         if serialized_engine is not None:
             if not input_binding_names and not output_binding_names:
                 raise ValueError(f"TorchTensorRTModule {name!r}: input_binding_names and output_binding_names are required")
@@ -163,6 +164,9 @@ class TorchTensorRTModule(torch.nn.Module):
     def _install(self, record: EngineRecord, runtime: Optional[str] = None) -> None:
         """Adopt ``record`` and pick the runtime (no deserialization yet)."""
         self._record = record
+        wmap = (record.metadata or {}).get("weight_map")
+        #: the plan must be refitted (from ``engine_weights``) before it runs
+        self._pending_refit = bool(wmap and (wmap.get("stripped") or wmap.get("pending")))
         self.requires_output_allocator = record.requires_output_allocator
         self._engine = None
         self._runtime = runtime or choose_runtime(self.settings.use_python_runtime, record)
@@ -175,14 +179,10 @@ class TorchTensorRTModule(torch.nn.Module):
 
     def _eager_setup(self) -> None:
         """Create the engine now; deserialize now only where that cannot start CUDA (engines whose kind needs no
-        GPU, or a process that already uses CUDA). Otherwise the first call does it -- so does the refit of an
-        engine that needs one."""
-        wmap = self.weight_map
-        if wmap is not None and wmap.needs_refit and self._record is not None:
-            from torch_tensorrt.runtime._kinds import engine_kind
-
-            if engine_kind(self._record.engine_kind, self.name).needs_gpu and not torch.cuda.is_initialized():
-                return
+        GPU, or a process that already uses CUDA). Otherwise the first call does it -- always for an engine that
+        needs a refit first."""
+        if self._pending_refit:
+            return
         engine = self.setup_engine(deserialize=False)
         if isinstance(engine, TRTEngine) and (not engine.kind.needs_gpu or torch.cuda.is_initialized()):
             engine.setup()
@@ -253,10 +253,9 @@ class TorchTensorRTModule(torch.nn.Module):
         """Create the runtime's engine object from the record (idempotent)."""
         if self._record is None:
             raise RuntimeError(f"TorchTensorRTModule {self.name!r} holds no engine (load a state dict first)")
+        if self._pending_refit and (deserialize or self._runtime != PYTHON):  # the C++ engine deserializes now
+            self._materialize()
         if self._engine is None:
-            wmap = self.weight_map
-            if wmap is not None and wmap.needs_refit:
-                self._materialize()
             if self._runtime == PYTHON:
                 engine = TRTEngine(self._record)
                 engine.set_cuda_graphs(self._cuda_graphs)
@@ -276,8 +275,10 @@ class TorchTensorRTModule(torch.nn.Module):
 
     # ------------------------------------------------------------------------------------------- execution
     def forward(self, *inputs: Any) -> Union[torch.Tensor, tuple[torch.Tensor, ...]]:
-        engine = self._engine if self._engine is not None else self.setup_engine(deserialize=False)
         tensors = self._as_tensors(inputs)
+        if self._pending_refit and _untraced(tensors):  # tracing keeps the plan as it is (a saved program
+            self._materialize()                          # carries it with its engine_weights)
+        engine = self._engine if self._engine is not None else self.setup_engine(deserialize=False)
         if self._runtime == PYTHON:
             if _untraced(tensors):
                 outputs = engine.execute(tensors)
@@ -344,6 +345,7 @@ class TorchTensorRTModule(torch.nn.Module):
             self.engine_weights = EngineWeights()
         if state["record"] is None:
             self._record = self._engine = self._runtime = self._blob = None
+            self._pending_refit = False
             return
         self._install(EngineRecord.from_list(list(state["record"])))
 

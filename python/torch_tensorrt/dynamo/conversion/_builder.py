@@ -103,7 +103,8 @@ def configure(builder: Any, settings: CompilationSettings) -> Any:
             _set_flag(config, "VERSION_COMPATIBLE", "version_compatible")
     if not settings.immutable_weights:
         _set_flag(config, "REFIT", "immutable_weights=False")
-    if settings.refit_identical_engine_weights:
+    if settings.refit_identical_engine_weights or (settings.strip_engine_weights and settings.immutable_weights):
+        # a stripped plan is refitted at load with the weights it was built with: REFIT_IDENTICAL says so
         _set_flag(config, "REFIT_IDENTICAL", "refit_identical_engine_weights")
     if settings.strip_engine_weights:
         _set_flag(config, "STRIP_PLAN", "strip_engine_weights")
