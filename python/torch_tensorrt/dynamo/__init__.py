@@ -12,6 +12,7 @@ from torch_tensorrt.dynamo._compiler import (
     convert_exported_program,
     convert_exported_program_to_serialized_trt_engine,
 )
+from torch_tensorrt.dynamo._engine_cache import BaseEngineCache, DiskEngineCache
 from torch_tensorrt.dynamo._refit import refit_module_weights
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "convert_exported_program",
     "convert_exported_program_to_serialized_trt_engine",
     "refit_module_weights",
+    "BaseEngineCache",
+    "DiskEngineCache",
     "trace",
     "coverage",
     "runtime",

@@ -24,6 +24,7 @@ from torch_tensorrt.dynamo import _frontend
 from torch_tensorrt.dynamo._graph import ASSERT_OPS
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion import ConvertedEngine, SymbolRanges, convert_module
+from torch_tensorrt.dynamo._engine_cache import BuiltEngine, build_engine
 from torch_tensorrt.dynamo.conversion._provenance import WeightTracker
 from torch_tensorrt.dynamo.lowering import lower_exported_program, run_passes
 from torch_tensorrt.dynamo.partitioning import PartitionResult, partition
@@ -43,11 +44,13 @@ class EngineSummary:
     build_s: float
     inputs: list[Any]
     outputs: list[Any]
+    #: engine cache outcome: "off", "miss", "hit" or "hit-refit" (see dynamo._engine_cache)
+    cache: str = "off"
 
     @classmethod
-    def of(cls, converted: ConvertedEngine) -> "EngineSummary":
-        return cls(converted.name, len(converted.engine), converted.network.network.num_layers,
-                   converted.build.seconds, converted.metadata.inputs, converted.metadata.outputs)
+    def of(cls, built: BuiltEngine) -> "EngineSummary":
+        return cls(built.name, len(built.engine), built.layers, built.build_s, built.metadata.inputs,
+                   built.metadata.outputs, built.cache)
 
 
 @dataclass
@@ -127,35 +130,27 @@ def compile(
         for name in parts.acc_names:
             submodule = cast(torch.fx.GraphModule, result.get_submodule(name))
             try:
-                converted = convert_module(submodule, settings, ranges, name, progress)
+                built = build_engine(submodule, settings, ranges, name, tracker, progress)
             except EngineBuildError:
                 if settings.pass_through_build_failures or settings.require_full_compilation:
                     raise
                 logger.warning("engine %s failed to build; its operators run in PyTorch", name, exc_info=True)
                 continue
-            report.engines.append(EngineSummary.of(converted))
+            report.engines.append(EngineSummary.of(built))
             trt_module = TorchTensorRTModule(
-                serialized_engine=converted.engine,
-                input_binding_names=converted.input_names,
-                output_binding_names=converted.output_names,
+                serialized_engine=built.engine,
+                input_binding_names=built.input_names,
+                output_binding_names=built.output_names,
                 name=name,
                 settings=settings,
-                metadata=converted.metadata,
-                weights=_stripped_weights(converted),
+                metadata=built.metadata,
+                weights=built.weights,
             )
             setattr(result, name, trt_module)
-            _pass_only_engine_inputs(result, name, submodule, len(converted.input_names))
+            _pass_only_engine_inputs(result, name, submodule, len(built.input_names))
     report.conversion_s = time.perf_counter() - start
     result.compile_report = report  # type: ignore[assignment]
     return result
-
-
-def _stripped_weights(converted: ConvertedEngine) -> Optional[dict[str, torch.Tensor]]:
-    """The weights a weight-stripped engine needs beside its plan (None for a plan that holds them)."""
-    wmap = converted.metadata.weight_map
-    if not wmap or not wmap.get("stripped"):
-        return None
-    return {name: w.host for name, w in converted.network.weights.items()}
 
 
 def _pass_only_engine_inputs(gm: torch.fx.GraphModule, name: str, partition: torch.fx.GraphModule, count: int) -> None:

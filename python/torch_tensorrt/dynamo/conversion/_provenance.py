@@ -228,11 +228,13 @@ def weight_locations(network: Any, named: dict[str, NetworkWeight]) -> dict[str,
     return found
 
 
-class _MapWriter:
-    """Writes recipes as the node table of a weight map (shared sub-recipes once)."""
+class MapWriter:
+    """Writes recipes as the node table of a weight map (shared sub-recipes once). With ``const_digests`` a
+    constant is written as the digest of its value (for the engine cache's key) instead of the value."""
 
-    def __init__(self, tracker: Optional[WeightTracker]) -> None:
+    def __init__(self, tracker: Optional[WeightTracker], const_digests: bool = False) -> None:
         self.tracker = tracker
+        self.const_digests = const_digests
         self.nodes: list[dict[str, Any]] = []
         self.consts: dict[str, dict[str, Any]] = {}
         self.sources: dict[str, dict[str, Any]] = {}
@@ -240,7 +242,7 @@ class _MapWriter:
 
     def const(self, tensor: torch.Tensor) -> int:
         key = f"c{len(self.consts)}"
-        self.consts[key] = encode_tensor(tensor)
+        self.consts[key] = {"digest": digest(tensor)} if self.const_digests else encode_tensor(tensor)
         self.nodes.append({"const": key})
         return len(self.nodes) - 1
 
@@ -283,7 +285,7 @@ def build_weight_map(
     engine: str,
 ) -> WeightMap:
     """The :class:`~torch_tensorrt.runtime._weight_map.WeightMap` of a converted network."""
-    writer = _MapWriter(tracker)
+    writer = MapWriter(tracker)
     locations = weight_locations(network, named)
     weights: dict[str, dict[str, Any]] = {}
     opaque: list[str] = []
