@@ -46,11 +46,13 @@ class EngineSummary:
     outputs: list[Any]
     #: engine cache outcome: "off", "miss", "hit" or "hit-refit" (see dynamo._engine_cache)
     cache: str = "off"
+    #: seconds to get the plan (conversion + build, or the cache lookup)
+    stage_s: float = 0.0
 
     @classmethod
     def of(cls, built: BuiltEngine) -> "EngineSummary":
         return cls(built.name, len(built.engine), built.layers, built.build_s, built.metadata.inputs,
-                   built.metadata.outputs, built.cache)
+                   built.metadata.outputs, built.cache, built.stage_s)
 
 
 @dataclass

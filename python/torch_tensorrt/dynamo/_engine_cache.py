@@ -13,7 +13,7 @@ engine kind). Weight *values* are not in the key: an entry records a digest of t
 built from; a hit with other values computes the new weights from the entry's weight map and hands them to the
 module, which refits before its first run -- or, for an engine not built refittable, is rebuilt and replaced.
 
-**Entries** (:func:`encode_entry`): ``MAGIC``, payload length, SHA-256 of the payload, then the payload (JSON
+**Entries** (:func:`encode_entry`): ``MAGIC``, payload length, CRC-32 of the payload, then the payload (JSON
 header with the engine metadata, binding names and the weights digest, followed by the plan). An entry that is
 truncated, corrupted or for another key is a miss: rebuilt, replaced, logged once.
 
@@ -29,9 +29,12 @@ import fcntl
 import hashlib
 import json
 import logging
+import mmap
 import os
 import struct
 import threading
+import time
+import zlib
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,7 +55,8 @@ from torch_tensorrt.runtime._weight_map import WeightMap, digest
 logger = logging.getLogger(__name__)
 
 MAGIC = b"TORCHTRT-ENGINE-CACHE-1\n"
-_HEADER = struct.Struct("<Q32s")
+#: payload length and CRC-32 of the payload (detects truncation and damage; weights are compared by SHA-256)
+_HEADER = struct.Struct("<QI")
 #: Settings that reach the builder (the others shape the graph, which the key covers, or only the runtime).
 BUILDER_SETTINGS = (
     "enabled_precisions", "truncate_double", "optimization_level", "workspace_size", "hardware_compatible",
@@ -70,7 +74,7 @@ class BaseEngineCache(ABC):
 
     @abstractmethod
     def load(self, key: str) -> Optional[bytes]:
-        """The bytes stored under ``key``, or None."""
+        """The bytes stored under ``key`` (any bytes-like object), or None."""
 
     def discard(self, key: str) -> None:
         """Forget ``key`` (called for an entry found corrupted; the default keeps it until it is replaced)."""
@@ -111,11 +115,16 @@ class DiskEngineCache(BaseEngineCache):
             atomic_write_bytes(self.path(key), data, what="engine cache")
             self._evict(keep=key)
 
-    def load(self, key: str) -> Optional[bytes]:
+    def load(self, key: str) -> Optional[Any]:
+        """The entry's bytes as a read-only memory map (the plan is copied once, into the module that runs it).
+        A writer replaces files by renaming and eviction unlinks them, so a mapped entry never changes."""
         path = self.path(key)
         try:
             with open(path, "rb") as f:
-                data = f.read()
+                size = os.fstat(f.fileno()).st_size
+                if size == 0:
+                    return b""
+                data = memoryview(mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ))
             os.utime(path)  # most recently used
         except FileNotFoundError:
             return None
@@ -186,23 +195,29 @@ class CacheEntryError(ValueError):
 def encode_entry(key: str, header: dict[str, Any], plan: bytes) -> bytes:
     head = json.dumps({**header, "key": key}, sort_keys=True).encode("utf-8")
     payload = struct.pack("<Q", len(head)) + head + plan
-    return MAGIC + _HEADER.pack(len(payload), hashlib.sha256(payload).digest()) + payload
+    return MAGIC + _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def decode_entry(key: str, data: bytes) -> tuple[dict[str, Any], bytes]:
-    if not data.startswith(MAGIC):
+def decode_entry(key: str, data: Any) -> tuple[dict[str, Any], memoryview]:
+    """(header, plan) of an entry (any bytes-like object; the plan is a view into it); a :class:`CacheEntryError`
+    for a damaged entry or one of another key."""
+    view = memoryview(data)
+    if bytes(view[: len(MAGIC)]) != MAGIC:
         raise CacheEntryError("not an engine cache entry (bad magic)")
     start = len(MAGIC) + _HEADER.size
     if len(data) < start:
         raise CacheEntryError("truncated header")
-    length, checksum = _HEADER.unpack_from(data, len(MAGIC))
-    payload = data[start:]
+    length, checksum = _HEADER.unpack_from(view, len(MAGIC))
+    payload = view[start:]
     if len(payload) != length:
         raise CacheEntryError(f"truncated: {len(payload)} of {length} payload bytes")
-    if hashlib.sha256(payload).digest() != checksum:
+    if zlib.crc32(payload) != checksum:
         raise CacheEntryError("checksum mismatch")
     (head_len,) = struct.unpack_from("<Q", payload)
-    header = json.loads(payload[8 : 8 + head_len].decode("utf-8"))
+    try:
+        header = json.loads(str(payload[8 : 8 + head_len], "utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CacheEntryError(f"unreadable header ({exc})") from exc
     if header.get("key") != key:
         raise CacheEntryError(f"entry is for key {header.get('key')!r}")
     return header, payload[8 + head_len :]
@@ -277,9 +292,10 @@ def _qualname(fn: Any) -> str:
 def sources_digest(wmap: WeightMap, sources: dict[str, torch.Tensor]) -> str:
     """A digest of the values of the state-dict entries ``wmap`` reads (what a hit compares)."""
     h = hashlib.sha256()
-    for name in sorted(wmap.sources):
-        h.update(name.encode())
-        h.update(digest(sources[name]).encode() if name in sources else b"?")
+    with torch.utils._python_dispatch._disable_current_modes():  # hashing is no weight computation to record
+        for name in sorted(wmap.sources):
+            h.update(name.encode())
+            h.update(digest(sources[name]).encode() if name in sources else b"?")
     return h.hexdigest()
 
 
@@ -289,7 +305,7 @@ class BuiltEngine:
     """What ``compile`` makes a TorchTensorRTModule of: from a fresh build, or from the cache."""
 
     name: str
-    engine: bytes
+    engine: Any  # bytes, or a view of a cache entry (copied once, by the TorchTensorRTModule)
     metadata: EngineMetadata
     input_names: list[str]
     output_names: list[str]
@@ -299,6 +315,8 @@ class BuiltEngine:
     build_s: float
     #: "off" (no cache), "miss" (built), "hit" (reused as it is), "hit-refit" (reused, refitted before its first run)
     cache: str = "off"
+    #: seconds to get the plan: conversion + build (+ storing it) on a miss, key + lookup (+ new weights) on a hit
+    stage_s: float = 0.0
 
 
 def build_engine(
@@ -310,6 +328,20 @@ def build_engine(
     progress: Optional[Callable[[str], None]] = None,
 ) -> BuiltEngine:
     """Convert and build partition ``gm`` -- or take it from the engine cache (see the module docstring)."""
+    start = time.perf_counter()
+    built = _build_or_reuse(gm, settings, ranges, name, tracker, progress)
+    built.stage_s = time.perf_counter() - start
+    return built
+
+
+def _build_or_reuse(
+    gm: torch.fx.GraphModule,
+    settings: CompilationSettings,
+    ranges: SymbolRanges,
+    name: str,
+    tracker: Optional[_provenance.WeightTracker],
+    progress: Optional[Callable[[str], None]],
+) -> BuiltEngine:
     if not settings.uses_engine_cache or tracker is None:
         return _build(gm, settings, ranges, name, progress)
     cache = cache_for(settings)

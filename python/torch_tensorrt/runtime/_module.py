@@ -116,7 +116,6 @@ class TorchTensorRTModule(torch.nn.Module):
         self._record: Optional[EngineRecord] = None
         self._engine: Any = None
         self._runtime: Optional[str] = None
-        self._blob: Optional[torch.Tensor] = None
         self._info = ""
         self._cuda_graphs = False
         self._pending_refit = False
@@ -170,7 +169,6 @@ class TorchTensorRTModule(torch.nn.Module):
         self.requires_output_allocator = record.requires_output_allocator
         self._engine = None
         self._runtime = runtime or choose_runtime(self.settings.use_python_runtime, record)
-        self._blob = _execute_op.encode_blob(record) if self._runtime == PYTHON else None
         self._info = ""
         if self._runtime == PYTHON:
             self._info = _execute_op.engine_info(record, _execute_op.new_key(record))
@@ -186,6 +184,16 @@ class TorchTensorRTModule(torch.nn.Module):
         engine = self.setup_engine(deserialize=False)
         if isinstance(engine, TRTEngine) and (not engine.kind.needs_gpu or torch.cuda.is_initialized()):
             engine.setup()
+
+    @property
+    def _blob(self) -> Optional[torch.Tensor]:
+        """The record as the Python op's ``engine_blob`` (Python runtime). Encoded when a trace asks for it --
+        never kept: it is as large as the engine, and a tensor attribute assigned while ``torch.export`` traces
+        is refused -- outside any mode, so that tracing lifts it as a real constant."""
+        if self._record is None or self._runtime != PYTHON:
+            return None
+        with torch.utils._python_dispatch._disable_current_modes():
+            return _execute_op.encode_blob(self._record)
 
     @property
     def record(self) -> Optional[EngineRecord]:
@@ -344,7 +352,7 @@ class TorchTensorRTModule(torch.nn.Module):
         if "engine_weights" not in self._modules:  # a module pickled before engine weights existed
             self.engine_weights = EngineWeights()
         if state["record"] is None:
-            self._record = self._engine = self._runtime = self._blob = None
+            self._record = self._engine = self._runtime = None
             self._pending_refit = False
             return
         self._install(EngineRecord.from_list(list(state["record"])))
@@ -353,7 +361,7 @@ class TorchTensorRTModule(torch.nn.Module):
         state = self.__dict__.copy()
         state["_record"] = self._record.to_list() if self._record is not None else None
         state["settings"] = _picklable_settings(self.settings)
-        for transient in ("_engine", "_blob", "_info", "_runtime"):
+        for transient in ("_engine", "_info", "_runtime"):
             state[transient] = None
         return state
 
@@ -361,7 +369,7 @@ class TorchTensorRTModule(torch.nn.Module):
         """A copy sharing the (never mutated) record and its encoded blob, with its own live engine."""
         new = self.__class__.__new__(self.__class__)
         memo[id(self)] = new
-        shared = {"_record", "_blob", "_info", "_runtime"}
+        shared = {"_record", "_info", "_runtime"}
         for key, value in self.__dict__.items():
             new.__dict__[key] = None if key == "_engine" else value if key in shared else copy.deepcopy(value, memo)
         if self._record is not None and self._runtime == PYTHON:
