@@ -143,3 +143,21 @@ def test_immutable_engine_with_other_weights_is_rebuilt(tmp_path, image, resnet1
     gm = _compile(other, image, tmp_path, immutable_weights=True)
     assert gm.compile_report.engines[0].cache == "miss"
     torch.testing.assert_close(gm(image), other(image), atol=1e-4, rtol=1e-4)
+
+
+def test_torch_compile_backend_uses_the_persistent_cache(tmp_path, image, resnet18_like):
+    """The backend goes through dynamo.compile, so its options reach the same cache (a new dynamo graph of the
+    same model finds the engines the first one stored)."""
+    options = dict(min_block_size=1, cache_built_engines=True, reuse_cached_engines=True, engine_cache_dir=str(tmp_path))
+    model = resnet18_like(1)
+    with testing.simulate(), torch.no_grad():
+        torch._dynamo.reset()
+        first = torch.compile(model, backend="tensorrt", options=options, dynamic=False)(image)
+        assert DiskEngineCache(str(tmp_path)).entries()
+        before = builds_done()
+        torch._dynamo.reset()
+        second = torch.compile(resnet18_like(1), backend="tensorrt", options=options, dynamic=False)(image)
+        assert builds_done() == before
+        torch._dynamo.reset()
+    torch.testing.assert_close(first, model(image), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(second, model(image), atol=1e-4, rtol=1e-4)

@@ -345,7 +345,8 @@ def _build_or_reuse(
     if not settings.uses_engine_cache or tracker is None:
         return _build(gm, settings, ranges, name, progress)
     cache = cache_for(settings)
-    key = engine_key(gm, settings, ranges, tracker)
+    with torch.utils._python_dispatch._disable_current_modes():  # the key computes no weight
+        key = engine_key(gm, settings, ranges, tracker)
     if settings.reuse_cached_engines:
         reused = _reuse(cache, key, settings, name, tracker)
         if reused is not None:

@@ -237,7 +237,7 @@ def encode_scalar_arg(value: Any) -> Any:
 
 def encode_tensor(t: torch.Tensor) -> dict[str, Any]:
     host = t.detach().to("cpu").contiguous()
-    raw = host.view(torch.uint8) if host.numel() and host.element_size() else host.to(torch.uint8)
+    raw = host.reshape(-1).view(torch.uint8)
     return {"dtype": dtype_name(host.dtype), "shape": list(host.shape), "data": base64.b64encode(raw.numpy().tobytes()).decode()}
 
 

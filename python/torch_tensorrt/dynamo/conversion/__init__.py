@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
+import torch
 import torch.fx
 
 from torch_tensorrt import logging as torchtrt_logging
@@ -120,9 +121,10 @@ def convert_module(
         )
         tracker = _provenance.current()
         if tracker is not None:
-            weight_map = _provenance.build_weight_map(
-                result.network, result.weights, tracker, stripped=settings.strip_engine_weights, engine=name
-            )
+            with torch.utils._python_dispatch._disable_current_modes():  # writing the map computes no weight
+                weight_map = _provenance.build_weight_map(
+                    result.network, result.weights, tracker, stripped=settings.strip_engine_weights, engine=name
+                )
             metadata.weight_map = weight_map.to_json()
         _observe(result.network, metadata, name)
     return ConvertedEngine(name, build.engine, metadata, result, build, gm)

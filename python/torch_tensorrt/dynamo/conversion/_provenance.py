@@ -91,19 +91,6 @@ class WeightTracker(TorchDispatchMode):
                 self.seed(name, value)
         self.program = program_listing(graph)
 
-    def seed_module(self, module: torch.nn.Module, constants: Optional[dict[str, Any]] = None) -> None:
-        """Seed every parameter and buffer of ``module`` (by qualified name) and the tensor ``constants``."""
-        for name, t in module.named_parameters(remove_duplicate=True):
-            self.seed(name, t)
-        for name, t in module.named_buffers(remove_duplicate=True):
-            self.seed(name, t)
-        for name, value in (constants or {}).items():
-            if isinstance(value, torch.Tensor):
-                self.seed(name, value)
-        for name, value in module.__dict__.items():  # plain tensor attributes (lifted constants of ep.module())
-            if isinstance(value, torch.Tensor) and not name.startswith("_"):
-                self.seed(name, value)
-
     def recipe(self, tensor: torch.Tensor) -> Recipe:
         """The recipe of ``tensor``; a ``const`` recipe for a tensor computed from no source."""
         found = self.origins.get(tensor)
