@@ -82,6 +82,8 @@ class LoadRequest:
     extra_files: Optional[dict[str, Any]]
     allow_pickle: bool
     kwargs: dict[str, Any]
+    #: weights for weight-stripped engines (see ``torch_tensorrt.dynamo._refit.refit_stripped_engines``)
+    weights: Any = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,12 @@ def _load_exported_program(path: str, request: LoadRequest) -> torch.export.Expo
             f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}{_cpp_hint(path)}"
         ) from exc
     validate_exported_program(ep, path)
+    from torch_tensorrt.dynamo._refit import refit_stripped_engines
+
+    try:
+        refit_stripped_engines(ep, request.weights, path)
+    except (ValueError, RuntimeError) as exc:
+        raise SerializationError(f"torch_tensorrt.load: {exc}") from exc
     return ep
 
 
@@ -270,10 +278,17 @@ def _register_runtimes() -> None:
         _execute_op.register_cpp_fakes()
 
 
-def load(file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False, **kwargs: Any) -> Any:
+def load(
+    file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False,
+    weights: Any = None, **kwargs: Any,
+) -> Any:
     """Load what :func:`save` wrote: an ``ExportedProgram`` (call ``.module()``), a ``ScriptModule``, or an
     AOTInductor package runner. A ``torch.save`` pickle of a whole module is loaded only with
-    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust)."""
+    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust).
+
+    Weight-stripped engines of an ExportedProgram are refitted on load, from the weights saved beside them or,
+    when given, from ``weights`` (the model, its ExportedProgram or its state dict); without either the load fails
+    naming the engine."""
     path = rank_path(os.fspath(file_path))
     if not path:
         raise ValueError("torch_tensorrt.load: file_path is required")
@@ -282,7 +297,7 @@ def load(file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None,
     fmt = FORMAT_TABLE[detect_format(path)]
     check_rank(path)  # a tensor-parallel rank's program: same world size and rank as when saved
     _register_runtimes()
-    return fmt.load(path, LoadRequest(extra_files, allow_pickle, kwargs))
+    return fmt.load(path, LoadRequest(extra_files, allow_pickle, kwargs, weights))
 
 
 def _cpp_hint(path: str) -> str:

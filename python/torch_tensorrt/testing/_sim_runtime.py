@@ -108,6 +108,25 @@ class Engine:
         self._inputs = {s.name for s in metadata.inputs}
         self.device_memory_size_v2 = 0
         self.num_optimization_profiles = 1
+        from torch_tensorrt.testing import _sim_refit
+
+        #: built with REFIT (or STRIP_PLAN): a refitter may change its named weights (see ``_sim_refit``)
+        self.refittable = _sim_refit.is_refittable(metadata)
+        #: named weights a weight-stripped plan lacks until a refit supplies them
+        stripped = bool((metadata.weight_map or {}).get("stripped"))
+        self.missing_weights: set[str] = set(_sim_refit.weight_table(metadata)) if stripped else set()
+
+    def create_serialization_config(self) -> Any:
+        from torch_tensorrt.testing._sim_refit import SerializationConfig
+
+        return SerializationConfig()
+
+    def serialize_with_config(self, config: Any) -> bytes:
+        """The simulated plan of this engine as it is now (refitted weights included)."""
+        return serialize_plan(self.metadata)
+
+    def serialize(self) -> bytes:
+        return serialize_plan(self.metadata)
 
     @property
     def num_io_tensors(self) -> int:
@@ -229,6 +248,11 @@ class ExecutionContext:
         from torch_tensorrt.reference import evaluate_network
 
         engine, device = self.engine, self.engine.device
+        if engine.missing_weights:
+            raise SimulationError(
+                f"simulated engine {engine.name!r} is weight-stripped and was executed before a refit supplied its "
+                f"weights ({len(engine.missing_weights)} missing)"
+            )
         if not self.all_binding_shapes_specified:
             raise SimulationError(f"simulated engine {engine.name!r}: input shapes not set for {self.infer_shapes()}")
         inputs: dict[str, torch.Tensor] = {}
