@@ -159,6 +159,8 @@ class Oracle:
         self.cases = cases if cases is not None else load_cases()
         self._screened: dict[str, Union[CaseResult, _Prepared]] = {}
         self._results: dict[str, CaseResult] = {}
+        self._logger = _QuietLogger()
+        self._builder = _trt.load().Builder(self._logger)  # one builder makes every network (and builds them)
 
     def names(self) -> list[str]:
         return sorted(self.cases)
@@ -184,14 +186,12 @@ class Oracle:
 
     def parse(self, model: Any) -> tuple[Optional[_Prepared], str]:
         """Parse an ONNX ModelProto; (the parsed network, "") or (None, the parser's first error)."""
-        trt = _trt.load()
-        logger = _QuietLogger()
-        builder = trt.Builder(logger)
-        network = builder.create_network(0)
-        parser = trt.OnnxParser(network, logger)
+        self._logger.messages.clear()
+        network = self._builder.create_network(0)
+        parser = _trt.load().OnnxParser(network, self._logger)
         if parser.parse(model.SerializeToString()):
-            return _Prepared(builder, network, parser, logger, (), [], []), ""
-        reason = parser.get_error(0).desc() if parser.num_errors else "; ".join(logger.messages[-1:])
+            return _Prepared(self._builder, network, parser, self._logger, (), [], []), ""
+        reason = parser.get_error(0).desc() if parser.num_errors else "; ".join(self._logger.messages[-1:])
         return None, reason.strip().splitlines()[0] if reason.strip() else "parse failed"
 
     def _screen(self, name: str) -> Union[CaseResult, _Prepared]:
