@@ -12,6 +12,7 @@ parsed and evaluated lazily, once per process, and nothing is cached on disk.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional, Union
@@ -271,6 +272,12 @@ class Oracle:
         return builder.build_serialized_network(network, config) is not None
 
 
+@functools.lru_cache(maxsize=1)
+def shared() -> Oracle:
+    """The process's oracle (the tests parametrize by case name at collection, then evaluate lazily)."""
+    return Oracle()
+
+
 def _atol(case: Any, dtype: torch.dtype) -> float:
     """The case's absolute tolerance, at least a few units in the last place of the output's dtype near 1.
 
@@ -287,4 +294,4 @@ def agreement(results: list[CaseResult]) -> tuple[int, int]:
     return sum(r.outcome == AGREE for r in checked), len(checked)
 
 
-__all__ = ["Oracle", "CaseResult", "OUTCOMES", "agreement", "feed", "load_cases", "to_torch"]
+__all__ = ["Oracle", "CaseResult", "OUTCOMES", "agreement", "feed", "load_cases", "shared", "to_torch"]

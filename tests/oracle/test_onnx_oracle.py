@@ -13,7 +13,7 @@ import onnx
 import pytest
 
 from _onnx_oracle import AGREE, NOT_PARSED, NOT_TENSOR_IO, agreement, feed, to_torch
-from conftest import oracle
+from _onnx_oracle import shared as oracle
 from known_differences import KNOWN
 from torch_tensorrt.reference import evaluate_network
 from torch_tensorrt.testing._harness import mismatch
