@@ -38,15 +38,23 @@ class HarnessResult:
 
 
 def _like(example: torch.Tensor, shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
-    """A new tensor of ``shape`` drawn like ``example``: same dtype, values uniform within the example's range
-    (floats: its finite values), so an example inside a function's domain (log, sqrt, acos, ...) gives
-    min/max-shape inputs inside it too."""
+    """A new tensor of ``shape`` drawn like ``example``: same dtype; floats from a normal distribution with the
+    example's mean and standard deviation, truncated to the example's (finite) value range -- so an example
+    inside a function's domain (log, sqrt, acos, ...) gives min/max-shape inputs inside it too, at the
+    example's scale; integers uniform within the example's range."""
     if example.dtype.is_floating_point:
         finite = example[torch.isfinite(example)].double()
         lo = float(finite.min()) if finite.numel() else -1.0
         hi = float(finite.max()) if finite.numel() else 1.0
-        u = torch.rand(tuple(shape), generator=generator, dtype=torch.float64)
-        return (lo + (hi - lo) * u).to(example.dtype)
+        mean = float(finite.mean()) if finite.numel() else 0.0
+        std = float(finite.std()) if finite.numel() > 1 else 1.0
+        x = mean + std * torch.randn(tuple(shape), generator=generator, dtype=torch.float64)
+        for _ in range(64):  # redraw what falls outside [lo, hi] (no pile-up of ties at the bounds)
+            outside = (x < lo) | (x > hi)
+            if not bool(outside.any()):
+                break
+            x[outside] = mean + std * torch.randn(int(outside.sum()), generator=generator, dtype=torch.float64)
+        return x.clamp(lo, hi).to(example.dtype)
     if example.dtype == torch.bool:
         return torch.rand(tuple(shape), generator=generator) > 0.5
     lo = int(example.min()) if example.numel() else 0
