@@ -114,3 +114,32 @@ def test_folding_never_inflates_or_folds_inputs():
 
     gm = run_passes(torch.export.export(Big(), (torch.randn(1024, 1024),)).module(), CompilationSettings())
     assert aten.expand.default in _targets(gm)
+
+
+def test_every_pass_module_is_in_the_one_ordered_list():
+    """Each module of lowering/passes defines one pass of the same name, and PASSES lists them all, in order."""
+    import importlib
+    import pkgutil
+
+    from torch_tensorrt.dynamo.lowering import PASSES, passes
+
+    modules = sorted(m.name for m in pkgutil.iter_modules(passes.__path__) if not m.name.startswith("_"))
+    assert sorted(p.__name__ for p in PASSES) == modules
+    for p in PASSES:
+        assert p is getattr(importlib.import_module(f"{passes.__name__}.{p.__name__}"), p.__name__)
+    names = [p.__name__ for p in PASSES]
+    assert names.index("remove_export_guards") == 0 and names[-1] == "remove_dead_code"
+    assert names.index("remove_noops") < names.index("fold_batch_norm") < names.index("fold_constants")
+
+
+def test_noops_and_export_guards_are_removed():
+    class M(nn.Module):
+        def forward(self, x):
+            return x.detach() + 1
+
+    ep = torch.export.export(M(), (torch.randn(2, 3),), dynamic_shapes=({0: torch.export.Dim.DYNAMIC},))
+    gm = ep.module()
+    assert [n.target for n in gm.graph.nodes if n.op == "call_module"] == ["_guards_fn"]
+    gm = run_passes(gm, CompilationSettings())
+    assert not [n for n in gm.graph.nodes if n.op == "call_module"] and not hasattr(gm, "_guards_fn")
+    assert _targets(gm) == [aten.add.Tensor]

@@ -31,9 +31,9 @@ def get_engine_from_encoded_engine(encoded_engine: str) -> Any:
             f"(torch.cuda.is_available() is False); the {len(plan)}-byte plan was decoded but not deserialized"
         )
     from torch_tensorrt._trt import trt
-    from torch_tensorrt.dynamo.runtime._TRTEngine import _trt_logger
+    from torch_tensorrt._trt_logging import trt_logger
 
-    engine = trt.Runtime(_trt_logger()).deserialize_cuda_engine(plan)
+    engine = trt.Runtime(trt_logger()).deserialize_cuda_engine(plan)
     if engine is None:
         raise RuntimeError(
             "get_engine_from_encoded_engine: TensorRT could not deserialize the engine (built for another GPU, "

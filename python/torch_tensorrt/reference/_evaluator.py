@@ -25,8 +25,9 @@ def _check_input(name: str, declared_shape: tuple, declared_dtype: torch.dtype, 
 
 
 def _cast_layer(layer: Any, class_name: str) -> Any:
-    """The layer as its concrete class, so its attributes are readable. A recorded layer view
-    (``torch_tensorrt.testing.simulate``) casts itself through its ``__torchtrt_cast__`` hook."""
+    """The layer as its concrete class, so its attributes are readable. A layer view that is not a TensorRT object
+    (a recorded network's layer, see ``torch_tensorrt.testing``) casts itself through its ``__torchtrt_cast__``
+    hook."""
     recorded_cast = getattr(layer, "__torchtrt_cast__", None)
     if recorded_cast is not None:
         return recorded_cast()

@@ -1,5 +1,5 @@
 """A simulated TensorRT runtime: the subset of ``trt.Runtime`` / ``ICudaEngine`` / ``IExecutionContext`` that
-:class:`~torch_tensorrt.dynamo.runtime._TRTEngine.TRTEngine` uses, computing with the reference evaluator.
+:class:`~torch_tensorrt.runtime._engine.TRTEngine` uses, computing with the reference evaluator.
 
 A *simulated plan* is UTF-8 JSON ``{"format": PLAN_FORMAT, "metadata": <EngineMetadata JSON>}`` whose
 metadata carries the recorded network (``metadata["network"]``, see :mod:`torch_tensorrt.testing._recording`).
@@ -22,7 +22,7 @@ import torch
 
 from torch_tensorrt._dtypes import torch_dtype_of, trt_dtype_of
 from torch_tensorrt._trt import trt
-from torch_tensorrt.dynamo.runtime import _shape_expr
+from torch_tensorrt.runtime import _shape_expr
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 from torch_tensorrt.testing._recording import RecordedNetwork
 

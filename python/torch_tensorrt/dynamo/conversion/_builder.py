@@ -13,25 +13,18 @@ from typing import Any, Callable, Optional
 
 from torch_tensorrt import _trt
 from torch_tensorrt._errors import EngineBuildError
+from torch_tensorrt._settings import CompilationSettings
 from torch_tensorrt._trt import trt
-from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt._trt_logging import trt_logger
 from torch_tensorrt.runtime._metadata import TensorSpec
 
 logger = logging.getLogger(__name__)
 _warned: set[str] = set()
-_logger_singleton: Any = None
-
-
-def _trt_logger() -> Any:
-    global _logger_singleton
-    if _logger_singleton is None:
-        level = trt.Logger.WARNING if logger.getEffectiveLevel() > logging.DEBUG else trt.Logger.VERBOSE
-        _logger_singleton = trt.Logger(level)
-    return _logger_singleton
 
 
 def make_builder() -> Any:
-    return trt.Builder(_trt_logger())
+    """A ``trt.Builder`` logging through the package's TensorRT logger (see :mod:`torch_tensorrt._trt_logging`)."""
+    return trt.Builder(trt_logger())
 
 
 def _unsupported(setting: str) -> None:

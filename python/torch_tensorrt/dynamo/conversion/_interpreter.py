@@ -21,6 +21,7 @@ from torch.fx.node import map_arg
 from torch_tensorrt._dtypes import trt_dtype_of
 from torch_tensorrt._errors import ConversionError, UnsupportedOperatorError
 from torch_tensorrt._trt import trt
+from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion import _tensors as T
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
@@ -83,7 +84,7 @@ class TRTInterpreter:
             if node.op == "placeholder" and node not in self.env:
                 self.env[node] = self._symint_placeholder(node)
             elif node.op == "get_attr":
-                self.env[node] = self._fetch_attr(node.target)
+                self.env[node] = get_attr_value(self.gm, node.target)
             elif node.op == "call_function":
                 self._convert(node)
             elif node.op == "output":
@@ -170,12 +171,6 @@ class TRTInterpreter:
             q = T.scalar_arith(ctx, args[0], args[1], "//")
             return T.scalar_arith(ctx, args[0], T.scalar_arith(ctx, q, args[1], "*"), "-")
         raise ConversionError(node, f"size expression {expr} ({fn}) is not supported")
-
-    def _fetch_attr(self, target: str) -> Any:
-        obj: Any = self.gm
-        for part in target.split("."):
-            obj = getattr(obj, part)
-        return obj
 
     # -- nodes -------------------------------------------------------------------------------------------------
     def _convert(self, node: torch.fx.Node) -> None:

@@ -14,9 +14,11 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, out_dtype
+from torch_tensorrt.dynamo.conversion._arith import select
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
+from torch_tensorrt.dynamo.conversion._reduce import reduce
 from torch_tensorrt.dynamo.conversion._registry import converter
-from torch_tensorrt.dynamo.conversion.converters.reduction import arg, as_scalar, out_dtype, reduce
 
 aten = torch.ops.aten
 E = trt.ElementWiseOperation
@@ -63,25 +65,11 @@ def log_softmax(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
 
 
 # -- scaled_dot_product_attention --------------------------------------------------------------------------------
-def arange(ctx: ConversionContext, n: T.DimLike) -> Any:
-    """0, 1, ..., n-1 as a 1-D int64 tensor (a LINSPACE fill when ``n`` is dynamic)."""
-    if isinstance(n, int):
-        return ctx.constant(torch.arange(n, dtype=torch.int64))
-    shape = T.shape_tensor_from(ctx, [n])
-    start = ctx.constant(torch.tensor(0, dtype=torch.int64))
-    step = ctx.constant(torch.tensor([1], dtype=torch.int64))
-    layer = ctx.network.add_fill((0,), trt.FillOperation.LINSPACE, trt.DataType.INT64)
-    layer.set_input(0, shape)
-    layer.set_input(1, start)
-    layer.set_input(2, step)
-    return layer.get_output(0)
-
-
 def _sdpa_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    dropout = node.args[4] if len(node.args) > 4 else node.kwargs.get("dropout_p", 0.0)
+    dropout = node_arg(node, 4, "dropout_p", 0.0)
     if dropout:
         return f"dropout_p={dropout} (attention dropout is random; TensorRT runs inference)"
-    vals = [a.meta.get("val") if isinstance(a, torch.fx.Node) else None for a in node.args[:3]]
+    vals = [input_val(node, i) for i in range(3)]
     if any(v is None for v in vals):
         return "unknown query/key/value shapes"
     q, k, _ = vals
@@ -110,16 +98,14 @@ def repeat_heads(ctx: ConversionContext, t: Any, groups: int) -> Any:
 def _causal_masked(ctx: ConversionContext, scores: Any) -> Any:
     """Bool [L, S]: True where key position j > query position i (torch's is_causal: top-left aligned tril)."""
     rank = len(scores.shape)
-    rows = T.unsqueeze(ctx, arange(ctx, T.dim_size(ctx, scores, rank - 2)), [1])
-    cols = T.unsqueeze(ctx, arange(ctx, T.dim_size(ctx, scores, rank - 1)), [0])
+    rows = T.unsqueeze(ctx, T.arange_1d(ctx, T.dim_size(ctx, scores, rank - 2)), [1])
+    cols = T.unsqueeze(ctx, T.arange_1d(ctx, T.dim_size(ctx, scores, rank - 1)), [0])
     return T.elementwise(ctx, cols, rows, E.GREATER, torch.int64)
 
 
 def _mask_out(ctx: ConversionContext, scores: Any, masked: Any) -> Any:
     """``scores`` with -inf where the bool tensor ``masked`` is True (broadcasting)."""
-    ninf = T.to_trt(ctx, -math.inf, T.dtype_of(scores))
-    cond, then, other = T.broadcast(ctx, masked, ninf, scores)
-    return ctx.network.add_select(cond, then, other).get_output(0)
+    return select(ctx, masked, -math.inf, scores, T.dtype_of(scores))
 
 
 @converter(aten.scaled_dot_product_attention.default, validator=_sdpa_ok)
@@ -137,7 +123,7 @@ def scaled_dot_product_attention(ctx: ConversionContext, node: torch.fx.Node, ar
         if isinstance(depth, int):
             scale = 1.0 / math.sqrt(depth)
         else:
-            root = T.unary(ctx, as_scalar(ctx, depth, dtype), U.SQRT)
+            root = T.unary(ctx, T.as_scalar(ctx, depth, dtype), U.SQRT)
             scale = T.elementwise(ctx, 1.0, root, E.DIV, dtype)
     q = T.elementwise(ctx, q, scale, E.PROD, dtype)  # scale q first: keeps q k^T in range in half precision
     q, k, v = T.broadcast(ctx, q, k, v)
@@ -148,7 +134,7 @@ def scaled_dot_product_attention(ctx: ConversionContext, node: torch.fx.Node, ar
     if mask is not None:
         mask = T.to_trt(ctx, mask)
         if T.dtype_of(mask) == torch.bool:
-            scores = _mask_out(ctx, scores, ctx.network.add_unary(mask, U.NOT).get_output(0))
+            scores = _mask_out(ctx, scores, T.unary(ctx, mask, U.NOT))
         else:
             scores = T.elementwise(ctx, scores, mask, E.SUM, torch.float32)
     probs = T.cast(ctx, softmax_of(ctx, scores, -1), T.dtype_of(v))

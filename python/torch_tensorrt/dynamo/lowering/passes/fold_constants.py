@@ -18,17 +18,19 @@ import torch
 import torch.fx
 from torch.fx.node import map_arg
 
+from torch_tensorrt.dynamo._graph import ASSERT_OPS, get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.lowering.passes._common import finish
 
 aten = torch.ops.aten
 SMALL = 1 << 16
 MAX_GROWTH = 4
+#: Never evaluated at compile time: uninitialised or random results, and the asserts export inserts.
 _NEVER = {
     aten.empty.memory_format, aten.empty_like.default, aten.empty_strided.default, aten.new_empty.default,
     aten.rand.default, aten.randn.default, aten.randint.default, aten.rand_like.default, aten.randn_like.default,
     aten.bernoulli.default, aten.dropout.default, aten.native_dropout.default, aten.normal.Tensor_float,
-    aten._assert_scalar.default, aten._assert_tensor_metadata.default, aten.sym_constrain_range_for_size.default,
-}
+} | ASSERT_OPS
 
 
 def _foldable(node: torch.fx.Node) -> bool:
@@ -58,9 +60,7 @@ def fold_constants(gm: torch.fx.GraphModule, settings: CompilationSettings) -> t
     values: dict[torch.fx.Node, Any] = {}
     for node in gm.graph.nodes:
         if node.op == "get_attr":
-            obj: Any = gm
-            for part in str(node.target).split("."):
-                obj = getattr(obj, part, None)
+            obj = get_attr_value(gm, node.target, None)
             if isinstance(obj, torch.Tensor):
                 values[node] = obj
             continue
@@ -89,8 +89,4 @@ def fold_constants(gm: torch.fx.GraphModule, settings: CompilationSettings) -> t
         attr.meta = dict(node.meta)
         node.replace_all_uses_with(attr, delete_user_cb=lambda user: user not in values)
         changed = True
-    if changed:
-        gm.graph.eliminate_dead_code()
-        gm.graph.lint()
-        gm.recompile()
-    return gm
+    return finish(gm, changed)
