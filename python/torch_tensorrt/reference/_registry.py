@@ -82,9 +82,5 @@ def lookup(layer_type_name: str) -> Optional[HandlerSpec]:
 
 
 def supported_layer_types() -> list[str]:
-    """Every ``trt.LayerType`` name the evaluator models: the handlers', and the loop and conditional boundary
-    layers that :mod:`torch_tensorrt.reference._control_flow` evaluates."""
-    from torch_tensorrt.reference._control_flow import CONTROL_FLOW_LAYERS
-
     _load_all()
-    return sorted(set(_HANDLERS) | set(CONTROL_FLOW_LAYERS))
+    return sorted(_HANDLERS)
