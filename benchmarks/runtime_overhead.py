@@ -72,6 +72,7 @@ def main() -> None:
 
         _names_only_trt.install()
 
+    import torch_tensorrt.testing  # noqa: F401 -- registers the simulated engine kind of the no-op engines
     from torch_tensorrt.runtime import cpp_runtime_available, cpp_runtime_reason
 
     if args.modules:

@@ -19,7 +19,7 @@ _LAZY_ATTRS = {
     "save": ("torch_tensorrt._compile", "save"),
     "load": ("torch_tensorrt._compile", "load"),
     "convert_exported_program_to_trt_engine": ("torch_tensorrt._compile", "convert_exported_program_to_trt_engine"),
-    "CompilationSettings": ("torch_tensorrt.dynamo._settings", "CompilationSettings"),
+    "CompilationSettings": ("torch_tensorrt._settings", "CompilationSettings"),
     "dynamo": ("torch_tensorrt.dynamo", None),
     "runtime": ("torch_tensorrt.runtime", None),
     "reference": ("torch_tensorrt.reference", None),

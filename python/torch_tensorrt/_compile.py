@@ -14,33 +14,27 @@ _IRS = ("dynamo", "default", "exported_program")
 def compile(
     module: Any,
     ir: str = "default",
-    inputs: Optional[Sequence[Any]] = None,
+    inputs: Any = None,
     *,
-    arg_inputs: Optional[Sequence[Any]] = None,
+    arg_inputs: Any = None,
     kwarg_inputs: Optional[dict[str, Any]] = None,
     **kwargs: Any,
 ) -> torch.fx.GraphModule:
     """Compile an ``nn.Module`` or an ``ExportedProgram`` with the dynamo frontend.
 
-    ``arg_inputs``/``inputs``: tensors or :class:`~torch_tensorrt.Input` (ranges make dimensions dynamic).
-    Keyword arguments are :class:`~torch_tensorrt.dynamo.CompilationSettings` fields.
+    ``arg_inputs``/``inputs``: tensors or :class:`~torch_tensorrt.Input` (a list, or a single one; ranges make
+    dimensions dynamic). An ``nn.Module`` is switched to eval mode and exported (the module of an
+    ExportedProgram, ``ep.module()``, is exported as it is). Keyword arguments are
+    :class:`~torch_tensorrt.dynamo.CompilationSettings` fields.
     """
     from torch_tensorrt import dynamo
+    from torch_tensorrt.dynamo import _frontend
 
     if ir not in _IRS:
         raise ValueError(f"ir={ir!r} is not supported; use one of {_IRS} (TorchScript is not part of this build)")
-    if arg_inputs is not None and inputs is not None:
-        raise ValueError("pass either `inputs` or `arg_inputs`, not both")
-    args = list(arg_inputs if arg_inputs is not None else (inputs or []))
-    if isinstance(module, torch.export.ExportedProgram):
-        ep = module
-    elif isinstance(module, torch.nn.Module):
-        if not args and not kwarg_inputs:
-            raise ValueError("compile: give arg_inputs (example tensors or torch_tensorrt.Input) to trace the module")
-        ep = dynamo.trace(module.eval(), arg_inputs=args, kwarg_inputs=kwarg_inputs)
-    else:
-        raise TypeError(f"compile: expected an nn.Module or ExportedProgram, got {type(module).__name__}")
-    return dynamo.compile(ep, args, kwarg_inputs=kwarg_inputs, **kwargs)
+    spec = _frontend.user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where="torch_tensorrt.compile")
+    ep = _frontend.to_exported_program(module, spec, where="torch_tensorrt.compile")
+    return dynamo.compile(ep, spec.args, kwarg_inputs=spec.kwargs, **kwargs)
 
 
 def convert_exported_program_to_trt_engine(

@@ -15,6 +15,10 @@ Formats (``output_format``):
     proxy executor, which resolves them through the dispatcher: the process that loads the package must have
     registered them (``import torch_tensorrt``, plus the C++ library for C++-runtime engines).
 
+Each format is one :class:`Format` entry of :data:`FORMAT_TABLE` -- its writer, its recogniser (from the archive's
+entry names) and its reader, in one section of this file -- so adding a format touches one place. Inputs and the
+re-export of modules are :mod:`torch_tensorrt.dynamo._frontend`'s (the rules of ``torch_tensorrt.compile``).
+
 Writes are atomic (a temporary file in the target directory, then ``os.replace``): a failed save never leaves a
 partial file and never clobbers the previous one. :func:`load` checks the file before handing it out: format
 detected from the archive's entries, every engine record decoded and validated, and a warning when an engine
@@ -23,20 +27,20 @@ was built by another torch_tensorrt / TensorRT version.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import zipfile
-from typing import Any, Callable, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
 
 import torch
 
-from torch_tensorrt._input import Input
+from torch_tensorrt._collectives import check_rank, rank_path, rank_save_kwargs
 from torch_tensorrt._io import EmptyWriteError, atomic_write
+from torch_tensorrt.dynamo._frontend import UserInputs, to_exported_program, user_inputs
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("exported_program", "torchscript", "aot_inductor")
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -52,50 +56,6 @@ def _atomic_write(path: str, write: Callable[[str], None]) -> None:
         raise SerializationError(str(exc)) from exc
 
 
-def _examples(
-    arg_inputs: Optional[Sequence[Any]], kwarg_inputs: Optional[dict[str, Any]]
-) -> tuple[tuple[Any, ...], dict[str, Any], Optional[Any]]:
-    """Example args/kwargs for export, and dynamic shapes inferred from dynamic :class:`Input` objects."""
-    args = tuple(a.export_example() if isinstance(a, Input) else a for a in (arg_inputs or ()))
-    kwargs = {k: (v.export_example() if isinstance(v, Input) else v) for k, v in (kwarg_inputs or {}).items()}
-    specs = list(arg_inputs or ()) + list((kwarg_inputs or {}).values())
-    if not any(isinstance(s, Input) and s.is_dynamic for s in specs):
-        return args, kwargs, None
-    arg_dims = tuple(s.export_dims(f"arg{i}") if isinstance(s, Input) else None for i, s in enumerate(arg_inputs or ()))
-    if kwarg_inputs:
-        kw_dims = {k: (v.export_dims(k) if isinstance(v, Input) else None) for k, v in kwarg_inputs.items()}
-        return args, kwargs, {**{f"__arg{i}": d for i, d in enumerate(arg_dims)}, **kw_dims}
-    return args, kwargs, arg_dims
-
-
-def _fit_to_signature(module: torch.nn.Module, arg_dims: tuple[Any, ...]) -> Any:
-    """Per-argument dims shaped as ``torch.export`` wants them for ``module.forward``'s signature (a ``*args``
-    parameter takes the remaining arguments' dims as one tuple, keyed by its name)."""
-    params = list(inspect.signature(module.forward).parameters.values())
-    var = next((i for i, p in enumerate(params) if p.kind == inspect.Parameter.VAR_POSITIONAL), None)
-    if var is None:
-        return arg_dims
-    named = {p.name: arg_dims[i] for i, p in enumerate(params[:var]) if i < len(arg_dims)}
-    named[params[var].name] = tuple(arg_dims[var:])
-    return named
-
-
-def _export(
-    module: torch.nn.Module, arg_inputs: Optional[Sequence[Any]], kwarg_inputs: Optional[dict[str, Any]], dynamic_shapes: Any
-) -> torch.export.ExportedProgram:
-    if arg_inputs is None and not kwarg_inputs:
-        raise ValueError(
-            "torch_tensorrt.save: arg_inputs (example tensors or torch_tensorrt.Input) are required to export a "
-            f"{type(module).__name__}"
-        )
-    args, kwargs, inferred = _examples(arg_inputs, kwarg_inputs)
-    if dynamic_shapes is None and inferred is not None:
-        if isinstance(inferred, dict):
-            raise ValueError("torch_tensorrt.save: pass dynamic_shapes=... explicitly when kwarg_inputs are dynamic")
-        dynamic_shapes = _fit_to_signature(module, inferred)
-    return torch.export.export(module, args, kwargs, dynamic_shapes=dynamic_shapes, strict=False)
-
-
 def _prepare_engines(module: torch.nn.Module) -> None:
     """Create every engine object before tracing, so that tracing sees C++ engines as module attributes (and
     lifts them as constants) even for modules built with ``lazy_engine_init``. Nothing is deserialized."""
@@ -106,14 +66,166 @@ def _prepare_engines(module: torch.nn.Module) -> None:
             sub.setup_engine(deserialize=False)
 
 
+@dataclass(frozen=True)
+class SaveRequest:
+    """What :func:`save` hands a format's writer besides the module and the path."""
+
+    inputs: UserInputs
+    dynamic_shapes: Any
+    output_format: str
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What :func:`load` hands a format's reader besides the path."""
+
+    extra_files: Optional[dict[str, Any]]
+    allow_pickle: bool
+    kwargs: dict[str, Any]
+    #: weights for weight-stripped engines (see ``torch_tensorrt.dynamo._refit.refit_stripped_engines``)
+    weights: Any = None
+
+
+@dataclass(frozen=True)
+class Format:
+    """One file format: how to write it, how to recognise it from an archive's entry names, how to read it.
+    ``save`` is None for formats that are only read (a ``torch.save`` pickle)."""
+
+    name: str
+    save: Optional[Callable[[Any, str, SaveRequest], None]]
+    detect: Callable[[list[str]], bool]
+    load: Callable[[str, LoadRequest], Any]
+
+
+# ------------------------------------------------------------------------------------- exported_program
+def _exported_program(module: Any, request: SaveRequest) -> torch.export.ExportedProgram:
+    """``module`` as an ExportedProgram: itself, or re-exported (engines prepared first)."""
+    if isinstance(module, torch.nn.Module) and not isinstance(module, torch.jit.ScriptModule):
+        _prepare_engines(module)
+    elif not isinstance(module, torch.export.ExportedProgram):
+        raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as {request.output_format}")
+    return to_exported_program(
+        module, request.inputs, where="torch_tensorrt.save", eval_mode=False, dynamic=request.dynamic_shapes
+    )
+
+
+def _save_exported_program(module: Any, path: str, request: SaveRequest) -> None:
+    ep = _exported_program(module, request)
+    _atomic_write(path, lambda tmp: torch.export.save(ep, tmp, **rank_save_kwargs(ep)))
+
+
+def _is_exported_program(names: list[str]) -> bool:
+    return any(n.endswith("/models/model.json") or n.endswith("serialized_exported_program.json") for n in names)
+
+
+def _load_exported_program(path: str, request: LoadRequest) -> torch.export.ExportedProgram:
+    try:
+        ep = torch.export.load(path, extra_files=request.extra_files, **request.kwargs)
+    except Exception as exc:
+        raise SerializationError(
+            f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}{_cpp_hint(path)}"
+        ) from exc
+    validate_exported_program(ep, path)
+    from torch_tensorrt.dynamo._refit import refit_stripped_engines
+
+    try:
+        refit_stripped_engines(ep, request.weights, path)
+    except (ValueError, RuntimeError) as exc:
+        raise SerializationError(f"torch_tensorrt.load: {exc}") from exc
+    return ep
+
+
+# ------------------------------------------------------------------------------------------ torchscript
+def _save_torchscript(module: Any, path: str, request: SaveRequest) -> None:
+    if isinstance(module, torch.export.ExportedProgram):
+        module = module.module()
+    if not isinstance(module, torch.jit.ScriptModule):
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as TorchScript")
+        _prepare_engines(module)
+        args, kw = request.inputs.export_examples()
+        if kw:
+            raise ValueError("torch_tensorrt.save: TorchScript tracing takes positional inputs only")
+        if not args:
+            raise ValueError("torch_tensorrt.save: arg_inputs are required to trace the module to TorchScript")
+        module = torch.jit.trace(module, args, strict=False, check_trace=False)
+    _atomic_write(path, lambda tmp: torch.jit.save(module, tmp))
+
+
+def _is_torchscript(names: list[str]) -> bool:
+    return any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names)
+
+
+def _load_torchscript(path: str, request: LoadRequest) -> Any:
+    return torch.jit.load(path, _extra_files=request.extra_files, **request.kwargs)
+
+
+# ----------------------------------------------------------------------------------------- aot_inductor
+def _save_aot_inductor(module: Any, path: str, request: SaveRequest) -> None:
+    from torch._inductor import aoti_compile_and_package
+
+    ep = _exported_program(module, request)
+
+    def write(tmp: str) -> None:
+        aoti_compile_and_package(ep, package_path=tmp)
+
+    _atomic_write(path, write)
+
+
+def _is_aot_inductor(names: list[str]) -> bool:
+    return any("/data/aotinductor/" in n or n.endswith(".so") or n.endswith(".wrapper.cpp") for n in names)
+
+
+def _load_aot_inductor(path: str, request: LoadRequest) -> Any:
+    from torch._inductor import aoti_load_package
+
+    return aoti_load_package(path, **request.kwargs)
+
+
+# ----------------------------------------------------------------------------------------------- pickle
+def _is_pickle(names: list[str]) -> bool:
+    return any(n.endswith("data.pkl") for n in names)
+
+
+def _load_pickle(path: str, request: LoadRequest) -> Any:
+    if not request.allow_pickle:
+        raise SerializationError(
+            f"torch_tensorrt.load: {path!r} is a torch.save pickle; load it with torch.load(path, weights_only=False) "
+            "or torch_tensorrt.load(path, allow_pickle=True) if you trust the file"
+        )
+    return torch.load(path, weights_only=False, **request.kwargs)
+
+
+#: The formats, in the order :func:`detect_format` tries them: the first recogniser that accepts an archive's
+#: entries wins, so the more specific ones come first (``.pt2`` files of both kinds share the PT2 archive layout).
+FORMAT_TABLE: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("aot_inductor", _save_aot_inductor, _is_aot_inductor, _load_aot_inductor),
+        Format("exported_program", _save_exported_program, _is_exported_program, _load_exported_program),
+        Format("torchscript", _save_torchscript, _is_torchscript, _load_torchscript),
+        Format("pickle", None, _is_pickle, _load_pickle),
+    )
+}
+
+
+def savable_formats() -> tuple[str, ...]:
+    """The ``output_format`` values :func:`save` accepts: the table's entries that have a writer."""
+    return tuple(name for name, fmt in FORMAT_TABLE.items() if fmt.save is not None)
+
+
+#: :func:`savable_formats` of the built-in table.
+FORMATS = savable_formats()
+
+
 # ---------------------------------------------------------------------------------------------------- save
 def save(
     module: Any,
     file_path: PathLike = "",
     *,
     output_format: str = "exported_program",
-    inputs: Optional[Sequence[Any]] = None,
-    arg_inputs: Optional[Sequence[Any]] = None,
+    inputs: Any = None,
+    arg_inputs: Any = None,
     kwarg_inputs: Optional[dict[str, Any]] = None,
     dynamic_shapes: Any = None,
     retrace: bool = True,
@@ -128,65 +240,31 @@ def save(
     is not an ExportedProgram)."""
     if kwargs:
         raise TypeError(f"torch_tensorrt.save: unexpected keyword arguments {sorted(kwargs)}")
-    if output_format not in FORMATS:
-        raise ValueError(f"torch_tensorrt.save: output_format must be one of {FORMATS}, got {output_format!r}")
+    fmt = FORMAT_TABLE.get(output_format)
+    if fmt is None or fmt.save is None:
+        raise ValueError(
+            f"torch_tensorrt.save: output_format must be one of {savable_formats()}, got {output_format!r}"
+        )
     if not file_path:
         raise ValueError("torch_tensorrt.save: file_path is required")
-    if inputs is not None and arg_inputs is not None:
-        raise ValueError("torch_tensorrt.save: pass either inputs or arg_inputs, not both")
-    arg_inputs = arg_inputs if arg_inputs is not None else inputs
-    path = os.fspath(file_path)
+    spec = user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where="torch_tensorrt.save")
     if not retrace:
         logger.debug("torch_tensorrt.save: retrace=False: modules are always traced again")
-
-    if output_format == "torchscript":
-        if isinstance(module, torch.export.ExportedProgram):
-            module = module.module()
-        if not isinstance(module, torch.jit.ScriptModule):
-            if not isinstance(module, torch.nn.Module):
-                raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as TorchScript")
-            _prepare_engines(module)
-            args, kw, _ = _examples(arg_inputs, kwarg_inputs)
-            if kw:
-                raise ValueError("torch_tensorrt.save: TorchScript tracing takes positional inputs only")
-            if not args:
-                raise ValueError("torch_tensorrt.save: arg_inputs are required to trace the module to TorchScript")
-            module = torch.jit.trace(module, args, strict=False, check_trace=False)
-        _atomic_write(path, lambda tmp: torch.jit.save(module, tmp))
-        return
-
-    if isinstance(module, torch.export.ExportedProgram):
-        ep = module
-    elif isinstance(module, torch.nn.Module) and not isinstance(module, torch.jit.ScriptModule):
-        _prepare_engines(module)
-        ep = _export(module, arg_inputs, kwarg_inputs, dynamic_shapes)
-    else:
-        raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as {output_format}")
-
-    if output_format == "exported_program":
-        _atomic_write(path, lambda tmp: torch.export.save(ep, tmp))
-    else:
-        from torch._inductor import aoti_compile_and_package
-
-        _atomic_write(path, lambda tmp: aoti_compile_and_package(ep, package_path=tmp))
+    path = rank_path(os.fspath(file_path))  # "{rank}": one file per rank of a tensor-parallel program
+    fmt.save(module, path, SaveRequest(spec, dynamic_shapes, output_format))
 
 
 # ---------------------------------------------------------------------------------------------------- load
 def detect_format(path: str) -> str:
-    """``"exported_program"``, ``"torchscript"``, ``"aot_inductor"`` or ``"pickle"`` (a ``torch.save`` file),
-    from the archive's entry names. A :class:`SerializationError` for anything else."""
+    """The name of the :data:`FORMAT_TABLE` entry that recognises the archive's entry names (``"pickle"`` for
+    a ``torch.save`` file). A :class:`SerializationError` for anything else."""
     if not zipfile.is_zipfile(path):
         raise SerializationError(f"torch_tensorrt.load: {path!r} is not a PyTorch archive (not a zip file)")
     with zipfile.ZipFile(path) as zf:
         names = zf.namelist()
-    if any("/data/aotinductor/" in n or n.endswith(".so") or n.endswith(".wrapper.cpp") for n in names):
-        return "aot_inductor"
-    if any(n.endswith("/models/model.json") or n.endswith("serialized_exported_program.json") for n in names):
-        return "exported_program"
-    if any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names):
-        return "torchscript"
-    if any(n.endswith("data.pkl") for n in names):
-        return "pickle"
+    for fmt in FORMAT_TABLE.values():
+        if fmt.detect(names):
+            return fmt.name
     raise SerializationError(f"torch_tensorrt.load: {path!r} is a zip archive of no known PyTorch format")
 
 
@@ -200,38 +278,26 @@ def _register_runtimes() -> None:
         _execute_op.register_cpp_fakes()
 
 
-def load(file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False, **kwargs: Any) -> Any:
+def load(
+    file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False,
+    weights: Any = None, **kwargs: Any,
+) -> Any:
     """Load what :func:`save` wrote: an ``ExportedProgram`` (call ``.module()``), a ``ScriptModule``, or an
     AOTInductor package runner. A ``torch.save`` pickle of a whole module is loaded only with
-    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust)."""
-    path = os.fspath(file_path)
+    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust).
+
+    Weight-stripped engines of an ExportedProgram are refitted on load, from the weights saved beside them or,
+    when given, from ``weights`` (the model, its ExportedProgram or its state dict); without either the load fails
+    naming the engine."""
+    path = rank_path(os.fspath(file_path))
     if not path:
         raise ValueError("torch_tensorrt.load: file_path is required")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"torch_tensorrt.load: no such file: {path!r}")
-    fmt = detect_format(path)
+    fmt = FORMAT_TABLE[detect_format(path)]
+    check_rank(path)  # a tensor-parallel rank's program: same world size and rank as when saved
     _register_runtimes()
-    if fmt == "exported_program":
-        try:
-            ep = torch.export.load(path, extra_files=extra_files, **kwargs)
-        except Exception as exc:
-            raise SerializationError(
-                f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}{_cpp_hint(path)}"
-            ) from exc
-        validate_exported_program(ep, path)
-        return ep
-    if fmt == "torchscript":
-        return torch.jit.load(path, _extra_files=extra_files, **kwargs)
-    if fmt == "aot_inductor":
-        from torch._inductor import aoti_load_package
-
-        return aoti_load_package(path, **kwargs)
-    if not allow_pickle:
-        raise SerializationError(
-            f"torch_tensorrt.load: {path!r} is a torch.save pickle; load it with torch.load(path, weights_only=False) "
-            "or torch_tensorrt.load(path, allow_pickle=True) if you trust the file"
-        )
-    return torch.load(path, weights_only=False, **kwargs)
+    return fmt.load(path, LoadRequest(extra_files, allow_pickle, kwargs, weights))
 
 
 def _cpp_hint(path: str) -> str:

@@ -133,18 +133,19 @@ def atomic_write(path: str, data: bytes) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from torch_tensorrt._console import console as make_console
     from rich.table import Table
 
     import torch_tensorrt
-    from torch_tensorrt.dynamo import convert_exported_program
+    from torch_tensorrt._console import console as make_console
+    from torch_tensorrt.dynamo import _frontend, convert_exported_program
 
     console = make_console()
     model, examples = _load_model(args.model)
     inputs = build_inputs(args, examples)
     start = time.perf_counter()
     with console.status("exporting the model with torch.export ...") as status:
-        ep = torch_tensorrt.dynamo.trace(model.eval(), arg_inputs=inputs)
+        spec = _frontend.user_inputs(inputs, where="torchtrt compile")
+        ep = _frontend.to_exported_program(model, spec, where="torchtrt compile")
         export_s = time.perf_counter() - start
         status.update("lowering and converting to a TensorRT network ...")
         precision = {"fp32": torch_tensorrt.dynamo.CompilationSettings().enabled_precisions}.get(args.precision, {args.precision})
@@ -170,7 +171,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from torch_tensorrt.dynamo._coverage import coverage, print_report, write_html
+    from torch_tensorrt.tools.coverage import coverage, print_report, write_html
 
     model, examples = _load_model(args.model)
     inputs = build_inputs(args, examples)

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 import torch_tensorrt
-from torch_tensorrt.dynamo._coverage import write_html
+from torch_tensorrt.tools.coverage import write_html
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -50,6 +50,8 @@ def load_or_build() -> dict[str, Any]:
         import pytest
 
         pytest.skip("no TensorRT to compile with and no TORCHTRT_SIM_ARTIFACTS to load")
+    import torch_tensorrt.testing  # noqa: F401 -- registers the simulated engine kind the artifacts are of
+
     return torch.load(path, weights_only=False)
 
 

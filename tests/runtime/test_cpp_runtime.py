@@ -21,7 +21,8 @@ import sys
 import pytest
 import torch
 
-from torch_tensorrt.runtime._record import ABI_VERSION, Field, EngineRecord, RecordError, KIND_SIMULATED
+from torch_tensorrt.runtime._record import ABI_VERSION, Field, EngineRecord, RecordError
+from torch_tensorrt.testing._simulate import KIND_SIMULATED
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cpp_build  # noqa: E402
@@ -300,8 +301,8 @@ def test_engines_release_tensorrt_objects(rt, fake):
 
 
 def test_export_lifts_the_engine(rt):
-    """torch.export with the Python fake class/kernel (dynamo/runtime/_execute_op.py) and save/load."""
-    _execute_op = pytest.importorskip("torch_tensorrt.dynamo.runtime._execute_op")
+    """torch.export with the Python fake class/kernel (runtime/_execute_op.py) and save/load."""
+    from torch_tensorrt.runtime import _execute_op
     from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 
     spec = dict(dtype="float32", shape=["s0", 2], min=[1, 2], opt=[2, 2], max=[4, 8])

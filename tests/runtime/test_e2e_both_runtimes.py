@@ -2,9 +2,10 @@
 
 The C++ runtime here is the build of runtime_cpp against the stand-in TensorRT (tests/cpp). For a simulated
 record it hands the stand-in the simulated plan (the record's metadata with the recorded network); the stand-in
-asks the Python simulator (torch_tensorrt.testing._cpp_hook, registered when the library is loaded) for output
-shapes and values, so the numbers come from the same recorded network the Python runtime evaluates -- but the
-input checks, shape handling, output allocation and the enqueue are the C++ runtime's.
+asks the Python simulator (torch_tensorrt.testing._cpp_hook, registered by torch_tensorrt.testing through the C++
+loader's load callbacks) for output shapes and values, so the numbers come from the same recorded network the
+Python runtime evaluates -- but the input checks, shape handling, output allocation and the enqueue are the C++
+runtime's.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import torch
 import torch_tensorrt
 from examples import models
 from torch_tensorrt.runtime import _cpp
-from torch_tensorrt.runtime._record import KIND_SIMULATED
 from torch_tensorrt.testing import _cpp_hook, simulate
+from torch_tensorrt.testing._simulate import KIND_SIMULATED
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cpp_build  # noqa: E402
@@ -130,7 +131,8 @@ def test_real_runtime_still_refuses_compiled_simulated_records(rt, compiled):
 def _run(tmp_path, code: str, library: str | None) -> str:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([cpp_build.REPO, os.environ.get("PYTHONPATH", "")]))
     env[_cpp.ENV_VAR] = library or str(tmp_path / "no-such-library.so")
-    proc = subprocess.run([sys.executable, "-c", "import torch, torch_tensorrt\n" + code], env=env, cwd=tmp_path,
+    # torch_tensorrt.testing registers the simulated engine kind (and the stand-in's simulator) in the process
+    proc = subprocess.run([sys.executable, "-c", "import torch, torch_tensorrt, torch_tensorrt.testing\n" + code], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc.stdout

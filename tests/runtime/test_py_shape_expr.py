@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from torch_tensorrt.dynamo.runtime import _shape_expr as se
+from torch_tensorrt.runtime import _shape_expr as se
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,39 @@ def test_symbolic_values():
     out = se.evaluate("Max(1, 2*s0 + 1)", {"s0": s0})
     assert isinstance(out, torch.SymInt)
     assert "u0" in str(out)
+
+
+def _export_expressions():
+    """Size expressions of the kinds torch.export produces (torch's own sympy functions)."""
+    import sympy
+    from torch.utils._sympy import functions as F
+
+    s0, s1 = sympy.symbols("s0 s1", integer=True, positive=True)
+    return [
+        s0, 2 * s0 + 1, s0 * s1, s0 - s1 + 7, F.FloorDiv(s0, 2), F.FloorDiv(s0 - 1, 2) + 1, F.Mod(s0, 3),
+        F.PythonMod(s0, 4), F.CeilDiv(s0, 3), F.ModularIndexing(s0, 2, 3), F.Max(s0, s1), F.Min(s0, 2 * s1),
+        F.CeilToInt(F.IntTrueDiv(s0, 2)), F.FloorToInt(F.IntTrueDiv(s0, 3)), F.FloorDiv(s0 * s1, 4) * 2,
+    ]
+
+
+@pytest.mark.parametrize("index", range(15))
+def test_writer_output_is_read_back_to_the_same_value(index):
+    """One format: what the compiler writes (write_dim) the runtime parses and evaluates to sympy's value."""
+    expr = _export_expressions()[index]
+    text = se.write_dim(expr)
+    assert isinstance(text, str) and se.is_valid(text), text
+    for s0, s1 in [(1, 1), (5, 3), (16, 7), (33, 2)]:
+        want = int(expr.xreplace({sym: {"s0": s0, "s1": s1}[sym.name] for sym in expr.free_symbols}))
+        assert se.evaluate(text, {"s0": s0, "s1": s1}) == want, (text, s0, s1)
+
+
+def test_writer_keeps_ints_and_warns_on_text_outside_the_format(caplog):
+    import sympy
+
+    assert se.write_shape([3, sympy.Integer(4), "s0"]) == [3, 4, "s0"]
+    with pytest.raises(se.ShapeExprError):
+        se.write_dim(True)
+    with caplog.at_level("WARNING", logger=se.__name__):
+        text = se.write_dim(sympy.sqrt(sympy.Symbol("s0", positive=True)))
+    assert text == "sqrt(s0)" and not se.is_valid(text)
+    assert "'sqrt(s0)' is outside the metadata's expression format" in caplog.text

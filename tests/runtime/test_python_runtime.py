@@ -14,7 +14,7 @@ import torch
 
 import torch_tensorrt
 from torch_tensorrt.dynamo._settings import CompilationSettings
-from torch_tensorrt.dynamo.runtime import _execute_op
+from torch_tensorrt.runtime import _execute_op
 from torch_tensorrt.dynamo.runtime._TorchTensorRTModule import TorchTensorRTModule
 from torch_tensorrt.dynamo.runtime._TRTEngine import EngineExecutionError, ExecutionInfo, TRTEngine, select_device
 from torch_tensorrt.runtime._record import EngineRecord, RecordError

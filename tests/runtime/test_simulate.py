@@ -175,18 +175,20 @@ def test_plans_are_not_interchangeable():
     module, _ = matmul_relu_module(build=True)
     with pytest.raises(SimulationError, match="not a simulated plan"):
         Runtime().deserialize_cuda_engine(module.record.engine)
-    from torch_tensorrt.dynamo.conversion._builder import _trt_logger
+    from torch_tensorrt._trt_logging import trt_logger
 
     try:  # a real TensorRT runtime refuses the simulated plan (no GPU here: it may also refuse anything)
-        engine = trt.Runtime(_trt_logger()).deserialize_cuda_engine(serialize_plan(module.metadata))
+        engine = trt.Runtime(trt_logger()).deserialize_cuda_engine(serialize_plan(module.metadata))
     except Exception:
         engine = None
     assert engine is None
 
 
 def test_compile_inside_simulate_runs_on_cpu():
-    """The compiler's side (records the network when simulate() is active); skipped until it does."""
+    """The compiler's side: inside simulate() its network observer records each built network and names the
+    simulated kind; outside, the observer is gone and engines are plain TensorRT ones."""
     import torch_tensorrt
+    from torch_tensorrt.dynamo import conversion
 
     class M(torch.nn.Module):
         def forward(self, x):
@@ -195,13 +197,14 @@ def test_compile_inside_simulate_runs_on_cpu():
     x = torch.randn(4, 4)
     ep = torch.export.export(M(), (x,))
     with _simulate.simulate():
-        try:
-            gm = torch_tensorrt.dynamo.compile(ep, [x], min_block_size=1)
-        except Exception as exc:  # compiler still in progress
-            pytest.skip(f"compile not available yet: {exc}")
+        assert _simulate._observe in conversion._observers
+        gm = torch_tensorrt.dynamo.compile(ep, [x], min_block_size=1)
+    assert _simulate._observe not in conversion._observers
     from torch_tensorrt.dynamo.runtime import TorchTensorRTModule
 
-    engines = [m for m in gm.modules() if isinstance(m, TorchTensorRTModule)]
-    if not engines or engines[0].metadata.network is None:
-        pytest.skip("compiler does not record networks under simulate() yet")
+    (engine,) = [m for m in gm.modules() if isinstance(m, TorchTensorRTModule)]
+    assert engine.metadata.network is not None and engine.record.engine_kind == _simulate.KIND_SIMULATED
     torch.testing.assert_close(gm(x), M()(x))
+    plain = torch_tensorrt.dynamo.compile(ep, [x], min_block_size=1)
+    (engine,) = [m for m in plain.modules() if isinstance(m, TorchTensorRTModule)]
+    assert engine.metadata.network is None and engine.record.engine_kind == "tensorrt"

@@ -9,18 +9,23 @@ Nothing here touches CUDA: every stage runs on a CPU-only machine with CPU examp
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, cast
 
 import torch
 import torch.fx
 
 from torch_tensorrt._errors import EngineBuildError, TorchTensorRTError
 from torch_tensorrt._input import Input
+from torch_tensorrt.dynamo import _frontend
+from torch_tensorrt.dynamo._graph import ASSERT_OPS
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion import ConvertedEngine, SymbolRanges, convert_module
+from torch_tensorrt.dynamo._engine_cache import BuiltEngine, build_engine
+from torch_tensorrt.dynamo.conversion._provenance import WeightTracker
 from torch_tensorrt.dynamo.lowering import lower_exported_program, run_passes
 from torch_tensorrt.dynamo.partitioning import PartitionResult, partition
 
@@ -39,11 +44,15 @@ class EngineSummary:
     build_s: float
     inputs: list[Any]
     outputs: list[Any]
+    #: engine cache outcome: "off", "miss", "hit" or "hit-refit" (see dynamo._engine_cache)
+    cache: str = "off"
+    #: seconds to get the plan (conversion + build, or the cache lookup)
+    stage_s: float = 0.0
 
     @classmethod
-    def of(cls, converted: ConvertedEngine) -> "EngineSummary":
-        return cls(converted.name, len(converted.engine), converted.network.network.num_layers,
-                   converted.build.seconds, converted.metadata.inputs, converted.metadata.outputs)
+    def of(cls, built: BuiltEngine) -> "EngineSummary":
+        return cls(built.name, len(built.engine), built.layers, built.build_s, built.metadata.inputs,
+                   built.metadata.outputs, built.cache, built.stage_s)
 
 
 @dataclass
@@ -56,13 +65,6 @@ class CompileReport:
     conversion_s: float = 0.0
 
 
-def _user_inputs(arg_inputs: Optional[Sequence[Any]], inputs: Optional[Sequence[Any]], kwarg_inputs: Optional[dict[str, Any]]) -> list[Any]:
-    if arg_inputs is not None and inputs is not None:
-        raise ValueError("pass either `arg_inputs` or `inputs`, not both")
-    seq = list(arg_inputs if arg_inputs is not None else (inputs or []))
-    return seq + list((kwarg_inputs or {}).values())
-
-
 def _symbol_ranges(gm: torch.fx.GraphModule, ep: torch.export.ExportedProgram, user_inputs: list[Any]) -> SymbolRanges:
     placeholders = [n.meta.get("val") for n in gm.graph.nodes if n.op == "placeholder"]
     specs: list[Optional[Input]] = [i if isinstance(i, Input) else None for i in user_inputs]
@@ -71,37 +73,51 @@ def _symbol_ranges(gm: torch.fx.GraphModule, ep: torch.export.ExportedProgram, u
 
 
 def _prepare(
-    exported_program: torch.export.ExportedProgram, settings: CompilationSettings, user_inputs: list[Any], report: CompileReport
-) -> tuple[torch.fx.GraphModule, SymbolRanges]:
-    if not isinstance(exported_program, torch.export.ExportedProgram):
-        raise TypeError(
-            f"expected a torch.export.ExportedProgram, got {type(exported_program).__name__}; export the model "
-            "first (torch.export.export or torch_tensorrt.dynamo.trace) or use torch_tensorrt.compile(model, ...)"
-        )
+    where: str,
+    exported_program: Any,
+    arg_inputs: Any,
+    inputs: Any,
+    kwarg_inputs: Optional[dict[str, Any]],
+    settings: Optional[CompilationSettings],
+    kwargs: dict[str, Any],
+) -> tuple[CompilationSettings, torch.fx.GraphModule, SymbolRanges, CompileReport, Optional[WeightTracker]]:
+    """The start of every entry point here: settings from keywords, the inputs normalized by the front end, the
+    program lowered (decompositions, then the graph passes), and the symbol ranges of its dynamic inputs. When
+    the settings need a weight map, the graph passes run under a :class:`WeightTracker` seeded with the program's
+    state dict and constants (returned, to be active during conversion too)."""
+    settings = CompilationSettings.from_kwargs(settings, **kwargs)
+    spec = _frontend.user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where=where)
+    exported_program = _frontend.require_exported_program(exported_program, where=where)
+    report = CompileReport()
     start = time.perf_counter()
     ep = lower_exported_program(exported_program, settings)
-    gm = ep.module()
-    gm = run_passes(gm, settings)
+    tracker = WeightTracker() if settings.needs_weight_map else None
+    module = ep.module()
+    if tracker is not None:
+        tracker.seed_program(ep, exported_program.graph)
+    with tracker.active() if tracker is not None else contextlib.nullcontext():
+        gm = run_passes(module, settings)
     report.lowering_s = time.perf_counter() - start
-    return gm, _symbol_ranges(gm, ep, user_inputs)
+    return settings, gm, _symbol_ranges(gm, ep, spec.flat), report, tracker
 
 
 def compile(
     exported_program: torch.export.ExportedProgram,
-    arg_inputs: Optional[Sequence[Any]] = None,
+    arg_inputs: Any = None,
     *,
-    inputs: Optional[Sequence[Any]] = None,
+    inputs: Any = None,
     kwarg_inputs: Optional[dict[str, Any]] = None,
     settings: Optional[CompilationSettings] = None,
     progress: Optional[Progress] = None,
     **kwargs: Any,
 ) -> torch.fx.GraphModule:
     """Compile an ExportedProgram; keyword arguments are :class:`CompilationSettings` fields."""
-    settings = CompilationSettings.from_kwargs(settings, **kwargs)
-    report = CompileReport()
-    gm, ranges = _prepare(exported_program, settings, _user_inputs(arg_inputs, inputs, kwarg_inputs), report)
+    settings, gm, ranges, report, tracker = _prepare(
+        "torch_tensorrt.dynamo.compile", exported_program, arg_inputs, inputs, kwarg_inputs, settings, kwargs
+    )
     start = time.perf_counter()
-    parts: PartitionResult = partition(gm, settings)
+    with tracker.active() if tracker is not None else contextlib.nullcontext():  # constants it moves keep recipes
+        parts: PartitionResult = partition(gm, settings)
     report.partitioning_s = time.perf_counter() - start
     # A plain GraphModule: ep.module()'s class carries lambda hooks that cannot be pickled (torch.save).
     # The graph (and its pytree codegen for the model's input/output structure) is kept.
@@ -112,26 +128,28 @@ def compile(
     from torch_tensorrt.dynamo.runtime import TorchTensorRTModule
 
     start = time.perf_counter()
-    for name in parts.acc_names:
-        submodule = result.get_submodule(name)
-        try:
-            converted = convert_module(submodule, settings, ranges, name, progress)
-        except EngineBuildError:
-            if settings.pass_through_build_failures or settings.require_full_compilation:
-                raise
-            logger.warning("engine %s failed to build; its operators run in PyTorch", name, exc_info=True)
-            continue
-        report.engines.append(EngineSummary.of(converted))
-        trt_module = TorchTensorRTModule(
-            serialized_engine=converted.engine,
-            input_binding_names=converted.input_names,
-            output_binding_names=converted.output_names,
-            name=name,
-            settings=settings,
-            metadata=converted.metadata,
-        )
-        setattr(result, name, trt_module)
-        _pass_only_engine_inputs(result, name, submodule, len(converted.input_names))
+    with tracker.active() if tracker is not None else contextlib.nullcontext():
+        for name in parts.acc_names:
+            submodule = cast(torch.fx.GraphModule, result.get_submodule(name))
+            try:
+                built = build_engine(submodule, settings, ranges, name, tracker, progress)
+            except EngineBuildError:
+                if settings.pass_through_build_failures or settings.require_full_compilation:
+                    raise
+                logger.warning("engine %s failed to build; its operators run in PyTorch", name, exc_info=True)
+                continue
+            report.engines.append(EngineSummary.of(built))
+            trt_module = TorchTensorRTModule(
+                serialized_engine=built.engine,
+                input_binding_names=built.input_names,
+                output_binding_names=built.output_names,
+                name=name,
+                settings=settings,
+                metadata=built.metadata,
+                weights=built.weights,
+            )
+            setattr(result, name, trt_module)
+            _pass_only_engine_inputs(result, name, submodule, len(built.input_names))
     report.conversion_s = time.perf_counter() - start
     result.compile_report = report  # type: ignore[assignment]
     return result
@@ -156,7 +174,7 @@ def _pass_only_engine_inputs(gm: torch.fx.GraphModule, name: str, partition: tor
 
 
 def convert_exported_program_to_serialized_trt_engine(
-    exported_program: torch.export.ExportedProgram, arg_inputs: Optional[Sequence[Any]] = None, **kwargs: Any
+    exported_program: torch.export.ExportedProgram, arg_inputs: Any = None, **kwargs: Any
 ) -> bytes:
     """The whole program as one serialized TensorRT engine (no partitioning: every op must convert).
     Arguments as :func:`convert_exported_program` (keyword arguments: inputs, kwarg_inputs, settings, progress
@@ -166,9 +184,9 @@ def convert_exported_program_to_serialized_trt_engine(
 
 def convert_exported_program(
     exported_program: torch.export.ExportedProgram,
-    arg_inputs: Optional[Sequence[Any]] = None,
+    arg_inputs: Any = None,
     *,
-    inputs: Optional[Sequence[Any]] = None,
+    inputs: Any = None,
     kwarg_inputs: Optional[dict[str, Any]] = None,
     settings: Optional[CompilationSettings] = None,
     progress: Optional[Progress] = None,
@@ -176,12 +194,14 @@ def convert_exported_program(
 ) -> ConvertedEngine:
     """Like :func:`convert_exported_program_to_serialized_trt_engine`, returning the engine with its metadata
     and network (used by the reference tools and the CLI)."""
-    settings = CompilationSettings.from_kwargs(settings, **kwargs)
-    report = CompileReport()
-    gm, ranges = _prepare(exported_program, settings, _user_inputs(arg_inputs, inputs, kwarg_inputs), report)
+    settings, gm, ranges, _, tracker = _prepare(
+        "torch_tensorrt.dynamo.convert_exported_program", exported_program, arg_inputs, inputs, kwarg_inputs,
+        settings, kwargs,
+    )
     engine_gm = _single_engine_graph(gm)
     try:
-        return convert_module(engine_gm, settings, ranges, "engine", progress)
+        with tracker.active() if tracker is not None else contextlib.nullcontext():
+            return convert_module(engine_gm, settings, ranges, "engine", progress)
     except TorchTensorRTError as exc:
         exc.add_note(
             "convert_exported_program_to_serialized_trt_engine builds one engine from the whole program; "
@@ -194,10 +214,7 @@ def _single_engine_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     """``gm`` without the nodes that never go into an engine (asserts, unused size nodes)."""
     graph = gm.graph
     for node in list(graph.nodes):
-        if node.op == "call_function" and not node.users and node.target in (
-            torch.ops.aten._assert_scalar.default,
-            torch.ops.aten.sym_constrain_range_for_size.default,
-        ):
+        if node.op == "call_function" and not node.users and node.target in ASSERT_OPS:
             graph.erase_node(node)
     graph.eliminate_dead_code()
     gm.recompile()

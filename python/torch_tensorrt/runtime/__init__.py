@@ -1,31 +1,42 @@
-"""Public runtime API: :class:`TorchTensorRTModule` and the choice between the C++ and the Python runtime.
+"""The runtime: :class:`TorchTensorRTModule`, the engines it runs, and the choice between the C++ and the Python
+runtime.
 
-Which runtime a module uses (decided when its engine record is installed: construction, ``load_state_dict``,
-unpickling):
+This package is the runtime's one home. It imports only the bottom layer (``_trt``, ``_dtypes``, ``_settings``,
+``_trt_logging``, ...) and its own modules -- never the compiler (:mod:`torch_tensorrt.dynamo`), the reference
+evaluator or the testing package; packages above it extend it through its tables (engine kinds in
+:mod:`~torch_tensorrt.runtime._kinds`, callbacks run when the C++ library loads in
+:mod:`~torch_tensorrt.runtime._cpp`).
 
-1. the process-wide choice set with :func:`set_runtime` (``"python"`` / ``"cpp"``), when not ``"auto"``;
-2. else ``settings.use_python_runtime`` (True: Python; False: C++);
-3. else (``None``) the C++ runtime when its library is loaded -- except for simulated engines, which run on
-   Python unless the C++ runtime is asked for explicitly (only its test build against the stand-in TensorRT
-   executes them; a real build refuses them) -- otherwise Python.
+=====================  =============================================================================
+``_record``            the engine record: the serialized field list shared with the C++ runtime (ABI)
+``_metadata``          the engine metadata (I/O specs, shape symbols, settings) inside the record
+``_shape_expr``        the shape-expression format of the metadata (writer and safe evaluator)
+``_kinds``             the table of engine kinds (how a record's plan is deserialized)
+``_engine``            :class:`TRTEngine`, the Python engine (TensorRT's Python API)
+``_execute_op``        the ``tensorrt::execute_engine*`` ops and their fake kernels
+``_module``            :class:`TorchTensorRTModule`
+``_choice``            which runtime a module uses (the rules are in its docstring)
+``_cpp``               the loader of the C++ runtime library
+=====================  =============================================================================
 
-Asking for C++ where it is not loaded falls back to Python with a warning (so a module saved on a C++ machine
-loads on a Python-only one), unless the request is strict (``TorchTensorRTModule.set_runtime``).
+Importing this package is cheap; the first access to :class:`TorchTensorRTModule` registers the Python
+``tensorrt::execute_engine_python`` op.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import logging
-from typing import Any, Iterator, Optional
+from typing import Any
 
-from torch_tensorrt.runtime._record import KIND_SIMULATED, EngineRecord
-
-logger = logging.getLogger(__name__)
-
-RUNTIMES = ("auto", "python", "cpp")
-_choice = "auto"
+from torch_tensorrt.runtime._choice import (
+    RUNTIMES,
+    choose_runtime,
+    cpp_runtime_available,
+    cpp_runtime_reason,
+    get_runtime,
+    runtime,
+    set_runtime,
+)
 
 __all__ = [
     "TorchTensorRTModule",
@@ -35,82 +46,13 @@ __all__ = [
     "cpp_runtime_available",
     "cpp_runtime_reason",
     "choose_runtime",
+    "RUNTIMES",
 ]
-
-
-def cpp_runtime_available() -> bool:
-    """True when the C++ runtime library is (or can be) loaded."""
-    try:
-        cpp = importlib.import_module("torch_tensorrt.runtime._cpp")
-    except ImportError:
-        return False
-    try:
-        return bool(cpp.load())
-    except Exception as exc:  # a broken library must not break the Python runtime
-        logger.debug("C++ runtime failed to load: %s", exc)
-        return False
-
-
-def cpp_runtime_reason() -> str:
-    """Why the C++ runtime is not available ("" when it is)."""
-    if cpp_runtime_available():
-        return ""
-    try:
-        cpp = importlib.import_module("torch_tensorrt.runtime._cpp")
-    except ImportError:
-        return "torch_tensorrt was installed without the C++ runtime (no torch_tensorrt.runtime._cpp)"
-    return str(cpp.reason())
-
-
-def set_runtime(choice: str) -> str:
-    """Set the process-wide runtime choice (``"auto"``, ``"python"`` or ``"cpp"``); returns the previous one.
-    It applies to modules whose engine is installed afterwards."""
-    global _choice
-    if choice not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {RUNTIMES}, got {choice!r}")
-    previous, _choice = _choice, choice
-    return previous
-
-
-def get_runtime() -> str:
-    """The process-wide runtime choice (``"auto"`` unless :func:`set_runtime` changed it)."""
-    return _choice
-
-
-@contextlib.contextmanager
-def runtime(choice: str) -> Iterator[None]:
-    """``with torch_tensorrt.runtime.runtime("python"): ...`` -- :func:`set_runtime` for a block."""
-    previous = set_runtime(choice)
-    try:
-        yield
-    finally:
-        set_runtime(previous)
-
-
-def choose_runtime(use_python_runtime: Optional[bool], record: Optional[EngineRecord] = None, strict: bool = False) -> str:
-    """``"python"`` or ``"cpp"`` for a module (see the module docstring for the rules)."""
-    if _choice != "auto":
-        wanted: Optional[bool] = _choice == "python"
-    else:
-        wanted = use_python_runtime
-    simulated = record is not None and record.engine_kind == KIND_SIMULATED
-    if wanted is None:
-        return "cpp" if not simulated and cpp_runtime_available() else "python"
-    if wanted:
-        return "python"
-    if cpp_runtime_available():
-        return "cpp"
-    name = record.name if record is not None else "?"
-    if strict:
-        raise RuntimeError(f"engine {name!r}: the C++ runtime is not available: {cpp_runtime_reason()}")
-    logger.warning("engine %s asks for the C++ runtime, which is not available (%s); using the Python runtime",
-                   name, cpp_runtime_reason())
-    return "python"
 
 
 def __getattr__(name: str) -> Any:
     if name == "TorchTensorRTModule":
-        from torch_tensorrt.dynamo.runtime._TorchTensorRTModule import TorchTensorRTModule
-
-        return TorchTensorRTModule
+        value = importlib.import_module("torch_tensorrt.runtime._module").TorchTensorRTModule
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'torch_tensorrt.runtime' has no attribute {name!r}")

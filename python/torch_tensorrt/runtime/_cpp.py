@@ -9,16 +9,19 @@ The library defines ``torch.classes.tensorrt.Engine`` and ``torch.ops.tensorrt.e
    with a TensorRT SDK).
 
 :func:`load` loads it once with ``torch.ops.load_library`` and never raises: on absence or failure it returns
-False and :func:`reason` says why. Importing this module touches neither CUDA nor the library. When the loaded
-library is the test build against the stand-in TensorRT (``runtime_flavour() == "stand-in"``), :func:`load` also
-registers the Python simulator that lets it execute simulated engines (:mod:`torch_tensorrt.testing._cpp_hook`).
+False and :func:`reason` says why. Importing this module touches neither CUDA nor the library.
+
+Packages above the runtime that must act once the library is in (e.g. register something with the library)
+call :func:`add_load_callback`: the callback runs right after a successful load, or at once when the library
+is loaded already, so the outcome never depends on which was imported first.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 ENV_VAR = "TORCHTRT_RUNTIME_LIBRARY"
 LIBRARY_NAME = "libtorchtrt_runtime.so"
@@ -27,6 +30,10 @@ _lock = threading.Lock()
 _loaded_path: Optional[str] = None
 _reason = "not loaded yet (call torch_tensorrt.runtime._cpp.load())"
 _attempted = False
+#: Run after each successful load (see :func:`add_load_callback`).
+_callbacks: list[Callable[[], None]] = []
+
+logger = logging.getLogger(__name__)
 
 
 def candidates() -> list[str]:
@@ -79,27 +86,39 @@ def load() -> bool:
         _reason = ""
         # Tracing support (fake Engine class, fake execute_engine kernel) from the moment the library is in,
         # so behaviour never depends on which module happened to touch the runtime first.
-        from torch_tensorrt.dynamo.runtime import _execute_op
+        from torch_tensorrt.runtime import _execute_op
 
         _execute_op.register_cpp_fakes()
-    _register_stand_in_simulator()
+        callbacks = list(_callbacks)
+    for fn in callbacks:
+        _run_callback(fn)
     return True
 
 
-def _register_stand_in_simulator() -> None:
-    """Test build only: let the stand-in TensorRT compute simulated engines through the Python simulator."""
-    import torch
-
+def _run_callback(fn: Callable[[], None]) -> None:
     try:
-        if torch.ops.tensorrt.runtime_flavour() != "stand-in":
-            return
-        from torch_tensorrt.testing import _cpp_hook
+        fn()
+    except Exception as exc:  # a failing extension must not make the runtime unusable
+        logger.warning("callback %s after loading the C++ runtime failed: %s", getattr(fn, "__qualname__", fn), exc)
 
-        _cpp_hook.install()
-    except Exception as exc:  # the runtime stays usable for ordinary (text-plan) engines
-        import logging
 
-        logging.getLogger(__name__).warning("could not register the simulator with the stand-in TensorRT: %s", exc)
+def add_load_callback(fn: Callable[[], None]) -> None:
+    """Run ``fn()`` once the library is loaded: now when it already is, else right after :func:`load` succeeds
+    (again after each new successful load, so ``fn`` should be idempotent). A failing ``fn`` is logged, never
+    raised into the loader."""
+    with _lock:
+        if fn not in _callbacks:
+            _callbacks.append(fn)
+        loaded = _loaded_path is not None
+    if loaded:
+        _run_callback(fn)
+
+
+def remove_load_callback(fn: Callable[[], None]) -> None:
+    """Stop running ``fn`` on later loads."""
+    with _lock:
+        if fn in _callbacks:
+            _callbacks.remove(fn)
 
 
 def is_available() -> bool:

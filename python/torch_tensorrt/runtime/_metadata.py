@@ -7,8 +7,14 @@ Schema (all keys always present in what the compiler writes)::
       "outputs": [TensorSpec, ...],     # in binding order
       "symbols": {"s0": ["x", 0], ...}, # each shape symbol -> (input binding, dimension) that defines it
       "settings": {...},                # CompilationSettings.to_json()
-      "network": {...} | null           # simulated engines only: the recorded network (torch_tensorrt.testing)
-    }
+      "engine_kind": "tensorrt",        # the record's ENGINE_KIND (see torch_tensorrt.runtime._kinds)
+      "network": {...} | null,          # a description of the built network, when a network observer gave one
+      "weight_map": {...} | null        # how each named weight is computed from the state dict (refit; see
+    }                                   # torch_tensorrt.runtime._weight_map), when the compile recorded one
+
+``engine_kind`` and ``network`` are what the compiler's network observers may set
+(:func:`torch_tensorrt.dynamo.conversion.add_network_observer`): a package whose engines run on something other
+than TensorRT records there what its runtime needs, and names its kind.
 
 A ``TensorSpec`` is ``{"name", "dtype", "shape", "min", "opt", "max"}``: ``dtype`` is a torch dtype name
 (``"float32"``), ``shape`` lists ints and, for dynamic dimensions, expressions over the symbols as strings
@@ -19,11 +25,12 @@ A ``TensorSpec`` is ``{"name", "dtype", "shape", "min", "opt", "max"}``: ``dtype
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 import torch
 
-Dim = Union[int, str]
+from torch_tensorrt.runtime._kinds import KIND_TENSORRT
+from torch_tensorrt.runtime._shape_expr import Dim
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -61,7 +68,12 @@ class EngineMetadata:
     outputs: list[TensorSpec]
     symbols: dict[str, list[Any]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    engine_kind: str = KIND_TENSORRT
     network: Optional[dict[str, Any]] = None
+    weight_map: Optional[dict[str, Any]] = None
+
+    #: Fields a network observer may set (the others are the compiler's own).
+    OBSERVABLE = ("engine_kind", "network")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,7 +86,9 @@ class EngineMetadata:
                 outputs=[TensorSpec(**t) for t in value.get("outputs", [])],
                 symbols={k: list(v) for k, v in value.get("symbols", {}).items()},
                 settings=dict(value.get("settings", {})),
+                engine_kind=str(value.get("engine_kind") or KIND_TENSORRT),
                 network=value.get("network"),
+                weight_map=value.get("weight_map"),
             )
         except TypeError as exc:
             raise ValueError(f"engine metadata does not match the schema: {exc}") from exc

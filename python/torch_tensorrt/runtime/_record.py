@@ -13,7 +13,9 @@ Encoding rules (kept simple so C++ needs no JSON or pickle):
 * booleans are ``"0"`` / ``"1"``;
 * the engine bytes are base64 (standard alphabet, padded);
 * ``SERIALIZED_METADATA`` is base64 of UTF-8 JSON, opaque to C++ (settings, input specs, output shape
-  expressions; see :mod:`torch_tensorrt.runtime._metadata`).
+  expressions; see :mod:`torch_tensorrt.runtime._metadata`);
+* ``ENGINE_KIND`` names what made the plan; a record is accepted only when its kind is registered in the process
+  (:mod:`torch_tensorrt.runtime._kinds`; ``"tensorrt"`` always is).
 """
 
 from __future__ import annotations
@@ -25,13 +27,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from torch_tensorrt.runtime._kinds import KIND_TENSORRT, is_registered, unknown_kind_hint, unknown_kind_message
+
 #: Bumped whenever a field is added, removed or re-encoded. A record with a larger ABI is refused.
 ABI_VERSION = "1"
 #: Separator of name lists (ASCII unit separator; never valid in a binding name we produce or accept).
 LIST_SEP = "\x1f"
-#: Values of ``ENGINE_KIND``.
-KIND_TENSORRT = "tensorrt"
-KIND_SIMULATED = "simulated"
 
 
 class Field(enum.IntEnum):
@@ -52,7 +53,7 @@ class Field(enum.IntEnum):
     TORCHTRT_VERSION = 12
     TRT_FLAVOUR = 13  # "tensorrt" | "tensorrt_rtx"
     TRT_VERSION = 14
-    ENGINE_KIND = 15  # "tensorrt" | "simulated"
+    ENGINE_KIND = 15  # a kind registered in torch_tensorrt.runtime._kinds, e.g. "tensorrt"
 
 
 NUM_FIELDS = len(Field)
@@ -88,8 +89,11 @@ class EngineRecord:
             for n in names:
                 if not n or LIST_SEP in n:
                     raise RecordError(f"engine {self.name!r}: invalid {what} binding name {n!r}")
-        if self.engine_kind not in (KIND_TENSORRT, KIND_SIMULATED):
-            raise RecordError(f"engine {self.name!r}: unknown engine kind {self.engine_kind!r}")
+        if not is_registered(self.engine_kind):
+            error = RecordError(unknown_kind_message(self.name, self.engine_kind))
+            if hasattr(error, "add_note"):  # Python >= 3.11
+                error.add_note(unknown_kind_hint(self.engine_kind))
+            raise error
 
     def to_list(self) -> list[str]:
         values = {

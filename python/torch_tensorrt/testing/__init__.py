@@ -1,16 +1,14 @@
-"""Testing utilities: the converter harness and the simulated TensorRT runtime (``simulate``)."""
+"""Testing utilities: the converter harness, the simulated TensorRT runtime (``simulate``) and a launcher of
+spawned ranks for tensor-parallel tests (``run_ranks``).
+
+Importing this package registers the simulated engine kind with the runtime (see :mod:`._simulate`), so engines
+compiled under :func:`simulate` -- and saved ones loaded later -- run in any process that imported it.
+"""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from torch_tensorrt.testing._harness import HarnessResult, assert_converts
+from torch_tensorrt.testing._ranks import RankFailure, run_ranks
+from torch_tensorrt.testing._simulate import is_active, record_network, simulate  # registers the simulated kind
 
-__all__ = ["assert_converts", "HarnessResult", "simulate"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("simulate", "is_active", "record_network"):
-        return getattr(importlib.import_module("torch_tensorrt.testing._simulate"), name)
-    raise AttributeError(name)
+__all__ = ["assert_converts", "HarnessResult", "simulate", "is_active", "record_network", "run_ranks", "RankFailure"]

@@ -8,8 +8,10 @@ shapes and values it calls the simulator registered with ``torchtrt_fake_set_sim
 which runs the plan on :mod:`._sim_runtime` (so the recorded network is evaluated by the reference evaluator,
 exactly as on the Python runtime) with the host addresses the C++ runtime gave.
 
-:func:`torch_tensorrt.runtime._cpp.load` calls :func:`install` when the library it loaded is the stand-in build,
-so tests need no setup; a real build never imports this module.
+:mod:`torch_tensorrt.testing` registers a load callback with the C++ loader
+(:func:`torch_tensorrt.runtime._cpp.add_load_callback`) that calls :func:`install` when the loaded library is the
+stand-in build -- right after the load, or at once if the library was loaded first -- so tests need no setup; the
+runtime itself never imports this module.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from torch_tensorrt._dtypes import trt_dtype_of
 from torch_tensorrt._trt import trt
 from torch_tensorrt.runtime._metadata import Dim, EngineMetadata, TensorSpec, dtype_name
 from torch_tensorrt.testing._recording import record_network
+from torch_tensorrt.testing._simulate import KIND_SIMULATED
 
 
 def new_network() -> tuple[Any, Any]:
@@ -49,7 +50,7 @@ def add_input(network: Any, s: TensorSpec) -> Any:
 
 def build_engine(builder: Any, network: Any, inputs: Sequence[TensorSpec]) -> bytes:
     """Build ``network`` with the real TensorRT builder (works without a GPU on TensorRT-RTX)."""
-    from torch_tensorrt.dynamo._settings import CompilationSettings
+    from torch_tensorrt._settings import CompilationSettings
     from torch_tensorrt.dynamo.conversion._builder import build_serialized
 
     return build_serialized(builder, network, CompilationSettings(), list(inputs), network.name or "engine").engine
@@ -73,13 +74,14 @@ def simulated_module(
     ``outputs`` give each output's dtype and shape (ints or expressions over ``symbols``, which map each symbol
     to ``[input name, dim]``). ``build=False`` skips the real builder (the plan bytes are then a placeholder); ``engine`` gives the plan
     bytes explicitly (e.g. a stand-in TensorRT plan, so that the C++ test build runs the same engine)."""
-    from torch_tensorrt.dynamo.runtime._TorchTensorRTModule import TorchTensorRTModule
+    from torch_tensorrt.runtime._module import TorchTensorRTModule
 
     network.name = name
     metadata = EngineMetadata(
         inputs=list(inputs),
         outputs=list(outputs),
         symbols={k: list(v) for k, v in (symbols or {}).items()},
+        engine_kind=KIND_SIMULATED,
         network=record_network(network),
     )
     if engine is None:
@@ -141,7 +143,7 @@ class EngineLeafTracer(torch.fx.Tracer):
     """An FX tracer that keeps ``TorchTensorRTModule`` submodules as ``call_module`` leaves (as compile does)."""
 
     def is_leaf_module(self, m: torch.nn.Module, module_qualified_name: str) -> bool:
-        from torch_tensorrt.dynamo.runtime._TorchTensorRTModule import TorchTensorRTModule
+        from torch_tensorrt.runtime._module import TorchTensorRTModule
 
         return isinstance(m, TorchTensorRTModule) or super().is_leaf_module(m, module_qualified_name)
 

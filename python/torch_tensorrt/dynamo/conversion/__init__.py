@@ -2,17 +2,34 @@
 
 :func:`convert_module` is the single path used by ``compile``, ``convert_exported_program_to_serialized_trt_engine``
 and the reference tools.
+
+Observers of built networks (:func:`add_network_observer`) let packages above the compiler see each network
+after it is built, without the compiler knowing them: an observer returns entries for the engine's metadata
+(e.g. a description of the network and the engine kind that can run it; see
+:class:`~torch_tensorrt.runtime._metadata.EngineMetadata`), and :func:`convert_module` stores them there.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
+import torch
 import torch.fx
 
-from torch_tensorrt.dynamo._settings import CompilationSettings
-from torch_tensorrt.dynamo.conversion._builder import BuildResult, build_serialized
+from torch_tensorrt import logging as torchtrt_logging
+from torch_tensorrt.dynamo.conversion import _provenance
+from torch_tensorrt._settings import CompilationSettings
+from torch_tensorrt.dynamo.conversion._builder import (
+    BuildResult,
+    ConfigObserver,
+    add_config_observer,
+    build_serialized,
+    builds_done,
+    remove_config_observer,
+)
 from torch_tensorrt.dynamo.conversion._interpreter import NetworkResult, convert_graph
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS, ConverterRegistry, Priority, converter
 from torch_tensorrt.dynamo.conversion._shapes import SymbolRanges
@@ -20,7 +37,50 @@ from torch_tensorrt.runtime._metadata import EngineMetadata
 
 __all__ = [
     "CONVERTERS", "ConverterRegistry", "Priority", "converter", "convert_module", "ConvertedEngine", "SymbolRanges",
+    "NetworkObserver", "add_network_observer", "remove_network_observer", "ConfigObserver", "add_config_observer",
+    "remove_config_observer", "builds_done", "network_observers",
 ]
+
+#: ``observer(network)`` -> metadata entries to store (keys from ``EngineMetadata.OBSERVABLE``), or None.
+NetworkObserver = Callable[[Any], Optional[Mapping[str, Any]]]
+
+_observers_lock = threading.Lock()
+_observers: list[NetworkObserver] = []
+
+
+def add_network_observer(observer: NetworkObserver) -> NetworkObserver:
+    """Call ``observer(network)`` for every network :func:`convert_module` builds from now on (process-wide; the
+    same observer is added once). What it returns is stored into that engine's metadata. Returns ``observer``."""
+    with _observers_lock:
+        if observer not in _observers:
+            _observers.append(observer)
+    return observer
+
+
+def remove_network_observer(observer: NetworkObserver) -> None:
+    """Stop calling ``observer`` (no-op when it is not registered)."""
+    with _observers_lock:
+        if observer in _observers:
+            _observers.remove(observer)
+
+
+def network_observers() -> tuple[NetworkObserver, ...]:
+    with _observers_lock:
+        return tuple(_observers)
+
+
+def _observe(network: Any, metadata: EngineMetadata, name: str) -> None:
+    with _observers_lock:
+        observers = list(_observers)
+    for observer in observers:
+        entries = observer(network)
+        for key, value in (entries or {}).items():
+            if key not in EngineMetadata.OBSERVABLE:
+                raise ValueError(
+                    f"engine {name!r}: network observer {getattr(observer, '__qualname__', observer)!r} returned "
+                    f"metadata entry {key!r}; observers may set only {', '.join(EngineMetadata.OBSERVABLE)}"
+                )
+            setattr(metadata, key, value)
 
 
 @dataclass
@@ -49,23 +109,22 @@ def convert_module(
     name: str = "engine",
     progress: Optional[Callable[[str], None]] = None,
 ) -> ConvertedEngine:
-    """Convert and build ``gm``. Under ``torch_tensorrt.testing.simulate()`` the network is also recorded."""
-    result = convert_graph(gm, settings, ranges, name)
-    build = build_serialized(result.builder, result.network, settings, result.inputs, name, progress)
-    metadata = EngineMetadata(
-        inputs=result.inputs, outputs=result.outputs, symbols=result.symbols, settings=settings.to_json()
-    )
-    recorder = _simulation_recorder()
-    if recorder is not None:
-        metadata.network = recorder(result.network)
+    """Convert and build ``gm``; registered network observers then see the network. With ``settings.debug`` the
+    conversion and the build log at DEBUG (TensorRT's verbose log included). Inside an active
+    :class:`~torch_tensorrt.dynamo.conversion._provenance.WeightTracker` the metadata gets the weight map."""
+    verbose = settings.debug and torchtrt_logging.get_level() > torchtrt_logging.Level.Debug  # never less verbose
+    with torchtrt_logging.debug() if verbose else contextlib.nullcontext():
+        result = convert_graph(gm, settings, ranges, name)
+        build = build_serialized(result.builder, result.network, settings, result.inputs, name, progress)
+        metadata = EngineMetadata(
+            inputs=result.inputs, outputs=result.outputs, symbols=result.symbols, settings=settings.to_json()
+        )
+        tracker = _provenance.current()
+        if tracker is not None:
+            with torch.utils._python_dispatch._disable_current_modes():  # writing the map computes no weight
+                weight_map = _provenance.build_weight_map(
+                    result.network, result.weights, tracker, stripped=settings.strip_engine_weights, engine=name
+                )
+            metadata.weight_map = weight_map.to_json()
+        _observe(result.network, metadata, name)
     return ConvertedEngine(name, build.engine, metadata, result, build, gm)
-
-
-def _simulation_recorder() -> Optional[Callable[[object], dict]]:
-    try:
-        from torch_tensorrt.testing import _simulate
-    except ImportError:
-        return None
-    if getattr(_simulate, "is_active", lambda: False)():
-        return _simulate.record_network
-    return None

@@ -21,7 +21,9 @@ from torch.fx.node import map_arg
 from torch_tensorrt._dtypes import trt_dtype_of
 from torch_tensorrt._errors import ConversionError, UnsupportedOperatorError
 from torch_tensorrt._trt import trt
+from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.conversion import _provenance
 from torch_tensorrt.dynamo.conversion import _tensors as T
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
@@ -44,6 +46,8 @@ class NetworkResult:
     node_tensors: dict[str, list[str]] = field(default_factory=dict)
     #: Host buffers the network's weights point at (must outlive the build)
     keep_alive: list[Any] = field(default_factory=list)
+    #: The network's weights by the name given to TensorRT (``set_weights_name``), with their recipes
+    weights: dict[str, _provenance.NetworkWeight] = field(default_factory=dict)
 
 
 def create_network() -> tuple[Any, Any]:
@@ -83,15 +87,17 @@ class TRTInterpreter:
             if node.op == "placeholder" and node not in self.env:
                 self.env[node] = self._symint_placeholder(node)
             elif node.op == "get_attr":
-                self.env[node] = self._fetch_attr(node.target)
+                self.env[node] = get_attr_value(self.gm, node.target)
             elif node.op == "call_function":
                 self._convert(node)
             elif node.op == "output":
                 self._mark_outputs(node)
             elif node.op == "call_module":
                 raise ConversionError(node, "call_module nodes cannot be converted (partitioning should have excluded it)")
+        weights = _provenance.name_weights(self.network, self.ctx.network_weights)
         return NetworkResult(
-            self.network, self.builder, self.inputs, self.outputs, self.symbols, self.node_tensors, self.ctx._keep_alive
+            self.network, self.builder, self.inputs, self.outputs, self.symbols, self.node_tensors, self.ctx._keep_alive,
+            weights,
         )
 
     def _check_supported(self) -> None:
@@ -170,12 +176,6 @@ class TRTInterpreter:
             q = T.scalar_arith(ctx, args[0], args[1], "//")
             return T.scalar_arith(ctx, args[0], T.scalar_arith(ctx, q, args[1], "*"), "-")
         raise ConversionError(node, f"size expression {expr} ({fn}) is not supported")
-
-    def _fetch_attr(self, target: str) -> Any:
-        obj: Any = self.gm
-        for part in target.split("."):
-            obj = getattr(obj, part)
-        return obj
 
     # -- nodes -------------------------------------------------------------------------------------------------
     def _convert(self, node: torch.fx.Node) -> None:

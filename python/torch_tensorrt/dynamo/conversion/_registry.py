@@ -26,7 +26,7 @@ import enum
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 import torch.fx
@@ -178,13 +178,3 @@ def all_of(*validators: Validator) -> Validator:
         return None
 
     return check
-
-
-def registered_op_names(targets: Iterable[Target]) -> list[str]:
-    out = []
-    for t in targets:
-        if isinstance(t, torch._ops.OpOverload):
-            out.append(f"{t.namespace}.{t._schema.name.split('::')[-1]}.{t._overloadname}")
-        else:
-            out.append(getattr(t, "__module__", "") + "." + getattr(t, "__name__", str(t)))
-    return sorted(out)

@@ -4,6 +4,9 @@ Every dynamic dimension of a tensor in an exported graph is a sympy expression o
 (``s0``, ``2*s0``, ``s0 + s1`` ...). :class:`SymbolRanges` holds each symbol's (min, opt, max); evaluating an
 expression at the min, opt and max points gives a tensor's profile shapes (sizes are monotone in the symbols
 for the expressions export produces: sums, products, floor divisions of non-negative terms).
+
+How an expression is stored in engine metadata (and read back by the runtime) is one format, owned by
+:mod:`torch_tensorrt.runtime._shape_expr`; :func:`shape_dims` is its writer.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ import sympy
 import torch
 
 from torch_tensorrt._input import Input
-
-Dim = Union[int, str]
+from torch_tensorrt.runtime._shape_expr import Dim, write_shape
 
 
 def dim_expr(d: Any) -> Union[int, sympy.Expr]:
@@ -110,5 +112,5 @@ def _constraint_range(range_constraints: Optional[dict[Any, Any]], name: str) ->
 
 
 def shape_dims(shape: Sequence[Union[int, sympy.Expr]]) -> list[Dim]:
-    """Shape as stored in engine metadata: ints, and expressions as strings."""
-    return [d if isinstance(d, int) else str(d) for d in shape]
+    """Shape as stored in engine metadata: ints, and expressions in the runtime's expression format."""
+    return write_shape(shape)

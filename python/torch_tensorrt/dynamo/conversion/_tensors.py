@@ -1,5 +1,10 @@
-"""Building blocks every converter uses: constants, casts, broadcasting, elementwise ops with torch's type
-promotion, shapes (static and dynamic), reshape/permute/slice. One implementation of each, here."""
+"""Building blocks every converter uses: constants, casts, broadcasting, elementwise layers with torch's type
+promotion, sizes and shapes (static and dynamic), reshape/permute/slice/expand, ranges and fills, gathers of one
+position. One implementation of each, here.
+
+The other shared helpers sit beside this module, one concept each: :mod:`._args` (reading arguments and node
+metadata), :mod:`._arith` (arithmetic, comparisons, truth values, select) and :mod:`._reduce` (reductions).
+Converter families (``converters/*``) import these modules, never each other."""
 
 from __future__ import annotations
 
@@ -209,15 +214,17 @@ def elementwise(
 
 
 def unary(ctx: ConversionContext, x: Any, op: Any) -> Any:
+    """A TensorRT unary ``op`` of ``x`` (float inputs, except ABS/SIGN on integers and NOT on bool)."""
     return ctx.network.add_unary(to_trt(ctx, x), op).get_output(0)
 
 
 def activation(ctx: ConversionContext, x: Any, kind: Any, alpha: Optional[float] = None, beta: Optional[float] = None) -> Any:
+    """A TensorRT activation of ``kind`` (float tensors only) with its ``alpha``/``beta`` parameters."""
     layer = ctx.network.add_activation(to_trt(ctx, x), kind)
     if alpha is not None:
-        layer.alpha = alpha
+        layer.alpha = float(alpha)
     if beta is not None:
-        layer.beta = beta
+        layer.beta = float(beta)
     return layer.get_output(0)
 
 
@@ -232,25 +239,40 @@ def permute(ctx: ConversionContext, t: Any, perm: Sequence[int]) -> Any:
 
 
 def slice_tensor(
-    ctx: ConversionContext, t: Any, start: Sequence[DimLike], size: Sequence[DimLike], stride: Sequence[int]
+    ctx: ConversionContext,
+    t: Any,
+    start: Sequence[DimLike],
+    size: Sequence[DimLike],
+    stride: Sequence[int],
+    mode: Any = None,
+    fill: Any = None,
 ) -> Any:
-    """Strided slice; ``start``/``size`` may hold ITensors (dynamic), ``stride`` is static."""
-    static = all(isinstance(v, int) for v in (*start, *size))
+    """Strided slice; ``start``/``size`` may hold ITensors (then wired as shape tensors), ``stride`` is static.
+    ``mode`` is the ``trt.SampleMode`` for positions outside ``t`` (default: none allowed), ``fill`` the
+    ITensor FILL mode writes there."""
     rank = len(t.shape)
-    if static:
-        return ctx.network.add_slice(t, tuple(start), tuple(size), tuple(stride)).get_output(0)
-    start_t, size_t = shape_tensor_from(ctx, start), shape_tensor_from(ctx, size)
-    layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, tuple(stride))
-    layer.set_input(1, start_t)
-    layer.set_input(2, size_t)
+    # shape tensors are built before the layer that reads them (network order stays topological)
+    start_t = None if all(isinstance(v, int) for v in start) else shape_tensor_from(ctx, start)
+    size_t = None if all(isinstance(v, int) for v in size) else shape_tensor_from(ctx, size)
+    static_start = (0,) * rank if start_t is not None else tuple(start)
+    static_size = (1,) * rank if size_t is not None else tuple(size)
+    layer = ctx.network.add_slice(t, static_start, static_size, tuple(stride))
+    if start_t is not None:
+        layer.set_input(1, start_t)
+    if size_t is not None:
+        layer.set_input(2, size_t)
+    if mode is not None:
+        layer.mode = mode
+    if fill is not None:
+        layer.set_input(4, fill)
     return layer.get_output(0)
 
 
-_INT_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv}
+_INT_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "min": min, "max": max}
 
 
 def scalar_arith(ctx: ConversionContext, a: DimLike, b: DimLike, op: str) -> DimLike:
-    """Arithmetic on sizes that may be ITensors: ``op`` in + - * // (Python semantics on ints)."""
+    """Arithmetic on sizes that may be ITensors: ``op`` in + - * // min max (Python semantics on ints)."""
     if isinstance(a, int) and isinstance(b, int):
         return _INT_ARITH[op](a, b)
     kinds = {
@@ -258,8 +280,25 @@ def scalar_arith(ctx: ConversionContext, a: DimLike, b: DimLike, op: str) -> Dim
         "-": trt.ElementWiseOperation.SUB,
         "*": trt.ElementWiseOperation.PROD,
         "//": trt.ElementWiseOperation.FLOOR_DIV,
+        "min": trt.ElementWiseOperation.MIN,
+        "max": trt.ElementWiseOperation.MAX,
     }
     return elementwise(ctx, a, b, kinds[op], torch.int64)
+
+
+def product(ctx: ConversionContext, dims: Sequence[DimLike]) -> DimLike:
+    """Product of sizes (an int when all are static; 1 for none)."""
+    out: DimLike = 1
+    for d in dims:
+        out = scalar_arith(ctx, out, d, "*")
+    return out
+
+
+def as_scalar(ctx: ConversionContext, value: DimLike, dtype: torch.dtype) -> Any:
+    """An int or 1-element ITensor size as a 0-d ``dtype`` value usable in :func:`elementwise`."""
+    if isinstance(value, int):
+        return float(value) if dtype.is_floating_point else value
+    return cast(ctx, reshape(ctx, value, ()), dtype)
 
 
 def concat(ctx: ConversionContext, tensors: Sequence[Any], axis: int) -> Any:
@@ -271,7 +310,8 @@ def concat(ctx: ConversionContext, tensors: Sequence[Any], axis: int) -> Any:
 
 
 def expand(ctx: ConversionContext, t: Any, target: Sequence[DimLike]) -> Any:
-    """Broadcast ``t`` to ``target`` (torch ``expand``: -1 keeps a dimension) using a WRAP-mode slice."""
+    """Broadcast ``t`` to ``target`` (torch ``expand``: -1 keeps a dimension): a slice with stride 0 along the
+    broadcast dimensions."""
     t = unsqueeze_to_rank(ctx, t, len(target))
     rank = len(target)
     out: list[DimLike] = []
@@ -280,10 +320,54 @@ def expand(ctx: ConversionContext, t: Any, target: Sequence[DimLike]) -> Any:
     if all(isinstance(d, int) for d in out) and tuple(out) == tuple(t.shape):
         return t
     stride = [1 if (t.shape[i] != 1 or (isinstance(out[i], int) and out[i] == 1)) else 0 for i in range(rank)]
-    static = all(isinstance(d, int) for d in out)
-    if static:
-        return ctx.network.add_slice(t, (0,) * rank, tuple(out), tuple(stride)).get_output(0)
-    size_t = shape_tensor_from(ctx, out)
-    layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, tuple(stride))
-    layer.set_input(2, size_t)
-    return layer.get_output(0)
+    return slice_tensor(ctx, t, [0] * rank, out, stride)
+
+
+def filled(ctx: ConversionContext, shape: Sequence[DimLike], value: Any, dtype: torch.dtype) -> Any:
+    """A tensor of ``shape`` (ints and/or size ITensors) filled with ``value`` (a scalar or a 0-d/1-element
+    ITensor) in the graph dtype ``dtype`` (under the precision policy)."""
+    dtype = ctx.value_dtype(dtype)
+    host = torch.float32 if dtype == torch.bfloat16 else dtype
+    if all(isinstance(d, int) for d in shape) and not is_trt(value):
+        return ctx.constant(torch.full(tuple(shape), value, dtype=host), dtype)
+    if is_trt(value):
+        one = reshape(ctx, cast(ctx, value, dtype), [1] * len(shape))
+    else:
+        one = ctx.constant(torch.full((1,) * len(shape), value, dtype=host), dtype)
+    return expand(ctx, one, list(shape))
+
+
+def arange_1d(ctx: ConversionContext, n: DimLike, start: Any = 0, step: Any = 1, dtype: torch.dtype = torch.int64) -> Any:
+    """``start + step * [0, 1, ..., n-1]`` in the graph dtype ``dtype``; ``n`` may be a size ITensor (then a
+    LINSPACE fill layer)."""
+    dtype = ctx.value_dtype(dtype)
+    if isinstance(n, int):
+        host = torch.arange(n, dtype=torch.float64) * step + start
+        return ctx.constant(host.to(torch.float32 if dtype == torch.bfloat16 else dtype), dtype)
+    fill_dtype = torch.int64 if not dtype.is_floating_point else torch.float32
+    shape = shape_tensor_from(ctx, [n])
+    alpha = ctx.constant(torch.tensor(start, dtype=fill_dtype))
+    beta = ctx.constant(torch.tensor([step], dtype=fill_dtype))
+    layer = ctx.network.add_fill((1,), trt.FillOperation.LINSPACE, trt_dtype_of(fill_dtype))
+    layer.set_input(0, shape)
+    layer.set_input(1, alpha)
+    layer.set_input(2, beta)
+    return cast(ctx, layer.get_output(0), dtype)
+
+
+def wrap_position(ctx: ConversionContext, x: Any, dim: int, pos: Any) -> Any:
+    """Position ``pos`` along ``dim`` with a negative int counted from the end (an int where the dimension is
+    static, else a 1-element int64 tensor); tensors pass through."""
+    if isinstance(pos, int) and pos < 0:
+        return scalar_arith(ctx, dim_size(ctx, x, dim), pos, "+")
+    return pos
+
+
+def select_index(ctx: ConversionContext, x: Any, dim: int, index: Any) -> Any:
+    """``x.select(dim, index)``: a gather with a 0-d index (drops the axis); a negative int counts from the end."""
+    index = wrap_position(ctx, x, dim, index)
+    if isinstance(index, int):
+        idx = ctx.constant(torch.tensor(index, dtype=torch.int64))
+    else:
+        idx = reshape(ctx, cast(ctx, index, torch.int64), [])
+    return ctx.network.add_gather(x, idx, dim).get_output(0)

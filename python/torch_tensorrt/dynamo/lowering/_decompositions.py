@@ -25,6 +25,7 @@ from typing import Any, Optional
 
 import torch
 
+from torch_tensorrt.dynamo._graph import ASSERT_OPS
 from torch_tensorrt.dynamo._settings import CompilationSettings
 
 logger = logging.getLogger(__name__)
@@ -68,14 +69,6 @@ def decomposition_table(settings: CompilationSettings, preserve: Optional[set[An
     return table
 
 
-#: Ops that never go into an engine and need no decomposition (asserts on sizes and metadata).
-HARMLESS = {
-    aten._assert_scalar.default,
-    aten.sym_constrain_range_for_size.default,
-    aten._assert_tensor_metadata.default,
-}
-
-
 def needs_decomposition(ep: torch.export.ExportedProgram) -> Optional[str]:
     """Why ``ep`` must go through ``run_decompositions`` (None when it can be converted as exported)."""
     from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
@@ -88,7 +81,7 @@ def needs_decomposition(ep: torch.export.ExportedProgram) -> Optional[str]:
         if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
             continue
         op = node.target
-        if op in HARMLESS:
+        if op in ASSERT_OPS:  # never go into an engine, need no decomposition
             continue
         if op._schema.is_mutable:
             return f"{op} mutates its arguments"

@@ -2,7 +2,9 @@
 
 A node is *supported* when the converter registry has a converter whose validator accepts it (and it is not in
 ``torch_executed_ops``). ``operator.getitem`` follows the node it indexes. Size computations (nodes producing
-SymInts) always stay in PyTorch: inside an engine they are rebuilt from the inputs' dimensions.
+SymInts) always stay in PyTorch: inside an engine they are rebuilt from the inputs' dimensions -- so a node
+using an integer input that no tensor input's shape carries (a dynamic ``int`` argument), or a symbolic float,
+stays in PyTorch too.
 Partitions with fewer than ``min_block_size`` operators are dropped (their ops run in PyTorch). The operators
 left to PyTorch are grouped into ``_run_on_gpu_N`` submodules, TensorRT partitions are ``_run_on_acc_N``.
 """
@@ -11,14 +13,16 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, cast
 
 import torch
 import torch.fx
 from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner, Partition
 from torch.fx.passes.operator_support import OperatorSupportBase
 
+from torch_tensorrt._collectives import COLLECTIVE_REASON, is_collective
 from torch_tensorrt._errors import TorchTensorRTError, UnsupportedOperatorError
+from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
 
@@ -62,14 +66,43 @@ class TensorRTSupport(OperatorSupportBase):
     def _decide(self, submodules: Mapping[str, torch.nn.Module], node: torch.fx.Node) -> tuple[bool, str]:
         if node.op != "call_function":
             return False, f"{node.op} node"
+        if is_collective(node):
+            return False, COLLECTIVE_REASON
         if node.target is operator.getitem:
             src = node.args[0]
             ok = isinstance(src, torch.fx.Node) and self.is_node_supported(submodules, src) and _is_tensor_node(node)
             return ok, "" if ok else "indexes a node that runs in PyTorch"
         if not _is_tensor_node(node):
             return False, "size computation (runs in PyTorch)"
+        floats = [a.name for a in node.all_input_nodes if isinstance(a.meta.get("val"), (torch.SymFloat, torch.SymBool))]
+        if floats:
+            return False, f"uses the scalar(s) {', '.join(floats)} computed in PyTorch (engines take tensors and sizes)"
+        foreign = _foreign_symbols(node)
+        if foreign:
+            return False, f"uses the integer input(s) {', '.join(foreign)}, which no tensor input's shape carries"
         decision = CONVERTERS.decide(node, self.settings)
         return decision.supported, decision.reason
+
+
+def _foreign_symbols(node: torch.fx.Node) -> list[str]:
+    """Shape symbols of ``node``'s SymInt arguments that are not a dimension of any tensor placeholder."""
+    used: set[str] = set()
+    for arg in node.all_input_nodes:
+        val = arg.meta.get("val")
+        for v in val if isinstance(val, (list, tuple)) else [val]:
+            if isinstance(v, torch.SymInt):
+                used |= {str(s) for s in v.node.expr.free_symbols}
+    if not used:
+        return []
+    carried: set[str] = set()
+    names: dict[str, str] = {}
+    for ph in node.graph.find_nodes(op="placeholder"):
+        val = ph.meta.get("val")
+        if isinstance(val, torch.Tensor):
+            carried |= {str(d.node.expr) for d in val.shape if isinstance(d, torch.SymInt)}
+        elif isinstance(val, torch.SymInt):
+            names[str(val.node.expr)] = f"{ph.name} ({val.node.expr})"
+    return sorted(names.get(s, s) for s in used - carried)
 
 
 def is_compute_node(node: torch.fx.Node) -> bool:
@@ -132,16 +165,14 @@ def _inline_constants(gm: torch.fx.GraphModule, acc_names: list[str]) -> None:
     for node in gm.graph.nodes:
         if node.op != "call_module" or node.target not in acc_names:
             continue
-        sub = gm.get_submodule(node.target)
+        sub = cast(torch.fx.GraphModule, gm.get_submodule(node.target))
         placeholders = [n for n in sub.graph.nodes if n.op == "placeholder"]
         keep = []
         for i, (arg, ph) in enumerate(zip(node.args, placeholders)):
             if not (isinstance(arg, torch.fx.Node) and arg.op == "get_attr"):
                 keep.append(arg)
                 continue
-            value = gm
-            for part in str(arg.target).split("."):
-                value = getattr(value, part)
+            value = get_attr_value(gm, arg.target)
             if not isinstance(value, torch.Tensor):
                 keep.append(arg)
                 continue

@@ -1,8 +1,9 @@
-"""Runtime of compiled programs: :class:`TorchTensorRTModule` and the Python engine :class:`TRTEngine`.
+"""Documented import paths of the runtime under ``torch_tensorrt.dynamo.runtime`` (re-exports).
 
-Importing this package is cheap; the first access to :class:`TorchTensorRTModule` registers the Python
-``tensorrt::execute_engine_python`` op (and, when the C++ runtime is loaded, the fake class and fake kernel of
-``tensorrt::Engine`` / ``tensorrt::execute_engine``).
+The runtime lives in :mod:`torch_tensorrt.runtime`; this package only keeps the paths users know working:
+``torch_tensorrt.dynamo.runtime.TorchTensorRTModule`` and the module ``torch_tensorrt.dynamo.runtime._TRTEngine``
+(plus ``_TorchTensorRTModule`` and ``_execute_op`` for code written against them). The names resolve lazily, so
+importing this package stays cheap.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "TorchTensorRTModule": "torch_tensorrt.dynamo.runtime._TorchTensorRTModule",
-    "TRTEngine": "torch_tensorrt.dynamo.runtime._TRTEngine",
-    "ExecutionInfo": "torch_tensorrt.dynamo.runtime._TRTEngine",
+    "TorchTensorRTModule": "torch_tensorrt.runtime._module",
+    "TRTEngine": "torch_tensorrt.runtime._engine",
+    "ExecutionInfo": "torch_tensorrt.runtime._engine",
 }
 
 __all__ = list(_LAZY)

@@ -16,11 +16,10 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_dtype, out_dtype
+from torch_tensorrt.dynamo.conversion._arith import arith, as_float, clamp_to, compare, select
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
-from torch_tensorrt.dynamo.conversion.converters.comparison import compare, input_dtype, select
-from torch_tensorrt.dynamo.conversion.converters.elementwise import arith, clamp_to, out_dtype
-from torch_tensorrt.dynamo.conversion.converters.unary import as_float, unary_op
 
 aten = torch.ops.aten
 ACT = trt.ActivationType
@@ -29,17 +28,6 @@ UN = trt.UnaryOperation
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def act(ctx: ConversionContext, x: Any, kind: Any, alpha: Optional[float] = None, beta: Optional[float] = None) -> Any:
-    """A TensorRT activation of the float tensor ``x``."""
-    return T.activation(ctx, x, kind, None if alpha is None else float(alpha), None if beta is None else float(beta))
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
 
 
 def _float_input(ctx: ConversionContext, node: torch.fx.Node, args: tuple) -> Any:
@@ -57,7 +45,7 @@ def _float_only(node: torch.fx.Node, settings: Any) -> Optional[str]:
 def _clip(ctx: ConversionContext, node: torch.fx.Node, x: Any, lo: float, hi: float) -> Any:
     x = T.to_trt(ctx, x)
     if T.dtype_of(x).is_floating_point:
-        return act(ctx, x, ACT.CLIP, lo, hi)
+        return T.activation(ctx, x, ACT.CLIP, lo, hi)
     return clamp_to(ctx, x, lo, hi, out_dtype(ctx, node))
 
 
@@ -65,7 +53,7 @@ def _clip(ctx: ConversionContext, node: torch.fx.Node, x: Any, lo: float, hi: fl
 def relu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     if T.dtype_of(x).is_floating_point:
-        return act(ctx, x, ACT.RELU)
+        return T.activation(ctx, x, ACT.RELU)
     return clamp_to(ctx, x, 0, None, out_dtype(ctx, node))
 
 
@@ -76,14 +64,15 @@ def relu6(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 
 @converter(aten.hardtanh.default)
 def hardtanh(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    lo = _arg(args, kwargs, 1, "min_val", -1.0)
-    hi = _arg(args, kwargs, 2, "max_val", 1.0)
+    lo = arg(args, kwargs, 1, "min_val", -1.0)
+    hi = arg(args, kwargs, 2, "max_val", 1.0)
     return _clip(ctx, node, args[0], lo, hi)
 
 
 @converter(aten.leaky_relu.default, validator=_float_only)
 def leaky_relu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return act(ctx, _float_input(ctx, node, args), ACT.LEAKY_RELU, _arg(args, kwargs, 1, "negative_slope", 0.01))
+    slope = arg(args, kwargs, 1, "negative_slope", 0.01)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.LEAKY_RELU, slope)
 
 
 @converter(aten.prelu.default, validator=_float_only)
@@ -109,15 +98,15 @@ def prelu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 def elu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``scale * (x if x > 0 else alpha * (exp(input_scale * x) - 1))``."""
     x = _float_input(ctx, node, args)
-    alpha = float(_arg(args, kwargs, 1, "alpha", 1.0))
-    scale = float(_arg(args, kwargs, 2, "scale", 1.0))
-    input_scale = float(_arg(args, kwargs, 3, "input_scale", 1.0))
+    alpha = float(arg(args, kwargs, 1, "alpha", 1.0))
+    scale = float(arg(args, kwargs, 2, "scale", 1.0))
+    input_scale = float(arg(args, kwargs, 3, "input_scale", 1.0))
     if input_scale == 1.0:
         if scale == 1.0:
-            return act(ctx, x, ACT.ELU, alpha)
-        return act(ctx, x, ACT.SELU, alpha, scale)
+            return T.activation(ctx, x, ACT.ELU, alpha)
+        return T.activation(ctx, x, ACT.SELU, alpha, scale)
     dtype = T.dtype_of(x)
-    neg = arith(ctx, unary_op(ctx, arith(ctx, x, input_scale, EW.PROD, dtype), UN.EXP), 1.0, EW.SUB, dtype)
+    neg = arith(ctx, T.unary(ctx, arith(ctx, x, input_scale, EW.PROD, dtype), UN.EXP), 1.0, EW.SUB, dtype)
     neg = arith(ctx, neg, alpha, EW.PROD, dtype)
     out = select(ctx, compare(ctx, x, 0.0, EW.GREATER), x, neg, dtype)
     return out if scale == 1.0 else arith(ctx, out, scale, EW.PROD, dtype)
@@ -125,21 +114,21 @@ def elu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) 
 
 @converter(aten.selu.default, validator=_float_only)
 def selu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return act(ctx, _float_input(ctx, node, args), ACT.SELU, _SELU_ALPHA, _SELU_SCALE)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.SELU, _SELU_ALPHA, _SELU_SCALE)
 
 
 def softplus_of(ctx: ConversionContext, x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
     """torch softplus: ``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
     dtype = T.dtype_of(x)
-    smooth = act(ctx, x, ACT.SOFTPLUS, 1.0 / beta, beta)
+    smooth = T.activation(ctx, x, ACT.SOFTPLUS, 1.0 / beta, beta)
     scaled = x if beta == 1.0 else arith(ctx, x, beta, EW.PROD, dtype)
     return select(ctx, compare(ctx, scaled, float(threshold), EW.GREATER), x, smooth, dtype)
 
 
 @converter(aten.softplus.default, validator=_float_only)
 def softplus(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    beta = float(_arg(args, kwargs, 1, "beta", 1.0))
-    threshold = float(_arg(args, kwargs, 2, "threshold", 20.0))
+    beta = float(arg(args, kwargs, 1, "beta", 1.0))
+    threshold = float(arg(args, kwargs, 2, "threshold", 20.0))
     return softplus_of(ctx, _float_input(ctx, node, args), beta, threshold)
 
 
@@ -147,38 +136,38 @@ def softplus(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
 def mish(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``x * tanh(softplus(x))``."""
     x = _float_input(ctx, node, args)
-    return arith(ctx, x, act(ctx, softplus_of(ctx, x), ACT.TANH), EW.PROD, T.dtype_of(x))
+    return arith(ctx, x, T.activation(ctx, softplus_of(ctx, x), ACT.TANH), EW.PROD, T.dtype_of(x))
 
 
 # -- sigmoid family ----------------------------------------------------------------------------------------------
 @converter(aten.sigmoid.default)
 def sigmoid(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return act(ctx, _float_input(ctx, node, args), ACT.SIGMOID)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.SIGMOID)
 
 
 @converter(aten.tanh.default)
 def tanh(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return act(ctx, _float_input(ctx, node, args), ACT.TANH)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.TANH)
 
 
 @converter(aten.silu.default, validator=_float_only)
 def silu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``x * sigmoid(x)``."""
     x = _float_input(ctx, node, args)
-    return arith(ctx, x, act(ctx, x, ACT.SIGMOID), EW.PROD, T.dtype_of(x))
+    return arith(ctx, x, T.activation(ctx, x, ACT.SIGMOID), EW.PROD, T.dtype_of(x))
 
 
 @converter(aten.hardsigmoid.default, validator=_float_only)
 def hardsigmoid(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``relu6(x + 3) / 6`` = HARD_SIGMOID with alpha 1/6, beta 1/2."""
-    return act(ctx, _float_input(ctx, node, args), ACT.HARD_SIGMOID, 1.0 / 6.0, 0.5)
+    return T.activation(ctx, _float_input(ctx, node, args), ACT.HARD_SIGMOID, 1.0 / 6.0, 0.5)
 
 
 @converter(aten.hardswish.default, validator=_float_only)
 def hardswish(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``x * hardsigmoid(x)``."""
     x = _float_input(ctx, node, args)
-    return arith(ctx, x, act(ctx, x, ACT.HARD_SIGMOID, 1.0 / 6.0, 0.5), EW.PROD, T.dtype_of(x))
+    return arith(ctx, x, T.activation(ctx, x, ACT.HARD_SIGMOID, 1.0 / 6.0, 0.5), EW.PROD, T.dtype_of(x))
 
 
 @converter(aten.log_sigmoid.default, aten.log_sigmoid_forward.default, validator=_float_only)
@@ -186,8 +175,8 @@ def log_sigmoid(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
     """``min(x, 0) - log(1 + exp(-|x|))`` (no overflow for large ``|x|``)."""
     x = _float_input(ctx, node, args)
     dtype = T.dtype_of(x)
-    tail = unary_op(ctx, unary_op(ctx, unary_op(ctx, x, UN.ABS), UN.NEG), UN.EXP)
-    out = arith(ctx, arith(ctx, x, 0.0, EW.MIN, dtype), unary_op(ctx, arith(ctx, tail, 1.0, EW.SUM, dtype), UN.LOG), EW.SUB, dtype)
+    tail = T.unary(ctx, T.unary(ctx, T.unary(ctx, x, UN.ABS), UN.NEG), UN.EXP)
+    out = arith(ctx, arith(ctx, x, 0.0, EW.MIN, dtype), T.unary(ctx, arith(ctx, tail, 1.0, EW.SUM, dtype), UN.LOG), EW.SUB, dtype)
     if node.target == aten.log_sigmoid_forward.default:
         # (output, buffer): the buffer is only used by the backward pass
         return out, tail
@@ -198,7 +187,7 @@ def log_sigmoid(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
 def gelu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     approximate = kwargs.get("approximate", "none")
     kind = ACT.GELU_TANH if approximate == "tanh" else ACT.GELU_ERF
-    return act(ctx, _float_input(ctx, node, args), kind)
+    return T.activation(ctx, _float_input(ctx, node, args), kind)
 
 
 @converter(aten.glu.default, validator=_float_only)
@@ -206,7 +195,7 @@ def glu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) 
     """First half of ``dim`` times the sigmoid of the second half."""
     x = T.to_trt(ctx, args[0])
     rank = len(x.shape)
-    dim = T.normalize_dim(_arg(args, kwargs, 1, "dim", -1), rank)
+    dim = T.normalize_dim(arg(args, kwargs, 1, "dim", -1), rank)
     size = T.sizes(ctx, x)
     half = T.scalar_arith(ctx, size[dim], 2, "//")
     part = list(size)
@@ -216,4 +205,4 @@ def glu(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) 
     second_start: list[Any] = list(start)
     second_start[dim] = half
     second = T.slice_tensor(ctx, x, second_start, part, [1] * rank)
-    return arith(ctx, first, act(ctx, second, ACT.SIGMOID), EW.PROD, T.dtype_of(x))
+    return arith(ctx, first, T.activation(ctx, second, ACT.SIGMOID), EW.PROD, T.dtype_of(x))

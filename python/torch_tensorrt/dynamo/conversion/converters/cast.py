@@ -13,6 +13,7 @@ import torch
 import torch.fx
 
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, node_arg
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
 
@@ -44,7 +45,7 @@ def to_copy(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: di
 
 @converter(aten.to.dtype, validator=_dtype_ok)
 def to_dtype(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return cast_to(ctx, args[0], args[1] if len(args) > 1 else kwargs.get("dtype"))
+    return cast_to(ctx, args[0], arg(args, kwargs, 1, "dtype"))
 
 
 @converter(aten.to.device, aten.to.dtype_layout, validator=_dtype_ok)
@@ -78,8 +79,7 @@ def copy(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict)
 
 
 def _eval_dropout(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    train = node.args[2] if len(node.args) > 2 else node.kwargs.get("train", False)
-    p = node.args[1] if len(node.args) > 1 else node.kwargs.get("p", 0.5)
+    train, p = node_arg(node, 2, "train", False), node_arg(node, 1, "p", 0.5)
     return "training-mode dropout is random" if train and p > 0 else None
 
 

@@ -1,8 +1,8 @@
 """Comparisons, logical and bitwise ops, and ``where``.
 
 TensorRT compares (EQUAL/GREATER/LESS) int32, int64 and float tensors and produces bool; AND/OR/XOR/NOT take
-bool only. Operands are promoted like torch does (``T.result_dtype``); bool and 8-bit operands are compared in
-int32. ``<=`` and ``>=`` are built as ``(a < b) or (a == b)`` so that NaN compares false, as in torch.
+bool only. Operands are promoted like torch does; bool and 8-bit operands are compared in int32 (:mod:`.._arith`).
+``<=`` and ``>=`` are built as ``(a < b) or (a == b)`` so that NaN compares false, as in torch.
 Integer bitwise and/or/xor have no TensorRT layer: those nodes stay in PyTorch (validator); integer ``~x`` is
 computed exactly as ``-1 - x`` (two's complement).
 """
@@ -16,61 +16,13 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import input_dtype, out_dtype
+from torch_tensorrt.dynamo.conversion._arith import compare, logical, logical_not_of, select
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
 
 aten = torch.ops.aten
 EW = trt.ElementWiseOperation
-
-#: dtypes TensorRT's EQUAL/GREATER/LESS (and MAX/MIN/SUM/...) accept directly
-_NATIVE_COMPARE = (torch.int32, torch.int64, torch.float16, torch.float32, torch.bfloat16)
-
-
-# -- helpers (generic; candidates for _tensors) ----------------------------------------------------------------
-def compare(ctx: ConversionContext, a: Any, b: Any, op: Any) -> Any:
-    """``a <op> b`` for op in EQUAL/GREATER/LESS after torch promotion; bool result."""
-    dtype = T.result_dtype(ctx, a, b)
-    if dtype not in _NATIVE_COMPARE:
-        dtype = torch.int32
-    return T.elementwise(ctx, a, b, op, dtype)
-
-
-def logical(ctx: ConversionContext, a: Any, b: Any, op: Any) -> Any:
-    """AND/OR/XOR of the truth values of ``a`` and ``b``."""
-    return T.elementwise(ctx, as_bool(ctx, a), as_bool(ctx, b), op, torch.bool)
-
-
-def logical_not_of(ctx: ConversionContext, x: Any) -> Any:
-    return ctx.network.add_unary(as_bool(ctx, x), trt.UnaryOperation.NOT).get_output(0)
-
-
-def as_bool(ctx: ConversionContext, x: Any) -> Any:
-    """Truth value of ``x`` (``x != 0``) as a bool ITensor; bool tensors pass through."""
-    if isinstance(x, (bool, int, float)):
-        return T.to_trt(ctx, bool(x), torch.bool)
-    x = T.to_trt(ctx, x)
-    if T.dtype_of(x) == torch.bool:
-        return x
-    zero = compare(ctx, x, 0, EW.EQUAL)
-    return ctx.network.add_unary(zero, trt.UnaryOperation.NOT).get_output(0)
-
-
-def select(ctx: ConversionContext, cond: Any, a: Any, b: Any, dtype: Optional[torch.dtype] = None) -> Any:
-    """``where(cond, a, b)``: ``a``/``b`` promoted to ``dtype`` (default: torch's result type), ranks aligned."""
-    dtype = dtype or T.result_dtype(ctx, a, b)
-    c, ta, tb = T.broadcast(ctx, as_bool(ctx, cond), T.to_trt(ctx, a, dtype), T.to_trt(ctx, b, dtype))
-    return ctx.network.add_select(c, ta, tb).get_output(0)
-
-
-def input_dtype(node: torch.fx.Node, index: int = 0) -> Optional[torch.dtype]:
-    """The torch dtype of the node's ``index``-th argument (tensor meta or Python scalar), if known."""
-    arg = node.args[index] if index < len(node.args) else None
-    if isinstance(arg, torch.fx.Node):
-        val = arg.meta.get("val")
-        return val.dtype if isinstance(val, torch.Tensor) else None
-    if isinstance(arg, (bool, int, float)):
-        return T.dtype_of(arg)
-    return None
 
 
 # -- comparisons -------------------------------------------------------------------------------------------------
@@ -164,7 +116,7 @@ def _not_operand(node: torch.fx.Node, settings: Any) -> Optional[str]:
 def bitwise_not(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     if T.dtype_of(x) == torch.bool:
-        return ctx.network.add_unary(x, trt.UnaryOperation.NOT).get_output(0)
+        return T.unary(ctx, x, trt.UnaryOperation.NOT)
     return T.elementwise(ctx, -1, x, EW.SUB, T.dtype_of(x))
 
 
@@ -172,4 +124,4 @@ def bitwise_not(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
 @converter(aten.where.self, aten.where.ScalarOther, aten.where.ScalarSelf, aten.where.Scalar)
 def where(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     # the output dtype is torch's promotion of the branches (Python-number branches count as wrapped scalars)
-    return select(ctx, args[0], args[1], args[2], ctx.value_dtype(node.meta["val"].dtype))
+    return select(ctx, args[0], args[1], args[2], out_dtype(ctx, node))

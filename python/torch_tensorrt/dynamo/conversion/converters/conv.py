@@ -17,15 +17,11 @@ import torch.fx
 from torch_tensorrt._dtypes import trt_dtype_of
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import input_val, per_dim
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
 
 aten = torch.ops.aten
-
-
-def _expand(values: Sequence[int], n: int) -> list[int]:
-    values = list(values)
-    return values * n if len(values) == 1 else values
 
 
 _FORWARD = {aten.conv1d.default: 1, aten.conv2d.default: 2, aten.conv3d.default: 3}
@@ -44,20 +40,17 @@ def _convolution_args(node: torch.fx.Node, args: Optional[tuple] = None, kwargs:
     bound = dict(zip(names, args))
     bound.update(kwargs)
     n = _FORWARD.get(node.target) or _TRANSPOSED[node.target]
-    get = lambda k, d: bound.get(k, d)  # noqa: E731
     transposed = node.target in _TRANSPOSED
     return (
-        bound["input"], bound["weight"], get("bias", None), list(get("stride", [1] * n)), list(get("padding", [0] * n)),
-        list(get("dilation", [1] * n)), transposed, list(get("output_padding", [0] * n)) if transposed else [0] * n,
-        get("groups", 1),
+        bound["input"], bound["weight"], bound.get("bias"), list(bound.get("stride", [1] * n)),
+        list(bound.get("padding", [0] * n)), list(bound.get("dilation", [1] * n)), transposed,
+        list(bound.get("output_padding", [0] * n)) if transposed else [0] * n, bound.get("groups", 1),
     )
 
 
 def _conv_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    x, w = node.args[0], node.args[1]
-    xval = x.meta.get("val") if isinstance(x, torch.fx.Node) else None
-    wval = w.meta.get("val") if isinstance(w, torch.fx.Node) else None
-    if not isinstance(xval, torch.Tensor) or not isinstance(wval, torch.Tensor):
+    xval, wval = input_val(node, 0), input_val(node, 1)
+    if xval is None or wval is None:
         return "input or weight is not a tensor"
     if not xval.dtype.is_floating_point:
         return f"{xval.dtype} convolution is not supported"
@@ -115,8 +108,8 @@ def convolution_nd(
     dtype = T.dtype_of(x)
     shape = tuple(weight.shape)
     n = len(shape) - 2
-    stride, padding, dilation = _expand(stride, n), _expand(padding, n), _expand(dilation, n)
-    output_padding = _expand(output_padding, n) if output_padding else [0] * n
+    stride, padding, dilation = per_dim(stride, n), per_dim(padding, n), per_dim(dilation, n)
+    output_padding = per_dim(output_padding, n) if output_padding else [0] * n
     kernel = _weights_or_empty(ctx, weight, dtype)
     extra = [max(op - p, 0) for op, p in zip(output_padding, padding)] if transposed else [0] * n
     late_bias = any(extra) and bias is not None
@@ -152,15 +145,8 @@ def _zero_pad_end(ctx: ConversionContext, t: Any, extra: Sequence[int]) -> Any:
     lead = rank - len(extra)
     size = T.sizes(ctx, t)
     out_size = size[:lead] + [T.scalar_arith(ctx, s, e, "+") for s, e in zip(size[lead:], extra)]
-    static = all(isinstance(s, int) for s in out_size)
-    if static:
-        layer = ctx.network.add_slice(t, (0,) * rank, tuple(out_size), (1,) * rank)
-    else:
-        layer = ctx.network.add_slice(t, (0,) * rank, (1,) * rank, (1,) * rank)
-        layer.set_input(2, T.shape_tensor_from(ctx, out_size))
-    layer.mode = trt.SampleMode.FILL
-    layer.set_input(4, T.to_trt(ctx, 0.0, T.dtype_of(t)))
-    return layer.get_output(0)
+    zero = T.to_trt(ctx, 0.0, T.dtype_of(t))
+    return T.slice_tensor(ctx, t, [0] * rank, out_size, [1] * rank, trt.SampleMode.FILL, zero)
 
 
 def _as_float32(ctx: ConversionContext, value: Any) -> Any:
@@ -177,8 +163,8 @@ def convolution(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
     if one_d:
         x = _unsqueeze_last(ctx, x)
         weight = _unsqueeze_last(ctx, weight)
-        stride, padding, dilation = [*_expand(stride, 1), 1], [*_expand(padding, 1), 0], [*_expand(dilation, 1), 1]
-        output_padding = [*_expand(output_padding, 1), 0] if output_padding else [0, 0]
+        stride, padding, dilation = [*per_dim(stride, 1), 1], [*per_dim(padding, 1), 0], [*per_dim(dilation, 1), 1]
+        output_padding = [*per_dim(output_padding, 1), 0] if output_padding else [0, 0]
     if transposed and T.dtype_of(x) == torch.bfloat16:
         # TensorRT-RTX cannot build bfloat16 deconvolutions ("could not infer output types"): run it in float32
         with ctx.computing_in(torch.float32):

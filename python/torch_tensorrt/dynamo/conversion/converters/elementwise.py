@@ -15,39 +15,21 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_dtype, out_dtype
+from torch_tensorrt.dynamo.conversion._arith import NATIVE, arith, clamp_to, compare
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
-from torch_tensorrt.dynamo.conversion.converters.comparison import compare, input_dtype
 
 aten = torch.ops.aten
 EW = trt.ElementWiseOperation
 UN = trt.UnaryOperation
 
-_NATIVE = (torch.int32, torch.int64, torch.float16, torch.float32, torch.bfloat16)
-
 
 # -- helpers -----------------------------------------------------------------------------------------------------
-def out_dtype(ctx: ConversionContext, node: torch.fx.Node) -> torch.dtype:
-    """The node's output dtype under the precision policy (float64/float32 -> the compute dtype)."""
-    return ctx.value_dtype(node.meta["val"].dtype)
-
-
-def arith(ctx: ConversionContext, a: Any, b: Any, op: Any, dtype: Optional[torch.dtype] = None) -> Any:
-    """``a <op> b`` in ``dtype`` (default: torch promotion); bool/8-bit compute in int32 and cast back."""
-    dtype = dtype or T.result_dtype(ctx, a, b)
-    if dtype in _NATIVE:
-        return T.elementwise(ctx, a, b, op, dtype)
-    return T.cast(ctx, T.elementwise(ctx, a, b, op, torch.int32), dtype)
-
-
-def _unary(ctx: ConversionContext, x: Any, op: Any) -> Any:
-    return ctx.network.add_unary(x, op).get_output(0)
-
-
 def floor_div(ctx: ConversionContext, a: Any, b: Any, dtype: torch.dtype) -> Any:
     """``floor(a / b)`` in ``dtype`` (exact for integers)."""
     if dtype.is_floating_point:
-        return _unary(ctx, arith(ctx, a, b, EW.DIV, dtype), UN.FLOOR)
+        return T.unary(ctx, arith(ctx, a, b, EW.DIV, dtype), UN.FLOOR)
     return arith(ctx, a, b, EW.FLOOR_DIV, dtype)
 
 
@@ -59,13 +41,13 @@ def trunc_div(ctx: ConversionContext, a: Any, b: Any, dtype: torch.dtype) -> Any
     """
     if dtype.is_floating_point:
         q = arith(ctx, a, b, EW.DIV, dtype)
-        mag = _unary(ctx, _unary(ctx, q, UN.ABS), UN.FLOOR)
-        return arith(ctx, mag, _unary(ctx, q, UN.SIGN), EW.PROD, dtype)
-    work = dtype if dtype in _NATIVE else torch.int32
+        mag = T.unary(ctx, T.unary(ctx, q, UN.ABS), UN.FLOOR)
+        return arith(ctx, mag, T.unary(ctx, q, UN.SIGN), EW.PROD, dtype)
+    work = dtype if dtype in NATIVE else torch.int32
     ta, tb = T.to_trt(ctx, a, work), T.to_trt(ctx, b, work)
     q = T.elementwise(ctx, ta, tb, EW.FLOOR_DIV, work)
     rem = T.elementwise(ctx, ta, T.elementwise(ctx, q, tb, EW.PROD, work), EW.SUB, work)
-    inexact = ctx.network.add_unary(compare(ctx, rem, 0, EW.EQUAL), UN.NOT).get_output(0)
+    inexact = T.unary(ctx, compare(ctx, rem, 0, EW.EQUAL), UN.NOT)
     opposite = T.elementwise(ctx, compare(ctx, ta, 0, EW.LESS), compare(ctx, tb, 0, EW.LESS), EW.XOR, torch.bool)
     fix = T.elementwise(ctx, inexact, opposite, EW.AND, torch.bool)
     out = T.elementwise(ctx, q, T.cast(ctx, fix, work), EW.SUM, work)
@@ -187,11 +169,11 @@ def pow_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict)
         if exponent in (1, 2, 3):
             return _int_power(ctx, x, int(exponent), dtype)
         if exponent == 0.5:
-            return _unary(ctx, x, UN.SQRT)
+            return T.unary(ctx, x, UN.SQRT)
         if exponent == -1:
-            return _unary(ctx, x, UN.RECIP)
+            return T.unary(ctx, x, UN.RECIP)
         if exponent == -0.5:
-            return _unary(ctx, _unary(ctx, x, UN.SQRT), UN.RECIP)
+            return T.unary(ctx, T.unary(ctx, x, UN.SQRT), UN.RECIP)
     return T.elementwise(ctx, base, exponent, EW.POW, dtype)
 
 
@@ -206,23 +188,9 @@ def minimum(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: di
     return arith(ctx, args[0], args[1], EW.MIN, out_dtype(ctx, node))
 
 
-def clamp_to(ctx: ConversionContext, x: Any, lo: Any, hi: Any, dtype: torch.dtype) -> Any:
-    """``min(max(x, lo), hi)`` (torch order: ``hi`` wins when ``lo > hi``); None bounds are skipped."""
-    out = T.to_trt(ctx, x, dtype)
-    if lo is not None:
-        out = arith(ctx, out, lo, EW.MAX, dtype)
-    if hi is not None:
-        out = arith(ctx, out, hi, EW.MIN, dtype)
-    return out
-
-
-def _bound(args: tuple, kwargs: dict, index: int, name: str) -> Any:
-    return args[index] if len(args) > index else kwargs.get(name)
-
-
 @converter(aten.clamp.default, aten.clamp.Tensor, aten.clip.default, aten.clip.Tensor)
 def clamp(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    lo, hi = _bound(args, kwargs, 1, "min"), _bound(args, kwargs, 2, "max")
+    lo, hi = arg(args, kwargs, 1, "min"), arg(args, kwargs, 2, "max")
     return clamp_to(ctx, args[0], lo, hi, out_dtype(ctx, node))
 
 
@@ -248,7 +216,7 @@ def lerp(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict)
 
 def _addc(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict, op: Any) -> Any:
     dtype = out_dtype(ctx, node)
-    value = kwargs.get("value", args[3] if len(args) > 3 else 1)
+    value = arg(args, kwargs, 3, "value", 1)
     term = arith(ctx, args[1], args[2], op, dtype)
     if value != 1:
         term = arith(ctx, term, value, EW.PROD, dtype)

@@ -15,23 +15,13 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, meta_val, node_arg
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
-from torch_tensorrt.dynamo.conversion.converters.creation import arange_1d, filled
 
 aten = torch.ops.aten
 EW = trt.ElementWiseOperation
 _HUGE = 2**62
-
-
-def _val(arg: Any) -> Any:
-    return arg.meta.get("val") if isinstance(arg, torch.fx.Node) else arg
-
-
-def _minmax(ctx: ConversionContext, a: T.DimLike, b: T.DimLike, op: Any) -> T.DimLike:
-    if isinstance(a, int) and isinstance(b, int):
-        return min(a, b) if op == EW.MIN else max(a, b)
-    return T.elementwise(ctx, a, b, op, torch.int64)
 
 
 def _bound(ctx: ConversionContext, v: Any, n: T.DimLike, default: T.DimLike) -> T.DimLike:
@@ -44,8 +34,8 @@ def _bound(ctx: ConversionContext, v: Any, n: T.DimLike, default: T.DimLike) -> 
         if v >= _HUGE:
             return n
         if v < 0:
-            return _minmax(ctx, T.scalar_arith(ctx, n, v, "+"), 0, EW.MAX)
-    return _minmax(ctx, v, n, EW.MIN)
+            return T.scalar_arith(ctx, T.scalar_arith(ctx, n, v, "+"), 0, "max")
+    return T.scalar_arith(ctx, v, n, "min")
 
 
 def slice_dim(ctx: ConversionContext, x: Any, dim: int, start: Any, end: Any, step: int) -> Any:
@@ -61,7 +51,7 @@ def slice_dim(ctx: ConversionContext, x: Any, dim: int, start: Any, end: Any, st
         length: T.DimLike = len(range(lo, hi, step))
     else:
         span = T.scalar_arith(ctx, T.scalar_arith(ctx, hi, lo, "-"), step - 1, "+")
-        length = _minmax(ctx, T.scalar_arith(ctx, span, step, "//"), 0, EW.MAX)
+        length = T.scalar_arith(ctx, T.scalar_arith(ctx, span, step, "//"), 0, "max")
     starts = [lo if i == dim else 0 for i in range(rank)]
     out_sizes = [length if i == dim else sizes[i] for i in range(rank)]
     return T.slice_tensor(ctx, x, starts, out_sizes, [step if i == dim else 1 for i in range(rank)])
@@ -70,16 +60,16 @@ def slice_dim(ctx: ConversionContext, x: Any, dim: int, start: Any, end: Any, st
 @converter(aten.slice.Tensor)
 def slice_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
-    get = lambda i, name, default: args[i] if len(args) > i else kwargs.get(name, default)  # noqa: E731
-    dim = T.normalize_dim(get(1, "dim", 0), len(x.shape))
-    return slice_dim(ctx, x, dim, get(2, "start", None), get(3, "end", None), get(4, "step", 1))
+    dim = T.normalize_dim(arg(args, kwargs, 1, "dim", 0), len(x.shape))
+    start, end, step = arg(args, kwargs, 2, "start"), arg(args, kwargs, 3, "end"), arg(args, kwargs, 4, "step", 1)
+    return slice_dim(ctx, x, dim, start, end, step)
 
 
 @converter(aten.narrow.default)
 def narrow(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     dim = T.normalize_dim(args[1], len(x.shape))
-    start = wrap_position(ctx, x, dim, args[2])
+    start = T.wrap_position(ctx, x, dim, args[2])
     return slice_dim(ctx, x, dim, start, T.scalar_arith(ctx, start, args[3], "+"), 1)
 
 
@@ -92,29 +82,10 @@ def wrap_index(ctx: ConversionContext, idx: Any, n: T.DimLike) -> Any:
     return T.elementwise(ctx, idx, T.elementwise(ctx, negative, n, EW.PROD, torch.int64), EW.SUM, torch.int64)
 
 
-def wrap_position(ctx: ConversionContext, x: Any, dim: int, pos: Any) -> Any:
-    """Position ``pos`` along ``dim`` with a negative int counted from the end (an int where the dimension is
-    static, else a 1-element int64 tensor); tensors pass through."""
-    if isinstance(pos, int) and pos < 0:
-        return T.scalar_arith(ctx, T.dim_size(ctx, x, dim), pos, "+")
-    return pos
-
-
-def select_index(ctx: ConversionContext, x: Any, dim: int, index: Any) -> Any:
-    """``x.select(dim, index)``: a gather with a 0-d index (drops the axis)."""
-    index = wrap_position(ctx, x, dim, index)
-    if isinstance(index, int):
-        idx = ctx.constant(torch.tensor(index, dtype=torch.int64))
-    else:
-        idx = T.reshape(ctx, T.cast(ctx, index, torch.int64), [])
-    layer = ctx.network.add_gather(x, idx, dim)
-    return layer.get_output(0)
-
-
 @converter(aten.select.int)
 def select(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
-    return select_index(ctx, x, T.normalize_dim(args[1], len(x.shape)), args[2])
+    return T.select_index(ctx, x, T.normalize_dim(args[1], len(x.shape)), args[2])
 
 
 @converter(aten.index_select.default)
@@ -173,7 +144,7 @@ def scatter(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: di
     dim = T.normalize_dim(args[1], len(x.shape))
     idx = wrap_index(ctx, args[2], T.dim_size(ctx, x, dim))
     if node.target == aten.scatter.value:
-        updates = filled(ctx, T.sizes(ctx, idx), args[3], dtype) if not T.is_trt(args[3]) else T.expand(ctx, T.cast(ctx, args[3], dtype), T.sizes(ctx, idx))
+        updates = T.filled(ctx, T.sizes(ctx, idx), args[3], dtype)
     else:
         updates = _fit(ctx, T.to_trt(ctx, args[3], dtype), idx, None)
     return _scatter_elements(ctx, x, dim, idx, updates)
@@ -184,7 +155,7 @@ def _positions_along(ctx: ConversionContext, src: Any, dim: int, first: T.DimLik
     strided slice)."""
     rank = len(src.shape)
     sizes = T.sizes(ctx, src)
-    pos = arange_1d(ctx, sizes[dim])
+    pos = T.arange_1d(ctx, sizes[dim])
     if step != 1:
         pos = T.elementwise(ctx, pos, step, EW.PROD, torch.int64)
     if not (isinstance(first, int) and first == 0):
@@ -196,18 +167,17 @@ def _positions_along(ctx: ConversionContext, src: Any, dim: int, first: T.DimLik
 @converter(aten.slice_scatter.default)
 def slice_scatter(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
-    get = lambda i, name, default: args[i] if len(args) > i else kwargs.get(name, default)  # noqa: E731
-    dim = T.normalize_dim(get(2, "dim", 0), len(x.shape))
+    dim = T.normalize_dim(arg(args, kwargs, 2, "dim", 0), len(x.shape))
     src = T.to_trt(ctx, args[1], T.dtype_of(x))
-    first = _bound(ctx, get(3, "start", None), T.dim_size(ctx, x, dim), 0)
-    return _scatter_elements(ctx, x, dim, _positions_along(ctx, src, dim, first, get(5, "step", 1)), src)
+    first = _bound(ctx, arg(args, kwargs, 3, "start"), T.dim_size(ctx, x, dim), 0)
+    return _scatter_elements(ctx, x, dim, _positions_along(ctx, src, dim, first, arg(args, kwargs, 5, "step", 1)), src)
 
 
 @converter(aten.select_scatter.default)
 def select_scatter(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     dim = T.normalize_dim(args[2], len(x.shape))
-    index = wrap_position(ctx, x, dim, args[3])
+    index = T.wrap_position(ctx, x, dim, args[3])
     src = T.unsqueeze(ctx, T.to_trt(ctx, args[1], T.dtype_of(x)), [dim])
     return _scatter_elements(ctx, x, dim, _positions_along(ctx, src, dim, index, 1), src)
 
@@ -222,8 +192,8 @@ def masked_fill(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
 
 
 # -- advanced indexing -----------------------------------------------------------------------------------------
-def _is_mask(arg: Any) -> bool:
-    val = _val(arg)
+def _is_mask(value: Any) -> bool:
+    val = meta_val(value)
     return isinstance(val, torch.Tensor) and val.dtype in (torch.bool, torch.uint8)
 
 
@@ -244,7 +214,7 @@ def _broadcast_all(ctx: ConversionContext, tensors: Sequence[Any]) -> tuple[list
         else:
             out = dims[0]
             for d in dims[1:]:
-                out = _minmax(ctx, out, d, EW.MAX)
+                out = T.scalar_arith(ctx, out, d, "max")
             shape.append(out)
     return [T.expand(ctx, t, shape) for t in tensors], shape
 
@@ -295,13 +265,13 @@ def index(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 
 
 def _index_put_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    accumulate = node.args[3] if len(node.args) > 3 else node.kwargs.get("accumulate", False)
+    accumulate = node_arg(node, 3, "accumulate", False)
     if accumulate:
         return "index_put with accumulate=True (duplicate indices would need a scatter-add)"
     indices = [a for a in node.args[1] if a is not None]
     if any(_is_mask(a) for a in indices):
-        self_val, values = _val(node.args[0]), _val(node.args[2])
-        mask = _val(indices[0])
+        self_val, values = meta_val(node.args[0]), meta_val(node.args[2])
+        mask = meta_val(indices[0])
         whole = len(node.args[1]) == 1 and tuple(mask.shape) == tuple(self_val.shape)
         if not (whole and isinstance(values, torch.Tensor) and values.numel() == 1):
             return "index_put with a boolean mask (other than x[mask] = scalar) is data-dependent"
@@ -335,10 +305,9 @@ def index_put(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: 
 
 
 def _diagonal_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    shape = _val(node.args[0]).shape
+    shape = meta_val(node.args[0]).shape
     rank = len(shape)
-    dim1 = node.args[2] if len(node.args) > 2 else node.kwargs.get("dim1", 0)
-    dim2 = node.args[3] if len(node.args) > 3 else node.kwargs.get("dim2", 1)
+    dim1, dim2 = node_arg(node, 2, "dim1", 0), node_arg(node, 3, "dim2", 1)
     if any(isinstance(shape[T.normalize_dim(d, rank)], torch.SymInt) for d in (dim1, dim2)):
         return "diagonal over dynamic dimensions"
     return None
@@ -349,9 +318,9 @@ def diagonal(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
     """Move the two axes last, flatten them, and take every (n2 + 1)-th element from the first diagonal one."""
     x = T.to_trt(ctx, args[0])
     rank = len(x.shape)
-    offset = args[1] if len(args) > 1 else kwargs.get("offset", 0)
-    d1 = T.normalize_dim(args[2] if len(args) > 2 else kwargs.get("dim1", 0), rank)
-    d2 = T.normalize_dim(args[3] if len(args) > 3 else kwargs.get("dim2", 1), rank)
+    offset = arg(args, kwargs, 1, "offset", 0)
+    d1 = T.normalize_dim(arg(args, kwargs, 2, "dim1", 0), rank)
+    d2 = T.normalize_dim(arg(args, kwargs, 3, "dim2", 1), rank)
     others = [i for i in range(rank) if i not in (d1, d2)]
     x = T.permute(ctx, x, others + [d1, d2])
     n1, n2 = int(x.shape[-2]), int(x.shape[-1])

@@ -12,6 +12,7 @@ import torch
 import torch.fx
 
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
 
@@ -37,14 +38,14 @@ def concat_values(ctx: ConversionContext, values: Sequence[Any], dim: int, node_
 
 @converter(aten.cat.default)
 def cat(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    dim = arg(args, kwargs, 1, "dim", 0)
     return concat_values(ctx, list(args[0]), dim, list(node.args[0]))
 
 
 @converter(aten.stack.default)
 def stack(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     values = list(args[0])
-    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    dim = arg(args, kwargs, 1, "dim", 0)
     dtype = T.result_dtype(ctx, *values)
     tensors = [T.to_trt(ctx, v, dtype) for v in values]
     dim = T.normalize_dim(dim, len(tensors[0].shape) + 1)
@@ -76,7 +77,7 @@ def _num_outputs(node: torch.fx.Node) -> int:
 def split(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     size = args[1]
-    dim = T.normalize_dim(args[2] if len(args) > 2 else kwargs.get("dim", 0), len(x.shape))
+    dim = T.normalize_dim(arg(args, kwargs, 2, "dim", 0), len(x.shape))
     count = _num_outputs(node)
     total = T.dim_size(ctx, x, dim)
     # every piece has `size` elements except the last, which gets what is left
@@ -87,14 +88,14 @@ def split(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 @converter(aten.split_with_sizes.default, aten.split_with_sizes_copy.default)
 def split_with_sizes(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
-    dim = T.normalize_dim(args[2] if len(args) > 2 else kwargs.get("dim", 0), len(x.shape))
+    dim = T.normalize_dim(arg(args, kwargs, 2, "dim", 0), len(x.shape))
     return split_at(ctx, x, dim, list(args[1]))
 
 
 @converter(aten.chunk.default)
 def chunk(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
-    dim = T.normalize_dim(args[2] if len(args) > 2 else kwargs.get("dim", 0), len(x.shape))
+    dim = T.normalize_dim(arg(args, kwargs, 2, "dim", 0), len(x.shape))
     count = _num_outputs(node)
     total = T.dim_size(ctx, x, dim)
     size = T.scalar_arith(ctx, T.scalar_arith(ctx, total, args[1] - 1, "+"), args[1], "//")
@@ -105,7 +106,5 @@ def chunk(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 @converter(aten.unbind.int)
 def unbind(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
-    dim = T.normalize_dim(args[1] if len(args) > 1 else kwargs.get("dim", 0), len(x.shape))
-    from torch_tensorrt.dynamo.conversion.converters.indexing import select_index
-
-    return [select_index(ctx, x, dim, i) for i in range(_num_outputs(node))]
+    dim = T.normalize_dim(arg(args, kwargs, 1, "dim", 0), len(x.shape))
+    return [T.select_index(ctx, x, dim, i) for i in range(_num_outputs(node))]

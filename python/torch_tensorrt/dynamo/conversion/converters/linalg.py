@@ -16,6 +16,7 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
 
@@ -78,7 +79,7 @@ def addmm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 def linear(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``x @ weight.T + bias``; the transpose is the layer's TRANSPOSE operation, not a separate layer."""
     x, weight = args[0], args[1]
-    bias = args[2] if len(args) > 2 else kwargs.get("bias")
+    bias = arg(args, kwargs, 2, "bias")
     if T.rank_of(weight) == 1:  # linear with a 1-D weight is a dot product over the last dimension
         out = matmul_tensors(ctx, x, weight)
     else:

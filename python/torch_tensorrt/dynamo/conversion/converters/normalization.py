@@ -8,7 +8,6 @@ Multi-output forms (``native_layer_norm`` ...) produce their statistics outputs 
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Optional, Sequence
 
 import torch
@@ -16,9 +15,10 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, out_dtype, used_outputs
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
+from torch_tensorrt.dynamo.conversion._reduce import reduce
 from torch_tensorrt.dynamo.conversion._registry import all_of, converter
-from torch_tensorrt.dynamo.conversion.converters.reduction import arg, out_dtype, reduce
 
 aten = torch.ops.aten
 E = trt.ElementWiseOperation
@@ -27,25 +27,9 @@ R = trt.ReduceOperation
 
 
 # -- helpers -----------------------------------------------------------------------------------------------------
-def used_outputs(node: torch.fx.Node) -> set[int]:
-    """Indices of a multi-output node that its users read through getitem."""
-    used: set[int] = set()
-    for user in node.users:
-        if user.op == "call_function" and user.target is operator.getitem:
-            used.add(int(user.args[1]))
-        else:
-            used.update(range(8))  # the tuple itself escapes
-    return used
-
-
 def _only_output0(node: torch.fx.Node, settings: Any) -> Optional[str]:
     extra = used_outputs(node) - {0}
     return f"outputs {sorted(extra)} (saved statistics) are used" if extra else None
-
-
-def _input_val(node: torch.fx.Node) -> Optional[torch.Tensor]:
-    x = node.args[0]
-    return x.meta.get("val") if isinstance(x, torch.fx.Node) else None
 
 
 def _channel_shape(rank: int, channel_dim: int = 1) -> list[int]:
@@ -78,12 +62,18 @@ def _normalize(ctx: ConversionContext, x: Any, axes: Sequence[int], eps: float, 
     return layer.get_output(0)
 
 
+def _inv_std(ctx: ConversionContext, var: Any, eps: float, dtype: torch.dtype) -> Any:
+    """``1 / sqrt(var + eps)`` in ``dtype``."""
+    root = T.unary(ctx, T.elementwise(ctx, T.to_trt(ctx, var, dtype), float(eps), E.SUM), U.SQRT)
+    return T.elementwise(ctx, 1.0, root, E.DIV, dtype)
+
+
 def _stats(ctx: ConversionContext, x: Any, axes: Sequence[int], eps: float, keep: bool = True) -> tuple[Any, Any]:
     """(mean, 1/sqrt(biased var + eps)) over ``axes``."""
     mean = reduce(ctx, x, R.AVG, axes, True)
     d = T.elementwise(ctx, x, mean, E.SUB)
     var = reduce(ctx, T.elementwise(ctx, d, d, E.PROD), R.AVG, axes, True)
-    rstd = T.elementwise(ctx, 1.0, T.unary(ctx, T.elementwise(ctx, var, float(eps), E.SUM), U.SQRT), E.DIV, T.dtype_of(x))
+    rstd = _inv_std(ctx, var, eps, T.dtype_of(x))
     if not keep:
         mean, rstd = T.squeeze(ctx, mean, axes), T.squeeze(ctx, rstd, axes)
     return mean, rstd
@@ -106,7 +96,7 @@ def batch_norm_inference(ctx: ConversionContext, x: Any, weight: Any, bias: Any,
         scale = torch.rsqrt(v + eps) * (weight.double() if weight is not None else 1.0)
         shift = (bias.double() if bias is not None else 0.0) - m * scale
         return affine(ctx, x, scale.float(), shift.float(), shape)
-    rstd = T.elementwise(ctx, 1.0, T.unary(ctx, T.elementwise(ctx, T.to_trt(ctx, var, dtype), float(eps), E.SUM), U.SQRT), E.DIV, dtype)
+    rstd = _inv_std(ctx, var, eps, dtype)
     scale = rstd if weight is None else T.elementwise(ctx, rstd, weight, E.PROD, dtype)
     shift = T.elementwise(ctx, 0.0, T.elementwise(ctx, mean, scale, E.PROD, dtype), E.SUB, dtype)
     if bias is not None:
@@ -128,7 +118,7 @@ def native_batch_norm_no_training(ctx: ConversionContext, node: torch.fx.Node, a
 
 
 def _bn_training(args: Sequence[Any], kwargs: dict) -> bool:
-    return bool(args[5] if len(args) > 5 else kwargs.get("training", False))
+    return bool(arg(args, kwargs, 5, "training", False))
 
 
 def _bn_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
@@ -209,23 +199,36 @@ def native_layer_norm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, 
 
 # -- group norm --------------------------------------------------------------------------------------------------
 def group_norm_of(ctx: ConversionContext, x: Any, groups: int, weight: Any, bias: Any, eps: float) -> Any:
-    """INormalizationLayer with ``num_groups`` over the spatial dims, then the per-channel affine."""
+    """One INormalizationLayer with ``num_groups`` over the spatial dims and the per-channel affine
+    (``add_normalization_v2``, whose scale/bias are per channel: one fused kernel on a GPU). A TensorRT without
+    it normalizes with per-group unit scale (``add_normalization``) and applies the affine as two elementwise
+    layers."""
     rank = len(x.shape)
     squeeze_back = rank == 2
     if squeeze_back:  # [N, C] -> [N, C, 1]: every group still normalizes over its channels
         x = T.unsqueeze(ctx, x, [2])
         rank = 3
     dtype = T.dtype_of(x)
-    ones = torch.ones([1, groups] + [1] * (rank - 2))
     # one group normalizes over the channels as well: a plain normalization over dims 1..
     axes = range(2, rank) if groups != 1 else range(1, rank)
-    y = _normalize(ctx, x, axes, eps, ctx.constant(ones, dtype), ctx.constant(ones * 0, dtype), groups)
-    y = affine(ctx, y, weight, bias, _channel_shape(rank))
+    if hasattr(ctx.network, "add_normalization_v2") and x.shape[1] > 0:
+        pshape = [1, x.shape[1]] + [1] * (rank - 2)
+        ones = torch.ones(pshape)
+        scale = _vector(ctx, weight, dtype, pshape) if weight is not None else ctx.constant(ones, dtype)
+        shift = _vector(ctx, bias, dtype, pshape) if bias is not None else ctx.constant(ones * 0, dtype)
+        layer = ctx.network.add_normalization_v2(x, scale, shift, T.axes_mask(axes, rank))
+        layer.epsilon = float(eps)
+        layer.num_groups = int(groups)
+        y = layer.get_output(0)
+    else:
+        ones = torch.ones([1, groups] + [1] * (rank - 2))
+        y = _normalize(ctx, x, axes, eps, ctx.constant(ones, dtype), ctx.constant(ones * 0, dtype), groups)
+        y = affine(ctx, y, weight, bias, _channel_shape(rank))
     return T.squeeze(ctx, y, [2]) if squeeze_back else y
 
 
 def _group_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    val = _input_val(node)
+    val = input_val(node)
     if val is None or val.dim() < 2:
         return "group norm needs an input of rank >= 2"
     if not isinstance(val.shape[1], int):
@@ -249,10 +252,10 @@ def native_group_norm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, 
 
 # -- instance norm -----------------------------------------------------------------------------------------------
 def _instance_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    val = _input_val(node)
+    val = input_val(node)
     if val is None or val.dim() < 3:
         return "instance norm needs an input of rank >= 3"
-    use_input_stats = node.args[5] if len(node.args) > 5 else node.kwargs.get("use_input_stats", True)
+    use_input_stats = node_arg(node, 5, "use_input_stats", True)
     if not use_input_stats and (len(node.args) < 5 or node.args[3] is None or node.args[4] is None):
         return "use_input_stats=False without running statistics"
     return None
@@ -288,7 +291,7 @@ def rms_norm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
     weight = arg(args, kwargs, 2, "weight")
     eps = arg(args, kwargs, 3, "eps")
     if eps is None:
-        val = _input_val(node)
+        val = input_val(node)
         eps = torch.finfo(val.dtype if val is not None else torch.float32).eps
     rank = len(x.shape)
     axes = list(range(rank - len(shape), rank))

@@ -16,6 +16,7 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
 
@@ -44,38 +45,30 @@ def pad_tensor(ctx: ConversionContext, x: Any, pad: Sequence[int], mode: str = "
         pre, post = int(pad[2 * j]), int(pad[2 * j + 1])
         start[d] = -pre
         if pre + post:
-            size[d] = size[d] + pre + post if isinstance(size[d], int) else T.scalar_arith(ctx, size[d], pre + post, "+")
-    if all(isinstance(s, int) for s in size):
-        layer = ctx.network.add_slice(x, tuple(start), tuple(size), (1,) * rank)
-    else:
-        layer = ctx.network.add_slice(x, tuple(start), (1,) * rank, (1,) * rank)
-        layer.set_input(2, T.shape_tensor_from(ctx, size))
-    layer.mode = MODES[mode]
-    if mode == "constant":
-        layer.set_input(4, T.to_trt(ctx, 0 if value is None else value, T.dtype_of(x)))
-    return layer.get_output(0)
+            size[d] = T.scalar_arith(ctx, size[d], pre + post, "+")
+    fill = T.to_trt(ctx, 0 if value is None else value, T.dtype_of(x)) if mode == "constant" else None
+    return T.slice_tensor(ctx, x, start, size, [1] * rank, MODES[mode], fill)
 
 
 def _pad_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    mode = node.args[2] if len(node.args) > 2 else node.kwargs.get("mode", "constant")
+    mode = node_arg(node, 2, "mode", "constant")
     if mode not in MODES:
         return f"padding mode {mode!r} is not supported"
-    x = node.args[0].meta.get("val") if isinstance(node.args[0], torch.fx.Node) else None
-    if mode != "constant" and isinstance(x, torch.Tensor) and x.numel() == 0:
+    x = input_val(node)
+    if mode != "constant" and x is not None and x.numel() == 0:
         return f"{mode} padding of an empty tensor"
     return None
 
 
 @converter(aten.pad.default, validator=_pad_ok)
 def pad(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
-    value = args[3] if len(args) > 3 else kwargs.get("value")
+    mode, value = arg(args, kwargs, 2, "mode", "constant"), arg(args, kwargs, 3, "value")
     return pad_tensor(ctx, args[0], args[1], mode, value)
 
 
 @converter(aten.constant_pad_nd.default)
 def constant_pad_nd(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    value = args[2] if len(args) > 2 else kwargs.get("value", 0)
+    value = arg(args, kwargs, 2, "value", 0)
     return pad_tensor(ctx, args[0], args[1], "constant", value)
 
 

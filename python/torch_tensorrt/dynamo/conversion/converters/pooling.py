@@ -12,7 +12,6 @@ reduce per output position, which needs static spatial sizes (except for output 
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Optional, Sequence
 
 import torch
@@ -20,6 +19,7 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, per_dim, used_outputs
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import all_of, converter
 
@@ -52,20 +52,6 @@ WITH_INDICES = {
 }
 
 
-def _arg(node_or_args: Any, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    args = node_or_args.args if isinstance(node_or_args, torch.fx.Node) else node_or_args
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
-
-
-def _expand(values: Any, n: int) -> list[int]:
-    if isinstance(values, int):
-        return [values] * n
-    values = list(values)
-    return values * n if len(values) == 1 else values
-
-
 def _spatial_dims(node: torch.fx.Node) -> int:
     return {**MAX_POOL, **AVG_POOL, **ADAPTIVE_AVG, **ADAPTIVE_MAX}[node.target]
 
@@ -74,9 +60,8 @@ def _spatial_dims(node: torch.fx.Node) -> int:
 
 
 def _float_input(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    x = node.args[0]
-    val = x.meta.get("val") if isinstance(x, torch.fx.Node) else None
-    if not isinstance(val, torch.Tensor):
+    val = input_val(node)
+    if val is None:
         return "input is not a tensor"
     if not val.dtype.is_floating_point:
         return f"{val.dtype} pooling is not supported"
@@ -84,24 +69,21 @@ def _float_input(node: torch.fx.Node, settings: Any) -> Optional[str]:
 
 
 def _indices_unused(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    if node.target not in WITH_INDICES:
-        return None
-    for user in node.users:
-        if user.target is not operator.getitem or user.args[1] != 0:
-            return "the pooling indices are used (TensorRT pooling does not produce indices)"
+    if node.target in WITH_INDICES and used_outputs(node) - {0}:
+        return "the pooling indices are used (TensorRT pooling does not produce indices)"
     return None
 
 
 def _max_pool_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     n = _spatial_dims(node)
-    dilation = _expand(_arg(node, node.kwargs, 4, "dilation", 1), n)
+    dilation = per_dim(node_arg(node, 4, "dilation", 1), n)
     if any(d != 1 for d in dilation):
         return "max pooling with dilation != 1 is not supported"
     return None
 
 
 def _avg_pool_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    if _arg(node, node.kwargs, 6, "divisor_override", None) is not None:
+    if node_arg(node, 6, "divisor_override", None) is not None:
         return "avg_pool divisor_override is not supported"
     return None
 
@@ -109,7 +91,7 @@ def _avg_pool_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
 def _adaptive_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     n = _spatial_dims(node)
     x = node.args[0].meta["val"]
-    out = _expand(node.args[1], n)
+    out = per_dim(node.args[1], n)
     for size, o in zip(x.shape[x.dim() - n :], out):
         if not isinstance(size, int) and o != 1:
             return "adaptive pooling to an output size other than 1 needs static spatial sizes"
@@ -202,7 +184,7 @@ def _drop_windows_in_padding(ctx: ConversionContext, x: Any, out: Any, stride: l
             if limit < current:
                 sizes[lead + i], changed = limit, True
         else:
-            sizes[lead + i] = T.elementwise(ctx, current, limit, trt.ElementWiseOperation.MIN, torch.int64)
+            sizes[lead + i] = T.scalar_arith(ctx, current, limit, "min")
             changed = True
     if not changed:
         return out
@@ -210,25 +192,26 @@ def _drop_windows_in_padding(ctx: ConversionContext, x: Any, out: Any, stride: l
     return T.slice_tensor(ctx, out, [0] * rank, sizes, [1] * rank)
 
 
+def _window(args: tuple, kwargs: dict, n: int) -> tuple[list[int], list[int], list[int]]:
+    """(kernel, stride, padding) per spatial dimension of a max/avg pooling call (stride defaults to the kernel)."""
+    kernel = per_dim(args[1], n)
+    stride = per_dim(arg(args, kwargs, 2, "stride", []) or kernel, n)
+    return kernel, stride, per_dim(arg(args, kwargs, 3, "padding", 0), n)
+
+
 @converter(*MAX_POOL, validator=all_of(_float_input, _max_pool_ok, _indices_unused))
 def max_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    n = MAX_POOL[node.target]
-    kernel = _expand(args[1], n)
-    stride = _expand(_arg(args, kwargs, 2, "stride", []) or kernel, n)
-    padding = _expand(_arg(args, kwargs, 3, "padding", 0), n)
-    ceil_mode = bool(_arg(args, kwargs, 5, "ceil_mode", False))
+    kernel, stride, padding = _window(args, kwargs, MAX_POOL[node.target])
+    ceil_mode = bool(arg(args, kwargs, 5, "ceil_mode", False))
     out = pool(ctx, args[0], trt.PoolingType.MAX, kernel, stride, padding, ceil_mode)
     return (out, None) if node.target in WITH_INDICES else out
 
 
 @converter(*AVG_POOL, validator=all_of(_float_input, _avg_pool_ok))
 def avg_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    n = AVG_POOL[node.target]
-    kernel = _expand(args[1], n)
-    stride = _expand(_arg(args, kwargs, 2, "stride", []) or kernel, n)
-    padding = _expand(_arg(args, kwargs, 3, "padding", 0), n)
-    ceil_mode = bool(_arg(args, kwargs, 4, "ceil_mode", False))
-    include = bool(_arg(args, kwargs, 5, "count_include_pad", True))
+    kernel, stride, padding = _window(args, kwargs, AVG_POOL[node.target])
+    ceil_mode = bool(arg(args, kwargs, 4, "ceil_mode", False))
+    include = bool(arg(args, kwargs, 5, "count_include_pad", True))
     return pool(ctx, args[0], trt.PoolingType.AVERAGE, kernel, stride, padding, ceil_mode, include)
 
 
@@ -275,9 +258,9 @@ def adaptive_pool(ctx: ConversionContext, x: Any, output_size: Sequence[int], us
 
 @converter(*ADAPTIVE_AVG, validator=all_of(_float_input, _adaptive_ok))
 def adaptive_avg_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return adaptive_pool(ctx, args[0], _expand(args[1], ADAPTIVE_AVG[node.target]), use_max=False)
+    return adaptive_pool(ctx, args[0], per_dim(args[1], ADAPTIVE_AVG[node.target]), use_max=False)
 
 
 @converter(*ADAPTIVE_MAX, validator=all_of(_float_input, _adaptive_ok, _indices_unused))
 def adaptive_max_pool(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return (adaptive_pool(ctx, args[0], _expand(args[1], ADAPTIVE_MAX[node.target]), use_max=True), None)
+    return (adaptive_pool(ctx, args[0], per_dim(args[1], ADAPTIVE_MAX[node.target]), use_max=True), None)

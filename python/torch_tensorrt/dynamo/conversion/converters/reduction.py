@@ -1,21 +1,23 @@
 """Reductions: sum, mean, prod, amax/amin, max/min (full), any/all, var/std, vector norms, logsumexp, cumsum.
 
 Float accumulations run in float32 under reduced precision (``fp32=True``). Integer and bool sums/products
-accumulate in int64 like torch. ``reduce``/``reduced_count``/``out_dtype`` are shared with the sibling modules
-(normalization, sorting, attention).
+accumulate in int64 like torch. The reduction helpers other families use too live in :mod:`.._reduce`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import torch
 import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, out_dtype
+from torch_tensorrt.dynamo.conversion._arith import as_bool, select
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
+from torch_tensorrt.dynamo.conversion._reduce import reduce, reduce_dims, reduced_count
 from torch_tensorrt.dynamo.conversion._registry import converter
 
 aten = torch.ops.aten
@@ -24,67 +26,7 @@ E = trt.ElementWiseOperation
 U = trt.UnaryOperation
 
 
-# -- shared helpers ----------------------------------------------------------------------------------------------
-def arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
-    """Argument ``name`` given positionally at ``index`` or by keyword (``default`` when absent)."""
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
-
-
-def out_dtype(ctx: ConversionContext, node: torch.fx.Node, index: Optional[int] = None) -> torch.dtype:
-    """The dtype the network carries for the node's output ``index`` (its fake value under the precision policy)."""
-    val = node.meta["val"]
-    if index is not None:
-        val = val[index]
-    return ctx.value_dtype(val.dtype)
-
-
-def reduce_dims(dims: Any, rank: int) -> list[int]:
-    """Normalized, sorted reduction dims; None or an empty list means every dimension."""
-    if dims is None:
-        return list(range(rank))
-    if isinstance(dims, int):
-        dims = [dims]
-    if len(dims) == 0:
-        return list(range(rank))
-    return sorted({T.normalize_dim(int(d), rank) for d in dims})
-
-
-def reduce(ctx: ConversionContext, x: Any, op: Any, dims: Any, keepdim: bool) -> Any:
-    """``op`` over ``dims`` (None/[] = all). A 0-d input is returned as is (reducing a scalar is the identity)."""
-    rank = len(x.shape)
-    if rank == 0:
-        return x
-    axes = reduce_dims(dims, rank)
-    return ctx.network.add_reduce(x, op, T.axes_mask(axes, rank), bool(keepdim)).get_output(0)
-
-
-def reduced_count(ctx: ConversionContext, x: Any, dims: Any) -> T.DimLike:
-    """Number of elements each output of a reduction over ``dims`` combines (int or 1-element int64 ITensor)."""
-    rank = len(x.shape)
-    count: T.DimLike = 1
-    for d in reduce_dims(dims, rank) if rank else []:
-        count = T.scalar_arith(ctx, count, T.dim_size(ctx, x, d), "*")
-    return count
-
-
-def as_scalar(ctx: ConversionContext, value: T.DimLike, dtype: torch.dtype) -> Any:
-    """An int or 1-element ITensor size as a 0-d ``dtype`` value usable in :func:`T.elementwise`."""
-    if isinstance(value, int):
-        return float(value) if dtype.is_floating_point else value
-    return T.cast(ctx, T.reshape(ctx, value, ()), dtype)
-
-
-def to_bool(ctx: ConversionContext, x: Any) -> Any:
-    """``x != 0`` as a bool tensor (bool inputs unchanged)."""
-    if T.dtype_of(x) == torch.bool:
-        return x
-    zero = 0.0 if T.dtype_of(x).is_floating_point else 0
-    eq = T.elementwise(ctx, x, zero, E.EQUAL, T.dtype_of(x))
-    return ctx.network.add_unary(eq, U.NOT).get_output(0)
-
-
+# -- helpers -----------------------------------------------------------------------------------------------------
 def accumulate_dtype(ctx: ConversionContext, x: Any, dtype: Optional[torch.dtype]) -> torch.dtype:
     """The dtype a sum/prod accumulates in: ``dtype`` when given, int64 for integers and bool, else x's float."""
     if dtype is not None:
@@ -93,20 +35,25 @@ def accumulate_dtype(ctx: ConversionContext, x: Any, dtype: Optional[torch.dtype
     return own if own.is_floating_point else torch.int64
 
 
-def _dims_keepdim(node: torch.fx.Node, args: tuple, kwargs: dict, full: Any) -> tuple[Any, bool]:
-    """(dim, keepdim) of a reduction; ``full`` is its whole-tensor overload (no dim: reduce everything)."""
-    if node.target == full:
+def _dims_keepdim(node: torch.fx.Node, args: tuple, kwargs: dict, *whole: Any) -> tuple[Any, bool]:
+    """(dim, keepdim) of a reduction; ``whole`` are its whole-tensor overloads (no dim: reduce everything)."""
+    if node.target in whole:
         return None, False
     return arg(args, kwargs, 1, "dim"), arg(args, kwargs, 2, "keepdim", False)
 
 
 # -- sum / mean / prod -------------------------------------------------------------------------------------------
-@converter(aten.sum.dim_IntList, aten.sum.default, fp32=True)
-def sum_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    dims, keep = _dims_keepdim(node, args, kwargs, aten.sum.default)
+def _accumulate(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict, op: Any, whole: Any) -> Any:
+    """sum/prod over the node's dims in the accumulation dtype, cast to the output dtype."""
+    dims, keep = _dims_keepdim(node, args, kwargs, whole)
     x = T.to_trt(ctx, args[0])
     x = T.cast(ctx, x, accumulate_dtype(ctx, x, kwargs.get("dtype")))
-    return T.cast(ctx, reduce(ctx, x, R.SUM, dims, keep), out_dtype(ctx, node))
+    return T.cast(ctx, reduce(ctx, x, op, dims, keep), out_dtype(ctx, node))
+
+
+@converter(aten.sum.dim_IntList, aten.sum.default, fp32=True)
+def sum_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    return _accumulate(ctx, node, args, kwargs, R.SUM, aten.sum.default)
 
 
 @converter(aten.mean.dim, aten.mean.default, fp32=True)
@@ -118,10 +65,7 @@ def mean(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict)
 
 @converter(aten.prod.dim_int, aten.prod.default, fp32=True)
 def prod(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    dim, keep = _dims_keepdim(node, args, kwargs, aten.prod.default)
-    x = T.to_trt(ctx, args[0])
-    x = T.cast(ctx, x, accumulate_dtype(ctx, x, kwargs.get("dtype")))
-    return T.cast(ctx, reduce(ctx, x, R.PROD, dim, keep), out_dtype(ctx, node))
+    return _accumulate(ctx, node, args, kwargs, R.PROD, aten.prod.default)
 
 
 # -- amax / amin / max / min (values only) -----------------------------------------------------------------------
@@ -134,12 +78,12 @@ def _extremum(ctx: ConversionContext, node: torch.fx.Node, x: Any, op: Any, dims
 
 @converter(aten.amax.default)
 def amax(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return _extremum(ctx, node, args[0], R.MAX, arg(args, kwargs, 1, "dim"), arg(args, kwargs, 2, "keepdim", False))
+    return _extremum(ctx, node, args[0], R.MAX, *_dims_keepdim(node, args, kwargs))
 
 
 @converter(aten.amin.default)
 def amin(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return _extremum(ctx, node, args[0], R.MIN, arg(args, kwargs, 1, "dim"), arg(args, kwargs, 2, "keepdim", False))
+    return _extremum(ctx, node, args[0], R.MIN, *_dims_keepdim(node, args, kwargs))
 
 
 @converter(aten.max.default)
@@ -154,31 +98,26 @@ def min_all(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: di
 
 # -- any / all ---------------------------------------------------------------------------------------------------
 def _logical(ctx: ConversionContext, x: Any, op: Any, dims: Any, keep: bool) -> Any:
-    flags = T.cast(ctx, to_bool(ctx, T.to_trt(ctx, x)), torch.int32)
+    flags = T.cast(ctx, as_bool(ctx, T.to_trt(ctx, x)), torch.int32)
     hit = reduce(ctx, flags, op, dims, keep)
     return T.elementwise(ctx, hit, 0, E.GREATER, torch.int32)
 
 
-def _any_all_dims(node: torch.fx.Node, args: tuple, kwargs: dict) -> tuple[Any, bool]:
-    if node.target in (aten.any.default, aten.all.default):
-        return None, False
-    return arg(args, kwargs, 1, "dim"), arg(args, kwargs, 2, "keepdim", False)
+def _any_all(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict, op: Any) -> Any:
+    dims, keep = _dims_keepdim(node, args, kwargs, aten.any.default, aten.all.default)
+    if node.target in (aten.any.dims, aten.all.dims) and dims is not None and len(dims) == 0:
+        return as_bool(ctx, T.to_trt(ctx, args[0]))  # over no dims: elementwise
+    return _logical(ctx, args[0], op, dims, keep)
 
 
 @converter(aten.any.default, aten.any.dim, aten.any.dims)
 def any_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    dims, keep = _any_all_dims(node, args, kwargs)
-    if node.target == aten.any.dims and dims is not None and len(dims) == 0:
-        return to_bool(ctx, T.to_trt(ctx, args[0]))  # any over no dims is elementwise
-    return _logical(ctx, args[0], R.MAX, dims, keep)
+    return _any_all(ctx, node, args, kwargs, R.MAX)
 
 
 @converter(aten.all.default, aten.all.dim, aten.all.dims)
 def all_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    dims, keep = _any_all_dims(node, args, kwargs)
-    if node.target == aten.all.dims and dims is not None and len(dims) == 0:
-        return to_bool(ctx, T.to_trt(ctx, args[0]))
-    return _logical(ctx, args[0], R.MIN, dims, keep)
+    return _any_all(ctx, node, args, kwargs, R.MIN)
 
 
 # -- var / std ---------------------------------------------------------------------------------------------------
@@ -191,7 +130,7 @@ def variance(ctx: ConversionContext, x: Any, dims: Any, correction: float, keep:
     n = reduced_count(ctx, x, dims)
     if isinstance(n, int):
         return T.elementwise(ctx, ss, float(max(n - correction, 0)), E.DIV, dtype)
-    denom = T.elementwise(ctx, as_scalar(ctx, n, dtype), float(correction), E.SUB, dtype)
+    denom = T.elementwise(ctx, T.as_scalar(ctx, n, dtype), float(correction), E.SUB, dtype)
     denom = T.elementwise(ctx, denom, 0.0, E.MAX, dtype)
     return T.elementwise(ctx, ss, denom, E.DIV, dtype)
 
@@ -217,7 +156,7 @@ def var_std(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: di
     x = T.to_trt(ctx, args[0], out_dtype(ctx, node))
     out = variance(ctx, x, dims, corr, keep)
     if node.target in _STD:
-        out = ctx.network.add_unary(out, U.SQRT).get_output(0)
+        out = T.unary(ctx, out, U.SQRT)
     return out
 
 
@@ -232,10 +171,10 @@ def var_mean(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
 
 # -- vector norms ------------------------------------------------------------------------------------------------
 def _norm_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    ord_ = node.args[1] if len(node.args) > 1 else node.kwargs.get("ord", 2)
+    ord_ = node_arg(node, 1, "ord", 2)
     if not isinstance(ord_, (int, float)):
         return f"ord={ord_!r} is not a number"
-    val = node.args[0].meta.get("val") if isinstance(node.args[0], torch.fx.Node) else None
+    val = input_val(node)
     if val is not None and val.dtype.is_complex:
         return "complex input"
     return None
@@ -250,7 +189,7 @@ def vector_norm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
     dtype = out_dtype(ctx, node)
     x = T.to_trt(ctx, args[0], dtype)
     if p == 0:
-        return reduce(ctx, T.cast(ctx, to_bool(ctx, x), dtype), R.SUM, dims, keep)
+        return reduce(ctx, T.cast(ctx, as_bool(ctx, x), dtype), R.SUM, dims, keep)
     a = T.unary(ctx, x, U.ABS)
     if math.isinf(p):
         return reduce(ctx, a, R.MAX if p > 0 else R.MIN, dims, keep)
@@ -269,9 +208,7 @@ def logsumexp_of(ctx: ConversionContext, x: Any, dims: Any, keep: bool) -> Any:
     m = reduce(ctx, x, R.MAX, dims, True)
     dtype = T.dtype_of(x)
     infinite = T.elementwise(ctx, T.unary(ctx, m, U.ABS), math.inf, E.EQUAL, dtype)
-    zero = T.to_trt(ctx, 0.0, dtype)
-    zero = T.broadcast(ctx, zero, m)[0]
-    m = ctx.network.add_select(infinite, zero, m).get_output(0)
+    m = select(ctx, infinite, 0.0, m, dtype)
     e = T.unary(ctx, T.elementwise(ctx, x, m, E.SUB), U.EXP)
     s = T.unary(ctx, reduce(ctx, e, R.SUM, dims, keep), U.LOG)
     if not keep and len(x.shape):
@@ -299,5 +236,3 @@ def cumsum(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dic
     layer = ctx.network.add_cumulative(x, axis, trt.CumulativeOperation.SUM, False, False)
     return T.cast(ctx, layer.get_output(0), out_dtype(ctx, node))
 
-
-__all__: Sequence[str] = ("arg", "out_dtype", "reduce", "reduce_dims", "reduced_count", "variance", "logsumexp_of")

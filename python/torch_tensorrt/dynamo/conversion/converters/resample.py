@@ -1,5 +1,5 @@
 """Resampling: upsample nearest / nearest-exact / (bi,tri)linear / bicubic (``.vec`` and ``.default``),
-pixel_shuffle and pixel_unshuffle.
+grid_sampler (2-D and 3-D), pixel_shuffle and pixel_unshuffle.
 
 One ``IResizeLayer`` per upsample. Coordinate mapping (torch -> TensorRT):
 
@@ -22,6 +22,7 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
 
@@ -62,25 +63,24 @@ def _parse(node_or_args: Any, target: Any, kwargs: dict) -> tuple[str, int, Any,
     if target in UPSAMPLE_VEC:
         kind, n = UPSAMPLE_VEC[target]
         takes_align = kind in (LINEAR, CUBIC)
-        names = ["input", "output_size"] + (["align_corners"] if takes_align else []) + ["scale_factors"]
-        get = lambda i: args[i] if len(args) > i else kwargs.get(names[i])  # noqa: E731
-        align = bool(get(2)) if takes_align else False
-        factors = get(len(names) - 1)
+        # (input, output_size, [align_corners,] scale_factors)
+        align = bool(arg(args, kwargs, 2, "align_corners")) if takes_align else False
+        factors = arg(args, kwargs, 3 if takes_align else 2, "scale_factors")
         scales = None if factors is None else [float(f) for f in (factors if len(factors) == n else list(factors) * n)]
-        return kind, n, get(1), align, scales
+        return kind, n, arg(args, kwargs, 1, "output_size"), align, scales
     kind, n = UPSAMPLE_DEFAULT[target]
     takes_align = kind in (LINEAR, CUBIC)
     first_scale = 3 if takes_align else 2
-    align = bool(args[2] if len(args) > 2 else kwargs.get("align_corners", False)) if takes_align else False
+    align = bool(arg(args, kwargs, 2, "align_corners", False)) if takes_align else False
     scale_names = {1: ["scales"], 2: ["scales_h", "scales_w"], 3: ["scales_d", "scales_h", "scales_w"]}[n]
-    scales = [args[first_scale + i] if len(args) > first_scale + i else kwargs.get(name) for i, name in enumerate(scale_names)]
+    scales = [arg(args, kwargs, first_scale + i, name) for i, name in enumerate(scale_names)]
     return kind, n, args[1], align, scales if any(s is not None for s in scales) else None
 
 
 def _upsample_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     kind, n, output_size, align, scales = _parse(node, node.target, dict(node.kwargs))
-    x = node.args[0].meta.get("val")
-    if not isinstance(x, torch.Tensor):
+    x = input_val(node)
+    if x is None:
         return "input is not a tensor"
     if kind != NEAREST and kind != NEAREST_EXACT and not x.dtype.is_floating_point:
         return f"{kind} interpolation of {x.dtype} is not supported"
@@ -150,14 +150,6 @@ def upsample(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: d
 # -- pixel shuffle ------------------------------------------------------------------------------------------------
 
 
-def _mul(ctx: ConversionContext, a: Any, b: Any) -> Any:
-    return a * b if isinstance(a, int) and isinstance(b, int) else T.scalar_arith(ctx, a, b, "*")
-
-
-def _div(ctx: ConversionContext, a: Any, b: int) -> Any:
-    return a // b if isinstance(a, int) else T.scalar_arith(ctx, a, b, "//")
-
-
 @converter(aten.pixel_shuffle.default)
 def pixel_shuffle(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """(*, C*r*r, H, W) -> (*, C, r, r, H, W) -> (*, C, H, r, W, r) -> (*, C, H*r, W*r)."""
@@ -165,9 +157,10 @@ def pixel_shuffle(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwar
     sizes = T.sizes(ctx, x)
     lead, (c, h, w) = sizes[:-3], sizes[-3:]
     k = len(lead)
-    y = T.reshape(ctx, x, lead + [_div(ctx, c, r * r), r, r, h, w])
+    channels = T.scalar_arith(ctx, c, r * r, "//")
+    y = T.reshape(ctx, x, lead + [channels, r, r, h, w])
     y = T.permute(ctx, y, list(range(k)) + [k + i for i in (0, 3, 1, 4, 2)])
-    return T.reshape(ctx, y, lead + [_div(ctx, c, r * r), _mul(ctx, h, r), _mul(ctx, w, r)])
+    return T.reshape(ctx, y, lead + [channels, T.scalar_arith(ctx, h, r, "*"), T.scalar_arith(ctx, w, r, "*")])
 
 
 @converter(aten.pixel_unshuffle.default)
@@ -177,6 +170,59 @@ def pixel_unshuffle(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kw
     sizes = T.sizes(ctx, x)
     lead, (c, h, w) = sizes[:-3], sizes[-3:]
     k = len(lead)
-    y = T.reshape(ctx, x, lead + [c, _div(ctx, h, r), r, _div(ctx, w, r), r])
+    height, width = T.scalar_arith(ctx, h, r, "//"), T.scalar_arith(ctx, w, r, "//")
+    y = T.reshape(ctx, x, lead + [c, height, r, width, r])
     y = T.permute(ctx, y, list(range(k)) + [k + i for i in (0, 2, 4, 1, 3)])
-    return T.reshape(ctx, y, lead + [_mul(ctx, c, r * r), _div(ctx, h, r), _div(ctx, w, r)])
+    return T.reshape(ctx, y, lead + [T.scalar_arith(ctx, c, r * r, "*"), height, width])
+
+
+# -- grid sample --------------------------------------------------------------------------------------------------
+
+#: torch's interpolation_mode / padding_mode codes (``torch.nn.functional.grid_sample``) -> TensorRT's
+GRID_INTERPOLATION = {0: "LINEAR", 1: "NEAREST", 2: "CUBIC"}
+GRID_PADDING = {0: "FILL", 1: "CLAMP", 2: "REFLECT"}
+GRID_SAMPLERS = {aten.grid_sampler.default: None, aten.grid_sampler_2d.default: 2, aten.grid_sampler_3d.default: 3}
+
+
+def _grid_sample_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
+    from torch_tensorrt import _trt
+
+    x, grid = input_val(node, 0), input_val(node, 1)
+    if x is None or grid is None:
+        return "input and grid must be tensors"
+    n = GRID_SAMPLERS[node.target] or x.dim() - 2
+    if x.dim() != n + 2 or grid.dim() != n + 2 or n not in (2, 3):
+        return f"input rank {x.dim()} / grid rank {grid.dim()}: a {n}-D grid sample needs both of rank {n + 2}"
+    if not x.dtype.is_floating_point:
+        return f"grid sample of {x.dtype}"
+    interpolation, padding = int(node.args[2]), int(node.args[3])
+    if interpolation not in GRID_INTERPOLATION or padding not in GRID_PADDING:
+        return f"interpolation_mode {interpolation} / padding_mode {padding}"
+    if n == 3:
+        if interpolation == 2:
+            return "bicubic interpolation of a volume"
+        if not _trt.info().is_rtx:
+            return "3-D grid sample: TensorRT's grid-sample layer takes rank-4 tensors (TensorRT-RTX also rank 5)"
+    return None
+
+
+@converter(*GRID_SAMPLERS, validator=_grid_sample_ok, fp32=True)
+def grid_sample(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """One ``IGridSampleLayer``. torch's modes map one to one: bilinear/nearest/bicubic -> LINEAR/NEAREST/CUBIC,
+    zeros/border/reflection -> FILL/CLAMP/REFLECT, ``align_corners`` as is. Computed in float32 under reduced
+    precision: the grid holds sampling *coordinates*, and a float16 coordinate is off by up to 1/2048 of the
+    image side -- a visible shift on large images.
+
+    3-D (rank-5 input, grid [N, D, H, W, 3]) on TensorRT-RTX only: the operator documentation lists rank-4
+    shapes, while RTX 1.7's builder and NVIDIA's own ONNX parser accept volumes; full TensorRT keeps 3-D grid
+    sampling in PyTorch.
+    """
+    x = T.to_trt(ctx, args[0])
+    grid = T.to_trt(ctx, args[1])
+    if T.dtype_of(grid) != T.dtype_of(x):
+        grid = T.cast(ctx, grid, T.dtype_of(x))
+    layer = ctx.network.add_grid_sample(x, grid)
+    layer.interpolation_mode = getattr(trt.InterpolationMode, GRID_INTERPOLATION[int(args[2])])
+    layer.sample_mode = getattr(trt.SampleMode, GRID_PADDING[int(args[3])])
+    layer.align_corners = bool(args[4])
+    return layer.get_output(0)

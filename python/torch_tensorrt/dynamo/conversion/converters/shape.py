@@ -14,25 +14,17 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
 
 aten = torch.ops.aten
 
 
-def _input_shape(node: torch.fx.Node, index: int = 0) -> Optional[Sequence[Any]]:
-    """The example shape of the node's ``index``-th argument (None when it is not a tensor)."""
-    arg = node.args[index] if index < len(node.args) else None
-    val = arg.meta.get("val") if isinstance(arg, torch.fx.Node) else None
-    return tuple(val.shape) if isinstance(val, torch.Tensor) else None
-
-
-def product(ctx: ConversionContext, dims: Sequence[T.DimLike]) -> T.DimLike:
-    """Product of sizes (an int when all are static)."""
-    out: T.DimLike = 1
-    for d in dims:
-        out = T.scalar_arith(ctx, out, d, "*")
-    return out
+def _input_shape(node: torch.fx.Node) -> Optional[Sequence[Any]]:
+    """The example shape of the node's input (None when it is not a tensor)."""
+    val = input_val(node)
+    return tuple(val.shape) if val is not None else None
 
 
 @converter(aten.view.default, aten.reshape.default, aten._unsafe_view.default)
@@ -46,10 +38,10 @@ def flatten(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: di
     rank = len(x.shape)
     if rank == 0:
         return T.reshape(ctx, x, [1])
-    start = T.normalize_dim(args[1] if len(args) > 1 else kwargs.get("start_dim", 0), rank)
-    end = T.normalize_dim(args[2] if len(args) > 2 else kwargs.get("end_dim", -1), rank)
+    start = T.normalize_dim(arg(args, kwargs, 1, "start_dim", 0), rank)
+    end = T.normalize_dim(arg(args, kwargs, 2, "end_dim", -1), rank)
     dims = T.sizes(ctx, x)
-    return T.reshape(ctx, x, dims[:start] + [product(ctx, dims[start : end + 1])] + dims[end + 1 :])
+    return T.reshape(ctx, x, dims[:start] + [T.product(ctx, dims[start : end + 1])] + dims[end + 1 :])
 
 
 @converter(aten.unflatten.int)
@@ -189,22 +181,14 @@ def roll_dim(ctx: ConversionContext, x: Any, shift: int, dim: int) -> Any:
     start[dim] = _mod(ctx, -shift, sizes[dim])
     if isinstance(start[dim], int) and start[dim] == 0:
         return x
-    if all(isinstance(v, int) for v in (*start, *sizes)):
-        layer = ctx.network.add_slice(x, tuple(start), tuple(sizes), (1,) * rank)
-    else:
-        start_t, size_t = T.shape_tensor_from(ctx, start), T.shape_tensor_from(ctx, sizes)
-        layer = ctx.network.add_slice(x, (0,) * rank, (1,) * rank, (1,) * rank)
-        layer.set_input(1, start_t)
-        layer.set_input(2, size_t)
-    layer.mode = trt.SampleMode.WRAP
-    return layer.get_output(0)
+    return T.slice_tensor(ctx, x, start, sizes, [1] * rank, trt.SampleMode.WRAP)
 
 
 @converter(aten.roll.default)
 def roll(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     shifts = list(args[1]) if isinstance(args[1], (list, tuple)) else [args[1]]
-    dims = list(args[2]) if len(args) > 2 and args[2] is not None else list(kwargs.get("dims", []) or [])
+    dims = list(arg(args, kwargs, 2, "dims") or [])
     if not dims:
         sizes = T.sizes(ctx, x)
         flat = roll_dim(ctx, T.reshape(ctx, x, [-1]), shifts[0], 0)

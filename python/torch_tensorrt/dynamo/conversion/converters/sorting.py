@@ -14,17 +14,12 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_val, node_arg, out_dtype
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
-from torch_tensorrt.dynamo.conversion.converters.reduction import arg, out_dtype
 
 aten = torch.ops.aten
 MAX_K = 3840
-
-
-def _input_val(node: torch.fx.Node) -> Optional[torch.Tensor]:
-    x = node.args[0]
-    return x.meta.get("val") if isinstance(x, torch.fx.Node) else None
 
 
 def topk_along(ctx: ConversionContext, x: Any, k: T.DimLike, dim: int, largest: bool) -> tuple[Any, Any]:
@@ -59,7 +54,7 @@ def topk_along(ctx: ConversionContext, x: Any, k: T.DimLike, dim: int, largest: 
 
 
 def _k_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    k = node.args[1] if len(node.args) > 1 else node.kwargs.get("k")
+    k = node_arg(node, 1, "k")
     if isinstance(k, int) and k > MAX_K:
         return f"k={k} exceeds TensorRT's TopK limit of {MAX_K}"
     return None
@@ -69,7 +64,7 @@ def _k_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
 def topk(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """torch.topk; ``sorted=False`` is served sorted (torch leaves the order unspecified)."""
     x = T.to_trt(ctx, args[0])
-    k = args[1] if len(args) > 1 else kwargs["k"]
+    k = arg(args, kwargs, 1, "k")
     values, indices = topk_along(ctx, x, k, arg(args, kwargs, 2, "dim", -1), bool(arg(args, kwargs, 3, "largest", True)))
     return T.cast(ctx, values, out_dtype(ctx, node, 0)), indices
 
@@ -81,12 +76,12 @@ def _sort_args(node: torch.fx.Node, args: tuple, kwargs: dict) -> tuple[int, boo
 
 
 def _sort_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    val = _input_val(node)
+    val = input_val(node)
     if val is None:
         return "unknown input shape"
     if val.dim() == 0:
         return None
-    dim = node.kwargs.get("dim", -1) if node.target == aten.sort.stable else (node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", -1))
+    dim, _ = _sort_args(node, node.args, node.kwargs)
     size = val.shape[T.normalize_dim(int(dim), val.dim())]
     if isinstance(size, int) and size > MAX_K:
         return f"sorting {size} elements exceeds TensorRT's TopK limit of {MAX_K}"

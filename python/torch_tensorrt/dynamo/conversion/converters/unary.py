@@ -16,34 +16,23 @@ import torch.fx
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.conversion import _tensors as T
+from torch_tensorrt.dynamo.conversion._args import arg, input_dtype, out_dtype
+from torch_tensorrt.dynamo.conversion._arith import arith, as_float, compare, select
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import converter
-from torch_tensorrt.dynamo.conversion.converters.comparison import compare, input_dtype, select
-from torch_tensorrt.dynamo.conversion.converters.elementwise import arith, out_dtype
 
 aten = torch.ops.aten
 EW = trt.ElementWiseOperation
 UN = trt.UnaryOperation
 
-#: |x| below which expm1/log1p use their Taylor polynomial (truncation error < 1e-11 relative)
-_SERIES_BOUND = 1e-2
-
-
-def unary_op(ctx: ConversionContext, x: Any, op: Any) -> Any:
-    return ctx.network.add_unary(x, op).get_output(0)
-
-
-def as_float(ctx: ConversionContext, x: Any, dtype: Optional[torch.dtype] = None) -> Any:
-    """``x`` as a float ITensor: floats keep their dtype, others take ``dtype`` (default float32 -> compute)."""
-    x = T.to_trt(ctx, x)
-    if T.dtype_of(x).is_floating_point:
-        return x
-    return T.cast(ctx, x, dtype or ctx.float_dtype(torch.float32))
+#: |x| below which expm1/log1p use their Taylor polynomial (degree 9: truncation error < 1e-10 relative).
+#: Above it, exp(x) - 1 and log(1 + x) lose at most ~6e-8 / |x| < 1e-6 relative to cancellation.
+_SERIES_BOUND = 1e-1
 
 
 def _float_op(op: Any) -> Any:
     def convert(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-        return unary_op(ctx, as_float(ctx, args[0], out_dtype(ctx, node)), op)
+        return T.unary(ctx, as_float(ctx, args[0], out_dtype(ctx, node)), op)
 
     convert.__doc__ = f"TensorRT unary {op.name} (integer inputs computed in float)."
     convert.__name__ = convert.__qualname__ = op.name.lower()
@@ -75,12 +64,12 @@ for _target, _op in _FLOAT_OPS.items():
 @converter(aten.rsqrt.default)
 def rsqrt(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = as_float(ctx, args[0], out_dtype(ctx, node))
-    return unary_op(ctx, unary_op(ctx, x, UN.SQRT), UN.RECIP)
+    return T.unary(ctx, T.unary(ctx, x, UN.SQRT), UN.RECIP)
 
 
 def _scaled_log(ctx: ConversionContext, node: torch.fx.Node, x: Any, base: float) -> Any:
     dtype = out_dtype(ctx, node)
-    return arith(ctx, unary_op(ctx, as_float(ctx, x, dtype), UN.LOG), 1.0 / math.log(base), EW.PROD, dtype)
+    return arith(ctx, T.unary(ctx, as_float(ctx, x, dtype), UN.LOG), 1.0 / math.log(base), EW.PROD, dtype)
 
 
 @converter(aten.log2.default)
@@ -96,7 +85,7 @@ def log10(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 @converter(aten.exp2.default)
 def exp2(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     dtype = out_dtype(ctx, node)
-    return unary_op(ctx, arith(ctx, as_float(ctx, args[0], dtype), math.log(2.0), EW.PROD, dtype), UN.EXP)
+    return T.unary(ctx, arith(ctx, as_float(ctx, args[0], dtype), math.log(2.0), EW.PROD, dtype), UN.EXP)
 
 
 def _polynomial(ctx: ConversionContext, x: Any, coeffs: list[float], dtype: torch.dtype) -> Any:
@@ -108,15 +97,15 @@ def _polynomial(ctx: ConversionContext, x: Any, coeffs: list[float], dtype: torc
 
 
 def _near_zero(ctx: ConversionContext, x: Any) -> Any:
-    return compare(ctx, unary_op(ctx, x, UN.ABS), _SERIES_BOUND, EW.LESS)
+    return compare(ctx, T.unary(ctx, x, UN.ABS), _SERIES_BOUND, EW.LESS)
 
 
 @converter(aten.expm1.default)
 def expm1(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     dtype = out_dtype(ctx, node)
     x = as_float(ctx, args[0], dtype)
-    direct = arith(ctx, unary_op(ctx, x, UN.EXP), 1.0, EW.SUB, dtype)
-    series = _polynomial(ctx, x, [1.0, 1 / 2, 1 / 6, 1 / 24, 1 / 120], dtype)
+    direct = arith(ctx, T.unary(ctx, x, UN.EXP), 1.0, EW.SUB, dtype)
+    series = _polynomial(ctx, x, [1 / math.factorial(k) for k in range(1, 10)], dtype)
     return select(ctx, _near_zero(ctx, x), series, direct, dtype)
 
 
@@ -124,8 +113,8 @@ def expm1(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 def log1p(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     dtype = out_dtype(ctx, node)
     x = as_float(ctx, args[0], dtype)
-    direct = unary_op(ctx, arith(ctx, x, 1.0, EW.SUM, dtype), UN.LOG)
-    series = _polynomial(ctx, x, [1.0, -1 / 2, 1 / 3, -1 / 4, 1 / 5], dtype)
+    direct = T.unary(ctx, arith(ctx, x, 1.0, EW.SUM, dtype), UN.LOG)
+    series = _polynomial(ctx, x, [(-1) ** (k + 1) / k for k in range(1, 10)], dtype)
     return select(ctx, _near_zero(ctx, x), series, direct, dtype)
 
 
@@ -142,7 +131,7 @@ def abs_(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict)
     x = T.to_trt(ctx, args[0])
     if T.dtype_of(x) == torch.bool:
         return x
-    return unary_op(ctx, x, UN.ABS)
+    return T.unary(ctx, x, UN.ABS)
 
 
 @converter(aten.sign.default, aten.sgn.default, validator=_signed_ok)
@@ -150,14 +139,14 @@ def sign(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict)
     x = T.to_trt(ctx, args[0])
     if T.dtype_of(x) == torch.bool:
         return x
-    return unary_op(ctx, x, UN.SIGN)
+    return T.unary(ctx, x, UN.SIGN)
 
 
 @converter(aten.neg.default, validator=_signed_ok)
 def neg(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
     if T.dtype_of(x).is_floating_point:
-        return unary_op(ctx, x, UN.NEG)
+        return T.unary(ctx, x, UN.NEG)
     return arith(ctx, 0, x, EW.SUB, T.dtype_of(x))
 
 
@@ -173,7 +162,7 @@ def _rounding(op: Any) -> Any:
         x = T.to_trt(ctx, args[0])
         if not T.dtype_of(x).is_floating_point:
             return x  # integers are already integral
-        return unary_op(ctx, x, op)
+        return T.unary(ctx, x, op)
 
     convert.__doc__ = f"TensorRT unary {op.name}; identity on integers."
     convert.__name__ = convert.__qualname__ = op.name.lower()
@@ -192,23 +181,23 @@ def trunc(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
     x = T.to_trt(ctx, args[0])
     if not T.dtype_of(x).is_floating_point:
         return x
-    mag = unary_op(ctx, unary_op(ctx, x, UN.ABS), UN.FLOOR)
-    return arith(ctx, mag, unary_op(ctx, x, UN.SIGN), EW.PROD, T.dtype_of(x))
+    mag = T.unary(ctx, T.unary(ctx, x, UN.ABS), UN.FLOOR)
+    return arith(ctx, mag, T.unary(ctx, x, UN.SIGN), EW.PROD, T.dtype_of(x))
 
 
 @converter(aten.round.decimals)
 def round_decimals(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """torch: ``round(x * 10**d) / 10**d`` for ``d >= 0``, ``round(x / 10**-d) * 10**-d`` otherwise."""
     x = T.to_trt(ctx, args[0])
-    decimals = int(kwargs.get("decimals", args[1] if len(args) > 1 else 0))
+    decimals = int(arg(args, kwargs, 1, "decimals", 0))
     dtype = T.dtype_of(x)
     if not dtype.is_floating_point:
         return x
     if decimals == 0:
-        return unary_op(ctx, x, UN.ROUND)
+        return T.unary(ctx, x, UN.ROUND)
     scale = float(10 ** abs(decimals))
     there, back = (EW.PROD, EW.DIV) if decimals > 0 else (EW.DIV, EW.PROD)
-    rounded = unary_op(ctx, arith(ctx, x, scale, there, dtype), UN.ROUND)
+    rounded = T.unary(ctx, arith(ctx, x, scale, there, dtype), UN.ROUND)
     return arith(ctx, rounded, scale, back, dtype)
 
 
@@ -216,19 +205,19 @@ def round_decimals(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwa
 def _never(ctx: ConversionContext, x: Any) -> Any:
     """An all-false bool tensor shaped like the integer tensor ``x`` (x != x)."""
     eq = compare(ctx, x, x, EW.EQUAL)
-    return unary_op(ctx, eq, UN.NOT)
+    return T.unary(ctx, eq, UN.NOT)
 
 
 @converter(aten.isnan.default)
 def isnan(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
-    return unary_op(ctx, x, UN.ISNAN) if T.dtype_of(x).is_floating_point else _never(ctx, x)
+    return T.unary(ctx, x, UN.ISNAN) if T.dtype_of(x).is_floating_point else _never(ctx, x)
 
 
 @converter(aten.isinf.default)
 def isinf(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0])
-    return unary_op(ctx, x, UN.ISINF) if T.dtype_of(x).is_floating_point else _never(ctx, x)
+    return T.unary(ctx, x, UN.ISINF) if T.dtype_of(x).is_floating_point else _never(ctx, x)
 
 
 # -- core-ATen composites without a TensorRT layer -------------------------------------------------------------------
@@ -236,7 +225,7 @@ def isinf(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
 def erfc(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``1 - erf(x)`` (absolute, not relative, accuracy in the far tail)."""
     dtype = out_dtype(ctx, node)
-    return arith(ctx, 1.0, unary_op(ctx, as_float(ctx, args[0], dtype), UN.ERF), EW.SUB, dtype)
+    return arith(ctx, 1.0, T.unary(ctx, as_float(ctx, args[0], dtype), UN.ERF), EW.SUB, dtype)
 
 
 @converter(aten.atan2.default)
@@ -244,7 +233,7 @@ def atan2(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
     """``atan(y / x)`` moved to the right quadrant: ``+-pi`` where ``x < 0``; 0 at the origin."""
     dtype = out_dtype(ctx, node)
     y, x = T.to_trt(ctx, args[0], dtype), T.to_trt(ctx, args[1], dtype)
-    base = unary_op(ctx, arith(ctx, y, x, EW.DIV, dtype), UN.ATAN)
+    base = T.unary(ctx, arith(ctx, y, x, EW.DIV, dtype), UN.ATAN)
     upper = T.elementwise(ctx, compare(ctx, y, 0.0, EW.GREATER), compare(ctx, y, 0.0, EW.EQUAL), EW.OR, torch.bool)
     turn = select(ctx, upper, math.pi, -math.pi, dtype)
     out = select(ctx, compare(ctx, x, 0.0, EW.LESS), arith(ctx, base, turn, EW.SUM, dtype), base, dtype)
@@ -258,13 +247,13 @@ def hypot(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict
     dtype = out_dtype(ctx, node)
     a, b = T.to_trt(ctx, args[0], dtype), T.to_trt(ctx, args[1], dtype)
     total = arith(ctx, arith(ctx, a, a, EW.PROD, dtype), arith(ctx, b, b, EW.PROD, dtype), EW.SUM, dtype)
-    return unary_op(ctx, total, UN.SQRT)
+    return T.unary(ctx, total, UN.SQRT)
 
 
 @converter(aten.copysign.Tensor, aten.copysign.Scalar)
 def copysign(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     """``|a|`` with the sign of ``b`` (``b < 0``; a negative zero ``b`` counts as positive here)."""
     dtype = out_dtype(ctx, node)
-    magnitude = unary_op(ctx, T.to_trt(ctx, args[0], dtype), UN.ABS)
-    negative = unary_op(ctx, magnitude, UN.NEG)
+    magnitude = T.unary(ctx, T.to_trt(ctx, args[0], dtype), UN.ABS)
+    negative = T.unary(ctx, magnitude, UN.NEG)
     return select(ctx, compare(ctx, args[1], 0, EW.LESS), negative, magnitude, dtype)

@@ -1,14 +1,18 @@
-"""A tiny, safe evaluator of the shape expressions stored in engine metadata.
+"""The shape-expression format of engine metadata: written by the compiler, read by the runtime, in one place.
 
-Output shapes in :class:`~torch_tensorrt.runtime._metadata.TensorSpec` hold ints and, for dynamic dimensions,
-expression strings in sympy syntax over shape symbols (``"s0"``, ``"2*s0"``, ``"(s0//2)"``, ``"Max(1, s0)"``).
-They are evaluated without ``eval()``: the string is parsed with :mod:`ast` and only these forms are accepted:
+Shapes in :class:`~torch_tensorrt.runtime._metadata.TensorSpec` hold ints and, for dynamic dimensions,
+expression strings over shape symbols (``"s0"``, ``"2*s0"``, ``"(s0//2)"``, ``"Max(1, s0)"``): the text sympy
+prints for ``torch.export``'s size expressions. :func:`write_dim` / :func:`write_shape` produce it (the
+compiler's side); :func:`parse` and :func:`evaluate` read it (the fake kernel and any Python runtime).
+
+Reading never uses ``eval()``: the string is parsed with :mod:`ast` and only these forms are accepted:
 
 * integer literals and symbol names;
 * ``+``, ``-``, ``*``, ``//``, ``%`` and unary ``-`` / ``+``;
 * ``max``/``min`` (also spelled ``Max``/``Min``, any number of arguments), ``FloorDiv(a, b)``, ``Mod(a, b)``,
-  ``CeilDiv(a, b)``, and ``floor(a / b)`` / ``ceiling(a / b)`` (exact integer division, the only place ``/``
-  may appear).
+  ``PythonMod(a, b)``, ``CeilDiv(a, b)``, ``ModularIndexing(x, d, m)`` (``(x // d) % m``), and
+  ``floor(a / b)`` / ``ceiling(a / b)`` / ``FloorToInt(IntTrueDiv(a, b))`` / ``CeilToInt(IntTrueDiv(a, b))``
+  (exact integer division, the only place a true division may appear).
 
 Symbol values may be ints or ``torch.SymInt`` (the fake kernel evaluates with the inputs' symbolic sizes), so
 arithmetic goes through Python operators and ``torch.sym_max``/``torch.sym_min``.
@@ -18,11 +22,16 @@ from __future__ import annotations
 
 import ast
 import functools
+import logging
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import torch
 
+logger = logging.getLogger(__name__)
+
 IntLike = Union[int, "torch.SymInt"]
+#: One stored dimension: an int, or an expression string in this module's format.
+Dim = Union[int, str]
 
 
 class ShapeExprError(ValueError):
@@ -63,12 +72,18 @@ _FUNCS: dict[str, Callable[..., Any]] = {
     "Min": _sym_min,
     "FloorDiv": lambda a, b: a // b,
     "Mod": lambda a, b: a % b,
+    "PythonMod": lambda a, b: a % b,
     "CeilDiv": _ceil_div,
+    "ModularIndexing": lambda x, d, m: (x // d) % m,
 }
+#: Number of arguments of the fixed-arity functions (max/min take any number >= 1).
+_ARITY = {"FloorDiv": 2, "Mod": 2, "PythonMod": 2, "CeilDiv": 2, "ModularIndexing": 3}
 _DIV_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
     "floor": lambda a, b: a // b,
     "ceiling": _ceil_div,
     "ceil": _ceil_div,
+    "FloorToInt": lambda a, b: a // b,
+    "CeilToInt": _ceil_div,
 }
 
 
@@ -97,22 +112,67 @@ def _validate(node: ast.AST, expr: str) -> None:
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         name = node.func.id
         if name in _FUNCS:
-            if not node.args or (name not in ("max", "Max", "min", "Min") and len(node.args) != 2):
+            if not node.args or (name in _ARITY and len(node.args) != _ARITY[name]):
                 raise ShapeExprError(f"shape expression {expr!r}: wrong number of arguments to {name}")
             for arg in node.args:
                 _validate(arg, expr)
         elif name in _DIV_FUNCS:
-            arg = node.args[0] if len(node.args) == 1 else None
-            if not (isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Div)):
+            pair = _division(node.args[0]) if len(node.args) == 1 else None
+            if pair is None:
                 raise ShapeExprError(f"shape expression {expr!r}: {name}() must wrap one division a/b")
-            _validate(arg.left, expr)
-            _validate(arg.right, expr)
+            _validate(pair[0], expr)
+            _validate(pair[1], expr)
         else:
             raise ShapeExprError(f"shape expression {expr!r}: function {name!r} is not allowed")
     else:
         raise ShapeExprError(f"shape expression {expr!r}: construct {type(node).__name__} is not allowed")
 
 
+def _division(node: ast.expr) -> Optional[tuple[ast.expr, ast.expr]]:
+    """``(a, b)`` when ``node`` is the true division ``a / b`` or ``IntTrueDiv(a, b)``, else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return node.left, node.right
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "IntTrueDiv"
+            and len(node.args) == 2 and not node.keywords):
+        return node.args[0], node.args[1]
+    return None
+
+
+def is_valid(expr: str) -> bool:
+    """Whether ``expr`` is in the format (:func:`parse` accepts it)."""
+    try:
+        parse(expr)
+    except ShapeExprError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------------- writer
+def write_dim(d: Any) -> Dim:
+    """One dimension as stored in metadata: an int stays an int; a size expression (a sympy expression from
+    ``torch.export``) becomes its text. Text outside the format is kept, with a warning: the engine still runs,
+    but tracing the compiled module (``torch.export``, saving as an ExportedProgram) cannot compute that size."""
+    if isinstance(d, bool):
+        raise ShapeExprError(f"shape dimension must be an int or a size expression, got {d!r}")
+    if isinstance(d, int):
+        return int(d)
+    if getattr(d, "is_number", False) and getattr(d, "is_integer", False):
+        return int(d)
+    text = str(d)
+    if not is_valid(text):
+        logger.warning(
+            "shape expression %r is outside the metadata's expression format; tracing the compiled module "
+            "(torch.export, saving as an ExportedProgram) cannot compute this size", text
+        )
+    return text
+
+
+def write_shape(shape: Sequence[Any]) -> list[Dim]:
+    """A shape as stored in metadata (:func:`write_dim` per dimension)."""
+    return [write_dim(d) for d in shape]
+
+
+# ------------------------------------------------------------------------------------------------- reader
 def symbols_of(expr: str) -> set[str]:
     """The symbol names used in ``expr`` (function names excluded)."""
     node = parse(expr)
@@ -144,9 +204,9 @@ def _eval(node: ast.expr, values: Mapping[str, IntLike], expr: str) -> IntLike:
     assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     name = node.func.id
     if name in _DIV_FUNCS:
-        div = node.args[0]
-        assert isinstance(div, ast.BinOp)
-        return _DIV_FUNCS[name](_eval(div.left, values, expr), _eval(div.right, values, expr))
+        pair = _division(node.args[0])
+        assert pair is not None
+        return _DIV_FUNCS[name](_eval(pair[0], values, expr), _eval(pair[1], values, expr))
     return _FUNCS[name](*(_eval(a, values, expr) for a in node.args))
 
 

@@ -1,4 +1,4 @@
-"""Constant folding of inference BatchNorm into the preceding convolution.
+"""Fold an inference BatchNorm into the preceding convolution.
 
 ``bn(conv(x, W, b))`` with constant W, b and BatchNorm statistics equals ``conv(x, W', b')`` with
 ``W' = W * s`` (per output channel) and ``b' = (b - mean) * s + beta`` where ``s = gamma / sqrt(var + eps)``.
@@ -10,43 +10,42 @@ decomposition), only when the convolution's result has no other user and is not 
 from __future__ import annotations
 
 import operator
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import torch
 import torch.fx
 
+from torch_tensorrt.dynamo._graph import constant_tensor
 from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.lowering.passes._common import finish
 
 aten = torch.ops.aten
 _CONVS = {aten.conv1d.default, aten.conv2d.default, aten.conv3d.default, aten.convolution.default}
 
 
 def _attr(gm: torch.fx.GraphModule, node: Any) -> Optional[torch.Tensor]:
+    """The constant tensor ``node`` reads; None for an absent (None) argument; LookupError for anything else."""
     if node is None:
         return None
-    if not isinstance(node, torch.fx.Node) or node.op != "get_attr":
+    value = constant_tensor(gm, node)
+    if value is None:
         raise LookupError
-    obj: Any = gm
-    for part in str(node.target).split("."):
-        obj = getattr(obj, part)
-    if not isinstance(obj, torch.Tensor):
-        raise LookupError
-    return obj
+    return value
 
 
-def _bn_parts(node: torch.fx.Node) -> Optional[tuple[torch.fx.Node, list[Any], float, torch.fx.Node]]:
+def _bn_parts(node: torch.fx.Node) -> Optional[tuple[Any, list[Any], float, torch.fx.Node]]:
     """(input, [gamma, beta, mean, var], eps, node whose uses to replace) of an inference BatchNorm."""
     if node.target is aten.batch_norm.default:
         x, w, b, mean, var, training, _momentum, eps = node.args[:8]
         if training:
             return None
-        return x, [w, b, mean, var], float(eps), node
+        return x, [w, b, mean, var], float(eps), node  # type: ignore[arg-type]
     if node.target is aten._native_batch_norm_legit_no_training.default:
         x, w, b, mean, var, _momentum, eps = node.args[:7]
         users = list(node.users)
         if len(users) != 1 or users[0].target is not operator.getitem or users[0].args[1] != 0:
             return None
-        return x, [w, b, mean, var], float(eps), users[0]
+        return x, [w, b, mean, var], float(eps), users[0]  # type: ignore[arg-type]
     return None
 
 
@@ -84,7 +83,7 @@ def fold_batch_norm(gm: torch.fx.GraphModule, settings: CompilationSettings) -> 
         with gm.graph.inserting_before(conv):
             w_node = gm.graph.get_attr(f"{base}_weight")
             b_node = gm.graph.get_attr(f"{base}_bias")
-        w_node.meta["val"] = conv.args[1].meta.get("val")
+        w_node.meta["val"] = cast(torch.fx.Node, conv.args[1]).meta.get("val")
         b_node.meta["val"] = bn_args[1].meta.get("val") if isinstance(bn_args[1], torch.fx.Node) else None
         args = list(conv.args)
         while len(args) < 3:
@@ -93,8 +92,4 @@ def fold_batch_norm(gm: torch.fx.GraphModule, settings: CompilationSettings) -> 
         conv.args = tuple(args)
         result.replace_all_uses_with(conv)
         changed = True
-    if changed:
-        gm.graph.eliminate_dead_code()
-        gm.graph.lint()
-        gm.recompile()
-    return gm
+    return finish(gm, changed)

@@ -1,4 +1,4 @@
-"""``reference.compare``: layer-by-layer accuracy of the converted network against eager PyTorch.
+"""``torch_tensorrt.reference.compare``: layer-by-layer accuracy of the converted network against eager PyTorch.
 
 Every FX node that produced network tensors (the interpreter records them) is compared with the node's eager
 value; the first node whose error exceeds the tolerance is the *first divergence* -- usually the converter to
@@ -8,15 +8,29 @@ look at.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import torch
 import torch.fx
 import torch.utils._pytree as pytree
 
 from torch_tensorrt._errors import op_name, short_source_line
-from torch_tensorrt.reference._evaluator import evaluate_network
-from torch_tensorrt.reference._model import NodeError, _flat_inputs, engine_inputs, relative_error
+from torch_tensorrt.dynamo import convert_exported_program
+from torch_tensorrt.dynamo._frontend import to_exported_program, user_inputs
+from torch_tensorrt.reference import evaluate_network
+from torch_tensorrt.reference._model import engine_inputs, relative_error
+
+
+@dataclass
+class NodeError:
+    """One row of the report: a network tensor of an FX node against the node's eager value."""
+
+    node: str
+    op: str
+    max_abs: float
+    rel_norm: float
+    shape: tuple[int, ...]
+    source: str
 
 
 @dataclass
@@ -61,7 +75,7 @@ class _Recorder(torch.fx.Interpreter):
 
 def compare(
     model_or_ep: Any,
-    arg_inputs: Sequence[Any],
+    arg_inputs: Any,
     kwarg_inputs: Optional[dict[str, Any]] = None,
     *,
     tolerance: Optional[float] = None,
@@ -70,14 +84,11 @@ def compare(
 ) -> CompareReport:
     """Convert ``model_or_ep`` into one network and report, per FX node, the reference evaluation's error
     against eager PyTorch (relative norm error; the tolerance defaults to 1e-4, or 1e-2 under fp16/bf16)."""
-    from torch_tensorrt.dynamo import convert_exported_program, trace
-
-    if isinstance(model_or_ep, torch.export.ExportedProgram):
-        ep = model_or_ep
-    else:
-        ep = trace(model_or_ep.eval(), arg_inputs=list(arg_inputs), kwarg_inputs=kwarg_inputs)
-    converted = convert_exported_program(ep, arg_inputs, kwarg_inputs=kwarg_inputs, **settings)
-    tensors = _flat_inputs(arg_inputs, kwarg_inputs)
+    where = "torch_tensorrt.reference.compare"
+    spec = user_inputs(arg_inputs, kwarg_inputs, where=where)
+    ep = to_exported_program(model_or_ep, spec, where=where)
+    converted = convert_exported_program(ep, spec.args, kwarg_inputs=spec.kwargs, **settings)
+    tensors = spec.example_tensors()
     values = evaluate_network(converted.network.network, engine_inputs(converted, tensors), outputs="all")
     recorder = _Recorder(converted.graph_module)
     with torch.no_grad():

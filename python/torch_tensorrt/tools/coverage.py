@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
-
-import torch
-import torch.fx
+from typing import Any, Optional
 
 from torch_tensorrt._errors import op_name, short_source_line
+from torch_tensorrt._io import atomic_write_bytes
+from torch_tensorrt.dynamo._frontend import to_exported_program, user_inputs
 from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.lowering import lower_exported_program, run_passes
 from torch_tensorrt.dynamo.partitioning import partition
 from torch_tensorrt.dynamo.partitioning._partitioner import is_compute_node
 
@@ -48,19 +48,14 @@ class CoverageReport:
 
 def coverage(
     model_or_ep: Any,
-    arg_inputs: Sequence[Any],
+    arg_inputs: Any,
     kwarg_inputs: Optional[dict[str, Any]] = None,
     **settings: Any,
 ) -> CoverageReport:
     """Partition (without building) and report every operator node."""
-    from torch_tensorrt.dynamo import trace
-    from torch_tensorrt.dynamo.lowering import lower_exported_program, run_passes
-
     cfg = CompilationSettings.from_kwargs(**settings)
-    if isinstance(model_or_ep, torch.export.ExportedProgram):
-        ep = model_or_ep
-    else:
-        ep = trace(model_or_ep.eval(), arg_inputs=list(arg_inputs), kwarg_inputs=kwarg_inputs)
+    where = "torch_tensorrt.dynamo.coverage"
+    ep = to_exported_program(model_or_ep, user_inputs(arg_inputs, kwarg_inputs, where=where), where=where)
     gm = run_passes(lower_exported_program(ep, cfg).module(), cfg)
     nodes = [n for n in gm.graph.nodes if is_compute_node(n)]
     info = {n.name: (op_name(n), short_source_line(n)) for n in nodes}
@@ -105,8 +100,6 @@ def print_report(report: CoverageReport) -> None:
 
 def write_html(report: CoverageReport, path: str) -> None:
     """The same report as a standalone HTML page (written atomically)."""
-    from torch_tensorrt._io import atomic_write_bytes
-
     head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
     body = "".join(
         f"<tr class='{'trt' if n.partition else 'torch'}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
