@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compiles every translation unit of runtime_cpp/src against a REAL TensorRT include folder (not the stand-in of
 # tests/cpp) and the torch of a Python, with -Wall -Wextra -Werror in C++20, and lists the symbols the objects
-# need from the TensorRT library. Nothing here is needed by CI: the headers are NVIDIA's, fetched by hand.
+# need from the TensorRT library. It also compiles tests/cpp/trt_api_signatures.cpp, which asserts that every
+# TensorRT declaration of the stand-in headers (what the runtime may call) has exactly the real header's type.
+# Nothing here is needed by CI: the headers are NVIDIA's, fetched by hand.
 #
 #   bash scripts/check_real_headers.sh INCLUDE_DIR [PYTHON]
 #
@@ -43,6 +45,14 @@ for src in "$repo"/runtime_cpp/src/*.cpp; do
     echo "  FAIL  $name.cpp"; sed 's/^/        /' "$out/$name.log" | head -60; status=1
   fi
 done
+sig=$repo/tests/cpp/trt_api_signatures.cpp
+if "$cxx" -std=c++20 -fsyntax-only -Wall -Wextra -Werror -isystem "$inc" -isystem "$cuda/include" "$sig" \
+     2>"$out/signatures.log"; then
+  echo "  ok    the stand-in's declarations have the real signatures ($(grep -cE '^TORCHTRT_(MEMBER|OVERLOAD|FUNCTION)\(' "$sig") checked; tests/cpp/trt_api_signatures.cpp)"
+else
+  echo "  FAIL  tests/cpp/trt_api_signatures.cpp: a stand-in declaration differs from the real header"
+  grep -E "error" "$out/signatures.log" | sed 's/^/        /' | head -40; status=1
+fi
 if [[ $status -eq 0 ]]; then
   # Undefined symbols that neither torch, CUDA nor the C++ runtime library provide: what the TensorRT library
   # must export (everything else in its headers is inline).
