@@ -164,6 +164,9 @@ int main(int argc, char** argv) {
       const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
       std::cout << "mean " << us / args.repeat << " us per call over " << args.repeat << " calls" << std::endl;
     }
+  } catch (const c10::Error& e) {  // torch's and the runtime's errors: the message without the C++ backtrace
+    std::cerr << "error: " << e.what_without_backtrace() << std::endl;
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << std::endl;
     return 1;
