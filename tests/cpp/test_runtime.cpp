@@ -9,6 +9,7 @@
 #include <c10/util/Exception.h>
 
 #include <chrono>
+#include <thread>
 
 #include "mini_test.h"
 #include "torchtrt/engine.h"
@@ -112,6 +113,38 @@ TEST(non_contiguous_and_misaligned_inputs_are_copied) {
   EXPECT_EQ(needs_aligned_copy(shifted), has_gpu());
   EXPECT(!needs_aligned_copy(y));
   EXPECT(at::allclose(execute_engine({shifted, y}, e)[0].cpu(), (shifted * 2 + y).cpu()));
+}
+
+TEST(cuda_an_execution_on_another_stream_waits_for_the_previous_one) {
+  CUDA_ONLY();
+  // A plan with no data-dependent output: the stand-in enqueues a device-to-device copy and never synchronizes.
+  const char* plan = "torchtrt-fake-plan 1\ninput x float32 2x4 2x4 2x4\noutput c float32 copy x\n";
+  auto e = c10::make_intrusive<TRTEngine>(record_for(plan, {"x"}, {"c"}, "copier"));
+  const at::Tensor x = on_dev(at::randn({2, 4}));
+  c10::cuda::getCurrentCUDAStream(0).synchronize();
+  c10::cuda::CUDAStream a = c10::cuda::getStreamFromPool(false, 0);
+  c10::cuda::CUDAStream b = c10::cuda::getStreamFromPool(false, 0);
+  EXPECT(a != b);
+  // Stream a is held up by a host function, so the execution enqueued on it stays pending for a while.
+  const cudaHostFn_t hold = [](void*) { std::this_thread::sleep_for(std::chrono::milliseconds(300)); };
+  EXPECT_EQ(cudaLaunchHostFunc(a.stream(), hold, nullptr), cudaSuccess);
+  at::Tensor first, second;
+  {
+    c10::cuda::CUDAStreamGuard guard(a);
+    first = execute_engine({x}, e)[0];
+  }
+  {
+    c10::cuda::CUDAStreamGuard guard(b);
+    second = execute_engine({x}, e)[0];
+    EXPECT_EQ(torchtrt_fake_last_enqueue_stream(), reinterpret_cast<intptr_t>(b.stream()));
+  }
+  // The same execution context on b: b waits for the event recorded after the enqueue on a, so it is still
+  // pending long after its own copy would have finished.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(cudaStreamQuery(b.stream()), cudaErrorNotReady);
+  b.synchronize();
+  EXPECT_EQ(cudaStreamQuery(a.stream()), cudaSuccess);  // b finished only after a
+  EXPECT(same(first, x) && same(second, x));
 }
 
 TEST(output_allocator_when_the_record_requires_it) {
