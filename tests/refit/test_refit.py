@@ -119,3 +119,30 @@ def test_weight_name_map_names_state_dict_entries(image, resnet18_like):
     names = _engines(compiled)[0].weight_name_map
     assert names and any(v == "fc.weight" for v in names.values())
     assert any(isinstance(v, list) and "stem.1.running_var" in v for v in names.values())  # folded BN kernel
+
+
+def test_refit_a_loaded_exported_program(tmp_path, image, resnet18_like):
+    model_a, model_b = resnet18_like(1), resnet18_like(6)
+    compiled = _compile(model_a, image)
+    torch_tensorrt.save(compiled, tmp_path / "a.ep", arg_inputs=[image])
+    loaded = torch_tensorrt.load(tmp_path / "a.ep")
+    torch.testing.assert_close(loaded.module()(image), model_a(image), atol=1e-4, rtol=1e-4)
+    before = builds_done()
+    refitted = refit_module_weights(loaded, model_b, arg_inputs=[image])
+    assert builds_done() == before
+    torch.testing.assert_close(refitted.module()(image), model_b(image), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(loaded.module()(image), model_a(image), atol=1e-4, rtol=1e-4)  # not in place
+
+
+def test_structure_error_leaves_an_in_place_target_untouched(image, resnet18_like):
+    model = resnet18_like(1)
+    ep = torch.export.export(model, (image,))
+    with testing.simulate():  # two engines: max_pool2d runs in PyTorch
+        compiled = torch_tensorrt.dynamo.compile(
+            ep, arg_inputs=[image], min_block_size=1, immutable_weights=False, torch_executed_ops={"aten.max_pool2d.default"}
+        )
+    records = [e.record for e in _engines(compiled)]
+    assert len(records) == 2
+    with pytest.raises(RefitStructureError):
+        refit_module_weights(compiled, _Gelu(resnet18_like(2)), arg_inputs=[image], in_place=True)
+    assert [e.record for e in _engines(compiled)] == records
