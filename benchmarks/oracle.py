@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "tests" / "oracle"))
 
+from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from _onnx_oracle import AGREE, NOT_MODELLED, NOT_PARSED, NOT_TENSOR_IO, CaseResult, Oracle  # noqa: E402
@@ -85,7 +86,7 @@ def main() -> None:
         for r in checked:
             if r.outcome != AGREE:
                 why = KNOWN[r.name].reason if r.name in KNOWN else r.detail
-                console.print(f"[bold]{r.name}[/bold] ({column(r)}): {why}")
+                console.print(f"[bold]{r.name}[/bold] ({column(r)}): {escape(why)}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ parsed and evaluated lazily, once per process, and nothing is cached on disk.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional, Union
@@ -159,6 +160,8 @@ class Oracle:
         self.cases = cases if cases is not None else load_cases()
         self._screened: dict[str, Union[CaseResult, _Prepared]] = {}
         self._results: dict[str, CaseResult] = {}
+        self._logger = _QuietLogger()
+        self._builder = _trt.load().Builder(self._logger)  # one builder makes every network (and builds them)
 
     def names(self) -> list[str]:
         return sorted(self.cases)
@@ -184,14 +187,12 @@ class Oracle:
 
     def parse(self, model: Any) -> tuple[Optional[_Prepared], str]:
         """Parse an ONNX ModelProto; (the parsed network, "") or (None, the parser's first error)."""
-        trt = _trt.load()
-        logger = _QuietLogger()
-        builder = trt.Builder(logger)
-        network = builder.create_network(0)
-        parser = trt.OnnxParser(network, logger)
+        self._logger.messages.clear()
+        network = self._builder.create_network(0)
+        parser = _trt.load().OnnxParser(network, self._logger)
         if parser.parse(model.SerializeToString()):
-            return _Prepared(builder, network, parser, logger, (), [], []), ""
-        reason = parser.get_error(0).desc() if parser.num_errors else "; ".join(logger.messages[-1:])
+            return _Prepared(self._builder, network, parser, self._logger, (), [], []), ""
+        reason = parser.get_error(0).desc() if parser.num_errors else "; ".join(self._logger.messages[-1:])
         return None, reason.strip().splitlines()[0] if reason.strip() else "parse failed"
 
     def _screen(self, name: str) -> Union[CaseResult, _Prepared]:
@@ -271,6 +272,12 @@ class Oracle:
         return builder.build_serialized_network(network, config) is not None
 
 
+@functools.lru_cache(maxsize=1)
+def shared() -> Oracle:
+    """The process's oracle (the tests parametrize by case name at collection, then evaluate lazily)."""
+    return Oracle()
+
+
 def _atol(case: Any, dtype: torch.dtype) -> float:
     """The case's absolute tolerance, at least a few units in the last place of the output's dtype near 1.
 
@@ -287,4 +294,4 @@ def agreement(results: list[CaseResult]) -> tuple[int, int]:
     return sum(r.outcome == AGREE for r in checked), len(checked)
 
 
-__all__ = ["Oracle", "CaseResult", "OUTCOMES", "agreement", "feed", "load_cases", "to_torch"]
+__all__ = ["Oracle", "CaseResult", "OUTCOMES", "agreement", "feed", "load_cases", "shared", "to_torch"]

@@ -114,10 +114,4 @@ KNOWN: dict[str, Difference] = {
     "test_quantizelinear": _QUANTIZE_UINT8,
     "test_quantizelinear_axis": _QUANTIZE_UINT8,
     "test_quantizelinear_blocked_asymmetric": _QUANTIZE_UINT8,
-    "test_scatter_elements_with_negative_indices": Difference(
-        "Negative indices: ONNX counts them from the end; TensorRT's Scatter requires 0 <= index < dim (unlike "
-        "Gather, which NVIDIA's parser documents as taking negative indices natively), so the evaluator "
-        "reports them as out of range.",
-        TRT_OPS + "Scatter.html; onnx-tensorrt docs/Changelog.md (8.2: Gather/GatherElements negative indices)",
-    ),
 }

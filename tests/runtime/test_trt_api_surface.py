@@ -29,7 +29,12 @@ PACKAGE = Path(torch_tensorrt.__file__).parent
 #: Where the Python runtime lives (before and after the move of dynamo/runtime/* into runtime/).
 RUNTIME_DIRS = (PACKAGE / "runtime", PACKAGE / "dynamo" / "runtime")
 #: Calls whose result is of a known kind, and the kinds.
-PRODUCERS = {"Runtime": "Runtime", "deserialize_cuda_engine": "ICudaEngine", "create_execution_context": "IExecutionContext"}
+PRODUCERS = {
+    "Runtime": "Runtime",
+    "make_runtime": "Runtime",  # an engine kind's runtime factory (runtime/_kinds.py)
+    "deserialize_cuda_engine": "ICudaEngine",
+    "create_execution_context": "IExecutionContext",
+}
 #: Parameters of these names hold objects of these kinds.
 PARAMETERS = {"runtime": "Runtime", "engine": "ICudaEngine", "context": "IExecutionContext"}
 SIMULATED = {"Runtime": _sim_runtime.Runtime, "ICudaEngine": _sim_runtime.Engine, "IExecutionContext": _sim_runtime.ExecutionContext}

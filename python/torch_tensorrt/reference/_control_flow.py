@@ -19,6 +19,8 @@ from typing import Any, Callable, Optional, Union
 
 import torch
 
+from torch_tensorrt.reference._checks import check_output
+
 #: Boundary layer types and the classes their attributes are read through.
 LOOP_LAYERS = {
     "TRIP_LIMIT": "ITripLimitLayer",
@@ -219,8 +221,6 @@ def _restrict(block: Block, keep: set[int]) -> Block:
 
 
 def _store(layer: Any, slot: int, value: torch.Tensor, values: dict[str, torch.Tensor]) -> None:
-    from torch_tensorrt.reference._evaluator import check_output
-
     check_output(layer, slot, value, type(layer).__name__)
     values[layer.get_output(slot).name] = value
 

@@ -8,6 +8,7 @@ import torch
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt.reference import _control_flow
+from torch_tensorrt.reference._checks import check_output
 from torch_tensorrt.reference._registry import EvalContext, lookup
 from torch_tensorrt._dtypes import torch_dtype_of
 
@@ -95,20 +96,3 @@ def _evaluate_layer(layer: Any, type_name: str, ctx: EvalContext) -> None:
     for slot, result in enumerate(results):
         check_output(layer, slot, result, type_name)
         values[layer.get_output(slot).name] = result
-
-
-def check_output(layer: Any, slot: int, result: torch.Tensor, type_name: str) -> None:
-    """Raise unless ``result`` has the dtype and shape (``-1``: any length) the network declares for the output."""
-    out = layer.get_output(slot)
-    declared = torch_dtype_of(out.dtype)
-    if result.dtype != declared:
-        raise AssertionError(
-            f"reference evaluator: layer {layer.name!r} ({type_name}) output {slot} computed as "
-            f"{result.dtype}, network declares {declared}"
-        )
-    shape = tuple(out.shape)
-    if len(shape) != result.dim() or any(d != -1 and d != s for d, s in zip(shape, result.shape)):
-        raise AssertionError(
-            f"reference evaluator: layer {layer.name!r} ({type_name}) output {slot} has shape "
-            f"{tuple(result.shape)}, network declares {shape}"
-        )

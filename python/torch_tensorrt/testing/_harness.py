@@ -38,15 +38,23 @@ class HarnessResult:
 
 
 def _like(example: torch.Tensor, shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
-    """A new tensor of ``shape`` drawn like ``example``: same dtype, values uniform within the example's range
-    (floats: its finite values), so an example inside a function's domain (log, sqrt, acos, ...) gives
-    min/max-shape inputs inside it too."""
+    """A new tensor of ``shape`` drawn like ``example``: same dtype; floats from a normal distribution with the
+    example's mean and standard deviation, truncated to the example's (finite) value range -- so an example
+    inside a function's domain (log, sqrt, acos, ...) gives min/max-shape inputs inside it too, at the
+    example's scale; integers uniform within the example's range."""
     if example.dtype.is_floating_point:
         finite = example[torch.isfinite(example)].double()
         lo = float(finite.min()) if finite.numel() else -1.0
         hi = float(finite.max()) if finite.numel() else 1.0
-        u = torch.rand(tuple(shape), generator=generator, dtype=torch.float64)
-        return (lo + (hi - lo) * u).to(example.dtype)
+        mean = float(finite.mean()) if finite.numel() else 0.0
+        std = float(finite.std()) if finite.numel() > 1 else 1.0
+        x = mean + std * torch.randn(tuple(shape), generator=generator, dtype=torch.float64)
+        for _ in range(64):  # redraw what falls outside [lo, hi] (no pile-up of ties at the bounds)
+            outside = (x < lo) | (x > hi)
+            if not bool(outside.any()):
+                break
+            x[outside] = mean + std * torch.randn(int(outside.sum()), generator=generator, dtype=torch.float64)
+        return x.clamp(lo, hi).to(example.dtype)
     if example.dtype == torch.bool:
         return torch.rand(tuple(shape), generator=generator) > 0.5
     lo = int(example.min()) if example.numel() else 0
@@ -105,22 +113,22 @@ def _relative_norm_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     return float(torch.linalg.vector_norm(diff)) / max(norm, 1e-12)
 
 
-def scale_atol(expected: torch.Tensor, rtol: float) -> float:
-    """The default absolute tolerance: ``rtol`` times the RMS of ``expected``'s finite elements."""
+def scale_atol(expected: torch.Tensor, rtol: float, factor: float = 1.0) -> float:
+    """The default absolute tolerance: ``factor * rtol`` times the RMS of ``expected``'s finite elements."""
     e = expected.detach().double()
     e = e[torch.isfinite(e)]
-    return rtol * float(e.square().mean().sqrt()) if e.numel() else 0.0
+    return factor * rtol * float(e.square().mean().sqrt()) if e.numel() else 0.0
 
 
-def _compare(name: str, actual: Any, expected: Any, tol: float, atol: Optional[float]) -> float:
+def _compare(name: str, actual: Any, expected: Any, tol: float, atol: Optional[float], atol_rms: float = 1.0) -> float:
     """Check one output against eager: elementwise (:func:`mismatch`) and the relative norm
     ``||actual - expected|| <= atol + tol * ||expected||``. Returns the relative norm error.
-    ``atol=None``: :func:`scale_atol`."""
+    ``atol=None``: :func:`scale_atol` with ``factor=atol_rms``."""
     if not isinstance(expected, torch.Tensor):
         assert actual == expected, f"{name}: reference {actual!r} != eager {expected!r}"
         return 0.0
     if atol is None:
-        atol = scale_atol(expected, tol) if expected.dtype.is_floating_point else 0.0
+        atol = scale_atol(expected, tol, atol_rms) if expected.dtype.is_floating_point else 0.0
     why = mismatch(actual, expected, rtol=tol, atol=atol)
     assert why is None, f"{name}: {why}"
     if not expected.dtype.is_floating_point or expected.numel() == 0:
@@ -141,6 +149,7 @@ def assert_converts(
     precision: Optional[torch.dtype] = None,
     rtol: Optional[float] = None,
     atol: Optional[float] = None,
+    atol_rms: float = 1.0,
     expected_ops: Optional[set[Any]] = None,
     no_expected_ops: Optional[str] = None,
     seed: int = 0,
@@ -150,7 +159,9 @@ def assert_converts(
 
     ``inputs``: example tensors (the opt shapes when dynamic). ``input_ranges``: per input ``(min, opt, max)``
     shapes or None for a static input. ``precision``: float16/bfloat16 runs the network in that precision
-    (``enabled_precisions``) and loosens the default tolerance. ``rtol``/``atol``: see the module docstring.
+    (``enabled_precisions``) and loosens the default tolerance. ``rtol``/``atol``: see the module docstring;
+    ``atol_rms`` scales the default ``atol`` (a whole model in reduced precision accumulates rounding noise
+    whose largest element is a few times its RMS).
     ``expected_ops`` (required): aten ops that must appear in the converted graph (guards against a test that
     silently exercises another converter); an entry may be a ``frozenset`` of alternatives, any one of which
     suffices (overloads sharing one converter). A test that cannot name them (a whole model) passes
@@ -211,7 +222,7 @@ def assert_converts(
             flat_a, spec_a = pytree.tree_flatten(actual)
             assert spec_e == spec_a, f"[{label}] output structure {spec_a} != eager {spec_e}"
             for i, (a, e) in enumerate(zip(flat_a, flat_e)):
-                worst = max(worst, _compare(f"[{label} shapes] output {i}", a, e, tol, atol))
+                worst = max(worst, _compare(f"[{label} shapes] output {i}", a, e, tol, atol, atol_rms))
     _log_case(converted, dynamic=any(r is not None for r in ranges), precision=precision)
     return HarnessResult(converted, [p[0] for p in points], worst)
 

@@ -103,6 +103,10 @@ def scatter(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) 
     """A copy of data with updates written at indices: ELEMENT (ONNX ScatterElements along ``axis``) or ND
     (ONNX ScatterND). Two writes to one location are undefined and reported as an error.
 
+    The page states no index range. ELEMENT takes ``-dim <= i < dim``, a negative index counting from the end,
+    as for GATHER: NVIDIA's ONNX parser hands ONNX ScatterElements' negative indices to this layer unchanged
+    (the ONNX oracle checks it); ND indices must lie in ``[0, dim)``.
+
     Doc: https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Scatter.html
     """
     data, idx, updates = require(inputs, 0), require(inputs, 1), require(inputs, 2)
@@ -110,7 +114,7 @@ def scatter(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) 
     mode = layer.mode.name
     if mode == "ELEMENT":
         axis = normalize_axis(layer, ctx, int(layer.axis), data.dim())
-        idx = _check_indices(layer, ctx, idx, data.shape[axis], "scatter")
+        idx = _check_indices(layer, ctx, idx, data.shape[axis], "scatter", negative=True)
         grids = torch.meshgrid([torch.arange(n) for n in idx.shape], indexing="ij")
         coords = [idx if d == axis else grids[d] for d in range(data.dim())]
         flat = torch.zeros_like(idx)
