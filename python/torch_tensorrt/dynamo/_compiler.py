@@ -169,8 +169,21 @@ def _pass_only_engine_inputs(gm: torch.fx.GraphModule, name: str, partition: tor
             node.args = tuple(node.args[i] for i in keep)
             changed = True
     if changed:
-        gm.graph.eliminate_dead_code()  # the size computations that only fed the engine
+        # the size computations that only fed the engine -- not a PyTorch segment that exists for its effect
+        # (writing an updated cache back into an input with ``copy_``), whose results nobody reads either
+        gm.graph.eliminate_dead_code(is_impure_node=lambda n: n.is_impure() or _has_effects(gm, n))
+        gm.delete_all_unused_submodules()
         gm.recompile()
+
+
+def _has_effects(gm: torch.fx.GraphModule, node: torch.fx.Node) -> bool:
+    """Whether ``node`` calls a submodule whose graph has an impure node (an in-place write, an assert)."""
+    if node.op != "call_module":
+        return False
+    sub = gm.get_submodule(str(node.target))
+    return isinstance(sub, torch.fx.GraphModule) and any(
+        n.op == "call_function" and n.is_impure() for n in sub.graph.nodes
+    )
 
 
 def convert_exported_program_to_serialized_trt_engine(
