@@ -9,15 +9,17 @@ Prints one row per path with the median (and p90) time per call over many calls:
 * ``python: TRTEngine.execute`` -- the engine object alone (input checks, shapes, addresses, enqueue);
 * ``simulated execute_async_v3`` -- the simulated TensorRT call itself (the floor included in the rows above:
   on a machine with TensorRT this is where the real engine's enqueue would be);
-* ``cpp: module`` -- the C++ runtime, when its library is loaded (simulated engines run there only if the C++
-  runtime supports them; otherwise the row says why it is missing).
+* ``cpp: module`` -- the C++ runtime, when its library is loaded (otherwise the row says why it is missing); also
+  ``torch.ops.tensorrt.execute_engine`` called directly, the module with an engine whose enqueue does nothing
+  (the C++ runtime's own per-call cost, like the Python "no-op enqueue" rows), and (CUDA) a caller on a
+  non-default stream.
 
 Usage: ``python benchmarks/runtime_overhead.py [--calls N] [--device cpu|cuda] [--shape 1,16]``.
 On a GPU machine ``--device cuda`` feeds CUDA tensors (the simulated engine then copies on the GPU).
 Where TensorRT is not installed (our GPU machine), make the engines elsewhere with ``--save-modules F`` and run
-with ``--modules F`` plus the names-only stand-in (``--names-only``). The C++ row uses an engine whose plan is
-also a stand-in TensorRT "copy" plan, so the C++ test build (tests/cpp, host memory) can run it: that row
-always feeds CPU tensors.
+with ``--modules F`` plus the names-only stand-in (``--names-only``). The C++ rows use an engine whose plan is
+also a stand-in TensorRT "copy" plan, so the C++ test build (tests/cpp) runs it: on the GPU when there is one
+(the stand-in's CUDA mode: a device-to-device copy on the caller's stream), else on host memory.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ def make_modules(shape: tuple[int, ...]) -> dict[str, object]:
 
     dims = "x".join(map(str, shape))
     plan = f"torchtrt-fake-plan 1\nname identity\ninput x float32 {dims} {dims} {dims}\noutput y float32 copy x\n"
-    return {"python": identity_module(shape), "cpp": identity_module(shape, engine=plan.encode())}
+    noop = plan.replace("copy x", "noop x")  # the stand-in enqueues nothing: the C++ runtime's own cost
+    return {"python": identity_module(shape), "cpp": identity_module(shape, engine=plan.encode()),
+            "cpp_noop": identity_module(shape, engine=noop.encode())}
 
 
 def main() -> None:
@@ -120,9 +124,23 @@ def main() -> None:
         try:
             cpp = modules["cpp"]
             cpp.set_runtime("cpp")
-            x_host = x.cpu()
-            cpp(x_host)
-            bench("cpp: module (stand-in TensorRT, host memory)", lambda: cpp(x_host))
+            # The stand-in build runs on the GPU when there is one (its CUDA mode), else on host memory.
+            cpp_device = torch.device(cpp.engine.device())
+            xc = x.to(cpp_device)
+            cpp(xc)
+            where = "CUDA" if cpp_device.type == "cuda" else "host memory"
+            bench(f"cpp: module (stand-in TensorRT, {where})", lambda: cpp(xc))
+            bench(f"cpp: torch.ops.tensorrt.execute_engine ({where})",
+                  lambda: torch.ops.tensorrt.execute_engine([xc], cpp.engine))
+            if "cpp_noop" in modules:
+                noop = modules["cpp_noop"]
+                noop.set_runtime("cpp")
+                noop(xc)
+                bench(f"cpp: module, no-op enqueue (wrapper only, {where})", lambda: noop(xc))
+            if cpp_device.type == "cuda":  # the default stream goes through a side stream and two events
+                side = torch.cuda.Stream(cpp_device)
+                with torch.cuda.stream(side):
+                    bench("cpp: module on a non-default stream (CUDA)", lambda: cpp(xc))
         except Exception as exc:  # e.g. the C++ runtime does not run simulated engines
             rows.append(("cpp: module", f"not measured: {type(exc).__name__}: {str(exc)[:80]}"))
     else:
@@ -132,7 +150,7 @@ def main() -> None:
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
-    print("  (the 'no-op enqueue' rows are the Python runtime's own per-call overhead; the C++ row includes the")
+    print("  (the 'no-op enqueue' rows are the Python runtime's own per-call overhead; the C++ rows include the")
     print("   stand-in TensorRT's copy engine)")
 
 

@@ -8,21 +8,14 @@
 # toolkit root; /usr/local/cuda is used when CUDA_TOOLKIT_ROOT_DIR/CUDAToolkit_ROOT are not given.
 if(TARGET torch)
   set(TORCHTRT_TORCH_FOUND TRUE)
+  if(NOT TORCHTRT_TORCH_TARGETS)
+    set(TORCHTRT_TORCH_TARGETS torch)
+  endif()
   return()
 endif()
 
 set(TORCHTRT_TORCH_FOUND FALSE)
-if(NOT TORCHTRT_PYTHON)
-  if(Python3_EXECUTABLE)
-    set(TORCHTRT_PYTHON "${Python3_EXECUTABLE}")
-  elseif(Python_EXECUTABLE)
-    set(TORCHTRT_PYTHON "${Python_EXECUTABLE}")
-  elseif(PYTHON_EXECUTABLE)
-    set(TORCHTRT_PYTHON "${PYTHON_EXECUTABLE}")
-  else()
-    find_program(TORCHTRT_PYTHON NAMES python3 python)
-  endif()
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/TorchTRTPython.cmake)
 
 execute_process(
   COMMAND "${TORCHTRT_PYTHON}" -c "import torch; print(torch.utils.cmake_prefix_path)"

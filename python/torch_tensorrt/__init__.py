@@ -6,6 +6,7 @@ Importing this package is cheap: it imports neither TensorRT nor CUDA, and loads
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from torch_tensorrt._version import __version__
@@ -26,7 +27,11 @@ _LAZY_ATTRS = {
     "logging": ("torch_tensorrt.logging", None),
 }
 
-__all__ = ["__version__", "Input", "Device", *_LAZY_ATTRS]
+#: For C++ projects, as ``torch.utils.cmake_prefix_path``: add it to CMAKE_PREFIX_PATH and
+#: ``find_package(torchtrt_runtime)`` finds the C++ runtime installed with the package (examples/cpp/README.md).
+cmake_prefix_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "share", "cmake")
+
+__all__ = ["__version__", "Input", "Device", "cmake_prefix_path", *_LAZY_ATTRS]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,35 +1,45 @@
-// TRTEngine: record -> deserialized TensorRT engine, binding checks, lazy execution context.
+// TRTEngine: record -> load-time checks -> device selection -> deserialized TensorRT engine, binding checks,
+// lazy execution context (through an IRuntimeConfig with the runtime cache on TensorRT-RTX).
 #include "torchtrt/engine.h"
 
 #include <ATen/Functions.h>
-#include <cuda_runtime_api.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/util/Exception.h>
+#include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <optional>
+
+#include "torchtrt/compat.h"
 
 namespace torchtrt {
 
 // ---------------------------------------------------------------------------------------------------------
 // TorchOutputAllocator
 
-void* TorchOutputAllocator::reallocateOutputAsync(char const* tensorName, void* currentMemory, uint64_t size,
+void* TorchOutputAllocator::reallocateOutputAsync(char const* /*tensorName*/, void* currentMemory, uint64_t size,
                                                   uint64_t alignment, cudaStream_t /*stream*/) {
-  return reallocateOutput(tensorName, currentMemory, size, alignment);
-}
-
-void* TorchOutputAllocator::reallocateOutput(char const* /*tensorName*/, void* /*currentMemory*/, uint64_t size,
-                                             uint64_t /*alignment*/) noexcept {
-  // Torch's allocators align to at least 64 bytes on the CPU and 256 bytes on CUDA, which covers what
-  // TensorRT asks for. A buffer handed out by a previous call belongs to that call's caller: reset() drops it,
-  // so a new buffer is allocated for each call, and grown (never shrunk) within a call.
+  // TensorRT calls this from enqueueV3 on the thread that called it, so Torch's current stream is the caller's:
+  // the buffer is allocated on it, and the caller's stream is ordered after the execution (stream_order.h), so
+  // the caching allocator never hands the memory out while TensorRT writes it. A buffer handed out by a
+  // previous call belongs to that call's caller: reset() drops it, so each call gets a new buffer, grown (never
+  // shrunk) within the call. No exception may reach TensorRT: failures return nullptr, which it reports.
   try {
-    const int64_t bytes = std::max<int64_t>(static_cast<int64_t>(size), 1);
-    if (!buffer_.defined() || buffer_.numel() < bytes)
-      buffer_ = at::empty({bytes}, at::TensorOptions().dtype(at::kByte).device(device_));
-    return buffer_.data_ptr();
+    const int64_t want = std::max<int64_t>(static_cast<int64_t>(size), 1);
+    if (buffer_.defined() && currentMemory == static_cast<char*>(buffer_.data_ptr()) + offset_ &&
+        buffer_.numel() - offset_ >= want)
+      return currentMemory;
+    // Torch's CUDA allocator aligns to 512 bytes, its CPU allocator to 64; pad for anything stricter.
+    const int64_t align = std::max<int64_t>(static_cast<int64_t>(alignment), 1);
+    buffer_ = at::empty({want + align - 1}, at::TensorOptions().dtype(at::kByte).device(device_));
+    const auto base = reinterpret_cast<std::uintptr_t>(buffer_.data_ptr());
+    offset_ = static_cast<int64_t>((align - base % align) % align);
+    return static_cast<char*>(buffer_.data_ptr()) + offset_;
   } catch (...) {
-    return nullptr;  // TensorRT reports the failed allocation
+    buffer_ = at::Tensor();
+    return nullptr;
   }
 }
 
@@ -40,6 +50,7 @@ void TorchOutputAllocator::notifyShape(char const* /*tensorName*/, nvinfer1::Dim
 
 void TorchOutputAllocator::reset() {
   buffer_ = at::Tensor();
+  offset_ = 0;
   shape_.clear();
   shape_known_ = false;
 }
@@ -48,7 +59,7 @@ at::Tensor TorchOutputAllocator::result(at::ScalarType dtype) const {
   int64_t numel = 1;
   for (int64_t d : shape_) numel *= d;
   const int64_t bytes = numel * static_cast<int64_t>(c10::elementSize(dtype));
-  at::Tensor bytes_view = buffer_.defined() ? buffer_.narrow(0, 0, bytes)
+  at::Tensor bytes_view = buffer_.defined() ? buffer_.narrow(0, offset_, bytes)
                                             : at::empty({0}, at::TensorOptions().dtype(at::kByte).device(device_));
   return bytes_view.view(dtype).view(shape_);
 }
@@ -57,23 +68,63 @@ at::Tensor TorchOutputAllocator::result(at::ScalarType dtype) const {
 // TRTEngine
 
 namespace {
+
 // Record problems surface as ValueError in Python, like the Python runtime's RecordError(ValueError).
 EngineRecord parse_record(const std::vector<std::string>& record_list) {
   try {
     EngineRecord r = EngineRecord::from_list(record_list);
-    check_engine_kind(r, kStandInRuntime);
+    check_engine_kind(r, kStandInTensorRT);
     return r;
   } catch (const RecordError& e) {
     TORCH_CHECK_VALUE(false, e.what());
   }
 }
+
+// Platform, flavour and version against this runtime: errors stop the load, warnings go to Python's warnings.
+void check_load(const EngineRecord& r) {
+  try {
+    for (const auto& w : check_compatibility(r, RuntimeIdentity{kTensorRTFlavour, library_version(), platform_name()}))
+      TORCH_WARN(w);
+  } catch (const CompatError& e) {
+    TORCH_CHECK(false, e.what());
+  }
+}
+
+// The device the engine runs on (compat.h's rule). Without any CUDA device only the stand-in runs, on the host.
+c10::Device choose_device(const EngineRecord& r) {
+  const int count = static_cast<int>(c10::cuda::device_count());
+  if (kStandInTensorRT && count == 0) return c10::Device(c10::kCPU);
+  std::vector<DeviceInfo> devices(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    C10_CUDA_CHECK(cudaDeviceGetAttribute(&devices[i].major, cudaDevAttrComputeCapabilityMajor, i));
+    C10_CUDA_CHECK(cudaDeviceGetAttribute(&devices[i].minor, cudaDevAttrComputeCapabilityMinor, i));
+  }
+  const int current = count ? static_cast<int>(c10::cuda::current_device()) : -1;
+  try {
+    const DeviceChoice choice = select_device(r, devices, current);
+    if (!choice.warning.empty()) TORCH_WARN(choice.warning);
+    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(choice.index));
+  } catch (const CompatError&) {
+  }
+  for (int i = 0; i < count; ++i) {  // no compatible device: the error lists them by name
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) == cudaSuccess) devices[i].name = prop.name;
+  }
+  try {
+    select_device(r, devices, current);
+  } catch (const CompatError& e) {
+    TORCH_CHECK(false, e.what());
+  }
+  TORCH_CHECK(false, "engine ", quoted(r.name), ": device selection failed");
+}
+
 #ifdef TORCHTRT_FAKE_TENSORRT
 // Stand-in build only: the bytes handed to the stand-in's deserializeCudaEngine. A simulated record built by the
 // compiler carries a TensorRT-RTX plan the stand-in cannot read, so the stand-in gets the simulated plan of
 // torch_tensorrt.testing._sim_runtime instead: {"format": "torch_tensorrt.simulated_plan", "metadata": <the
 // record's metadata JSON, with its recorded network>} (serialize_plan's layout). The stand-in reads the I/O
 // tensors and profiles from it and asks the registered simulator (Python) for output shapes and values.
-// Hand-written test records whose plan already is a stand-in text plan keep it.
+// Records whose plan already is a stand-in text plan keep it (the stand-in executes those itself).
 constexpr char kStandInPlanHeader[] = "torchtrt-fake-plan";
 constexpr char kSimulatedPlanFormat[] = "torch_tensorrt.simulated_plan";
 
@@ -88,38 +139,47 @@ std::string plan_for_runtime(const EngineRecord& r) {
 #else
 const std::string& plan_for_runtime(const EngineRecord& r) { return r.engine; }
 #endif
+
+std::string version_label(const EngineRecord& r) {
+  return (r.trt_flavour.empty() ? std::string("TensorRT") : flavour_label(r.trt_flavour)) + " " +
+         (r.trt_version.empty() ? std::string("of unknown version") : r.trt_version);
+}
+
 }  // namespace
 
-TRTEngine::TRTEngine(const std::vector<std::string>& record_list) : record_(parse_record(record_list)) {
-  if (!kStandInRuntime) {
-    TORCH_CHECK(record_.device_id >= 0 && record_.device_id < c10::cuda::device_count(), label(),
-                ": built for cuda:", record_.device_id, " but this process sees ", int(c10::cuda::device_count()),
-                " CUDA device(s)");
-  }
-  std::unique_ptr<c10::cuda::CUDAGuard> guard;
-  if (!kStandInRuntime) {
-    guard = std::make_unique<c10::cuda::CUDAGuard>(static_cast<c10::DeviceIndex>(record_.device_id));
-    int major = 0, minor = 0;
-    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, static_cast<int>(record_.device_id));
-    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, static_cast<int>(record_.device_id));
-    const std::string cap = std::to_string(major) + "." + std::to_string(minor);
-    if (!record_.hardware_compatible && !record_.device_capability.empty() && record_.device_capability != cap)
-      TORCH_WARN(label(), ": built for compute capability ", record_.device_capability, " (",
-                 record_.device_name, ") but cuda:", record_.device_id, " has ", cap,
-                 "; TensorRT may refuse it (build with hardware_compatible=True to share engines)");
+TRTEngine::TRTEngine(const std::vector<std::string>& record_list)
+    : record_(parse_record(record_list)), device_(c10::kCPU) {
+  check_load(record_);
+  device_ = choose_device(record_);
+  std::optional<c10::cuda::CUDAGuard> guard;
+  if (device_.is_cuda()) {
+    guard.emplace(device_.index());
+    stream_order_ = std::make_unique<StreamOrder>(device_.index());
   }
   Logger::take_last_error();
   runtime_.reset(nvinfer1::createInferRuntime(Logger::instance()));
   TORCH_CHECK(runtime_, label(), ": could not create a TensorRT runtime", trt_said());
   const std::string& plan = plan_for_runtime(record_);
   engine_.reset(runtime_->deserializeCudaEngine(plan.data(), plan.size()));
-  TORCH_CHECK(engine_, label(), ": TensorRT could not deserialize the engine (", plan.size(),
-              " bytes; built with ", record_.trt_flavour.empty() ? "TensorRT" : record_.trt_flavour, " ",
-              record_.trt_version.empty() ? "of unknown version" : record_.trt_version, ")", trt_said());
+  TORCH_CHECK(engine_, label(), ": TensorRT could not deserialize the engine (", plan.size(), " bytes; built with ",
+              version_label(record_), ", this runtime is ", flavour_label(kTensorRTFlavour), " ", library_version(),
+              ")", trt_said());
   check_bindings();
 }
 
-TRTEngine::~TRTEngine() = default;
+TRTEngine::~TRTEngine() {
+  // TensorRT objects release device memory: destroy them with the engine's device current.
+  std::optional<c10::cuda::CUDAGuard> guard;
+  if (device_.is_cuda()) guard.emplace(device_.index());
+  context_.reset();
+  allocators_.clear();
+#ifdef TORCHTRT_TENSORRT_RTX
+  runtime_config_.reset();
+#endif
+  runtime_cache_.reset();
+  engine_.reset();
+  runtime_.reset();
+}
 
 void TRTEngine::check_bindings() {
   std::vector<std::string> engine_inputs, engine_outputs;
@@ -150,20 +210,37 @@ void TRTEngine::check_bindings() {
   check(record_.input_binding_names, engine_inputs, "input");
   check(record_.output_binding_names, engine_outputs, "output");
 
+  // Shape tensors (isShapeInferenceIO): TensorRT reads their values from host memory (execute.cpp).
+  shape_inputs_.assign(record_.input_binding_names.size(), 0);
+  for (std::size_t i = 0; i < shape_inputs_.size(); ++i) {
+    shape_inputs_[i] = engine_->isShapeInferenceIO(record_.input_binding_names[i].c_str()) ? 1 : 0;
+    has_shape_inputs_ = has_shape_inputs_ || shape_inputs_[i];
+  }
   // Outputs whose shape stays unknown after the input shapes are set also go through the allocator; that is
   // decided per call (execute.cpp), since a -1 in the build-time shape may just be a dynamic input extent.
   uses_output_allocator_ = record_.requires_output_allocator;
 }
 
-c10::Device TRTEngine::device() const {
-  if (kStandInRuntime) return c10::Device(c10::kCPU);
-  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(record_.device_id));
-}
-
 nvinfer1::IExecutionContext& TRTEngine::context() {
   if (!context_) {
+    std::optional<c10::cuda::CUDAGuard> guard;
+    if (device_.is_cuda()) guard.emplace(device_.index());
     Logger::take_last_error();
+#ifdef TORCHTRT_TENSORRT_RTX
+    // TensorRT-RTX: the context is created through an IRuntimeConfig carrying the process's runtime cache.
+    runtime_config_.reset(engine_->createRuntimeConfig());
+    TORCH_CHECK(runtime_config_, label(), ": TensorRT-RTX could not create a runtime configuration", trt_said());
+    try {
+      runtime_cache_ = RuntimeCache::acquire(*runtime_config_);
+    } catch (const std::exception& e) {
+      TORCH_CHECK(false, label(), ": ", e.what());
+    }
+    TORCH_CHECK(runtime_config_->setRuntimeCache(runtime_cache_->get()), label(),
+                ": TensorRT-RTX refused the runtime cache", trt_said());
+    context_.reset(engine_->createExecutionContext(runtime_config_.get()));
+#else
     context_.reset(engine_->createExecutionContext());
+#endif
     TORCH_CHECK(context_, label(), ": TensorRT could not create an execution context", trt_said());
   }
   return *context_;

@@ -1,8 +1,10 @@
-// execute_engine: input checks, shapes and addresses, output allocation, enqueueV3.
+// execute_engine: input checks, shapes and addresses (aligned copies, shape tensors on the host), output
+// allocation, enqueueV3 on the stream StreamOrder picks.
 #include "torchtrt/execute.h"
 
 #include <ATen/Functions.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAGraphsC10Utils.h>
 #include <c10/cuda/CUDAStream.h>
 #include <c10/util/Exception.h>
 
@@ -64,8 +66,11 @@ void check_inputs(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10:
     const std::string& name = names[i];
     const auto where = [&] { return engine.label() + ": input " + std::to_string(i) + " (" + quoted(name) + ")"; };
     TORCH_CHECK(t.defined(), where(), " is an undefined tensor");
-    TORCH_CHECK(t.device() == device, where(), " is on ", t.device().str(), " but the engine runs on ", device.str(),
-                kStandInRuntime ? " (the stand-in TensorRT executes on host memory)"
+    // Shape tensors are read on the host: CPU tensors are taken as they are, device tensors copied.
+    const bool shape_tensor = engine.is_shape_input(i);
+    TORCH_CHECK(t.device() == device || (shape_tensor && t.is_cpu()), where(), " is on ", t.device().str(),
+                " but the engine runs on ", device.str(),
+                device.is_cpu() ? " (the stand-in TensorRT executes on host memory: this process has no CUDA device)"
                                 : "; move the input to the engine's device");
     const at::ScalarType expected = binding_dtype(engine, name);
     TORCH_CHECK(t.scalar_type() == expected, where(), " has dtype ", torch_dtype_name(t.scalar_type()),
@@ -98,27 +103,64 @@ nvinfer1::Dims to_dims(at::IntArrayRef shape) {
 
 }  // namespace
 
+bool needs_aligned_copy(const at::Tensor& t) {
+  return t.is_cuda() && t.numel() > 0 && !is_aligned(t.data_ptr());
+}
+
+namespace {
+
+//! Ends the stream bookkeeping of a call on every path out of the enqueue (the caller's stream must wait for
+//! the side stream even when TensorRT failed).
+struct EndOfCall {
+  StreamOrder* order;
+  ~EndOfCall() {
+    if (!order) return;
+    try {
+      order->end();
+    } catch (const std::exception& e) {
+      TORCH_WARN("torch_tensorrt: could not order the caller's stream after the engine: ", e.what());
+    }
+  }
+};
+
+}  // namespace
+
 std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intrusive_ptr<TRTEngine> engine) {
   TORCH_CHECK(engine, "tensorrt::execute_engine: engine is None");
   std::lock_guard<std::mutex> lock(engine->mutex());
   const c10::Device device = engine->device();
   check_inputs(*engine, inputs, device);
 
+  // On a CUDA device: that device current, and the caller's stream (default-stream callers are moved to a side
+  // stream by StreamOrder). With the stand-in and no GPU: host memory, no stream.
   std::optional<c10::cuda::CUDAGuard> guard;
-  cudaStream_t stream = nullptr;  // the stand-in runs synchronously on the host
-  if (!kStandInRuntime) {
+  std::optional<c10::cuda::CUDAStream> caller;
+  bool capturing = false;
+  if (device.is_cuda()) {
     guard.emplace(device.index());
-    stream = c10::cuda::getCurrentCUDAStream(device.index()).stream();
+    caller.emplace(c10::cuda::getCurrentCUDAStream(device.index()));
+    if (engine->uses_output_allocator() || engine->has_shape_inputs())
+      capturing = c10::cuda::currentStreamCaptureStatusMayInitCtx() != c10::cuda::CaptureStatus::None;
   }
 
   nvinfer1::IExecutionContext& ctx = engine->context();
   const auto label = [&] { return engine->label(); };  // built only for an error message
-  // TensorRT wants dense row-major buffers, and a non-null address even for empty tensors.
+  // TensorRT wants dense row-major buffers aligned to 256 bytes (copies are made on the caller's stream, before
+  // the execution is ordered after it), a non-null address even for empty tensors, and the values of shape
+  // tensors in host memory.
   std::vector<at::Tensor> dense;
   dense.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string& name = engine->input_names()[i];
     at::Tensor t = inputs[i].contiguous();
+    if (engine->is_shape_input(i)) {
+      TORCH_CHECK(t.is_cpu() || !capturing, label(), ": shape tensor input ", quoted(name), " is on ",
+                  t.device().str(), " and its values are needed on the host, which a CUDA graph capture cannot wait "
+                  "for; pass it as a CPU tensor");
+      if (!t.is_cpu()) t = t.to(at::kCPU);
+    } else if (needs_aligned_copy(t)) {
+      t = t.clone(at::MemoryFormat::Contiguous);  // the caching allocator's blocks are 512-byte aligned
+    }
     if (t.numel() == 0) t = at::empty({1}, t.options()).as_strided(t.sizes(), t.strides());
     dense.push_back(t);
     Logger::take_last_error();
@@ -128,6 +170,19 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
                 quoted(name), trt_said());
   }
   TORCH_CHECK(ctx.allInputDimensionsSpecified(), label(), ": not all input shapes are specified", trt_said());
+  if (engine->has_shape_inputs()) {
+    // Output shapes that depend on shape-tensor values are computed now (inferShapes names what is missing).
+    std::vector<char const*> missing(engine->input_names().size() + engine->output_names().size(), nullptr);
+    Logger::take_last_error();
+    const int32_t n = ctx.inferShapes(static_cast<int32_t>(missing.size()), missing.data());
+    TORCH_CHECK(n >= 0, label(), ": TensorRT could not infer the output shapes", trt_said());
+    if (n > 0) {
+      std::string names;
+      for (int32_t k = 0; k < n && k < static_cast<int32_t>(missing.size()); ++k)
+        names += (k ? ", " : "") + quoted(missing[k] ? missing[k] : "?");
+      TORCH_CHECK(false, label(), ": TensorRT cannot infer the output shapes: ", names, " not specified");
+    }
+  }
 
   // Outputs: allocated here from the shapes TensorRT infers now that the input shapes are set, or, for
   // data-dependent shapes (and engines that require it), by TensorRT through an IOutputAllocator.
@@ -142,6 +197,11 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
     const at::IntArrayRef shape(dims.d, static_cast<std::size_t>(std::max<int32_t>(dims.nbDims, 0)));
     const bool unknown = dims.nbDims < 0 || std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; });
     if (engine->uses_output_allocator() || unknown) {
+      if (device.is_cuda() && !engine->uses_output_allocator())
+        capturing = c10::cuda::currentStreamCaptureStatusMayInitCtx() != c10::cuda::CaptureStatus::None;
+      TORCH_CHECK(!capturing, label(), ": output ", quoted(name), " has a data-dependent shape, allocated by TensorRT "
+                  "during the execution through an IOutputAllocator, which cannot run inside a CUDA graph capture; "
+                  "run this engine outside CUDA graphs");
       TorchOutputAllocator& alloc = engine->output_allocator(name);
       alloc.reset();
       TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), &alloc), label(), ": TensorRT refused the output allocator of ",
@@ -160,8 +220,17 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
                 quoted(name), trt_said());
   }
 
-  Logger::take_last_error();
-  TORCH_CHECK(ctx.enqueueV3(stream), label(), ": TensorRT failed to execute the engine (enqueueV3)", trt_said());
+  {
+    // The enqueue, on the stream StreamOrder picks, with an event after it (stream_order.h).
+    cudaStream_t stream = nullptr;
+    EndOfCall end{nullptr};
+    if (caller) {
+      stream = engine->stream_order().begin(*caller);
+      end.order = &engine->stream_order();
+    }
+    Logger::take_last_error();
+    TORCH_CHECK(ctx.enqueueV3(stream), label(), ": TensorRT failed to execute the engine (enqueueV3)", trt_said());
+  }
 
   for (std::size_t i = 0; i < out_names.size(); ++i) {
     if (!allocators[i]) continue;

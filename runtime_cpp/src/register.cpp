@@ -1,13 +1,18 @@
 // Registration of the tensorrt namespace: the Engine TorchBind class and the ops.
 //
 //   torch.classes.tensorrt.Engine(record: list[str])
-//       name(), input_binding_names(), output_binding_names(), serialize() -> record, device_id(),
+//       name(), input_binding_names(), output_binding_names(), serialize() -> record, device_id() (recorded),
+//       device() (where it runs, e.g. "cuda:0"), execute(Tensor[] inputs) -> Tensor[] (execute_engine without the
+//       dispatcher: the eager fast path of TorchTensorRTModule; calls from Python to an op with a TorchBind
+//       argument pay for a pytree walk looking for fake script objects),
 //       engine_kind(), requires_output_allocator(), describe(), __obj_flatten__(), pickling (state = record)
 //   torch.ops.tensorrt.execute_engine(Tensor[] inputs, Engine engine) -> Tensor[]
 //   torch.ops.tensorrt.abi_version() -> str
 //   torch.ops.tensorrt.record_field_names() -> str[]
 //   torch.ops.tensorrt.check_record(str[] record, bool real_runtime=True) -> ()
-//   torch.ops.tensorrt.runtime_flavour() -> str          ("tensorrt", or "stand-in" in the test build)
+//   torch.ops.tensorrt.runtime_flavour() -> str          ("tensorrt", "tensorrt_rtx", or "stand-in" in the test build)
+//   torch.ops.tensorrt.runtime_version() -> str          (the loaded TensorRT library's version)
+// and torchtrt::runtime_info() (torchtrt/torchtrt.h) for C++ applications.
 #include <torch/custom_class.h>
 #include <torch/library.h>
 
@@ -16,6 +21,7 @@
 #include "torchtrt/engine.h"
 #include "torchtrt/execute.h"
 #include "torchtrt/record.h"
+#include "torchtrt/torchtrt.h"
 
 namespace torchtrt {
 namespace {
@@ -43,7 +49,12 @@ void check_record(std::vector<std::string> record, bool real_runtime) {
 
 std::vector<std::string> record_field_names() { return {kFieldNames.begin(), kFieldNames.end()}; }
 
+std::string flavour() { return kStandInTensorRT ? "stand-in" : kTensorRTFlavour; }
+
 }  // namespace
+
+RuntimeInfo runtime_info() { return RuntimeInfo{flavour(), library_version(), kAbiVersion, platform_name()}; }
+
 }  // namespace torchtrt
 
 TORCH_LIBRARY(tensorrt, m) {
@@ -55,6 +66,10 @@ TORCH_LIBRARY(tensorrt, m) {
       .def("output_binding_names", [](const EnginePtr& self) { return self->output_names(); })
       .def("serialize", [](const EnginePtr& self) { return self->serialize(); })
       .def("device_id", [](const EnginePtr& self) { return self->record().device_id; })
+      .def("device", [](const EnginePtr& self) { return self->device().str(); })
+      .def("execute", [](const EnginePtr& self, std::vector<at::Tensor> inputs) {
+        return execute_engine(std::move(inputs), self);
+      })
       .def("engine_kind", [](const EnginePtr& self) { return self->record().engine_kind; })
       .def("requires_output_allocator", [](const EnginePtr& self) { return self->uses_output_allocator(); })
       .def("describe", [](const EnginePtr& self) { return self->describe(); })
@@ -66,7 +81,8 @@ TORCH_LIBRARY(tensorrt, m) {
   m.def("abi_version() -> str", [] { return std::string(kAbiVersion); });
   m.def("record_field_names() -> str[]", &record_field_names);
   m.def("check_record(str[] record, bool real_runtime=True) -> ()", &check_record);
-  m.def("runtime_flavour() -> str", [] { return std::string(kStandInRuntime ? "stand-in" : "tensorrt"); });
+  m.def("runtime_flavour() -> str", &flavour);
+  m.def("runtime_version() -> str", &library_version);
 }
 
 // One kernel for every backend (CPU and CUDA included): the kernel checks devices itself and says what is

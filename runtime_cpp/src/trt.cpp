@@ -1,8 +1,8 @@
-// Logger and Dims helpers (no Torch here).
+// Logger, library version, platform and Dims helpers (no Torch here).
 #include "torchtrt/trt.h"
 
 #include <cstdlib>
-#include <iostream>
+#include <cstdio>
 #include <stdexcept>
 #include <string_view>
 
@@ -31,7 +31,7 @@ void Logger::log(Severity severity, nvinfer1::AsciiChar const* msg) noexcept {
   if (static_cast<int32_t>(severity) > static_cast<int32_t>(threshold_)) return;
   static const char* const names[] = {"INTERNAL_ERROR", "ERROR", "WARNING", "INFO", "VERBOSE"};
   const auto i = static_cast<int32_t>(severity);
-  std::cerr << "[torch_tensorrt] TensorRT " << (i >= 0 && i < 5 ? names[i] : "?") << ": " << text << std::endl;
+  std::fprintf(stderr, "[torch_tensorrt] TensorRT %s: %s\n", i >= 0 && i < 5 ? names[i] : "?", text);
 }
 
 std::string Logger::take_last_error() {
@@ -43,6 +43,31 @@ std::string Logger::take_last_error() {
 std::string trt_said() {
   const std::string e = Logger::take_last_error();
   return e.empty() ? std::string() : "; TensorRT said: " + e;
+}
+
+std::string library_version() {
+  // TensorRT 10+ (and TensorRT-RTX): MAJOR * 10000 + MINOR * 100 + PATCH.
+  const int32_t v = getInferLibVersion();
+  return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+}
+
+std::string platform_name() {
+#if defined(__linux__)
+  std::string os = "linux";
+#elif defined(_WIN32)
+  std::string os = "win32";
+#else
+  std::string os = "unknown";
+#endif
+#if defined(_M_X64)
+  return os + "_amd64";  // Python's platform.machine() on Windows
+#elif defined(__x86_64__)
+  return os + "_x86_64";
+#elif defined(__aarch64__) || defined(_M_ARM64)
+  return os + "_aarch64";
+#else
+  return os + "_unknown";
+#endif
 }
 
 std::vector<int64_t> dims_to_vector(const nvinfer1::Dims& dims) {

@@ -2,8 +2,9 @@
 
 A session fixture builds tests/cpp (incrementally, into build/cpp-tests); a module fixture loads the library
 through ``TORCHTRT_RUNTIME_LIBRARY`` and the loader, and reports the C++ runtime unavailable again afterwards
-so that later tests keep choosing the Python runtime. The stand-in executes on host memory: engines run on CPU
-tensors here (see runtime_cpp/include/torchtrt/trt.h).
+so that later tests keep choosing the Python runtime. With a GPU the stand-in and the runtime work on CUDA
+(device memory, the caller's stream, events, graph capture: the ``cuda_`` tests); without one (CI) engines run
+on host memory with CPU tensors (see runtime_cpp/include/torchtrt/trt.h).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ctypes
 import io
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 
@@ -26,6 +28,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cpp_build  # noqa: E402
 
 pytestmark = pytest.mark.cpp
+DEVICE = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def on(t: torch.Tensor) -> torch.Tensor:
+    """``t`` on the device the engines run on here."""
+    return t.to(DEVICE)
 
 # Outputs before inputs and inputs in the opposite order of the record: the runtime must go by name.
 ADDER_PLAN = """torchtrt-fake-plan 1
@@ -49,6 +58,7 @@ def fake(rt):
     lib = ctypes.CDLL(rt.fake_library)
     lib.torchtrt_fake_enqueue_count.restype = ctypes.c_int64
     lib.torchtrt_fake_live_objects.restype = ctypes.c_int64
+    lib.torchtrt_fake_last_enqueue_stream.restype = ctypes.c_ssize_t
     yield lib
     lib.torchtrt_fake_set_enqueue_hook(None, None)
 
@@ -58,6 +68,16 @@ def test_cpp_unit_tests(cpp_build_dir):
                           stderr=subprocess.STDOUT, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "100% tests passed" in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("nm") is None, reason="needs binutils' nm")
+def test_libraries_carry_no_private_libstdcxx(cpp_build_dir):
+    """The runtime (and the stand-in) bind to the process's shared libstdc++: no code of libstdc++ itself is
+    linked into them (cmake/SharedLibstdcxx.cmake says why; a private copy crashed formatting error messages)."""
+    for lib in (cpp_build_dir.runtime_library, cpp_build_dir.fake_library):
+        symbols = subprocess.run(["nm", "-C", "--defined-only", lib], capture_output=True, text=True).stdout
+        for marker in ("std::locale::classic()", "std::ios_base::Init::Init()", "read_utf8_code_point"):
+            assert marker not in symbols, f"{lib} defines libstdc++'s {marker}"
 
 
 def test_field_names_and_abi_mirror_python(rt):
@@ -74,15 +94,16 @@ def test_engine_accessors(rt):
     assert e.engine_kind() == "tensorrt"
     assert e.device_id() == 0
     assert not e.requires_output_allocator()
-    assert e.describe() == "Engine(name='adder', inputs=['x', 'y'], outputs=['out', 'pos'], device=cpu, kind=tensorrt)"
+    assert e.device() == str(DEVICE)
+    assert e.describe() == f"Engine(name='adder', inputs=['x', 'y'], outputs=['out', 'pos'], device={DEVICE}, kind=tensorrt)"
     flat = e.__obj_flatten__()
     assert flat == (("serialized_info", record()),)
 
 
 def test_execute_outputs_and_binding_order(rt, fake):
     e = torch.classes.tensorrt.Engine(record())
-    x = torch.arange(-3.0, 9.0).reshape(3, 4)
-    y = torch.full((3, 4), 0.25)
+    x = on(torch.arange(-3.0, 9.0).reshape(3, 4))
+    y = on(torch.full((3, 4), 0.25))
     before = fake.torchtrt_fake_enqueue_count()
     out, pos = torch.ops.tensorrt.execute_engine([x, y], e)
     assert fake.torchtrt_fake_enqueue_count() == before + 1
@@ -98,7 +119,7 @@ def test_execute_outputs_and_binding_order(rt, fake):
 @pytest.mark.parametrize("rows", [1, 3, 4])
 def test_dynamic_shapes(rt, rows):
     e = torch.classes.tensorrt.Engine(record())
-    x, y = torch.randn(rows, 8), torch.randn(rows, 8)
+    x, y = on(torch.randn(rows, 8)), on(torch.randn(rows, 8))
     out, pos = torch.ops.tensorrt.execute_engine([x, y], e)
     torch.testing.assert_close(out, x * 2 + y)
     torch.testing.assert_close(pos, x[x > 0])
@@ -108,9 +129,9 @@ def test_requires_output_allocator_record(rt):
     plan = "torchtrt-fake-plan 1\ninput a int64 1 3 8\noutput b int64 scale_add a a 3\n"
     e = torch.classes.tensorrt.Engine(record(plan, ("a",), ("b",), requires_output_allocator=True))
     assert e.requires_output_allocator()
-    a = torch.arange(6)
+    a = on(torch.arange(6))
     (b,) = torch.ops.tensorrt.execute_engine([a], e)
-    assert torch.equal(b, a * 4) and b.dtype == torch.int64
+    assert torch.equal(b, a * 4) and b.dtype == torch.int64 and b.device == DEVICE
 
 
 @pytest.mark.parametrize(
@@ -132,6 +153,7 @@ def test_requires_output_allocator_record(rt):
 )
 def test_input_errors(rt, inputs, message):
     e = torch.classes.tensorrt.Engine(record())
+    inputs = [t if t.device.type == "meta" else on(t) for t in inputs]
     with pytest.raises(RuntimeError) as info:
         torch.ops.tensorrt.execute_engine(inputs, e)
     assert message in str(info.value)
@@ -205,7 +227,7 @@ def test_pickle_round_trip(rt):
     e = torch.classes.tensorrt.Engine(record())
     for clone in (pickle.loads(pickle.dumps(e)), copy.deepcopy(e)):
         assert clone.serialize() == e.serialize()
-        x, y = torch.randn(2, 2), torch.randn(2, 2)
+        x, y = on(torch.randn(2, 2)), on(torch.randn(2, 2))
         torch.testing.assert_close(torch.ops.tensorrt.execute_engine([x, y], clone)[0], x * 2 + y)
 
 
@@ -221,7 +243,7 @@ class _Holder(torch.nn.Module):
 @pytest.mark.filterwarnings("ignore:`torch.jit.*deprecated:FutureWarning")
 def test_jit_script_and_save(rt, tmp_path):
     scripted = torch.jit.script(_Holder(record()))
-    x, y = torch.randn(3, 2), torch.randn(3, 2)
+    x, y = on(torch.randn(3, 2)), on(torch.randn(3, 2))
     torch.testing.assert_close(scripted(x, y)[0], x * 2 + y)
     path = tmp_path / "holder.ts"
     torch.jit.save(scripted, str(path))
@@ -263,7 +285,7 @@ def test_enqueue_hook_from_python(rt, fake):
     fake.torchtrt_fake_set_enqueue_hook(callback, None)
     plan = "torchtrt-fake-plan 1\nname sine\ninput i float32 1 2 4\noutput o float32 hook i\n"
     e = torch.classes.tensorrt.Engine(record(plan, ("i",), ("o",), name="sine"))
-    i = torch.tensor([0.0, 1.0, 2.0])
+    i = on(torch.tensor([0.0, 1.0, 2.0]))
     (o,) = torch.ops.tensorrt.execute_engine([i], e)
     torch.testing.assert_close(o, i.sin())
     assert seen == [("sine", ["i", "o"])]
@@ -272,7 +294,7 @@ def test_enqueue_hook_from_python(rt, fake):
 def test_engines_release_tensorrt_objects(rt, fake):
     live = fake.torchtrt_fake_live_objects()
     e = torch.classes.tensorrt.Engine(record())
-    torch.ops.tensorrt.execute_engine([torch.ones(1, 2), torch.ones(1, 2)], e)
+    torch.ops.tensorrt.execute_engine([on(torch.ones(1, 2)), on(torch.ones(1, 2))], e)
     assert fake.torchtrt_fake_live_objects() == live + 3  # runtime, engine, execution context
     del e
     assert fake.torchtrt_fake_live_objects() == live
@@ -290,7 +312,7 @@ def test_export_lifts_the_engine(rt):
            "output out float32 scale_add x y 2\n"
     assert _execute_op.register_cpp_fakes()
     module = _Holder(record(plan, ("x", "y"), ("out",), metadata=meta))
-    x, y = torch.randn(2, 2), torch.randn(2, 2)
+    x, y = on(torch.randn(2, 2)), on(torch.randn(2, 2))
     ep = torch.export.export(module, (x, y), strict=False)
     assert any(n.target is torch.ops.tensorrt.execute_engine.default for n in ep.graph.nodes)
     buf = io.BytesIO()

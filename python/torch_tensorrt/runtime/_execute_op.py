@@ -247,6 +247,12 @@ class FakeTRTEngine:
     def describe(self) -> str:
         return f"FakeTRTEngine({self.record.name!r})"
 
+    def device(self) -> str:
+        return f"cuda:{self.record.device_id}"
+
+    def execute(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        return _cpp_fake(inputs, self)
+
     def __getstate__(self) -> list[str]:
         return self.record.to_list()
 

@@ -292,6 +292,8 @@ class TorchTensorRTModule(torch.nn.Module):
                 outputs = engine.execute(tensors)
             else:
                 outputs = torch.ops.tensorrt.execute_engine_python(tensors, self._blob, self._info)
+        elif _untraced(tensors):  # eager: straight into C++ (an op call from Python walks its arguments first)
+            outputs = engine.execute(tensors)
         else:
             outputs = torch.ops.tensorrt.execute_engine(tensors, engine)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)

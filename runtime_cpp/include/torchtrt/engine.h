@@ -13,19 +13,20 @@
 #include <vector>
 
 #include "torchtrt/record.h"
+#include "torchtrt/runtime_cache.h"
+#include "torchtrt/stream_order.h"
 #include "torchtrt/trt.h"
 
 namespace torchtrt {
 
 //! IOutputAllocator that hands TensorRT a Torch byte buffer on the engine's device and keeps the shape
-//! TensorRT reports, so that outputs with data-dependent shapes become ordinary tensors.
+//! TensorRT reports, so that outputs with data-dependent shapes become ordinary tensors. Only
+//! reallocateOutputAsync is implemented (reallocateOutput is deprecated since TensorRT 10.0 and will go).
 class TorchOutputAllocator final : public nvinfer1::IOutputAllocator {
  public:
   explicit TorchOutputAllocator(c10::Device device) : device_(device) {}
   void* reallocateOutputAsync(char const* tensorName, void* currentMemory, uint64_t size, uint64_t alignment,
                               cudaStream_t stream) override;
-  void* reallocateOutput(char const* tensorName, void* currentMemory, uint64_t size,
-                         uint64_t alignment) noexcept override;
   void notifyShape(char const* tensorName, nvinfer1::Dims const& dims) noexcept override;
 
   //! Forget the previous call's buffer and shape (the previous output belongs to the caller now).
@@ -37,14 +38,16 @@ class TorchOutputAllocator final : public nvinfer1::IOutputAllocator {
  private:
   c10::Device device_;
   at::Tensor buffer_;
+  int64_t offset_ = 0;  // bytes skipped to honour an alignment above the allocator's
   std::vector<int64_t> shape_;
   bool shape_known_ = false;
 };
 
 class TRTEngine : public torch::CustomClassHolder {
  public:
-  //! Validates the record (RecordError on problems), refuses simulated engines on a real TensorRT build,
-  //! deserializes the plan and checks the record's binding names against the engine's I/O tensors.
+  //! Validates the record (ValueError on problems), runs the load-time checks (platform, flavour, version:
+  //! errors or warnings naming built-for vs here), selects the device (compat.h), deserializes the plan on it
+  //! and checks the record's binding names against the engine's I/O tensors.
   explicit TRTEngine(const std::vector<std::string>& record_list);
   ~TRTEngine() override;
 
@@ -53,10 +56,13 @@ class TRTEngine : public torch::CustomClassHolder {
   const std::vector<std::string>& input_names() const { return record_.input_binding_names; }
   const std::vector<std::string>& output_names() const { return record_.output_binding_names; }
   std::vector<std::string> serialize() const { return record_.to_list(); }
-  //! Where inputs and outputs live: cuda:DEVICE_ID, or the CPU with the stand-in TensorRT.
-  c10::Device device() const;
+  //! Where inputs and outputs live: the selected CUDA device, or the CPU (stand-in TensorRT without a GPU).
+  c10::Device device() const { return device_; }
   //! Whether outputs are allocated by TensorRT through IOutputAllocator.
   bool uses_output_allocator() const { return uses_output_allocator_; }
+  //! Whether input ``i`` is a shape tensor (TensorRT reads its values from host memory).
+  bool is_shape_input(std::size_t i) const { return shape_inputs_[i] != 0; }
+  bool has_shape_inputs() const { return has_shape_inputs_; }
   std::string describe() const;
 
   nvinfer1::ICudaEngine& cuda_engine() { return *engine_; }
@@ -66,6 +72,8 @@ class TRTEngine : public torch::CustomClassHolder {
   TorchOutputAllocator& output_allocator(const std::string& output_name);
   //! Whether an earlier call created (and so set on the context) the allocator of this output.
   bool has_output_allocator(const std::string& output_name) const { return allocators_.count(output_name) > 0; }
+  //! Stream and event bookkeeping of executions on a CUDA device. Call with mutex() held.
+  StreamOrder& stream_order() { return *stream_order_; }
   std::mutex& mutex() { return mutex_; }
 
   //! "engine 'name'" for error messages.
@@ -75,11 +83,20 @@ class TRTEngine : public torch::CustomClassHolder {
   void check_bindings();
 
   EngineRecord record_;
+  c10::Device device_;
   bool uses_output_allocator_ = false;
-  // Members are destroyed in reverse order: the context (which points at the allocators) first, then the
-  // allocators, the engine, and last the runtime that deserialized it.
+  std::vector<char> shape_inputs_;
+  bool has_shape_inputs_ = false;
+  std::unique_ptr<StreamOrder> stream_order_;
+  // Members are destroyed in reverse order: the context (which points at the allocators and the runtime
+  // configuration) first, then the allocators, the configuration, the runtime cache, the engine, and last the
+  // runtime that deserialized it.
   TrtUniquePtr<nvinfer1::IRuntime> runtime_;
   TrtUniquePtr<nvinfer1::ICudaEngine> engine_;
+  std::shared_ptr<RuntimeCache> runtime_cache_;  // TensorRT-RTX only; null otherwise
+#ifdef TORCHTRT_TENSORRT_RTX
+  TrtUniquePtr<nvinfer1::IRuntimeConfig> runtime_config_;
+#endif
   std::map<std::string, std::unique_ptr<TorchOutputAllocator>> allocators_;
   TrtUniquePtr<nvinfer1::IExecutionContext> context_;
   std::mutex mutex_;

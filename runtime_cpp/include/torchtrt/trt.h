@@ -1,17 +1,24 @@
-// The TensorRT side of the runtime: the one include of the TensorRT headers, the logger, ownership and Dims
-// helpers. Only the documented TensorRT 10+ runtime API is used: name-based I/O (no binding indices),
-// enqueueV3, IOutputAllocator, objects released with ``delete``.
+// The TensorRT side of the runtime: the one include of the TensorRT headers, the flavour switch, the logger,
+// ownership and Dims helpers. Only the documented TensorRT 10+ runtime API is used: name-based I/O (no binding
+// indices), enqueueV3, IOutputAllocator::reallocateOutputAsync, objects released with ``delete``.
+//
+// Flavour: the headers decide at compile time. TensorRT-RTX headers define TRT_MAJOR_RTX; the runtime is then
+// built for TensorRT-RTX (TORCHTRT_TENSORRT_RTX): execution contexts are created through an IRuntimeConfig that
+// carries the process's runtime cache (engine.cpp). Otherwise it is built for TensorRT.
 //
 // TORCHTRT_FAKE_TENSORRT is defined only by the test build (tests/cpp/CMakeLists.txt), which compiles this
-// runtime against the stand-in TensorRT of tests/cpp/fake_tensorrt. In that build the engine executes on host
-// memory: inputs and outputs are CPU tensors, no CUDA call is made and the stream passed to enqueueV3 is null;
-// simulated engines (ENGINE_KIND "simulated") are accepted, since the stand-in plays the simulated runtime's
-// part. Every other build (the default) is a real TensorRT build: tensors live on the engine's CUDA device,
-// work runs on the caller's current CUDA stream and simulated engines are refused.
+// runtime against the stand-in TensorRT of tests/cpp/fake_tensorrt. The code paths are the same as in a real
+// build -- device selection, CUDAGuard, the caller's stream, events, allocations, the output allocator -- except
+// for two things the stand-in build adds: in a process without a CUDA device engines run on host memory (CPU
+// tensors, no CUDA call; how CI runs the runtime), and simulated engines (ENGINE_KIND "simulated") are
+// accepted, since the stand-in plays the simulated runtime's part. A real build refuses simulated engines and
+// needs a GPU.
 #pragma once
 
 #include <NvInferRuntime.h>
+#include <NvInferVersion.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,13 +30,29 @@
 #error "TORCHTRT_FAKE_TENSORRT is only for the test build against tests/cpp/fake_tensorrt"
 #endif
 
+#if defined(TRT_MAJOR_RTX)
+#define TORCHTRT_TENSORRT_RTX 1
+#endif
+
 namespace torchtrt {
 
+//! The test build against the stand-in TensorRT (see the file comment).
 #ifdef TORCHTRT_FAKE_TENSORRT
-inline constexpr bool kStandInRuntime = true;
+inline constexpr bool kStandInTensorRT = true;
 #else
-inline constexpr bool kStandInRuntime = false;
+inline constexpr bool kStandInTensorRT = false;
 #endif
+
+//! The flavour these headers are ("tensorrt" | "tensorrt_rtx"), spelled as the record's TRT_FLAVOUR field.
+#ifdef TORCHTRT_TENSORRT_RTX
+inline constexpr char kTensorRTFlavour[] = "tensorrt_rtx";
+#else
+inline constexpr char kTensorRTFlavour[] = "tensorrt";
+#endif
+
+//! TensorRT wants I/O tensor addresses aligned to this many bytes; inputs that are not are copied.
+inline constexpr std::uintptr_t kAddressAlignment = 256;
+inline bool is_aligned(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % kAddressAlignment == 0; }
 
 //! Owning pointer for TensorRT objects (TensorRT 10 objects are released with delete).
 template <typename T>
@@ -48,6 +71,11 @@ class Logger final : public nvinfer1::ILogger {
   Logger();
   Severity threshold_;
 };
+
+//! Version of the TensorRT library loaded in the process ("10.16.0"), from getInferLibVersion().
+std::string library_version();
+//! This platform, spelled as the record's TARGET_PLATFORM ("linux_x86_64").
+std::string platform_name();
 
 std::vector<int64_t> dims_to_vector(const nvinfer1::Dims& dims);
 nvinfer1::Dims vector_to_dims(const std::vector<int64_t>& shape);  // throws if the rank exceeds MAX_DIMS

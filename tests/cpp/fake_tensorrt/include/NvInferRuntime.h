@@ -1,9 +1,11 @@
 // Stand-in TensorRT for torch_tensorrt's tests only: never installed or shipped.
 //
-// The runtime subset runtime_cpp uses: IRuntime, ICudaEngine, IExecutionContext, IOutputAllocator and
-// createInferRuntime, name-based I/O only (TensorRT 10: no binding-index API). Objects are released with
-// ``delete``, as in TensorRT 10. The engine "plan" the stand-in deserializes is a small text format described
-// in tests/cpp/fake_tensorrt/README.md; execution happens on host memory.
+// The runtime subset runtime_cpp uses: IRuntime, ICudaEngine, IExecutionContext, IOutputAllocator, IHostMemory,
+// IRuntimeConfig / IRuntimeCache (TensorRT-RTX's runtime configuration) and createInferRuntime, name-based I/O
+// only (TensorRT 10: no binding-index API). Every method the runtime calls has the signature of the real header
+// (scripts/check_real_headers.sh compiles the runtime against those); the classes here are plain virtual
+// interfaces implemented by libfake_nvinfer. Objects are released with ``delete``, as in TensorRT 10. The engine
+// "plan" the stand-in deserializes is a small text format described in tests/cpp/fake_tensorrt/README.md.
 #pragma once
 
 #include "NvInferRuntimeBase.h"
@@ -13,29 +15,61 @@ namespace nvinfer1 {
 class ICudaEngine;
 class IExecutionContext;
 
+//! Memory the library allocated and the caller owns (released with delete).
+class IHostMemory {
+ public:
+  virtual ~IHostMemory() noexcept = default;
+  virtual void* data() const noexcept = 0;
+  virtual std::size_t size() const noexcept = 0;
+  virtual DataType type() const noexcept = 0;
+};
+
 namespace v_1_0 {
 //! Callback from IExecutionContext::enqueueV3 for outputs whose size is only known during execution.
 class IOutputAllocator : public IVersionedInterface {
  public:
   InterfaceInfo getInterfaceInfo() const noexcept override { return InterfaceInfo{"IOutputAllocator", 1, 0}; }
-  //! Deprecated synchronous form; the default async implementation forwards to it.
-  virtual void* reallocateOutput(char const* tensorName, void* currentMemory, uint64_t size,
-                                 uint64_t alignment) noexcept {
-    (void)tensorName;
-    (void)currentMemory;
-    (void)size;
-    (void)alignment;
+  //! Deprecated since TensorRT 10.0; the default reallocateOutputAsync forwards to it.
+  TRT_DEPRECATED virtual void* reallocateOutput(char const* /*tensorName*/, void* /*currentMemory*/,
+                                                uint64_t /*size*/, uint64_t /*alignment*/) noexcept {
     return nullptr;
   }
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
   virtual void* reallocateOutputAsync(char const* tensorName, void* currentMemory, uint64_t size, uint64_t alignment,
                                       cudaStream_t /*stream*/) {
     return reallocateOutput(tensorName, currentMemory, size, alignment);
   }
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
   //! Called by TensorRT when the shape of the output tensor is known.
   virtual void notifyShape(char const* tensorName, Dims const& dims) noexcept = 0;
 };
 }  // namespace v_1_0
 using IOutputAllocator = v_1_0::IOutputAllocator;
+
+//! TensorRT-RTX: kernels compiled just in time, serializable (TensorRT-RTX's IRuntimeCache).
+class IRuntimeCache {
+ public:
+  virtual ~IRuntimeCache() noexcept = default;
+  virtual IHostMemory* serialize() const noexcept = 0;
+  virtual bool deserialize(void const* blob, std::size_t size) noexcept = 0;
+  virtual bool reset() noexcept = 0;
+};
+
+//! Options of an execution context (TensorRT 10.11+; the runtime cache members are TensorRT-RTX's).
+class IRuntimeConfig {
+ public:
+  virtual ~IRuntimeConfig() noexcept = default;
+  virtual void setExecutionContextAllocationStrategy(ExecutionContextAllocationStrategy strategy) noexcept = 0;
+  virtual ExecutionContextAllocationStrategy getExecutionContextAllocationStrategy() const noexcept = 0;
+  virtual IRuntimeCache* createRuntimeCache() const noexcept = 0;
+  virtual bool setRuntimeCache(IRuntimeCache const& cache) noexcept = 0;
+  virtual IRuntimeCache* getRuntimeCache() const noexcept = 0;
+};
 
 class IExecutionContext {
  public:
@@ -48,6 +82,9 @@ class IExecutionContext {
   virtual bool setInputTensorAddress(char const* tensorName, void const* data) noexcept = 0;
   virtual bool setOutputAllocator(char const* tensorName, IOutputAllocator* outputAllocator) noexcept = 0;
   virtual bool allInputDimensionsSpecified() const noexcept = 0;
+  //! Writes up to nbMaxNames names of tensors whose shape or (shape tensors) value is missing; returns how
+  //! many there are (0: every output shape is known), or a negative number on error.
+  virtual int32_t inferShapes(int32_t nbMaxNames, char const** tensorNames) noexcept = 0;
   virtual bool enqueueV3(cudaStream_t stream) noexcept = 0;
 };
 
@@ -66,6 +103,8 @@ class ICudaEngine {
   virtual bool isShapeInferenceIO(char const* tensorName) const noexcept = 0;
   virtual IExecutionContext* createExecutionContext(
       ExecutionContextAllocationStrategy strategy = ExecutionContextAllocationStrategy::kSTATIC) noexcept = 0;
+  virtual IExecutionContext* createExecutionContext(IRuntimeConfig* runtimeConfig) noexcept = 0;
+  virtual IRuntimeConfig* createRuntimeConfig() noexcept = 0;
 };
 
 class IRuntime {
@@ -76,7 +115,7 @@ class IRuntime {
 
 }  // namespace nvinfer1
 
-extern "C" void* createInferRuntime_INTERNAL(void* logger, int32_t version) noexcept;
+extern "C" TENSORRTAPI void* createInferRuntime_INTERNAL(void* logger, int32_t version) noexcept;
 
 namespace nvinfer1 {
 inline IRuntime* createInferRuntime(ILogger& logger) noexcept {

@@ -13,6 +13,13 @@
 
 #include "NvInferVersion.h"
 
+#if defined(__GNUC__)
+#define TENSORRTAPI __attribute__((visibility("default")))
+#else
+#define TENSORRTAPI
+#endif
+#define TRT_DEPRECATED [[deprecated]]
+
 namespace nvinfer1 {
 
 using AsciiChar = char;
@@ -78,3 +85,6 @@ class IVersionedInterface {
 };
 
 }  // namespace nvinfer1
+
+//! Version of the loaded library: MAJOR * 10000 + MINOR * 100 + PATCH (the stand-in says 10.0.0).
+extern "C" TENSORRTAPI int32_t getInferLibVersion() noexcept;

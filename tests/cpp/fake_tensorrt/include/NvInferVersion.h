@@ -1,11 +1,24 @@
 // Stand-in TensorRT for torch_tensorrt's tests only: never installed or shipped.
-// Version macros as the TensorRT headers define them; the stand-in claims the 10.x API.
+// Version macros as the TensorRT headers define them; the stand-in claims the TensorRT 10.0 API. Defining
+// TORCHTRT_FAKE_TENSORRT_RTX (tests/cpp's TensorRT-RTX variant of the runtime) makes these headers claim to be
+// TensorRT-RTX 1.7 instead, the way TensorRT-RTX's headers do: with TRT_MAJOR_RTX and friends.
 #pragma once
 
+#ifdef TORCHTRT_FAKE_TENSORRT_RTX
+#define TRT_MAJOR_RTX 1
+#define TRT_MINOR_RTX 7
+#define TRT_PATCH_RTX 1
+#define TRT_BUILD_RTX 0
+#define NV_TENSORRT_MAJOR TRT_MAJOR_RTX
+#define NV_TENSORRT_MINOR TRT_MINOR_RTX
+#define NV_TENSORRT_PATCH TRT_PATCH_RTX
+#define NV_TENSORRT_BUILD TRT_BUILD_RTX
+#else
 #define NV_TENSORRT_MAJOR 10
 #define NV_TENSORRT_MINOR 0
 #define NV_TENSORRT_PATCH 0
 #define NV_TENSORRT_BUILD 0
+#endif
 #define NV_TENSORRT_VERSION ((NV_TENSORRT_MAJOR * 10000) + (NV_TENSORRT_MINOR * 100) + NV_TENSORRT_PATCH)
 
 //! Set only by these stand-in headers. The runtime refuses to compile against them unless the build also

@@ -5,6 +5,13 @@
 #pragma once
 
 #include <stdint.h>
+#include <stddef.h>
+
+#if defined(__GNUC__)
+#define TORCHTRT_FAKE_API __attribute__((visibility("default")))
+#else
+#define TORCHTRT_FAKE_API
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -12,7 +19,9 @@ extern "C" {
 
 /* Called by IExecutionContext::enqueueV3 when registered, before the plan's built-in computation.
  * One entry per I/O tensor, in engine order: names, is_input (1/0), dtypes (nvinfer1::DataType values),
- * nb_dims and dims (MAX_DIMS = 8 int64 per tensor), host addresses. Outputs are already allocated.
+ * nb_dims and dims (MAX_DIMS = 8 int64 per tensor), host addresses (in CUDA mode: host copies, made after
+ * synchronizing the stream; what the hook writes to the outputs is copied to the device). Outputs are already
+ * allocated.
  * Return 0: the hook wrote the outputs (the built-in computation is skipped); 1: declined (the built-in
  * computation runs); anything else: failure (enqueueV3 logs an error and returns false).
  * The hook is not called for plans with data-dependent output shapes, nor when an IOutputAllocator is set
@@ -23,7 +32,7 @@ typedef int32_t (*torchtrt_fake_enqueue_hook)(void* user_data, const char* plan_
                                               void* const* addresses);
 
 /* Registers (or, with NULL, clears) the process-wide hook. */
-void torchtrt_fake_set_enqueue_hook(torchtrt_fake_enqueue_hook hook, void* user_data);
+TORCHTRT_FAKE_API void torchtrt_fake_set_enqueue_hook(torchtrt_fake_enqueue_hook hook, void* user_data);
 
 /* Simulated plans (what the runtime's test build deserializes for records built under
  * torch_tensorrt.testing.simulate(): the JSON plan of torch_tensorrt.testing._sim_runtime) are computed by a
@@ -44,15 +53,26 @@ typedef int32_t (*torchtrt_fake_simulator)(void* user_data, int32_t request, int
                                            int64_t* dims, void* const* addresses, char* error, int32_t error_size);
 
 /* Registers (or, with NULL, clears) the process-wide simulator. */
-void torchtrt_fake_set_simulator(torchtrt_fake_simulator simulator, void* user_data);
+TORCHTRT_FAKE_API void torchtrt_fake_set_simulator(torchtrt_fake_simulator simulator, void* user_data);
+
+/* 1 when the stand-in executes with CUDA (the process has a CUDA device), 0 on host memory. */
+TORCHTRT_FAKE_API int32_t torchtrt_fake_cuda_mode(void);
+
+/* The stream the last enqueueV3 call was given (0: the default stream, or host memory). */
+TORCHTRT_FAKE_API intptr_t torchtrt_fake_last_enqueue_stream(void);
+
+/* Execution contexts created through an IRuntimeConfig (the TensorRT-RTX path), and runtime caches loaded with
+ * IRuntimeCache::deserialize, since load. */
+TORCHTRT_FAKE_API int64_t torchtrt_fake_runtime_config_contexts(void);
+TORCHTRT_FAKE_API int64_t torchtrt_fake_runtime_cache_loads(void);
 
 /* Number of successful enqueueV3 calls since load (or since the last reset). */
-int64_t torchtrt_fake_enqueue_count(void);
+TORCHTRT_FAKE_API int64_t torchtrt_fake_enqueue_count(void);
 
 /* Runtimes, engines and execution contexts currently alive (leak checks). */
-int64_t torchtrt_fake_live_objects(void);
+TORCHTRT_FAKE_API int64_t torchtrt_fake_live_objects(void);
 
-void torchtrt_fake_reset_counters(void);
+TORCHTRT_FAKE_API void torchtrt_fake_reset_counters(void);
 
 #ifdef __cplusplus
 }

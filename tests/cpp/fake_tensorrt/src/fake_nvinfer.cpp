@@ -1,37 +1,98 @@
-// libfake_nvinfer: implementation of the stand-in TensorRT runtime API on host memory. Test-only.
+// libfake_nvinfer: implementation of the stand-in TensorRT runtime API. Test-only.
 //
 // Behaves like TensorRT where the runtime can observe it: deserialization failures are logged through the
-// ILogger and return nullptr; setInputShape refuses shapes outside the profile; enqueueV3 needs every input
-// shape and every address (or, for data-dependent outputs, an IOutputAllocator) and returns false on error.
+// ILogger and return nullptr; setInputShape refuses shapes outside the profile; setTensorAddress refuses device
+// addresses that are not 256-byte aligned; enqueueV3 needs every input shape and every address (or, for outputs
+// allocated by TensorRT, an IOutputAllocator) and returns false on error. With a CUDA device the work runs on the
+// stream enqueueV3 is given, on device memory (fake_cuda.h); without one, on host memory.
 #include <NvInferRuntime.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 
+#include "fake_cuda.h"
 #include "fake_plan.h"
+#include "fake_runtime_config.h"
 #include "torchtrt_fake_tensorrt.h"
 
 namespace fake_trt {
+
+std::atomic<int64_t> g_live{0};
+std::atomic<int64_t> g_config_contexts{0};
+std::atomic<int64_t> g_cache_loads{0};
+
 namespace {
 
 std::atomic<int64_t> g_enqueues{0};
-std::atomic<int64_t> g_live{0};
+std::atomic<intptr_t> g_last_stream{0};
 std::mutex g_hook_mutex;
 torchtrt_fake_enqueue_hook g_hook = nullptr;
 void* g_hook_user = nullptr;
 torchtrt_fake_simulator g_simulator = nullptr;
 void* g_simulator_user = nullptr;
 
+using nvinfer1::DataType;
 using nvinfer1::Dims;
 using nvinfer1::ILogger;
 
-struct Live {
-  Live() { ++g_live; }
-  ~Live() { --g_live; }
+int64_t numel(const std::vector<int64_t>& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+bool computable(DataType t) { return t == DataType::kFLOAT || t == DataType::kINT32 || t == DataType::kINT64; }
+
+template <typename T>
+void compute_as(const PlanTensor& out, const void* a_ptr, const void* b_ptr, int64_t n, void* dst) {
+  const T* a = static_cast<const T*>(a_ptr);
+  T* o = static_cast<T*>(dst);
+  if (out.op == "scale_add") {
+    const T* b = static_cast<const T*>(b_ptr);
+    for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(a[i] * static_cast<T>(out.constant) + b[i]);
+  } else {  // positives
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; ++i)
+      if (a[i] > T(0)) o[k++] = a[i];
+  }
+}
+
+//! scale_add / positives on host memory (float32, int32, int64).
+void compute(const PlanTensor& out, const void* a, const void* b, int64_t n, void* dst) {
+  if (out.dtype == DataType::kFLOAT) compute_as<float>(out, a, b, n, dst);
+  else if (out.dtype == DataType::kINT32) compute_as<int32_t>(out, a, b, n, dst);
+  else compute_as<int64_t>(out, a, b, n, dst);
+}
+
+int64_t count_positives(DataType t, const void* p, int64_t n) {
+  auto count = [&](auto zero) {
+    using T = decltype(zero);
+    const T* a = static_cast<const T*>(p);
+    return static_cast<int64_t>(std::count_if(a, a + n, [](T v) { return v > T(0); }));
+  };
+  if (t == DataType::kFLOAT) return count(0.0f);
+  if (t == DataType::kINT32) return count(int32_t(0));
+  return count(int64_t(0));
+}
+
+//! A computation launched on a stream with cudaLaunchHostFunc. Kept by the context (one per output), so the
+//! pointers stay valid until the stream (or a graph replay) runs it.
+struct HostTask {
+  const PlanTensor* out = nullptr;
+  const void* a = nullptr;
+  const void* b = nullptr;
+  void* dst = nullptr;
+  int64_t n = 0;
+  static void CUDART_CB run(void* self) {
+    auto* t = static_cast<HostTask*>(self);
+    compute(*t->out, t->a, t->b, t->n, t->dst);
+  }
 };
 
 class Engine;
@@ -48,24 +109,41 @@ class Context final : public nvinfer1::IExecutionContext, Live {
   }
   bool setOutputAllocator(char const* name, nvinfer1::IOutputAllocator* a) noexcept override;
   bool allInputDimensionsSpecified() const noexcept override;
+  int32_t inferShapes(int32_t nbMaxNames, char const** tensorNames) noexcept override;
   bool enqueueV3(cudaStream_t stream) noexcept override;
 
  private:
-  bool error(const std::string& msg) const;
+  bool error(const std::string& msg, const char* where = "IExecutionContext::enqueueV3") const;
+  const PlanTensor& plan_tensor(const std::string& name) const { return *plan().find(name.c_str()); }
+  const Plan& plan() const;
   std::vector<int64_t> shape_of(const PlanTensor& t) const;
-  bool run_builtin(const PlanTensor& out, cudaStream_t stream);
-  bool call_hook(bool* handled) const;
+  std::vector<int64_t> shape_values(const PlanTensor& s) const;  // a shape tensor's values (host memory)
+  int64_t bytes_of(const PlanTensor& t) const { return numel(shape_of(t)) * static_cast<int64_t>(element_size(t.dtype)); }
+  nvinfer1::IOutputAllocator* allocator(const PlanTensor& t) const;
+  //! Where output ``t`` of ``shape`` goes: memory from its IOutputAllocator (then notified), else its address.
+  void* output_memory(const PlanTensor& t, const std::vector<int64_t>& shape, cudaStream_t stream, std::string* why);
+  bool check_addresses();
+  bool run_builtin(const PlanTensor& out, cudaStream_t stream, bool capturing);
+  //! Runs ``fn`` with every tensor's host address (host mode: the addresses; CUDA mode: staging buffers, inputs
+  //! copied there first and outputs copied back after, synchronizing the stream).
+  bool on_host(cudaStream_t stream, bool capturing, const std::function<bool(std::vector<void*>&)>& fn);
+  PinnedBuffer* staged(const std::string& name, int64_t bytes, bool capturing, std::string* why);
+  bool call_hook(cudaStream_t stream, bool capturing, bool* handled);
   // Simulated plans: output shapes from the simulator (cached until an input shape changes), and execution.
   const std::vector<int64_t>* inferred_shape(const PlanTensor& t) const;
-  bool call_simulator(int32_t request, std::string* why) const;
+  bool call_simulator(int32_t request, void* const* addresses, std::string* why) const;
 
   const Engine& engine_;
+  const bool cuda_;
   mutable std::map<std::string, std::vector<int64_t>> inferred_;
   mutable bool inferred_valid_ = false;
   mutable std::string infer_error_;
   std::map<std::string, std::vector<int64_t>> shapes_;
   std::map<std::string, void*> addresses_;
   std::map<std::string, nvinfer1::IOutputAllocator*> allocators_;
+  std::map<std::string, const void*> checked_;  // addresses check_addresses() accepted
+  std::map<std::string, PinnedBuffer> staging_;
+  std::map<std::string, HostTask> tasks_;
 };
 
 class Engine final : public nvinfer1::ICudaEngine, Live {
@@ -80,15 +158,16 @@ class Engine final : public nvinfer1::ICudaEngine, Live {
     if (!t) return nvinfer1::TensorIOMode::kNONE;
     return t->is_input ? nvinfer1::TensorIOMode::kINPUT : nvinfer1::TensorIOMode::kOUTPUT;
   }
-  nvinfer1::DataType getTensorDataType(char const* name) const noexcept override {
+  DataType getTensorDataType(char const* name) const noexcept override {
     const PlanTensor* t = plan_.find(name);
-    return t ? t->dtype : nvinfer1::DataType::kFLOAT;
+    return t ? t->dtype : DataType::kFLOAT;
   }
   Dims getTensorShape(char const* name) const noexcept override {
     const PlanTensor* t = plan_.find(name);
     if (!t) return Dims{-1, {}};
     if (t->data_dependent()) return to_dims({-1});
     if (t->simulated()) return to_dims(t->shape);
+    if (t->shaped_by_values()) return to_dims(std::vector<int64_t>(plan_.find(t->args[1].c_str())->max[0], -1));
     const PlanTensor* src = t->is_input ? t : plan_.find(t->args[0].c_str());
     std::vector<int64_t> s = src->min;
     for (std::size_t i = 0; i < s.size(); ++i)
@@ -105,10 +184,21 @@ class Engine final : public nvinfer1::ICudaEngine, Live {
     }
   }
   int32_t getNbOptimizationProfiles() const noexcept override { return 1; }
-  bool isShapeInferenceIO(char const*) const noexcept override { return false; }
+  bool isShapeInferenceIO(char const* name) const noexcept override {
+    const PlanTensor* t = plan_.find(name);
+    return t && t->shape_tensor;
+  }
   nvinfer1::IExecutionContext* createExecutionContext(nvinfer1::ExecutionContextAllocationStrategy) noexcept override {
     return new Context(*this);
   }
+  nvinfer1::IExecutionContext* createExecutionContext(nvinfer1::IRuntimeConfig* config) noexcept override {
+    if (!config) return nullptr;
+    // TensorRT-RTX compiles the engine's kernels for this GPU into the configuration's runtime cache.
+    if (auto* cache = static_cast<RuntimeCache*>(config->getRuntimeCache())) cache->add(plan_.name);
+    ++g_config_contexts;
+    return new Context(*this);
+  }
+  nvinfer1::IRuntimeConfig* createRuntimeConfig() noexcept override { return new RuntimeConfig(); }
   const Plan& plan() const { return plan_; }
   ILogger* logger() const { return logger_; }
 
@@ -117,17 +207,18 @@ class Engine final : public nvinfer1::ICudaEngine, Live {
   ILogger* logger_;
 };
 
-Context::Context(const Engine& engine) : engine_(engine) {}
+Context::Context(const Engine& engine) : engine_(engine), cuda_(cuda_mode()) {}
 
 nvinfer1::ICudaEngine const& Context::getEngine() const noexcept { return engine_; }
+const Plan& Context::plan() const { return engine_.plan(); }
 
-bool Context::error(const std::string& msg) const {
-  engine_.logger()->log(ILogger::Severity::kERROR, ("IExecutionContext::enqueueV3: " + msg).c_str());
+bool Context::error(const std::string& msg, const char* where) const {
+  engine_.logger()->log(ILogger::Severity::kERROR, (std::string(where) + ": " + msg).c_str());
   return false;
 }
 
 bool Context::setInputShape(char const* name, Dims const& dims) noexcept {
-  const PlanTensor* t = engine_.plan().find(name);
+  const PlanTensor* t = plan().find(name);
   if (!t || !t->is_input || dims.nbDims != static_cast<int32_t>(t->min.size())) return false;
   std::vector<int64_t> s(dims.d, dims.d + dims.nbDims);
   for (std::size_t i = 0; i < s.size(); ++i)
@@ -137,122 +228,243 @@ bool Context::setInputShape(char const* name, Dims const& dims) noexcept {
   return true;
 }
 
+std::vector<int64_t> Context::shape_values(const PlanTensor& s) const {
+  auto shape = shapes_.find(s.name);
+  auto addr = addresses_.find(s.name);
+  const int64_t rank = shape != shapes_.end() ? shape->second[0] : s.max[0];
+  std::vector<int64_t> values(static_cast<std::size_t>(rank), -1);
+  if (shape == shapes_.end() || addr == addresses_.end() || !addr->second) return values;
+  for (int64_t i = 0; i < rank; ++i)
+    values[i] = s.dtype == DataType::kINT64 ? static_cast<const int64_t*>(addr->second)[i]
+                                            : static_cast<const int32_t*>(addr->second)[i];
+  return values;
+}
+
 std::vector<int64_t> Context::shape_of(const PlanTensor& t) const {
   if (t.data_dependent()) return {-1};
   if (t.simulated()) {
     const std::vector<int64_t>* s = inferred_shape(t);
     return s ? *s : std::vector<int64_t>(t.shape.size(), -1);
   }
+  if (t.shaped_by_values()) return shape_values(plan_tensor(t.args[1]));
   const std::string& src = t.is_input ? t.name : t.args[0];
   auto it = shapes_.find(src);
   if (it != shapes_.end()) return it->second;
-  const PlanTensor* in = engine_.plan().find(src.c_str());
-  return std::vector<int64_t>(in->min.size(), -1);
+  return std::vector<int64_t>(plan_tensor(src).min.size(), -1);
 }
 
 Dims Context::getTensorShape(char const* name) const noexcept {
-  const PlanTensor* t = engine_.plan().find(name);
+  const PlanTensor* t = plan().find(name);
   return t ? to_dims(shape_of(*t)) : Dims{-1, {}};
 }
 
 bool Context::setTensorAddress(char const* name, void* data) noexcept {
-  if (!engine_.plan().find(name)) return false;
+  const PlanTensor* t = plan().find(name);
+  if (!t) return false;
+  if (cuda_ && !t->shape_tensor && data && reinterpret_cast<std::uintptr_t>(data) % 256 != 0)
+    return error("address of tensor '" + t->name + "' is not aligned to 256 bytes", "IExecutionContext::setTensorAddress");
   addresses_[name] = data;
   return true;
 }
 
 bool Context::setOutputAllocator(char const* name, nvinfer1::IOutputAllocator* a) noexcept {
-  const PlanTensor* t = engine_.plan().find(name);
+  const PlanTensor* t = plan().find(name);
   if (!t || t->is_input) return false;
   allocators_[name] = a;
   return true;
 }
 
 bool Context::allInputDimensionsSpecified() const noexcept {
-  for (const auto& t : engine_.plan().tensors)
+  for (const auto& t : plan().tensors)
     if (t.is_input && !shapes_.count(t.name)) return false;
   return true;
 }
 
-int64_t numel(const std::vector<int64_t>& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
-template <typename T>
-void compute(const PlanTensor& out, const std::vector<const void*>& in, int64_t n, void* dst) {
-  const T* a = static_cast<const T*>(in[0]);
-  T* o = static_cast<T*>(dst);
-  if (out.op == "copy") {
-    std::copy(a, a + n, o);
-  } else if (out.op == "scale_add") {
-    const T* b = static_cast<const T*>(in[1]);
-    for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(a[i] * static_cast<T>(out.constant) + b[i]);
-  } else {  // positives
-    int64_t k = 0;
-    for (int64_t i = 0; i < n; ++i)
-      if (a[i] > T(0)) o[k++] = a[i];
+int32_t Context::inferShapes(int32_t nbMaxNames, char const** tensorNames) noexcept {
+  std::vector<const char*> missing;
+  for (const auto& t : plan().tensors) {
+    if (!t.is_input) continue;
+    auto a = addresses_.find(t.name);
+    if (!shapes_.count(t.name) || (t.shape_tensor && (a == addresses_.end() || !a->second)))
+      missing.push_back(t.name.c_str());
   }
+  for (int32_t i = 0; i < nbMaxNames && i < static_cast<int32_t>(missing.size()); ++i) tensorNames[i] = missing[i];
+  if (!missing.empty()) return static_cast<int32_t>(missing.size());
+  for (const auto& t : plan().tensors) {
+    if (!t.shaped_by_values()) continue;
+    const auto shape = shape_of(t);
+    const int64_t n = numel(shapes_.at(t.args[0]));
+    if (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; }) || numel(shape) != n)
+      return error("output '" + t.name + "': shape " + std::to_string(numel(shape)) + " elements from '" + t.args[1] +
+                   "' for " + std::to_string(n) + " elements of '" + t.args[0] + "'", "IExecutionContext::inferShapes"),
+             -1;
+  }
+  return 0;
 }
 
-template <typename T>
-int64_t count_positives(const void* p, int64_t n) {
-  const T* a = static_cast<const T*>(p);
-  return std::count_if(a, a + n, [](T v) { return v > T(0); });
+nvinfer1::IOutputAllocator* Context::allocator(const PlanTensor& t) const {
+  auto it = allocators_.find(t.name);
+  return it == allocators_.end() ? nullptr : it->second;
 }
 
-bool Context::run_builtin(const PlanTensor& out, cudaStream_t stream) {
-  using nvinfer1::DataType;
-  if (out.op == "hook") return error("output '" + out.name + "' is computed by a hook and none is registered");
-  std::vector<const void*> in;
-  for (const auto& a : out.args) in.push_back(addresses_.at(a));
-  if (out.op == "scale_add" && shapes_.at(out.args[0]) != shapes_.at(out.args[1]))
-    return error("scale_add needs '" + out.args[0] + "' and '" + out.args[1] + "' of the same shape");
-  const int64_t n = numel(shapes_.at(out.args[0]));
-  const DataType t = out.dtype;
-  if (t != DataType::kFLOAT && t != DataType::kINT32 && t != DataType::kINT64)
-    return error("the stand-in computes float32/int32/int64 only");
+void* Context::output_memory(const PlanTensor& t, const std::vector<int64_t>& shape, cudaStream_t stream,
+                             std::string* why) {
   // Like TensorRT: an output with an IOutputAllocator gets its memory from it (required for data-dependent
   // shapes, allowed for any output); other outputs are written to the address set with setTensorAddress.
-  auto alloc = allocators_.find(out.name);
-  const bool use_allocator = alloc != allocators_.end() && alloc->second;
-  if (out.data_dependent() && !use_allocator)
-    return error("output '" + out.name + "' has a data-dependent shape and no IOutputAllocator is set");
-  void* dst = nullptr;
-  if (use_allocator) {
-    const int64_t k = !out.data_dependent() ? n
-                      : t == DataType::kFLOAT ? count_positives<float>(in[0], n)
-                      : t == DataType::kINT32 ? count_positives<int32_t>(in[0], n)
-                                               : count_positives<int64_t>(in[0], n);
-    const std::vector<int64_t> shape = out.data_dependent() ? std::vector<int64_t>{k} : shapes_.at(out.args[0]);
-    auto cur = addresses_.find(out.name);
-    dst = alloc->second->reallocateOutputAsync(out.name.c_str(), cur == addresses_.end() ? nullptr : cur->second,
-                                               static_cast<uint64_t>(k) * element_size(t), 256, stream);
-    if (!dst) return error("IOutputAllocator returned nullptr for '" + out.name + "'");
-    addresses_[out.name] = dst;
-    alloc->second->notifyShape(out.name.c_str(), to_dims(shape));
-  } else {
-    dst = addresses_.at(out.name);
+  nvinfer1::IOutputAllocator* alloc = allocator(t);
+  if (!alloc) {
+    if (t.data_dependent()) return *why = "output '" + t.name + "' has a data-dependent shape and no IOutputAllocator is set", nullptr;
+    return addresses_.at(t.name);
   }
-  if (t == DataType::kFLOAT) compute<float>(out, in, n, dst);
-  else if (t == DataType::kINT32) compute<int32_t>(out, in, n, dst);
-  else compute<int64_t>(out, in, n, dst);
+  auto cur = addresses_.find(t.name);
+  const uint64_t bytes = static_cast<uint64_t>(numel(shape)) * element_size(t.dtype);
+  void* dst = alloc->reallocateOutputAsync(t.name.c_str(), cur == addresses_.end() ? nullptr : cur->second,
+                                           bytes > 0 ? bytes : 1, 256, stream);
+  if (!dst) return *why = "IOutputAllocator returned nullptr for '" + t.name + "'", nullptr;
+  if (cuda_ && reinterpret_cast<std::uintptr_t>(dst) % 256 != 0)
+    return *why = "IOutputAllocator returned memory for '" + t.name + "' that is not 256-byte aligned", nullptr;
+  addresses_[t.name] = dst;
+  alloc->notifyShape(t.name.c_str(), to_dims(shape));
+  return dst;
+}
+
+PinnedBuffer* Context::staged(const std::string& name, int64_t bytes, bool capturing, std::string* why) {
+  PinnedBuffer& b = staging_[name];
+  return b.reserve(static_cast<std::size_t>(bytes), capturing, why) ? &b : nullptr;
+}
+
+bool Context::check_addresses() {
+  // What TensorRT would trip over: host pointers for device tensors and the reverse. An address that passed
+  // before is not asked about again (the caching allocator hands out the same blocks call after call).
+  for (const auto& t : plan().tensors) {
+    auto a = addresses_.find(t.name);
+    if (a == addresses_.end() || !a->second || (!t.is_input && allocator(t))) continue;
+    const void*& last = checked_[t.name];
+    if (last == a->second) continue;
+    const std::string what = check_pointer(a->second, !t.shape_tensor);
+    if (!what.empty()) return error("address of '" + t.name + "' " + what);
+    last = a->second;
+  }
   return true;
 }
 
-bool Context::call_hook(bool* handled) const {
+bool Context::run_builtin(const PlanTensor& out, cudaStream_t stream, bool capturing) {
+  if (out.op == "hook") return error("output '" + out.name + "' is computed by a hook and none is registered");
+  if (out.op == "noop" && !allocator(out)) return true;  // nothing enqueued: what the runtime costs by itself
+  const std::string& a_name = out.args[0];
+  const void* a = addresses_.at(a_name);
+  const void* b = out.op == "scale_add" ? addresses_.at(out.args[1]) : nullptr;
+  if (out.op == "scale_add" && shapes_.at(a_name) != shapes_.at(out.args[1]))
+    return error("scale_add needs '" + a_name + "' and '" + out.args[1] + "' of the same shape");
+  const int64_t n = numel(shapes_.at(a_name));
+  const bool copies = out.op == "copy" || out.op == "reshape" || out.op == "noop";
+  if (!copies && !computable(out.dtype)) return error("the stand-in computes float32/int32/int64 only");
+  const int64_t in_bytes = n * static_cast<int64_t>(element_size(out.dtype));
+  std::string why;
+
+  std::vector<int64_t> shape = shapes_.at(a_name);
+  PinnedBuffer* a_host = nullptr;
+  if (out.data_dependent()) {  // the output's size depends on the values: they are needed on the host now
+    if (cuda_) {
+      if (capturing) return error("output '" + out.name + "' has a data-dependent shape, which cannot be captured");
+      if (!(a_host = staged(a_name, in_bytes, capturing, &why))) return error(why);
+      cudaError_t e = cudaMemcpyAsync(a_host->data(), a, in_bytes, cudaMemcpyDeviceToHost, stream);
+      if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
+      if (e != cudaSuccess) return error(cuda_error("staging a data-dependent input", e));
+    }
+    shape = {count_positives(out.dtype, a_host ? a_host->data() : a, n)};
+  } else if (out.shaped_by_values()) {
+    shape = shape_of(out);
+    if (numel(shape) != n) return error("output '" + out.name + "' of " + std::to_string(numel(shape)) +
+                                        " elements reshapes " + std::to_string(n) + " elements");
+  }
+  void* dst = output_memory(out, shape, stream, &why);
+  if (!dst) return error(why);
+  const int64_t out_bytes = numel(shape) * static_cast<int64_t>(element_size(out.dtype));
+
+  if (!cuda_) {
+    if (copies) std::memcpy(dst, a, static_cast<std::size_t>(out_bytes));
+    else compute(out, a, b, n, dst);
+    return true;
+  }
+  cudaError_t e = cudaSuccess;
+  if (copies) {
+    e = cudaMemcpyAsync(dst, a, out_bytes, cudaMemcpyDeviceToDevice, stream);
+  } else if (out.data_dependent()) {
+    PinnedBuffer* o = staged(out.name, in_bytes, capturing, &why);
+    if (!o) return error(why);
+    compute(out, a_host->data(), nullptr, n, o->data());  // the stream is idle: computed right here
+    e = cudaMemcpyAsync(dst, o->data(), out_bytes, cudaMemcpyHostToDevice, stream);
+  } else {  // scale_add: stage, compute in a host function on the stream, copy back; all stream-ordered
+    PinnedBuffer* ha = staged(a_name, in_bytes, capturing, &why);
+    PinnedBuffer* hb = ha ? staged(out.args[1], in_bytes, capturing, &why) : nullptr;
+    PinnedBuffer* ho = hb ? staged(out.name, in_bytes, capturing, &why) : nullptr;
+    if (!ho) return error(why);
+    HostTask& task = tasks_[out.name];
+    task = HostTask{&out, ha->data(), hb->data(), ho->data(), n};
+    e = cudaMemcpyAsync(ha->data(), a, in_bytes, cudaMemcpyDeviceToHost, stream);
+    if (e == cudaSuccess && out.args[1] != a_name)
+      e = cudaMemcpyAsync(hb->data(), b, in_bytes, cudaMemcpyDeviceToHost, stream);
+    if (out.args[1] == a_name) task.b = ha->data();
+    if (e == cudaSuccess) e = cudaLaunchHostFunc(stream, &HostTask::run, &task);
+    if (e == cudaSuccess) e = cudaMemcpyAsync(dst, ho->data(), out_bytes, cudaMemcpyHostToDevice, stream);
+  }
+  return e == cudaSuccess || error(cuda_error(("computing '" + out.name + "'").c_str(), e));
+}
+
+bool Context::on_host(cudaStream_t stream, bool capturing, const std::function<bool(std::vector<void*>&)>& fn) {
+  const auto& ts = plan().tensors;
+  std::vector<void*> host(ts.size());
+  if (!cuda_) {
+    for (std::size_t i = 0; i < ts.size(); ++i) host[i] = addresses_.at(ts[i].name);
+    return fn(host);
+  }
+  if (capturing) return error("the stand-in computes this engine on the host after synchronizing the stream, "
+                              "which a CUDA graph capture cannot do");
+  std::string why;
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    if (ts[i].shape_tensor) {  // already in host memory
+      host[i] = addresses_.at(ts[i].name);
+      continue;
+    }
+    PinnedBuffer* b = staged(ts[i].name, bytes_of(ts[i]), capturing, &why);
+    if (!b) return error(why);
+    host[i] = b->data();
+    if (ts[i].is_input) {
+      const cudaError_t e = cudaMemcpyAsync(b->data(), addresses_.at(ts[i].name), bytes_of(ts[i]),
+                                            cudaMemcpyDeviceToHost, stream);
+      if (e != cudaSuccess) return error(cuda_error("staging an input", e));
+    }
+  }
+  const cudaError_t e = cudaStreamSynchronize(stream);
+  if (e != cudaSuccess) return error(cuda_error("cudaStreamSynchronize", e));
+  if (!fn(host)) return false;
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    if (ts[i].is_input) continue;
+    const cudaError_t c = cudaMemcpyAsync(addresses_.at(ts[i].name), host[i], bytes_of(ts[i]),
+                                          cudaMemcpyHostToDevice, stream);
+    if (c != cudaSuccess) return error(cuda_error("copying an output back", c));
+  }
+  return true;
+}
+
+bool Context::call_hook(cudaStream_t stream, bool capturing, bool* handled) {
   *handled = false;
-  std::lock_guard<std::mutex> lock(g_hook_mutex);
-  if (!g_hook) return true;
-  const auto& ts = engine_.plan().tensors;
+  torchtrt_fake_enqueue_hook hook = nullptr;
+  void* user = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_hook_mutex);
+    hook = g_hook;
+    user = g_hook_user;
+  }
+  if (!hook) return true;
+  const auto& ts = plan().tensors;
   for (const auto& t : ts)  // not for plans whose outputs TensorRT allocates (see the C API header)
-    if (!t.is_input && (t.data_dependent() || (allocators_.count(t.name) && allocators_.at(t.name)))) return true;
+    if (!t.is_input && (t.data_dependent() || allocator(t))) return true;
   const int32_t n = static_cast<int32_t>(ts.size());
   std::vector<const char*> names(n);
   std::vector<int32_t> is_input(n), dtypes(n), nb_dims(n);
   std::vector<int64_t> dims(static_cast<std::size_t>(n) * Dims::MAX_DIMS, 0);
-  std::vector<void*> addrs(n);
   for (int32_t i = 0; i < n; ++i) {
     names[i] = ts[i].name.c_str();
     is_input[i] = ts[i].is_input;
@@ -260,13 +472,16 @@ bool Context::call_hook(bool* handled) const {
     const auto s = shape_of(ts[i]);
     nb_dims[i] = static_cast<int32_t>(s.size());
     std::copy(s.begin(), s.end(), dims.begin() + static_cast<std::ptrdiff_t>(i) * Dims::MAX_DIMS);
-    addrs[i] = addresses_.at(ts[i].name);
   }
-  const int32_t rc = g_hook(g_hook_user, engine_.plan().name.c_str(), n, names.data(), is_input.data(),
-                            dtypes.data(), nb_dims.data(), dims.data(), addrs.data());
-  if (rc == 0) *handled = true;
-  else if (rc != 1) return error("enqueue hook failed with code " + std::to_string(rc));
-  return true;
+  int32_t rc = 1;
+  const bool ok = on_host(stream, capturing, [&](std::vector<void*>& host) {
+    rc = hook(user, plan().name.c_str(), n, names.data(), is_input.data(), dtypes.data(), nb_dims.data(),
+              dims.data(), host.data());
+    return rc == 0 || rc == 1 || error("enqueue hook failed with code " + std::to_string(rc));
+  });
+  // A declined hook (1) copied stale outputs back in CUDA mode; the built-in computation overwrites them.
+  *handled = ok && rc == 0;
+  return ok;
 }
 
 const std::vector<int64_t>* Context::inferred_shape(const PlanTensor& t) const {
@@ -275,7 +490,7 @@ const std::vector<int64_t>* Context::inferred_shape(const PlanTensor& t) const {
     inferred_.clear();
     infer_error_.clear();
     inferred_valid_ = true;
-    if (!call_simulator(TORCHTRT_FAKE_SIMULATOR_SHAPES, &infer_error_)) {
+    if (!call_simulator(TORCHTRT_FAKE_SIMULATOR_SHAPES, nullptr, &infer_error_)) {
       inferred_.clear();
       engine_.logger()->log(ILogger::Severity::kERROR, ("IExecutionContext::getTensorShape: " + infer_error_).c_str());
     }
@@ -284,7 +499,7 @@ const std::vector<int64_t>* Context::inferred_shape(const PlanTensor& t) const {
   return it == inferred_.end() ? nullptr : &it->second;
 }
 
-bool Context::call_simulator(int32_t request, std::string* why) const {
+bool Context::call_simulator(int32_t request, void* const* addresses, std::string* why) const {
   torchtrt_fake_simulator fn = nullptr;
   void* user = nullptr;
   {
@@ -292,19 +507,18 @@ bool Context::call_simulator(int32_t request, std::string* why) const {
     fn = g_simulator;
     user = g_simulator_user;
   }
-  const Plan& plan = engine_.plan();
+  const Plan& p = plan();
   if (!fn) {
-    *why = "simulated engine '" + plan.name + "' needs a simulator and none is registered "
+    *why = "simulated engine '" + p.name + "' needs a simulator and none is registered "
            "(torch_tensorrt.testing._cpp_hook.install())";
     return false;
   }
   const bool execute = request == TORCHTRT_FAKE_SIMULATOR_EXECUTE;
-  const auto& ts = plan.tensors;
+  const auto& ts = p.tensors;
   const int32_t n = static_cast<int32_t>(ts.size());
   std::vector<const char*> names(n);
   std::vector<int32_t> is_input(n), dtypes(n), nb_dims(n, 0);
   std::vector<int64_t> dims(static_cast<std::size_t>(n) * Dims::MAX_DIMS, 0);
-  std::vector<void*> addrs(n, nullptr);
   for (int32_t i = 0; i < n; ++i) {
     names[i] = ts[i].name.c_str();
     is_input[i] = ts[i].is_input;
@@ -313,12 +527,11 @@ bool Context::call_simulator(int32_t request, std::string* why) const {
     const auto s = ts[i].is_input ? shapes_.at(ts[i].name) : shape_of(ts[i]);
     nb_dims[i] = static_cast<int32_t>(s.size());
     std::copy(s.begin(), s.end(), dims.begin() + static_cast<std::ptrdiff_t>(i) * Dims::MAX_DIMS);
-    if (execute) addrs[i] = addresses_.at(ts[i].name);
   }
   char error[1024] = {0};
-  const int32_t rc = fn(user, request, plan.id, plan.source.data(), static_cast<int64_t>(plan.source.size()), n,
-                        names.data(), is_input.data(), dtypes.data(), nb_dims.data(), dims.data(),
-                        execute ? addrs.data() : nullptr, error, static_cast<int32_t>(sizeof(error)));
+  const int32_t rc = fn(user, request, p.id, p.source.data(), static_cast<int64_t>(p.source.size()), n, names.data(),
+                        is_input.data(), dtypes.data(), nb_dims.data(), dims.data(), execute ? addresses : nullptr,
+                        error, static_cast<int32_t>(sizeof(error)));
   if (rc != 0) {
     error[sizeof(error) - 1] = '\0';
     *why = "simulator failed (code " + std::to_string(rc) + ")" + (error[0] ? std::string(": ") + error : "");
@@ -336,43 +549,42 @@ bool Context::call_simulator(int32_t request, std::string* why) const {
 
 bool Context::enqueueV3(cudaStream_t stream) noexcept {
   try {
-    for (const auto& t : engine_.plan().tensors) {
+    g_last_stream = reinterpret_cast<intptr_t>(stream);
+    for (const auto& t : plan().tensors) {
       if (t.is_input && !shapes_.count(t.name)) return error("input shape of '" + t.name + "' is not set");
-      auto alloc = allocators_.find(t.name);
-      const bool needs_address = t.is_input || alloc == allocators_.end() || !alloc->second;
+      const bool needs_address = t.is_input || !allocator(t);
       auto a = addresses_.find(t.name);
       if (needs_address && (a == addresses_.end() || !a->second))
         return error("address of '" + t.name + "' is not set");
     }
-    if (engine_.plan().simulated) {
+    const bool capturing = cuda_ && is_capturing(stream);
+    if (cuda_ && !capturing && !check_addresses()) return false;
+    if (plan().simulated) {
       // Outputs with an IOutputAllocator get their memory from it, as in TensorRT; their shape must be known
       // beforehand (the stand-in does not run simulated engines with data-dependent output shapes).
-      for (const auto& t : engine_.plan().tensors) {
-        auto alloc = allocators_.find(t.name);
-        if (t.is_input || alloc == allocators_.end() || !alloc->second) continue;
+      for (const auto& t : plan().tensors) {
+        if (t.is_input || !allocator(t)) continue;
         const auto shape = shape_of(t);
         if (std::find(shape.begin(), shape.end(), -1) != shape.end())
           return error("output '" + t.name + "' of a simulated engine has an unknown shape (" +
                        (infer_error_.empty() ? std::string("data-dependent, which the stand-in does not simulate")
                                              : infer_error_) + ")");
-        auto cur = addresses_.find(t.name);
-        void* dst = alloc->second->reallocateOutputAsync(t.name.c_str(), cur == addresses_.end() ? nullptr : cur->second,
-                                                          static_cast<uint64_t>(numel(shape)) * element_size(t.dtype),
-                                                          256, stream);
-        if (!dst) return error("IOutputAllocator returned nullptr for '" + t.name + "'");
-        addresses_[t.name] = dst;
-        alloc->second->notifyShape(t.name.c_str(), to_dims(shape));
+        std::string why;
+        if (!output_memory(t, shape, stream, &why)) return error(why);
       }
       std::string why;
-      if (!call_simulator(TORCHTRT_FAKE_SIMULATOR_EXECUTE, &why)) return error(why);
+      const bool ok = on_host(stream, capturing, [&](std::vector<void*>& host) {
+        return call_simulator(TORCHTRT_FAKE_SIMULATOR_EXECUTE, host.data(), &why) || error(why);
+      });
+      if (!ok) return false;
       ++g_enqueues;
       return true;
     }
     bool handled = false;
-    if (!call_hook(&handled)) return false;
+    if (!call_hook(stream, capturing, &handled)) return false;
     if (!handled)
-      for (const auto& t : engine_.plan().tensors)
-        if (!t.is_input && !run_builtin(t, stream)) return false;
+      for (const auto& t : plan().tensors)
+        if (!t.is_input && !run_builtin(t, stream, capturing)) return false;
     ++g_enqueues;
     return true;
   } catch (const std::exception& e) {
@@ -408,6 +620,8 @@ void* createInferRuntime_INTERNAL(void* logger, int32_t /*version*/) noexcept {
   return static_cast<nvinfer1::IRuntime*>(new fake_trt::Runtime(static_cast<nvinfer1::ILogger*>(logger)));
 }
 
+int32_t getInferLibVersion() noexcept { return 100000; }  // 10.0.0, as NvInferVersion.h says
+
 void torchtrt_fake_set_enqueue_hook(torchtrt_fake_enqueue_hook hook, void* user_data) {
   std::lock_guard<std::mutex> lock(fake_trt::g_hook_mutex);
   fake_trt::g_hook = hook;
@@ -423,5 +637,9 @@ void torchtrt_fake_set_simulator(torchtrt_fake_simulator simulator, void* user_d
 int64_t torchtrt_fake_enqueue_count(void) { return fake_trt::g_enqueues.load(); }
 int64_t torchtrt_fake_live_objects(void) { return fake_trt::g_live.load(); }
 void torchtrt_fake_reset_counters(void) { fake_trt::g_enqueues = 0; }
+int32_t torchtrt_fake_cuda_mode(void) { return fake_trt::cuda_mode() ? 1 : 0; }
+intptr_t torchtrt_fake_last_enqueue_stream(void) { return fake_trt::g_last_stream.load(); }
+int64_t torchtrt_fake_runtime_config_contexts(void) { return fake_trt::g_config_contexts.load(); }
+int64_t torchtrt_fake_runtime_cache_loads(void) { return fake_trt::g_cache_loads.load(); }
 
 }  // extern "C"

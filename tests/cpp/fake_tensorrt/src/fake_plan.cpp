@@ -87,10 +87,12 @@ bool parse_plan(const std::string& text, Plan* plan, std::string* why) {
     if (w[0] == "name" && w.size() == 2) {
       plan->name = w[1];
     } else if (w[0] == "input") {
-      if (w.size() != 6) return fail("expected 'input NAME DTYPE MIN OPT MAX'");
+      if (w.size() != 6 && !(w.size() == 7 && w[6] == "shape"))
+        return fail("expected 'input NAME DTYPE MIN OPT MAX [shape]'");
       PlanTensor t;
       t.name = w[1];
       t.is_input = true;
+      t.shape_tensor = w.size() == 7;
       if (!parse_dtype(w[2], &t.dtype)) return fail("unknown dtype '" + w[2] + "'");
       if (!parse_shape(w[3], &t.min) || !parse_shape(w[4], &t.opt) || !parse_shape(w[5], &t.max))
         return fail("bad shape (use e.g. 1x2, or - for rank 0)");
@@ -111,8 +113,10 @@ bool parse_plan(const std::string& text, Plan* plan, std::string* why) {
         t.constant = std::stod(t.args[2]);
         t.args.pop_back();
         n_inputs = 2;
-      } else if (t.op != "copy" && t.op != "positives" && t.op != "hook") {
-        return fail("unknown op '" + t.op + "' (scale_add, copy, positives, hook)");
+      } else if (t.op == "reshape") {
+        n_inputs = 2;
+      } else if (t.op != "copy" && t.op != "positives" && t.op != "hook" && t.op != "noop") {
+        return fail("unknown op '" + t.op + "' (scale_add, copy, positives, reshape, noop, hook)");
       }
       if (t.args.size() != n_inputs) return fail("wrong number of arguments for " + t.op);
       plan->tensors.push_back(t);
@@ -125,13 +129,24 @@ bool parse_plan(const std::string& text, Plan* plan, std::string* why) {
     return fail("empty plan");
   }
   for (const auto& t : plan->tensors) {  // outputs may be listed before the inputs they read
-    for (const auto& a : t.args) {
+    if (t.shape_tensor && (t.min.size() != 1 || (t.dtype != nvinfer1::DataType::kINT64 &&
+                                                 t.dtype != nvinfer1::DataType::kINT32))) {
+      *why = "shape tensor '" + t.name + "' must be a 1-D int32 or int64 input";
+      return false;
+    }
+    for (std::size_t k = 0; k < t.args.size(); ++k) {
+      const std::string& a = t.args[k];
       const PlanTensor* src = plan->find(a.c_str());
       if (!src || !src->is_input) {
         *why = "output '" + t.name + "' reads '" + a + "', which is not an input of the plan";
         return false;
       }
-      if (t.op != "hook" && src->dtype != t.dtype) {
+      const bool shape_arg = t.shaped_by_values() && k == 1;
+      if (shape_arg != src->shape_tensor) {
+        *why = "output '" + t.name + "': '" + a + (shape_arg ? "' must be a shape tensor" : "' is a shape tensor");
+        return false;
+      }
+      if (t.op != "hook" && !shape_arg && src->dtype != t.dtype) {
         *why = "output '" + t.name + "': op " + t.op + " needs matching dtypes";
         return false;
       }

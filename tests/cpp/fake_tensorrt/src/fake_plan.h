@@ -12,6 +12,8 @@ namespace fake_trt {
 struct PlanTensor {
   std::string name;
   bool is_input = false;
+  // Inputs: a shape tensor (TensorRT's isShapeInferenceIO), whose values the runtime passes in host memory.
+  bool shape_tensor = false;
   nvinfer1::DataType dtype = nvinfer1::DataType::kFLOAT;
   // Inputs: the profile shapes.
   std::vector<int64_t> min, opt, max;
@@ -22,6 +24,8 @@ struct PlanTensor {
   // Outputs of simulated plans (op "simulated"): the build-time shape, -1 for dimensions given by expressions.
   std::vector<int64_t> shape;
   bool data_dependent() const { return op == "positives"; }
+  //! Output of "reshape X S": X's data with the shape given by the values of shape tensor S.
+  bool shaped_by_values() const { return op == "reshape"; }
   bool simulated() const { return op == "simulated"; }
 };
 
