@@ -147,21 +147,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     import torch_tensorrt
     from torch_tensorrt._console import console as make_console
-    from torch_tensorrt.dynamo import _frontend, convert_exported_program
+    from torch_tensorrt.dynamo import _frontend, _progress, convert_exported_program
 
     console = make_console()
     model, examples = _load_model(args.model)
     inputs = build_inputs(args, examples)
     start = time.perf_counter()
-    with console.status("exporting the model with torch.export ...") as status:
+    with console.status("exporting the model with torch.export ..."):
         spec = _frontend.user_inputs(inputs, where="torchtrt compile")
         ep = _frontend.to_exported_program(model, spec, where="torchtrt compile")
-        export_s = time.perf_counter() - start
-        status.update("lowering and converting to a TensorRT network ...")
-        precision = {"fp32": torch_tensorrt.dynamo.CompilationSettings().enabled_precisions}.get(args.precision, {args.precision})
+    export_s = time.perf_counter() - start
+    precision = {"fp32": torch_tensorrt.dynamo.CompilationSettings().enabled_precisions}.get(args.precision, {args.precision})
+    with _progress.bars(console=console):  # a bar per engine: operators converted, then the build
         converted = convert_exported_program(
             ep, inputs, enabled_precisions=precision, optimization_level=args.optimization_level,
-            progress=lambda msg: status.update(msg + " ..."),
         )
     atomic_write(args.output, converted.engine)
     total = time.perf_counter() - start

@@ -1,4 +1,5 @@
-"""The coverage report as one self-contained HTML page.
+"""The coverage report (:class:`torch_tensorrt.tools.coverage.CoverageReport`, taken as it comes: this module does
+not import it) as one self-contained HTML page.
 
 Everything is inline (CSS and a small script); the page references no other file and fetches nothing, so it
 can be mailed or attached to an issue. Order: summary, the partition strip (one segment per partition in
@@ -13,10 +14,9 @@ script has run, ``<body data-ready="1">``.
 from __future__ import annotations
 
 import html
-from typing import Iterable
+from typing import Any, Iterable
 
 from torch_tensorrt._io import atomic_write_bytes
-from torch_tensorrt.tools.coverage import PYTORCH, CoverageReport, EngineCard, TensorInfo, engine_names
 
 #: Engine colours (cycled); PyTorch segments use the hatched grey of ``.seg.pytorch``.
 PALETTE = ("#2e7d32", "#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#ad1457", "#558b2f", "#4527a0", "#00695c",
@@ -78,16 +78,16 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _colours(report: CoverageReport) -> dict[str, str]:
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(engine_names(report))}
+def _colours(report: Any) -> dict[str, str]:
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(report.engine_names())}
 
 
-def _strip(report: CoverageReport, colours: dict[str, str]) -> str:
+def _strip(report: Any, colours: dict[str, str]) -> str:
     parts = []
     for seg in report.segments:
-        label = "PyTorch" if seg.kind == PYTORCH else seg.name.replace("_run_on_acc_", "engine ")
-        style = f"flex-grow:{len(seg.nodes)}" + ("" if seg.kind == PYTORCH else f";background:{colours[seg.name]}")
-        title = f"{seg.name}: {len(seg.nodes)} operator(s) ({'PyTorch' if seg.kind == PYTORCH else 'TensorRT'})"
+        label = "PyTorch" if seg.in_pytorch else seg.name.replace("_run_on_acc_", "engine ")
+        style = f"flex-grow:{len(seg.nodes)}" + ("" if seg.in_pytorch else f";background:{colours[seg.name]}")
+        title = f"{seg.name}: {len(seg.nodes)} operator(s) ({'PyTorch' if seg.in_pytorch else 'TensorRT'})"
         parts.append(
             f"<a class='seg {seg.kind}' data-kind='{seg.kind}' data-segment='{_e(seg.name)}' "
             f"data-ops='{len(seg.nodes)}' href='#seg-{_e(seg.name)}' style='{style}' title='{_e(title)}'>"
@@ -95,13 +95,13 @@ def _strip(report: CoverageReport, colours: dict[str, str]) -> str:
         )
     legend = "".join(
         f"<span><i class='swatch' style='background:{colours[n]}'></i>{_e(n)}: {report.engines[n]} ops</span>"
-        for n in engine_names(report)
+        for n in report.engine_names()
     )
     legend += "<span><i class='swatch' style='background:#f3c98b'></i>PyTorch</span>"
     return f"<div id='strip' class='strip'>{''.join(parts)}</div><div class='legend'>{legend}</div>"
 
 
-def _reasons(report: CoverageReport) -> str:
+def _reasons(report: Any) -> str:
     groups = report.reason_groups()
     if not groups:
         return "<p class='muted' id='reasons-none'>Every operator runs in a TensorRT engine.</p>"
@@ -120,7 +120,7 @@ def _reasons(report: CoverageReport) -> str:
     return f"<div id='reasons'>{''.join(items)}</div>"
 
 
-def _io_rows(kind: str, specs: Iterable[TensorInfo]) -> str:
+def _io_rows(kind: str, specs: Iterable[Any]) -> str:
     return "".join(
         f"<tr class='{kind}'><td>{kind}</td><td>{_e(t.name)}</td><td>{_e(t.dtype)}</td><td>{_e(t.shape)}</td>"
         f"<td>{_e(t.range)}</td></tr>"
@@ -128,7 +128,7 @@ def _io_rows(kind: str, specs: Iterable[TensorInfo]) -> str:
     )
 
 
-def _card(card: EngineCard, colour: str) -> str:
+def _card(card: Any, colour: str) -> str:
     io = (f"<table class='io'><thead><tr><th></th><th>binding</th><th>dtype</th><th>shape</th><th>min .. opt .. max</th>"
           f"</tr></thead><tbody>{_io_rows('input', card.inputs)}{_io_rows('output', card.outputs)}</tbody></table>")
     fams = ", ".join(f"{_e(f)} {n}" for f, n in sorted(card.families.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -143,7 +143,7 @@ def _card(card: EngineCard, colour: str) -> str:
             f"<p class='families'>by family: {fams}</p>{built}</div>")
 
 
-def _node_table(report: CoverageReport) -> str:
+def _node_table(report: Any) -> str:
     seg_of = {n: s.name for s in report.segments for n in s.nodes}
     rows = []
     first = set()
@@ -168,9 +168,9 @@ def _node_table(report: CoverageReport) -> str:
     )
 
 
-def render(report: CoverageReport) -> str:
+def render(report: Any) -> str:
     colours = _colours(report)
-    cards = "".join(_card(report.cards[n], colours[n]) for n in engine_names(report) if n in report.cards)
+    cards = "".join(_card(report.cards[n], colours[n]) for n in report.engine_names() if n in report.cards)
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>torch_tensorrt coverage: {_e(report.title)}</title><style>{CSS}</style></head><body>"
@@ -182,5 +182,5 @@ def render(report: CoverageReport) -> str:
     )
 
 
-def write_html(report: CoverageReport, path: str) -> None:
+def write_html(report: Any, path: str) -> None:
     atomic_write_bytes(path, render(report).encode("utf-8"), make_dirs=True, what="coverage report")

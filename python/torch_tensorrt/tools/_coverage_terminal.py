@@ -5,29 +5,28 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from torch_tensorrt.tools.coverage import PYTORCH, CoverageReport, engine_names
 
 _STYLES = ("green", "blue", "magenta", "cyan", "bright_green", "bright_blue")
 COLUMNS = ("node", "op", "converts", "runs in", "why not", "source")
 
 
-def _strip(report: CoverageReport, width: int) -> Any:
+def _strip(report: Any, width: int) -> Any:
     """One character block per segment share of the operators (at least one per segment)."""
     from rich.text import Text
 
     total = max(1, sum(len(s.nodes) for s in report.segments))
-    styles = {n: _STYLES[i % len(_STYLES)] for i, n in enumerate(engine_names(report))}
+    styles = {n: _STYLES[i % len(_STYLES)] for i, n in enumerate(report.engine_names())}
     text = Text()
     for seg in report.segments:
         cells = max(1, round(width * len(seg.nodes) / total))
-        if seg.kind == PYTORCH:
+        if seg.in_pytorch:
             text.append("░" * cells, style="yellow")
         else:
             text.append("█" * cells, style=styles[seg.name])
     return text
 
 
-def print_report(report: CoverageReport, show_all: bool = False, console: Optional[Any] = None) -> None:
+def print_report(report: Any, show_all: bool = False, console: Optional[Any] = None) -> None:
     from rich.table import Table
 
     from torch_tensorrt._console import console as make_console
@@ -37,7 +36,7 @@ def print_report(report: CoverageReport, show_all: bool = False, console: Option
     if report.segments:
         console.print(_strip(report, min(100, max(20, console.width - 4))))
         console.print("  ".join(
-            f"{s.name}({len(s.nodes)})" if s.kind != PYTORCH else f"[yellow]PyTorch({len(s.nodes)})[/yellow]"
+            f"{s.name}({len(s.nodes)})" if not s.in_pytorch else f"[yellow]PyTorch({len(s.nodes)})[/yellow]"
             for s in report.segments
         ), markup=True)
     groups = report.reason_groups()
@@ -51,7 +50,7 @@ def print_report(report: CoverageReport, show_all: bool = False, console: Option
                 sources += f"\n... {len(g.sources) - 3} more"
             table.add_row(g.op, str(g.count), "\n".join(g.reasons), sources, style="yellow")
         console.print(table)
-    for name in engine_names(report):
+    for name in report.engine_names():
         card = report.cards.get(name)
         if card is None:
             console.print(f"engine {name}: {report.engines[name]} operators")

@@ -49,6 +49,10 @@ class Segment:
     kind: str  # TENSORRT or PYTORCH
     nodes: list[str] = field(default_factory=list)
 
+    @property
+    def in_pytorch(self) -> bool:
+        return self.kind == PYTORCH
+
 
 @dataclass
 class TensorInfo:
@@ -123,6 +127,10 @@ class CoverageReport:
     def summary(self) -> str:
         return (f"{self.converted}/{len(self.nodes)} operators have converters; {len(self.engines)} projected "
                 f"engine(s); {len(self.left_in_pytorch)} operator(s) run in PyTorch")
+
+    def engine_names(self) -> list[str]:
+        """The projected engines in execution order (``_run_on_acc_0``, ``_run_on_acc_1``, ...)."""
+        return sorted(self.engines, key=lambda n: int(n[len(ACC_PREFIX):]) if n[len(ACC_PREFIX):].isdigit() else 0)
 
     def reason_groups(self) -> list[ReasonGroup]:
         """Operators left in PyTorch grouped by op, most frequent first."""
@@ -271,11 +279,6 @@ def _add_build_stats(report: CoverageReport, ep: Any, spec: Any, cfg: Compilatio
         card = report.cards.get(summary.name)
         if card is not None:
             card.build = BuildStats(summary.layers, summary.engine_bytes, summary.build_s, precision)
-
-
-def engine_names(report: CoverageReport) -> list[str]:
-    """The projected engines in execution order (``_run_on_acc_0``, ...)."""
-    return sorted(report.engines, key=lambda n: int(n[len(ACC_PREFIX):]) if n[len(ACC_PREFIX):].isdigit() else 0)
 
 
 # -- the earlier entry points (kept: the CLI and tests use them) ------------------------------------------------
