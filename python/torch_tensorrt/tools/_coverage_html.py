@@ -123,7 +123,7 @@ def _reasons(report: Any) -> str:
 def _io_rows(kind: str, specs: Iterable[Any]) -> str:
     return "".join(
         f"<tr class='{kind}'><td>{kind}</td><td>{_e(t.name)}</td><td>{_e(t.dtype)}</td><td>{_e(t.shape)}</td>"
-        f"<td>{_e(t.range)}</td></tr>"
+        f"<td>{_e(t.range) if t.range else '<span class=muted>static</span>'}</td></tr>"
         for t in specs
     )
 
