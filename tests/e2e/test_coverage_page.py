@@ -188,3 +188,23 @@ def test_coverage_with_build_fills_the_engine_cards():
         assert card.build is not None and card.build.layers > 0 and card.build.engine_bytes > 1000
         assert card.build.precision == "float32" and card.build.build_s > 0
     assert "built:" in __import__("torch_tensorrt.tools._coverage_html", fromlist=["render"]).render(report)
+
+
+def test_report_cli_all_build_and_min_block_size(tmp_path, capsys):
+    from torch_tensorrt import cli
+
+    model_file = tmp_path / "fallbacks.py"
+    model_file.write_text(
+        "import torch\n"
+        "class M(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        return torch.special.bessel_j0(x.relu() + 1) * 2\n"
+        "def make():\n"
+        "    return M(), (torch.randn(4, 3),)\n"
+    )
+    page = tmp_path / "r.html"
+    assert cli.main(["report", f"{model_file}:make", "--min-block-size", "1", "--build", "--all", "--html", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert "2 projected engine(s)" in out and "every node" in out and "built " in out and f"wrote {page}" in out
+    text = page.read_text()
+    assert "<h1>Operator coverage: make</h1>" in text and text.count("class='card'") == 2 and "built: " in text
