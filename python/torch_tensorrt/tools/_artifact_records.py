@@ -95,7 +95,7 @@ def json_records(data: bytes, member: str) -> Iterator[list[str]]:
                 break
             except (UnicodeDecodeError, json.JSONDecodeError):
                 continue
-        if _looks_like_record(value):
+        if value is not None and _looks_like_record(value):
             yield list(value)
         elif match.start() == 0:
             raise ArtifactError(f"{member}: the engine blob is not a complete JSON record (truncated or corrupted)")
@@ -105,6 +105,9 @@ class _Stub:
     """What every pickled global becomes: inert, remembering its name, call arguments and state."""
 
     qualname = "?"
+    args: tuple[Any, ...]
+    state: Any
+    items: list[Any]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "_Stub":
         obj = object.__new__(cls)

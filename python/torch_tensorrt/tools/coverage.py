@@ -12,7 +12,7 @@ adds layers, engine bytes, build seconds and precision to each engine card.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import torch
 import torch.fx
@@ -271,11 +271,12 @@ def _bindings(sub: torch.fx.GraphModule, ranges: SymbolRanges) -> tuple[list[Ten
 
 def _add_build_stats(report: CoverageReport, ep: Any, spec: Any, cfg: CompilationSettings) -> None:
     """Compile with the same settings (the same lowering and partitioning) and attach what each engine became."""
-    from torch_tensorrt.dynamo._compiler import compile as compile_program
+    from torch_tensorrt.dynamo._compiler import CompileReport, compile as compile_program
 
     compiled = compile_program(ep, spec.args, kwarg_inputs=spec.kwargs, settings=cfg)
     precision = ", ".join(sorted(str(p).replace("torch.", "") for p in cfg.enabled_precisions))
-    for summary in compiled.compile_report.engines:
+    compile_report = cast(CompileReport, compiled.compile_report)
+    for summary in compile_report.engines:
         card = report.cards.get(summary.name)
         if card is not None:
             card.build = BuildStats(summary.layers, summary.engine_bytes, summary.build_s, precision)

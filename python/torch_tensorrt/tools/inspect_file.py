@@ -216,9 +216,9 @@ def inspect_file(path: str) -> Inspection:
     except (ArtifactError, InspectError) as exc:
         raise InspectError(f"{path}: {exc}") from exc
     result.engines = [_engine_info(f) for f in found]
-    for f in found:
-        for label, value in (("torch_tensorrt", f.record.torchtrt_version),
-                             ("TensorRT", f"{f.record.trt_flavour} {f.record.trt_version}".strip())):
+    for rec in found:
+        for label, value in (("torch_tensorrt", rec.record.torchtrt_version),
+                             ("TensorRT", f"{rec.record.trt_flavour} {rec.record.trt_version}".strip())):
             if value:
                 result.versions.setdefault(label, value)
     if not found:
