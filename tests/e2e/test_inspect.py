@@ -197,3 +197,18 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
                          timeout=300)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert res.stderr.strip() == f"torchtrt inspect: {bad}: a zip archive that is truncated or corrupted (its central directory is missing)"
+
+
+def test_simulated_engine_inspected_where_its_kind_is_not_registered(artifacts, tmp_path):
+    """A process that never imported torch_tensorrt.testing refuses to *run* simulated engines, but inspects them;
+    the kind is registered only while the record decodes."""
+    script = tmp_path / "check.py"
+    script.write_text(
+        "from torch_tensorrt.runtime._kinds import is_registered\n"
+        "from torch_tensorrt.tools.inspect_file import inspect_file\n"
+        f"r = inspect_file({str(artifacts['sim.ep'][0])!r})\n"
+        "print(r.engines[0].kind, is_registered('simulated'))\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "simulated False"

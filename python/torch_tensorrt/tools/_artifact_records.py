@@ -10,28 +10,29 @@ Where records live (see :mod:`torch_tensorrt.runtime._record` for the record its
   state, the C++ engine's ``__getstate__``) -- read with :class:`StubUnpickler`, whose ``find_class`` never
   imports anything: every global becomes an inert stub that only remembers its name and arguments.
 
-Decoding goes through :meth:`EngineRecord.from_list` (so every check of the runtime applies), with one
-difference: the engine kind need not be registered in this process (inspecting a simulated engine must not need
-``torch_tensorrt.testing``). Errors are :class:`ArtifactError` naming the member and the engine.
+Decoding goes through :meth:`EngineRecord.from_list` (so every check of the runtime applies, checksums included
+where the record ABI has them), with one difference: the engine kind need not be registered in this process
+(inspecting a simulated engine must not need ``torch_tensorrt.testing``). Errors are :class:`ArtifactError`
+naming the member and the engine. ``checksum`` is ``"not recorded"`` for record ABIs without a SHA-256 field.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import pickle
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
-from torch_tensorrt.runtime._kinds import KIND_TENSORRT
-from torch_tensorrt.runtime._record import Field, EngineRecord, RecordError
+from torch_tensorrt.runtime._kinds import EngineKind, is_registered, register_engine_kind, unregister_engine_kind
+from torch_tensorrt.runtime._record import LIST_SEP, EngineRecord, Field, RecordError
 
 #: The start of a JSON-encoded record: ``["<ABI digits>", "``.
 _JSON_RECORD = re.compile(rb'\["\d+", "')
-#: Attributes a record may carry its engine checksum in (newer record ABIs); absent: "not recorded".
-_CHECKSUM_ATTRS = ("engine_sha256", "sha256", "checksum")
 
 
 class ArtifactError(ValueError):
@@ -49,27 +50,53 @@ class FoundRecord:
     checksum: str  # "ok", "MISMATCH (...)" or "not recorded"
 
 
+def _checksum_field() -> Optional[Field]:
+    """The record field holding the engine's SHA-256 (record ABIs from 2 on), None when the ABI has none."""
+    return next((f for f in Field if "SHA" in f.name or "CHECKSUM" in f.name), None)
+
+
+def _refuse(*_: Any) -> Any:
+    raise RuntimeError("a kind registered by torchtrt inspect only to decode a record; it runs nothing")
+
+
+_kind_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _decodable(kind: str) -> Iterator[None]:
+    """Let records of ``kind`` decode while the block runs, registered or not (inspecting a simulated engine must
+    not need ``torch_tensorrt.testing``): an unregistered kind gets an inert placeholder, removed afterwards."""
+    with _kind_lock:
+        placeholder = bool(kind) and kind.isidentifier() and not is_registered(kind)
+        if placeholder:
+            register_engine_kind(EngineKind(kind, make_runtime=_refuse, plan=_refuse, needs_gpu=False))
+        try:
+            yield
+        finally:
+            if placeholder:
+                unregister_engine_kind(kind)
+
+
 def decode_record(fields: Any, member: str) -> FoundRecord:
-    """Decode one record (a list of strings) found in ``member``."""
+    """Decode one record (a list of strings) found in ``member`` with the runtime's decoder (every check of the
+    runtime applies, checksums included where the record ABI has them)."""
     if not isinstance(fields, (list, tuple)) or not all(isinstance(f, str) for f in fields):
         raise ArtifactError(f"{member}: engine record is not a list of strings")
-    patched = list(fields)
-    kind = patched[Field.ENGINE_KIND] if len(patched) > Field.ENGINE_KIND else ""
-    if len(patched) > Field.ENGINE_KIND:
-        patched[Field.ENGINE_KIND] = KIND_TENSORRT  # any kind may be inspected; the other checks all apply
+    kind = fields[Field.ENGINE_KIND] if len(fields) > Field.ENGINE_KIND else ""
     try:
-        record = EngineRecord.from_list(patched)
+        with _decodable(kind):
+            record = EngineRecord.from_list(list(fields))
     except RecordError as exc:
         raise ArtifactError(f"{member}: {exc}") from exc
-    record.engine_kind = kind
     digest = hashlib.sha256(record.engine).hexdigest()
-    stored = next((str(getattr(record, a)) for a in _CHECKSUM_ATTRS if getattr(record, a, "")), "")
+    sha_field = _checksum_field()
+    stored = fields[sha_field].split(LIST_SEP)[0] if sha_field is not None and len(fields) > sha_field else ""
     if not stored:
         checksum = "not recorded"
-    elif stored.lower().removeprefix("sha256:") == digest:
-        checksum = "ok"
+    elif stored.lower() == digest:
+        checksum = "ok (SHA-256 of the plan matches)"
     else:
-        checksum = f"MISMATCH (recorded {stored[:16]}..., engine bytes hash to {digest[:16]}...)"
+        checksum = f"MISMATCH (recorded {stored[:16]}..., the plan hashes to {digest[:16]}...)"
     return FoundRecord(record, kind, member, digest, checksum)
 
 
