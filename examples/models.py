@@ -75,6 +75,33 @@ class SmallCNN(nn.Module):
         return self.fc(torch.flatten(self.pool(self.block(self.stem(x))), 1))
 
 
+class FNetLayer(nn.Module):
+    """An FNet encoder layer (Lee-Thorp et al.): Fourier token mixing instead of attention, then a feed-forward
+    block. The FFT has no TensorRT converter: a model with PyTorch partitions between its engines."""
+
+    def __init__(self, dim: int = 256, hidden: int = 1024) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mixed = torch.fft.fft2(x.float()).real
+        x = self.norm1(x + mixed)
+        return self.norm2(x + self.ff(x))
+
+
+class FNet(nn.Module):
+    def __init__(self, layers: int = 4, dim: int = 256, vocab: int = 1000) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.layers = nn.Sequential(*[FNetLayer(dim) for _ in range(layers)])
+        self.head = nn.Linear(dim, vocab)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.layers(self.embed(ids)))
+
+
 def mlp() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
     return MLP().eval(), (torch.randn(8, 64),)
 
@@ -90,3 +117,14 @@ def small_cnn() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
 def transformer_encoder() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
     layer = nn.TransformerEncoderLayer(256, 4, 1024, dropout=0.0, batch_first=True)
     return layer.eval(), (torch.randn(2, 32, 256),)
+
+
+def fnet() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    return FNet().eval(), (torch.randint(0, 1000, (2, 128)),)
+
+
+def resnet50() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """torchvision's ResNet-50 with random weights (no download)."""
+    import torchvision
+
+    return torchvision.models.resnet50(weights=None).eval(), (torch.randn(1, 3, 224, 224),)

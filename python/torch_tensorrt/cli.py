@@ -4,6 +4,10 @@
 compiles the model a factory returns into one TensorRT engine file and prints what was built.
 ``FACTORY`` returns a model, or ``(model, example_inputs)``; ``--input`` (one per model input, in order) may be
 omitted when the factory gives examples. ``--input-range`` gives the i-th input a dynamic range.
+
+``torchtrt report FILE.py:FACTORY --input ... [--html PAGE] [--all] [--build]`` prints the coverage report
+(:mod:`torch_tensorrt.tools.coverage`); ``torchtrt inspect FILE [--json]`` shows what a saved program or engine
+holds (:mod:`torch_tensorrt.tools.inspect_file`).
 """
 
 from __future__ import annotations
@@ -85,7 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--input", action="append", default=[])
     r.add_argument("--input-range", action="append", default=[])
     r.add_argument("--dtype", default="float32")
-    r.add_argument("--html", default=None, help="also write the report as an HTML page")
+    r.add_argument("--html", default=None, help="also write the report as a self-contained HTML page")
+    r.add_argument("--all", action="store_true", help="also print one row per operator")
+    r.add_argument("--build", action="store_true", help="also build the engines (layers, size, build time per engine)")
+    r.add_argument("--min-block-size", type=int, default=None, help="minimum operators per engine (default 5)")
+    i = sub.add_parser("inspect", help="show what a saved program or engine file holds (never runs code from it)")
+    i.add_argument("file", help=".ep / .pt2 / TorchScript / torch.save file, or a raw .engine plan")
+    i.add_argument("--json", action="store_true", help="print JSON for machines")
     return parser
 
 
@@ -137,21 +147,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     import torch_tensorrt
     from torch_tensorrt._console import console as make_console
-    from torch_tensorrt.dynamo import _frontend, convert_exported_program
+    from torch_tensorrt.dynamo import _frontend, _progress, convert_exported_program
 
     console = make_console()
     model, examples = _load_model(args.model)
     inputs = build_inputs(args, examples)
     start = time.perf_counter()
-    with console.status("exporting the model with torch.export ...") as status:
+    with console.status("exporting the model with torch.export ..."):
         spec = _frontend.user_inputs(inputs, where="torchtrt compile")
         ep = _frontend.to_exported_program(model, spec, where="torchtrt compile")
-        export_s = time.perf_counter() - start
-        status.update("lowering and converting to a TensorRT network ...")
-        precision = {"fp32": torch_tensorrt.dynamo.CompilationSettings().enabled_precisions}.get(args.precision, {args.precision})
+    export_s = time.perf_counter() - start
+    precision = {"fp32": torch_tensorrt.dynamo.CompilationSettings().enabled_precisions}.get(args.precision, {args.precision})
+    with _progress.bars(console=console):  # a bar per engine: operators converted, then the build
         converted = convert_exported_program(
             ep, inputs, enabled_precisions=precision, optimization_level=args.optimization_level,
-            progress=lambda msg: status.update(msg + " ..."),
         )
     atomic_write(args.output, converted.engine)
     total = time.perf_counter() - start
@@ -175,10 +184,30 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     model, examples = _load_model(args.model)
     inputs = build_inputs(args, examples)
-    report = coverage(model, inputs)
-    print_report(report)
+    settings = {} if args.min_block_size is None else {"min_block_size": args.min_block_size}
+    report = coverage(model, inputs, build=args.build, **settings)
+    report.title = args.model.rpartition(":")[2]
+    print_report(report, show_all=args.all)
     if args.html:
         write_html(report, args.html)
+        print(f"wrote {args.html}")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from torch_tensorrt.tools.inspect_file import InspectError, inspect_file, print_inspection
+
+    try:
+        result = inspect_file(args.file)
+    except InspectError as exc:
+        print(f"torchtrt inspect: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        import json
+
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print_inspection(result)
     return 0
 
 
@@ -188,6 +217,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == "compile":
             return cmd_compile(args)
+        if args.command == "inspect":
+            return cmd_inspect(args)
         return cmd_report(args)
     except UsageError as exc:
         parser.print_usage(sys.stderr)

@@ -21,7 +21,7 @@ import torch.fx
 
 from torch_tensorrt._errors import EngineBuildError, TorchTensorRTError
 from torch_tensorrt._input import Input
-from torch_tensorrt.dynamo import _frontend
+from torch_tensorrt.dynamo import _frontend, _progress
 from torch_tensorrt.dynamo._graph import ASSERT_OPS
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion import ConvertedEngine, SymbolRanges, convert_module
@@ -129,7 +129,9 @@ def compile(
     from torch_tensorrt.dynamo.runtime import TorchTensorRTModule
 
     start = time.perf_counter()
-    with tracker.active() if tracker is not None else contextlib.nullcontext():
+    big = len(parts.node_partition) >= _progress.BIG_MODEL_OPS  # bars per engine (only when stdout is a terminal)
+    with _progress.bars(enabled=None if big else False), \
+            tracker.active() if tracker is not None else contextlib.nullcontext():
         for name in parts.acc_names:
             submodule = cast(torch.fx.GraphModule, result.get_submodule(name))
             try:

@@ -23,6 +23,7 @@ from torch_tensorrt._errors import EngineBuildError
 from torch_tensorrt._settings import CompilationSettings
 from torch_tensorrt._trt import trt
 from torch_tensorrt._trt_logging import trt_logger
+from torch_tensorrt.dynamo import _progress
 from torch_tensorrt.runtime._metadata import TensorSpec
 
 logger = logging.getLogger(__name__)
@@ -151,11 +152,13 @@ def build_serialized(
         observer(config, settings)
     if progress:
         progress(f"building engine {name} ({network.num_layers} layers)")
+    _progress.phase(name, f"building ({network.num_layers} layers)")
     start = time.perf_counter()
     with _lock:
         _builds += 1
     serialized = builder.build_serialized_network(network, config)
     seconds = time.perf_counter() - start
+    _progress.finish(name, f"built in {seconds:.1f} s" if serialized is not None else "build failed")
     if serialized is None:
         error = EngineBuildError(
             f"TensorRT failed to build engine {name!r} ({network.num_layers} layers); see the TensorRT log above"

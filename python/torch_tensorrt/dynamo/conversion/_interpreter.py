@@ -21,6 +21,7 @@ from torch.fx.node import map_arg
 from torch_tensorrt._dtypes import trt_dtype_of
 from torch_tensorrt._errors import ConversionError, UnsupportedOperatorError
 from torch_tensorrt._trt import trt
+from torch_tensorrt.dynamo import _progress
 from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion import _provenance
@@ -83,6 +84,7 @@ class TRTInterpreter:
         tensor_placeholders = [n for n in nodes if n.op == "placeholder" and isinstance(n.meta.get("val"), torch.Tensor)]
         for node in tensor_placeholders:
             self._add_input(node)
+        _progress.start(self.name, sum(n.op == "call_function" for n in nodes))
         for node in nodes:
             if node.op == "placeholder" and node not in self.env:
                 self.env[node] = self._symint_placeholder(node)
@@ -90,6 +92,7 @@ class TRTInterpreter:
                 self.env[node] = get_attr_value(self.gm, node.target)
             elif node.op == "call_function":
                 self._convert(node)
+                _progress.advance(self.name)
             elif node.op == "output":
                 self._mark_outputs(node)
             elif node.op == "call_module":
