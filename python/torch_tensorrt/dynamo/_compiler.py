@@ -251,13 +251,20 @@ def convert_exported_program(
     engine_gm = _single_engine_graph(gm)
     try:
         with tracker.active() if tracker is not None else contextlib.nullcontext():
-            return convert_module(engine_gm, settings, ranges, "engine", progress)
+            return convert_module(engine_gm, settings, ranges, "engine", progress, _binding_names(settings))
     except TorchTensorRTError as exc:
         exc.add_note(
             "convert_exported_program_to_serialized_trt_engine builds one engine from the whole program; "
             "torch_tensorrt.dynamo.compile runs unsupported operators in PyTorch instead"
         )
         raise
+
+
+def _binding_names(settings: CompilationSettings) -> Optional[tuple[list[str], list[str]]]:
+    """The ``*_binding_names`` settings as (input names, output names), or None when none is given."""
+    inputs = [*(settings.arg_input_binding_names or []), *(settings.kwarg_input_binding_names or [])]
+    outputs = list(settings.output_binding_names or [])
+    return (inputs, outputs) if inputs or outputs else None
 
 
 def _single_engine_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:

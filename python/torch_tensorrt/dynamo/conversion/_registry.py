@@ -86,6 +86,23 @@ def node_has_dynamic_shape(node: torch.fx.Node) -> bool:
     return any(dyn(a.meta.get("val")) for a in node.all_input_nodes)
 
 
+def complex_tensor_reason(node: torch.fx.Node) -> str:
+    """Why ``node`` cannot go into an engine because it reads or makes a complex tensor ("" when it does not).
+    TensorRT has no complex dtype; such nodes (``torch.polar``, ``view_as_complex``, complex products, as in
+    rotary embeddings) run in PyTorch, and the real-valued computation around them still converts."""
+
+    def complex_of(val: Any) -> bool:
+        if isinstance(val, torch.Tensor):
+            return val.dtype.is_complex
+        if isinstance(val, (list, tuple)):
+            return any(complex_of(v) for v in val)
+        return False
+
+    if complex_of(node.meta.get("val")) or any(complex_of(a.meta.get("val")) for a in node.all_input_nodes):
+        return "uses a complex tensor (TensorRT has no complex dtype; the op runs in PyTorch)"
+    return ""
+
+
 class ConverterRegistry:
     def __init__(self) -> None:
         self._specs: dict[Target, list[ConverterSpec]] = {}
@@ -123,13 +140,16 @@ class ConverterRegistry:
         packet = name.rsplit(".", 1)[0]
         if name in excluded or packet in excluded:
             return Decision(None, "listed in torch_executed_ops")
+        complex_reason = complex_tensor_reason(node)
+        if complex_reason:
+            return Decision(None, complex_reason)
         specs = self._specs.get(node.target)
         if not specs:
             return Decision(None, f"no converter for {name}")
         reasons = []
         dynamic = None
         for spec in specs:
-            if not spec.dynamic:
+            if not spec.dynamic and not settings.assume_dynamic_shape_support:
                 if dynamic is None:
                     dynamic = node_has_dynamic_shape(node)
                 if dynamic:
