@@ -148,6 +148,7 @@ def compile(
                 settings=settings,
                 metadata=built.metadata,
                 weights=built.weights,
+                requires_output_allocator=built.metadata.requires_output_allocator,
             )
             setattr(result, name, trt_module)
             _pass_only_engine_inputs(result, name, submodule, len(built.input_names))

@@ -30,6 +30,8 @@ from torch_tensorrt.dynamo.conversion._builder import (
     builds_done,
     remove_config_observer,
 )
+from torch_tensorrt.dynamo.conversion._authoring import ConverterPriority, SourceIR, dynamo_tensorrt_converter
+from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._interpreter import NetworkResult, convert_graph
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS, ConverterRegistry, Priority, converter
 from torch_tensorrt.dynamo.conversion._shapes import SymbolRanges
@@ -38,7 +40,8 @@ from torch_tensorrt.runtime._metadata import EngineMetadata
 __all__ = [
     "CONVERTERS", "ConverterRegistry", "Priority", "converter", "convert_module", "ConvertedEngine", "SymbolRanges",
     "NetworkObserver", "add_network_observer", "remove_network_observer", "ConfigObserver", "add_config_observer",
-    "remove_config_observer", "builds_done", "network_observers",
+    "remove_config_observer", "builds_done", "network_observers", "dynamo_tensorrt_converter", "ConverterPriority",
+    "SourceIR", "ConversionContext",
 ]
 
 #: ``observer(network)`` -> metadata entries to store (keys from ``EngineMetadata.OBSERVABLE``), or None.
@@ -150,7 +153,8 @@ def convert_module(
             _rename_bindings(result, *binding_names, engine=name)
         build = build_serialized(result.builder, result.network, settings, result.inputs, name, progress)
         metadata = EngineMetadata(
-            inputs=result.inputs, outputs=result.outputs, symbols=result.symbols, settings=settings.to_json()
+            inputs=result.inputs, outputs=result.outputs, symbols=result.symbols, settings=settings.to_json(),
+            requires_output_allocator=result.requires_output_allocator,
         )
         tracker = _provenance.current()
         if tracker is not None:

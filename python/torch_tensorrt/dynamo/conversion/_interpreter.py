@@ -49,6 +49,8 @@ class NetworkResult:
     keep_alive: list[Any] = field(default_factory=list)
     #: The network's weights by the name given to TensorRT (``set_weights_name``), with their recipes
     weights: dict[str, _provenance.NetworkWeight] = field(default_factory=dict)
+    #: a converter used makes data-dependent shapes (see ``ConverterSpec.output_allocator``)
+    requires_output_allocator: bool = False
 
 
 def create_network() -> tuple[Any, Any]:
@@ -76,6 +78,7 @@ class TRTInterpreter:
         self.symbol_sources: dict[str, tuple[Any, int]] = {}
         self.symbols: dict[str, list[Any]] = {}
         self.node_tensors: dict[str, list[str]] = {}
+        self.requires_output_allocator = False
 
     # -- driver ----------------------------------------------------------------------------------------------
     def run(self) -> NetworkResult:
@@ -98,7 +101,7 @@ class TRTInterpreter:
         weights = _provenance.name_weights(self.network, self.ctx.network_weights)
         return NetworkResult(
             self.network, self.builder, self.inputs, self.outputs, self.symbols, self.node_tensors, self.ctx._keep_alive,
-            weights,
+            weights, self.requires_output_allocator,
         )
 
     def _check_supported(self) -> None:
@@ -183,6 +186,7 @@ class TRTInterpreter:
         decision = CONVERTERS.decide(node, self.settings)
         spec = decision.spec
         assert spec is not None  # checked in _check_supported
+        self.requires_output_allocator |= spec.output_allocator
         args = map_arg(node.args, lambda n: self.env[n])
         kwargs = map_arg(node.kwargs, lambda n: self.env[n])
         before = self.network.num_layers

@@ -53,6 +53,8 @@ class ConverterSpec:
     dynamic: bool
     priority: int
     fp32: bool
+    #: the converter makes data-dependent shapes: its engine's outputs go through an output allocator
+    output_allocator: bool = False
 
     @property
     def name(self) -> str:
@@ -112,6 +114,18 @@ class ConverterRegistry:
         specs = self._specs.setdefault(spec.target, [])
         specs.append(spec)
         specs.sort(key=lambda s: -s.priority)
+
+    def remove(self, fn: ConverterFn) -> int:
+        """Unregister every converter whose function is ``fn`` (returns how many were removed)."""
+        removed = 0
+        for target, specs in list(self._specs.items()):
+            keep = [s for s in specs if s.fn is not fn and getattr(s.fn, "__wrapped__", None) is not fn]
+            removed += len(specs) - len(keep)
+            if keep:
+                self._specs[target] = keep
+            else:
+                del self._specs[target]
+        return removed
 
     def _ensure_loaded(self) -> None:
         if self._loaded:
