@@ -118,3 +118,37 @@ def test_flags_that_hold_here_are_accepted_silently(key, recwarn):
     assert not [w for w in recwarn if key in str(w.message)]
     torch.testing.assert_close(got[1], _MatMul()(x, y)[1])
     assert getattr(gm.get_submodule("_run_on_acc_0").settings, key) is True
+
+
+class _TwoInputs(torch.nn.Module):
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return ids.float().sum(dim=1, keepdim=True) * 2 + mask.sum()
+
+
+def _ranged(dtype: torch.dtype, **kwargs) -> torch_tensorrt.Input:
+    return torch_tensorrt.Input(min_shape=(1, 4), opt_shape=(2, 4), max_shape=(8, 4), dtype=dtype, **kwargs)
+
+
+def _batch_symbols(ep) -> list[str]:
+    return [str(n.meta["val"].shape[0]) for n in ep.graph.nodes if n.op == "placeholder"]
+
+
+def test_input_shared_dims_make_one_dimension():
+    independent = torch_tensorrt.dynamo.trace(_TwoInputs(), arg_inputs=[_ranged(torch.int64), _ranged(torch.float32)])
+    a, b = _batch_symbols(independent)
+    assert a != b
+    ins = [_ranged(torch.int64, shared_dims={0: "batch"}), _ranged(torch.float32, shared_dims={0: "batch"})]
+    shared = torch_tensorrt.dynamo.trace(_TwoInputs(), arg_inputs=ins)
+    a, b = _batch_symbols(shared)
+    assert a == b
+    ids, mask = torch.randint(0, 9, (5, 4)), torch.rand(5, 4)
+    with simulate():
+        gm = torch_tensorrt.compile(_TwoInputs(), inputs=ins, min_block_size=1)
+        torch.testing.assert_close(gm(ids, mask), _TwoInputs()(ids, mask))
+
+
+def test_input_shared_dims_must_name_a_dynamic_axis():
+    with pytest.raises(ValueError, match="axis 1, which is not dynamic"):
+        _ranged(torch.float32, shared_dims={1: "seq"})
+    with pytest.raises(TypeError, match="shared_dims"):
+        _ranged(torch.float32, shared_dims={0: "not a name"})
