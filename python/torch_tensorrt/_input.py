@@ -11,6 +11,8 @@ from typing import Any, Optional, Sequence, Union
 
 import torch
 
+from torch_tensorrt._enums import to_torch_dtype, to_torch_format
+
 Shape = tuple[int, ...]
 ShapeLike = Union[Sequence[int], torch.Size]
 
@@ -63,6 +65,8 @@ class Input:
         for axis, dim_name in self.shared_dims.items():
             if not isinstance(axis, int) or not isinstance(dim_name, str) or not dim_name.isidentifier():
                 raise TypeError(f"Input: shared_dims maps axis (int) -> name (identifier), got {axis!r}: {dim_name!r}")
+        dtype = to_torch_dtype(dtype)
+        format = to_torch_format(format)
         if not isinstance(dtype, torch.dtype):
             raise TypeError(f"Input: dtype must be a torch.dtype, got {dtype!r}")
         self.dtype = dtype

@@ -21,6 +21,7 @@ from typing import Any, Collection, Optional, Union
 import torch
 
 from torch_tensorrt._device import Device
+from torch_tensorrt._enums import to_torch_dtype
 
 #: Precisions the network may compute in. float32 is always allowed; float16/bfloat16 cast the float computation.
 SUPPORTED_PRECISIONS = (torch.float32, torch.float16, torch.bfloat16)
@@ -32,6 +33,7 @@ _PRECISION_ALIASES = {
 
 
 def parse_precision(value: Union[str, torch.dtype]) -> torch.dtype:
+    value = to_torch_dtype(value)
     if isinstance(value, torch.dtype):
         dtype = value
     elif isinstance(value, str) and value.lower() in _PRECISION_ALIASES:
@@ -177,7 +179,7 @@ class CompilationSettings:
     ALIASES = {"truncate_long_and_double": "truncate_double", "precision": "enabled_precisions"}
 
     def __post_init__(self) -> None:
-        if isinstance(self.enabled_precisions, (str, torch.dtype)):
+        if isinstance(self.enabled_precisions, (str, torch.dtype)) or not hasattr(self.enabled_precisions, "__iter__"):
             self.enabled_precisions = {self.enabled_precisions}  # type: ignore[assignment]
         self.enabled_precisions = {parse_precision(p) for p in self.enabled_precisions}
         self.enabled_precisions.add(torch.float32)

@@ -14,6 +14,7 @@ from torch_tensorrt.dynamo._compiler import (
 )
 from torch_tensorrt.dynamo._engine_cache import BaseEngineCache, DiskEngineCache
 from torch_tensorrt.dynamo._refit import refit_module_weights
+from torch_tensorrt.dynamo._exporter import export
 
 __all__ = [
     "CompilationSettings",
@@ -21,6 +22,7 @@ __all__ = [
     "convert_exported_program",
     "convert_exported_program_to_serialized_trt_engine",
     "refit_module_weights",
+    "export",
     "BaseEngineCache",
     "DiskEngineCache",
     "trace",
