@@ -23,6 +23,7 @@ __all__ = [
     "convert_exported_program_to_serialized_trt_engine",
     "refit_module_weights",
     "export",
+    "Debugger",
     "BaseEngineCache",
     "DiskEngineCache",
     "trace",
@@ -38,6 +39,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("torch_tensorrt.tools.coverage").coverage
     if name in ("backend_stats", "reset_backend_stats"):  # the torch.compile backend's counters
         return getattr(importlib.import_module("torch_tensorrt.dynamo._backend_stats"), name)
+    if name == "Debugger":
+        return importlib.import_module("torch_tensorrt.dynamo._debugger").Debugger
     if name == "runtime":
         return importlib.import_module("torch_tensorrt.dynamo.runtime")
     raise AttributeError(f"module 'torch_tensorrt.dynamo' has no attribute {name!r}")

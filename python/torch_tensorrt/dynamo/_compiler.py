@@ -21,7 +21,7 @@ import torch.fx
 
 from torch_tensorrt._errors import EngineBuildError, TorchTensorRTError
 from torch_tensorrt._input import Input
-from torch_tensorrt.dynamo import _frontend
+from torch_tensorrt.dynamo import _frontend, _stages
 from torch_tensorrt.dynamo._graph import ASSERT_OPS
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion import ConvertedEngine, SymbolRanges, convert_module
@@ -91,7 +91,9 @@ def _prepare(
     exported_program = _frontend.require_exported_program(exported_program, where=where)
     report = CompileReport()
     start = time.perf_counter()
+    _stages.notify("exported", exported_program.graph_module)
     ep = lower_exported_program(exported_program, settings)
+    _stages.notify("lowered", ep.graph_module)
     tracker = WeightTracker() if settings.needs_weight_map else None
     module = ep.module()
     if tracker is not None:
@@ -123,6 +125,7 @@ def compile(
     # A plain GraphModule: ep.module()'s class carries lambda hooks that cannot be pickled (torch.save).
     # The graph (and its pytree codegen for the model's input/output structure) is kept.
     result = torch.fx.GraphModule(parts.gm, parts.gm.graph, class_name="CompiledTensorRTModule")
+    _stages.notify("partitioned", result)
     if settings.dryrun:
         result.compile_report = report  # type: ignore[assignment]
         return result
@@ -155,6 +158,7 @@ def compile(
             _cast_float64_at_boundary(result, name)
     report.conversion_s = time.perf_counter() - start
     result.compile_report = report  # type: ignore[assignment]
+    _stages.notify("compiled", result)
     return result
 
 
