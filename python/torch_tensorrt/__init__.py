@@ -25,6 +25,7 @@ _LAZY_ATTRS = {
     "EngineCapability": ("torch_tensorrt._enums", "EngineCapability"),
     "Platform": ("torch_tensorrt._enums", "Platform"),
     "kernels": ("torch_tensorrt.kernels", None),
+    "MutableTorchTensorRTModule": ("torch_tensorrt.dynamo._mutable", "MutableTorchTensorRTModule"),
     "CompilationSettings": ("torch_tensorrt._settings", "CompilationSettings"),
     "dynamo": ("torch_tensorrt.dynamo", None),
     "runtime": ("torch_tensorrt.runtime", None),
