@@ -19,6 +19,14 @@ _LAZY_ATTRS = {
     "save": ("torch_tensorrt._compile", "save"),
     "load": ("torch_tensorrt._compile", "load"),
     "convert_exported_program_to_trt_engine": ("torch_tensorrt._compile", "convert_exported_program_to_trt_engine"),
+    "convert_method_to_trt_engine": ("torch_tensorrt._compile", "convert_method_to_trt_engine"),
+    "dtype": ("torch_tensorrt._enums", "dtype"),
+    "memory_format": ("torch_tensorrt._enums", "memory_format"),
+    "DeviceType": ("torch_tensorrt._enums", "DeviceType"),
+    "EngineCapability": ("torch_tensorrt._enums", "EngineCapability"),
+    "Platform": ("torch_tensorrt._enums", "Platform"),
+    "kernels": ("torch_tensorrt.kernels", None),
+    "MutableTorchTensorRTModule": ("torch_tensorrt.dynamo._mutable", "MutableTorchTensorRTModule"),
     "CompilationSettings": ("torch_tensorrt._settings", "CompilationSettings"),
     "dynamo": ("torch_tensorrt.dynamo", None),
     "runtime": ("torch_tensorrt.runtime", None),
@@ -31,10 +39,14 @@ _LAZY_ATTRS = {
 #: ``find_package(torchtrt_runtime)`` finds the C++ runtime installed with the package (examples/cpp/README.md).
 cmake_prefix_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "share", "cmake")
 
-__all__ = ["__version__", "Input", "Device", "cmake_prefix_path", *_LAZY_ATTRS]
+__all__ = ["__version__", "Input", "Device", "ENABLED_FEATURES", "cmake_prefix_path", *_LAZY_ATTRS]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "ENABLED_FEATURES":  # computed on first access (asks whether the C++ runtime is available)
+        value = importlib.import_module("torch_tensorrt._compile").enabled_features()
+        globals()[name] = value
+        return value
     if name in _LAZY_ATTRS:
         module_name, attr = _LAZY_ATTRS[name]
         module = importlib.import_module(module_name)

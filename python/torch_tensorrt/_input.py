@@ -7,9 +7,11 @@ dimensions where min and max differ are the dynamic ones. TensorRT builds one op
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import torch
+
+from torch_tensorrt._enums import to_torch_dtype, to_torch_format
 
 Shape = tuple[int, ...]
 ShapeLike = Union[Sequence[int], torch.Size]
@@ -25,6 +27,11 @@ def _as_shape(value: ShapeLike, what: str) -> Shape:
     return shape
 
 
+def _shared_dim(name: str, lo: int, hi: int) -> Any:
+    """The named ``torch.export.Dim`` of ``shared_dims`` (export takes dims of one name as one dimension)."""
+    return torch.export.Dim(name, min=lo, max=hi)
+
+
 class Input:
     """Describes one input of the model to compile.
 
@@ -37,6 +44,8 @@ class Input:
 
     ``name`` is optional (a label for messages and tools).
     ``torch_tensor`` optionally keeps an example value (used for integer inputs whose values matter, e.g. indices).
+    ``shared_dims``: ``{axis: dim_name}`` -- dynamic axes that carry the same name across inputs are one
+    dimension (one ``torch.export.Dim``), e.g. the batch of ``input_ids`` and ``attention_mask``.
     """
 
     def __init__(
@@ -50,7 +59,14 @@ class Input:
         name: Optional[str] = None,
         format: torch.memory_format = torch.contiguous_format,
         torch_tensor: Optional[torch.Tensor] = None,
+        shared_dims: Optional[dict[int, str]] = None,
     ) -> None:
+        self.shared_dims = dict(shared_dims or {})
+        for axis, dim_name in self.shared_dims.items():
+            if not isinstance(axis, int) or not isinstance(dim_name, str) or not dim_name.isidentifier():
+                raise TypeError(f"Input: shared_dims maps axis (int) -> name (identifier), got {axis!r}: {dim_name!r}")
+        dtype = to_torch_dtype(dtype)
+        format = to_torch_format(format)
         if not isinstance(dtype, torch.dtype):
             raise TypeError(f"Input: dtype must be a torch.dtype, got {dtype!r}")
         self.dtype = dtype
@@ -77,6 +93,11 @@ class Input:
             if not a <= b <= c:
                 raise ValueError(f"Input: dimension {i} needs min <= opt <= max, got {a}, {b}, {c}")
         self._min, self._opt, self._max = mn, op, mx
+        for axis in self.shared_dims:
+            if axis not in self.dynamic_dims():
+                raise ValueError(
+                    f"Input: shared_dims names axis {axis}, which is not dynamic (dynamic axes: {self.dynamic_dims()})"
+                )
 
     # -- construction ------------------------------------------------------------------------------------
     @classmethod
@@ -159,7 +180,11 @@ class Input:
         """
         if not self.is_dynamic:
             return None
-        return {i: torch.export.Dim.DYNAMIC(min=self._min[i], max=self._max[i]) for i in self.dynamic_dims()}
+        return {
+            i: _shared_dim(self.shared_dims[i], self._min[i], self._max[i]) if i in self.shared_dims
+            else torch.export.Dim.DYNAMIC(min=self._min[i], max=self._max[i])
+            for i in self.dynamic_dims()
+        }
 
     def __eq__(self, other: object) -> bool:
         return (

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Collection, Optional, Union
 
 import torch
 
 from torch_tensorrt._device import Device
+from torch_tensorrt._enums import to_torch_dtype
 
 #: Precisions the network may compute in. float32 is always allowed; float16/bfloat16 cast the float computation.
 SUPPORTED_PRECISIONS = (torch.float32, torch.float16, torch.bfloat16)
@@ -30,6 +33,7 @@ _PRECISION_ALIASES = {
 
 
 def parse_precision(value: Union[str, torch.dtype]) -> torch.dtype:
+    value = to_torch_dtype(value)
     if isinstance(value, torch.dtype):
         dtype = value
     elif isinstance(value, str) and value.lower() in _PRECISION_ALIASES:
@@ -90,6 +94,32 @@ class CompilationSettings:
         (automatic dynamic shapes, ``dynamic=True``, ``mark_dynamic`` without ``max``); default 512, doubled
         until it covers the size of the call being compiled. A call beyond it fails a guard and recompiles.
 
+    Mixed precision
+        ``use_fp32_acc``: under float16/bfloat16, matmul-like layers (mm, bmm, addmm, linear, matmul, baddbmm,
+        scaled dot-product attention) take float32 inputs and compute in float32 (accumulation in float32),
+        their results cast back to the compute dtype.
+        ``enable_autocast``: compute in ``autocast_low_precision_type`` (float16 or bfloat16; default float16)
+        except the nodes whose names match a regular expression of ``autocast_excluded_nodes`` and the ops in
+        ``autocast_excluded_ops``, which compute in float32 (with the accumulation-sensitive converters).
+        ``autocast_max_output_threshold``, ``autocast_max_depth_of_reduction`` and
+        ``autocast_calibration_dataloader`` are accepted; rules that need calibration data are not applied
+        (a one-time warning says so when they are given).
+
+    Bindings
+        ``arg_input_binding_names`` / ``kwarg_input_binding_names`` / ``output_binding_names``: the names of the
+        engine's inputs and outputs, honoured where one engine carries the whole program
+        (``convert_exported_program_to_serialized_trt_engine``); their count must match the program's inputs /
+        outputs (a ValueError names both counts).
+
+    Accepted for compatibility
+        ``offload_module_to_cpu``: always the case here (compilation never moves the module off the CPU).
+        ``use_distributed_mode_trace``: sharded (DTensor) modules are detected and traced per rank anyway.
+        ``assume_dynamic_shape_support``: treat every converter as supporting dynamic shapes (real).
+        ``enable_resource_partitioning`` / ``cpu_memory_budget`` / ``dynamically_allocate_resources``: stored;
+        engines are built one at a time on the CPU, so there is nothing to split (one-time warning).
+        Keywords of the incumbent that cannot mean anything with TensorRT-RTX (:data:`NO_EFFECT_KEYWORDS`) are
+        accepted by :meth:`from_kwargs` with a one-time warning saying why; other unknown keywords are a TypeError.
+
     Behaviour
         ``pass_through_build_failures``: raise on a failed engine build instead of falling back to PyTorch.
         ``dryrun``: partition and report, build nothing. ``debug``: log the conversion and engine build of each
@@ -127,18 +157,49 @@ class CompilationSettings:
     pass_through_build_failures: bool = False
     dryrun: bool = False
     debug: bool = False
+    use_fp32_acc: bool = False
+    enable_autocast: bool = False
+    autocast_low_precision_type: Optional[Any] = None
+    autocast_excluded_nodes: set[str] = field(default_factory=set)
+    autocast_excluded_ops: set[Any] = field(default_factory=set)
+    autocast_max_output_threshold: float = 512.0
+    autocast_max_depth_of_reduction: Optional[int] = None
+    autocast_calibration_dataloader: Optional[Any] = None
+    arg_input_binding_names: Optional[list[str]] = None
+    kwarg_input_binding_names: Optional[list[str]] = None
+    output_binding_names: Optional[list[str]] = None
+    offload_module_to_cpu: bool = False
+    use_distributed_mode_trace: bool = False
+    assume_dynamic_shape_support: bool = False
+    enable_resource_partitioning: bool = False
+    cpu_memory_budget: Optional[int] = None
+    dynamically_allocate_resources: bool = False
 
     #: Aliases accepted by :meth:`from_kwargs` (old or alternative spellings).
     ALIASES = {"truncate_long_and_double": "truncate_double", "precision": "enabled_precisions"}
 
     def __post_init__(self) -> None:
-        if isinstance(self.enabled_precisions, (str, torch.dtype)):
+        if isinstance(self.enabled_precisions, (str, torch.dtype)) or not hasattr(self.enabled_precisions, "__iter__"):
             self.enabled_precisions = {self.enabled_precisions}  # type: ignore[assignment]
         self.enabled_precisions = {parse_precision(p) for p in self.enabled_precisions}
         self.enabled_precisions.add(torch.float32)
         if torch.float16 in self.enabled_precisions and torch.bfloat16 in self.enabled_precisions:
             raise ValueError("enabled_precisions: choose one of float16 and bfloat16, not both")
         self.torch_executed_ops = set(self.torch_executed_ops)
+        self.autocast_excluded_nodes = set(self.autocast_excluded_nodes)
+        self.autocast_excluded_ops = set(self.autocast_excluded_ops)
+        if self.enable_autocast:
+            low = parse_precision(self.autocast_low_precision_type or torch.float16)
+            if low == torch.float32:
+                raise ValueError("autocast_low_precision_type must be float16 or bfloat16")
+            self.autocast_low_precision_type = low
+            self.enabled_precisions = {torch.float32, low}
+        for key in ("arg_input_binding_names", "kwarg_input_binding_names", "output_binding_names"):
+            names = getattr(self, key)
+            if names is not None:
+                if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+                    raise TypeError(f"{key} must be a list of str, got {names!r}")
+                setattr(self, key, list(names))
         self.device = Device.parse(self.device)
         if not isinstance(self.min_block_size, int) or self.min_block_size < 1:
             raise ValueError(f"min_block_size must be an int >= 1, got {self.min_block_size!r}")
@@ -186,6 +247,13 @@ class CompilationSettings:
         values = {f.name: getattr(base, f.name) for f in dataclasses.fields(cls)} if base is not None else {}
         for key, value in kwargs.items():
             key = cls.ALIASES.get(key, key)
+            if key == "make_refittable":  # the incumbent's older spelling of immutable_weights=False
+                key, value = "immutable_weights", not value
+            if key in NO_EFFECT_KEYWORDS:
+                warn_once(key, f"compilation setting {key!r} is accepted and has no effect here: {NO_EFFECT_KEYWORDS[key]}")
+                continue
+            if key in _WARN_WHEN_SET and value not in (None, False):
+                warn_once(key, f"compilation setting {key!r} is stored and has no effect here: {_WARN_WHEN_SET[key]}")
             if key not in valid:
                 close = difflib.get_close_matches(key, valid, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -205,10 +273,61 @@ class CompilationSettings:
                 v = sorted(str(x) for x in v)
             elif isinstance(v, Device):
                 v = str(v)
-            elif f.name == "custom_engine_cache" and v is not None:
+            elif f.name in ("custom_engine_cache", "autocast_calibration_dataloader") and v is not None:
                 v = type(v).__qualname__
+            elif isinstance(v, torch.dtype):
+                v = str(v).replace("torch.", "")
             out[f.name] = v
         return out
+
+
+_NO_DLA = "TensorRT-RTX has no DLA"
+#: Keywords of the incumbent Torch-TensorRT that cannot mean anything with TensorRT-RTX: keyword -> why.
+#: :meth:`CompilationSettings.from_kwargs` accepts them with a one-time warning (and drops them).
+NO_EFFECT_KEYWORDS: dict[str, str] = {
+    "engine_capability": "TensorRT-RTX builds standard engines only (no safety or DLA-standalone capability)",
+    "num_avg_timing_iters": "TensorRT-RTX does not time kernels when building (kernels are compiled at run time)",
+    "dla_sram_size": _NO_DLA,
+    "dla_local_dram_size": _NO_DLA,
+    "dla_global_dram_size": _NO_DLA,
+    "timing_cache_path": "TensorRT-RTX has no timing cache (its replacement is the runtime cache)",
+    "tiling_optimization_level": "TensorRT-RTX has no tiling optimization setting",
+    "l2_limit_for_tiling": "TensorRT-RTX has no tiling optimization setting",
+    "torch_executed_modules": "a TorchScript-frontend option; list the ops in torch_executed_ops instead",
+    "use_fast_partitioner": "there is one partitioner (capability-based, over the whole graph)",
+    "enable_experimental_decompositions": "the decomposition table is fixed (core ATen plus this project's)",
+    "enable_cross_compile_for_windows": "Windows cross-compilation is not supported in this build",
+    "calibrator": "INT8 calibration is not supported (quantize with explicit Q/DQ first)",
+    "allow_shape_tensors": "a TorchScript-frontend option; shape tensors are handled by the converters",
+}
+
+#: Settings that are stored but cannot change anything here: warned once when given a true value.
+_WARN_WHEN_SET: dict[str, str] = {
+    "enable_resource_partitioning": "engines are built one at a time on the CPU; there is no GPU memory to split for",
+    "cpu_memory_budget": "engines are built one at a time on the CPU; partitions are not split by memory",
+    "dynamically_allocate_resources": "the runtime allocates engine memory per execution context already",
+    "autocast_max_output_threshold": "autocast rules that need calibration data are not applied",
+    "autocast_max_depth_of_reduction": "autocast rules that need calibration data are not applied",
+    "autocast_calibration_dataloader": "autocast rules that need calibration data are not applied",
+}
+
+_warned_lock = threading.Lock()
+_warned: set[str] = set()
+
+
+def warn_once(key: str, message: str) -> None:
+    """``warnings.warn(message)`` the first time ``key`` is seen in this process (compatibility notices)."""
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def reset_warnings() -> None:
+    """Forget which one-time warnings were given (tests)."""
+    with _warned_lock:
+        _warned.clear()
 
 
 def normalize_op_names(ops: Collection[Any]) -> set[str]:

@@ -14,6 +14,7 @@ from torch_tensorrt.dynamo._compiler import (
 )
 from torch_tensorrt.dynamo._engine_cache import BaseEngineCache, DiskEngineCache
 from torch_tensorrt.dynamo._refit import refit_module_weights
+from torch_tensorrt.dynamo._exporter import export
 
 __all__ = [
     "CompilationSettings",
@@ -21,6 +22,8 @@ __all__ = [
     "convert_exported_program",
     "convert_exported_program_to_serialized_trt_engine",
     "refit_module_weights",
+    "export",
+    "Debugger",
     "BaseEngineCache",
     "DiskEngineCache",
     "trace",
@@ -36,6 +39,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("torch_tensorrt.tools.coverage").coverage
     if name in ("backend_stats", "reset_backend_stats"):  # the torch.compile backend's counters
         return getattr(importlib.import_module("torch_tensorrt.dynamo._backend_stats"), name)
+    if name == "Debugger":
+        return importlib.import_module("torch_tensorrt.dynamo._debugger").Debugger
     if name == "runtime":
         return importlib.import_module("torch_tensorrt.dynamo.runtime")
     raise AttributeError(f"module 'torch_tensorrt.dynamo' has no attribute {name!r}")

@@ -21,7 +21,7 @@ import torch.fx
 
 from torch_tensorrt._errors import EngineBuildError, TorchTensorRTError
 from torch_tensorrt._input import Input
-from torch_tensorrt.dynamo import _frontend, _progress
+from torch_tensorrt.dynamo import _frontend, _progress, _stages
 from torch_tensorrt.dynamo._graph import ASSERT_OPS
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion import ConvertedEngine, SymbolRanges, convert_module
@@ -91,7 +91,9 @@ def _prepare(
     exported_program = _frontend.require_exported_program(exported_program, where=where)
     report = CompileReport()
     start = time.perf_counter()
+    _stages.notify("exported", exported_program.graph_module)
     ep = lower_exported_program(exported_program, settings)
+    _stages.notify("lowered", ep.graph_module)
     tracker = WeightTracker() if settings.needs_weight_map else None
     module = ep.module()
     if tracker is not None:
@@ -123,6 +125,7 @@ def compile(
     # A plain GraphModule: ep.module()'s class carries lambda hooks that cannot be pickled (torch.save).
     # The graph (and its pytree codegen for the model's input/output structure) is kept.
     result = torch.fx.GraphModule(parts.gm, parts.gm.graph, class_name="CompiledTensorRTModule")
+    _stages.notify("partitioned", result)
     if settings.dryrun:
         result.compile_report = report  # type: ignore[assignment]
         return result
@@ -150,12 +153,14 @@ def compile(
                 settings=settings,
                 metadata=built.metadata,
                 weights=built.weights,
+                requires_output_allocator=built.metadata.requires_output_allocator,
             )
             setattr(result, name, trt_module)
             _pass_only_engine_inputs(result, name, submodule, len(built.input_names))
             _cast_float64_at_boundary(result, name)
     report.conversion_s = time.perf_counter() - start
     result.compile_report = report  # type: ignore[assignment]
+    _stages.notify("compiled", result)
     return result
 
 
@@ -253,13 +258,20 @@ def convert_exported_program(
     engine_gm = _single_engine_graph(gm)
     try:
         with tracker.active() if tracker is not None else contextlib.nullcontext():
-            return convert_module(engine_gm, settings, ranges, "engine", progress)
+            return convert_module(engine_gm, settings, ranges, "engine", progress, _binding_names(settings))
     except TorchTensorRTError as exc:
         exc.add_note(
             "convert_exported_program_to_serialized_trt_engine builds one engine from the whole program; "
             "torch_tensorrt.dynamo.compile runs unsupported operators in PyTorch instead"
         )
         raise
+
+
+def _binding_names(settings: CompilationSettings) -> Optional[tuple[list[str], list[str]]]:
+    """The ``*_binding_names`` settings as (input names, output names), or None when none is given."""
+    inputs = [*(settings.arg_input_binding_names or []), *(settings.kwarg_input_binding_names or [])]
+    outputs = list(settings.output_binding_names or [])
+    return (inputs, outputs) if inputs or outputs else None
 
 
 def _single_engine_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:

@@ -61,7 +61,8 @@ _HEADER = struct.Struct("<QI")
 BUILDER_SETTINGS = (
     "enabled_precisions", "truncate_double", "optimization_level", "workspace_size", "hardware_compatible",
     "version_compatible", "immutable_weights", "refit_identical_engine_weights", "strip_engine_weights",
-    "enable_weight_streaming", "max_aux_streams", "disable_tf32", "sparse_weights",
+    "enable_weight_streaming", "max_aux_streams", "disable_tf32", "sparse_weights", "use_fp32_acc", "enable_autocast",
+    "autocast_low_precision_type", "autocast_excluded_nodes", "autocast_excluded_ops", "assume_dynamic_shape_support",
 )
 
 

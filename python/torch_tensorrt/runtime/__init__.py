@@ -17,6 +17,7 @@ evaluator or the testing package; packages above it extend it through its tables
 ``_module``            :class:`TorchTensorRTModule`
 ``_choice``            which runtime a module uses (the rules are in its docstring)
 ``_cpp``               the loader of the C++ runtime library
+``_switches``          the incumbent's runtime switches (output allocator, weight streaming, RuntimeSettings)
 =====================  =============================================================================
 
 Importing this package is cheap; the first access to :class:`TorchTensorRTModule` registers the Python
@@ -37,6 +38,18 @@ from torch_tensorrt.runtime._choice import (
     runtime,
     set_runtime,
 )
+from torch_tensorrt.runtime._switches import (
+    RuntimeSettings,
+    enable_output_allocator,
+    enable_pre_allocated_outputs,
+    get_multi_device_safe_mode,
+    runtime_cache,
+    runtime_config,
+    set_dynamic_shapes_kernel_strategy,
+    set_multi_device_safe_mode,
+    set_runtime_settings,
+    weight_streaming,
+)
 
 __all__ = [
     "TorchTensorRTModule",
@@ -47,6 +60,16 @@ __all__ = [
     "cpp_runtime_reason",
     "choose_runtime",
     "RUNTIMES",
+    "RuntimeSettings",
+    "enable_output_allocator",
+    "enable_pre_allocated_outputs",
+    "get_multi_device_safe_mode",
+    "runtime_cache",
+    "runtime_config",
+    "set_dynamic_shapes_kernel_strategy",
+    "set_multi_device_safe_mode",
+    "set_runtime_settings",
+    "weight_streaming",
 ]
 
 

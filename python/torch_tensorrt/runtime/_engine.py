@@ -33,6 +33,7 @@ from torch.utils.hooks import RemovableHandle
 
 from torch_tensorrt._dtypes import torch_dtype_of
 from torch_tensorrt._trt import trt
+from torch_tensorrt.runtime._runtime_config import runtime_config_for
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 from torch_tensorrt.runtime._record import EngineRecord
@@ -209,7 +210,11 @@ class TRTEngine:
                     f"engine {self.name!r}: TensorRT could not deserialize it (built with {self.record.trt_flavour} "
                     f"{self.record.trt_version or '?'} for SM {self.record.device_capability or '?'}); see the TensorRT log"
                 )
-            context = engine.create_execution_context()
+            config = runtime_config_for(engine, getattr(self, "runtime_settings", None))
+            if config is None:
+                context = engine.create_execution_context()
+            else:  # TensorRT-RTX runtime settings (runtime._runtime_config)
+                context = engine.create_execution_context(config)
             if context is None:
                 raise EngineExecutionError(f"engine {self.name!r}: could not create an execution context")
         self._check_bindings(engine)

@@ -71,6 +71,8 @@ class EngineMetadata:
     engine_kind: str = KIND_TENSORRT
     network: Optional[dict[str, Any]] = None
     weight_map: Optional[dict[str, Any]] = None
+    #: a converter of the engine produces data-dependent shapes (outputs go through an output allocator)
+    requires_output_allocator: bool = False
 
     #: Fields a network observer may set (the others are the compiler's own).
     OBSERVABLE = ("engine_kind", "network")
@@ -89,6 +91,7 @@ class EngineMetadata:
                 engine_kind=str(value.get("engine_kind") or KIND_TENSORRT),
                 network=value.get("network"),
                 weight_map=value.get("weight_map"),
+                requires_output_allocator=bool(value.get("requires_output_allocator", False)),
             )
         except TypeError as exc:
             raise ValueError(f"engine metadata does not match the schema: {exc}") from exc

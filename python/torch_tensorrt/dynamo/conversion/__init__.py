@@ -30,6 +30,8 @@ from torch_tensorrt.dynamo.conversion._builder import (
     builds_done,
     remove_config_observer,
 )
+from torch_tensorrt.dynamo.conversion._authoring import ConverterPriority, SourceIR, dynamo_tensorrt_converter
+from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._interpreter import NetworkResult, convert_graph
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS, ConverterRegistry, Priority, converter
 from torch_tensorrt.dynamo.conversion._shapes import SymbolRanges
@@ -38,7 +40,8 @@ from torch_tensorrt.runtime._metadata import EngineMetadata
 __all__ = [
     "CONVERTERS", "ConverterRegistry", "Priority", "converter", "convert_module", "ConvertedEngine", "SymbolRanges",
     "NetworkObserver", "add_network_observer", "remove_network_observer", "ConfigObserver", "add_config_observer",
-    "remove_config_observer", "builds_done", "network_observers",
+    "remove_config_observer", "builds_done", "network_observers", "dynamo_tensorrt_converter", "ConverterPriority",
+    "SourceIR", "ConversionContext",
 ]
 
 #: ``observer(network)`` -> metadata entries to store (keys from ``EngineMetadata.OBSERVABLE``), or None.
@@ -83,6 +86,35 @@ def _observe(network: Any, metadata: EngineMetadata, name: str) -> None:
             setattr(metadata, key, value)
 
 
+def _rename_bindings(result: NetworkResult, inputs: list[str], outputs: list[str], *, engine: str) -> None:
+    """Name the network's inputs and outputs (``*_binding_names`` settings); a count mismatch is a ValueError."""
+    for kind, names, specs in (("input", inputs, result.inputs), ("output", outputs, result.outputs)):
+        if not names:
+            continue
+        if len(names) != len(specs):
+            raise ValueError(
+                f"engine {engine!r}: {len(names)} {kind} binding name(s) given ({', '.join(names)}) but the engine "
+                f"has {len(specs)} {kind}(s) ({', '.join(s.name for s in specs)})"
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"engine {engine!r}: {kind} binding names must be unique, got {names}")
+    net = result.network
+    for i, name in enumerate(inputs or []):
+        old = result.inputs[i].name
+        net.get_input(i).name = name
+        result.inputs[i].name = name
+        for source in result.symbols.values():  # [input name, dimension] of each shape symbol
+            if source[0] == old:
+                source[0] = name
+    for i, name in enumerate(outputs or []):
+        tensor = net.get_output(i)
+        old = tensor.name
+        tensor.name = name
+        result.outputs[i].name = name
+        for names in result.node_tensors.values():
+            names[:] = [name if n == old else n for n in names]
+
+
 @dataclass
 class ConvertedEngine:
     name: str
@@ -108,16 +140,21 @@ def convert_module(
     ranges: SymbolRanges,
     name: str = "engine",
     progress: Optional[Callable[[str], None]] = None,
+    binding_names: Optional[tuple[list[str], list[str]]] = None,
 ) -> ConvertedEngine:
     """Convert and build ``gm``; registered network observers then see the network. With ``settings.debug`` the
     conversion and the build log at DEBUG (TensorRT's verbose log included). Inside an active
-    :class:`~torch_tensorrt.dynamo.conversion._provenance.WeightTracker` the metadata gets the weight map."""
+    :class:`~torch_tensorrt.dynamo.conversion._provenance.WeightTracker` the metadata gets the weight map.
+    ``binding_names``: (input names, output names) to give the engine's bindings (counts must match)."""
     verbose = settings.debug and torchtrt_logging.get_level() > torchtrt_logging.Level.Debug  # never less verbose
     with torchtrt_logging.debug() if verbose else contextlib.nullcontext():
         result = convert_graph(gm, settings, ranges, name)
+        if binding_names is not None:
+            _rename_bindings(result, *binding_names, engine=name)
         build = build_serialized(result.builder, result.network, settings, result.inputs, name, progress)
         metadata = EngineMetadata(
-            inputs=result.inputs, outputs=result.outputs, symbols=result.symbols, settings=settings.to_json()
+            inputs=result.inputs, outputs=result.outputs, symbols=result.symbols, settings=settings.to_json(),
+            requires_output_allocator=result.requires_output_allocator,
         )
         tracker = _provenance.current()
         if tracker is not None:

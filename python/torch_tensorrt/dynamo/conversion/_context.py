@@ -35,6 +35,16 @@ class ConversionContext:
     def __post_init__(self) -> None:
         self.compute_dtype = self.settings.compute_dtype
 
+    @property
+    def net(self) -> Any:
+        """The network under construction (the incumbent's converter-authoring name for :attr:`network`)."""
+        return self.network
+
+    @property
+    def compilation_settings(self) -> CompilationSettings:
+        """The settings of this compilation (the incumbent's name for :attr:`settings`)."""
+        return self.settings
+
     @contextmanager
     def computing_in(self, dtype: torch.dtype) -> Iterator[None]:
         saved = self.compute_dtype

@@ -10,6 +10,7 @@ with, the FX node it came from (``layer.metadata``), which the accuracy report u
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -19,11 +20,11 @@ import torch.fx
 from torch.fx.node import map_arg
 
 from torch_tensorrt._dtypes import trt_dtype_of
-from torch_tensorrt._errors import ConversionError, UnsupportedOperatorError
+from torch_tensorrt._errors import ConversionError, UnsupportedOperatorError, op_name
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo import _progress
 from torch_tensorrt.dynamo._graph import get_attr_value
-from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo._settings import CompilationSettings, normalize_op_names
 from torch_tensorrt.dynamo.conversion import _provenance
 from torch_tensorrt.dynamo.conversion import _tensors as T
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
@@ -49,6 +50,8 @@ class NetworkResult:
     keep_alive: list[Any] = field(default_factory=list)
     #: The network's weights by the name given to TensorRT (``set_weights_name``), with their recipes
     weights: dict[str, _provenance.NetworkWeight] = field(default_factory=dict)
+    #: a converter used makes data-dependent shapes (see ``ConverterSpec.output_allocator``)
+    requires_output_allocator: bool = False
 
 
 def create_network() -> tuple[Any, Any]:
@@ -76,6 +79,7 @@ class TRTInterpreter:
         self.symbol_sources: dict[str, tuple[Any, int]] = {}
         self.symbols: dict[str, list[Any]] = {}
         self.node_tensors: dict[str, list[str]] = {}
+        self.requires_output_allocator = False
 
     # -- driver ----------------------------------------------------------------------------------------------
     def run(self) -> NetworkResult:
@@ -100,7 +104,7 @@ class TRTInterpreter:
         weights = _provenance.name_weights(self.network, self.ctx.network_weights)
         return NetworkResult(
             self.network, self.builder, self.inputs, self.outputs, self.symbols, self.node_tensors, self.ctx._keep_alive,
-            weights,
+            weights, self.requires_output_allocator,
         )
 
     def _check_supported(self) -> None:
@@ -185,11 +189,12 @@ class TRTInterpreter:
         decision = CONVERTERS.decide(node, self.settings)
         spec = decision.spec
         assert spec is not None  # checked in _check_supported
+        self.requires_output_allocator |= spec.output_allocator
         args = map_arg(node.args, lambda n: self.env[n])
         kwargs = map_arg(node.kwargs, lambda n: self.env[n])
         before = self.network.num_layers
         self.ctx.current_node = node
-        reduced = spec.fp32 and self.ctx.compute_dtype != torch.float32
+        reduced = (spec.fp32 or computes_in_fp32(node, self.settings)) and self.ctx.compute_dtype != torch.float32
         try:
             if reduced:
                 args, kwargs = _cast_floats((args, kwargs), self.ctx, torch.float32)
@@ -255,6 +260,31 @@ class TRTInterpreter:
             except KeyError:  # a size only known at run time (data-dependent): no profile range
                 bounds = (None, None, None)
             self.outputs.append(TensorSpec(name, dtype_name(want), shape_dims(exprs), *bounds))
+
+
+def _fp32_acc_ops() -> frozenset[Any]:
+    """The matmul-like ops ``use_fp32_acc`` computes in float32 under reduced precision."""
+    aten = torch.ops.aten
+    return frozenset({
+        aten.mm.default, aten.bmm.default, aten.addmm.default, aten.matmul.default, aten.linear.default,
+        aten.baddbmm.default, aten.scaled_dot_product_attention.default,
+    })
+
+
+def computes_in_fp32(node: torch.fx.Node, settings: CompilationSettings) -> bool:
+    """Whether ``node`` computes in float32 under reduced precision because of a setting: ``use_fp32_acc`` for
+    matmul-like ops, ``autocast_excluded_ops`` / ``autocast_excluded_nodes`` (regular expressions over node
+    names) under ``enable_autocast``."""
+    if settings.use_fp32_acc and node.target in _fp32_acc_ops():
+        return True
+    if not settings.enable_autocast:
+        return False
+    if settings.autocast_excluded_ops:
+        name = op_name(node)
+        excluded = normalize_op_names(settings.autocast_excluded_ops)
+        if name in excluded or name.rsplit(".", 1)[0] in excluded:
+            return True
+    return any(re.search(pattern, node.name) for pattern in settings.autocast_excluded_nodes)
 
 
 def _flatten(value: Any) -> list[Any]:

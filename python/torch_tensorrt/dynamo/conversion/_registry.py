@@ -53,6 +53,8 @@ class ConverterSpec:
     dynamic: bool
     priority: int
     fp32: bool
+    #: the converter makes data-dependent shapes: its engine's outputs go through an output allocator
+    output_allocator: bool = False
 
     @property
     def name(self) -> str:
@@ -86,6 +88,23 @@ def node_has_dynamic_shape(node: torch.fx.Node) -> bool:
     return any(dyn(a.meta.get("val")) for a in node.all_input_nodes)
 
 
+def complex_tensor_reason(node: torch.fx.Node) -> str:
+    """Why ``node`` cannot go into an engine because it reads or makes a complex tensor ("" when it does not).
+    TensorRT has no complex dtype; such nodes (``torch.polar``, ``view_as_complex``, complex products, as in
+    rotary embeddings) run in PyTorch, and the real-valued computation around them still converts."""
+
+    def complex_of(val: Any) -> bool:
+        if isinstance(val, torch.Tensor):
+            return val.dtype.is_complex
+        if isinstance(val, (list, tuple)):
+            return any(complex_of(v) for v in val)
+        return False
+
+    if complex_of(node.meta.get("val")) or any(complex_of(a.meta.get("val")) for a in node.all_input_nodes):
+        return "uses a complex tensor (TensorRT has no complex dtype; the op runs in PyTorch)"
+    return ""
+
+
 class ConverterRegistry:
     def __init__(self) -> None:
         self._specs: dict[Target, list[ConverterSpec]] = {}
@@ -95,6 +114,18 @@ class ConverterRegistry:
         specs = self._specs.setdefault(spec.target, [])
         specs.append(spec)
         specs.sort(key=lambda s: -s.priority)
+
+    def remove(self, fn: ConverterFn) -> int:
+        """Unregister every converter whose function is ``fn`` (returns how many were removed)."""
+        removed = 0
+        for target, specs in list(self._specs.items()):
+            keep = [s for s in specs if s.fn is not fn and getattr(s.fn, "__wrapped__", None) is not fn]
+            removed += len(specs) - len(keep)
+            if keep:
+                self._specs[target] = keep
+            else:
+                del self._specs[target]
+        return removed
 
     def _ensure_loaded(self) -> None:
         if self._loaded:
@@ -123,13 +154,16 @@ class ConverterRegistry:
         packet = name.rsplit(".", 1)[0]
         if name in excluded or packet in excluded:
             return Decision(None, "listed in torch_executed_ops")
+        complex_reason = complex_tensor_reason(node)
+        if complex_reason:
+            return Decision(None, complex_reason)
         specs = self._specs.get(cast(Any, node.target))
         if not specs:
             return Decision(None, f"no converter for {name}")
         reasons = []
         dynamic = None
         for spec in specs:
-            if not spec.dynamic:
+            if not spec.dynamic and not settings.assume_dynamic_shape_support:
                 if dynamic is None:
                     dynamic = node_has_dynamic_shape(node)
                 if dynamic:

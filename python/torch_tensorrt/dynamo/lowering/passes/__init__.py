@@ -42,9 +42,12 @@ PASSES: list[Pass] = [
 
 
 def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
-    """Run :data:`PASSES` on ``gm`` in order."""
+    """Run :data:`PASSES` on ``gm`` in order (stage observers see the graph after each)."""
+    from torch_tensorrt.dynamo import _stages
+
     for p in PASSES:
         gm = p(gm, settings)
+        _stages.notify(getattr(p, "__name__", str(p)), gm)
     return gm
 
 
