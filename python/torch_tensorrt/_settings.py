@@ -179,9 +179,10 @@ class CompilationSettings:
     ALIASES = {"truncate_long_and_double": "truncate_double", "precision": "enabled_precisions"}
 
     def __post_init__(self) -> None:
-        if isinstance(self.enabled_precisions, (str, torch.dtype)) or not hasattr(self.enabled_precisions, "__iter__"):
-            self.enabled_precisions = {self.enabled_precisions}  # type: ignore[assignment]
-        self.enabled_precisions = {parse_precision(p) for p in self.enabled_precisions}
+        given: Any = self.enabled_precisions
+        if isinstance(given, (str, torch.dtype)) or not hasattr(given, "__iter__"):
+            given = {given}  # one precision, not a collection
+        self.enabled_precisions = {parse_precision(p) for p in given}
         self.enabled_precisions.add(torch.float32)
         if torch.float16 in self.enabled_precisions and torch.bfloat16 in self.enabled_precisions:
             raise ValueError("enabled_precisions: choose one of float16 and bfloat16, not both")
