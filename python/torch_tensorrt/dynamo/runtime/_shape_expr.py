@@ -22,6 +22,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import torch
 
+from torch_tensorrt.runtime._record_check import shape_expr_problem
+
 IntLike = Union[int, "torch.SymInt"]
 
 
@@ -75,6 +77,9 @@ _DIV_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
 @functools.lru_cache(maxsize=1024)
 def parse(expr: str) -> ast.expr:
     """Parse and validate ``expr`` (cached). Raises :class:`ShapeExprError` for anything not allowed."""
+    problem = shape_expr_problem(expr)  # the grammar shared with the C++ runtime's record checks
+    if problem:
+        raise ShapeExprError(problem)
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
@@ -126,7 +131,10 @@ def evaluate(expr: Union[str, int], values: Mapping[str, IntLike]) -> IntLike:
         return expr
     if not isinstance(expr, str):
         raise ShapeExprError(f"shape dimension must be an int or an expression string, got {expr!r}")
-    return _eval(parse(expr), values, expr)
+    try:
+        return _eval(parse(expr), values, expr)
+    except ZeroDivisionError:
+        raise ShapeExprError(f"shape expression {expr!r}: division by zero with {dict(values)}") from None
 
 
 def _eval(node: ast.expr, values: Mapping[str, IntLike], expr: str) -> IntLike:
