@@ -77,7 +77,7 @@ NUM_FIELDS = len(Field)
 _DEVICE_ID = re.compile(r"0|[1-9][0-9]{0,9}")
 _CAPABILITY = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}")
 _DIGESTS = re.compile(r"[0-9a-f]{64}\x1f[0-9a-f]{64}")
-_B64_BAD = re.compile(r"[^A-Za-z0-9+/=]")
+_B64_BAD = re.compile(rb"[^A-Za-z0-9+/=]")
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
@@ -90,21 +90,23 @@ def sha256_hex(data: bytes) -> str:
 
 
 def b64_problem(text: str) -> Optional[str]:
-    """Why ``text`` is not canonical padded base64 (None when it is). Positions are byte offsets."""
-    if len(text) % 4:
-        return f"length {len(text.encode('utf-8'))} is not a multiple of 4 (incorrect padding)"
-    pad = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
-    bad = _B64_BAD.search(text)
-    first_pad = text.find("=")
-    if first_pad != -1 and first_pad >= len(text) - pad:
+    """Why ``text`` is not canonical padded base64 (None when it is). Lengths and positions count UTF-8 bytes."""
+    raw = text.encode("utf-8")
+    n = len(raw)
+    if n % 4:
+        return f"length {n} is not a multiple of 4 (incorrect padding)"
+    pad = 2 if raw.endswith(b"==") else 1 if raw.endswith(b"=") else 0
+    bad = _B64_BAD.search(raw)
+    first_pad = raw.find(b"=")
+    if first_pad != -1 and first_pad >= n - pad:
         first_pad = -1
     if bad is not None and (first_pad == -1 or bad.start() < first_pad):
-        pos = len(text[: bad.start()].encode("utf-8"))
-        return f"character {quoted(bad.group())} at position {pos} is not in the base64 alphabet"
+        # every byte before it is ASCII, so the byte offset is also the character index
+        return f"character {quoted(text[bad.start()])} at position {bad.start()} is not in the base64 alphabet"
     if first_pad != -1:
         return f"padding '=' at position {first_pad} before the end"
-    if pad and _B64.index(text[-pad - 1]) & (0x0F if pad == 2 else 0x03):
-        return f"non-zero padding bits at position {len(text) - pad - 1}"
+    if pad and _B64.index(chr(raw[n - pad - 1])) & (0x0F if pad == 2 else 0x03):
+        return f"non-zero padding bits at position {n - pad - 1}"
     return None
 
 

@@ -234,7 +234,7 @@ def scan_json(data: bytes) -> Any:
     end = s.ws(s.value(0, 0))
     if end != len(data):
         s.fail("trailing data", end)
-    return json.loads(data)
+    return json.loads(data.decode("utf-8"))
 
 
 # ------------------------------------------------------------------------------------------ shape expressions
