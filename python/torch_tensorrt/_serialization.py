@@ -16,32 +16,31 @@ Formats (``output_format``):
     registered them (``import torch_tensorrt``, plus the C++ library for C++-runtime engines).
 
 Writes are atomic (a temporary file in the target directory, then ``os.replace``): a failed save never leaves a
-partial file and never clobbers the previous one. :func:`load` checks the file before handing it out: format
-detected from the archive's entries, every engine record decoded and validated, and a warning when an engine
+partial file and never clobbers the previous one. :func:`load` checks the file before torch sees it
+(:mod:`torch_tensorrt._archive`: strict format detection; nothing that would unpickle or load native code unless
+``trust_code=True``), then every engine record (:mod:`torch_tensorrt._program_check`), and warns when an engine
 was built by another torch_tensorrt / TensorRT version.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
-import zipfile
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import torch
 
+from torch_tensorrt._errors import SerializationError
 from torch_tensorrt._input import Input
 from torch_tensorrt._io import EmptyWriteError, atomic_write
+from torch_tensorrt._program_check import validate_exported_program, validate_script_module
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("exported_program", "torchscript", "aot_inductor")
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class SerializationError(RuntimeError):
-    """A program that cannot be saved or loaded; the message says which file and why."""
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -174,20 +173,12 @@ def save(
 # ---------------------------------------------------------------------------------------------------- load
 def detect_format(path: str) -> str:
     """``"exported_program"``, ``"torchscript"``, ``"aot_inductor"`` or ``"pickle"`` (a ``torch.save`` file),
-    from the archive's entry names. A :class:`SerializationError` for anything else."""
-    if not zipfile.is_zipfile(path):
-        raise SerializationError(f"torch_tensorrt.load: {path!r} is not a PyTorch archive (not a zip file)")
-    with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
-    if any("/data/aotinductor/" in n or n.endswith(".so") or n.endswith(".wrapper.cpp") for n in names):
-        return "aot_inductor"
-    if any(n.endswith("/models/model.json") or n.endswith("serialized_exported_program.json") for n in names):
-        return "exported_program"
-    if any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names):
-        return "torchscript"
-    if any(n.endswith("data.pkl") for n in names):
-        return "pickle"
-    raise SerializationError(f"torch_tensorrt.load: {path!r} is a zip archive of no known PyTorch format")
+    from the archive's exact layout (:func:`torch_tensorrt._archive.open_archive`). A :class:`SerializationError`
+    for anything else."""
+    from torch_tensorrt._archive import open_archive
+
+    fmt = open_archive(path).format
+    return "exported_program" if fmt == "exported_program_legacy" else fmt
 
 
 def _register_runtimes() -> None:
@@ -200,50 +191,87 @@ def _register_runtimes() -> None:
         _execute_op.register_cpp_fakes()
 
 
-def load(file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False, **kwargs: Any) -> Any:
+def load(
+    file_path: PathLike = "",
+    extra_files: Optional[dict[str, Any]] = None,
+    *,
+    trust_code: bool = False,
+    allow_pickle: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Load what :func:`save` wrote: an ``ExportedProgram`` (call ``.module()``), a ``ScriptModule``, or an
-    AOTInductor package runner. A ``torch.save`` pickle of a whole module is loaded only with
-    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust)."""
+    AOTInductor package runner.
+
+    The file is inspected before torch reads it, and anything that would run code from it is refused with an
+    error naming the member: pickled weights, constants or sample inputs, opaque objects, foreign TorchBind
+    classes, native libraries (AOTInductor packages, stray ``.so`` members), whole-module ``torch.save`` pickles.
+    ``trust_code=True`` (alias ``allow_pickle=True``) **runs code from the file**: pass it only for files you
+    trust. Engine records are validated either way (checksums, fields, metadata)."""
+    from torch_tensorrt._archive import check_untrusted, open_archive
+
     path = os.fspath(file_path)
     if not path:
         raise ValueError("torch_tensorrt.load: file_path is required")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"torch_tensorrt.load: no such file: {path!r}")
-    fmt = detect_format(path)
+    archive = open_archive(path)
+    if not (trust_code or allow_pickle):
+        check_untrusted(archive)
     _register_runtimes()
-    if fmt == "exported_program":
-        try:
-            ep = torch.export.load(path, extra_files=extra_files, **kwargs)
-        except Exception as exc:
-            raise SerializationError(
-                f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}{_cpp_hint(path)}"
-            ) from exc
+    if archive.format in ("exported_program", "exported_program_legacy"):
+        with _torch_export_cause() as cause:
+            try:
+                ep = torch.export.load(archive.stream(), extra_files=extra_files, **kwargs)
+            except Exception as exc:
+                detail = f"{exc}" + (f" (cause: {cause[0]})" if cause else "")
+                raise SerializationError(
+                    f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {detail}{_cpp_hint(archive)}"
+                ) from exc
         validate_exported_program(ep, path)
         return ep
-    if fmt == "torchscript":
-        return torch.jit.load(path, _extra_files=extra_files, **kwargs)
-    if fmt == "aot_inductor":
+    if archive.format == "torchscript":
+        try:
+            module = torch.jit.load(archive.stream(), _extra_files=extra_files, **kwargs)
+        except Exception as exc:
+            raise SerializationError(f"torch_tensorrt.load: {path!r} is a TorchScript archive that failed to load: {exc}") from exc
+        validate_script_module(module, path)
+        return module
+    if archive.format == "aot_inductor":
         from torch._inductor import aoti_load_package
 
         return aoti_load_package(path, **kwargs)
-    if not allow_pickle:
-        raise SerializationError(
-            f"torch_tensorrt.load: {path!r} is a torch.save pickle; load it with torch.load(path, weights_only=False) "
-            "or torch_tensorrt.load(path, allow_pickle=True) if you trust the file"
-        )
     return torch.load(path, weights_only=False, **kwargs)
 
 
-def _cpp_hint(path: str) -> str:
-    """An explanation when ``path`` runs engines on the C++ runtime and this process has none."""
+@contextlib.contextmanager
+def _torch_export_cause() -> Iterator[list[str]]:
+    """``torch.export.load`` logs the real error of a PT2 archive and raises a generic one: keep the former."""
+    found: list[str] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.exc_info and record.exc_info[1] is not None:
+                found.append(f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}")
+
+    handler = Handler(logging.WARNING)
+    torch_logger = logging.getLogger("torch.export")
+    torch_logger.addHandler(handler)
+    try:
+        yield found
+    finally:
+        torch_logger.removeHandler(handler)
+
+
+def _cpp_hint(archive: Any) -> str:
+    """An explanation when the program runs engines on the C++ runtime and this process has none."""
     from torch_tensorrt.runtime import cpp_runtime_available, cpp_runtime_reason
 
     if cpp_runtime_available():
         return ""
-    with zipfile.ZipFile(path) as zf:
-        uses_cpp = any(
-            b"tensorrt.execute_engine.default" in zf.read(n) for n in zf.namelist() if n.endswith(".json")
-        )
+    try:
+        uses_cpp = any(b"tensorrt.execute_engine.default" in archive.read(n) for n in archive.members if n.endswith(".json"))
+    except Exception:  # the archive was checked when opened; a hint must never hide the real error
+        return ""
     if not uses_cpp:
         return ""
     return (
@@ -251,55 +279,3 @@ def _cpp_hint(path: str) -> str:
         f"constant), which is not available in this process: {cpp_runtime_reason()}. Load it where the C++ "
         "runtime is installed, or move engines across runtimes with torch.save / state_dict instead."
     )
-
-
-def validate_exported_program(ep: torch.export.ExportedProgram, where: str = "<program>") -> int:
-    """Decode and check the record of every engine node of ``ep``; warn about version mismatches. Returns the
-    number of engines. Errors name the file and the node."""
-    from torch_tensorrt.dynamo.runtime import _execute_op
-    from torch_tensorrt.runtime._record import EngineRecord, RecordError
-
-    sig = ep.graph_signature
-    by_placeholder = {**sig.inputs_to_lifted_tensor_constants, **sig.inputs_to_lifted_custom_objs}
-    count = 0
-    for node in ep.graph.nodes:
-        if node.op != "call_function":
-            continue
-        target = str(node.target)
-        if not target.startswith("tensorrt."):
-            continue
-        holder = node.args[1] if len(node.args) > 1 else None
-        const_name = by_placeholder.get(getattr(holder, "name", ""), None)
-        value = ep.constants.get(const_name) if const_name else None
-        try:
-            if target.startswith("tensorrt.execute_engine_python"):
-                if not isinstance(value, torch.Tensor):
-                    raise RecordError("engine blob constant is missing")
-                record = _execute_op.decode_blob(value)
-            elif value is not None and hasattr(value, "__getstate__"):
-                record = EngineRecord.from_list(list(value.__getstate__()))
-            else:
-                continue
-        except RecordError as exc:
-            raise SerializationError(f"torch_tensorrt.load: {where}: engine node {node.name!r}: {exc}") from exc
-        _warn_versions(record, where)
-        count += 1
-    return count
-
-
-def _warn_versions(record: Any, where: str) -> None:
-    from torch_tensorrt._version import __version__
-
-    if record.torchtrt_version and record.torchtrt_version != __version__:
-        logger.warning("%s: engine %s was saved by torch_tensorrt %s (this is %s)", where, record.name, record.torchtrt_version, __version__)
-    try:
-        from torch_tensorrt import _trt
-
-        info = _trt.info()
-    except ImportError:
-        return
-    if record.trt_version and (record.trt_flavour, record.trt_version) != (info.flavour, info.version):
-        logger.warning(
-            "%s: engine %s was built with %s %s; this process uses %s %s", where, record.name,
-            record.trt_flavour, record.trt_version, info.flavour, info.version,
-        )
