@@ -24,7 +24,7 @@ from torch_tensorrt._dtypes import torch_dtype_of, trt_dtype_of
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo.runtime import _shape_expr
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
-from torch_tensorrt.testing._recording import RecordedNetwork
+from torch_tensorrt.testing._recording import RecordedNetwork, RecordingError
 
 PLAN_FORMAT = "torch_tensorrt.simulated_plan"
 #: Alignment passed to ``IOutputAllocator.reallocate_output_async`` (TensorRT uses 256 for device memory).
@@ -83,7 +83,10 @@ class Runtime:
             raise SimulationError(f"not a simulated plan ({exc}); real TensorRT plans need a real runtime") from exc
         if not isinstance(value, dict) or value.get("format") != PLAN_FORMAT:
             raise SimulationError("not a simulated plan (wrong 'format')")
-        return Engine(EngineMetadata.from_json(value["metadata"]), self.device)
+        try:
+            return Engine(EngineMetadata.from_json(value["metadata"]), self.device)
+        except (RecordingError, ValueError, KeyError, TypeError) as exc:
+            raise SimulationError(f"simulated plan: {type(exc).__name__}: {exc}") from None
 
 
 class Engine:

@@ -209,7 +209,10 @@ class TRTEngine:
             runtime = trt.Runtime(_trt_logger())
             plan = self.record.engine
         with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
-            engine = runtime.deserialize_cuda_engine(plan)
+            try:
+                engine = runtime.deserialize_cuda_engine(plan)
+            except Exception as exc:  # a simulated plan's recording, or TensorRT raising instead of returning None
+                raise EngineExecutionError(f"engine {self.name!r}: could not deserialize it: {exc}") from exc
             if engine is None:
                 raise EngineExecutionError(
                     f"engine {self.name!r}: TensorRT could not deserialize it (built with {self.record.trt_flavour} "
