@@ -27,6 +27,7 @@ import json
 import pickletools
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -115,7 +116,7 @@ def open_archive(path: str) -> Archive:
             raise SerializationError(f"{where}: member {n!r} inflates to {info.file_size} bytes (zip bomb?)")
     try:
         bad = zf.testzip()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise SerializationError(f"{where} is a corrupted zip archive ({exc})") from None
     if bad is not None:
         raise SerializationError(f"{where}: member {bad!r} is corrupted (CRC-32 mismatch)")
@@ -227,7 +228,7 @@ def _pickles_in(a: Archive, member: str, nested: bool) -> list[tuple[str, bytes]
     try:
         inner = zipfile.ZipFile(io.BytesIO(raw))
         pkls = [(f"{member}:{n}", inner.read(n)) for n in inner.namelist() if n.endswith(".pkl")]
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise a.fail(f"member {a.root}/{member} is not a valid torch archive ({exc})") from None
     if not pkls:
         raise a.fail(f"member {a.root}/{member} holds no pickle")
