@@ -250,24 +250,26 @@ def _torch_zip(pkl: bytes, root: str = "archive") -> bytes:
     return make_zip([(f"{root}/data.pkl", pkl), (f"{root}/byteorder", b"little"), (f"{root}/version", b"3\n")])
 
 
-def hostile_case(ctx: Context, rnd: random.Random) -> dict[str, Any]:
+HOSTILE = ("use_pickle_constant", "use_pickle_weight", "sample_inputs", "opaque_object", "so_member", "aoti_so",
+           "sympy_eval", "guards_exec", "target", "pickle_module", "ts_global", "custom_obj_class", "legacy_ep")
+
+
+def hostile_case(ctx: Context, rnd: random.Random, variant: str = "") -> dict[str, Any]:
+    """A file whose loading would run code (writing ``marker``) if torch_tensorrt.load let torch read it."""
     marker = ctx.path(".marker")
     members = zip_members(ctx.artifacts["py.ep"])
     root = members[0][0].split("/")[0]
     names = [n for n, _ in members]
-    variant = rnd.choice(["use_pickle_constant", "use_pickle_weight", "sample_inputs", "opaque_object", "so_member",
-                          "aoti_so", "sympy_eval", "guards_exec", "target", "pickle_module", "ts_global",
-                          "custom_obj_class", "legacy_ep"])
+    variant = variant or rnd.choice(HOSTILE)
     cfg = lambda kind: next(i for i, n in enumerate(names) if n.endswith(f"{kind}_config.json"))  # noqa: E731
     if variant in ("use_pickle_constant", "use_pickle_weight"):
         kind = "constants" if variant.endswith("constant") else "weights"
         i = cfg(kind)
         config = json.loads(members[i][1])
-        entry = "tensor_0" if kind == "constants" else "weight_0"
+        entry = "tensor_9" if kind == "constants" else "weight_9"
         config["config"]["evil"] = {"path_name": entry, "is_param": False, "use_pickle": True, "tensor_meta": None}
         members[i] = (members[i][0], json.dumps(config).encode())
-        member = f"{root}/data/{kind}/{entry}"
-        members = [m for m in members if m[0] != member] + [(member, _torch_zip(_payload(marker, rnd)))]
+        members.append((f"{root}/data/{kind}/{entry}", _torch_zip(_payload(marker, rnd))))
     elif variant == "sample_inputs":
         i = next(i for i, n in enumerate(names) if "sample_inputs" in n)
         members[i] = (members[i][0], _torch_zip(_payload(marker, rnd)))
@@ -296,13 +298,14 @@ def hostile_case(ctx: Context, rnd: random.Random) -> dict[str, Any]:
                 ["torch.load", "torch.ops.load_library", "builtins.exec", "torch.hub.load", "os.system"])))
         members[i] = (members[i][0], json.dumps(model).encode())
     elif variant == "pickle_module":
-        return {"kind": "file", "path": ctx.write(_torch_zip(_payload(marker, rnd), "gm"), ".pt"), "marker": marker}
+        return {"kind": "file", "path": ctx.write(_torch_zip(_payload(marker, rnd), "gm"), ".pt"), "marker": marker,
+                "variant": variant}
     elif variant == "ts_global":
         ts = zip_members(ctx.artifacts["py.ts"])
         target = rnd.choice(["constants.pkl", "data.pkl", "traced_inputs.pkl"])
         j = next(i for i, (n, _) in enumerate(ts) if n.endswith("/" + target))
         ts[j] = (ts[j][0], _payload(marker, rnd))
-        return {"kind": "file", "path": ctx.write(make_zip(ts), ".ts"), "marker": marker}
+        return {"kind": "file", "path": ctx.write(make_zip(ts), ".ts"), "marker": marker, "variant": variant}
     elif variant == "custom_obj_class":
         i = cfg("constants")
         config = json.loads(members[i][1])
@@ -314,7 +317,7 @@ def hostile_case(ctx: Context, rnd: random.Random) -> dict[str, Any]:
         members = [("serialized_exported_program.json", b"{}"), ("serialized_state_dict.pt", _payload(marker, rnd)),
                    ("serialized_constants.pt", _payload(marker, rnd)), ("serialized_example_inputs.pt", _payload(marker, rnd)),
                    ("version", b"8.13")]
-    return {"kind": "file", "path": ctx.write(make_zip(members), ".ep"), "marker": marker}
+    return {"kind": "file", "path": ctx.write(make_zip(members), ".ep"), "marker": marker, "variant": variant}
 
 
 def _first(value: Any, key: str, edit: Callable[[dict[str, Any]], None]) -> bool:

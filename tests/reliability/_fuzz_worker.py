@@ -36,15 +36,15 @@ class _Program(torch.nn.Module):
         return a * 2, b
 
 
-def pair_engine(**kwargs: Any) -> Any:
+def pair_engine(seed: int = 7, **kwargs: Any) -> Any:
     """The fuzzed engine: inputs x, y [s0, 4]; outputs out0 = relu(x @ W) [s0, 3] and out1 = x - y [s0, 4]
-    (two inputs and two outputs, so that swapped bindings change the result)."""
+    (two inputs and two outputs, so that swapped bindings change the result). ``seed`` draws W."""
     import numpy as np
 
     from torch_tensorrt._trt import trt
     from torch_tensorrt.testing._engines import add_input, new_network, simulated_module, spec
 
-    w = np.random.default_rng(7).standard_normal((4, 3)).astype(np.float32)
+    w = np.random.default_rng(seed).standard_normal((4, 3)).astype(np.float32)
     builder, network = new_network()
     x = spec("x", torch.float32, ["s0", 4], min=[1, 4], opt=[2, 4], max=[8, 4])
     y = spec("y", torch.float32, ["s0", 4], min=[1, 4], opt=[2, 4], max=[8, 4])
