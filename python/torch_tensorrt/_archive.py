@@ -75,7 +75,10 @@ class Archive:
     _zip: Any = None
 
     def read(self, rel: str) -> bytes:
-        return self._zip.read(self.members[rel])  # type: ignore[union-attr]
+        try:
+            return self._zip.read(self.members[rel])  # type: ignore[union-attr]
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, OSError, EOFError, RuntimeError) as exc:
+            raise self.fail(f"member {self.root}/{rel} cannot be read ({type(exc).__name__}: {exc})") from None
 
     def stream(self) -> io.BytesIO:
         """The file's bytes, for torch's reader."""
@@ -93,7 +96,7 @@ def open_archive(path: str) -> Archive:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+    except Exception as exc:  # zipfile parsing untrusted bytes: BadZipFile, NotImplementedError, struct.error, ...
         if not data.startswith(b"PK"):
             raise SerializationError(f"{where} is not a PyTorch archive (not a zip file)") from None
         raise SerializationError(f"{where} is a corrupted zip archive ({exc})") from None
@@ -116,7 +119,7 @@ def open_archive(path: str) -> Archive:
             raise SerializationError(f"{where}: member {n!r} inflates to {info.file_size} bytes (zip bomb?)")
     try:
         bad = zf.testzip()
-    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+    except Exception as exc:  # as above, while reading every member
         raise SerializationError(f"{where} is a corrupted zip archive ({exc})") from None
     if bad is not None:
         raise SerializationError(f"{where}: member {bad!r} is corrupted (CRC-32 mismatch)")
@@ -297,3 +300,8 @@ def _check_torchscript(a: Archive, trust: str) -> None:
     for rel in sorted(a.members):
         if rel.endswith(".pkl"):
             _check_pickle_globals(a, rel, _TS_GLOBALS, trust)
+        elif rel.startswith("code/") and rel.endswith(".py"):
+            try:
+                a.read(rel).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise a.fail(f"member {a.root}/{rel} (TorchScript code) is not valid UTF-8 (byte {exc.start})") from None

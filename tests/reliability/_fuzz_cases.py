@@ -92,7 +92,8 @@ def _mutate_json(value: Any, rnd: random.Random) -> Any:
     if choice == 0 and isinstance(parent, dict) and key != "":
         del parent[key]
     elif choice == 1:
-        parent[key] = rnd.choice([None, True, 0, -1, 2**40, 1.5, "", "x", [], {}, "\u0661", "s0//0"])
+        parent[key] = rnd.choice([None, True, 0, -1, 2**40, 1.5, "", "x", [], {}, "\u0661", "s0//0", "s0 // (s0 - s0)",
+                                  "2147483647*2147483647*s0", "s0 - 5", "u0", "Max(1, s0)", "float32", "int64"])
     elif choice == 2 and isinstance(parent[key], str):
         parent[key] = parent[key][::-1]
     elif choice == 3 and isinstance(parent[key], int) and not isinstance(parent[key], bool):
@@ -147,9 +148,14 @@ def mutate_record(base: list[str], rnd: random.Random) -> list[str]:
             meta["network"] = network
         fields[Field.SERIALIZED_METADATA] = base64.b64encode(json.dumps(meta).encode()).decode()
         fields = _rehash(fields)
-    elif kind == 6:  # metadata text corrupted, checksum recomputed: the strict JSON parser must catch it
+    elif kind == 6:  # metadata text corrupted, checksum recomputed: the strict JSON parser must catch it (not inside
+        # the recorded network: edited there with a valid checksum, it is another valid model)
         text = base64.b64decode(fields[Field.SERIALIZED_METADATA])
-        text = bitflip(text, rnd) if rnd.random() < 0.7 else truncate(text, rnd)
+        start, end = text.find(b'"network": '), text.find(b', "outputs": ')
+        if rnd.random() < 0.7:
+            text = bitflip(text, rnd, 0, start) if start > 0 and rnd.random() < 0.5 else bitflip(text, rnd, end, len(text))
+        else:
+            text = truncate(text, rnd)
         fields[Field.SERIALIZED_METADATA] = base64.b64encode(text).decode()
         fields = _rehash(fields)
     elif kind == 7:  # engine bytes corrupted, with or without recomputing the checksum
@@ -223,7 +229,10 @@ def file_case(ctx: Context, rnd: random.Random, name: str, how: str) -> dict[str
 
 
 def _program_tensor(name: str, content: bytes) -> bool:
-    """A tensor payload of the program itself (weights, constants, traced inputs), not an engine blob."""
+    """A tensor payload or the code of the program itself (weights, constants, traced inputs, TorchScript code), not
+    an engine blob: edited with a valid CRC, it is another valid program."""
+    if "/code/" in name and name.endswith(".py"):
+        return True
     tensor = any(part in name for part in ("/constants/", "/data/", "/traced_inputs/")) and not name.endswith(".json")
     return tensor and not content.startswith(b'["')
 

@@ -138,8 +138,9 @@ class Engine:
         spec = self._spec(name)
         if name not in self._inputs or profile_index != 0:
             raise SimulationError(f"no profile shape for {name!r} in profile {profile_index}")
-        static = [int(d) for d in spec.shape] if not spec.is_dynamic else None
-        return [trt.Dims(list(s) if s is not None else static) for s in (spec.min, spec.opt, spec.max)]
+        # Without recorded profile shapes, dynamic dimensions range over every size (what set_input_shape accepts).
+        fill = lambda s, v: list(s) if s is not None else [d if isinstance(d, int) else v for d in spec.shape]  # noqa: E731
+        return [trt.Dims(fill(spec.min, 0)), trt.Dims(fill(spec.opt, 1)), trt.Dims(fill(spec.max, 2**31 - 1))]
 
     def create_execution_context(self, *args: Any) -> "ExecutionContext":
         return ExecutionContext(self)
@@ -199,6 +200,10 @@ class ExecutionContext:
                 dims.append(int(_shape_expr.evaluate(d, values)))
             except _shape_expr.UnboundSymbol:
                 dims.append(-1)
+            except _shape_expr.ShapeExprError as exc:  # e.g. a division by a size that is zero for these inputs
+                raise SimulationError(f"simulated engine {self.name!r}: output {name!r}: {exc}") from None
+        if any(not 0 <= d <= 2**31 - 1 for d in dims if d != -1):
+            raise SimulationError(f"simulated engine {self.name!r}: output {name!r} would have shape {dims}")
         return trt.Dims(dims)
 
     def set_tensor_address(self, name: str, address: int) -> bool:

@@ -201,7 +201,10 @@ def fake_outputs(
     outs = []
     for spec in output_specs:
         tspec = TensorSpec(**spec)
-        shape = _shape_expr.evaluate_shape(tspec.shape, values, fresh)
+        try:
+            shape = _shape_expr.evaluate_shape(tspec.shape, values, fresh)
+        except _shape_expr.ShapeExprError as exc:
+            raise RuntimeError(f"engine {engine_name!r}: output {tspec.name!r}: {exc}") from None
         outs.append(torch.empty(shape, dtype=tspec.torch_dtype, device=device))
     return outs
 
