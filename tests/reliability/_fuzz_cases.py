@@ -151,7 +151,7 @@ def mutate_record(base: list[str], rnd: random.Random) -> list[str]:
     elif kind == 6:  # metadata text corrupted, checksum recomputed: the strict JSON parser must catch it (not inside
         # the recorded network: edited there with a valid checksum, it is another valid model)
         text = base64.b64decode(fields[Field.SERIALIZED_METADATA])
-        start, end = text.find(b'"network": '), text.find(b', "outputs": ')
+        start, end = text.find(b'"network": '), text.rfind(b', "outputs": ')  # layers have "outputs" too
         if rnd.random() < 0.7:
             text = bitflip(text, rnd, 0, start) if start > 0 and rnd.random() < 0.5 else bitflip(text, rnd, end, len(text))
         else:
