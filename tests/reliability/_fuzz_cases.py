@@ -200,11 +200,17 @@ def file_case(ctx: Context, rnd: random.Random, name: str, how: str) -> dict[str
         if op == 0 and name in ("py.ep", "py.ts"):  # the engine record inside the blob tensor
             i = _blob_member(members, "data/constants/tensor_0" if name == "py.ep" else "constants/2")
             members[i] = (members[i][0], _edit_blob(members[i][1], rnd))
-        elif op == 1:  # a JSON member edited
+        elif op == 1:  # a JSON member edited: payload configs anywhere; in models/*.json only what torch_tensorrt
+            # must catch (the engine_info string, node targets, symbolic expressions) -- other graph edits make
+            # another program, whose behaviour is torch's business
             js = [i for i, (n, _) in enumerate(members) if n.endswith(".json")] or [0]
             i = rnd.choice(js)
             try:
-                value = _mutate_json(json.loads(members[i][1]), rnd)
+                value = json.loads(members[i][1])
+                if members[i][0].endswith("models/model.json") and isinstance(value, dict):
+                    _edit_program_json(value, rnd)
+                else:
+                    value = _mutate_json(value, rnd)
                 members[i] = (members[i][0], json.dumps(value).encode())
             except ValueError:
                 members[i] = (members[i][0], bitflip(members[i][1], rnd))
@@ -226,6 +232,27 @@ def file_case(ctx: Context, rnd: random.Random, name: str, how: str) -> dict[str
             members[i] = (n[:-1] + chr(ord(n[-1]) ^ 1) if n else "x", members[i][1])
         data = make_zip(members)
     return {"kind": kind, "path": ctx.write(data, suffix), "edit": how if how != "members" else edit}
+
+
+def _edit_program_json(model: dict[str, Any], rnd: random.Random) -> None:
+    """One edit of a serialized ExportedProgram that must end in a clear error: the engine_info argument of the
+    engine node, a node target that is no operator, or a symbolic expression that is no expression."""
+    what = rnd.randrange(3)
+    if what == 0:
+        def edit_info(d: dict[str, Any]) -> None:
+            info = json.loads(d["as_string"])
+            d["as_string"] = json.dumps(_mutate_json(info, rnd))
+        found = _first(model, "as_string", edit_info, lambda d: str(d["as_string"]).startswith('{"input_binding_names"'))
+        if found:
+            return
+    if what <= 1:
+        bad = rnd.choice(["torch.load", "torch.ops.aten.nonexistent_op.default", "os.system", "torch.ops.load_library",
+                          "torch.ops.aten.__class__", "torch.hub.load", ""])
+        _first(model, "target", lambda d: d.__setitem__("target", bad))
+        return
+    junk = rnd.choice(["Symbol('s0').__class__", "s0; import os", "lambda: 1", "Integer(1)[0]", "\"x\"", "1 if 1 else 2"])
+    if not _first(model, "expr_str", lambda d: d.__setitem__("expr_str", junk)):
+        _first(model, "target", lambda d: d.__setitem__("target", "torch.load"))
 
 
 def _program_tensor(name: str, content: bytes) -> bool:
@@ -329,13 +356,14 @@ def hostile_case(ctx: Context, rnd: random.Random, variant: str = "") -> dict[st
     return {"kind": "file", "path": ctx.write(make_zip(members), ".ep"), "marker": marker, "variant": variant}
 
 
-def _first(value: Any, key: str, edit: Callable[[dict[str, Any]], None]) -> bool:
-    """Apply ``edit`` to the first dict (depth first) that has ``key``; False when none has it."""
+def _first(value: Any, key: str, edit: Callable[[dict[str, Any]], None],
+           where: Callable[[dict[str, Any]], bool] = lambda d: True) -> bool:
+    """Apply ``edit`` to the first dict (depth first) that has ``key`` (and satisfies ``where``); False when none."""
     stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, dict):
-            if key in v:
+            if key in v and where(v):
                 edit(v)
                 return True
             stack.extend(v.values())
