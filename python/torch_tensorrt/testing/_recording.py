@@ -183,14 +183,19 @@ ENUM_TYPES = frozenset(
 #: Bytes per element of ``trt.Weights`` by DataType name (a recorded count must match the recorded bytes).
 _WEIGHT_BYTES = {"FLOAT": 4, "HALF": 2, "BF16": 2, "INT8": 1, "UINT8": 1, "INT32": 4, "INT64": 8, "BOOL": 1, "FP8": 1}
 _NDARRAY_DTYPE = re.compile(r"[<>|=](?:f[248]|i[1248]|u[1248]|b1)")
+_MEMBER_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 def enum_member(type_name: Any, member: Any, where: str) -> Any:
     """``trt.<type_name>.<member>`` through :data:`ENUM_TYPES` and the type's ``__members__``."""
     mod = _trt_module()
-    enum_type = vars(mod).get(type_name) if isinstance(type_name, str) and type_name in ENUM_TYPES else None
+    enum_type = getattr(mod, type_name, None) if isinstance(type_name, str) and type_name in ENUM_TYPES else None
     members = getattr(enum_type, "__members__", None) if enum_type is not None else None
-    value = members.get(member) if isinstance(members, dict) and isinstance(member, str) else None
+    value = None
+    if isinstance(members, dict):
+        value = members.get(member) if isinstance(member, str) else None
+    elif enum_type is not None and isinstance(member, str) and _MEMBER_NAME.fullmatch(member):
+        value = getattr(enum_type, member, None)  # the names-only stand-in (testing._names_only_trt) has no table
     if value is None:
         raise RecordingError(f"{where}: unknown enum value {type_name!r}.{member!r}")
     return value
