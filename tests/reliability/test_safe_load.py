@@ -61,19 +61,22 @@ def test_hostile_files_are_refused_naming_the_member(art, variant):
     assert not os.path.exists(case["marker"])
 
 
-@pytest.mark.parametrize("variant", ["use_pickle_constant", "opaque_object", "sample_inputs", "guards_exec"])
-def test_the_refused_files_do_run_code_when_trusted(art, variant):
+def test_the_refused_files_do_run_code_when_trusted(art):
     """What the refusals prevent: with trust_code=True (documented as running code from the file) torch runs the
-    payload. In a fresh process, so that nothing it does outlives the test."""
+    payloads. In one fresh process, so that nothing they do outlives the test."""
     _, ctx = art
-    case = hostile_case(ctx, random.Random(2), variant)
-    code = (
-        "import torch, torch_tensorrt\n"
-        f"ep = torch_tensorrt.load({case['path']!r}, trust_code=True)\n"
-        "ep.module()(torch.randn(3, 4), torch.randn(3, 4))\n"
+    variants = ["use_pickle_constant", "opaque_object", "sample_inputs", "guards_exec"]
+    cases = {v: hostile_case(ctx, random.Random(2), v) for v in variants}
+    code = "import torch, torch_tensorrt\n" + "".join(
+        "try:\n"
+        f"    torch_tensorrt.load({c['path']!r}, trust_code=True).module()(torch.randn(3, 4), torch.randn(3, 4))\n"
+        "except Exception:\n"
+        "    pass\n"
+        for c in cases.values()
     )
-    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
-    assert os.path.exists(case["marker"]), f"{variant}: the payload did not run even when trusted"
+    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=600)
+    ran = {v: os.path.exists(c["marker"]) for v, c in cases.items()}
+    assert all(ran.values()), f"payloads that did not run even when trusted: {ran}"
 
 
 def test_a_pt2_with_an_extra_so_member_is_not_an_aoti_package(art, tmp_path):
