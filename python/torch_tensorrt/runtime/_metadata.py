@@ -29,6 +29,7 @@ from typing import Any, Optional
 import torch
 
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT
+from torch_tensorrt.runtime._record_check import DTYPES
 from torch_tensorrt.runtime._shape_expr import Dim
 
 
@@ -36,9 +37,14 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).replace("torch.", "")
 
 
+#: The dtypes an engine binding may have, by metadata name (the table of runtime/_record_check.py).
+_DTYPES = {name: getattr(torch, name) for name in DTYPES}
+
+
 def dtype_from_name(name: str) -> torch.dtype:
-    value = getattr(torch, name, None)
-    if not isinstance(value, torch.dtype):
+    """The torch dtype of a metadata dtype name, from an explicit table (never ``getattr`` with file text)."""
+    value = _DTYPES.get(name) if isinstance(name, str) else None
+    if value is None:
         raise ValueError(f"unknown dtype name {name!r} in engine metadata")
     return value
 
