@@ -7,11 +7,11 @@ Schema (all keys always present in what the compiler writes)::
       "outputs": [TensorSpec, ...],     # in binding order
       "symbols": {"s0": ["x", 0], ...}, # each shape symbol -> (input binding, dimension) that defines it
       "settings": {...},                # CompilationSettings.to_json()
-      "engine_kind": "tensorrt",        # the record's ENGINE_KIND (see torch_tensorrt.runtime._kinds)
       "network": {...} | null           # a description of the built network, when a network observer gave one
     }
 
-``engine_kind`` and ``network`` are what the compiler's network observers may set
+``network`` and :attr:`EngineMetadata.engine_kind` (which becomes the record's ``ENGINE_KIND`` field and is not
+stored in the JSON) are what the compiler's network observers may set
 (:func:`torch_tensorrt.dynamo.conversion.add_network_observer`): a package whose engines run on something other
 than TensorRT records there what its runtime needs, and names its kind.
 
