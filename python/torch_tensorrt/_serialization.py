@@ -20,32 +20,32 @@ entry names) and its reader, in one section of this file -- so adding a format t
 re-export of modules are :mod:`torch_tensorrt.dynamo._frontend`'s (the rules of ``torch_tensorrt.compile``).
 
 Writes are atomic (a temporary file in the target directory, then ``os.replace``): a failed save never leaves a
-partial file and never clobbers the previous one. :func:`load` checks the file before handing it out: format
-detected from the archive's entries, every engine record decoded and validated, and a warning when an engine
+partial file and never clobbers the previous one. :func:`load` checks the file before torch sees it
+(:mod:`torch_tensorrt._archive`: strict format detection; nothing that would unpickle or load native code unless
+``trust_code=True``), then every engine record (:mod:`torch_tensorrt._program_check`), and warns when an engine
 was built by another torch_tensorrt / TensorRT version.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import zipfile
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import torch
 
 from torch_tensorrt._collectives import check_rank, rank_path, rank_save_kwargs
+from torch_tensorrt._archive import Archive, check_untrusted, open_archive
+from torch_tensorrt._errors import SerializationError
 from torch_tensorrt._io import EmptyWriteError, atomic_write
+from torch_tensorrt._program_check import validate_exported_program, validate_script_module
 from torch_tensorrt.dynamo._frontend import UserInputs, to_exported_program, user_inputs
 
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class SerializationError(RuntimeError):
-    """A program that cannot be saved or loaded; the message says which file and why."""
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -80,10 +80,11 @@ class LoadRequest:
     """What :func:`load` hands a format's reader besides the path."""
 
     extra_files: Optional[dict[str, Any]]
-    allow_pickle: bool
+    allow_pickle: bool  # the caller trusts the file (``trust_code=True`` / ``allow_pickle=True``)
     kwargs: dict[str, Any]
     #: weights for weight-stripped engines (see ``torch_tensorrt.dynamo._refit.refit_stripped_engines``)
     weights: Any = None
+    archive: Optional[Archive] = None  # the checked archive (None for formats only an extra entry recognises)
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,16 @@ def _is_exported_program(names: list[str]) -> bool:
 
 
 def _load_exported_program(path: str, request: LoadRequest) -> torch.export.ExportedProgram:
-    try:
-        ep = torch.export.load(path, extra_files=request.extra_files, **request.kwargs)
-    except Exception as exc:
-        raise SerializationError(
-            f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}{_cpp_hint(path)}"
-        ) from exc
+    assert request.archive is not None
+    with _torch_export_cause() as cause:
+        try:
+            ep = torch.export.load(request.archive.stream(), extra_files=request.extra_files, **request.kwargs)
+        except Exception as exc:
+            detail = f"{exc}" + (f" (cause: {cause[0]})" if cause else "")
+            raise SerializationError(
+                f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {detail}"
+                f"{_cpp_hint(request.archive)}"
+            ) from exc
     validate_exported_program(ep, path)
     from torch_tensorrt.dynamo._refit import refit_stripped_engines
 
@@ -157,7 +162,13 @@ def _is_torchscript(names: list[str]) -> bool:
 
 
 def _load_torchscript(path: str, request: LoadRequest) -> Any:
-    return torch.jit.load(path, _extra_files=request.extra_files, **request.kwargs)
+    assert request.archive is not None
+    try:
+        module = torch.jit.load(request.archive.stream(), _extra_files=request.extra_files, **request.kwargs)
+    except Exception as exc:
+        raise SerializationError(f"torch_tensorrt.load: {path!r} is a TorchScript archive that failed to load: {exc}") from exc
+    validate_script_module(module, path)
+    return module
 
 
 # ----------------------------------------------------------------------------------------- aot_inductor
@@ -191,7 +202,7 @@ def _load_pickle(path: str, request: LoadRequest) -> Any:
     if not request.allow_pickle:
         raise SerializationError(
             f"torch_tensorrt.load: {path!r} is a torch.save pickle; load it with torch.load(path, weights_only=False) "
-            "or torch_tensorrt.load(path, allow_pickle=True) if you trust the file"
+            "or torch_tensorrt.load(path, trust_code=True) if you trust the file (that runs code from it)"
         )
     return torch.load(path, weights_only=False, **request.kwargs)
 
@@ -207,6 +218,8 @@ FORMAT_TABLE: dict[str, Format] = {
         Format("pickle", None, _is_pickle, _load_pickle),
     )
 }
+#: Formats whose layout :mod:`torch_tensorrt._archive` checks exactly (their recognisers are not consulted on load).
+_BUILT_IN = frozenset(FORMAT_TABLE)
 
 
 def savable_formats() -> tuple[str, ...]:
@@ -256,16 +269,28 @@ def save(
 
 # ---------------------------------------------------------------------------------------------------- load
 def detect_format(path: str) -> str:
-    """The name of the :data:`FORMAT_TABLE` entry that recognises the archive's entry names (``"pickle"`` for
-    a ``torch.save`` file). A :class:`SerializationError` for anything else."""
-    if not zipfile.is_zipfile(path):
-        raise SerializationError(f"torch_tensorrt.load: {path!r} is not a PyTorch archive (not a zip file)")
-    with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
-    for fmt in FORMAT_TABLE.values():
-        if fmt.detect(names):
-            return fmt.name
-    raise SerializationError(f"torch_tensorrt.load: {path!r} is a zip archive of no known PyTorch format")
+    """The name of the :data:`FORMAT_TABLE` entry for ``path``: the archive's exact layout decides the built-in
+    formats (:func:`torch_tensorrt._archive.open_archive`); a layout none of them has is offered to the other
+    entries' recognisers. A :class:`SerializationError` for anything else."""
+    return _open(path)[1]
+
+
+def _open(path: str) -> tuple[Optional[Archive], str]:
+    """The checked archive (None for a format only an extra table entry recognises) and its format name."""
+    import zipfile
+
+    try:
+        archive = open_archive(path)
+    except SerializationError as exc:
+        if "no known PyTorch format" not in str(exc):
+            raise
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+        for fmt in FORMAT_TABLE.values():
+            if fmt.name not in _BUILT_IN and fmt.detect(names):
+                return None, fmt.name
+        raise
+    return archive, "exported_program" if archive.format == "exported_program_legacy" else archive.format
 
 
 def _register_runtimes() -> None:
@@ -279,12 +304,22 @@ def _register_runtimes() -> None:
 
 
 def load(
-    file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False,
-    weights: Any = None, **kwargs: Any,
+    file_path: PathLike = "",
+    extra_files: Optional[dict[str, Any]] = None,
+    *,
+    trust_code: bool = False,
+    allow_pickle: bool = False,
+    weights: Any = None,
+    **kwargs: Any,
 ) -> Any:
     """Load what :func:`save` wrote: an ``ExportedProgram`` (call ``.module()``), a ``ScriptModule``, or an
-    AOTInductor package runner. A ``torch.save`` pickle of a whole module is loaded only with
-    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust).
+    AOTInductor package runner.
+
+    The file is inspected before torch reads it, and anything that would run code from it is refused with an
+    error naming the member: pickled weights, constants or sample inputs, opaque objects, foreign TorchBind
+    classes, native libraries (AOTInductor packages, stray ``.so`` members), whole-module ``torch.save`` pickles.
+    ``trust_code=True`` (alias ``allow_pickle=True``) **runs code from the file**: pass it only for files you
+    trust. Engine records are validated either way (checksums, fields, metadata).
 
     Weight-stripped engines of an ExportedProgram are refitted on load, from the weights saved beside them or,
     when given, from ``weights`` (the model, its ExportedProgram or its state dict); without either the load fails
@@ -294,22 +329,44 @@ def load(
         raise ValueError("torch_tensorrt.load: file_path is required")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"torch_tensorrt.load: no such file: {path!r}")
-    fmt = FORMAT_TABLE[detect_format(path)]
+    archive, name = _open(path)
     check_rank(path)  # a tensor-parallel rank's program: same world size and rank as when saved
+    if archive is not None and not (trust_code or allow_pickle):
+        check_untrusted(archive)
     _register_runtimes()
-    return fmt.load(path, LoadRequest(extra_files, allow_pickle, kwargs, weights))
+    request = LoadRequest(extra_files, trust_code or allow_pickle, kwargs, archive=archive, weights=weights)
+    return FORMAT_TABLE[name].load(path, request)
 
 
-def _cpp_hint(path: str) -> str:
-    """An explanation when ``path`` runs engines on the C++ runtime and this process has none."""
+@contextlib.contextmanager
+def _torch_export_cause() -> Iterator[list[str]]:
+    """``torch.export.load`` logs the real error of a PT2 archive and raises a generic one: keep the former."""
+    found: list[str] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.exc_info and record.exc_info[1] is not None:
+                found.append(f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}")
+
+    handler = Handler(logging.WARNING)
+    torch_logger = logging.getLogger("torch.export")
+    torch_logger.addHandler(handler)
+    try:
+        yield found
+    finally:
+        torch_logger.removeHandler(handler)
+
+
+def _cpp_hint(archive: Any) -> str:
+    """An explanation when the program runs engines on the C++ runtime and this process has none."""
     from torch_tensorrt.runtime import cpp_runtime_available, cpp_runtime_reason
 
     if cpp_runtime_available():
         return ""
-    with zipfile.ZipFile(path) as zf:
-        uses_cpp = any(
-            b"tensorrt.execute_engine.default" in zf.read(n) for n in zf.namelist() if n.endswith(".json")
-        )
+    try:
+        uses_cpp = any(b"tensorrt.execute_engine.default" in archive.read(n) for n in archive.members if n.endswith(".json"))
+    except Exception:  # the archive was checked when opened; a hint must never hide the real error
+        return ""
     if not uses_cpp:
         return ""
     return (
@@ -317,55 +374,3 @@ def _cpp_hint(path: str) -> str:
         f"constant), which is not available in this process: {cpp_runtime_reason()}. Load it where the C++ "
         "runtime is installed, or move engines across runtimes with torch.save / state_dict instead."
     )
-
-
-def validate_exported_program(ep: torch.export.ExportedProgram, where: str = "<program>") -> int:
-    """Decode and check the record of every engine node of ``ep``; warn about version mismatches. Returns the
-    number of engines. Errors name the file and the node."""
-    from torch_tensorrt.dynamo.runtime import _execute_op
-    from torch_tensorrt.runtime._record import EngineRecord, RecordError
-
-    sig = ep.graph_signature
-    by_placeholder = {**sig.inputs_to_lifted_tensor_constants, **sig.inputs_to_lifted_custom_objs}
-    count = 0
-    for node in ep.graph.nodes:
-        if node.op != "call_function":
-            continue
-        target = str(node.target)
-        if not target.startswith("tensorrt."):
-            continue
-        holder = node.args[1] if len(node.args) > 1 else None
-        const_name = by_placeholder.get(getattr(holder, "name", ""), None)
-        value = ep.constants.get(const_name) if const_name else None
-        try:
-            if target.startswith("tensorrt.execute_engine_python"):
-                if not isinstance(value, torch.Tensor):
-                    raise RecordError("engine blob constant is missing")
-                record = _execute_op.decode_blob(value)
-            elif value is not None and hasattr(value, "__getstate__"):
-                record = EngineRecord.from_list(list(value.__getstate__()))
-            else:
-                continue
-        except RecordError as exc:
-            raise SerializationError(f"torch_tensorrt.load: {where}: engine node {node.name!r}: {exc}") from exc
-        _warn_versions(record, where)
-        count += 1
-    return count
-
-
-def _warn_versions(record: Any, where: str) -> None:
-    from torch_tensorrt._version import __version__
-
-    if record.torchtrt_version and record.torchtrt_version != __version__:
-        logger.warning("%s: engine %s was saved by torch_tensorrt %s (this is %s)", where, record.name, record.torchtrt_version, __version__)
-    try:
-        from torch_tensorrt import _trt
-
-        info = _trt.info()
-    except ImportError:
-        return
-    if record.trt_version and (record.trt_flavour, record.trt_version) != (info.flavour, info.version):
-        logger.warning(
-            "%s: engine %s was built with %s %s; this process uses %s %s", where, record.name,
-            record.trt_flavour, record.trt_version, info.flavour, info.version,
-        )

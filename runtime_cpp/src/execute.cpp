@@ -118,7 +118,7 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
   dense.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string& name = engine->input_names()[i];
-    at::Tensor t = inputs[i].contiguous();
+    at::Tensor t = inputs[i].resolve_conj().resolve_neg().contiguous();  // no lazy neg/conj bits, dense
     if (t.numel() == 0) t = at::empty({1}, t.options()).as_strided(t.sizes(), t.strides());
     dense.push_back(t);
     Logger::take_last_error();

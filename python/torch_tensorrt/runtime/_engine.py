@@ -203,7 +203,10 @@ class TRTEngine:
         except (ValueError, LookupError) as exc:
             raise EngineExecutionError(f"engine {self.name!r} (kind {self.kind.name!r}): {exc}") from exc
         with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
-            engine = runtime.deserialize_cuda_engine(plan)
+            try:
+                engine = runtime.deserialize_cuda_engine(plan)
+            except Exception as exc:  # a simulated plan's recording, or TensorRT raising instead of returning None
+                raise EngineExecutionError(f"engine {self.name!r}: could not deserialize it: {exc}") from exc
             if engine is None:
                 raise EngineExecutionError(
                     f"engine {self.name!r}: TensorRT could not deserialize it (built with {self.record.trt_flavour} "
@@ -371,7 +374,8 @@ class TRTEngine:
 
     def _execute(self, inputs: Sequence[torch.Tensor], info: ExecutionInfo, stream: int) -> list[torch.Tensor]:
         t0 = time.perf_counter()
-        inputs = [t if t.is_contiguous() else t.contiguous() for t in inputs]
+        # TensorRT reads raw dense memory: resolve lazy negation/conjugation bits, densify strided layouts.
+        inputs = [t if t.is_contiguous() and not (t.is_neg() or t.is_conj()) else t.resolve_conj().resolve_neg().contiguous() for t in inputs]
         self._set_shapes(inputs, info)
         ctx = self.context
         for name, t in zip(self.input_names, inputs):
@@ -425,7 +429,7 @@ class TRTEngine:
         return [o.clone() for o in entry.static_outputs]
 
     def _capture(self, inputs: Sequence[torch.Tensor], info: ExecutionInfo) -> _Graph:
-        static_inputs = [t.contiguous().clone() for t in inputs]
+        static_inputs = [t.resolve_conj().resolve_neg().contiguous().clone() for t in inputs]
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):  # warm-up outside the capture: shapes set, lazy work done

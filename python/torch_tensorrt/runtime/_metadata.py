@@ -7,12 +7,12 @@ Schema (all keys always present in what the compiler writes)::
       "outputs": [TensorSpec, ...],     # in binding order
       "symbols": {"s0": ["x", 0], ...}, # each shape symbol -> (input binding, dimension) that defines it
       "settings": {...},                # CompilationSettings.to_json()
-      "engine_kind": "tensorrt",        # the record's ENGINE_KIND (see torch_tensorrt.runtime._kinds)
       "network": {...} | null,          # a description of the built network, when a network observer gave one
       "weight_map": {...} | null        # how each named weight is computed from the state dict (refit; see
     }                                   # torch_tensorrt.runtime._weight_map), when the compile recorded one
 
-``engine_kind`` and ``network`` are what the compiler's network observers may set
+``network`` and :attr:`EngineMetadata.engine_kind` (which becomes the record's ``ENGINE_KIND`` field and is not
+stored in the JSON) are what the compiler's network observers may set
 (:func:`torch_tensorrt.dynamo.conversion.add_network_observer`): a package whose engines run on something other
 than TensorRT records there what its runtime needs, and names its kind.
 
@@ -30,6 +30,7 @@ from typing import Any, Optional
 import torch
 
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT
+from torch_tensorrt.runtime._record_check import DTYPES
 from torch_tensorrt.runtime._shape_expr import Dim
 
 
@@ -37,9 +38,14 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).replace("torch.", "")
 
 
+#: The dtypes an engine binding may have, by metadata name (the table of runtime/_record_check.py).
+_DTYPES = {name: getattr(torch, name) for name in DTYPES}
+
+
 def dtype_from_name(name: str) -> torch.dtype:
-    value = getattr(torch, name, None)
-    if not isinstance(value, torch.dtype):
+    """The torch dtype of a metadata dtype name, from an explicit table (never ``getattr`` with file text)."""
+    value = _DTYPES.get(name) if isinstance(name, str) else None
+    if value is None:
         raise ValueError(f"unknown dtype name {name!r} in engine metadata")
     return value
 

@@ -143,6 +143,7 @@ class TorchTensorRTModule(torch.nn.Module):
             meta = EngineMetadata(inputs=[], outputs=[]).to_json()
         if not meta.get("settings"):
             meta["settings"] = self.settings.to_json()
+        kind = str(meta.pop("engine_kind", None) or KIND_TENSORRT)  # the record's ENGINE_KIND, not metadata
         flavour, version = _trt_identity()
         return EngineRecord(
             name=self.name or "engine",
@@ -157,7 +158,7 @@ class TorchTensorRTModule(torch.nn.Module):
             torchtrt_version=__version__,
             trt_flavour=flavour,
             trt_version=version,
-            engine_kind=str(meta.get("engine_kind") or KIND_TENSORRT),
+            engine_kind=kind,
         )
 
     def _install(self, record: EngineRecord, runtime: Optional[str] = None) -> None:
