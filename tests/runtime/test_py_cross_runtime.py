@@ -39,7 +39,8 @@ def _run(tmp_path, code: str, library: str | None) -> str:
         env["TORCHTRT_RUNTIME_LIBRARY"] = str(tmp_path / "no-such-library.so")
     script = tmp_path / "step.py"
     # torch_tensorrt.testing registers the simulated engine kind (and the stand-in's simulator) in the process
-    script.write_text("import torch, torch_tensorrt, torch_tensorrt.testing\nfrom torch_tensorrt import runtime\n" + code)
+    script.write_text("import torch, torch_tensorrt, torch_tensorrt.testing\ntorch_tensorrt.testing.allow_simulated_engines()\n"
+                      "from torch_tensorrt import runtime\n" + code)
     out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-4000:]
     return out.stdout

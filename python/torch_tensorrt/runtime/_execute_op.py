@@ -18,7 +18,10 @@ Two ops run engines; both are traceable by ``torch.export`` and ``torch.jit.trac
       shape symbols -- everything the fake kernel needs, since a fake blob has no data.
 
     Live engines are found by key in a process registry (weakly held for modules, strongly for engines decoded
-    from blobs of loaded programs).
+    from blobs of loaded programs). An engine decoded from a blob runs on the runtime
+    :func:`~torch_tensorrt.runtime.choose_runtime` picks for its record (the process-wide choice, else the
+    record's ``use_python_runtime`` setting, else the C++ runtime when it is loaded): a program saved on a
+    Python-only install runs on the C++ runtime where that is present, with the same file.
 
 Fake kernels compute output shapes from the metadata's shape expressions: each symbol is bound to the input
 size it names (a ``SymInt`` under symbolic tracing); symbols no input defines (data-dependent sizes) become new
@@ -50,7 +53,7 @@ INFO_VERSION = 1
 
 _lib: Optional[torch.library.Library] = None
 _live: "weakref.WeakValueDictionary[str, TRTEngine]" = weakref.WeakValueDictionary()
-_loaded: dict[str, TRTEngine] = {}
+_loaded: dict[str, Any] = {}
 
 
 # ------------------------------------------------------------------------------------------ blob and info
@@ -113,16 +116,40 @@ def register_engine(key: str, engine: TRTEngine) -> None:
     _live[key] = engine
 
 
-def lookup_engine(key: str) -> Optional[TRTEngine]:
+def lookup_engine(key: str) -> Any:
     return _live.get(key) or _loaded.get(key)
 
 
-def engine_for(info: str, blob: torch.Tensor) -> TRTEngine:
-    """The live engine for ``info``'s key; decoded from ``blob`` (and kept) when no module registered it."""
+class CppEngineRunner:
+    """A record decoded from a blob, run on the C++ runtime (``torch.classes.tensorrt.Engine`` and
+    ``tensorrt::execute_engine``); the same ``execute`` as :class:`TRTEngine`."""
+
+    def __init__(self, record: EngineRecord) -> None:
+        self.name = record.name
+        self.record = record
+        self.engine = torch.classes.tensorrt.Engine(record.to_list())
+
+    def execute(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        return list(torch.ops.tensorrt.execute_engine(list(inputs), self.engine))
+
+
+def _engine_from_record(record: EngineRecord) -> Any:
+    from torch_tensorrt.runtime._choice import choose_runtime
+
+    settings = (record.metadata or {}).get("settings") or {}
+    if choose_runtime(settings.get("use_python_runtime"), record) == "cpp":
+        register_cpp_fakes()
+        return CppEngineRunner(record)
+    return TRTEngine(record)
+
+
+def engine_for(info: str, blob: torch.Tensor) -> Any:
+    """The live engine for ``info``'s key; decoded from ``blob`` (and kept) when no module registered it, on the
+    runtime chosen for its record (a :class:`TRTEngine` or a :class:`CppEngineRunner`)."""
     key = parse_info(info)["key"]
     engine = lookup_engine(key)
     if engine is None:
-        engine = TRTEngine(decode_blob(blob))
+        engine = _engine_from_record(decode_blob(blob))
         _loaded[key] = engine
     return engine
 
@@ -256,16 +283,19 @@ class FakeTRTEngine:
 
 def _cpp_fake(inputs: list[torch.Tensor], engine: Any) -> list[torch.Tensor]:
     if isinstance(engine, torch.ScriptObject):
-        # A real engine reached the Meta kernel: meta tensors in eager mode, not tracing.
-        names = list(engine.input_binding_names())
-        bad = next((i for i, t in enumerate(inputs) if t.device.type == "meta"), 0)
-        label = names[bad] if bad < len(names) else "?"
-        raise RuntimeError(
-            f"engine {engine.name()!r}: input {bad} ({label!r}) is on meta; a TensorRT engine runs on real "
-            "tensors (meta tensors work only while tracing: torch.export / FakeTensorMode)"
-        )
-    fake = getattr(engine, "wrapped_obj", engine)
-    record: EngineRecord = fake.record
+        # A real engine: FakeTensorMode outside torch.export (e.g. torch.jit.trace under fake tensors, which
+        # records the op without running the engine). Meta tensors in plain eager mode are not tracing.
+        if not any(isinstance(t, torch._subclasses.fake_tensor.FakeTensor) for t in inputs):
+            names = list(engine.input_binding_names())
+            bad = next((i for i, t in enumerate(inputs) if t.device.type == "meta"), 0)
+            label = names[bad] if bad < len(names) else "?"
+            raise RuntimeError(
+                f"engine {engine.name()!r}: input {bad} ({label!r}) is on meta; a TensorRT engine runs on real "
+                "tensors (meta tensors work only while tracing: torch.export / FakeTensorMode)"
+            )
+        record = EngineRecord.from_list(list(engine.serialize()))
+    else:
+        record = getattr(engine, "wrapped_obj", engine).record
     meta = record.metadata or {}
     return fake_outputs(inputs, meta.get("inputs", []), meta.get("outputs", []), meta.get("symbols", {}), record.name)
 

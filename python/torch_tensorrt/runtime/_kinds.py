@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt._trt_logging import trt_logger
@@ -39,6 +39,11 @@ class EngineKind:
             never starts CUDA, so a module may deserialize it eagerly.
         device_specific: the plan is tied to the GPU it was built for (compute capability checked on placement).
         auto_cpp: the automatic runtime choice may give the engine to the C++ runtime.
+        may_run: ``None`` when engines of the kind run whenever the kind is registered; else a callable that
+            returns ``""`` when they may run now and otherwise why not (checked on every execution; the runtime
+            raises :func:`refusal` naming the engine).
+        deployable: False for kinds whose plans are not for deployment (e.g. engines recorded for a simulator):
+            ``torch_tensorrt.save`` refuses to write them unless ``may_run`` allows them now or the caller asks.
     """
 
     name: str
@@ -47,6 +52,8 @@ class EngineKind:
     needs_gpu: bool = True
     device_specific: bool = True
     auto_cpp: bool = True
+    may_run: Optional[Callable[[], str]] = None
+    deployable: bool = True
 
 
 def _tensorrt_runtime(device: Any) -> Any:
@@ -108,6 +115,14 @@ def unknown_kind_hint(name: str) -> str:
         f"TensorRT plan and cannot run on TensorRT; kinds other than {KIND_TENSORRT!r} are registered by the package "
         f"that makes such engines (e.g. torch_tensorrt.testing): import it before loading the engine"
     )
+
+
+def refusal(kind: EngineKind, engine: str) -> str:
+    """"" when engine ``engine`` of ``kind`` may run now, else the error message saying why not."""
+    if kind.may_run is None:
+        return ""
+    why = kind.may_run()
+    return f"engine {engine!r} (engine kind {kind.name!r}) cannot run now: {why}" if why else ""
 
 
 def engine_kind(name: str, engine: str = "<unnamed>") -> EngineKind:

@@ -8,7 +8,8 @@ Schema (all keys always present in what the compiler writes)::
       "symbols": {"s0": ["x", 0], ...}, # each shape symbol -> (input binding, dimension) that defines it
       "settings": {...},                # CompilationSettings.to_json()
       "engine_kind": "tensorrt",        # the record's ENGINE_KIND (see torch_tensorrt.runtime._kinds)
-      "network": {...} | null           # a description of the built network, when a network observer gave one
+      "network": {...} | null,          # a description of the built network, when a network observer gave one
+      "torch_version": "2.14.1"         # torch that built the engine ("" when unknown; checked on load, see _compat)
     }
 
 ``engine_kind`` and ``network`` are what the compiler's network observers may set
@@ -69,6 +70,7 @@ class EngineMetadata:
     settings: dict[str, Any] = field(default_factory=dict)
     engine_kind: str = KIND_TENSORRT
     network: Optional[dict[str, Any]] = None
+    torch_version: str = ""
 
     #: Fields a network observer may set (the others are the compiler's own).
     OBSERVABLE = ("engine_kind", "network")
@@ -86,6 +88,7 @@ class EngineMetadata:
                 settings=dict(value.get("settings", {})),
                 engine_kind=str(value.get("engine_kind") or KIND_TENSORRT),
                 network=value.get("network"),
+                torch_version=str(value.get("torch_version") or ""),
             )
         except TypeError as exc:
             raise ValueError(f"engine metadata does not match the schema: {exc}") from exc

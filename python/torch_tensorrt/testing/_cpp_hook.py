@@ -88,6 +88,11 @@ def _context(engine: _sim_runtime.Engine, n: int, names: Any, is_input: Any, nb_
 def _simulate(request: int, engine_id: int, plan: int, size: int, n: int, names: Any, is_input: Any,
               nb_dims: Any, dims: Any, addresses: Any) -> None:
     engine = _engine(engine_id, plan, size)
+    if request == EXECUTE:
+        from torch_tensorrt.testing import _simulate as simulation
+
+        if not simulation.simulated_engines_allowed():
+            raise _sim_runtime.SimulationError(f"engine {engine.name!r} (engine kind 'simulated') cannot run now: {simulation.REFUSAL}")
     ctx = _context(engine, n, names, is_input, nb_dims, dims)
     if request == SHAPES:
         for i in range(n):
