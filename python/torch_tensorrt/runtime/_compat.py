@@ -32,7 +32,7 @@ import torch
 
 from torch_tensorrt.runtime._kinds import engine_kind
 
-logger = logging.getLogger("torch_tensorrt.runtime")
+logger = logging.getLogger(__name__)
 
 
 class EngineCompatibilityError(RuntimeError):

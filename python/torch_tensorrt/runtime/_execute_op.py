@@ -39,7 +39,7 @@ from typing import Any, Optional, Sequence
 
 import torch
 
-from torch_tensorrt.runtime import _kinds, _shape_expr
+from torch_tensorrt.runtime import _cpp, _kinds, _shape_expr
 from torch_tensorrt.runtime._engine import TRTEngine
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 from torch_tensorrt.runtime._record import EngineRecord, RecordError
@@ -323,3 +323,7 @@ def register_cpp_fakes() -> bool:
         logger.debug("tensorrt::execute_engine already has a fake kernel: %s", exc)
     _cpp_registered = True
     return True
+
+
+# Tracing support for the C++ op from the moment its library is loaded (at once when it already is).
+_cpp.add_load_callback(register_cpp_fakes)
