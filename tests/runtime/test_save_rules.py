@@ -252,13 +252,19 @@ class _Small(torch.nn.Module):
         return torch.relu(x @ x.transpose(0, 1)) + 1.0
 
 
-def test_ir_ts_needs_the_cpp_runtime():
-    from torch_tensorrt.runtime import _cpp
-
-    if _cpp.is_loaded():
-        pytest.skip("the C++ runtime is loaded in this process")
-    with pytest.raises(RuntimeError, match=r"ir='ts'.*C\+\+ runtime.*not available"):
-        torch_tensorrt.compile(_Small(), ir="ts", arg_inputs=[torch.randn(4, 4)])
+def test_ir_ts_needs_the_cpp_runtime(tmp_path):
+    """Without the C++ runtime (a fresh process, whatever this one loaded): one clear error, before compiling."""
+    script = (
+        "import torch, torch_tensorrt\n"
+        "try:\n"
+        "    torch_tensorrt.compile(torch.nn.ReLU(), ir='ts', arg_inputs=[torch.randn(4, 4)])\n"
+        "except RuntimeError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = dict(os.environ, TORCHTRT_RUNTIME_LIBRARY=str(tmp_path / "none.so"))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "ir='ts'" in out.stdout and "C++ runtime" in out.stdout and "not available" in out.stdout, out.stdout
 
 
 def test_ir_ts_round_trip_in_a_fresh_process(rt, tmp_path):
