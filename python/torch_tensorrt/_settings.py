@@ -73,6 +73,11 @@ class CompilationSettings:
     Lowering
         ``fold_constants``: compute subgraphs that depend on constants only at compile time (default True).
 
+    ``torch.compile`` backend
+        ``dynamic_shape_max``: the profile max of a dynamic dimension whose range PyTorch leaves unbounded
+        (automatic dynamic shapes, ``dynamic=True``, ``mark_dynamic`` without ``max``); default 512, doubled
+        until it covers the size of the call being compiled. A call beyond it fails a guard and recompiles.
+
     Behaviour
         ``pass_through_build_failures``: raise on a failed engine build instead of falling back to PyTorch.
         ``dryrun``: partition and report, build nothing. ``debug``: log the conversion and engine build of each
@@ -101,6 +106,7 @@ class CompilationSettings:
     use_python_runtime: Optional[bool] = None
     lazy_engine_init: bool = False
     fold_constants: bool = True
+    dynamic_shape_max: int = 512
     pass_through_build_failures: bool = False
     dryrun: bool = False
     debug: bool = False
@@ -121,6 +127,8 @@ class CompilationSettings:
             raise ValueError(f"min_block_size must be an int >= 1, got {self.min_block_size!r}")
         if self.optimization_level is not None and not 0 <= self.optimization_level <= 5:
             raise ValueError(f"optimization_level must be in 0..5, got {self.optimization_level}")
+        if not isinstance(self.dynamic_shape_max, int) or self.dynamic_shape_max < 1:
+            raise ValueError(f"dynamic_shape_max must be an int >= 1, got {self.dynamic_shape_max!r}")
         if self.workspace_size < 0:
             raise ValueError(f"workspace_size must be >= 0, got {self.workspace_size}")
 

@@ -104,6 +104,15 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
     return ids
 
 
+def _logger_names(tree: ast.AST) -> set[int]:
+    """String arguments of ``getLogger(...)`` calls: logger names that happen to equal a module name, not imports."""
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "getLogger":
+            ids.update(id(a) for a in node.args if isinstance(a, ast.Constant))
+    return ids
+
+
 def _module_level(tree: ast.Module) -> set[int]:
     """Import statements executed when the module is imported (module body, ``if``/``try`` blocks included)."""
     out: set[int] = set()
@@ -122,7 +131,7 @@ def _module_level(tree: ast.Module) -> set[int]:
 def _edges_of(name: str, source: str, is_package: bool, modules: set[str]) -> list[Edge]:
     tree = ast.parse(source, filename=name)
     package = name if is_package else name.rpartition(".")[0]
-    docstrings = _docstring_nodes(tree)
+    docstrings = _docstring_nodes(tree) | _logger_names(tree)
     eager = _module_level(tree)
     chains_inside: set[int] = set()
     edges: list[Edge] = []

@@ -21,12 +21,16 @@ __all__ = [
     "trace",
     "coverage",
     "runtime",
+    "backend_stats",
+    "reset_backend_stats",
 ]
 
 
 def __getattr__(name: str) -> Any:
     if name == "coverage":  # a whole-program tool (torch_tensorrt.tools sits above this package): imported lazily
         return importlib.import_module("torch_tensorrt.tools.coverage").coverage
+    if name in ("backend_stats", "reset_backend_stats"):  # the torch.compile backend's counters
+        return getattr(importlib.import_module("torch_tensorrt.dynamo._backend_stats"), name)
     if name == "runtime":
         return importlib.import_module("torch_tensorrt.dynamo.runtime")
     raise AttributeError(f"module 'torch_tensorrt.dynamo' has no attribute {name!r}")

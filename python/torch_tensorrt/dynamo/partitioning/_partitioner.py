@@ -2,7 +2,9 @@
 
 A node is *supported* when the converter registry has a converter whose validator accepts it (and it is not in
 ``torch_executed_ops``). ``operator.getitem`` follows the node it indexes. Size computations (nodes producing
-SymInts) always stay in PyTorch: inside an engine they are rebuilt from the inputs' dimensions.
+SymInts) always stay in PyTorch: inside an engine they are rebuilt from the inputs' dimensions -- so a node
+using an integer input that no tensor input's shape carries (a dynamic ``int`` argument), or a symbolic float,
+stays in PyTorch too.
 Partitions with fewer than ``min_block_size`` operators are dropped (their ops run in PyTorch). The operators
 left to PyTorch are grouped into ``_run_on_gpu_N`` submodules, TensorRT partitions are ``_run_on_acc_N``.
 """
@@ -69,8 +71,35 @@ class TensorRTSupport(OperatorSupportBase):
             return ok, "" if ok else "indexes a node that runs in PyTorch"
         if not _is_tensor_node(node):
             return False, "size computation (runs in PyTorch)"
+        floats = [a.name for a in node.all_input_nodes if isinstance(a.meta.get("val"), (torch.SymFloat, torch.SymBool))]
+        if floats:
+            return False, f"uses the scalar(s) {', '.join(floats)} computed in PyTorch (engines take tensors and sizes)"
+        foreign = _foreign_symbols(node)
+        if foreign:
+            return False, f"uses the integer input(s) {', '.join(foreign)}, which no tensor input's shape carries"
         decision = CONVERTERS.decide(node, self.settings)
         return decision.supported, decision.reason
+
+
+def _foreign_symbols(node: torch.fx.Node) -> list[str]:
+    """Shape symbols of ``node``'s SymInt arguments that are not a dimension of any tensor placeholder."""
+    used: set[str] = set()
+    for arg in node.all_input_nodes:
+        val = arg.meta.get("val")
+        for v in val if isinstance(val, (list, tuple)) else [val]:
+            if isinstance(v, torch.SymInt):
+                used |= {str(s) for s in v.node.expr.free_symbols}
+    if not used:
+        return []
+    carried: set[str] = set()
+    names: dict[str, str] = {}
+    for ph in node.graph.find_nodes(op="placeholder"):
+        val = ph.meta.get("val")
+        if isinstance(val, torch.Tensor):
+            carried |= {str(d.node.expr) for d in val.shape if isinstance(d, torch.SymInt)}
+        elif isinstance(val, torch.SymInt):
+            names[str(val.node.expr)] = f"{ph.name} ({val.node.expr})"
+    return sorted(names.get(s, s) for s in used - carried)
 
 
 def is_compute_node(node: torch.fx.Node) -> bool:
