@@ -4,8 +4,10 @@ For each engine call -- ``tensorrt::execute_engine_python(inputs, blob, info)`` 
 ``tensorrt::execute_engine(inputs, engine)`` -- the record is decoded and validated
 (:meth:`~torch_tensorrt.runtime._record.EngineRecord.from_list`: checksums, fields, metadata), the Python op's
 ``engine_info`` string (what the fake kernel trusts when tracing) must describe that same record, and engines
-built by another torch_tensorrt / TensorRT version are reported with a warning. Errors name the file, the node and
-the engine's field; without this, problems would surface at the first call as a TorchScript traceback.
+built by another torch_tensorrt / TensorRT / torch version are reported. Errors name the file, the node and
+the engine's field; without this, problems would surface at the first call as a TorchScript traceback. The
+engines' versions are then checked against this process (:func:`torch_tensorrt.runtime._compat.check_records`:
+one warning per artifact; an error naming the engine that cannot run here).
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ def _check(label: str, where: str, target: str, holder: Any, info: Optional[str]
             record = EngineRecord.from_list(script_object_record(holder))
     except (RecordError, ValueError) as exc:
         raise SerializationError(f"torch_tensorrt.load: {where}: engine node {label!r}: {exc}") from None
-    _warn_versions(record, where)
     return record
 
 
@@ -69,7 +70,7 @@ def validate_exported_program(ep: torch.export.ExportedProgram, where: str = "<p
     """Validate the record of every engine node of ``ep``; returns the number of engines."""
     sig = ep.graph_signature
     by_placeholder = {**sig.inputs_to_lifted_tensor_constants, **sig.inputs_to_lifted_custom_objs}
-    count = 0
+    records: list[Any] = []
     for node in ep.graph.nodes:
         target = str(node.target)
         if node.op != "call_function" or not target.startswith("tensorrt."):
@@ -78,9 +79,9 @@ def validate_exported_program(ep: torch.export.ExportedProgram, where: str = "<p
         const_name = by_placeholder.get(getattr(holder, "name", ""), None)
         value = ep.constants.get(const_name) if const_name else None
         info = node.args[2] if len(node.args) > 2 and isinstance(node.args[2], str) else None
-        _check(node.name, where, target, value, info)
-        count += 1
-    return count
+        records.append(_check(node.name, where, target, value, info))
+    _check_versions(records, where)
+    return len(records)
 
 
 def _script_engine_calls(module: torch.jit.ScriptModule) -> Iterator[tuple[str, str, Any, Optional[str]]]:
@@ -111,26 +112,15 @@ def _script_engine_calls(module: torch.jit.ScriptModule) -> Iterator[tuple[str, 
 
 def validate_script_module(module: Any, where: str = "<module>") -> int:
     """Validate the record of every engine call of a loaded TorchScript module; returns the number of engines."""
-    count = 0
-    for label, kind, holder, info in _script_engine_calls(module):
-        _check(label, where, kind, holder, info)
-        count += 1
-    return count
+    records = [_check(label, where, kind, holder, info) for label, kind, holder, info in _script_engine_calls(module)]
+    _check_versions(records, where)
+    return len(records)
 
 
-def _warn_versions(record: Any, where: str) -> None:
-    from torch_tensorrt._version import __version__
+def _check_versions(records: list[Any], where: str) -> None:
+    from torch_tensorrt.runtime._compat import EngineCompatibilityError, check_records
 
-    if record.torchtrt_version and record.torchtrt_version != __version__:
-        logger.warning("%s: engine %s was saved by torch_tensorrt %s (this is %s)", where, record.name, record.torchtrt_version, __version__)
     try:
-        from torch_tensorrt import _trt
-
-        info = _trt.info()
-    except ImportError:
-        return
-    if record.trt_version and (record.trt_flavour, record.trt_version) != (info.flavour, info.version):
-        logger.warning(
-            "%s: engine %s was built with %s %s; this process uses %s %s", where, record.name,
-            record.trt_flavour, record.trt_version, info.flavour, info.version,
-        )
+        check_records(records, where)
+    except EngineCompatibilityError as exc:
+        raise SerializationError(f"torch_tensorrt.load: {exc}") from None

@@ -14,8 +14,8 @@ namespace {
 constexpr std::array<const char*, 9> kDtypes = {"float32", "float16", "bfloat16", "int8", "uint8",
                                                "int32",   "int64",   "bool",     "float8_e4m3fn"};
 constexpr std::array<const char*, 6> kSpecKeys = {"name", "dtype", "shape", "min", "opt", "max"};
-constexpr std::array<const char*, 6> kMetadataKeys = {"inputs", "outputs", "symbols", "settings", "network",
-                                                     "weight_map"};
+constexpr std::array<const char*, 7> kMetadataKeys = {"inputs", "outputs", "symbols", "settings", "network",
+                                                     "weight_map", "torch_version"};
 constexpr std::array<const char*, 35> kKeywords = {
     "False", "None",   "True",    "and",      "as",     "assert", "async", "await",  "break",
     "class", "continue", "def",   "del",      "elif",   "else",   "except", "finally", "for",
@@ -614,6 +614,8 @@ std::string check_metadata(const JsonValue& meta) {
   if (const JsonValue* weight_map = meta.get("weight_map"))
     if (weight_map->kind != JsonValue::Kind::Object && weight_map->kind != JsonValue::Kind::Null)
       return "weight_map must be an object or null";
+  if (const JsonValue* torch_version = meta.get("torch_version"))
+    if (torch_version->kind != JsonValue::Kind::String) return "torch_version must be a string";
   return "";
 }
 

@@ -94,6 +94,7 @@ def test_lazy_engine_init_and_no_cuda_at_construction():
     code = (
         "import torch\n"
         "from torch_tensorrt.testing._engines import matmul_relu_module\n"
+        "from torch_tensorrt.testing import allow_simulated_engines; allow_simulated_engines()\n"
         "from torch_tensorrt.dynamo._settings import CompilationSettings\n"
         "m, _ = matmul_relu_module(settings=CompilationSettings(lazy_engine_init=True))\n"
         "assert not m.engine.is_set_up\n"

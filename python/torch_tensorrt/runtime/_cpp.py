@@ -84,11 +84,8 @@ def load() -> bool:
             return False
         _loaded_path = path
         _reason = ""
-        # Tracing support (fake Engine class, fake execute_engine kernel) from the moment the library is in,
-        # so behaviour never depends on which module happened to touch the runtime first.
-        from torch_tensorrt.runtime import _execute_op
-
-        _execute_op.register_cpp_fakes()
+        # Tracing support (fake Engine class, fake execute_engine kernel) arrives through the callback that
+        # torch_tensorrt.runtime._execute_op registers when imported (``import torch_tensorrt`` imports it).
         callbacks = list(_callbacks)
     for fn in callbacks:
         _run_callback(fn)

@@ -33,7 +33,8 @@ from torch.utils.hooks import RemovableHandle
 
 from torch_tensorrt._dtypes import torch_dtype_of
 from torch_tensorrt._trt import trt
-from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind
+from torch_tensorrt.runtime._compat import sm_compatible
+from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind, refusal
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 from torch_tensorrt.runtime._record import EngineRecord
 
@@ -87,10 +88,7 @@ def select_device(record: EngineRecord) -> torch.device:
     def compatible(i: int) -> bool:
         if not kind.device_specific or not wanted:
             return True
-        major, minor = torch.cuda.get_device_capability(i)
-        if record.hardware_compatible:  # Ampere-plus engines run on any SM >= 8.0
-            return major >= 8
-        return f"{major}.{minor}" == wanted
+        return sm_compatible(wanted, record.hardware_compatible, *torch.cuda.get_device_capability(i))
 
     order = [torch.cuda.current_device()]
     if 0 <= record.device_id < count:
@@ -329,6 +327,10 @@ class TRTEngine:
     # ------------------------------------------------------------------------------------------- execution
     def execute(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Run the engine on ``inputs`` (in binding order); returns the outputs in binding order."""
+        if self.kind.may_run is not None:  # e.g. simulated engines: only inside testing.simulate()
+            refused = refusal(self.kind, self.name)
+            if refused:
+                raise EngineExecutionError(refused)
         start = time.perf_counter()
         self.setup()
         setup_s = time.perf_counter() - start

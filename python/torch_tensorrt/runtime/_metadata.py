@@ -8,8 +8,10 @@ Schema (all keys always present in what the compiler writes)::
       "symbols": {"s0": ["x", 0], ...}, # each shape symbol -> (input binding, dimension) that defines it
       "settings": {...},                # CompilationSettings.to_json()
       "network": {...} | null,          # a description of the built network, when a network observer gave one
-      "weight_map": {...} | null        # how each named weight is computed from the state dict (refit; see
-    }                                   # torch_tensorrt.runtime._weight_map), when the compile recorded one
+      "weight_map": {...} | null,       # how each named weight is computed from the state dict (refit; see
+                                        # torch_tensorrt.runtime._weight_map), when the compile recorded one
+      "torch_version": "2.14.1"         # torch that built the engine ("" when unknown; checked on load, see _compat)
+    }
 
 ``network`` and :attr:`EngineMetadata.engine_kind` (which becomes the record's ``ENGINE_KIND`` field and is not
 stored in the JSON) are what the compiler's network observers may set
@@ -77,6 +79,7 @@ class EngineMetadata:
     engine_kind: str = KIND_TENSORRT
     network: Optional[dict[str, Any]] = None
     weight_map: Optional[dict[str, Any]] = None
+    torch_version: str = ""
 
     #: Fields a network observer may set (the others are the compiler's own).
     OBSERVABLE = ("engine_kind", "network")
@@ -95,6 +98,7 @@ class EngineMetadata:
                 engine_kind=str(value.get("engine_kind") or KIND_TENSORRT),
                 network=value.get("network"),
                 weight_map=value.get("weight_map"),
+                torch_version=str(value.get("torch_version") or ""),
             )
         except TypeError as exc:
             raise ValueError(f"engine metadata does not match the schema: {exc}") from exc

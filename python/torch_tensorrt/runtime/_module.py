@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import platform
-import sys
 from typing import Any, Optional, Sequence, Union
 
 import torch
@@ -29,6 +27,7 @@ import torch
 from torch_tensorrt._settings import CompilationSettings, normalize_op_names
 from torch_tensorrt.runtime import _execute_op
 from torch_tensorrt.runtime._choice import choose_runtime
+from torch_tensorrt.runtime._compat import build_capability, check_records, this_platform
 from torch_tensorrt.runtime._engine import PostCallback, PreCallback, TRTEngine
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT
 from torch_tensorrt.runtime._metadata import EngineMetadata
@@ -143,6 +142,8 @@ class TorchTensorRTModule(torch.nn.Module):
             meta = EngineMetadata(inputs=[], outputs=[]).to_json()
         if not meta.get("settings"):
             meta["settings"] = self.settings.to_json()
+        if not meta.get("torch_version"):
+            meta["torch_version"] = torch.__version__
         kind = str(meta.pop("engine_kind", None) or KIND_TENSORRT)  # the record's ENGINE_KIND, not metadata
         flavour, version = _trt_identity()
         return EngineRecord(
@@ -151,9 +152,10 @@ class TorchTensorRTModule(torch.nn.Module):
             input_binding_names=inputs,
             output_binding_names=outputs,
             device_id=self.settings.device.gpu_id,
+            device_capability=build_capability(flavour, self.settings.device.gpu_id),
             hardware_compatible=self.settings.hardware_compatible,
             metadata=meta,
-            target_platform=f"{sys.platform}_{platform.machine().lower()}",
+            target_platform=this_platform(),
             requires_output_allocator=self.requires_output_allocator,
             torchtrt_version=__version__,
             trt_flavour=flavour,
@@ -356,7 +358,9 @@ class TorchTensorRTModule(torch.nn.Module):
             self._record = self._engine = self._runtime = None
             self._pending_refit = False
             return
-        self._install(EngineRecord.from_list(list(state["record"])))
+        record = EngineRecord.from_list(list(state["record"]))
+        check_records([record], f"TorchTensorRTModule {self.name!r} (load_state_dict)")
+        self._install(record)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -382,7 +386,9 @@ class TorchTensorRTModule(torch.nn.Module):
         self.__dict__.update(state)
         self._record = None
         if record is not None:
-            self._install(EngineRecord.from_list(list(record)))
+            decoded = EngineRecord.from_list(list(record))
+            check_records([decoded], f"TorchTensorRTModule {self.name!r} (unpickled)")
+            self._install(decoded)
 
     def extra_repr(self) -> str:
         if self._record is None:

@@ -37,7 +37,7 @@ MAX_EXPR_DEPTH = 32
 #: The dtype names an engine binding may have (torch names, as ``runtime/_metadata.dtype_name`` writes them).
 DTYPES = ("float32", "float16", "bfloat16", "int8", "uint8", "int32", "int64", "bool", "float8_e4m3fn")
 SPEC_KEYS = ("name", "dtype", "shape", "min", "opt", "max")
-METADATA_KEYS = ("inputs", "outputs", "symbols", "settings", "network", "weight_map")
+METADATA_KEYS = ("inputs", "outputs", "symbols", "settings", "network", "weight_map", "torch_version")
 FUNCTIONS = {"max": 0, "Max": 0, "min": 0, "Min": 0, "FloorDiv": 2, "Mod": 2, "CeilDiv": 2}  # 0: one or more
 DIV_FUNCTIONS = ("floor", "ceiling", "ceil")
 KEYWORDS = frozenset(
@@ -492,3 +492,5 @@ def check_metadata(meta: Any) -> None:
     weight_map = meta.get("weight_map")
     if weight_map is not None and not isinstance(weight_map, dict):
         raise CheckError("weight_map must be an object or null")
+    if not isinstance(meta.get("torch_version", ""), str):
+        raise CheckError("torch_version must be a string")
