@@ -38,7 +38,7 @@ def _check(label: str, where: str, target: str, holder: Any, info: Optional[str]
     try:
         if target.startswith("tensorrt::execute_engine_python") or target.startswith("tensorrt.execute_engine_python"):
             if not isinstance(holder, torch.Tensor):
-                raise RecordError("engine blob constant is missing")
+                raise RecordError("its engine blob constant is missing")
             record = _execute_op.decode_blob(holder)
             if info is not None:
                 _check_info(record, info)
