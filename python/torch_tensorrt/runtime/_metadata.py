@@ -85,7 +85,14 @@ class EngineMetadata:
     OBSERVABLE = ("engine_kind", "network")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record's ``SERIALIZED_METADATA`` (``engine_kind`` is the record's own field, not metadata)."""
+        value = asdict(self)
+        del value["engine_kind"]
+        return value
+
+    def to_json_with_kind(self) -> dict[str, Any]:
+        """:meth:`to_json` plus ``engine_kind``, for stores that keep metadata apart from a record (engine cache)."""
+        return dict(self.to_json(), engine_kind=self.engine_kind)
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> "EngineMetadata":

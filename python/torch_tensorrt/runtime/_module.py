@@ -134,17 +134,16 @@ class TorchTensorRTModule(torch.nn.Module):
     ) -> EngineRecord:
         from torch_tensorrt._version import __version__
 
-        if isinstance(metadata, EngineMetadata):
-            meta = metadata.to_json()
-        elif metadata is not None:
-            meta = EngineMetadata.from_json(metadata).to_json()  # validates the schema
-        else:
-            meta = EngineMetadata(inputs=[], outputs=[]).to_json()
+        if metadata is None:
+            metadata = EngineMetadata(inputs=[], outputs=[])
+        elif not isinstance(metadata, EngineMetadata):
+            metadata = EngineMetadata.from_json(metadata)  # validates the schema
+        meta = metadata.to_json()
+        kind = metadata.engine_kind or KIND_TENSORRT  # the record's ENGINE_KIND, not metadata
         if not meta.get("settings"):
             meta["settings"] = self.settings.to_json()
         if not meta.get("torch_version"):
             meta["torch_version"] = torch.__version__
-        kind = str(meta.pop("engine_kind", None) or KIND_TENSORRT)  # the record's ENGINE_KIND, not metadata
         flavour, version = _trt_identity()
         return EngineRecord(
             name=self.name or "engine",

@@ -37,7 +37,7 @@ class SimulationError(RuntimeError):
 
 def serialize_plan(metadata: EngineMetadata | dict[str, Any]) -> bytes:
     """The simulated plan for ``metadata`` (which must carry a recorded network)."""
-    meta = metadata.to_json() if isinstance(metadata, EngineMetadata) else dict(metadata)
+    meta = metadata.to_json_with_kind() if isinstance(metadata, EngineMetadata) else dict(metadata)
     if not meta.get("network"):
         raise ValueError("a simulated plan needs metadata['network'] (record it with testing.record_network)")
     return json.dumps({"format": PLAN_FORMAT, "metadata": meta}).encode("utf-8")
