@@ -338,8 +338,9 @@ def hostile_case(ctx: Context, rnd: random.Random, variant: str = "") -> dict[st
                 "variant": variant}
     elif variant == "ts_global":
         ts = zip_members(ctx.artifacts["py.ts"])
-        target = rnd.choice(["constants.pkl", "data.pkl", "traced_inputs.pkl"])
-        j = next(i for i, (n, _) in enumerate(ts) if n.endswith("/" + target))
+        # traced_inputs.pkl only where the save stored sample inputs (the fake-tensor TorchScript save does not)
+        pickles = [i for i, (n, _) in enumerate(ts) if n.rsplit("/", 1)[-1] in ("constants.pkl", "data.pkl", "traced_inputs.pkl")]
+        j = rnd.choice(pickles)
         ts[j] = (ts[j][0], _payload(marker, rnd))
         return {"kind": "file", "path": ctx.write(make_zip(ts), ".ts"), "marker": marker, "variant": variant}
     elif variant == "custom_obj_class":
