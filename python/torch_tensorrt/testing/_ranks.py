@@ -77,10 +77,10 @@ def run_ranks(fn: Callable[..., Any], world_size: int, backend: str, *args: Any,
             except queue.Empty:
                 if time.monotonic() > deadline:
                     late = sorted(set(range(world_size)) - set(values))
-                    raise RankFailure(f"ranks {late} did not finish in {timeout:.0f} s")
+                    raise RankFailure(f"ranks {late} did not finish in {timeout:.0f} s") from None
                 dead = [i for i, p in enumerate(procs) if i not in values and p.exitcode not in (None, 0)]
                 if dead and results.empty():
-                    raise RankFailure(f"rank {dead[0]} exited with code {procs[dead[0]].exitcode} without a result")
+                    raise RankFailure(f"rank {dead[0]} exited with code {procs[dead[0]].exitcode} without a result") from None
                 continue
             if not ok:
                 raise RankFailure(f"rank {rank} failed:\n{value}")
