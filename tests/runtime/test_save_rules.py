@@ -20,9 +20,6 @@ from torch_tensorrt.runtime._engine import EngineExecutionError
 from torch_tensorrt.runtime._record import EngineRecord
 from torch_tensorrt.testing._engines import graph_module, matmul_relu_module
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cpp_build  # noqa: E402
-
 
 class _Program(torch.nn.Module):
     def __init__(self, engine: torch.nn.Module) -> None:
@@ -268,7 +265,6 @@ def test_ir_ts_needs_the_cpp_runtime(tmp_path):
 
 
 def test_ir_ts_round_trip_in_a_fresh_process(rt, tmp_path):
-    x = torch.randn(4, 4)
     dyn = torch_tensorrt.Input(min_shape=(1, 4), opt_shape=(4, 4), max_shape=(8, 4))
     with testing.simulate():
         ts = torch_tensorrt.compile(_Small(), ir="ts", arg_inputs=[dyn], min_block_size=1)

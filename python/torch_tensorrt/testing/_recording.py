@@ -315,7 +315,6 @@ class RecordedLayer:
     ``AttributeError`` that names the layer."""
 
     def __init__(self, entry: dict[str, Any], tensors: dict[str, RecordedTensor]) -> None:
-        mod = _trt_module()
         self.name: str = entry["name"]
         self._layer_type = enum_member("LayerType", entry["type"], f"layer {entry.get('name')!r}")
         self._concrete = False
