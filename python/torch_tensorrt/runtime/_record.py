@@ -18,8 +18,10 @@ the checksums, then the metadata (UTF-8, strict JSON, schema), then the binding 
 the engine kind against the recorded network.
 
 ``ENGINE_KIND`` is one of the kinds the C++ runtime knows (:data:`ENGINE_KINDS`; checked identically on both
-sides); beyond that, the Python runtime accepts a record only when its kind is registered in the process
-(:mod:`torch_tensorrt.runtime._kinds`; ``"tensorrt"`` always is).
+sides) or a kind an extension registered in this Python process (:mod:`torch_tensorrt.runtime._kinds`), which a
+runtime without it refuses with the same "unknown engine kind" message; at construction the Python runtime also
+requires the kind to be registered (``"tensorrt"`` always is; ``"simulated"`` once ``torch_tensorrt.testing`` is
+imported).
 """
 
 from __future__ import annotations
@@ -169,8 +171,7 @@ class EngineRecord:
         if self.trt_flavour not in TRT_FLAVOURS:
             raise RecordError(pre + f"field TRT_FLAVOUR must be one of {', '.join(map(quoted, TRT_FLAVOURS))}, got {quoted(self.trt_flavour)}")
         _text(pre, Field.TRT_VERSION, self.trt_version)
-        if self.engine_kind not in ENGINE_KINDS:
-            raise RecordError(pre + f"unknown engine kind {quoted(self.engine_kind)}")
+        _check_kind(pre, self.engine_kind)
         _check_metadata(pre, self.metadata, self.input_binding_names, self.output_binding_names, self.engine_kind)
         if not is_registered(self.engine_kind):
             error = RecordError(unknown_kind_message(self.name, self.engine_kind))
@@ -254,8 +255,7 @@ class EngineRecord:
             raise RecordError(pre + f"field TRT_FLAVOUR must be one of {', '.join(map(quoted, TRT_FLAVOURS))}, got {quoted(flavour)}")
         _text(pre, Field.TRT_VERSION, get(Field.TRT_VERSION))
         kind = get(Field.ENGINE_KIND)
-        if kind not in ENGINE_KINDS:
-            raise RecordError(pre + f"unknown engine kind {quoted(kind)}")
+        _check_kind(pre, kind)
         digests = get(Field.SHA256)
         if not _DIGESTS.fullmatch(digests):
             raise RecordError(pre + "field SHA256 is malformed (two lowercase hex SHA-256 digests separated by '\\x1f')")
@@ -280,6 +280,18 @@ class EngineRecord:
             engine_kind=kind,
         )
         return record
+
+
+def _check_kind(pre: str, kind: str) -> None:
+    """``ENGINE_KIND``: a kind the C++ runtime knows (:data:`ENGINE_KINDS`, the shared table's rule) or one an
+    extension registered in this process (:func:`~torch_tensorrt.runtime._kinds.register_engine_kind`; such a
+    record is refused by a runtime that lacks the kind, with the same message)."""
+    if kind in ENGINE_KINDS or is_registered(kind):
+        return
+    error = RecordError(pre + f"unknown engine kind {quoted(kind)}")
+    if hasattr(error, "add_note"):  # Python >= 3.11
+        error.add_note(unknown_kind_hint(kind))
+    raise error
 
 
 def _compare_decimal(a: str, b: str) -> int:
