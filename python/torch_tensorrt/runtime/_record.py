@@ -173,11 +173,7 @@ class EngineRecord:
         _text(pre, Field.TRT_VERSION, self.trt_version)
         _check_kind(pre, self.engine_kind)
         _check_metadata(pre, self.metadata, self.input_binding_names, self.output_binding_names, self.engine_kind)
-        if not is_registered(self.engine_kind):
-            error = RecordError(unknown_kind_message(self.name, self.engine_kind))
-            if hasattr(error, "add_note"):  # Python >= 3.11
-                error.add_note(unknown_kind_hint(self.engine_kind))
-            raise error
+        _require_registered(self.name, self.engine_kind)
 
     @property
     def is_simulated(self) -> bool:
@@ -271,6 +267,7 @@ class EngineRecord:
         except CheckError as exc:
             raise RecordError(pre + f"field SERIALIZED_METADATA is not valid JSON ({exc})") from None
         _check_metadata(pre, metadata, inputs, outputs, kind)
+        _require_registered(name, kind)
         record = cls.__new__(cls)  # validated above: skip __post_init__
         record.__dict__.update(
             abi_version=abi, name=name, device_id=int(dev), device_capability=cap, device_name=get(Field.DEVICE_NAME),
@@ -292,6 +289,16 @@ def _check_kind(pre: str, kind: str) -> None:
     if hasattr(error, "add_note"):  # Python >= 3.11
         error.add_note(unknown_kind_hint(kind))
     raise error
+
+
+def _require_registered(name: str, kind: str) -> None:
+    """The last check of every install: this process has the record's kind (``"simulated"`` only once
+    ``torch_tensorrt.testing`` is imported), so no plan reaches a runtime that cannot run it."""
+    if not is_registered(kind):
+        error = RecordError(unknown_kind_message(name, kind))
+        if hasattr(error, "add_note"):  # Python >= 3.11
+            error.add_note(unknown_kind_hint(kind))
+        raise error
 
 
 def _compare_decimal(a: str, b: str) -> int:
