@@ -38,7 +38,7 @@ def prepare_engines(module: torch.nn.Module) -> None:
 def exported_program_engines(ep: torch.export.ExportedProgram) -> Iterator[tuple[Any, Any]]:
     """``(node, record)`` for each engine node of ``ep`` (a ``RecordError`` for a missing or damaged constant)."""
     from torch_tensorrt.runtime import _execute_op
-    from torch_tensorrt.runtime._record import EngineRecord, RecordError
+    from torch_tensorrt.runtime._record import EngineRecord, RecordError, engine_object_state
 
     sig = ep.graph_signature
     by_placeholder = {**sig.inputs_to_lifted_tensor_constants, **sig.inputs_to_lifted_custom_objs}
@@ -55,17 +55,7 @@ def exported_program_engines(ep: torch.export.ExportedProgram) -> Iterator[tuple
         elif value is None:
             raise RecordError(f"engine node {node.name!r}: its engine constant is missing")
         else:
-            yield node, EngineRecord.from_list(_object_record(value))
-
-
-def _object_record(value: Any) -> list[str]:
-    """The record of an ``Engine`` object (a real ScriptObject, or the fake class of torch.export)."""
-    if hasattr(value, "serialize"):
-        return list(value.serialize())
-    state = value.__getstate__()
-    if isinstance(state, tuple) and state and isinstance(state[0], (list, tuple)):  # (record, class name)
-        state = state[0]
-    return list(state)
+            yield node, EngineRecord.from_list(engine_object_state(value))
 
 
 def script_module_engines(module: Any) -> Iterator[tuple[str, Any]]:

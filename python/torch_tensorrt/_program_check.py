@@ -22,18 +22,9 @@ from torch_tensorrt._errors import SerializationError
 logger = logging.getLogger(__name__)
 
 
-def script_object_record(value: Any) -> list[str]:
-    """The record of a ``torch.classes.tensorrt.Engine``: its ``__getstate__`` is the record list, or, as a
-    ScriptObject in torch >= 2.14, ``(record, class_name)``."""
-    state = value.__getstate__()
-    if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], str) and isinstance(state[0], (list, tuple)):
-        state = state[0]
-    return list(state) if isinstance(state, (list, tuple)) else state
-
-
 def _check(label: str, where: str, target: str, holder: Any, info: Optional[str]) -> Any:
     from torch_tensorrt.dynamo.runtime import _execute_op
-    from torch_tensorrt.runtime._record import EngineRecord, RecordError
+    from torch_tensorrt.runtime._record import EngineRecord, RecordError, engine_object_state
 
     try:
         if target.startswith("tensorrt::execute_engine_python") or target.startswith("tensorrt.execute_engine_python"):
@@ -45,7 +36,7 @@ def _check(label: str, where: str, target: str, holder: Any, info: Optional[str]
         else:
             if holder is None or not hasattr(holder, "__getstate__"):
                 raise RecordError("engine object is missing")
-            record = EngineRecord.from_list(script_object_record(holder))
+            record = EngineRecord.from_list(engine_object_state(holder))
     except (RecordError, ValueError) as exc:
         raise SerializationError(f"torch_tensorrt.load: {where}: engine node {label!r}: {exc}") from None
     return record

@@ -291,6 +291,18 @@ def _check_kind(pre: str, kind: str) -> None:
     raise error
 
 
+def engine_object_state(value: Any) -> Any:
+    """The record list of a ``torch.classes.tensorrt.Engine`` (a real ScriptObject or torch.export's fake class):
+    its ``serialize()``, or its ``__getstate__``, which in torch >= 2.14 is ``(record, class_name)`` for a
+    ScriptObject. Anything else is returned as it is, for :meth:`EngineRecord.from_list` to refuse."""
+    if hasattr(value, "serialize"):
+        return list(value.serialize())
+    state = value.__getstate__()
+    if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], str) and isinstance(state[0], (list, tuple)):
+        state = state[0]
+    return list(state) if isinstance(state, (list, tuple)) else state
+
+
 def _require_registered(name: str, kind: str) -> None:
     """The last check of every install: this process has the record's kind (``"simulated"`` only once
     ``torch_tensorrt.testing`` is imported), so no plan reaches a runtime that cannot run it."""
