@@ -269,7 +269,7 @@ def test_ir_ts_round_trip_in_a_fresh_process(rt, tmp_path):
     with testing.simulate():
         ts = torch_tensorrt.compile(_Small(), ir="ts", arg_inputs=[dyn], min_block_size=1)
     assert isinstance(ts, torch.jit.ScriptModule)
-    code = "\n".join(m.code for _, m in ts.named_modules())
+    code = "\n".join(m.code for _, m in ts.named_modules() if hasattr(m, "code"))  # EngineWeights has no forward
     assert "ops.tensorrt.execute_engine(" in code
     torch.jit.save(ts, str(tmp_path / "trt_model.ts"))
     torch.save({b: torch.randn(b, 4) for b in (1, 4, 8)}, tmp_path / "x.pt")

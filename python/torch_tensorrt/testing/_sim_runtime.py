@@ -24,6 +24,7 @@ from torch_tensorrt._dtypes import torch_dtype_of, trt_dtype_of
 from torch_tensorrt._trt import trt
 from torch_tensorrt.runtime import _shape_expr
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
+from torch_tensorrt.runtime._record import KIND_SIMULATED
 from torch_tensorrt.testing._recording import RecordedNetwork, RecordingError
 
 PLAN_FORMAT = "torch_tensorrt.simulated_plan"
@@ -84,7 +85,12 @@ class Runtime:
         if not isinstance(value, dict) or value.get("format") != PLAN_FORMAT:
             raise SimulationError("not a simulated plan (wrong 'format')")
         try:
-            return Engine(EngineMetadata.from_json(value["metadata"]), self.device)
+            metadata = value["metadata"]
+            if isinstance(metadata, dict) and not metadata.get("engine_kind"):
+                # A plan made from a record's metadata (the C++ runtime's stand-in plan): the record's ENGINE_KIND
+                # is not in its metadata, and a simulated plan is of the simulated kind unless it says otherwise.
+                metadata = dict(metadata, engine_kind=KIND_SIMULATED)
+            return Engine(EngineMetadata.from_json(metadata), self.device)
         except (RecordingError, ValueError, KeyError, TypeError) as exc:
             raise SimulationError(f"simulated plan: {type(exc).__name__}: {exc}") from None
 
