@@ -11,7 +11,8 @@ The pattern, with every intermediate result used only by the next step:
   q, k and v of rank 3 or 4, one floating dtype;
 * then any number of ``mul``/``div`` by a Python scalar (the scale -- only before any mask is added: a scale after
   a mask would scale the mask too), then any number of ``add`` of a tensor that does not depend on ``s`` (the
-  masks), each broadcastable to ``s``'s shape (they must not grow it);
+  masks), each of the scores' dtype (an added bool is 0/1, not a keep-mask) and broadcastable to ``s``'s shape
+  (they must not grow it);
 * ``softmax(s, -1)`` (``_softmax`` without ``half_to_float``), then ``matmul(p, v)``.
 
 Anything else -- a view between the pieces, a dropout, a softmax over another dim -- is left as it is.
@@ -102,8 +103,8 @@ def _scores(node: Any, user: torch.fx.Node, shape: torch.Size) -> Optional[_Scor
             mask_val = _val(mask)
             if found is None or mask_val is None or _depends_on(mask, found.matmul):
                 continue
-            if not _broadcasts_into(mask_val, shape):
-                return None
+            if mask_val.dtype != _val(node).dtype or not _broadcasts_into(mask_val, shape):  # type: ignore[union-attr]
+                return None  # a bool added to scores is 0/1, not sdpa's keep-mask; a mask must not grow them
             found.masks.append(mask)
             return found
         return None
