@@ -59,15 +59,14 @@ def exported_program_engines(ep: torch.export.ExportedProgram) -> Iterator[tuple
 
 
 def script_module_engines(module: Any) -> Iterator[tuple[str, Any]]:
-    """``(submodule name, record)`` for each engine call in a TorchScript module's forward graphs."""
+    """``(submodule name, record)`` for each engine call in a TorchScript module's methods (a submodule may have
+    none: an ``EngineWeights`` holder has no ``forward``)."""
     from torch_tensorrt.runtime import _execute_op
     from torch_tensorrt.runtime._record import EngineRecord
 
     for name, sub in module.named_modules():
-        graph = getattr(sub, "graph", None)
-        if graph is None:
-            continue
-        for kind in ("tensorrt::execute_engine", "tensorrt::execute_engine_python"):
+        graphs = [getattr(sub, method).graph for method in sub._c._method_names()]
+        for graph, kind in ((g, k) for g in graphs for k in ("tensorrt::execute_engine", "tensorrt::execute_engine_python")):
             for node in graph.findAllNodes(kind):
                 holder = list(node.inputs())[1].node()
                 if holder.kind() == "prim::GetAttr":

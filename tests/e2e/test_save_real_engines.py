@@ -86,10 +86,10 @@ def test_explicit_dims_and_retrace_false(tmp_path, fmt):
     batch = torch.export.Dim("batch", min=1, max=32)
     ep = torch.export.export(model, (x,), dynamic_shapes={"x": {0: batch}}, strict=False)
     spec = torch_tensorrt.Input(min_shape=(1, 8), opt_shape=(8, 8), max_shape=(32, 8))
-    names = ("dims",) if fmt == "aot_inductor" else ("dims", "noretrace")
+    names = ("dims.pt2",) if fmt == "aot_inductor" else ("dims", "noretrace")  # AOTInductor wants the suffix
     with simulate(), torch._inductor.config.patch({"aot_inductor.compile_wrapper_opt_level": "O0"}):
         gm = torch_tensorrt.dynamo.compile(ep, arg_inputs=[spec], min_block_size=1)
-        save(gm, tmp_path / "dims", output_format=fmt, arg_inputs=[x], dynamic_shapes={"x": {0: batch}})
+        save(gm, tmp_path / names[0], output_format=fmt, arg_inputs=[x], dynamic_shapes={"x": {0: batch}})
         if "noretrace" in names:
             save(gm, tmp_path / "noretrace", output_format=fmt, retrace=False)
         for name in names:
