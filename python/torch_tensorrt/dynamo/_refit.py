@@ -25,7 +25,7 @@ import binascii
 import copy
 import logging
 import uuid
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional, cast
 
 import torch
 
@@ -150,7 +150,7 @@ def _node_const(ep: torch.export.ExportedProgram, node: torch.fx.Node) -> str:
     """The name of the constant holding the engine of node ``node`` (resolved through the graph signature)."""
     sig = ep.graph_signature
     by_placeholder = {**sig.inputs_to_lifted_tensor_constants, **sig.inputs_to_lifted_custom_objs}
-    return by_placeholder[node.args[1].name]
+    return by_placeholder[cast(torch.fx.Node, node.args[1]).name]
 
 
 def _node_record(ep: torch.export.ExportedProgram, node: torch.fx.Node) -> tuple[str, EngineRecord]:
@@ -205,7 +205,7 @@ def _reconverted_weights(engines: list[_Engine], new_ep: torch.export.ExportedPr
     out: dict[str, dict[str, torch.Tensor]] = {}
     for name in parts.acc_names:
         if name in wanted:
-            result = convert_graph(parts.gm.get_submodule(name), settings, ranges, name)
+            result = convert_graph(cast(torch.fx.GraphModule, parts.gm.get_submodule(name)), settings, ranges, name)
             out[name] = {w: nw.host for w, nw in result.weights.items()}
     missing = sorted(wanted - set(out))
     if missing:

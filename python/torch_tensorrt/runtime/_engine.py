@@ -341,7 +341,9 @@ class TRTEngine:
         if self._cuda_graphs:
             outputs = self._execute_graph(inputs, info)
         else:
-            outputs = self._execute(inputs, info, torch.cuda.current_stream(self.device).cuda_stream if self.device.type == "cuda" else 0)
+            device = self.device
+            on_cuda = device is not None and device.type == "cuda"
+            outputs = self._execute(inputs, info, torch.cuda.current_stream(device).cuda_stream if on_cuda else 0)
         info.total_s = time.perf_counter() - start
         info.output_shapes = [tuple(o.shape) for o in outputs]
         for post in list(self._post.values()):

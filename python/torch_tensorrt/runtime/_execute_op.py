@@ -37,7 +37,7 @@ import json
 import logging
 import uuid
 import weakref
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import torch
 
@@ -316,6 +316,7 @@ class FakeTRTEngine:
 
 def _cpp_fake(inputs: list[torch.Tensor], engine: Any) -> list[torch.Tensor]:
     if isinstance(engine, torch.ScriptObject):
+        engine = cast(Any, engine)  # the C++ Engine class's methods
         # A real engine: FakeTensorMode outside torch.export (e.g. torch.jit.trace under fake tensors, which
         # records the op without running the engine). Meta tensors in plain eager mode are not tracing.
         if not any(isinstance(t, torch._subclasses.fake_tensor.FakeTensor) for t in inputs):
@@ -326,7 +327,7 @@ def _cpp_fake(inputs: list[torch.Tensor], engine: Any) -> list[torch.Tensor]:
                 f"engine {engine.name()!r}: input {bad} ({label!r}) is on meta; a TensorRT engine runs on real "
                 "tensors (meta tensors work only while tracing: torch.export / FakeTensorMode)"
             )
-        record = EngineRecord.from_list(list(engine.serialize()))
+        record: EngineRecord = EngineRecord.from_list(list(engine.serialize()))
     else:
         record = getattr(engine, "wrapped_obj", engine).record
     meta = record.metadata or {}
