@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 import torch
 
@@ -169,13 +169,15 @@ def compiled_inputs(gm: torch.fx.GraphModule) -> tuple[UserInputs, Any]:
             if isinstance(size, torch.SymInt) and size.node.expr.is_Symbol:
                 name = str(size.node.expr)
                 if name not in dims:
-                    bounds = size.node.shape_env.var_to_range[size.node.expr]
+                    shape_env = size.node.shape_env
+                    assert shape_env is not None  # a symbolic size of a traced program has its shape env
+                    bounds = shape_env.var_to_range[size.node.expr]
                     limits = {"min": int(bounds.lower)} if bounds.lower.is_finite else {}
                     if bounds.upper.is_finite:
                         limits["max"] = int(bounds.upper)
                     dims[name] = torch.export.Dim(f"d_{name}", **limits)
                 spec[d] = dims[name]
-                sizes.append(int(size.node.hint))
+                sizes.append(int(cast(int, size.node.hint)))
             else:
                 sizes.append(int(size))
         examples.append(torch.zeros(sizes, dtype=val.dtype))

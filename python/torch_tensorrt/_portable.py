@@ -50,6 +50,10 @@ class _Opaque:
     """A placeholder for an object a pickle builds: created by ``NEWOBJ`` (then ``BUILD``) or by ``REDUCE``."""
 
     _global: tuple[str, str] = ("", "")
+    _args: tuple[Any, ...]
+    _reduced: bool
+    _state: Any
+    _has_state: bool
 
     def __new__(cls, *args: Any) -> "_Opaque":
         obj = super().__new__(cls)
@@ -93,7 +97,11 @@ class _Reader(pickle.Unpickler):
         return _Pid(pid)
 
 
-class _Writer(pickle._Pickler):  # the Python pickler: its save_global can be replaced
+#: The Python pickler (not in the type stubs): its save_global can be replaced.
+_PythonPickler: Any = pickle._Pickler  # type: ignore[attr-defined]
+
+
+class _Writer(_PythonPickler):
     """Writes placeholders back with the opcodes TorchScript's unpickler reads (protocol 2)."""
 
     def __init__(self, buf: io.BytesIO) -> None:
@@ -107,7 +115,7 @@ class _Writer(pickle._Pickler):  # the Python pickler: its save_global can be re
             cls = type(obj)
             if obj._reduced:
                 return (cls, obj._args) + ((obj._state,) if obj._has_state else ())
-            return (copyreg.__newobj__, (cls, *obj._args)) + ((obj._state,) if obj._has_state else ())
+            return (copyreg.__newobj__, (cls, *obj._args)) + ((obj._state,) if obj._has_state else ())  # type: ignore[attr-defined]
         return NotImplemented
 
     def save_global(self, obj: Any, name: Optional[str] = None) -> None:

@@ -256,10 +256,12 @@ class _Expr:
                     break
                 pos = len(text) - len(rest)
                 self.fail(f"unexpected character {quoted(rest[0])} at position {self.byte(pos)}")
-            i = m.end()  # type: ignore[union-attr]
-            kind = "int" if m.group(1) else "name" if m.group(2) else "op"  # type: ignore[union-attr]
-            tok = m.group(m.lastindex)  # type: ignore[union-attr]
-            pos = m.start(m.lastindex)  # type: ignore[union-attr]
+            assert m is not None  # self.fail raised otherwise
+            i = m.end()
+            kind = "int" if m.group(1) else "name" if m.group(2) else "op"
+            group = m.lastindex or 0
+            tok = m.group(group)
+            pos = m.start(group)
             if kind == "int" and len(tok) > 1 and tok[0] == "0":
                 self.fail(f"integer {tok} has a leading zero")
             if kind == "int" and (len(tok) > 10 or int(tok) > MAX_DIM):
