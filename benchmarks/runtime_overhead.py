@@ -72,7 +72,9 @@ def main() -> None:
 
         _names_only_trt.install()
 
-    import torch_tensorrt.testing  # noqa: F401 -- registers the simulated engine kind of the no-op engines
+    import torch_tensorrt.testing  # registers the simulated engine kind of the no-op engines
+
+    torch_tensorrt.testing.allow_simulated_engines()  # the benchmark runs them outside simulate()
     from torch_tensorrt.runtime import cpp_runtime_available, cpp_runtime_reason
 
     if args.modules:

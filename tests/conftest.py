@@ -20,6 +20,15 @@ if os.environ.get("TORCHTRT_NAMES_ONLY_TRT") == "1":
     _names_only_trt.install()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _simulated_engines_run() -> None:
+    """The suite runs engines compiled under ``testing.simulate()`` outside the block: it opts in once (tests of
+    the refusal withdraw the opt-in for themselves; fresh processes opt in in their own scripts)."""
+    from torch_tensorrt import testing
+
+    testing.allow_simulated_engines(True)
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

@@ -1,6 +1,9 @@
 """torch_tensorrt: compile PyTorch models to TensorRT engines.
 
-Importing this package is cheap: it imports neither TensorRT nor CUDA, and loads heavy sub-packages lazily.
+Importing this package is cheap: it imports neither TensorRT nor CUDA, and loads heavy sub-packages lazily. It
+does register the engine ops, so that saved programs load with torch's own loaders after ``import
+torch_tensorrt``: the Python runtime's ``tensorrt::execute_engine_python`` always, and the C++ runtime
+(``tensorrt::execute_engine``, ``torch.classes.tensorrt.Engine``) when its library is installed.
 """
 
 from __future__ import annotations
@@ -40,6 +43,19 @@ _LAZY_ATTRS = {
 cmake_prefix_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "share", "cmake")
 
 __all__ = ["__version__", "Input", "Device", "ENABLED_FEATURES", "cmake_prefix_path", *_LAZY_ATTRS]
+
+
+def _register_engine_ops() -> None:
+    import os
+
+    from torch_tensorrt.runtime import _cpp, _execute_op
+
+    _execute_op.register_python_op()
+    if any(os.path.isfile(path) for path in _cpp.candidates()):
+        _cpp.load()  # never raises; cpp_runtime_reason() says why when it fails
+
+
+_register_engine_ops()
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,7 @@ import torch
 from torch_tensorrt._input import Input
 
 _IRS = ("dynamo", "default", "exported_program", "torch_compile")
+_TS_IRS = ("ts", "torchscript")
 
 
 def compile(
@@ -19,24 +20,57 @@ def compile(
     arg_inputs: Any = None,
     kwarg_inputs: Optional[dict[str, Any]] = None,
     **kwargs: Any,
-) -> torch.fx.GraphModule:
+) -> Any:
     """Compile an ``nn.Module`` or an ``ExportedProgram`` with the dynamo frontend.
 
     ``arg_inputs``/``inputs``: tensors or :class:`~torch_tensorrt.Input` (a list, or a single one; ranges make
     dimensions dynamic). An ``nn.Module`` is switched to eval mode and exported (the module of an
     ExportedProgram, ``ep.module()``, is exported as it is). Keyword arguments are
     :class:`~torch_tensorrt.dynamo.CompilationSettings` fields.
+
+    ``ir="dynamo"`` (also ``"default"``, ``"exported_program"``) returns a ``torch.fx.GraphModule``.
+    ``ir="ts"`` (``"torchscript"``) compiles the same way, then returns a ``torch.jit.ScriptModule`` whose engines
+    run through ``torch.classes.tensorrt.Engine`` / ``tensorrt::execute_engine`` (traced under fake tensors, so
+    no engine runs): save it with ``torch.jit.save``; it needs the C++ runtime, here and where it is loaded.
     """
     from torch_tensorrt import dynamo
     from torch_tensorrt.dynamo import _frontend
 
-    if ir not in _IRS:
-        raise ValueError(f"ir={ir!r} is not supported; use one of {_IRS} (TorchScript is not part of this build)")
+    if ir not in _IRS + _TS_IRS:
+        raise ValueError(f"ir={ir!r} is not supported; use one of {_IRS + _TS_IRS}")
     if ir == "torch_compile":
         return _torch_compile(module, **kwargs)
+    if ir in _TS_IRS:
+        _require_cpp_runtime()
     spec = _frontend.user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where="torch_tensorrt.compile")
     ep = _frontend.to_exported_program(module, spec, where="torch_tensorrt.compile")
-    return dynamo.compile(ep, spec.args, kwarg_inputs=spec.kwargs, **kwargs)
+    gm = dynamo.compile(ep, spec.args, kwarg_inputs=spec.kwargs, **kwargs)
+    if ir not in _TS_IRS:
+        return gm
+    return to_torchscript(gm, spec)
+
+
+def _require_cpp_runtime() -> None:
+    from torch_tensorrt.runtime import cpp_runtime_available, cpp_runtime_reason
+
+    if not cpp_runtime_available():
+        raise RuntimeError(
+            "torch_tensorrt.compile(ir='ts') produces TorchScript whose engines run on the C++ runtime "
+            "(torch.classes.tensorrt.Engine), which is not available in this process: "
+            f"{cpp_runtime_reason()}. Use ir='dynamo' and torch_tensorrt.save(..., output_format='torchscript') "
+            "for TorchScript that runs on the Python runtime"
+        )
+
+
+def to_torchscript(gm: torch.fx.GraphModule, spec: Any) -> torch.jit.ScriptModule:
+    """``gm``'s engines moved to the C++ runtime, then traced to TorchScript (no engine runs)."""
+    from torch_tensorrt._artifacts import trace_to_torchscript
+    from torch_tensorrt.runtime import TorchTensorRTModule
+
+    for sub in gm.modules():
+        if isinstance(sub, TorchTensorRTModule) and sub.record is not None:
+            sub.set_runtime("cpp")
+    return trace_to_torchscript(gm, spec)
 
 
 def _torch_compile(module: Any, **kwargs: Any) -> Any:
@@ -93,7 +127,8 @@ def enabled_features() -> FeatureSet:
     from torch_tensorrt.runtime import cpp_runtime_available
 
     return FeatureSet(
-        torchscript_frontend=False, torch_tensorrt_runtime=bool(cpp_runtime_available()), dynamo_frontend=True,
+        torchscript_frontend=bool(cpp_runtime_available()),  # ir="ts" produces TorchScript for the C++ runtime
+        torch_tensorrt_runtime=bool(cpp_runtime_available()), dynamo_frontend=True,
         fx_frontend=False, refit=True, qdp_plugin=False, windows_cross_compile=False, tensorrt_rtx=True,
     )
 

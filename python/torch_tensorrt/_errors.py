@@ -90,3 +90,7 @@ class ConversionError(TorchTensorRTError):
 
 class EngineBuildError(TorchTensorRTError):
     """The TensorRT builder returned no engine."""
+
+
+class SerializationError(TorchTensorRTError):
+    """A program that cannot be saved or loaded; the message says which file and why (member, node, field)."""

@@ -2,50 +2,71 @@
 
 Formats (``output_format``):
 
-``"exported_program"`` (default, ``.ep``/``.pt2``)
+``"exported_program"`` (default, ``.ep``)
     The module is (re)exported with ``torch.export`` and written with ``torch.export.save``. Each engine is a
-    ``call_function`` node: ``tensorrt::execute_engine`` with a TorchBind ``Engine`` constant (C++ runtime), or
-    ``tensorrt::execute_engine_python`` with the engine record as a tensor constant (Python runtime) -- both
-    self-contained. Loading a program that uses the C++ op needs the C++ runtime; one that uses the Python op
-    needs only this package (and runs on whichever TensorRT is installed).
+    ``call_function`` node: ``tensorrt::execute_engine`` with a TorchBind ``Engine`` constant (engines running on
+    the C++ runtime), or ``tensorrt::execute_engine_python`` with the engine record as a tensor constant (Python
+    runtime) -- both self-contained.
 ``"torchscript"`` (``.ts``)
-    ``torch.jit.trace`` + ``torch.jit.save``; the engines' ops are recorded in the TorchScript graph.
+    ``torch.jit.trace`` under fake tensors (no engine runs: the ops' fake kernels give the output shapes, so a
+    machine without a GPU saves too) + ``torch.jit.save``; the engines' ops and objects are in the code.
 ``"aot_inductor"`` (``.pt2``)
-    ``torch._inductor.aoti_compile_and_package`` of the exported program. The engine ops run through the
-    proxy executor, which resolves them through the dispatcher: the process that loads the package must have
-    registered them (``import torch_tensorrt``, plus the C++ library for C++-runtime engines).
+    ``torch._inductor.aoti_compile_and_package`` of the exported program (nothing runs: AOTInductor compiles the
+    PyTorch parts; the engine ops run through its proxy executor). The loading process must have registered the
+    ops (``torch_tensorrt.load`` and ``import torch_tensorrt`` do) and, for C++-runtime engines, loaded the C++
+    runtime -- which is also what a C++ deployment links.
+
+Cross-runtime: whichever runtime is present provides what the artifact names. The Python op is always there and
+runs each engine on the runtime :func:`torch_tensorrt.runtime.choose_runtime` picks (a file saved on a Python-only
+install runs on the C++ runtime where that is loaded). A ``.ep``/``.ts`` naming the C++ op and class, loaded where
+the C++ runtime is missing, is rewritten in memory for the Python op (:mod:`torch_tensorrt._portable`); a
+C++-runtime ``.pt2`` needs the C++ runtime (its engine calls are compiled into the package).
+
+``save`` refuses before any work (:func:`torch_tensorrt._artifacts.check_savable`) a ``torch.compile``d module and,
+outside ``testing.simulate()``, simulated engines unless ``allow_simulated=True``. ``retrace=True`` (default)
+exports the module again at the given inputs; ``retrace=False`` saves a compiled GraphModule for the inputs it was
+compiled for (shapes and dynamic ranges read from its graph, shared dimensions included; no inputs needed). An
+ExportedProgram is saved as it is.
 
 Each format is one :class:`Format` entry of :data:`FORMAT_TABLE` -- its writer, its recogniser (from the archive's
 entry names) and its reader, in one section of this file -- so adding a format touches one place. Inputs and the
 re-export of modules are :mod:`torch_tensorrt.dynamo._frontend`'s (the rules of ``torch_tensorrt.compile``).
 
 Writes are atomic (a temporary file in the target directory, then ``os.replace``): a failed save never leaves a
-partial file and never clobbers the previous one. :func:`load` checks the file before handing it out: format
-detected from the archive's entries, every engine record decoded and validated, and a warning when an engine
-was built by another torch_tensorrt / TensorRT version.
+partial file and never clobbers the previous one. :func:`load` checks the file before torch sees it
+(:mod:`torch_tensorrt._archive`: strict format detection; nothing that would unpickle or load native code unless
+``trust_code=True``), then every engine record (:mod:`torch_tensorrt._program_check`) and the engines' versions
+(:mod:`torch_tensorrt.runtime._compat`: one warning per artifact when versions differ, an error naming the engine
+when it cannot run here).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
-import zipfile
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import torch
 
 from torch_tensorrt._collectives import check_rank, rank_path, rank_save_kwargs
+from torch_tensorrt._archive import Archive, check_untrusted, open_archive
+from torch_tensorrt._errors import SerializationError
+from torch_tensorrt._artifacts import (
+    check_savable,
+    compiled_inputs,
+    prepare_engines,
+    trace_to_torchscript,
+)
 from torch_tensorrt._io import EmptyWriteError, atomic_write
+from torch_tensorrt._program_check import validate_exported_program, validate_script_module
 from torch_tensorrt.dynamo._frontend import UserInputs, to_exported_program, user_inputs
 
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class SerializationError(RuntimeError):
-    """A program that cannot be saved or loaded; the message says which file and why."""
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -56,16 +77,6 @@ def _atomic_write(path: str, write: Callable[[str], None]) -> None:
         raise SerializationError(str(exc)) from exc
 
 
-def _prepare_engines(module: torch.nn.Module) -> None:
-    """Create every engine object before tracing, so that tracing sees C++ engines as module attributes (and
-    lifts them as constants) even for modules built with ``lazy_engine_init``. Nothing is deserialized."""
-    from torch_tensorrt.dynamo.runtime._TorchTensorRTModule import TorchTensorRTModule
-
-    for sub in module.modules():
-        if isinstance(sub, TorchTensorRTModule) and sub.record is not None:
-            sub.setup_engine(deserialize=False)
-
-
 @dataclass(frozen=True)
 class SaveRequest:
     """What :func:`save` hands a format's writer besides the module and the path."""
@@ -73,6 +84,7 @@ class SaveRequest:
     inputs: UserInputs
     dynamic_shapes: Any
     output_format: str
+    retrace: bool = True
 
 
 @dataclass(frozen=True)
@@ -80,10 +92,11 @@ class LoadRequest:
     """What :func:`load` hands a format's reader besides the path."""
 
     extra_files: Optional[dict[str, Any]]
-    allow_pickle: bool
+    allow_pickle: bool  # the caller trusts the file (``trust_code=True`` / ``allow_pickle=True``)
     kwargs: dict[str, Any]
     #: weights for weight-stripped engines (see ``torch_tensorrt.dynamo._refit.refit_stripped_engines``)
     weights: Any = None
+    archive: Optional[Archive] = None  # the checked archive (None for formats only an extra entry recognises)
 
 
 @dataclass(frozen=True)
@@ -101,12 +114,13 @@ class Format:
 def _exported_program(module: Any, request: SaveRequest) -> torch.export.ExportedProgram:
     """``module`` as an ExportedProgram: itself, or re-exported (engines prepared first)."""
     if isinstance(module, torch.nn.Module) and not isinstance(module, torch.jit.ScriptModule):
-        _prepare_engines(module)
+        prepare_engines(module)
     elif not isinstance(module, torch.export.ExportedProgram):
         raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as {request.output_format}")
-    return to_exported_program(
-        module, request.inputs, where="torch_tensorrt.save", eval_mode=False, dynamic=request.dynamic_shapes
-    )
+    inputs, dynamic = request.inputs, request.dynamic_shapes
+    if not request.retrace and isinstance(module, torch.fx.GraphModule) and not inputs:
+        inputs, dynamic = compiled_inputs(module)
+    return to_exported_program(module, inputs, where="torch_tensorrt.save", eval_mode=False, dynamic=dynamic)
 
 
 def _save_exported_program(module: Any, path: str, request: SaveRequest) -> None:
@@ -119,12 +133,15 @@ def _is_exported_program(names: list[str]) -> bool:
 
 
 def _load_exported_program(path: str, request: LoadRequest) -> torch.export.ExportedProgram:
-    try:
-        ep = torch.export.load(path, extra_files=request.extra_files, **request.kwargs)
-    except Exception as exc:
-        raise SerializationError(
-            f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}{_cpp_hint(path)}"
-        ) from exc
+    assert request.archive is not None
+    with _torch_export_cause() as cause:
+        try:
+            ep = torch.export.load(_for_this_runtime(request.archive, "exported_program"), extra_files=request.extra_files, **request.kwargs)
+        except Exception as exc:
+            detail = f"{exc}" + (f" (cause: {cause[0]})" if cause else "")
+            raise SerializationError(
+                f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {detail}"
+            ) from exc
     validate_exported_program(ep, path)
     from torch_tensorrt.dynamo._refit import refit_stripped_engines
 
@@ -135,6 +152,25 @@ def _load_exported_program(path: str, request: LoadRequest) -> torch.export.Expo
     return ep
 
 
+def _for_this_runtime(archive: Archive, fmt: str) -> io.BytesIO:
+    """The checked archive's bytes, or -- for a program naming the C++ runtime's op and class where that runtime is
+    missing -- the program rewritten in memory for the Python op (:mod:`torch_tensorrt._portable`)."""
+    from torch_tensorrt import _portable
+    from torch_tensorrt.runtime import cpp_runtime_available
+
+    path, data = archive.path, archive.data
+    if not _portable.uses_cpp_engines(data) or cpp_runtime_available():
+        return archive.stream()
+    logger.info("%s: its engines were saved on the C++ runtime; loading them on the Python runtime", path)
+    try:
+        return io.BytesIO(_portable.for_python_runtime(data, fmt))
+    except Exception as exc:
+        raise SerializationError(
+            f"torch_tensorrt.load: {path!r} runs its engines on the C++ runtime (tensorrt::execute_engine), which is "
+            f"not available here ({_cpp_reason()}), and could not be rewritten for the Python runtime: {exc}"
+        ) from exc
+
+
 # ------------------------------------------------------------------------------------------ torchscript
 def _save_torchscript(module: Any, path: str, request: SaveRequest) -> None:
     if isinstance(module, torch.export.ExportedProgram):
@@ -142,13 +178,10 @@ def _save_torchscript(module: Any, path: str, request: SaveRequest) -> None:
     if not isinstance(module, torch.jit.ScriptModule):
         if not isinstance(module, torch.nn.Module):
             raise TypeError(f"torch_tensorrt.save: cannot save a {type(module).__name__} as TorchScript")
-        _prepare_engines(module)
-        args, kw = request.inputs.export_examples()
-        if kw:
-            raise ValueError("torch_tensorrt.save: TorchScript tracing takes positional inputs only")
-        if not args:
-            raise ValueError("torch_tensorrt.save: arg_inputs are required to trace the module to TorchScript")
-        module = torch.jit.trace(module, args, strict=False, check_trace=False)
+        inputs = request.inputs
+        if not request.retrace and isinstance(module, torch.fx.GraphModule) and not inputs:
+            inputs, _ = compiled_inputs(module)
+        module = trace_to_torchscript(module, inputs)
     _atomic_write(path, lambda tmp: torch.jit.save(module, tmp))
 
 
@@ -157,7 +190,13 @@ def _is_torchscript(names: list[str]) -> bool:
 
 
 def _load_torchscript(path: str, request: LoadRequest) -> Any:
-    return torch.jit.load(path, _extra_files=request.extra_files, **request.kwargs)
+    assert request.archive is not None
+    try:
+        module = torch.jit.load(_for_this_runtime(request.archive, "torchscript"), _extra_files=request.extra_files, **request.kwargs)
+    except Exception as exc:
+        raise SerializationError(f"torch_tensorrt.load: {path!r} is a TorchScript archive that failed to load: {exc}") from exc
+    validate_script_module(module, path)
+    return module
 
 
 # ----------------------------------------------------------------------------------------- aot_inductor
@@ -179,7 +218,21 @@ def _is_aot_inductor(names: list[str]) -> bool:
 def _load_aot_inductor(path: str, request: LoadRequest) -> Any:
     from torch._inductor import aoti_load_package
 
-    return aoti_load_package(path, **request.kwargs)
+    from torch_tensorrt import _portable
+    from torch_tensorrt.runtime import cpp_runtime_available
+
+    with open(path, "rb") as f:
+        cpp_engines = _portable.ENGINE_CLASS.encode() in f.read()
+    if cpp_engines and not cpp_runtime_available():
+        raise SerializationError(
+            f"torch_tensorrt.load: {path!r} is an AOTInductor package whose engines run on the C++ runtime "
+            f"(tensorrt::execute_engine, compiled into the package), which is not available here: {_cpp_reason()}. "
+            "Load it where the C++ runtime is installed, or save it again from a Python-runtime module"
+        )
+    try:
+        return aoti_load_package(path, **request.kwargs)
+    except Exception as exc:
+        raise SerializationError(f"torch_tensorrt.load: {path!r} is an AOTInductor package that failed to load: {exc}") from exc
 
 
 # ----------------------------------------------------------------------------------------------- pickle
@@ -191,7 +244,7 @@ def _load_pickle(path: str, request: LoadRequest) -> Any:
     if not request.allow_pickle:
         raise SerializationError(
             f"torch_tensorrt.load: {path!r} is a torch.save pickle; load it with torch.load(path, weights_only=False) "
-            "or torch_tensorrt.load(path, allow_pickle=True) if you trust the file"
+            "or torch_tensorrt.load(path, trust_code=True) if you trust the file (that runs code from it)"
         )
     return torch.load(path, weights_only=False, **request.kwargs)
 
@@ -207,6 +260,8 @@ FORMAT_TABLE: dict[str, Format] = {
         Format("pickle", None, _is_pickle, _load_pickle),
     )
 }
+#: Formats whose layout :mod:`torch_tensorrt._archive` checks exactly (their recognisers are not consulted on load).
+_BUILT_IN = frozenset(FORMAT_TABLE)
 
 
 def savable_formats() -> tuple[str, ...]:
@@ -229,15 +284,16 @@ def save(
     kwarg_inputs: Optional[dict[str, Any]] = None,
     dynamic_shapes: Any = None,
     retrace: bool = True,
+    allow_simulated: bool = False,
     **kwargs: Any,
 ) -> None:
     """Save a compiled module (``torch.fx.GraphModule``, any ``nn.Module`` holding TorchTensorRTModules, an
     ``ExportedProgram`` or a ``ScriptModule``) to ``file_path`` in ``output_format`` (see the module docstring).
 
     ``arg_inputs`` (alias ``inputs``) / ``kwarg_inputs`` are example tensors or :class:`torch_tensorrt.Input`;
-    dynamic ``Input`` ranges become ``torch.export.Dim``s unless ``dynamic_shapes`` is given. The program is
-    always re-traced from the module (``retrace=False`` is accepted and has the same effect, since the module
-    is not an ExportedProgram)."""
+    dynamic ``Input`` ranges become ``torch.export.Dim``s unless ``dynamic_shapes`` is given. ``retrace=False``
+    saves a compiled GraphModule for the inputs it was compiled for (no inputs needed); ``allow_simulated=True``
+    writes simulated engines outside ``testing.simulate()`` (see the module docstring)."""
     if kwargs:
         raise TypeError(f"torch_tensorrt.save: unexpected keyword arguments {sorted(kwargs)}")
     fmt = FORMAT_TABLE.get(output_format)
@@ -247,25 +303,41 @@ def save(
         )
     if not file_path:
         raise ValueError("torch_tensorrt.save: file_path is required")
+    try:
+        check_savable(module, allow_simulated)
+    except ValueError as exc:
+        raise SerializationError(str(exc)) from None
     spec = user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where="torch_tensorrt.save")
     if not retrace:
         logger.debug("torch_tensorrt.save: retrace=False: modules are always traced again")
     path = rank_path(os.fspath(file_path))  # "{rank}": one file per rank of a tensor-parallel program
-    fmt.save(module, path, SaveRequest(spec, dynamic_shapes, output_format))
+    fmt.save(module, path, SaveRequest(spec, dynamic_shapes, output_format, retrace))
 
 
 # ---------------------------------------------------------------------------------------------------- load
 def detect_format(path: str) -> str:
-    """The name of the :data:`FORMAT_TABLE` entry that recognises the archive's entry names (``"pickle"`` for
-    a ``torch.save`` file). A :class:`SerializationError` for anything else."""
-    if not zipfile.is_zipfile(path):
-        raise SerializationError(f"torch_tensorrt.load: {path!r} is not a PyTorch archive (not a zip file)")
-    with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
-    for fmt in FORMAT_TABLE.values():
-        if fmt.detect(names):
-            return fmt.name
-    raise SerializationError(f"torch_tensorrt.load: {path!r} is a zip archive of no known PyTorch format")
+    """The name of the :data:`FORMAT_TABLE` entry for ``path``: the archive's exact layout decides the built-in
+    formats (:func:`torch_tensorrt._archive.open_archive`); a layout none of them has is offered to the other
+    entries' recognisers. A :class:`SerializationError` for anything else."""
+    return _open(path)[1]
+
+
+def _open(path: str) -> tuple[Optional[Archive], str]:
+    """The checked archive (None for a format only an extra table entry recognises) and its format name."""
+    import zipfile
+
+    try:
+        archive = open_archive(path)
+    except SerializationError as exc:
+        if "no known PyTorch format" not in str(exc):
+            raise
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+        for fmt in FORMAT_TABLE.values():
+            if fmt.name not in _BUILT_IN and fmt.detect(names):
+                return None, fmt.name
+        raise
+    return archive, "exported_program" if archive.format == "exported_program_legacy" else archive.format
 
 
 def _register_runtimes() -> None:
@@ -279,12 +351,22 @@ def _register_runtimes() -> None:
 
 
 def load(
-    file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False,
-    weights: Any = None, **kwargs: Any,
+    file_path: PathLike = "",
+    extra_files: Optional[dict[str, Any]] = None,
+    *,
+    trust_code: bool = False,
+    allow_pickle: bool = False,
+    weights: Any = None,
+    **kwargs: Any,
 ) -> Any:
     """Load what :func:`save` wrote: an ``ExportedProgram`` (call ``.module()``), a ``ScriptModule``, or an
-    AOTInductor package runner. A ``torch.save`` pickle of a whole module is loaded only with
-    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust).
+    AOTInductor package runner.
+
+    The file is inspected before torch reads it, and anything that would run code from it is refused with an
+    error naming the member: pickled weights, constants or sample inputs, opaque objects, foreign TorchBind
+    classes, native libraries (AOTInductor packages, stray ``.so`` members), whole-module ``torch.save`` pickles.
+    ``trust_code=True`` (alias ``allow_pickle=True``) **runs code from the file**: pass it only for files you
+    trust. Engine records are validated either way (checksums, fields, metadata).
 
     Weight-stripped engines of an ExportedProgram are refitted on load, from the weights saved beside them or,
     when given, from ``weights`` (the model, its ExportedProgram or its state dict); without either the load fails
@@ -294,78 +376,35 @@ def load(
         raise ValueError("torch_tensorrt.load: file_path is required")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"torch_tensorrt.load: no such file: {path!r}")
-    fmt = FORMAT_TABLE[detect_format(path)]
+    archive, name = _open(path)
     check_rank(path)  # a tensor-parallel rank's program: same world size and rank as when saved
+    if archive is not None and not (trust_code or allow_pickle):
+        check_untrusted(archive)
     _register_runtimes()
-    return fmt.load(path, LoadRequest(extra_files, allow_pickle, kwargs, weights))
+    request = LoadRequest(extra_files, trust_code or allow_pickle, kwargs, archive=archive, weights=weights)
+    return FORMAT_TABLE[name].load(path, request)
 
 
-def _cpp_hint(path: str) -> str:
-    """An explanation when ``path`` runs engines on the C++ runtime and this process has none."""
-    from torch_tensorrt.runtime import cpp_runtime_available, cpp_runtime_reason
+@contextlib.contextmanager
+def _torch_export_cause() -> Iterator[list[str]]:
+    """``torch.export.load`` logs the real error of a PT2 archive and raises a generic one: keep the former."""
+    found: list[str] = []
 
-    if cpp_runtime_available():
-        return ""
-    with zipfile.ZipFile(path) as zf:
-        uses_cpp = any(
-            b"tensorrt.execute_engine.default" in zf.read(n) for n in zf.namelist() if n.endswith(".json")
-        )
-    if not uses_cpp:
-        return ""
-    return (
-        "\nThe program runs its engines on the C++ runtime (tensorrt::execute_engine with a tensorrt::Engine "
-        f"constant), which is not available in this process: {cpp_runtime_reason()}. Load it where the C++ "
-        "runtime is installed, or move engines across runtimes with torch.save / state_dict instead."
-    )
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.exc_info and record.exc_info[1] is not None:
+                found.append(f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}")
 
-
-def validate_exported_program(ep: torch.export.ExportedProgram, where: str = "<program>") -> int:
-    """Decode and check the record of every engine node of ``ep``; warn about version mismatches. Returns the
-    number of engines. Errors name the file and the node."""
-    from torch_tensorrt.dynamo.runtime import _execute_op
-    from torch_tensorrt.runtime._record import EngineRecord, RecordError
-
-    sig = ep.graph_signature
-    by_placeholder = {**sig.inputs_to_lifted_tensor_constants, **sig.inputs_to_lifted_custom_objs}
-    count = 0
-    for node in ep.graph.nodes:
-        if node.op != "call_function":
-            continue
-        target = str(node.target)
-        if not target.startswith("tensorrt."):
-            continue
-        holder = node.args[1] if len(node.args) > 1 else None
-        const_name = by_placeholder.get(getattr(holder, "name", ""), None)
-        value = ep.constants.get(const_name) if const_name else None
-        try:
-            if target.startswith("tensorrt.execute_engine_python"):
-                if not isinstance(value, torch.Tensor):
-                    raise RecordError("engine blob constant is missing")
-                record = _execute_op.decode_blob(value)
-            elif value is not None and hasattr(value, "__getstate__"):
-                record = EngineRecord.from_list(list(value.__getstate__()))
-            else:
-                continue
-        except RecordError as exc:
-            raise SerializationError(f"torch_tensorrt.load: {where}: engine node {node.name!r}: {exc}") from exc
-        _warn_versions(record, where)
-        count += 1
-    return count
-
-
-def _warn_versions(record: Any, where: str) -> None:
-    from torch_tensorrt._version import __version__
-
-    if record.torchtrt_version and record.torchtrt_version != __version__:
-        logger.warning("%s: engine %s was saved by torch_tensorrt %s (this is %s)", where, record.name, record.torchtrt_version, __version__)
+    handler = Handler(logging.WARNING)
+    torch_logger = logging.getLogger("torch.export")
+    torch_logger.addHandler(handler)
     try:
-        from torch_tensorrt import _trt
+        yield found
+    finally:
+        torch_logger.removeHandler(handler)
 
-        info = _trt.info()
-    except ImportError:
-        return
-    if record.trt_version and (record.trt_flavour, record.trt_version) != (info.flavour, info.version):
-        logger.warning(
-            "%s: engine %s was built with %s %s; this process uses %s %s", where, record.name,
-            record.trt_flavour, record.trt_version, info.flavour, info.version,
-        )
+
+def _cpp_reason() -> str:
+    from torch_tensorrt.runtime import cpp_runtime_reason
+
+    return cpp_runtime_reason()

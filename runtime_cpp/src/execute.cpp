@@ -152,7 +152,7 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
   dense.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string& name = engine->input_names()[i];
-    at::Tensor t = inputs[i].contiguous();
+    at::Tensor t = inputs[i].resolve_conj().resolve_neg().contiguous();  // no lazy neg/conj bits, dense
     if (engine->is_shape_input(i)) {
       TORCH_CHECK(t.is_cpu() || !capturing, label(), ": shape tensor input ", quoted(name), " is on ",
                   t.device().str(), " and its values are needed on the host, which a CUDA graph capture cannot wait "

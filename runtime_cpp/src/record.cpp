@@ -1,9 +1,14 @@
 // Parsing and validation of the engine record; mirrors EngineRecord.from_list in
-// python/torch_tensorrt/runtime/_record.py (same checks, same order, equivalent messages).
+// python/torch_tensorrt/runtime/_record.py (same checks, same order, same messages). SHA-256 is implemented
+// here (FIPS 180-4) so that the record code needs nothing but the standard library.
 #include "torchtrt/record.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
-#include <sstream>
+#include <cstring>
+
+#include "torchtrt/record_check.h"
 
 namespace torchtrt {
 namespace {
@@ -43,7 +48,8 @@ std::string engine_prefix(const std::string& name) { return "engine " + quoted(n
 }  // namespace
 
 std::string quoted(const std::string& text) {
-  // Python's repr picks double quotes only when the text has a single quote and no double quote.
+  // quoted() of _record_check.py: Python's repr for ASCII (double quotes only when the text has a single quote
+  // and no double quote); bytes >= 0x80 (non-ASCII UTF-8) are kept as they are.
   const bool dq = text.find('\'') != std::string::npos && text.find('"') == std::string::npos;
   const char q = dq ? '"' : '\'';
   std::string out(1, q);
@@ -87,41 +93,96 @@ std::string base64_encode(const std::string& bytes) {
 }
 
 bool base64_decode(const std::string& text, std::string* out, std::string* why) {
+  // The rules and reasons of b64_problem in _record.py, in the same order.
   out->clear();
-  if (text.size() % 4 != 0) {
-    *why = "length " + std::to_string(text.size()) + " is not a multiple of 4 (incorrect padding)";
+  const std::size_t n = text.size();
+  if (n % 4 != 0) {
+    *why = "length " + std::to_string(n) + " is not a multiple of 4 (incorrect padding)";
     return false;
   }
-  std::size_t pad = 0;
-  if (!text.empty() && text.back() == '=') pad = (text.size() >= 2 && text[text.size() - 2] == '=') ? 2 : 1;
-  out->reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
+  const std::size_t pad = (n >= 2 && text[n - 1] == '=' && text[n - 2] == '=') ? 2 : (n >= 1 && text[n - 1] == '=') ? 1 : 0;
+  std::size_t bad = std::string::npos;
+  for (std::size_t i = 0; i < n && bad == std::string::npos; ++i)
+    if (text[i] != '=' && b64_value(static_cast<unsigned char>(text[i])) < 0) bad = i;
+  std::size_t first_pad = text.find('=');
+  if (first_pad != std::string::npos && first_pad >= n - pad) first_pad = std::string::npos;
+  if (bad != std::string::npos && (first_pad == std::string::npos || bad < first_pad)) {
+    const unsigned char lead = static_cast<unsigned char>(text[bad]);
+    const std::size_t len = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    *why = "character " + quoted(text.substr(bad, len)) + " at position " + std::to_string(bad) +
+        " is not in the base64 alphabet";
+    return false;
+  }
+  if (first_pad != std::string::npos) {
+    *why = "padding '=' at position " + std::to_string(first_pad) + " before the end";
+    return false;
+  }
+  if (pad && (b64_value(static_cast<unsigned char>(text[n - pad - 1])) & (pad == 2 ? 0x0F : 0x03))) {
+    *why = "non-zero padding bits at position " + std::to_string(n - pad - 1);
+    return false;
+  }
+  out->reserve(n / 4 * 3);
+  for (std::size_t i = 0; i < n; i += 4) {
     uint32_t v = 0;
     for (std::size_t j = 0; j < 4; ++j) {
-      const std::size_t pos = i + j;
-      const unsigned char c = static_cast<unsigned char>(text[pos]);
-      if (c == '=') {
-        if (pos < text.size() - pad) {
-          *why = "padding '=' at position " + std::to_string(pos) + " before the end";
-          return false;
-        }
-        v <<= 6;
-        continue;
-      }
-      const int d = b64_value(c);
-      if (d < 0) {
-        *why = "character " + quoted(std::string(1, static_cast<char>(c))) + " at position " + std::to_string(pos) +
-            " is not in the base64 alphabet";
-        return false;
-      }
-      v = (v << 6) | uint32_t(d);
+      const char c = text[i + j];
+      v = (v << 6) | uint32_t(c == '=' ? 0 : b64_value(static_cast<unsigned char>(c)));
     }
-    const bool last = i + 4 == text.size();
-    const std::size_t n = last ? 3 - pad : 3;
-    const char bytes[3] = {char((v >> 16) & 0xff), char((v >> 8) & 0xff), char(v & 0xff)};
-    out->append(bytes, n);
+    const std::size_t bytes = i + 4 == n ? 3 - pad : 3;
+    const char chunk[3] = {char((v >> 16) & 0xff), char((v >> 8) & 0xff), char(v & 0xff)};
+    out->append(chunk, bytes);
   }
   return true;
+}
+
+// ------------------------------------------------------------------------------------------------- SHA-256
+std::string sha256_hex(const std::string& bytes) {
+  static constexpr std::array<uint32_t, 64> k = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+      0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+      0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+      0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+      0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+      0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+      0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+      0xc67178f2};
+  std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  auto rotr = [](uint32_t x, int r) { return (x >> r) | (x << (32 - r)); };
+  std::string msg = bytes;
+  const uint64_t bits = static_cast<uint64_t>(bytes.size()) * 8;
+  msg += static_cast<char>(0x80);
+  while (msg.size() % 64 != 56) msg += '\0';
+  for (int i = 7; i >= 0; --i) msg += static_cast<char>((bits >> (8 * i)) & 0xff);
+  std::array<uint32_t, 64> w{};
+  for (std::size_t chunk = 0; chunk < msg.size(); chunk += 64) {
+    for (int i = 0; i < 16; ++i) {
+      const auto* p = reinterpret_cast<const unsigned char*>(msg.data() + chunk + 4 * i);
+      w[i] = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+    }
+    for (int i = 16; i < 64; ++i) {
+      const uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      const uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; ++i) {
+      const uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      const uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      hh = g;
+      g = f;
+      f = e;
+      e = d + t1;
+      d = c;
+      c = b;
+      b = a;
+      a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+  }
+  char hex[65];
+  for (int i = 0; i < 8; ++i) std::snprintf(hex + 8 * i, 9, "%08x", h[i]);
+  return std::string(hex, 64);
 }
 
 std::vector<std::string> split_names(const std::string& joined) {
@@ -146,9 +207,86 @@ std::string join_names(const std::vector<std::string>& names) {
   return out;
 }
 
+namespace {
+
+void check_text(const std::string& pre, Field f, const std::string& text) {
+  if (has_control(text)) throw RecordError(pre + "field " + field_name(f) + " contains a control character");
+}
+
+std::string decode_b64(const std::string& pre, Field f, const std::string& text) {
+  if (text.empty()) throw RecordError(pre + "field " + field_name(f) + " is empty");
+  std::string out, why;
+  if (!base64_decode(text, &out, &why))
+    throw RecordError(pre + "field " + field_name(f) + " is not valid base64 (" + why + ")");
+  return out;
+}
+
+bool parse_flag(const std::string& pre, Field f, const std::string& v) {
+  if (v != "0" && v != "1") throw RecordError(pre + "field " + field_name(f) + " must be '0' or '1', got " + quoted(v));
+  return v == "1";
+}
+
+void check_names(const std::string& pre, const std::vector<std::string>& inputs,
+                 const std::vector<std::string>& outputs) {
+  std::vector<std::string> seen;
+  for (const auto* names : {&inputs, &outputs}) {
+    const bool in = names == &inputs;
+    for (const auto& n : *names) {
+      if (n.empty() || has_control(n))
+        throw RecordError(pre + "invalid " + (in ? "input" : "output") + " binding name " + quoted(n));
+      if (std::find(seen.begin(), seen.end(), n) != seen.end())
+        throw RecordError(pre + "field " + (in ? "INPUT_BINDING_NAMES" : "OUTPUT_BINDING_NAMES") + " lists " +
+                          quoted(n) + ", which is already a binding name");
+      seen.push_back(n);
+    }
+  }
+}
+
+bool is_lower_hex(const std::string& s, std::size_t from, std::size_t count) {
+  for (std::size_t i = from; i < from + count; ++i)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+  return true;
+}
+
+void check_metadata_of(const std::string& pre, const std::string& meta_bytes, const EngineRecord& r) {
+  const int64_t bad = utf8_error(meta_bytes);
+  if (bad >= 0)
+    throw RecordError(pre + "field SERIALIZED_METADATA is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  JsonValue meta;
+  std::string why;
+  if (!parse_json(meta_bytes, &meta, &why))
+    throw RecordError(pre + "field SERIALIZED_METADATA is not valid JSON (" + why + ")");
+  const std::string problem = check_metadata(meta);
+  if (!problem.empty())
+    throw RecordError(pre + "field SERIALIZED_METADATA" + (problem == "is not a JSON object" ? " " : ": ") + problem);
+  for (const char* group : {"inputs", "outputs"}) {
+    const bool in = std::strcmp(group, "inputs") == 0;
+    std::vector<std::string> declared;
+    for (const auto& spec : meta.get(group)->items) declared.push_back(spec.get("name")->text);
+    const auto& names = in ? r.input_binding_names : r.output_binding_names;
+    if (names != declared)
+      throw RecordError(pre + "field " + (in ? "INPUT_BINDING_NAMES " : "OUTPUT_BINDING_NAMES ") + quoted_list(names) +
+                        " does not match the metadata's " + group + " " + quoted_list(declared));
+  }
+  const JsonValue* network = meta.get("network");
+  const bool has_network = network && network->kind == JsonValue::Kind::Object;
+  if (r.engine_kind == kKindSimulated && !has_network)
+    throw RecordError(pre + "field ENGINE_KIND is 'simulated' but the metadata has no recorded network");
+  if (r.engine_kind == kKindTensorRT && has_network)
+    throw RecordError(pre + "field ENGINE_KIND is 'tensorrt' but the metadata carries a recorded network");
+}
+
+}  // namespace
+
 EngineRecord EngineRecord::from_list(const std::vector<std::string>& fields) {
-  const std::string name = fields.size() > idx(Field::NAME) ? fields[idx(Field::NAME)] : "<unnamed>";
   if (fields.empty()) throw RecordError("engine record is empty");
+  for (std::size_t i = 0; i < std::min(fields.size(), kNumFields); ++i) {
+    if (utf8_error(fields[i]) < 0) continue;
+    const bool name_ok = utf8_error(fields[idx(Field::NAME)]) < 0;
+    throw RecordError((name_ok ? engine_prefix(fields[idx(Field::NAME)]) : std::string("engine record: ")) + "field " +
+                      kFieldNames[i] + " is not valid UTF-8");
+  }
+  const std::string name = fields.size() > idx(Field::NAME) ? fields[idx(Field::NAME)] : "<unnamed>";
   const std::string pre = engine_prefix(name);
 
   const std::string& abi = fields[idx(Field::ABI_VERSION)];
@@ -164,54 +302,56 @@ EngineRecord EngineRecord::from_list(const std::vector<std::string>& fields) {
                       std::to_string(kNumFields) + " (truncated or corrupted record)");
 
   auto get = [&](Field f) -> const std::string& { return fields[idx(f)]; };
-  auto flag = [&](Field f) {
-    const std::string& v = get(f);
-    if (v != "0" && v != "1")
-      throw RecordError(pre + "field " + field_name(f) + " must be '0' or '1', got " + quoted(v));
-    return v == "1";
-  };
-
   EngineRecord r;
-  std::string why;
-  if (!base64_decode(get(Field::ENGINE), &r.engine, &why))
-    throw RecordError(pre + "field ENGINE is not valid base64 (" + why + ")");
-  if (r.engine.empty()) throw RecordError(pre + "field ENGINE is empty");
+  if (name.empty()) throw RecordError(pre + "field NAME is empty");
+  check_text(pre, Field::NAME, name);
   const std::string& dev = get(Field::DEVICE_ID);
-  const std::string dev_digits = (!dev.empty() && dev[0] == '-') ? dev.substr(1) : dev;
-  if (!all_digits(dev_digits) || dev_digits.size() > 9)
-    throw RecordError(pre + "field DEVICE_ID is not an integer: " + quoted(dev));
+  const bool dev_ok = all_digits(dev) && (dev == "0" || dev[0] != '0') && dev.size() <= 10 &&
+      compare_decimal(dev, "2147483647") <= 0;
+  if (!dev_ok) throw RecordError(pre + "field DEVICE_ID must be an integer in [0, 2147483647], got " + quoted(dev));
+  const std::string& cap = get(Field::DEVICE_CAPABILITY);
+  if (!cap.empty()) {
+    const std::size_t dot = cap.find('.');
+    const bool ok = dot != std::string::npos && dot >= 1 && dot <= 2 && cap.size() - dot - 1 >= 1 &&
+        cap.size() - dot - 1 <= 2 && all_digits(cap.substr(0, dot)) && all_digits(cap.substr(dot + 1));
+    if (!ok) throw RecordError(pre + "field DEVICE_CAPABILITY must be empty or 'major.minor', got " + quoted(cap));
+  }
+  check_text(pre, Field::DEVICE_NAME, get(Field::DEVICE_NAME));
+  r.engine = decode_b64(pre, Field::ENGINE, get(Field::ENGINE));
+  r.input_binding_names = split_names(get(Field::INPUT_BINDING_NAMES));
+  r.output_binding_names = split_names(get(Field::OUTPUT_BINDING_NAMES));
+  check_names(pre, r.input_binding_names, r.output_binding_names);
+  r.hardware_compatible = parse_flag(pre, Field::HW_COMPATIBLE, get(Field::HW_COMPATIBLE));
+  const std::string meta_bytes = decode_b64(pre, Field::SERIALIZED_METADATA, get(Field::SERIALIZED_METADATA));
+  check_text(pre, Field::TARGET_PLATFORM, get(Field::TARGET_PLATFORM));
+  r.requires_output_allocator = parse_flag(pre, Field::REQUIRES_OUTPUT_ALLOCATOR, get(Field::REQUIRES_OUTPUT_ALLOCATOR));
+  check_text(pre, Field::TORCHTRT_VERSION, get(Field::TORCHTRT_VERSION));
+  const std::string& flavour = get(Field::TRT_FLAVOUR);
+  if (flavour != "" && flavour != "tensorrt" && flavour != "tensorrt_rtx")
+    throw RecordError(pre + "field TRT_FLAVOUR must be one of '', 'tensorrt', 'tensorrt_rtx', got " + quoted(flavour));
+  check_text(pre, Field::TRT_VERSION, get(Field::TRT_VERSION));
+  const std::string& kind = get(Field::ENGINE_KIND);
+  if (kind != kKindTensorRT && kind != kKindSimulated) throw RecordError(pre + "unknown engine kind " + quoted(kind));
+  const std::string& digests = get(Field::SHA256);
+  if (digests.size() != 129 || digests[64] != kListSep || !is_lower_hex(digests, 0, 64) || !is_lower_hex(digests, 65, 64))
+    throw RecordError(pre + "field SHA256 is malformed (two lowercase hex SHA-256 digests separated by '\\x1f')");
+  if (sha256_hex(r.engine) != digests.substr(0, 64))
+    throw RecordError(pre + "field SHA256: the engine bytes do not match their checksum (corrupted file?)");
+  if (sha256_hex(meta_bytes) != digests.substr(65))
+    throw RecordError(pre + "field SHA256: the metadata does not match its checksum (corrupted file?)");
 
   r.abi_version = abi;
   r.name = name;
-  r.device_id = std::stoll(dev);
-  r.device_capability = get(Field::DEVICE_CAPABILITY);
+  r.device_id = std::stoll(dev);  // at most 10 ASCII digits, checked above: cannot throw
+  r.device_capability = cap;
   r.device_name = get(Field::DEVICE_NAME);
-  r.input_binding_names = split_names(get(Field::INPUT_BINDING_NAMES));
-  r.output_binding_names = split_names(get(Field::OUTPUT_BINDING_NAMES));
-  r.hardware_compatible = flag(Field::HW_COMPATIBLE);
   r.serialized_metadata = get(Field::SERIALIZED_METADATA);
-  if (!r.serialized_metadata.empty()) {
-    std::string decoded;
-    if (!base64_decode(r.serialized_metadata, &decoded, &why))
-      throw RecordError(pre + "field SERIALIZED_METADATA is corrupted (" + why + ")");
-    if (decoded.find_first_not_of(" \t\r\n") == std::string::npos || decoded[decoded.find_first_not_of(" \t\r\n")] != '{')
-      throw RecordError(pre + "field SERIALIZED_METADATA is not a JSON object");
-  }
   r.target_platform = get(Field::TARGET_PLATFORM);
-  r.requires_output_allocator = flag(Field::REQUIRES_OUTPUT_ALLOCATOR);
   r.torchtrt_version = get(Field::TORCHTRT_VERSION);
-  r.trt_flavour = get(Field::TRT_FLAVOUR);
+  r.trt_flavour = flavour;
   r.trt_version = get(Field::TRT_VERSION);
-  r.engine_kind = get(Field::ENGINE_KIND);
-
-  // The checks of the Python dataclass's __post_init__.
-  for (const auto* names : {&r.input_binding_names, &r.output_binding_names}) {
-    const char* what = names == &r.input_binding_names ? "input" : "output";
-    for (const auto& n : *names)
-      if (n.empty()) throw RecordError(pre + "invalid " + what + " binding name " + quoted(n));
-  }
-  if (r.engine_kind != kKindTensorRT && r.engine_kind != kKindSimulated)
-    throw RecordError(pre + "unknown engine kind " + quoted(r.engine_kind));
+  r.engine_kind = kind;
+  check_metadata_of(pre, meta_bytes, r);
   return r;
 }
 
@@ -233,6 +373,9 @@ std::vector<std::string> EngineRecord::to_list() const {
   f[idx(Field::TRT_FLAVOUR)] = trt_flavour;
   f[idx(Field::TRT_VERSION)] = trt_version;
   f[idx(Field::ENGINE_KIND)] = engine_kind;
+  std::string meta, why;
+  base64_decode(serialized_metadata, &meta, &why);  // validated by from_list (or written by a test)
+  f[idx(Field::SHA256)] = sha256_hex(engine) + kListSep + sha256_hex(meta);
   return f;
 }
 

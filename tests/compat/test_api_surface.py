@@ -67,8 +67,10 @@ def test_other_enums():
 def test_enabled_features():
     features = torch_tensorrt.ENABLED_FEATURES
     assert features.dynamo_frontend and features.refit and features.tensorrt_rtx
-    assert not features.torchscript_frontend and not features.qdp_plugin and not features.windows_cross_compile
+    assert not features.qdp_plugin and not features.windows_cross_compile
     assert isinstance(features.torch_tensorrt_runtime, bool)
+    # ir="ts" (TorchScript out of the dynamo path) needs the C++ runtime
+    assert features.torchscript_frontend == features.torch_tensorrt_runtime
 
 
 def test_dynamo_export_of_a_compiled_module():

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "mini_test.h"
+#include "record_fixtures.h"
 #include "torchtrt/engine.h"
 #include "torchtrt/execute.h"
 #include "torchtrt_fake_tensorrt.h"
@@ -30,13 +31,15 @@ output pos float32 positives x
 )";
 
 std::vector<std::string> record_for(const std::string& plan, std::vector<std::string> inputs,
-                                    std::vector<std::string> outputs, const std::string& name = "adder") {
+                                    std::vector<std::string> outputs, const std::string& name = "adder",
+                                    const char* kind = kKindTensorRT) {
   EngineRecord r;
   r.name = name;
   r.engine = plan;
   r.input_binding_names = std::move(inputs);
   r.output_binding_names = std::move(outputs);
-  return r.to_list();
+  r.engine_kind = kind;
+  return torchtrt_test::with_metadata(r).to_list();
 }
 
 c10::intrusive_ptr<TRTEngine> adder() {
@@ -214,7 +217,7 @@ TEST(binding_names_checked_against_the_engine) {
   EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(record_for(kAdderPlan, {"x", "y"}, {"out"})),
                     "the TensorRT engine has output 'pos' that the record does not list");
   EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(record_for(kAdderPlan, {"x", "x", "y"}, {"out", "pos"})),
-                    "the record lists input binding 'x' twice");
+                    "engine 'adder': field INPUT_BINDING_NAMES lists 'x', which is already a binding name");
 }
 
 TEST(bad_plans_and_records) {
@@ -224,10 +227,10 @@ TEST(bad_plans_and_records) {
                     "IRuntime::deserializeCudaEngine: plan line 1: not a stand-in");
   auto rec = record_for(kAdderPlan, {"x", "y"}, {"out", "pos"});
   rec[idx(Field::ABI_VERSION)] = "7";
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(rec), "record ABI 7 is newer than this runtime's ABI 1");
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(rec), "record ABI 7 is newer than this runtime's ABI 2");
   rec = record_for(kAdderPlan, {"x", "y"}, {"out", "pos"});
   rec.pop_back();
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(rec), "record has 15 fields");
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(rec), "record has 16 fields");
 }
 
 TEST(load_time_checks_name_built_for_and_here) {
@@ -249,9 +252,7 @@ TEST(load_time_checks_name_built_for_and_here) {
 }
 
 TEST(simulated_records_run_on_the_stand_in) {
-  EngineRecord r = EngineRecord::from_list(record_for(kAdderPlan, {"x", "y"}, {"out", "pos"}));
-  r.engine_kind = kKindSimulated;
-  auto e = c10::make_intrusive<TRTEngine>(r.to_list());
+  auto e = c10::make_intrusive<TRTEngine>(record_for(kAdderPlan, {"x", "y"}, {"out", "pos"}, "adder", kKindSimulated));
   EXPECT_EQ(e->record().engine_kind, std::string("simulated"));
 }
 

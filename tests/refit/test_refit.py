@@ -185,6 +185,8 @@ def test_tensorrt_kind_serializes_refitted_engines_staying_refittable():
             return memoryview(b"refitted-plan")
 
     engine = Engine()
-    record = TENSORRT.store_plan(EngineRecord("e", b"old", ["x"], ["y"]), engine)
+    spec = lambda n: {"name": n, "dtype": "float32", "shape": [2]}  # noqa: E731
+    meta = {"inputs": [spec("x")], "outputs": [spec("y")]}  # the bindings, as record validation requires
+    record = TENSORRT.store_plan(EngineRecord("e", b"old", ["x"], ["y"], metadata=meta), engine)
     assert record.engine == b"refitted-plan" and record.name == "e"
     assert trt.SerializationFlag.INCLUDE_REFIT in engine.config.flags

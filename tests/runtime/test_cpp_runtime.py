@@ -46,8 +46,16 @@ output pos float32 positives x
 """
 
 
+def _metadata(inputs, outputs, simulated: bool) -> dict:
+    """Metadata listing the bindings (record validation requires them); the text plan carries the shapes."""
+    spec = lambda n: {"name": n, "dtype": "float32", "shape": []}  # noqa: E731
+    return {"inputs": [spec(n) for n in inputs], "outputs": [spec(n) for n in outputs],
+            "network": {} if simulated else None}
+
+
 def record(plan: str = ADDER_PLAN, inputs=("x", "y"), outputs=("out", "pos"), **kw) -> list[str]:
     kw.setdefault("name", "adder")
+    kw.setdefault("metadata", _metadata(inputs, outputs, kw.get("engine_kind") == KIND_SIMULATED))
     return EngineRecord(engine=plan.encode(), input_binding_names=list(inputs), output_binding_names=list(outputs),
                         **kw).to_list()
 
@@ -170,7 +178,7 @@ def _corrupt(field: Field, value: str) -> list[str]:
     [
         pytest.param(record()[:5], id="truncated"),
         pytest.param(record() + ["extra"], id="too-many-fields"),
-        pytest.param(_corrupt(Field.ABI_VERSION, "2"), id="newer-abi"),
+        pytest.param(_corrupt(Field.ABI_VERSION, str(int(ABI_VERSION) + 1)), id="newer-abi"),
         pytest.param(_corrupt(Field.ABI_VERSION, "0"), id="older-abi"),
         pytest.param(_corrupt(Field.ABI_VERSION, "v1"), id="abi-not-a-number"),
         pytest.param(_corrupt(Field.ENGINE, "@@@@"), id="engine-not-base64"),
@@ -191,11 +199,9 @@ def test_bad_records_give_the_python_message(rt, bad):
         torch.classes.tensorrt.Engine(bad)
     with pytest.raises(ValueError) as check:
         torch.ops.tensorrt.check_record(bad)
-    py_msg = str(py.value)
-    # Python quotes the base64/JSON library's own explanation in parentheses; the rest must be identical.
-    expected = py_msg.split(" (")[0] if "base64" in py_msg or "SERIALIZED_METADATA" in py_msg else py_msg
-    assert str(cpp.value).startswith(expected), (str(cpp.value), py_msg)
-    assert str(check.value).startswith(expected)
+    # The same words on both runtimes (tests/reliability/test_bad_records.py runs the whole shared table).
+    assert str(cpp.value).startswith(str(py.value)), (str(cpp.value), str(py.value))
+    assert str(check.value).startswith(str(py.value))
 
 
 def test_binding_mismatch(rt):
@@ -305,7 +311,7 @@ def test_export_lifts_the_engine(rt):
     from torch_tensorrt.runtime import _execute_op
     from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 
-    spec = dict(dtype="float32", shape=["s0", 2], min=[1, 2], opt=[2, 2], max=[4, 8])
+    spec = dict(dtype="float32", shape=["s0", 2], min=[1, 2], opt=[2, 2], max=[4, 2])
     meta = EngineMetadata(inputs=[TensorSpec("x", **spec), TensorSpec("y", **spec)],
                           outputs=[TensorSpec("out", "float32", ["s0", 2])], symbols={"s0": ["x", 0]}).to_json()
     plan = "torchtrt-fake-plan 1\ninput x float32 1x2 2x2 4x8\ninput y float32 1x2 2x2 4x8\n" \

@@ -132,7 +132,7 @@ def _run(tmp_path, code: str, library: str | None) -> str:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([cpp_build.REPO, os.environ.get("PYTHONPATH", "")]))
     env[_cpp.ENV_VAR] = library or str(tmp_path / "no-such-library.so")
     # torch_tensorrt.testing registers the simulated engine kind (and the stand-in's simulator) in the process
-    proc = subprocess.run([sys.executable, "-c", "import torch, torch_tensorrt, torch_tensorrt.testing\n" + code], env=env, cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-c", "import torch, torch_tensorrt, torch_tensorrt.testing\ntorch_tensorrt.testing.allow_simulated_engines()\n" + code], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc.stdout

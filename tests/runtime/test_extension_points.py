@@ -29,17 +29,22 @@ def test_tensorrt_is_registered_and_stays():
 
 def test_registering_a_kind():
     kind = _kinds.EngineKind("unit_test_kind", make_runtime=lambda device: None, plan=lambda record: b"")
+    spec = lambda n: {"name": n, "dtype": "float32", "shape": [2]}  # noqa: E731
+    meta = {"inputs": [spec("x")], "outputs": [spec("y")]}  # the bindings, as record validation requires
     assert _kinds.register_engine_kind(kind) is kind
     try:
         assert _kinds.register_engine_kind(kind) is kind  # the same object again: no-op
         with pytest.raises(ValueError, match="'unit_test_kind' is already registered"):
             _kinds.register_engine_kind(_kinds.EngineKind("unit_test_kind", kind.make_runtime, kind.plan))
         assert "unit_test_kind" in _kinds.registered_kinds()
-        EngineRecord("e", b"plan", ["x"], ["y"], engine_kind="unit_test_kind")  # accepted while registered
+        saved = EngineRecord("e", b"plan", ["x"], ["y"], metadata=meta, engine_kind="unit_test_kind").to_list()
+        assert EngineRecord.from_list(saved).engine_kind == "unit_test_kind"  # accepted while registered
     finally:
         _kinds.unregister_engine_kind("unit_test_kind")
+    with pytest.raises(RecordError, match="^engine 'e': unknown engine kind 'unit_test_kind'"):
+        EngineRecord.from_list(saved)  # loading it where the kind is not registered
     with pytest.raises(RecordError) as err:
-        EngineRecord("e", b"plan", ["x"], ["y"], engine_kind="unit_test_kind")
+        EngineRecord("e", b"plan", ["x"], ["y"], metadata=meta, engine_kind="unit_test_kind")
     assert str(err.value) == "engine 'e': unknown engine kind 'unit_test_kind'"  # as the C++ runtime words it
     assert "registered engine kinds in this process: " in "".join(getattr(err.value, "__notes__", [""]))
     with pytest.raises(LookupError, match=r"engine 'e': unknown engine kind 'unit_test_kind'; registered engine kinds"):

@@ -94,6 +94,7 @@ def test_lazy_engine_init_and_no_cuda_at_construction():
     code = (
         "import torch\n"
         "from torch_tensorrt.testing._engines import matmul_relu_module\n"
+        "from torch_tensorrt.testing import allow_simulated_engines; allow_simulated_engines()\n"
         "from torch_tensorrt.dynamo._settings import CompilationSettings\n"
         "m, _ = matmul_relu_module(settings=CompilationSettings(lazy_engine_init=True))\n"
         "assert not m.engine.is_set_up\n"
@@ -139,11 +140,14 @@ def test_fast_path_and_op_agree(mm):
 
 def test_op_decodes_blob_when_no_module_registered_it(mm):
     module, w = mm
+    _execute_op.forget_loaded_engines()
     info = _execute_op.engine_info(module.record, "never-registered-key")
     x = torch.randn(2, 4)
     out = torch.ops.tensorrt.execute_engine_python([x], module._blob, info)[0]
     torch.testing.assert_close(out, torch.relu(x @ w))
-    assert _execute_op.lookup_engine("never-registered-key") is not None
+    # Kept by content (the blob's SHA-256), never under a key taken from the op's arguments (issue 9: aliasing).
+    assert _execute_op.lookup_engine("never-registered-key") is None
+    assert _execute_op.blob_digest(module._blob) in _execute_op._loaded
     _execute_op.forget_loaded_engines()
     with pytest.raises(RecordError, match="corrupted"):
         _execute_op.engine_for(_execute_op.engine_info(module.record, "bad"), torch.tensor([1, 2, 255], dtype=torch.uint8))

@@ -357,7 +357,7 @@ def _build_or_reuse(
     if settings.cache_built_engines:
         wmap = WeightMap.from_json(built.metadata.weight_map or {})
         header = {
-            "metadata": built.metadata.to_json(), "input_names": built.input_names, "output_names": built.output_names,
+            "metadata": built.metadata.to_json_with_kind(), "input_names": built.input_names, "output_names": built.output_names,
             "sources_digest": sources_digest(wmap, tracker.sources), "layers": built.layers, "build_s": built.build_s,
         }
         cache.save(key, encode_entry(key, header, built.engine))

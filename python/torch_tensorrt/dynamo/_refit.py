@@ -30,7 +30,7 @@ from typing import Any, Iterator, Mapping, Optional, cast
 import torch
 
 from torch_tensorrt._errors import TorchTensorRTError
-from torch_tensorrt.runtime._record import EngineRecord
+from torch_tensorrt.runtime._record import EngineRecord, engine_object_state
 from torch_tensorrt.runtime._weight_map import WeightMap, WeightMapError, first_program_difference, program_listing
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def _node_record(ep: torch.export.ExportedProgram, node: torch.fx.Node) -> tuple
     value = ep.constants[const]
     if isinstance(value, torch.Tensor):
         return const, _execute_op.decode_blob(value)
-    return const, EngineRecord.from_list(list(value.__getstate__()))
+    return const, EngineRecord.from_list(engine_object_state(value))
 
 
 def _replace_node_record(ep: torch.export.ExportedProgram, node: torch.fx.Node, record: EngineRecord) -> None:

@@ -11,7 +11,8 @@ evaluator or the testing package; packages above it extend it through its tables
 ``_record``            the engine record: the serialized field list shared with the C++ runtime (ABI)
 ``_metadata``          the engine metadata (I/O specs, shape symbols, settings) inside the record
 ``_shape_expr``        the shape-expression format of the metadata (writer and safe evaluator)
-``_kinds``             the table of engine kinds (how a record's plan is deserialized)
+``_kinds``             the table of engine kinds (how a record's plan is deserialized, when it may run)
+``_compat``            versioning: what an engine was built with and for, checked when it is loaded
 ``_engine``            :class:`TRTEngine`, the Python engine (TensorRT's Python API)
 ``_execute_op``        the ``tensorrt::execute_engine*`` ops and their fake kernels
 ``_module``            :class:`TorchTensorRTModule`

@@ -31,7 +31,7 @@ _loaded_path: Optional[str] = None
 _reason = "not loaded yet (call torch_tensorrt.runtime._cpp.load())"
 _attempted = False
 #: Run after each successful load (see :func:`add_load_callback`).
-_callbacks: list[Callable[[], None]] = []
+_callbacks: list[Callable[[], object]] = []
 
 logger = logging.getLogger(__name__)
 
@@ -84,25 +84,22 @@ def load() -> bool:
             return False
         _loaded_path = path
         _reason = ""
-        # Tracing support (fake Engine class, fake execute_engine kernel) from the moment the library is in,
-        # so behaviour never depends on which module happened to touch the runtime first.
-        from torch_tensorrt.runtime import _execute_op
-
-        _execute_op.register_cpp_fakes()
+        # Tracing support (fake Engine class, fake execute_engine kernel) arrives through the callback that
+        # torch_tensorrt.runtime._execute_op registers when imported (``import torch_tensorrt`` imports it).
         callbacks = list(_callbacks)
     for fn in callbacks:
         _run_callback(fn)
     return True
 
 
-def _run_callback(fn: Callable[[], None]) -> None:
+def _run_callback(fn: Callable[[], object]) -> None:
     try:
         fn()
     except Exception as exc:  # a failing extension must not make the runtime unusable
         logger.warning("callback %s after loading the C++ runtime failed: %s", getattr(fn, "__qualname__", fn), exc)
 
 
-def add_load_callback(fn: Callable[[], None]) -> None:
+def add_load_callback(fn: Callable[[], object]) -> None:
     """Run ``fn()`` once the library is loaded: now when it already is, else right after :func:`load` succeeds
     (again after each new successful load, so ``fn`` should be idempotent). A failing ``fn`` is logged, never
     raised into the loader."""
@@ -114,7 +111,7 @@ def add_load_callback(fn: Callable[[], None]) -> None:
         _run_callback(fn)
 
 
-def remove_load_callback(fn: Callable[[], None]) -> None:
+def remove_load_callback(fn: Callable[[], object]) -> None:
     """Stop running ``fn`` on later loads."""
     with _lock:
         if fn in _callbacks:

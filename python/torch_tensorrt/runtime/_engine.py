@@ -33,8 +33,9 @@ from torch.utils.hooks import RemovableHandle
 
 from torch_tensorrt._dtypes import torch_dtype_of
 from torch_tensorrt._trt import trt
+from torch_tensorrt.runtime._compat import sm_compatible
+from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind, refusal
 from torch_tensorrt.runtime._runtime_config import runtime_config_for
-from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 from torch_tensorrt.runtime._record import EngineRecord
 
@@ -88,10 +89,7 @@ def select_device(record: EngineRecord) -> torch.device:
     def compatible(i: int) -> bool:
         if not kind.device_specific or not wanted:
             return True
-        major, minor = torch.cuda.get_device_capability(i)
-        if record.hardware_compatible:  # Ampere-plus engines run on any SM >= 8.0
-            return major >= 8
-        return f"{major}.{minor}" == wanted
+        return sm_compatible(wanted, record.hardware_compatible, *torch.cuda.get_device_capability(i))
 
     order = [torch.cuda.current_device()]
     if 0 <= record.device_id < count:
@@ -204,7 +202,10 @@ class TRTEngine:
         except (ValueError, LookupError) as exc:
             raise EngineExecutionError(f"engine {self.name!r} (kind {self.kind.name!r}): {exc}") from exc
         with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
-            engine = runtime.deserialize_cuda_engine(plan)
+            try:
+                engine = runtime.deserialize_cuda_engine(plan)
+            except Exception as exc:  # a simulated plan's recording, or TensorRT raising instead of returning None
+                raise EngineExecutionError(f"engine {self.name!r}: could not deserialize it: {exc}") from exc
             if engine is None:
                 raise EngineExecutionError(
                     f"engine {self.name!r}: TensorRT could not deserialize it (built with {self.record.trt_flavour} "
@@ -331,6 +332,10 @@ class TRTEngine:
     # ------------------------------------------------------------------------------------------- execution
     def execute(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Run the engine on ``inputs`` (in binding order); returns the outputs in binding order."""
+        if self.kind.may_run is not None:  # e.g. simulated engines: only inside testing.simulate()
+            refused = refusal(self.kind, self.name)
+            if refused:
+                raise EngineExecutionError(refused)
         start = time.perf_counter()
         self.setup()
         setup_s = time.perf_counter() - start
@@ -378,7 +383,8 @@ class TRTEngine:
 
     def _execute(self, inputs: Sequence[torch.Tensor], info: ExecutionInfo, stream: int) -> list[torch.Tensor]:
         t0 = time.perf_counter()
-        inputs = [t if t.is_contiguous() else t.contiguous() for t in inputs]
+        # TensorRT reads raw dense memory: resolve lazy negation/conjugation bits, densify strided layouts.
+        inputs = [t if t.is_contiguous() and not (t.is_neg() or t.is_conj()) else t.resolve_conj().resolve_neg().contiguous() for t in inputs]
         self._set_shapes(inputs, info)
         ctx = self.context
         for name, t in zip(self.input_names, inputs):
@@ -432,7 +438,7 @@ class TRTEngine:
         return [o.clone() for o in entry.static_outputs]
 
     def _capture(self, inputs: Sequence[torch.Tensor], info: ExecutionInfo) -> _Graph:
-        static_inputs = [t.contiguous().clone() for t in inputs]
+        static_inputs = [t.resolve_conj().resolve_neg().contiguous().clone() for t in inputs]
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):  # warm-up outside the capture: shapes set, lazy work done

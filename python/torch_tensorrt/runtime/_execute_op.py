@@ -17,8 +17,12 @@ Two ops run engines; both are traceable by ``torch.export`` and ``torch.jit.trac
     * ``engine_info``: small JSON with the engine key (unique per record), name, binding names, I/O specs and
       shape symbols -- everything the fake kernel needs, since a fake blob has no data.
 
-    Live engines are found by key in a process registry (weakly held for modules, strongly for engines decoded
-    from blobs of loaded programs).
+    Engines are identified by content, never by a key from a file: a module's live engine (found by its key,
+    weakly held) is used only when its record is byte-identical to the blob; otherwise the blob is decoded and
+    validated, and kept by its SHA-256 (two files share an engine only when their records are identical).
+    An engine decoded from a blob runs on the runtime :func:`~torch_tensorrt.runtime.choose_runtime` picks for
+    its record (the process-wide choice, else the record's ``use_python_runtime`` setting, else the C++ runtime
+    when it is loaded): a program saved on a Python-only install runs on the C++ runtime where that is present.
 
 Fake kernels compute output shapes from the metadata's shape expressions: each symbol is bound to the input
 size it names (a ``SymInt`` under symbolic tracing); symbols no input defines (data-dependent sizes) become new
@@ -28,6 +32,7 @@ unbacked sizes.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import uuid
@@ -36,7 +41,7 @@ from typing import Any, Optional, Sequence, cast
 
 import torch
 
-from torch_tensorrt.runtime import _kinds, _shape_expr
+from torch_tensorrt.runtime import _cpp, _kinds, _shape_expr
 from torch_tensorrt.runtime._engine import TRTEngine
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 from torch_tensorrt.runtime._record import EngineRecord, RecordError
@@ -50,7 +55,8 @@ INFO_VERSION = 1
 
 _lib: Optional[torch.library.Library] = None
 _live: "weakref.WeakValueDictionary[str, TRTEngine]" = weakref.WeakValueDictionary()
-_loaded: dict[str, TRTEngine] = {}
+_loaded: dict[str, Any] = {}  # SHA-256 of the blob -> engine decoded from it (TRTEngine or CppEngineRunner)
+_by_blob: Any = None  # torch.utils.weak.WeakIdKeyDictionary: blob tensor -> (version, engine); created on first use
 
 
 # ------------------------------------------------------------------------------------------ blob and info
@@ -66,9 +72,14 @@ def decode_blob(blob: torch.Tensor) -> EngineRecord:
         raise RecordError(f"engine blob must be a 1-D uint8 tensor, got {blob.dtype} of shape {tuple(blob.shape)}")
     try:
         fields = json.loads(blob.detach().cpu().numpy().tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(f"engine blob is corrupted ({exc})") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise RecordError(f"engine blob is corrupted ({type(exc).__name__}: {exc})") from None
     return EngineRecord.from_list(fields)
+
+
+def blob_digest(blob: torch.Tensor) -> str:
+    """SHA-256 of the blob's bytes: the identity of the engine it holds."""
+    return hashlib.sha256(blob.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
 
 
 def new_key(record: EngineRecord) -> str:
@@ -114,22 +125,68 @@ def register_engine(key: str, engine: TRTEngine) -> None:
 
 
 def lookup_engine(key: str) -> Optional[TRTEngine]:
-    return _live.get(key) or _loaded.get(key)
+    return _live.get(key)
 
 
-def engine_for(info: str, blob: torch.Tensor) -> TRTEngine:
-    """The live engine for ``info``'s key; decoded from ``blob`` (and kept) when no module registered it."""
-    key = parse_info(info)["key"]
-    engine = lookup_engine(key)
-    if engine is None:
-        engine = TRTEngine(decode_blob(blob))
-        _loaded[key] = engine
+class CppEngineRunner:
+    """A record decoded from a blob, run on the C++ runtime (``torch.classes.tensorrt.Engine`` and
+    ``tensorrt::execute_engine``); the same ``execute`` as :class:`TRTEngine`."""
+
+    def __init__(self, record: EngineRecord) -> None:
+        self.name = record.name
+        self.record = record
+        self.engine = torch.classes.tensorrt.Engine(record.to_list())
+
+    def execute(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        return list(torch.ops.tensorrt.execute_engine(list(inputs), self.engine))
+
+
+def _engine_from_record(record: EngineRecord) -> Any:
+    from torch_tensorrt.runtime._choice import choose_runtime
+
+    settings = (record.metadata or {}).get("settings") or {}
+    if choose_runtime(settings.get("use_python_runtime"), record) == "cpp":
+        register_cpp_fakes()
+        return CppEngineRunner(record)
+    return TRTEngine(record)
+
+
+def engine_for(info: str, blob: torch.Tensor) -> Any:
+    """The engine whose record is ``blob``: the live engine of ``info``'s key if its record is byte-identical,
+    else the engine decoded from ``blob`` (kept by content) on the runtime chosen for its record. Cached per blob
+    tensor (and its version counter)."""
+    global _by_blob
+    if _by_blob is None:
+        from torch.utils.weak import WeakIdKeyDictionary
+
+        _by_blob = WeakIdKeyDictionary()
+    hit = _by_blob.get(blob)
+    if hit is not None and hit[0] == blob._version:
+        return hit[1]
+    digest = blob_digest(blob)
+    engine = _live.get(parse_info(info)["key"])
+    if engine is None or _record_digest(engine) != digest:
+        engine = _loaded.get(digest)
+        if engine is None:
+            engine = _engine_from_record(decode_blob(blob))
+            _loaded[digest] = engine
+    _by_blob[blob] = (blob._version, engine)
     return engine
+
+
+def _record_digest(engine: TRTEngine) -> str:
+    digest = getattr(engine, "_blob_digest", None)
+    if digest is None:
+        digest = blob_digest(encode_blob(engine.record))
+        engine._blob_digest = digest  # type: ignore[attr-defined]
+    return digest
 
 
 def forget_loaded_engines() -> None:
     """Release the engines decoded from blobs of loaded programs (they are rebuilt on their next call)."""
     _loaded.clear()
+    if _by_blob is not None:
+        _by_blob.clear()
 
 
 # ------------------------------------------------------------------------------------------- fake shapes
@@ -169,7 +226,10 @@ def fake_outputs(
     outs = []
     for spec in output_specs:
         tspec = TensorSpec(**spec)
-        shape = _shape_expr.evaluate_shape(tspec.shape, values, fresh)
+        try:
+            shape = _shape_expr.evaluate_shape(tspec.shape, values, fresh)
+        except _shape_expr.ShapeExprError as exc:
+            raise RuntimeError(f"engine {engine_name!r}: output {tspec.name!r}: {exc}") from None
         outs.append(torch.empty(shape, dtype=tspec.torch_dtype, device=device))
     return outs
 
@@ -263,16 +323,19 @@ class FakeTRTEngine:
 def _cpp_fake(inputs: list[torch.Tensor], engine: Any) -> list[torch.Tensor]:
     if isinstance(engine, torch.ScriptObject):
         engine = cast(Any, engine)  # the C++ Engine class's methods
-        # A real engine reached the Meta kernel: meta tensors in eager mode, not tracing.
-        names = list(engine.input_binding_names())
-        bad = next((i for i, t in enumerate(inputs) if t.device.type == "meta"), 0)
-        label = names[bad] if bad < len(names) else "?"
-        raise RuntimeError(
-            f"engine {engine.name()!r}: input {bad} ({label!r}) is on meta; a TensorRT engine runs on real "
-            "tensors (meta tensors work only while tracing: torch.export / FakeTensorMode)"
-        )
-    fake = getattr(engine, "wrapped_obj", engine)
-    record: EngineRecord = fake.record
+        # A real engine: FakeTensorMode outside torch.export (e.g. torch.jit.trace under fake tensors, which
+        # records the op without running the engine). Meta tensors in plain eager mode are not tracing.
+        if not any(isinstance(t, torch._subclasses.fake_tensor.FakeTensor) for t in inputs):
+            names = list(engine.input_binding_names())
+            bad = next((i for i, t in enumerate(inputs) if t.device.type == "meta"), 0)
+            label = names[bad] if bad < len(names) else "?"
+            raise RuntimeError(
+                f"engine {engine.name()!r}: input {bad} ({label!r}) is on meta; a TensorRT engine runs on real "
+                "tensors (meta tensors work only while tracing: torch.export / FakeTensorMode)"
+            )
+        record: EngineRecord = EngineRecord.from_list(list(engine.serialize()))
+    else:
+        record = getattr(engine, "wrapped_obj", engine).record
     meta = record.metadata or {}
     return fake_outputs(inputs, meta.get("inputs", []), meta.get("outputs", []), meta.get("symbols", {}), record.name)
 
@@ -300,3 +363,7 @@ def register_cpp_fakes() -> bool:
         logger.debug("tensorrt::execute_engine already has a fake kernel: %s", exc)
     _cpp_registered = True
     return True
+
+
+# Tracing support for the C++ op from the moment its library is loaded (at once when it already is).
+_cpp.add_load_callback(register_cpp_fakes)

@@ -43,6 +43,11 @@ class EngineKind:
         make_refitter: ``make_refitter(engine)`` -> an object with TensorRT's ``Refitter`` API for a deserialized
             engine (None: engines of this kind cannot be refitted; see :mod:`torch_tensorrt.runtime._refit`).
         store_plan: ``store_plan(record, engine)`` -> the record holding the (refitted) engine's new plan.
+        may_run: ``None`` when engines of the kind run whenever the kind is registered; else a callable that
+            returns ``""`` when they may run now and otherwise why not (checked on every execution; the runtime
+            raises :func:`refusal` naming the engine).
+        deployable: False for kinds whose plans are not for deployment (e.g. engines recorded for a simulator):
+            ``torch_tensorrt.save`` refuses to write them unless ``may_run`` allows them now or the caller asks.
     """
 
     name: str
@@ -53,6 +58,8 @@ class EngineKind:
     auto_cpp: bool = True
     make_refitter: Optional[Callable[[Any], Any]] = None
     store_plan: Optional[Callable[[Any, Any], Any]] = None
+    may_run: Optional[Callable[[], str]] = None
+    deployable: bool = True
 
 
 def _tensorrt_runtime(device: Any) -> Any:
@@ -133,6 +140,14 @@ def unknown_kind_hint(name: str) -> str:
         f"TensorRT plan and cannot run on TensorRT; kinds other than {KIND_TENSORRT!r} are registered by the package "
         f"that makes such engines (e.g. torch_tensorrt.testing): import it before loading the engine"
     )
+
+
+def refusal(kind: EngineKind, engine: str) -> str:
+    """"" when engine ``engine`` of ``kind`` may run now, else the error message saying why not."""
+    if kind.may_run is None:
+        return ""
+    why = kind.may_run()
+    return f"engine {engine!r} (engine kind {kind.name!r}) cannot run now: {why}" if why else ""
 
 
 def engine_kind(name: str, engine: str = "<unnamed>") -> EngineKind:

@@ -7,12 +7,14 @@ Schema (all keys always present in what the compiler writes)::
       "outputs": [TensorSpec, ...],     # in binding order
       "symbols": {"s0": ["x", 0], ...}, # each shape symbol -> (input binding, dimension) that defines it
       "settings": {...},                # CompilationSettings.to_json()
-      "engine_kind": "tensorrt",        # the record's ENGINE_KIND (see torch_tensorrt.runtime._kinds)
       "network": {...} | null,          # a description of the built network, when a network observer gave one
-      "weight_map": {...} | null        # how each named weight is computed from the state dict (refit; see
-    }                                   # torch_tensorrt.runtime._weight_map), when the compile recorded one
+      "weight_map": {...} | null,       # how each named weight is computed from the state dict (refit; see
+                                        # torch_tensorrt.runtime._weight_map), when the compile recorded one
+      "torch_version": "2.14.1"         # torch that built the engine ("" when unknown; checked on load, see _compat)
+    }
 
-``engine_kind`` and ``network`` are what the compiler's network observers may set
+``network`` and :attr:`EngineMetadata.engine_kind` (which becomes the record's ``ENGINE_KIND`` field and is not
+stored in the JSON) are what the compiler's network observers may set
 (:func:`torch_tensorrt.dynamo.conversion.add_network_observer`): a package whose engines run on something other
 than TensorRT records there what its runtime needs, and names its kind.
 
@@ -30,6 +32,7 @@ from typing import Any, Optional
 import torch
 
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT
+from torch_tensorrt.runtime._record_check import DTYPES
 from torch_tensorrt.runtime._shape_expr import Dim
 
 
@@ -37,9 +40,14 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).replace("torch.", "")
 
 
+#: The dtypes an engine binding may have, by metadata name (the table of runtime/_record_check.py).
+_DTYPES = {name: getattr(torch, name) for name in DTYPES}
+
+
 def dtype_from_name(name: str) -> torch.dtype:
-    value = getattr(torch, name, None)
-    if not isinstance(value, torch.dtype):
+    """The torch dtype of a metadata dtype name, from an explicit table (never ``getattr`` with file text)."""
+    value = _DTYPES.get(name) if isinstance(name, str) else None
+    if value is None:
         raise ValueError(f"unknown dtype name {name!r} in engine metadata")
     return value
 
@@ -71,14 +79,25 @@ class EngineMetadata:
     engine_kind: str = KIND_TENSORRT
     network: Optional[dict[str, Any]] = None
     weight_map: Optional[dict[str, Any]] = None
-    #: a converter of the engine produces data-dependent shapes (outputs go through an output allocator)
+    torch_version: str = ""
+    #: a converter of the engine produces data-dependent shapes (outputs go through an output allocator); carried
+    #: from conversion to the engine module, serialized as the record's REQUIRES_OUTPUT_ALLOCATOR field
     requires_output_allocator: bool = False
 
     #: Fields a network observer may set (the others are the compiler's own).
     OBSERVABLE = ("engine_kind", "network")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record's ``SERIALIZED_METADATA`` (``engine_kind`` and ``requires_output_allocator`` are the record's
+        own fields ``ENGINE_KIND`` and ``REQUIRES_OUTPUT_ALLOCATOR``, not metadata)."""
+        value = asdict(self)
+        del value["engine_kind"], value["requires_output_allocator"]
+        return value
+
+    def to_json_with_kind(self) -> dict[str, Any]:
+        """:meth:`to_json` plus the record's own fields, for stores that keep metadata apart from a record (engine
+        cache)."""
+        return dict(self.to_json(), engine_kind=self.engine_kind, requires_output_allocator=self.requires_output_allocator)
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> "EngineMetadata":
@@ -91,6 +110,7 @@ class EngineMetadata:
                 engine_kind=str(value.get("engine_kind") or KIND_TENSORRT),
                 network=value.get("network"),
                 weight_map=value.get("weight_map"),
+                torch_version=str(value.get("torch_version") or ""),
                 requires_output_allocator=bool(value.get("requires_output_allocator", False)),
             )
         except TypeError as exc:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import platform
-import sys
 from typing import Any, Optional, Sequence, Union
 
 import torch
@@ -29,6 +27,7 @@ import torch
 from torch_tensorrt._settings import CompilationSettings, normalize_op_names
 from torch_tensorrt.runtime import _execute_op
 from torch_tensorrt.runtime._choice import choose_runtime
+from torch_tensorrt.runtime._compat import build_capability, check_records, this_platform
 from torch_tensorrt.runtime._engine import PostCallback, PreCallback, TRTEngine
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT
 from torch_tensorrt.runtime._metadata import EngineMetadata
@@ -135,14 +134,16 @@ class TorchTensorRTModule(torch.nn.Module):
     ) -> EngineRecord:
         from torch_tensorrt._version import __version__
 
-        if isinstance(metadata, EngineMetadata):
-            meta = metadata.to_json()
-        elif metadata is not None:
-            meta = EngineMetadata.from_json(metadata).to_json()  # validates the schema
-        else:
-            meta = EngineMetadata(inputs=[], outputs=[]).to_json()
+        if metadata is None:
+            metadata = EngineMetadata(inputs=[], outputs=[])
+        elif not isinstance(metadata, EngineMetadata):
+            metadata = EngineMetadata.from_json(metadata)  # validates the schema
+        meta = metadata.to_json()
+        kind = metadata.engine_kind or KIND_TENSORRT  # the record's ENGINE_KIND, not metadata
         if not meta.get("settings"):
             meta["settings"] = self.settings.to_json()
+        if not meta.get("torch_version"):
+            meta["torch_version"] = torch.__version__
         flavour, version = _trt_identity()
         return EngineRecord(
             name=self.name or "engine",
@@ -150,14 +151,15 @@ class TorchTensorRTModule(torch.nn.Module):
             input_binding_names=inputs,
             output_binding_names=outputs,
             device_id=self.settings.device.gpu_id,
+            device_capability=build_capability(flavour, self.settings.device.gpu_id),
             hardware_compatible=self.settings.hardware_compatible,
             metadata=meta,
-            target_platform=f"{sys.platform}_{platform.machine().lower()}",
+            target_platform=this_platform(),
             requires_output_allocator=self.requires_output_allocator,
             torchtrt_version=__version__,
             trt_flavour=flavour,
             trt_version=version,
-            engine_kind=str(meta.get("engine_kind") or KIND_TENSORRT),
+            engine_kind=kind,
         )
 
     def _install(self, record: EngineRecord, runtime: Optional[str] = None) -> None:
@@ -357,7 +359,9 @@ class TorchTensorRTModule(torch.nn.Module):
             self._record = self._engine = self._runtime = None
             self._pending_refit = False
             return
-        self._install(EngineRecord.from_list(list(state["record"])))
+        record = EngineRecord.from_list(list(state["record"]))
+        check_records([record], f"TorchTensorRTModule {self.name!r} (load_state_dict)")
+        self._install(record)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -383,7 +387,9 @@ class TorchTensorRTModule(torch.nn.Module):
         self.__dict__.update(state)
         self._record = None
         if record is not None:
-            self._install(EngineRecord.from_list(list(record)))
+            decoded = EngineRecord.from_list(list(record))
+            check_records([decoded], f"TorchTensorRTModule {self.name!r} (unpickled)")
+            self._install(decoded)
 
     def extra_repr(self) -> str:
         if self._record is None:

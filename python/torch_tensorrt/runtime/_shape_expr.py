@@ -10,9 +10,11 @@ Reading never uses ``eval()``: the string is parsed with :mod:`ast` and only the
 * integer literals and symbol names;
 * ``+``, ``-``, ``*``, ``//``, ``%`` and unary ``-`` / ``+``;
 * ``max``/``min`` (also spelled ``Max``/``Min``, any number of arguments), ``FloorDiv(a, b)``, ``Mod(a, b)``,
-  ``PythonMod(a, b)``, ``CeilDiv(a, b)``, ``ModularIndexing(x, d, m)`` (``(x // d) % m``), and
-  ``floor(a / b)`` / ``ceiling(a / b)`` / ``FloorToInt(IntTrueDiv(a, b))`` / ``CeilToInt(IntTrueDiv(a, b))``
-  (exact integer division, the only place a true division may appear).
+  ``CeilDiv(a, b)``, and ``floor(a / b)`` / ``ceiling(a / b)`` (the only place a true division may appear).
+
+This is the grammar the record check shares with the C++ runtime (``_record_check.shape_expr_problem``); the
+writer rewrites torch's other spellings into it (``PythonMod``, ``ModularIndexing``, ``FloorToInt``/``CeilToInt``
+of ``IntTrueDiv``).
 
 Symbol values may be ints or ``torch.SymInt`` (the fake kernel evaluates with the inputs' symbolic sizes), so
 arithmetic goes through Python operators and ``torch.sym_max``/``torch.sym_min``.
@@ -26,6 +28,8 @@ import logging
 from typing import Any, Callable, Mapping, Optional, Sequence, Union, cast
 
 import torch
+
+from torch_tensorrt.runtime._record_check import shape_expr_problem
 
 logger = logging.getLogger(__name__)
 
@@ -72,24 +76,23 @@ _FUNCS: dict[str, Callable[..., Any]] = {
     "Min": _sym_min,
     "FloorDiv": lambda a, b: a // b,
     "Mod": lambda a, b: a % b,
-    "PythonMod": lambda a, b: a % b,
     "CeilDiv": _ceil_div,
-    "ModularIndexing": lambda x, d, m: (x // d) % m,
 }
 #: Number of arguments of the fixed-arity functions (max/min take any number >= 1).
-_ARITY = {"FloorDiv": 2, "Mod": 2, "PythonMod": 2, "CeilDiv": 2, "ModularIndexing": 3}
+_ARITY = {"FloorDiv": 2, "Mod": 2, "CeilDiv": 2}
 _DIV_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
     "floor": lambda a, b: a // b,
     "ceiling": _ceil_div,
     "ceil": _ceil_div,
-    "FloorToInt": lambda a, b: a // b,
-    "CeilToInt": _ceil_div,
 }
 
 
 @functools.lru_cache(maxsize=1024)
 def parse(expr: str) -> ast.expr:
     """Parse and validate ``expr`` (cached). Raises :class:`ShapeExprError` for anything not allowed."""
+    problem = shape_expr_problem(expr)  # the grammar shared with the C++ runtime's record checks
+    if problem:
+        raise ShapeExprError(problem)
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
@@ -158,13 +161,48 @@ def write_dim(d: Any) -> Dim:
         return int(d)
     if getattr(d, "is_number", False) and getattr(d, "is_integer", False):
         return int(d)
-    text = str(d)
+    text = _canonical(str(d))
     if not is_valid(text):
         logger.warning(
             "shape expression %r is outside the metadata's expression format; tracing the compiled module "
             "(torch.export, saving as an ExportedProgram) cannot compute this size", text
         )
     return text
+
+
+class _Canonical(ast.NodeTransformer):
+    """Rewrites torch's spellings into the core grammar the C++ record check shares (``record_check``):
+    ``PythonMod`` -> ``Mod``, ``ModularIndexing(x, d, m)`` -> ``Mod(FloorDiv(x, d), m)``,
+    ``FloorToInt(IntTrueDiv(a, b))`` -> ``FloorDiv(a, b)``, ``CeilToInt(IntTrueDiv(a, b))`` -> ``CeilDiv(a, b)``."""
+
+    @staticmethod
+    def _call(name: str, *args: ast.expr) -> ast.Call:
+        return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        name = node.func.id if isinstance(node.func, ast.Name) else ""
+        if name == "PythonMod" and len(node.args) == 2:
+            return self._call("Mod", *node.args)
+        if name == "ModularIndexing" and len(node.args) == 3:
+            x, d, m = node.args
+            return self._call("Mod", self._call("FloorDiv", x, d), m)
+        if name in ("FloorToInt", "CeilToInt") and len(node.args) == 1:
+            division = _division(node.args[0])
+            if division is not None:
+                return self._call("FloorDiv" if name == "FloorToInt" else "CeilDiv", *division)
+        return node
+
+
+def _canonical(text: str) -> str:
+    """``text`` in the core grammar where it uses one of torch's other spellings (unchanged otherwise)."""
+    if not any(f in text for f in ("PythonMod", "ModularIndexing", "FloorToInt", "CeilToInt")):
+        return text
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return text
+    return ast.unparse(_Canonical().visit(tree))
 
 
 def write_shape(shape: Sequence[Any]) -> list[Dim]:
@@ -186,7 +224,10 @@ def evaluate(expr: Union[str, int], values: Mapping[str, IntLike]) -> IntLike:
         return expr
     if not isinstance(expr, str):
         raise ShapeExprError(f"shape dimension must be an int or an expression string, got {expr!r}")
-    return _eval(parse(expr), values, expr)
+    try:
+        return _eval(parse(expr), values, expr)
+    except ZeroDivisionError:
+        raise ShapeExprError(f"shape expression {expr!r}: division by zero with {dict(values)}") from None
 
 
 def _eval(node: ast.expr, values: Mapping[str, IntLike], expr: str) -> IntLike:

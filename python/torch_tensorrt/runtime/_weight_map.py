@@ -37,7 +37,7 @@ from typing import Any, Mapping, Optional, cast
 
 import torch
 
-from torch_tensorrt.runtime._metadata import dtype_from_name, dtype_name
+from torch_tensorrt.runtime._metadata import dtype_name
 
 VERSION = 1
 
@@ -142,7 +142,7 @@ class WeightMap:
                 value = self._eval(entry["node"], sources, memo)
                 if not isinstance(value, torch.Tensor):
                     raise WeightMapError(f"weight {name!r}: its recipe gives a {type(value).__name__}, not a tensor")
-                want = dtype_from_name(entry["dtype"])
+                want = _torch_value("dtype", entry["dtype"])
                 if list(value.shape) != list(entry["shape"]) or value.dtype != want:
                     raise WeightMapError(
                         f"weight {name!r}: its recipe gives {dtype_name(value.dtype)} {list(value.shape)}, the engine "
@@ -194,12 +194,30 @@ def resolve_op(name: str) -> Any:
     return op
 
 
-_ENUMS = {
-    "dtype": lambda n: dtype_from_name(n),
-    "device": lambda n: torch.device(n),
-    "layout": lambda n: getattr(torch, n),
-    "memory_format": lambda n: getattr(torch, n),
+def _by_name(cls: type) -> dict[str, Any]:
+    return {str(v).replace("torch.", ""): v for v in vars(torch).values() if isinstance(v, cls)}
+
+
+#: torch's own dtypes, layouts and memory formats by name. A recipe's names are looked up in these tables, never
+#: with ``getattr`` (a recipe may compute in any dtype, e.g. float64, not only the engine bindings' dtypes).
+_TORCH_NAMES: dict[str, dict[str, Any]] = {
+    "dtype": _by_name(torch.dtype), "layout": _by_name(torch.layout), "memory_format": _by_name(torch.memory_format),
 }
+
+
+def _torch_value(key: str, name: Any) -> Any:
+    if key == "device":
+        try:
+            return torch.device(name)
+        except (RuntimeError, TypeError) as exc:
+            raise WeightMapError(f"weight recipe: invalid device {name!r} ({exc})") from None
+    value = _TORCH_NAMES[key].get(name) if isinstance(name, str) else None
+    if value is None:
+        raise WeightMapError(f"weight recipe: unknown torch {key} {name!r}")
+    return value
+
+
+_ENUMS = ("dtype", "device", "layout", "memory_format")
 
 
 def _decode_arg(value: Any, ref: Any) -> Any:
@@ -213,7 +231,7 @@ def _decode_arg(value: Any, ref: Any) -> Any:
             if key == "float":
                 return float(inner)
             if key in _ENUMS:
-                return _ENUMS[key](inner)
+                return _torch_value(key, inner)
         return {k: _decode_arg(v, ref) for k, v in value.items()}
     return value
 
@@ -242,7 +260,7 @@ def encode_tensor(t: torch.Tensor) -> dict[str, Any]:
 
 
 def decode_tensor(entry: Mapping[str, Any]) -> torch.Tensor:
-    dtype = dtype_from_name(entry["dtype"])
+    dtype = _torch_value("dtype", entry["dtype"])
     data = bytearray(base64.b64decode(entry["data"]))
     if not data:
         return torch.empty(entry["shape"], dtype=dtype)

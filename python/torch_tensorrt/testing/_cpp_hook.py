@@ -23,6 +23,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Optional
 
+from torch_tensorrt.runtime import _kinds
 from torch_tensorrt.testing import _sim_runtime
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ def _context(engine: _sim_runtime.Engine, n: int, names: Any, is_input: Any, nb_
 def _simulate(request: int, engine_id: int, plan: int, size: int, n: int, names: Any, is_input: Any,
               nb_dims: Any, dims: Any, addresses: Any) -> None:
     engine = _engine(engine_id, plan, size)
+    if request == EXECUTE:  # the C++ path honours the kind's run check too (simulated: only inside simulate())
+        refused = _kinds.refusal(_kinds.engine_kind(engine.metadata.engine_kind, engine.name), engine.name)
+        if refused:
+            raise _sim_runtime.SimulationError(refused)
     ctx = _context(engine, n, names, is_input, nb_dims, dims)
     if request == SHAPES:
         for i in range(n):

@@ -24,8 +24,10 @@ and ``trt.Weights``).
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import math
+import re
 from typing import Any, Optional
 
 import numpy as np
@@ -186,18 +188,58 @@ class RecordingError(ValueError):
     """A recording that cannot be rebuilt (wrong format, unknown enum, dangling tensor name, ...)."""
 
 
+#: The TensorRT enum types a recording may name (the types of layer attributes), looked up in this table and then
+#: in the type's ``__members__`` -- never with ``getattr`` on the TensorRT module or an enum type, whose other
+#: attributes (classes, functions, dunders) a file must not reach.
+ENUM_TYPES = frozenset(
+    """ActivationType AttentionIOForm AttentionNormalizationOp BoundingBoxFormat CausalMaskKind CollectiveOperation
+    CumulativeOperation DataType DimensionOperation ElementWiseOperation FillOperation GatherMode InterpolationMode
+    KVCacheMode LayerType LoopOutput MatrixOperation MoEActType PaddingMode PoolingType ReduceOperation
+    ResizeCoordinateTransformation ResizeRoundMode ResizeSelector SampleMode ScaleMode ScatterMode TensorFormat
+    TopKOperation TripLimit UnaryOperation""".split()
+)
+#: Bytes per element of ``trt.Weights`` by DataType name (a recorded count must match the recorded bytes).
+_WEIGHT_BYTES = {"FLOAT": 4, "HALF": 2, "BF16": 2, "INT8": 1, "UINT8": 1, "INT32": 4, "INT64": 8, "BOOL": 1, "FP8": 1}
+_NDARRAY_DTYPE = re.compile(r"[<>|=](?:f[248]|i[1248]|u[1248]|b1)")
+_MEMBER_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def enum_member(type_name: Any, member: Any, where: str) -> Any:
+    """``trt.<type_name>.<member>`` through :data:`ENUM_TYPES` and the type's ``__members__``."""
+    mod = _trt_module()
+    enum_type = getattr(mod, type_name, None) if isinstance(type_name, str) and type_name in ENUM_TYPES else None
+    members = getattr(enum_type, "__members__", None) if enum_type is not None else None
+    value = None
+    if isinstance(members, dict):
+        value = members.get(member) if isinstance(member, str) else None
+    elif enum_type is not None and isinstance(member, str) and _MEMBER_NAME.fullmatch(member):
+        value = getattr(enum_type, member, None)  # the names-only stand-in (testing._names_only_trt) has no table
+    if value is None:
+        raise RecordingError(f"{where}: unknown enum value {type_name!r}.{member!r}")
+    return value
+
+
 def _decode(value: Any, where: str, keep_alive: list[Any]) -> Any:
+    try:
+        return _decode_value(value, where, keep_alive)
+    except RecordingError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, binascii.Error) as exc:
+        raise RecordingError(f"{where}: malformed recorded value ({type(exc).__name__}: {exc})") from None
+
+
+def _decode_value(value: Any, where: str, keep_alive: list[Any]) -> Any:
     mod = _trt_module()
     if isinstance(value, list):
-        return tuple(_decode(v, where, keep_alive) for v in value)
+        return tuple(_decode_value(v, where, keep_alive) for v in value)
     if not isinstance(value, dict):
         return value
     if "dims" in value:
-        return mod.Dims(value["dims"])
+        return mod.Dims([int(d) for d in value["dims"]])
     if "permutation" in value:
-        return mod.Permutation(value["permutation"])
+        return mod.Permutation([int(d) for d in value["permutation"]])
     if "float" in value:
-        return float(value["float"])
+        return float(str(value["float"]))
     if "tensor" in value:
         return RecordedTensorRef(value["tensor"])
     if "object" in value:
@@ -205,22 +247,24 @@ def _decode(value: Any, where: str, keep_alive: list[Any]) -> Any:
             k: _decode(v, f"{where}.{k}", keep_alive) for k, v in value["properties"].items() if not _unreadable(v)
         }, where)
     if "enum" in value:
-        enum_type = getattr(mod, value["enum"], None)
-        member = getattr(enum_type, value["name"], None) if enum_type is not None else None
-        if member is None:
-            raise RecordingError(f"{where}: unknown enum value {value['enum']}.{value['name']}")
-        return member
+        return enum_member(value["enum"], value.get("name"), where)
     if "ndarray" in value:
         a = value["ndarray"]
-        return np.frombuffer(base64.b64decode(a["data"]), dtype=np.dtype(a["dtype"])).reshape(a["shape"]).copy()
+        if not isinstance(a.get("dtype"), str) or not _NDARRAY_DTYPE.fullmatch(a["dtype"]):
+            raise RecordingError(f"{where}: array dtype {a.get('dtype')!r} is not a numeric dtype")
+        data = base64.b64decode(a["data"], validate=True)
+        return np.frombuffer(data, dtype=np.dtype(a["dtype"])).reshape([int(d) for d in a["shape"]]).copy()
     if "weights" in value:
         w = value["weights"]
-        dtype = getattr(mod.DataType, w["dtype"])
-        if not w["count"]:
+        dtype = enum_member("DataType", w["dtype"], where)
+        count = int(w["count"])
+        if not count:
             return mod.Weights(dtype)
-        buf = np.frombuffer(base64.b64decode(w["data"]), dtype=np.uint8).copy()
+        buf = np.frombuffer(base64.b64decode(w["data"], validate=True), dtype=np.uint8).copy()
+        if w["dtype"] not in _WEIGHT_BYTES or count * _WEIGHT_BYTES[w["dtype"]] != buf.size:
+            raise RecordingError(f"{where}: weights of {count} x {w['dtype']} do not match their {buf.size} recorded bytes")
         keep_alive.append(buf)
-        return mod.Weights(dtype, buf.ctypes.data, int(w["count"]))
+        return mod.Weights(dtype, buf.ctypes.data, count)
     raise RecordingError(f"{where}: value {value!r} was not readable when the network was recorded")
 
 
@@ -255,8 +299,8 @@ class RecordedTensor:
     def __init__(self, name: str, entry: dict[str, Any], network_inputs: set[str], network_outputs: set[str]) -> None:
         mod = _trt_module()
         self.name = name
-        self.dtype = getattr(mod.DataType, entry["dtype"])
-        self.shape = mod.Dims(entry["shape"])
+        self.dtype = enum_member("DataType", entry["dtype"], f"tensor {name!r}")
+        self.shape = mod.Dims([int(d) for d in entry["shape"]])
         self.is_shape_tensor = bool(entry.get("is_shape_tensor", False))
         self.is_execution_tensor = bool(entry.get("is_execution_tensor", True))
         self.is_network_input = name in network_inputs
@@ -271,9 +315,8 @@ class RecordedLayer:
     ``AttributeError`` that names the layer."""
 
     def __init__(self, entry: dict[str, Any], tensors: dict[str, RecordedTensor]) -> None:
-        mod = _trt_module()
         self.name: str = entry["name"]
-        self._layer_type = getattr(mod.LayerType, entry["type"])
+        self._layer_type = enum_member("LayerType", entry["type"], f"layer {entry.get('name')!r}")
         self._concrete = False
         self._inputs = [None if n is None else tensors[n] for n in entry["inputs"]]
         self._outputs = [tensors[n] for n in entry["outputs"]]
@@ -328,6 +371,14 @@ class RecordedLayer:
         decoded[attr] = value
         return value
 
+    def decode_all(self) -> None:
+        """Decode every recorded attribute (except those recorded as unreadable, which raise when read)."""
+        if not isinstance(self._raw, dict):
+            raise RecordingError(f"recorded layer {self.name!r}: properties are not a JSON object")
+        for attr, raw in self._raw.items():
+            if not attr.startswith("_") and not (isinstance(raw, dict) and "unreadable" in raw):
+                self.__getattr__(attr)
+
     def __repr__(self) -> str:
         return f"RecordedLayer({self.name!r}, {self._layer_type.name})"
 
@@ -338,17 +389,21 @@ class RecordedNetwork:
     def __init__(self, recording: dict[str, Any]) -> None:
         if not isinstance(recording, dict) or recording.get("format") != FORMAT:
             raise RecordingError("not a recorded network (missing or wrong 'format')")
-        if int(recording.get("version", 0)) > VERSION:
+        if not isinstance(recording.get("version", 0), int) or recording.get("version", 0) > VERSION:
             raise RecordingError(f"recorded network version {recording.get('version')} is newer than {VERSION}")
-        self.name: str = recording.get("name", "")
-        ins, outs = set(recording["inputs"]), set(recording["outputs"])
+        self.name: str = str(recording.get("name", ""))
         try:
+            ins, outs = set(recording["inputs"]), set(recording["outputs"])
             self._tensors = {n: RecordedTensor(n, e, ins, outs) for n, e in recording["tensors"].items()}
             self._inputs = [self._tensors[n] for n in recording["inputs"]]
             self._outputs = [self._tensors[n] for n in recording["outputs"]]
             self._layers = [RecordedLayer(e, self._tensors) for e in recording["layers"]]
         except KeyError as exc:
-            raise RecordingError(f"recorded network {self.name!r} refers to unknown tensor {exc}") from exc
+            raise RecordingError(f"recorded network {self.name!r} refers to unknown tensor {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise RecordingError(f"recorded network {self.name!r} is malformed ({type(exc).__name__}: {exc})") from None
+        for layer in self._layers:  # decode every attribute now: a bad recording fails at setup, naming the layer
+            layer.decode_all()
 
     num_inputs = property(lambda self: len(self._inputs))
     num_outputs = property(lambda self: len(self._outputs))

@@ -24,7 +24,8 @@ from torch_tensorrt._dtypes import torch_dtype_of, trt_dtype_of
 from torch_tensorrt._trt import trt
 from torch_tensorrt.runtime import _shape_expr
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
-from torch_tensorrt.testing._recording import RecordedNetwork
+from torch_tensorrt.runtime._record import KIND_SIMULATED
+from torch_tensorrt.testing._recording import RecordedNetwork, RecordingError
 
 PLAN_FORMAT = "torch_tensorrt.simulated_plan"
 #: Alignment passed to ``IOutputAllocator.reallocate_output_async`` (TensorRT uses 256 for device memory).
@@ -37,7 +38,7 @@ class SimulationError(RuntimeError):
 
 def serialize_plan(metadata: EngineMetadata | dict[str, Any]) -> bytes:
     """The simulated plan for ``metadata`` (which must carry a recorded network)."""
-    meta = metadata.to_json() if isinstance(metadata, EngineMetadata) else dict(metadata)
+    meta = metadata.to_json_with_kind() if isinstance(metadata, EngineMetadata) else dict(metadata)
     if not meta.get("network"):
         raise ValueError("a simulated plan needs metadata['network'] (record it with testing.record_network)")
     return json.dumps({"format": PLAN_FORMAT, "metadata": meta}).encode("utf-8")
@@ -83,7 +84,15 @@ class Runtime:
             raise SimulationError(f"not a simulated plan ({exc}); real TensorRT plans need a real runtime") from exc
         if not isinstance(value, dict) or value.get("format") != PLAN_FORMAT:
             raise SimulationError("not a simulated plan (wrong 'format')")
-        return Engine(EngineMetadata.from_json(value["metadata"]), self.device)
+        try:
+            metadata = value["metadata"]
+            if isinstance(metadata, dict) and not metadata.get("engine_kind"):
+                # A plan made from a record's metadata (the C++ runtime's stand-in plan): the record's ENGINE_KIND
+                # is not in its metadata, and a simulated plan is of the simulated kind unless it says otherwise.
+                metadata = dict(metadata, engine_kind=KIND_SIMULATED)
+            return Engine(EngineMetadata.from_json(metadata), self.device)
+        except (RecordingError, ValueError, KeyError, TypeError) as exc:
+            raise SimulationError(f"simulated plan: {type(exc).__name__}: {exc}") from None
 
 
 class Engine:
@@ -154,8 +163,9 @@ class Engine:
         spec = self._spec(name)
         if name not in self._inputs or profile_index != 0:
             raise SimulationError(f"no profile shape for {name!r} in profile {profile_index}")
-        static = [int(d) for d in spec.shape] if not spec.is_dynamic else None
-        return [trt.Dims(list(s) if s is not None else static) for s in (spec.min, spec.opt, spec.max)]
+        # Without recorded profile shapes, dynamic dimensions range over every size (what set_input_shape accepts).
+        fill = lambda s, v: list(s) if s is not None else [d if isinstance(d, int) else v for d in spec.shape]  # noqa: E731
+        return [trt.Dims(fill(spec.min, 0)), trt.Dims(fill(spec.opt, 1)), trt.Dims(fill(spec.max, 2**31 - 1))]
 
     def create_execution_context(self, *args: Any) -> "ExecutionContext":
         return ExecutionContext(self)
@@ -215,6 +225,10 @@ class ExecutionContext:
                 dims.append(int(_shape_expr.evaluate(d, values)))
             except _shape_expr.UnboundSymbol:
                 dims.append(-1)
+            except _shape_expr.ShapeExprError as exc:  # e.g. a division by a size that is zero for these inputs
+                raise SimulationError(f"simulated engine {self.name!r}: output {name!r}: {exc}") from None
+        if any(not 0 <= d <= 2**31 - 1 for d in dims if d != -1):
+            raise SimulationError(f"simulated engine {self.name!r}: output {name!r} would have shape {dims}")
         return trt.Dims(dims)
 
     def set_tensor_address(self, name: str, memory: int) -> bool:

@@ -18,6 +18,11 @@ The compiler and the runtime know nothing of simulation; this module plugs it in
   the library and this package is loaded first.
 
 Nothing is recorded unless the context is entered.
+
+Simulated engines stay in tests: they *run* (on either runtime) only while a ``simulate()`` block is open, or
+after an explicit :func:`allow_simulated_engines` (a test suite's opt-in); anywhere else the runtime refuses them
+with an error saying the engine was compiled under simulation and cannot run on TensorRT, and
+``torch_tensorrt.save`` refuses to write them unless asked (``allow_simulated=True``).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from torch_tensorrt.testing._sim_runtime import Runtime, serialize_plan
 
 __all__ = [
     "simulate", "is_active", "record_network", "RecordedNetwork", "Runtime", "serialize_plan", "KIND_SIMULATED",
-    "SIMULATED",
+    "SIMULATED", "allow_simulated_engines", "simulated_engines_allowed",
 ]
 
 #: ``ENGINE_KIND`` of engines built under :func:`simulate`.
@@ -41,6 +46,32 @@ KIND_SIMULATED = "simulated"
 
 _lock = threading.Lock()
 _depth = 0
+_allowed = False
+
+#: Why a simulated engine does not run outside ``simulate()`` (the runtime prefixes the engine and kind).
+REFUSAL = (
+    "it was compiled under torch_tensorrt.testing.simulate(): its plan is a recording of the network for the "
+    "simulator, not a TensorRT plan, and it cannot run on TensorRT. Run it inside `with "
+    "torch_tensorrt.testing.simulate():` (or after torch_tensorrt.testing.allow_simulated_engines()) in tests; "
+    "for deployment compile the model again without simulate()"
+)
+
+
+def allow_simulated_engines(enabled: bool = True) -> bool:
+    """Let simulated engines run outside ``simulate()`` in this process (a test suite's explicit opt-in);
+    ``False`` withdraws it. Returns the previous setting."""
+    global _allowed
+    previous, _allowed = _allowed, bool(enabled)
+    return previous
+
+
+def simulated_engines_allowed() -> bool:
+    """Whether simulated engines may run now (inside ``simulate()``, or opted in)."""
+    return _depth > 0 or _allowed
+
+
+def _may_run() -> str:
+    return "" if simulated_engines_allowed() else REFUSAL
 
 
 def _simulated_runtime(device: Any) -> Runtime:
@@ -64,6 +95,8 @@ SIMULATED = _kinds.EngineKind(
     auto_cpp=False,
     make_refitter=_sim_refit.make_refitter,
     store_plan=_sim_refit.store_plan,
+    may_run=_may_run,
+    deployable=False,
 )
 
 #: Builder flags the CPU-only TensorRT-RTX builder cannot honour; a simulated engine refits its recording instead.
@@ -110,7 +143,8 @@ def is_active() -> bool:
 
 @contextlib.contextmanager
 def simulate() -> Iterator[None]:
-    """Record built networks so that the engines compiled inside the block run on the simulated runtime."""
+    """Record built networks so that the engines compiled inside the block run on the simulated runtime; while
+    the block is open, simulated engines (compiled here or loaded) may run."""
     from torch_tensorrt.dynamo import conversion
 
     global _depth

@@ -599,7 +599,12 @@ class Runtime final : public nvinfer1::IRuntime, Live {
     Plan plan;
     std::string why;
     const std::string text = blob ? std::string(static_cast<const char*>(blob), size) : std::string();
-    const bool ok = is_simulated_plan(text) ? parse_simulated_plan(text, &plan, &why) : parse_plan(text, &plan, &why);
+    bool ok = false;
+    try {  // like TensorRT: a plan that does not parse is a logged error, never an exception out of noexcept
+      ok = is_simulated_plan(text) ? parse_simulated_plan(text, &plan, &why) : parse_plan(text, &plan, &why);
+    } catch (const std::exception& e) {
+      why = std::string("plan does not parse: ") + e.what();
+    }
     if (!blob || !ok) {
       logger_->log(ILogger::Severity::kERROR, ("IRuntime::deserializeCudaEngine: " + why).c_str());
       return nullptr;

@@ -102,7 +102,14 @@ class Reader {
         case 'f': out->push_back('\f'); break;
         case 'u': {
           if (pos_ + 4 > s_.size()) return fail("short \\u escape");
-          const unsigned cp = static_cast<unsigned>(std::stoul(s_.substr(pos_, 4), nullptr, 16));
+          // No std::stoul here: this runs inside deserializeCudaEngine (noexcept), where a throw aborts.
+          unsigned cp = 0;
+          for (std::size_t k = 0; k < 4; ++k) {
+            const char h = s_[pos_ + k];
+            const int v = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+            if (v < 0) return fail("bad \\u escape");
+            cp = cp * 16 + static_cast<unsigned>(v);
+          }
           pos_ += 4;
           // Names in plans are ASCII; other code points are kept as UTF-8 of the BMP code unit.
           if (cp < 0x80) out->push_back(static_cast<char>(cp));

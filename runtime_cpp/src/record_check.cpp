@@ -1,0 +1,622 @@
+// Strict JSON, shape expressions and the metadata schema; mirrors python/torch_tensorrt/runtime/_record_check.py
+// (same algorithm step for step, so that both report the same first problem with the same words).
+#include "torchtrt/record_check.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "torchtrt/record.h"
+
+namespace torchtrt {
+namespace {
+
+constexpr std::array<const char*, 9> kDtypes = {"float32", "float16", "bfloat16", "int8", "uint8",
+                                               "int32",   "int64",   "bool",     "float8_e4m3fn"};
+constexpr std::array<const char*, 6> kSpecKeys = {"name", "dtype", "shape", "min", "opt", "max"};
+constexpr std::array<const char*, 7> kMetadataKeys = {"inputs", "outputs", "symbols", "settings", "network",
+                                                     "weight_map", "torch_version"};
+constexpr std::array<const char*, 35> kKeywords = {
+    "False", "None",   "True",    "and",      "as",     "assert", "async", "await",  "break",
+    "class", "continue", "def",   "del",      "elif",   "else",   "except", "finally", "for",
+    "from",  "global", "if",      "import",   "in",     "is",     "lambda", "nonlocal", "not",
+    "or",    "pass",   "raise",   "return",   "try",    "while",  "with",  "yield"};
+
+template <std::size_t N>
+bool one_of(const std::string& s, const std::array<const char*, N>& table) {
+  return std::any_of(table.begin(), table.end(), [&](const char* t) { return s == t; });
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+int hex_value(char c) {
+  if (is_digit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_utf8(std::string* out, uint32_t cp) {
+  if (cp < 0x80) {
+    *out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    *out += static_cast<char>(0xC0 | (cp >> 6));
+    *out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *out += static_cast<char>(0xE0 | (cp >> 12));
+    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    *out += static_cast<char>(0xF0 | (cp >> 18));
+    *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ JSON parser
+class JsonParser {
+ public:
+  explicit JsonParser(const std::string& d) : d_(d), n_(d.size()) {}
+  bool parse(JsonValue* out, std::string* why) {
+    std::size_t i = 0;
+    if (!value(&i, 0, out)) return fail_out(why);
+    ws(&i);
+    if (i != n_) {
+      fail("trailing data", i);
+      return fail_out(why);
+    }
+    return true;
+  }
+
+ private:
+  bool fail(const std::string& reason, std::size_t pos) {
+    why_ = reason + " at byte " + std::to_string(pos);
+    return false;
+  }
+  bool fail_out(std::string* why) {
+    *why = why_;
+    return false;
+  }
+  void ws(std::size_t* i) const {
+    while (*i < n_ && (d_[*i] == ' ' || d_[*i] == '\t' || d_[*i] == '\n' || d_[*i] == '\r')) ++*i;
+  }
+  bool value(std::size_t* i, int depth, JsonValue* out) {
+    ws(i);
+    if (*i >= n_) return fail("unexpected end of data", *i);
+    const char c = d_[*i];
+    if (c == '{' || c == '[') {
+      if (depth >= kMaxJsonDepth) return fail("nesting deeper than " + std::to_string(kMaxJsonDepth), *i);
+      return c == '{' ? object(i, depth + 1, out) : array(i, depth + 1, out);
+    }
+    if (c == '"') {
+      out->kind = JsonValue::Kind::String;
+      return string(i, &out->text);
+    }
+    if (c == '-' || is_digit(c)) return number(i, out);
+    for (const char* lit : {"true", "false", "null"}) {
+      if (c != lit[0]) continue;
+      const std::size_t len = std::strlen(lit);
+      if (d_.compare(*i, len, lit) != 0) return fail("invalid literal", *i);
+      out->kind = c == 'n' ? JsonValue::Kind::Null : JsonValue::Kind::Bool;
+      out->boolean = c == 't';
+      *i += len;
+      return true;
+    }
+    return fail("unexpected character", *i);
+  }
+  bool number(std::size_t* i, JsonValue* out) {
+    const std::size_t start = *i;
+    std::size_t j = start;
+    if (j < n_ && d_[j] == '-') ++j;
+    if (j >= n_ || !is_digit(d_[j])) return fail("invalid number", start);
+    if (d_[j] == '0') {
+      ++j;
+    } else {
+      while (j < n_ && is_digit(d_[j])) ++j;
+    }
+    if (j < n_ && d_[j] == '.') {
+      ++j;
+      if (j >= n_ || !is_digit(d_[j])) return fail("invalid number", start);
+      while (j < n_ && is_digit(d_[j])) ++j;
+    }
+    if (j < n_ && (d_[j] == 'e' || d_[j] == 'E')) {
+      ++j;
+      if (j < n_ && (d_[j] == '+' || d_[j] == '-')) ++j;
+      if (j >= n_ || !is_digit(d_[j])) return fail("invalid number", start);
+      while (j < n_ && is_digit(d_[j])) ++j;
+    }
+    out->kind = JsonValue::Kind::Number;
+    out->text = d_.substr(start, j - start);
+    *i = j;
+    return true;
+  }
+  bool hex4(std::size_t at, uint32_t* cp) const {
+    if (at + 4 > n_) return false;
+    uint32_t v = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      const int h = hex_value(d_[at + k]);
+      if (h < 0) return false;
+      v = (v << 4) | static_cast<uint32_t>(h);
+    }
+    *cp = v;
+    return true;
+  }
+  bool string(std::size_t* i, std::string* out) {
+    const std::size_t start = *i;
+    std::size_t j = start + 1;
+    out->clear();
+    while (true) {
+      if (j >= n_) return fail("unterminated string", start);
+      const unsigned char c = static_cast<unsigned char>(d_[j]);
+      if (c == '"') {
+        *i = j + 1;
+        return true;
+      }
+      if (c < 0x20) return fail("control character in string", j);
+      if (c != '\\') {
+        *out += static_cast<char>(c);
+        ++j;
+        continue;
+      }
+      if (j + 1 >= n_) return fail("unterminated string", start);
+      const char e = d_[j + 1];
+      const char* simple = std::strchr("\"\\/bfnrt", e);
+      if (e != '\0' && simple != nullptr) {
+        static const char decoded[] = "\"\\/\b\f\n\r\t";
+        *out += decoded[simple - "\"\\/bfnrt"];
+        j += 2;
+        continue;
+      }
+      uint32_t cp = 0;
+      if (e != 'u' || !hex4(j + 2, &cp)) return fail("invalid escape", j);
+      if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("lone surrogate", j);
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        uint32_t low = 0;
+        const bool ok = j + 8 <= n_ && d_[j + 6] == '\\' && d_[j + 7] == 'u' && hex4(j + 8, &low) && low >= 0xDC00 &&
+            low <= 0xDFFF;
+        if (!ok) return fail("lone surrogate", j);
+        append_utf8(out, 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
+        j += 12;
+      } else {
+        append_utf8(out, cp);
+        j += 6;
+      }
+    }
+  }
+  bool object(std::size_t* i, int depth, JsonValue* out) {
+    out->kind = JsonValue::Kind::Object;
+    ++*i;
+    ws(i);
+    if (*i < n_ && d_[*i] == '}') {
+      ++*i;
+      return true;
+    }
+    while (true) {
+      if (*i >= n_) return fail("unexpected end of data", *i);
+      if (d_[*i] != '"') return fail("expected a string key", *i);
+      const std::size_t key_at = *i;
+      std::string key;
+      if (!string(i, &key)) return false;
+      for (const auto& m : out->members)
+        if (m.first == key) return fail("duplicate key " + quoted(key), key_at);
+      ws(i);
+      if (*i >= n_) return fail("unexpected end of data", *i);
+      if (d_[*i] != ':') return fail("expected ':'", *i);
+      ++*i;
+      out->members.emplace_back(std::move(key), JsonValue());
+      if (!value(i, depth, &out->members.back().second)) return false;
+      ws(i);
+      if (*i >= n_) return fail("unexpected end of data", *i);
+      if (d_[*i] == '}') {
+        ++*i;
+        return true;
+      }
+      if (d_[*i] != ',') return fail("expected ',' or '}'", *i);
+      ++*i;
+      ws(i);
+    }
+  }
+  bool array(std::size_t* i, int depth, JsonValue* out) {
+    out->kind = JsonValue::Kind::Array;
+    ++*i;
+    ws(i);
+    if (*i < n_ && d_[*i] == ']') {
+      ++*i;
+      return true;
+    }
+    while (true) {
+      out->items.emplace_back();
+      if (!value(i, depth, &out->items.back())) return false;
+      ws(i);
+      if (*i >= n_) return fail("unexpected end of data", *i);
+      if (d_[*i] == ']') {
+        ++*i;
+        return true;
+      }
+      if (d_[*i] != ',') return fail("expected ',' or ']'", *i);
+      ++*i;
+    }
+  }
+
+  const std::string& d_;
+  const std::size_t n_;
+  std::string why_;
+};
+
+// ------------------------------------------------------------------------------------------ shape expressions
+struct Token {
+  enum Kind { Int, Name, Op, End } kind;
+  std::string text;
+  std::size_t pos;
+};
+
+std::size_t utf8_length(unsigned char lead) {
+  return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+}
+
+// Mirrors _Expr in _record_check.py. Errors are recorded in problem_ and unwind by returning false.
+class ShapeExprParser {
+ public:
+  explicit ShapeExprParser(const std::string& text) : text_(text) {}
+
+  std::string run() {
+    if (!tokenize()) return problem_;
+    bool zero = false;
+    if (!expr(0, &zero)) return problem_;
+    if (tok().kind != Token::End) {
+      fail("unexpected " + quoted(tok().text) + " at position " + std::to_string(tok().pos));
+      return problem_;
+    }
+    return "";
+  }
+
+ private:
+  bool fail(const std::string& what) {
+    problem_ = "shape expression " + quoted(text_) + ": " + what;
+    return false;
+  }
+  bool tokenize() {
+    std::size_t i = 0;
+    const std::size_t n = text_.size();
+    while (true) {
+      while (i < n && text_[i] == ' ') ++i;
+      if (i >= n) break;
+      const char c = text_[i];
+      const std::size_t start = i;
+      if (is_digit(c)) {
+        while (i < n && is_digit(text_[i])) ++i;
+        const std::string t = text_.substr(start, i - start);
+        if (t.size() > 1 && t[0] == '0') return fail("integer " + t + " has a leading zero");
+        if (t.size() > 10 || std::stoll(t) > kMaxDim) return fail("integer " + t + " is out of range");
+        toks_.push_back({Token::Int, t, start});
+      } else if (is_alpha(c)) {
+        while (i < n && (is_alpha(text_[i]) || is_digit(text_[i]))) ++i;
+        const std::string t = text_.substr(start, i - start);
+        if (one_of(t, kKeywords)) return fail(t + " is a reserved word");
+        toks_.push_back({Token::Name, t, start});
+      } else if (c == '/' && i + 1 < n && text_[i + 1] == '/') {
+        toks_.push_back({Token::Op, "//", start});
+        i += 2;
+      } else if (std::strchr("+-*/%(),", c) != nullptr && c != '\0') {
+        toks_.push_back({Token::Op, std::string(1, c), start});
+        ++i;
+      } else {
+        const std::string ch = text_.substr(i, utf8_length(static_cast<unsigned char>(c)));
+        return fail("unexpected character " + quoted(ch) + " at position " + std::to_string(i));
+      }
+    }
+    toks_.push_back({Token::End, "", n});
+    return true;
+  }
+  const Token& tok() const { return toks_[k_]; }
+  bool at(const char* op) const { return tok().kind == Token::Op && tok().text == op; }
+
+  bool expr(int depth, bool* zero) {
+    if (!product(depth, false, zero)) return false;
+    while (at("+") || at("-")) {
+      ++k_;
+      bool ignored = false;
+      if (!product(depth, false, &ignored)) return false;
+      *zero = false;
+    }
+    return true;
+  }
+  bool product(int depth, bool in_div, bool* zero) {
+    if (!unary(depth, zero)) return false;
+    while (true) {
+      if (at("/")) {
+        if (in_div) return true;
+        return fail("'/' is only allowed as floor(a/b) or ceiling(a/b)");
+      }
+      if (!(at("*") || at("//") || at("%"))) return true;
+      const bool multiply = at("*");
+      ++k_;
+      bool rhs_zero = false;
+      if (!unary(depth, &rhs_zero)) return false;
+      if (rhs_zero && !multiply) return fail("division by zero");
+      *zero = false;
+    }
+  }
+  bool unary(int depth, bool* zero) {
+    if (depth > kMaxExprDepth) return fail("nested deeper than " + std::to_string(kMaxExprDepth));
+    if (at("+") || at("-")) {
+      ++k_;
+      return unary(depth + 1, zero);
+    }
+    return atom(depth, zero);
+  }
+  bool atom(int depth, bool* zero) {
+    *zero = false;
+    const Token t = tok();
+    if (t.kind == Token::Int) {
+      ++k_;
+      *zero = t.text == "0";
+      return true;
+    }
+    if (t.kind == Token::Name) {
+      ++k_;
+      if (!at("(")) return true;
+      ++k_;
+      if (t.text == "floor" || t.text == "ceiling" || t.text == "ceil") {
+        bool ignored = false;
+        if (!product(depth + 1, true, &ignored)) return false;
+        if (!at("/")) return fail(t.text + "() must wrap one division a/b");
+        ++k_;
+        bool divisor_zero = false;
+        if (!unary(depth + 1, &divisor_zero)) return false;
+        if (divisor_zero) return fail("division by zero");
+        if (!at(")")) return fail(t.text + "() must wrap one division a/b");
+        ++k_;
+        return true;
+      }
+      const bool variadic = t.text == "max" || t.text == "Max" || t.text == "min" || t.text == "Min";
+      const bool binary = t.text == "FloorDiv" || t.text == "Mod" || t.text == "CeilDiv";
+      if (!variadic && !binary) return fail("function " + quoted(t.text) + " is not allowed");
+      std::vector<bool> zeros;
+      if (!at(")")) {
+        while (true) {
+          bool arg_zero = false;
+          if (!expr(depth + 1, &arg_zero)) return false;
+          zeros.push_back(arg_zero);
+          if (at(")")) break;
+          if (!at(",")) return fail("expected ',' or ')' at position " + std::to_string(tok().pos));
+          ++k_;
+        }
+      }
+      ++k_;
+      if (zeros.empty() || (binary && zeros.size() != 2)) return fail("wrong number of arguments to " + t.text);
+      if (binary && zeros[1]) return fail("division by zero");
+      return true;
+    }
+    if (at("(")) {
+      ++k_;
+      if (!expr(depth + 1, zero)) return false;
+      if (!at(")")) return fail("expected ')' at position " + std::to_string(tok().pos));
+      ++k_;
+      return true;
+    }
+    if (t.kind == Token::End) return fail("unexpected end of expression");
+    return fail("expected an operand at position " + std::to_string(t.pos));
+  }
+
+  const std::string& text_;
+  std::vector<Token> toks_;
+  std::size_t k_ = 0;
+  std::string problem_;
+};
+
+// ---------------------------------------------------------------------------------------------------- schema
+// A JSON integer in [0, kMaxDim] ("-0" is 0, as in Python).
+bool dim_value(const JsonValue& v, int64_t* out) {
+  if (v.kind != JsonValue::Kind::Number || !v.is_int()) return false;
+  std::string digits = v.text[0] == '-' ? v.text.substr(1) : v.text;
+  if (digits.size() > 10) return false;
+  const int64_t value = std::stoll(digits);  // at most 10 ASCII digits: cannot throw
+  if (v.text[0] == '-' && value != 0) return false;
+  if (value > kMaxDim) return false;
+  *out = value;
+  return true;
+}
+
+// Python's str() of a JSON integer token (the token itself, but "-0" prints as 0).
+std::string int_text(const JsonValue& v) { return v.text == "-0" ? "0" : v.text; }
+
+bool is_symbol_name(const std::string& s) {
+  if (s.empty() || !is_alpha(s[0])) return false;
+  for (char c : s)
+    if (!is_alpha(c) && !is_digit(c)) return false;
+  return !one_of(s, kKeywords);
+}
+
+std::string check_spec(const JsonValue& spec, const std::string& where, std::string* name, std::size_t* rank,
+                       std::vector<int64_t> (*profiles)[3]) {
+  if (spec.kind != JsonValue::Kind::Object) return where + " must be an object";
+  for (const auto& m : spec.members)
+    if (!one_of(m.first, kSpecKeys)) return where + ": unknown key " + quoted(m.first);
+  for (std::size_t k = 0; k < 3; ++k)
+    if (!spec.get(kSpecKeys[k])) return where + "." + kSpecKeys[k] + " is missing";
+  const JsonValue& n = *spec.get("name");
+  if (n.kind != JsonValue::Kind::String || n.text.empty() || has_control(n.text))
+    return where + ".name must be a non-empty string without control characters";
+  const JsonValue& dtype = *spec.get("dtype");
+  if (dtype.kind != JsonValue::Kind::String) return where + ".dtype must be a string";
+  if (!one_of(dtype.text, kDtypes)) {
+    std::string all;
+    for (std::size_t k = 0; k < kDtypes.size(); ++k) all += (k ? ", " : "") + std::string(kDtypes[k]);
+    return where + ".dtype " + quoted(dtype.text) + " is not one of " + all;
+  }
+  const JsonValue& shape = *spec.get("shape");
+  if (shape.kind != JsonValue::Kind::Array || shape.items.size() > kMaxRank)
+    return where + ".shape must be a list of at most " + std::to_string(kMaxRank) + " dimensions";
+  std::vector<int64_t> statics(shape.items.size(), -1);
+  for (std::size_t d = 0; d < shape.items.size(); ++d) {
+    const JsonValue& dim = shape.items[d];
+    const std::string at = where + ".shape[" + std::to_string(d) + "]";
+    if (dim.kind == JsonValue::Kind::String) {
+      const std::string problem = shape_expr_problem(dim.text);
+      if (!problem.empty()) return at + ": " + problem;
+    } else if (!dim_value(dim, &statics[d])) {
+      return at + " must be an integer in [0, " + std::to_string(kMaxDim) + "] or a shape expression";
+    }
+  }
+  for (std::size_t k = 3; k < 6; ++k) {
+    const JsonValue* value = spec.get(kSpecKeys[k]);
+    if (!value || value->kind == JsonValue::Kind::Null) continue;
+    const std::string key = kSpecKeys[k];
+    std::vector<int64_t> dims;
+    bool ok = value->kind == JsonValue::Kind::Array && value->items.size() == shape.items.size();
+    for (std::size_t d = 0; ok && d < value->items.size(); ++d) {
+      int64_t v = 0;
+      ok = dim_value(value->items[d], &v);
+      dims.push_back(v);
+    }
+    if (!ok)
+      return where + "." + key + " must be null or a list of " + std::to_string(shape.items.size()) +
+          " integers in [0, " + std::to_string(kMaxDim) + "]";
+    for (std::size_t d = 0; d < dims.size(); ++d)
+      if (statics[d] >= 0 && dims[d] != statics[d])
+        return where + "." + key + "[" + std::to_string(d) + "] is " + std::to_string(dims[d]) + ", but dimension " +
+            std::to_string(d) + " is static (" + std::to_string(statics[d]) + ")";
+    (*profiles)[k - 3] = dims;
+  }
+  *name = n.text;
+  *rank = shape.items.size();
+  return "";
+}
+
+}  // namespace
+
+const JsonValue* JsonValue::get(const std::string& key) const {
+  for (const auto& m : members)
+    if (m.first == key) return &m.second;
+  return nullptr;
+}
+
+bool JsonValue::is_int() const {
+  return kind == Kind::Number && text.find_first_of(".eE") == std::string::npos;
+}
+
+int64_t utf8_error(const std::string& data) {
+  const std::size_t n = data.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(data[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return static_cast<int64_t>(i);
+    }
+    for (std::size_t k = 1; k < len; ++k) {
+      if (i + k >= n) return static_cast<int64_t>(i);
+      const unsigned char b = static_cast<unsigned char>(data[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return static_cast<int64_t>(i);
+    }
+    i += len;
+  }
+  return -1;
+}
+
+bool has_control(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+bool parse_json(const std::string& data, JsonValue* out, std::string* why) {
+  *out = JsonValue();
+  return JsonParser(data).parse(out, why);
+}
+
+std::string shape_expr_problem(const std::string& text) {
+  if (text.size() > kMaxExprLength)
+    return "shape expression is longer than " + std::to_string(kMaxExprLength) + " bytes";
+  if (text.find_first_not_of(' ') == std::string::npos) return "shape expression " + quoted(text) + " is empty";
+  return ShapeExprParser(text).run();
+}
+
+std::string quoted_list(const std::vector<std::string>& items) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + quoted(items[i]);
+  return s + "]";
+}
+
+std::string check_metadata(const JsonValue& meta) {
+  if (meta.kind != JsonValue::Kind::Object) return "is not a JSON object";
+  for (const auto& m : meta.members)
+    if (!one_of(m.first, kMetadataKeys)) return "unknown key " + quoted(m.first);
+  std::vector<std::pair<std::string, std::size_t>> ranks;  // input name -> rank
+  std::vector<std::string> names;
+  for (const char* group : {"inputs", "outputs"}) {
+    const JsonValue* specs = meta.get(group);
+    if (!specs) return std::string(group) + " is missing";
+    if (specs->kind != JsonValue::Kind::Array) return std::string(group) + " must be a list";
+    const bool inputs = std::strcmp(group, "inputs") == 0;
+    for (std::size_t i = 0; i < specs->items.size(); ++i) {
+      const std::string where = std::string(group) + "[" + std::to_string(i) + "]";
+      std::string name;
+      std::size_t rank = 0;
+      std::vector<int64_t> profiles[3];
+      const std::string problem = check_spec(specs->items[i], where, &name, &rank, &profiles);
+      if (!problem.empty()) return problem;
+      if (inputs) {
+        const JsonValue& spec = specs->items[i];
+        auto present = [&](const char* k) { return spec.get(k) && spec.get(k)->kind != JsonValue::Kind::Null; };
+        if (present("min") && present("opt") && present("max"))
+          for (std::size_t d = 0; d < rank; ++d)
+            if (!(profiles[0][d] <= profiles[1][d] && profiles[1][d] <= profiles[2][d]))
+              return where + ": min <= opt <= max does not hold in dimension " + std::to_string(d);
+        ranks.emplace_back(name, rank);
+      }
+      if (std::find(names.begin(), names.end(), name) != names.end())
+        return where + ".name " + quoted(name) + " is already a binding name";
+      names.push_back(name);
+    }
+  }
+  if (const JsonValue* symbols = meta.get("symbols")) {
+    if (symbols->kind != JsonValue::Kind::Object) return "symbols must be an object";
+    for (const auto& [sym, source] : symbols->members) {
+      if (!is_symbol_name(sym)) return "symbols: " + quoted(sym) + " is not a valid symbol name";
+      const std::string at = "symbols[" + quoted(sym) + "]";
+      if (source.kind != JsonValue::Kind::Array || source.items.size() != 2 ||
+          source.items[0].kind != JsonValue::Kind::String || !source.items[1].is_int())
+        return at + " must be [input name, dimension]";
+      const std::string& binding = source.items[0].text;
+      auto found = std::find_if(ranks.begin(), ranks.end(), [&](const auto& r) { return r.first == binding; });
+      if (found == ranks.end()) return at + " refers to " + quoted(binding) + ", which is not an input";
+      const JsonValue& dim = source.items[1];
+      int64_t d = 0;
+      const bool in_rank = dim_value(dim, &d) && d < static_cast<int64_t>(found->second);
+      if (!in_rank)
+        return at + " refers to dimension " + int_text(dim) + " of input " + quoted(binding) + ", which has rank " +
+            std::to_string(found->second);
+    }
+  }
+  if (const JsonValue* settings = meta.get("settings"))
+    if (settings->kind != JsonValue::Kind::Object) return "settings must be an object";
+  if (const JsonValue* network = meta.get("network"))
+    if (network->kind != JsonValue::Kind::Object && network->kind != JsonValue::Kind::Null)
+      return "network must be an object or null";
+  if (const JsonValue* weight_map = meta.get("weight_map"))
+    if (weight_map->kind != JsonValue::Kind::Object && weight_map->kind != JsonValue::Kind::Null)
+      return "weight_map must be an object or null";
+  if (const JsonValue* torch_version = meta.get("torch_version"))
+    if (torch_version->kind != JsonValue::Kind::String) return "torch_version must be a string";
+  return "";
+}
+
+}  // namespace torchtrt
