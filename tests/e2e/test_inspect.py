@@ -79,7 +79,7 @@ def test_inspect_every_saved_kind(artifacts, name, fmt):
     assert engine.name == "_run_on_acc_0" and engine.kind == kind
     assert engine.weights_stripped is stripped and engine.refittable is stripped
     assert engine.hardware_compatible is False and engine.version_compatible is False
-    assert engine.precision == "float32" and engine.checksum == "not recorded"
+    assert engine.precision == "float32" and engine.checksum.startswith("ok")
     assert engine.trt.startswith("tensorrt") and engine.torchtrt_version == torch_tensorrt.__version__
     (x, out) = engine.bindings
     assert (x.name, x.kind, x.dtype, x.min, x.opt, x.max) == ("x", "input", "float32", "1x4", "4x4", "16x4")
@@ -126,7 +126,7 @@ def test_cli_json_and_table(artifacts, capsys):
     assert data["engines"][0]["bindings"][0]["max"] == "16x4"
     assert cli.main(["inspect", path]) == 0
     text = capsys.readouterr().out
-    assert "engine _run_on_acc_0" in text and "weights stripped: yes" in text and "checksum: not recorded" in text
+    assert "engine _run_on_acc_0" in text and "weights stripped: yes" in text and "checksum: ok" in text
 
 
 def test_inspect_runs_no_code_from_the_file_and_needs_no_tensorrt(tmp_path):
@@ -176,10 +176,14 @@ def test_corrupted_files_are_clear_errors(artifacts, tmp_path):
     cases[cut_blob] = "engine blob is not a complete JSON record"
     bad_crc = tmp_path / "bad_crc.ep"
     data = bytearray(good.read_bytes())
-    at = data.find(b'["1", "_run_on_acc_0"') + 40
+    at = data.find(b'"_run_on_acc_0"') + 40
+    assert at > 40, "the engine record is stored uncompressed in the archive"
     data[at:at + 4] = b"AAAA" if data[at:at + 4] != b"AAAA" else b"BBBB"
     bad_crc.write_bytes(bytes(data))
     cases[bad_crc] = "cannot be read (Bad CRC-32"
+    flipped = tmp_path / "flipped_engine.ep"  # valid base64, other bytes: only the record's SHA-256 can tell
+    _rewrite_member(good, flipped, "tensor_0", lambda d: d.replace(b'"dnRy', b'"dnRz', 1))
+    cases[flipped] = "field SHA256: the engine bytes do not match their checksum"
     bad_pickle = tmp_path / "bad_pickle.pt"
     _rewrite_member(artifacts["stripped_state.pt"][0], bad_pickle, "data.pkl", lambda d: d[: len(d) // 3])
     cases[bad_pickle] = "the pickle is corrupted"

@@ -10,10 +10,10 @@ Where records live (see :mod:`torch_tensorrt.runtime._record` for the record its
   state, the C++ engine's ``__getstate__``) -- read with :class:`StubUnpickler`, whose ``find_class`` never
   imports anything: every global becomes an inert stub that only remembers its name and arguments.
 
-Decoding goes through :meth:`EngineRecord.from_list` (so every check of the runtime applies, checksums included
-where the record ABI has them), with one difference: the engine kind need not be registered in this process
-(inspecting a simulated engine must not need ``torch_tensorrt.testing``). Errors are :class:`ArtifactError`
-naming the member and the engine. ``checksum`` is ``"not recorded"`` for record ABIs without a SHA-256 field.
+Decoding goes through :meth:`EngineRecord.from_list` (so every check of the runtime applies: a record whose
+SHA-256 of the engine or the metadata does not match is refused there), with one difference: the engine kind need
+not be registered in this process (inspecting a simulated engine must not need ``torch_tensorrt.testing``). Errors
+are :class:`ArtifactError` naming the member and the engine.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 from torch_tensorrt.runtime._kinds import EngineKind, is_registered, register_engine_kind, unregister_engine_kind
-from torch_tensorrt.runtime._record import LIST_SEP, EngineRecord, Field, RecordError
+from torch_tensorrt.runtime._record import EngineRecord, Field, RecordError
 
 #: The start of a JSON-encoded record: ``["<ABI digits>", "``.
 _JSON_RECORD = re.compile(rb'\["\d+", "')
@@ -47,12 +47,7 @@ class FoundRecord:
     kind: str  # the record's ENGINE_KIND as stored (registered in this process or not)
     member: str
     sha256: str
-    checksum: str  # "ok", "MISMATCH (...)" or "not recorded"
-
-
-def _checksum_field() -> Optional[Field]:
-    """The record field holding the engine's SHA-256 (record ABIs from 2 on), None when the ABI has none."""
-    return next((f for f in Field if "SHA" in f.name or "CHECKSUM" in f.name), None)
+    checksum: str  # what was verified (a mismatch never decodes)
 
 
 def _refuse(*_: Any) -> Any:
@@ -89,15 +84,7 @@ def decode_record(fields: Any, member: str) -> FoundRecord:
     except RecordError as exc:
         raise ArtifactError(f"{member}: {exc}") from exc
     digest = hashlib.sha256(record.engine).hexdigest()
-    sha_field = _checksum_field()
-    stored = fields[sha_field].split(LIST_SEP)[0] if sha_field is not None and len(fields) > sha_field else ""
-    if not stored:
-        checksum = "not recorded"
-    elif stored.lower() == digest:
-        checksum = "ok (SHA-256 of the plan matches)"
-    else:
-        checksum = f"MISMATCH (recorded {stored[:16]}..., the plan hashes to {digest[:16]}...)"
-    return FoundRecord(record, kind, member, digest, checksum)
+    return FoundRecord(record, kind, member, digest, "ok (SHA-256 of the plan and the metadata verified)")
 
 
 def _looks_like_record(value: Any) -> bool:

@@ -8,7 +8,7 @@ runtime, no GPU. A file that cannot be read is an :class:`InspectError` naming t
 
 Per engine: name, kind, bindings (dtype, shape, profile min/opt/max), recorded versions, target compute
 capability and device, hardware/version compatibility, refittable / weight-stripped, precision, plan size,
-SHA-256 and checksum status (``"not recorded"`` for record ABIs without a checksum).
+SHA-256 and checksum status (the record's SHA-256 of plan and metadata, verified when it is decoded).
 """
 
 from __future__ import annotations
