@@ -17,7 +17,9 @@ Checked (:func:`check_records`) wherever a saved engine comes back -- ``torch_te
 
 TensorRT and the GPUs are only asked when a record needs them (an engine kind whose plan is not tied to TensorRT
 -- ``EngineKind.device_specific`` False -- gets the version warnings only), and a process without TensorRT skips
-the TensorRT checks (the C++ runtime makes its own).
+the TensorRT checks. So does an engine placed on the C++ runtime: the TensorRT that runs it is the C++ runtime's
+library, whose flavour and version the C++ runtime checks itself when it installs the record
+(``runtime_cpp/src/compat.cpp``, the same rules and messages).
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def this_platform() -> str:
     return f"{sys.platform}_{platform.machine().lower()}"
 
 
-def _trt_here() -> Optional[tuple[str, str]]:
+def _trt_here(runtime: str = "python") -> Optional[tuple[str, str]]:
+    if runtime == "cpp":
+        return None  # the C++ runtime compares the record with its own library when it installs it
     try:
         from torch_tensorrt import _trt
 
@@ -96,8 +100,9 @@ def _flavour_label(flavour: str) -> str:
     return {"tensorrt": "TensorRT", "tensorrt_rtx": "TensorRT-RTX"}.get(flavour, flavour or "TensorRT")
 
 
-def examine(record: Any) -> Findings:
-    """Compare ``record`` with this process (see the module docstring)."""
+def examine(record: Any, runtime: str = "python") -> Findings:
+    """Compare ``record`` with this process, where ``runtime`` ("python" or "cpp") will run it (see the module
+    docstring)."""
     from torch_tensorrt._version import __version__
 
     errors: list[str] = []
@@ -116,7 +121,7 @@ def examine(record: Any) -> Findings:
     version_compatible = bool(settings.get("version_compatible", False))
     if record.target_platform and record.target_platform != this_platform():
         errors.append(f"it was built for platform {record.target_platform}, this is {this_platform()}")
-    trt = _trt_here() if record.trt_flavour else None
+    trt = _trt_here(runtime) if record.trt_flavour else None
     if trt is not None:
         flavour, version = trt
         if record.trt_flavour != flavour:
@@ -145,10 +150,11 @@ def examine(record: Any) -> Findings:
     return Findings(record.name, tuple(errors), tuple(built), tuple(here))
 
 
-def check_records(records: Iterable[Any], where: str) -> list[Findings]:
-    """Examine ``records`` (of one artifact, ``where`` names it): raise :class:`EngineCompatibilityError` for the
-    first engine that cannot run here, else log one warning listing every engine built with other versions."""
-    findings = [examine(r) for r in records]
+def check_records(records: Iterable[Any], where: str, runtime: str = "python") -> list[Findings]:
+    """Examine ``records`` (of one artifact, ``where`` names it; ``runtime`` will run them): raise
+    :class:`EngineCompatibilityError` for the first engine that cannot run here, else log one warning listing every
+    engine built with other versions."""
+    findings = [examine(r, runtime) for r in records]
     for f in findings:
         if f.errors:
             raise EngineCompatibilityError(f"{where}: engine {f.engine!r} cannot run here: {'; '.join(f.errors)}")

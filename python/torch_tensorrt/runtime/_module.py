@@ -360,8 +360,9 @@ class TorchTensorRTModule(torch.nn.Module):
             self._pending_refit = False
             return
         record = EngineRecord.from_list(list(state["record"]))
-        check_records([record], f"TorchTensorRTModule {self.name!r} (load_state_dict)")
-        self._install(record)
+        runtime = choose_runtime(self.settings.use_python_runtime, record)
+        check_records([record], f"TorchTensorRTModule {self.name!r} (load_state_dict)", runtime)
+        self._install(record, runtime)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -388,8 +389,9 @@ class TorchTensorRTModule(torch.nn.Module):
         self._record = None
         if record is not None:
             decoded = EngineRecord.from_list(list(record))
-            check_records([decoded], f"TorchTensorRTModule {self.name!r} (unpickled)")
-            self._install(decoded)
+            runtime = choose_runtime(self.settings.use_python_runtime, decoded)
+            check_records([decoded], f"TorchTensorRTModule {self.name!r} (unpickled)", runtime)
+            self._install(decoded, runtime)
 
     def extra_repr(self) -> str:
         if self._record is None:
