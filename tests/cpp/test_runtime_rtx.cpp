@@ -3,12 +3,13 @@
 // carries the process's runtime cache, which $TORCHTRT_RUNTIME_CACHE persists.
 //
 // The runtime's Torch-heavy sources are compiled into this one translation unit (one slow compile instead of
-// five); record.cpp and compat.cpp are linked separately.
+// five); record.cpp, record_check.cpp and compat.cpp are linked separately.
 #include "../../runtime_cpp/src/trt.cpp"
 #include "../../runtime_cpp/src/stream_order.cpp"
 #include "../../runtime_cpp/src/runtime_cache.cpp"
 #include "../../runtime_cpp/src/engine.cpp"
 #include "../../runtime_cpp/src/execute.cpp"
+#include "record_fixtures.h"
 
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -37,7 +38,7 @@ c10::intrusive_ptr<TRTEngine> doubler() {
   r.output_binding_names = {"y"};
   r.trt_flavour = "tensorrt_rtx";
   r.trt_version = "10.0.0";  // the stand-in library's version
-  return c10::make_intrusive<TRTEngine>(r.to_list());
+  return c10::make_intrusive<TRTEngine>(torchtrt_test::with_metadata(r).to_list());
 }
 
 c10::Device dev() { return c10::cuda::device_count() > 0 ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU); }

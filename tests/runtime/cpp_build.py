@@ -111,3 +111,17 @@ if __name__ == "__main__":
     print(build(args.jobs))
     if args.example:
         print(build_example(args.jobs))
+
+
+def stand_in_record(plan: str, inputs=("x", "y"), outputs=("out", "pos"), **kw) -> list[str]:
+    """The engine record of a stand-in text plan, as the runtimes install it: record validation requires metadata
+    that lists the bindings (the text plan carries the shapes); simulated kinds also carry a network."""
+    from torch_tensorrt.runtime._record import EngineRecord
+    from torch_tensorrt.testing._simulate import KIND_SIMULATED
+
+    spec = lambda n: {"name": n, "dtype": "float32", "shape": []}  # noqa: E731
+    kw.setdefault("name", "adder")
+    kw.setdefault("metadata", {"inputs": [spec(n) for n in inputs], "outputs": [spec(n) for n in outputs],
+                               "network": {} if kw.get("engine_kind") == KIND_SIMULATED else None})
+    return EngineRecord(engine=plan.encode(), input_binding_names=list(inputs), output_binding_names=list(outputs),
+                        **kw).to_list()

@@ -46,18 +46,8 @@ output pos float32 positives x
 """
 
 
-def _metadata(inputs, outputs, simulated: bool) -> dict:
-    """Metadata listing the bindings (record validation requires them); the text plan carries the shapes."""
-    spec = lambda n: {"name": n, "dtype": "float32", "shape": []}  # noqa: E731
-    return {"inputs": [spec(n) for n in inputs], "outputs": [spec(n) for n in outputs],
-            "network": {} if simulated else None}
-
-
 def record(plan: str = ADDER_PLAN, inputs=("x", "y"), outputs=("out", "pos"), **kw) -> list[str]:
-    kw.setdefault("name", "adder")
-    kw.setdefault("metadata", _metadata(inputs, outputs, kw.get("engine_kind") == KIND_SIMULATED))
-    return EngineRecord(engine=plan.encode(), input_binding_names=list(inputs), output_binding_names=list(outputs),
-                        **kw).to_list()
+    return cpp_build.stand_in_record(plan, inputs, outputs, **kw)
 
 
 @pytest.fixture
