@@ -17,7 +17,14 @@ evaluator or the testing package; packages above it extend it through its tables
 ``_module``            :class:`TorchTensorRTModule`
 ``_choice``            which runtime a module uses (the rules are in its docstring)
 ``_cpp``               the loader of the C++ runtime library
+``_cudagraphs``        the CUDA-graphs mode API (off / per-engine graphs / whole graph), also told to C++
+``_graph_capture``     the mode's state, capture and replay of CUDA graphs, the bounded graph cache
+``_whole_graph``       ``enable_cudagraphs`` and :class:`CudaGraphsModule` (whole-graph capture)
 =====================  =============================================================================
+
+CUDA graphs: ``set_cudagraphs_mode(True)`` turns on per-engine graphs for the process;
+``with enable_cudagraphs(compiled) as m:`` runs ``m`` as one captured graph where it can (see
+:mod:`~torch_tensorrt.runtime._whole_graph`).
 
 Importing this package is cheap; the first access to :class:`TorchTensorRTModule` registers the Python
 ``tensorrt::execute_engine_python`` op.
@@ -38,8 +45,31 @@ from torch_tensorrt.runtime._choice import (
     set_runtime,
 )
 
+from torch_tensorrt.runtime._cudagraphs import (
+    get_cudagraphs_mode,
+    get_whole_cudagraphs_mode,
+    set_cudagraphs_mode,
+)
+from torch_tensorrt.runtime._graph_capture import CudaGraphsError, CudaGraphsMode, CudaGraphsUnavailable
+
+_LAZY = {
+    "TorchTensorRTModule": "torch_tensorrt.runtime._module",
+    "CudaGraphsModule": "torch_tensorrt.runtime._whole_graph",
+    "enable_cudagraphs": "torch_tensorrt.runtime._whole_graph",
+    "enable_pre_allocated_outputs": "torch_tensorrt.runtime._whole_graph",
+}
+
 __all__ = [
     "TorchTensorRTModule",
+    "set_cudagraphs_mode",
+    "get_cudagraphs_mode",
+    "get_whole_cudagraphs_mode",
+    "enable_cudagraphs",
+    "enable_pre_allocated_outputs",
+    "CudaGraphsModule",
+    "CudaGraphsMode",
+    "CudaGraphsError",
+    "CudaGraphsUnavailable",
     "set_runtime",
     "get_runtime",
     "runtime",
@@ -51,8 +81,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "TorchTensorRTModule":
-        value = importlib.import_module("torch_tensorrt.runtime._module").TorchTensorRTModule
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'torch_tensorrt.runtime' has no attribute {name!r}")

@@ -20,7 +20,7 @@ from typing import Any, Optional, Sequence, Union
 import torch
 
 from torch_tensorrt._settings import CompilationSettings, normalize_op_names
-from torch_tensorrt.runtime import _execute_op
+from torch_tensorrt.runtime import _cudagraphs, _execute_op, _graph_capture
 from torch_tensorrt.runtime._choice import choose_runtime
 from torch_tensorrt.runtime._engine import PostCallback, PreCallback, TRTEngine
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT
@@ -91,6 +91,7 @@ class TorchTensorRTModule(torch.nn.Module):
         self._blob: Optional[torch.Tensor] = None
         self._info = ""
         self._cuda_graphs = False
+        self._pre_allocated: Optional[bool] = None  # None: the use_pre_allocated_outputs setting
         if serialized_engine is not None:
             if not input_binding_names and not output_binding_names:
                 raise ValueError(f"TorchTensorRTModule {name!r}: input_binding_names and output_binding_names are required")
@@ -185,6 +186,8 @@ class TorchTensorRTModule(torch.nn.Module):
             if self._runtime == PYTHON:
                 engine = TRTEngine(self._record)
                 engine.set_cuda_graphs(self._cuda_graphs)
+                if getattr(self, "_pre_allocated", None) is not None:  # pickles of older versions lack it
+                    engine.pre_allocated_outputs = self._pre_allocated
                 _execute_op.register_engine(_execute_op.parse_info(self._info)["key"], engine)
                 self._engine = engine
             else:
@@ -209,12 +212,17 @@ class TorchTensorRTModule(torch.nn.Module):
             else:
                 outputs = torch.ops.tensorrt.execute_engine_python(tensors, self._blob, self._info)
         else:
+            if _graph_capture.MODE:
+                _cudagraphs.check_cpp_engine(self.name)
             outputs = torch.ops.tensorrt.execute_engine(tensors, engine)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
-    def _as_tensors(self, inputs: Sequence[Any]) -> list[torch.Tensor]:
-        if all(isinstance(x, torch.Tensor) for x in inputs):
-            return list(inputs)
+    def _as_tensors(self, inputs: Sequence[Any]) -> Sequence[torch.Tensor]:
+        for x in inputs:
+            if not isinstance(x, torch.Tensor):
+                break
+        else:
+            return inputs
         meta = self.metadata
         device = next((x.device for x in inputs if isinstance(x, torch.Tensor)), None)
         out = []
@@ -243,9 +251,22 @@ class TorchTensorRTModule(torch.nn.Module):
         return self._python_engine("register_post_execution_callback").register_post_execution_callback(fn)
 
     def use_cuda_graphs(self, enabled: bool = True) -> None:
-        """Capture and replay this engine's executions as CUDA graphs (Python runtime, CUDA devices)."""
+        """Capture and replay this engine's executions as CUDA graphs (Python runtime, CUDA devices), whatever
+        the process-wide mode (:func:`torch_tensorrt.runtime.set_cudagraphs_mode`) says."""
         self._python_engine("use_cuda_graphs").set_cuda_graphs(enabled)
         self._cuda_graphs = bool(enabled)
+
+    def set_pre_allocated_outputs(self, enabled: bool = True) -> None:
+        """Allocate the outputs of the next call right after each launch (the ``use_pre_allocated_outputs``
+        setting, switched at run time; Python runtime)."""
+        self._python_engine("set_pre_allocated_outputs").pre_allocated_outputs = bool(enabled)
+        self._pre_allocated = bool(enabled)
+
+    @property
+    def use_pre_allocated_outputs(self) -> bool:
+        """Whether outputs are allocated ahead (:meth:`set_pre_allocated_outputs`, else the setting)."""
+        chosen = getattr(self, "_pre_allocated", None)
+        return self.settings.use_pre_allocated_outputs if chosen is None else chosen
 
     # ------------------------------------------------------------------------------------------ state
     def get_extra_state(self) -> dict[str, Any]:
@@ -298,10 +319,17 @@ class TorchTensorRTModule(torch.nn.Module):
 def _untraced(tensors: Sequence[torch.Tensor]) -> bool:
     """True when plain eager execution is happening (no tracer, mode, fake or proxy tensors): the engine can
     be called without going through the dispatcher."""
-    return (
-        torch._C._get_tracing_state() is None
-        and torch._C._len_torch_dispatch_stack() == 0
-        and not torch._C._is_torch_function_mode_enabled()
-        and not torch.compiler.is_compiling()
-        and all(type(t) is torch.Tensor for t in tensors)
-    )
+    if (
+        torch._C._get_tracing_state() is not None
+        or torch._C._len_torch_dispatch_stack()
+        or torch._C._is_torch_function_mode_enabled()
+        or _is_compiling()
+    ):
+        return False
+    for t in tensors:
+        if type(t) is not torch.Tensor:
+            return False
+    return True
+
+
+_is_compiling = torch.compiler.is_compiling
