@@ -5,8 +5,8 @@ this module is the API that changes it):
 
 * :func:`set_cudagraphs_mode` ``(True)`` -- **per-engine graphs**: every engine records a CUDA graph on its first
   call for an input shape set and replays it afterwards (a new shape set records another; at most
-  ``max_cuda_graphs`` are kept per engine). Engines with data-dependent output shapes run without a graph and
-  say so once;
+  ``max_cuda_graphs`` are kept per engine, and freed when the mode goes off). Engines with data-dependent output
+  shapes run without a graph and say so once;
 * :func:`torch_tensorrt.runtime.enable_cudagraphs` -- a block in which a compiled module runs as **one captured
   graph** (all engines and PyTorch operators; see :mod:`torch_tensorrt.runtime._whole_graph`). Engines then run
   plainly, as part of the capture. The previous mode is restored when the block ends.
@@ -64,6 +64,8 @@ def set_mode(mode: CudaGraphsMode | int) -> CudaGraphsMode:
                        else "torch_tensorrt.runtime.enable_cudagraphs")
     previous = CudaGraphsMode(_graph_capture.MODE)
     _graph_capture.MODE = mode.value
+    if mode == CudaGraphsMode.STANDARD and previous != CudaGraphsMode.STANDARD:
+        _graph_capture.release_mode_graphs()
     if _cpp.is_loaded():
         _push_to_cpp()
     return previous

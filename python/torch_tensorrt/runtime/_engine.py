@@ -331,6 +331,11 @@ class TRTEngine:
     def cuda_graphs(self) -> bool:
         return self._cuda_graphs
 
+    def release_graphs(self) -> None:
+        """Free the graphs captured for the process-wide mode (kept when :meth:`set_cuda_graphs` asked for them)."""
+        if not self._cuda_graphs:
+            self._graphs.clear()
+
     @property
     def captured_shapes(self) -> list[Any]:
         """The input shape sets with a captured graph, least recently used first."""
@@ -588,6 +593,7 @@ class TRTEngine:
 
             graph = StaticGraph.capture(run, inputs, self.device)
             self._graphs.put(shape_set.key, graph)
+            _graph_capture.add_owner(self)
             logger.debug("engine %s: captured a CUDA graph for input shapes %s", self.name, list(shape_set.shapes))
             state = "captured"
         else:

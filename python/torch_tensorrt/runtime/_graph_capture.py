@@ -21,6 +21,7 @@ for an emulation (:class:`GraphBackend` is the interface) to check the caching l
 from __future__ import annotations
 
 import enum
+import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Generic, Hashable, Optional, Protocol, Sequence, TypeVar
 
@@ -103,6 +104,24 @@ class GraphBackend:
 
 #: The backend every capture goes through (tests without a GPU replace it).
 BACKEND = GraphBackend()
+
+
+class GraphOwner(Protocol):
+    def release_graphs(self) -> None: ...
+
+
+#: what holds graphs captured in per-engine mode (released when the mode goes off)
+_owners: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def add_owner(owner: GraphOwner) -> None:
+    _owners.add(owner)
+
+
+def release_mode_graphs() -> None:
+    """Free the graphs captured for the mode (called when it goes off; owners keep what they were asked for)."""
+    for owner in list(_owners):
+        owner.release_graphs()
 
 
 def require_graphs(what: str) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -307,7 +308,7 @@ class CudaGraphsModule(torch.nn.Module):
         try:
             graph, out = backend.capture(run, device)
         except Exception as exc:  # an operation that cannot be captured: fall back, once, saying why
-            self.fallback_reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            self.fallback_reason = _reason(exc)
             logger.warning(
                 "CudaGraphsModule(%s): the forward could not be captured as one CUDA graph (%s); running it with "
                 "per-engine CUDA graphs instead", self.name, self.fallback_reason,
@@ -321,6 +322,19 @@ class CudaGraphsModule(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, graphs={len(self._graphs)}/{self._graphs.limit}, reuse_output_buffers={self.reuse_output_buffers}"
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why: the message's first line (for TorchScript, whose first line only says that the
+    interpreter failed, the line of the error raised inside it)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].startswith("The following operation failed in the TorchScript"):
+        inner = [line for line in lines if re.match(r"^[\w.]*(Error|Exception): ", line)]
+        if inner:
+            return inner[0].split(": ", 1)[1] if inner[0].startswith("RuntimeError: ") else inner[0]
+    return f"{type(exc).__name__}: {lines[0]}"
 
 
 def _run_per_engine(module: Callable[..., Any], args: Sequence[Any]) -> Any:
