@@ -92,5 +92,7 @@ def load_or_build() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    torch.save(build(), sys.argv[1])
+    import _cudagraph_models  # the classes pickled by this module's name, not as __main__'s
+
+    torch.save(_cudagraph_models.build(), sys.argv[1])
     print(f"wrote {sys.argv[1]}")
