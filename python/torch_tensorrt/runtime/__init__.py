@@ -13,6 +13,7 @@ evaluator or the testing package; packages above it extend it through its tables
 ``_shape_expr``        the shape-expression format of the metadata (writer and safe evaluator)
 ``_kinds``             the table of engine kinds (how a record's plan is deserialized)
 ``_engine``            :class:`TRTEngine`, the Python engine (TensorRT's Python API)
+``_shape_sets``        what an engine caches per input shape set (its hot path's helpers)
 ``_execute_op``        the ``tensorrt::execute_engine*`` ops and their fake kernels
 ``_module``            :class:`TorchTensorRTModule`
 ``_choice``            which runtime a module uses (the rules are in its docstring)

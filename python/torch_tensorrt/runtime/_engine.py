@@ -12,7 +12,7 @@ touches CUDA. Execution follows TensorRT 10+'s name-based I/O:
    (``reallocate_output_async`` / ``notify_shape``);
 4. ``execute_async_v3`` on the caller's current torch CUDA stream.
 
-Everything that depends only on the input shape set is computed once per set (:class:`_ShapeSet`), so a call
+Everything that depends only on the input shape set is computed once per set (:class:`ShapeSet`), so a call
 with known shapes builds no dicts and allocates only its outputs (with ``use_pre_allocated_outputs`` those are
 allocated right after the previous launch). Observers (:meth:`register_pre_execution_callback`,
 :meth:`register_post_execution_callback`) see every execution with host-side timings; with none registered
@@ -46,6 +46,7 @@ from torch_tensorrt.runtime import _graph_capture
 from torch_tensorrt.runtime._graph_capture import DEFAULT_MAX_CUDA_GRAPHS, CudaGraphsMode, GraphCache, StaticGraph
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
+from torch_tensorrt.runtime._shape_sets import MAX_SHAPE_SETS, ShapeSet, data_ptr, empty_like, raw_stream, template
 from torch_tensorrt.runtime._record import EngineRecord
 
 logger = logging.getLogger(__name__)
@@ -157,51 +158,7 @@ def _output_allocator_class() -> type:
 _ALLOCATOR_CLASS: Optional[type] = None
 
 
-def _data_ptr(t: torch.Tensor) -> int:
-    return t.data_ptr()
-
-
-_empty_like = torch.empty_like
-
-
-def _template(shape: Sequence[int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """A tensor of ``shape`` backed by one element: ``torch.empty_like`` of it allocates a contiguous tensor of
-    ``shape`` (an expanded tensor is not dense, so its layout is not copied)."""
-    template = torch.empty((), dtype=dtype, device=device).expand(tuple(shape))
-    if not torch.empty_like(template).is_contiguous():  # not expected; then a plain contiguous tensor
-        template = torch.empty(tuple(shape), dtype=dtype, device=device)
-    return template
-
-
-def _current_stream_handle(index: int) -> int:
-    return torch.cuda.current_stream(index).cuda_stream
-
-
-#: ``device index -> the current CUDA stream's handle`` (torch's C entry point where present: no Stream object)
-_raw_stream: Callable[[int], int] = getattr(torch._C, "_cuda_getCurrentRawStream", _current_stream_handle)
-
-
-class _ShapeSet:
-    """What depends only on an input shape set (computed once per set, then reused on every call with it)."""
-
-    __slots__ = ("key", "shapes", "output_shapes", "templates", "has_empty", "next_outputs")
-
-    def __init__(self, key: Any, shapes: tuple[tuple[int, ...], ...]) -> None:
-        self.key = key
-        self.shapes = shapes
-        #: TensorRT's output shapes for these input shapes (None until first set on the context)
-        self.output_shapes: Optional[list[tuple[int, ...]]] = None
-        #: per output, a one-element tensor expanded to its shape: ``torch.empty_like`` of it is a new contiguous
-        #: output, made faster than ``torch.empty(shape, dtype=, device=)`` (no arguments to parse)
-        self.templates: list[torch.Tensor] = []
-        #: some input or output has no elements (it then gets a placeholder address)
-        self.has_empty = any(0 in s for s in shapes)
-        #: outputs allocated for the next call (``use_pre_allocated_outputs``)
-        self.next_outputs: Optional[list[torch.Tensor]] = None
-
-
-#: distinct input shape sets whose derived facts an engine keeps (all are dropped beyond it)
-MAX_SHAPE_SETS = 256
+_PER_ENGINE = CudaGraphsMode.PER_ENGINE.value
 
 
 class TRTEngine:
@@ -223,9 +180,9 @@ class TRTEngine:
         self._output_dtypes: list[torch.dtype] = []
         self._input_dtypes: list[torch.dtype] = []
         self._allocator: Any = None
-        self._shape_sets: dict[Any, _ShapeSet] = {}
+        self._shape_sets: dict[Any, ShapeSet] = {}
         #: the shape set whose input shapes the execution context holds
-        self._active: Optional[_ShapeSet] = None
+        self._active: Optional[ShapeSet] = None
         self._cuda_graphs = False
         settings = self.metadata.settings if self.metadata is not None else {}
         self._graphs: GraphCache[StaticGraph] = GraphCache(int(settings.get("max_cuda_graphs", DEFAULT_MAX_CUDA_GRAPHS)))
@@ -351,7 +308,7 @@ class TRTEngine:
         """Raise :class:`EngineExecutionError` naming the engine and binding when ``inputs`` cannot run."""
         self._shape_set(inputs)
 
-    def _shape_set(self, inputs: Sequence[torch.Tensor]) -> _ShapeSet:
+    def _shape_set(self, inputs: Sequence[torch.Tensor]) -> ShapeSet:
         """Check ``inputs`` (count, dtype, device every call; shapes once per shape set) and return their shape set."""
         if len(inputs) != len(self.input_names):
             raise EngineExecutionError(
@@ -370,7 +327,7 @@ class TRTEngine:
             if len(self._shape_sets) >= MAX_SHAPE_SETS:
                 self._shape_sets.clear()
                 self._active = None
-            shape_set = self._shape_sets[key] = _ShapeSet(key, shapes)
+            shape_set = self._shape_sets[key] = ShapeSet(key, shapes)
         return shape_set
 
     def _raise_input_error(self, inputs: Sequence[torch.Tensor]) -> None:
@@ -447,7 +404,7 @@ class TRTEngine:
         """The caller's current CUDA stream (0 on the CPU)."""
         device = self.device
         if device.type == "cuda":
-            return _raw_stream(device.index)
+            return raw_stream(device.index)
         return 0
 
     def _address(self, t: torch.Tensor) -> int:
@@ -458,7 +415,7 @@ class TRTEngine:
             self._empty[t.device] = torch.empty(1, dtype=torch.uint8, device=t.device)
         return self._empty[t.device].data_ptr()
 
-    def _activate(self, shape_set: _ShapeSet, info: Optional[ExecutionInfo]) -> None:
+    def _activate(self, shape_set: ShapeSet, info: Optional[ExecutionInfo]) -> None:
         """Give the context ``shape_set``'s input shapes (and learn its output shapes the first time)."""
         if info is not None:
             info.shapes_changed = True
@@ -477,17 +434,17 @@ class TRTEngine:
                         )
                 if any(0 in s for s in output_shapes):
                     shape_set.has_empty = True
-                shape_set.templates = [_template(shape, dtype, self.device)
+                shape_set.templates = [template(shape, dtype, self.device)
                                        for shape, dtype in zip(output_shapes, self._output_dtypes)]
             shape_set.output_shapes = output_shapes
         self._active = shape_set
 
     @staticmethod
-    def _new_outputs(shape_set: _ShapeSet) -> list[torch.Tensor]:
-        return [_empty_like(t) for t in shape_set.templates]
+    def _new_outputs(shape_set: ShapeSet) -> list[torch.Tensor]:
+        return [empty_like(t) for t in shape_set.templates]
 
     def _run(
-        self, shape_set: _ShapeSet, inputs: Sequence[torch.Tensor], stream: int, info: Optional[ExecutionInfo],
+        self, shape_set: ShapeSet, inputs: Sequence[torch.Tensor], stream: int, info: Optional[ExecutionInfo],
         pre_allocate: bool,
     ) -> list[torch.Tensor]:
         """Execute once, plainly (also what a graph capture records)."""
@@ -498,7 +455,7 @@ class TRTEngine:
             return self._run_with_allocator(inputs, stream, info, t0)
         ctx = self.context
         held: Optional[list[torch.Tensor]] = None  # contiguous copies, alive until the launch
-        address = self._address if shape_set.has_empty else _data_ptr
+        address = self._address if shape_set.has_empty else data_ptr
         for name, t in zip(self.input_names, inputs):
             if not t.is_contiguous():
                 t = t.contiguous()
@@ -558,17 +515,27 @@ class TRTEngine:
 
     # ------------------------------------------------------------------------------ CUDA-graph execution
     def _execute_in_mode(
-        self, shape_set: _ShapeSet, inputs: Sequence[torch.Tensor], info: Optional[ExecutionInfo]
+        self, shape_set: ShapeSet, inputs: Sequence[torch.Tensor], info: Optional[ExecutionInfo]
     ) -> list[torch.Tensor]:
         """Execution while CUDA graphs are on for this engine or the process: per-engine graphs where they can
-        be, else a plain run (whole-graph capture records plain runs)."""
-        if self._wants_graph():
-            return self._execute_graph(shape_set, inputs, info)
+        be, else a plain run (in whole-graph mode this run is part of the wrapper's capture)."""
+        if self._cuda_graphs or _graph_capture.MODE == _PER_ENGINE:
+            graph = self._graphs.get(shape_set.key)
+            if graph is not None:
+                return self._replay(graph, inputs, info, "replayed")
+            if self._may_capture():
+                def run(static_inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+                    return self._run(shape_set, static_inputs, self._stream(), info, False)
+
+                graph = StaticGraph.capture(run, inputs, self.device)
+                self._graphs.put(shape_set.key, graph)
+                _graph_capture.add_owner(self)
+                logger.debug("engine %s: captured a CUDA graph for input shapes %s", self.name, list(shape_set.shapes))
+                return self._replay(graph, inputs, info, "captured")
         return self._run(shape_set, inputs, self._stream(), info, self.pre_allocated_outputs)
 
-    def _wants_graph(self) -> bool:
-        if not self._cuda_graphs and _graph_capture.MODE != CudaGraphsMode.PER_ENGINE:
-            return False  # whole-graph mode: this run is (part of) someone else's capture
+    def _may_capture(self) -> bool:
+        """Whether a graph can be captured for this engine now (says once why not for data-dependent shapes)."""
         if self.requires_output_allocator:
             if not self._said_no_graph:
                 self._said_no_graph = True
@@ -583,21 +550,10 @@ class TRTEngine:
             )
         return not _graph_capture.BACKEND.is_capturing()  # never nest in a capture the caller is making
 
-    def _execute_graph(
-        self, shape_set: _ShapeSet, inputs: Sequence[torch.Tensor], info: Optional[ExecutionInfo]
+    @staticmethod
+    def _replay(
+        graph: StaticGraph, inputs: Sequence[torch.Tensor], info: Optional[ExecutionInfo], state: str
     ) -> list[torch.Tensor]:
-        graph = self._graphs.get(shape_set.key)
-        if graph is None:
-            def run(static_inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-                return self._run(shape_set, static_inputs, self._stream(), info, False)
-
-            graph = StaticGraph.capture(run, inputs, self.device)
-            self._graphs.put(shape_set.key, graph)
-            _graph_capture.add_owner(self)
-            logger.debug("engine %s: captured a CUDA graph for input shapes %s", self.name, list(shape_set.shapes))
-            state = "captured"
-        else:
-            state = "replayed"
         if info is None:
             return graph.replay(inputs)
         info.cuda_graph = state

@@ -167,20 +167,29 @@ def _attr(gm: torch.nn.Module, node: Any) -> Any:
 class _Captured:
     """One captured forward: static inputs (tensors) and constants (other arguments), static outputs."""
 
-    __slots__ = ("graph", "static_inputs", "static_outputs", "rebuild")
+    __slots__ = ("graph", "static_inputs", "positions", "static_outputs", "single", "rebuild")
 
-    def __init__(self, graph: Any, static_inputs: list[torch.Tensor], out: Any) -> None:
+    def __init__(self, graph: Any, static_inputs: list[torch.Tensor], positions: Optional[list[int]], out: Any) -> None:
         self.graph = graph
         self.static_inputs = static_inputs
+        #: where the tensors are among the arguments (None: every argument is a tensor)
+        self.positions = positions
         flat, spec = pytree.tree_flatten(out)
         self.static_outputs: list[torch.Tensor] = [t for t in flat if isinstance(t, torch.Tensor)]
+        self.single = isinstance(out, torch.Tensor)
         self.rebuild = _rebuilder(out, flat, spec)
 
-    def replay(self, tensors: Sequence[torch.Tensor], reuse_outputs: bool) -> Any:
+    def replay(self, args: Sequence[Any], reuse_outputs: bool) -> Any:
+        """Copy the tensors of ``args`` (the flattened arguments, as captured) into the static inputs, replay, and
+        return the outputs: new tensors, or the static outputs themselves with ``reuse_outputs``."""
+        tensors = args if self.positions is None else [args[i] for i in self.positions]
         for static, t in zip(self.static_inputs, tensors):
             if static.data_ptr() != t.data_ptr():
                 static.copy_(t)
         self.graph.replay()
+        if self.single:
+            out = self.static_outputs[0]
+            return out if reuse_outputs else out.clone()
         if reuse_outputs:
             return self.rebuild(self.static_outputs)
         return self.rebuild([t.clone() for t in self.static_outputs])
@@ -230,49 +239,52 @@ class CudaGraphsModule(torch.nn.Module):
         return self._graphs.keys()
 
     def forward(self, *args: Any) -> Any:
-        if _graph_capture.MODE != CudaGraphsMode.WHOLE_GRAPH:
-            return self.compiled_module(*args)
-        if self.fallback_reason is not None:
-            return _run_per_engine(self.compiled_module, args)
-        tensors: list[torch.Tensor] = []
-        key = self._key(args, tensors)
-        captured = self._graphs.get(key)
-        if captured is None:
-            captured = self._capture(key, args)
-            if captured is None:
-                return _run_per_engine(self.compiled_module, args)
-        return captured.replay(tensors, self.reuse_output_buffers)
-
-    def _key(self, args: Sequence[Any], tensors: list[torch.Tensor]) -> tuple[Any, ...]:
-        """The input shape set of ``args`` (collecting their tensors); checks every tensor's device."""
-        device = self._device if self._device is not None else self._pick_device(args)
-        parts: list[Any] = []
+        if _graph_capture.MODE != _WHOLE or self.fallback_reason is not None:
+            return self._not_captured(args)
+        # The hot path: plain arguments with a graph already captured for their shape set.
+        device = self._device
+        key: list[Any] = []
+        add = key.append
         for a in args:
             if isinstance(a, torch.Tensor):
                 if a.device != device:
-                    self._device_error(args, device)
-                tensors.append(a)
-                parts.append(a.shape)
-                parts.append(a.dtype)
-            elif isinstance(a, (list, tuple, dict)):
-                return self._key_nested(args, tensors, device)
+                    return self._call(args)  # says what is wrong (or captures the first graph)
+                add(a.shape)
+                add(a.dtype)
+            elif a is None or isinstance(a, (list, tuple, dict)):
+                return self._call(args)  # nested arguments: flattened there
             else:
-                parts.append(a)
-        return tuple(parts)
+                add(a)
+        captured = self._graphs.get(tuple(key))
+        if captured is None:
+            return self._call(args)
+        return captured.replay(args, self.reuse_output_buffers)
 
-    def _key_nested(self, args: Sequence[Any], tensors: list[torch.Tensor], device: torch.device) -> tuple[Any, ...]:
+    def _not_captured(self, args: Sequence[Any]) -> Any:
+        if _graph_capture.MODE != _WHOLE:
+            return self.compiled_module(*args)
+        return _run_per_engine(self.compiled_module, args)
+
+    def _call(self, args: Sequence[Any]) -> Any:
+        """Any call: checks every input's device, captures a graph for a new shape set, replays."""
+        device = self._device if self._device is not None else self._pick_device(args)
         leaves, spec = pytree.tree_flatten(list(args))
-        tensors.clear()
-        parts: list[Any] = [spec]
+        nested = any(a is None or isinstance(a, (list, tuple, dict)) for a in args)
+        parts: list[Any] = [spec] if nested else []
         for a in leaves:
             if isinstance(a, torch.Tensor):
                 if a.device != device:
-                    self._device_error(args, device)
-                tensors.append(a)
-                parts.append((a.shape, a.dtype))
+                    self._device_error(leaves, device)
+                parts += [a.shape, a.dtype]
             else:
                 parts.append(a)
-        return tuple(parts)
+        key = tuple(parts)
+        captured = self._graphs.get(key)
+        if captured is None:
+            captured = self._capture(key, leaves, spec, device)
+            if captured is None:
+                return _run_per_engine(self.compiled_module, args)
+        return captured.replay(leaves, self.reuse_output_buffers)
 
     def _pick_device(self, args: Sequence[Any]) -> torch.device:
         found = [t for t in pytree.tree_leaves(list(args)) if isinstance(t, torch.Tensor)]
@@ -284,21 +296,19 @@ class CudaGraphsModule(torch.nn.Module):
             )
         return device
 
-    def _device_error(self, args: Sequence[Any], device: torch.device) -> None:
-        leaves = pytree.tree_leaves(list(args))
+    def _device_error(self, leaves: Sequence[Any], device: torch.device) -> None:
         index, bad = next((i, t) for i, t in enumerate(leaves) if isinstance(t, torch.Tensor) and t.device != device)
         raise CudaGraphsError(
             f"CudaGraphsModule({self.name}): input {index} is on {bad.device}, and the captured graphs run on "
             f"{device}; move the inputs with .to({str(device)!r}) (nothing was replayed)"
         )
 
-    def _capture(self, key: tuple[Any, ...], args: Sequence[Any]) -> Optional[_Captured]:
+    def _capture(self, key: tuple[Any, ...], leaves: list[Any], spec: Any, device: torch.device) -> Optional[_Captured]:
         backend = _graph_capture.BACKEND
-        device = self._device if self._device is not None else self._pick_device(args)
-        static_args, spec = pytree.tree_flatten(list(args))
-        static_args = [a.clone() if isinstance(a, torch.Tensor) else a for a in static_args]
-        static_inputs = [a for a in static_args if isinstance(a, torch.Tensor)]
-        call_args = pytree.tree_unflatten(static_args, spec)
+        static_leaves = [a.clone() if isinstance(a, torch.Tensor) else a for a in leaves]
+        static_inputs = [a for a in static_leaves if isinstance(a, torch.Tensor)]
+        positions = [i for i, a in enumerate(static_leaves) if isinstance(a, torch.Tensor)]
+        call_args = pytree.tree_unflatten(static_leaves, spec)
 
         def run() -> Any:
             with torch.no_grad():
@@ -315,7 +325,8 @@ class CudaGraphsModule(torch.nn.Module):
             )
             return None
         self._device = device
-        captured = _Captured(graph, static_inputs, out)
+        all_tensors = len(positions) == len(static_leaves)
+        captured = _Captured(graph, static_inputs, None if all_tensors else positions, out)
         self._graphs.put(key, captured)
         logger.debug("CudaGraphsModule(%s): captured a CUDA graph for %s", self.name, key)
         return captured
@@ -335,6 +346,9 @@ def _reason(exc: BaseException) -> str:
         if inner:
             return inner[0].split(": ", 1)[1] if inner[0].startswith("RuntimeError: ") else inner[0]
     return f"{type(exc).__name__}: {lines[0]}"
+
+
+_WHOLE = CudaGraphsMode.WHOLE_GRAPH.value
 
 
 def _run_per_engine(module: Callable[..., Any], args: Sequence[Any]) -> Any:
