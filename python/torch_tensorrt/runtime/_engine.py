@@ -400,11 +400,17 @@ class TRTEngine:
             post(self.name, outputs, info)
         return outputs
 
+    def _device(self) -> torch.device:
+        """The device of a set-up engine."""
+        if self.device is None:
+            raise EngineExecutionError(f"engine {self.name!r} is not set up")
+        return self.device
+
     def _stream(self) -> int:
         """The caller's current CUDA stream (0 on the CPU)."""
         device = self.device
-        if device.type == "cuda":
-            return raw_stream(device.index)
+        if device.type == "cuda":  # type: ignore[union-attr]  # set up: a device
+            return raw_stream(device.index)  # type: ignore[union-attr]
         return 0
 
     def _address(self, t: torch.Tensor) -> int:
@@ -434,7 +440,7 @@ class TRTEngine:
                         )
                 if any(0 in s for s in output_shapes):
                     shape_set.has_empty = True
-                shape_set.templates = [template(shape, dtype, self.device)
+                shape_set.templates = [template(shape, dtype, self._device())
                                        for shape, dtype in zip(output_shapes, self._output_dtypes)]
             shape_set.output_shapes = output_shapes
         self._active = shape_set
@@ -527,7 +533,7 @@ class TRTEngine:
                 def run(static_inputs: list[torch.Tensor]) -> list[torch.Tensor]:
                     return self._run(shape_set, static_inputs, self._stream(), info, False)
 
-                graph = StaticGraph.capture(run, inputs, self.device)
+                graph = StaticGraph.capture(run, inputs, self._device())
                 self._graphs.put(shape_set.key, graph)
                 _graph_capture.add_owner(self)
                 logger.debug("engine %s: captured a CUDA graph for input shapes %s", self.name, list(shape_set.shapes))
@@ -544,7 +550,7 @@ class TRTEngine:
                     "CUDA-graphs mode", self.name,
                 )
             return False
-        if not _graph_capture.BACKEND.supports(self.device):
+        if not _graph_capture.BACKEND.supports(self._device()):
             raise EngineExecutionError(
                 f"engine {self.name!r}: CUDA graphs need a CUDA device (engine runs on {self.device})"
             )

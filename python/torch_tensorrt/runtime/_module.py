@@ -186,8 +186,9 @@ class TorchTensorRTModule(torch.nn.Module):
             if self._runtime == PYTHON:
                 engine = TRTEngine(self._record)
                 engine.set_cuda_graphs(self._cuda_graphs)
-                if getattr(self, "_pre_allocated", None) is not None:  # pickles of older versions lack it
-                    engine.pre_allocated_outputs = self._pre_allocated
+                chosen = getattr(self, "_pre_allocated", None)  # pickles of older versions lack it
+                if chosen is not None:
+                    engine.pre_allocated_outputs = chosen
                 _execute_op.register_engine(_execute_op.parse_info(self._info)["key"], engine)
                 self._engine = engine
             else:

@@ -119,7 +119,7 @@ def _node_problem(gm: torch.fx.GraphModule, node: torch.fx.Node) -> Optional[str
         why = _aten_problem(target)
         return f"(.{target}()) {why}" if why else None
     if target is _py_op():
-        engine = _execute_op.engine_for(node.args[2], _attr(gm, node.args[1]))
+        engine = _execute_op.engine_for(str(node.args[2]), _attr(gm, node.args[1]))
         if engine.requires_output_allocator:
             return f"runs engine {engine.name!r}, which has data-dependent output shapes (output allocator)"
         return None
