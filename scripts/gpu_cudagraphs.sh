@@ -19,7 +19,7 @@ echo "pytest rc=$?" | tee -a "$out/tests.txt"; grep -E "^(PASSED|FAILED|ERROR|SK
 bench() {  # $1: label, $2: PYTHONPATH
   echo "== runtime overhead ($1)"
   PYTHONPATH=$2 timeout 60 python3 benchmarks/runtime_overhead.py --names-only --modules build/gpu/noop_modules.pt \
-    --device cuda --calls 3000 2>&1 | tee "$out/overhead_$1.txt"
+    --device cuda --calls 9000 2>&1 | tee "$out/overhead_$1.txt"
 }
 [ -n "$before" ] && bench before "$PWD/$before"
 bench after "$PWD/python"
