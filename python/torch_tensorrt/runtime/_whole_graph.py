@@ -24,7 +24,8 @@ arguments), at most ``max_cuda_graphs``. A call copies the tensors into the grap
 returns new tensors holding the outputs -- or, with ``reuse_output_buffers=True``, the static outputs themselves,
 which the next call overwrites. A tensor on another device than the captured graphs is an error before anything
 is replayed. If a capture fails all the same, the wrapper says why once and runs per-engine graphs from then on.
-Graphs are inference-only: capture and replay run under ``torch.no_grad()``.
+Graphs are inference-only: capture and replay run under ``torch.no_grad()``; one wrapper's static buffers serve one
+call at a time (no concurrent calls from several threads).
 """
 
 from __future__ import annotations
