@@ -35,6 +35,7 @@ from typing import Any, Callable, Optional, Union
 
 import torch
 
+from torch_tensorrt._collectives import check_rank, rank_path, rank_save_kwargs
 from torch_tensorrt._io import EmptyWriteError, atomic_write
 from torch_tensorrt.dynamo._frontend import UserInputs, to_exported_program, user_inputs
 
@@ -81,6 +82,8 @@ class LoadRequest:
     extra_files: Optional[dict[str, Any]]
     allow_pickle: bool
     kwargs: dict[str, Any]
+    #: weights for weight-stripped engines (see ``torch_tensorrt.dynamo._refit.refit_stripped_engines``)
+    weights: Any = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def _exported_program(module: Any, request: SaveRequest) -> torch.export.Exporte
 
 def _save_exported_program(module: Any, path: str, request: SaveRequest) -> None:
     ep = _exported_program(module, request)
-    _atomic_write(path, lambda tmp: torch.export.save(ep, tmp))
+    _atomic_write(path, lambda tmp: torch.export.save(ep, tmp, **rank_save_kwargs(ep)))
 
 
 def _is_exported_program(names: list[str]) -> bool:
@@ -123,6 +126,12 @@ def _load_exported_program(path: str, request: LoadRequest) -> torch.export.Expo
             f"torch_tensorrt.load: {path!r} is an ExportedProgram that failed to load: {exc}{_cpp_hint(path)}"
         ) from exc
     validate_exported_program(ep, path)
+    from torch_tensorrt.dynamo._refit import refit_stripped_engines
+
+    try:
+        refit_stripped_engines(ep, request.weights, path)
+    except (ValueError, RuntimeError) as exc:
+        raise SerializationError(f"torch_tensorrt.load: {exc}") from exc
     return ep
 
 
@@ -241,7 +250,8 @@ def save(
     spec = user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where="torch_tensorrt.save")
     if not retrace:
         logger.debug("torch_tensorrt.save: retrace=False: modules are always traced again")
-    fmt.save(module, os.fspath(file_path), SaveRequest(spec, dynamic_shapes, output_format))
+    path = rank_path(os.fspath(file_path))  # "{rank}": one file per rank of a tensor-parallel program
+    fmt.save(module, path, SaveRequest(spec, dynamic_shapes, output_format))
 
 
 # ---------------------------------------------------------------------------------------------------- load
@@ -268,18 +278,26 @@ def _register_runtimes() -> None:
         _execute_op.register_cpp_fakes()
 
 
-def load(file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False, **kwargs: Any) -> Any:
+def load(
+    file_path: PathLike = "", extra_files: Optional[dict[str, Any]] = None, *, allow_pickle: bool = False,
+    weights: Any = None, **kwargs: Any,
+) -> Any:
     """Load what :func:`save` wrote: an ``ExportedProgram`` (call ``.module()``), a ``ScriptModule``, or an
     AOTInductor package runner. A ``torch.save`` pickle of a whole module is loaded only with
-    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust)."""
-    path = os.fspath(file_path)
+    ``allow_pickle=True`` (unpickling runs arbitrary code: only for files you trust).
+
+    Weight-stripped engines of an ExportedProgram are refitted on load, from the weights saved beside them or,
+    when given, from ``weights`` (the model, its ExportedProgram or its state dict); without either the load fails
+    naming the engine."""
+    path = rank_path(os.fspath(file_path))
     if not path:
         raise ValueError("torch_tensorrt.load: file_path is required")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"torch_tensorrt.load: no such file: {path!r}")
     fmt = FORMAT_TABLE[detect_format(path)]
+    check_rank(path)  # a tensor-parallel rank's program: same world size and rank as when saved
     _register_runtimes()
-    return fmt.load(path, LoadRequest(extra_files, allow_pickle, kwargs))
+    return fmt.load(path, LoadRequest(extra_files, allow_pickle, kwargs, weights))
 
 
 def _cpp_hint(path: str) -> str:

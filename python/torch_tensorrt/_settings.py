@@ -75,6 +75,18 @@ class CompilationSettings:
         current one (the returned tensors are still new on every call), so the next launch does not wait for
         allocation; ``TorchTensorRTModule.set_pre_allocated_outputs`` switches it at run time.
 
+    Refit and engine cache (see :mod:`torch_tensorrt.dynamo._refit` and :mod:`torch_tensorrt.dynamo._engine_cache`)
+        ``immutable_weights=False`` also records, for every engine weight, how it is computed from the program's
+        state dict (the weight map that ``refit_module_weights`` uses). ``strip_engine_weights``: the plan carries
+        no weights; the module keeps them beside it and refits the engine before its first run.
+        ``cache_built_engines``: store each built engine in the engine cache; ``reuse_cached_engines``: take an
+        engine from the cache instead of converting and building when the partition, its inputs, the
+        builder-relevant settings and the TensorRT version match (weights are not part of the key: a hit with
+        other weights is refitted, or rebuilt when the engine is not refittable). ``engine_cache_dir`` (default
+        ``$TORCHTRT_ENGINE_CACHE_DIR`` or ``~/.cache/torch_tensorrt/engines``) and ``engine_cache_size`` (bytes)
+        configure the default disk cache; ``custom_engine_cache`` replaces it (a
+        :class:`~torch_tensorrt.dynamo._engine_cache.BaseEngineCache`).
+
     Lowering
         ``fold_constants``: compute subgraphs that depend on constants only at compile time (default True).
 
@@ -112,6 +124,11 @@ class CompilationSettings:
     lazy_engine_init: bool = False
     max_cuda_graphs: int = 8
     use_pre_allocated_outputs: bool = False
+    cache_built_engines: bool = False
+    reuse_cached_engines: bool = False
+    engine_cache_dir: Optional[str] = None
+    engine_cache_size: int = 5 << 30
+    custom_engine_cache: Optional[Any] = None
     fold_constants: bool = True
     dynamic_shape_max: int = 512
     pass_through_build_failures: bool = False
@@ -140,6 +157,24 @@ class CompilationSettings:
             raise ValueError(f"max_cuda_graphs must be an int >= 1, got {self.max_cuda_graphs!r}")
         if self.workspace_size < 0:
             raise ValueError(f"workspace_size must be >= 0, got {self.workspace_size}")
+        if not isinstance(self.engine_cache_size, int) or self.engine_cache_size < 0:
+            raise ValueError(f"engine_cache_size must be an int >= 0 (bytes), got {self.engine_cache_size!r}")
+        if self.custom_engine_cache is not None and not (
+            callable(getattr(self.custom_engine_cache, "save", None)) and callable(getattr(self.custom_engine_cache, "load", None))
+        ):
+            raise TypeError(
+                f"custom_engine_cache must have save(key, data) and load(key) methods (subclass "
+                f"torch_tensorrt.dynamo.BaseEngineCache), got {type(self.custom_engine_cache).__name__}"
+            )
+
+    @property
+    def needs_weight_map(self) -> bool:
+        """True when conversion must record where each engine weight comes from (refit, stripped engines, cache)."""
+        return not self.immutable_weights or self.strip_engine_weights or self.uses_engine_cache
+
+    @property
+    def uses_engine_cache(self) -> bool:
+        return self.cache_built_engines or self.reuse_cached_engines
 
     @property
     def compute_dtype(self) -> torch.dtype:
@@ -157,9 +192,7 @@ class CompilationSettings:
     def from_kwargs(cls, base: Optional["CompilationSettings"] = None, **kwargs: Any) -> "CompilationSettings":
         """Build settings from keyword arguments (over ``base`` when given). Unknown keywords are a TypeError."""
         valid = cls.field_names()
-        values = dataclasses.asdict(base) if base is not None else {}
-        if base is not None:  # asdict deep-copies Device into a dict; keep the object
-            values["device"] = base.device
+        values = {f.name: getattr(base, f.name) for f in dataclasses.fields(cls)} if base is not None else {}
         for key, value in kwargs.items():
             key = cls.ALIASES.get(key, key)
             if key not in valid:
@@ -181,6 +214,8 @@ class CompilationSettings:
                 v = sorted(str(x) for x in v)
             elif isinstance(v, Device):
                 v = str(v)
+            elif f.name == "custom_engine_cache" and v is not None:
+                v = type(v).__qualname__
             out[f.name] = v
         return out
 

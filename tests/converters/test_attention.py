@@ -159,3 +159,74 @@ def test_sdpa_dropout_falls_back():
     node = next(n for n in ep.graph.nodes if n.target == SDPA)
     decision = CONVERTERS.decide(node, CompilationSettings())
     assert not decision.supported and "dropout" in decision.reason
+
+
+# -- TensorRT's attention layer (IAttention) -----------------------------------------------------------------------
+def _layer_types(result) -> list[str]:
+    network = result.converted.network.network
+    return [network.get_layer(i).type.name for i in range(network.num_layers)]
+
+
+needs_attention_layer = pytest.mark.skipif(
+    not __import__("torch_tensorrt.dynamo.conversion.converters.attention", fromlist=["x"]).fused_attention_available(),
+    reason="the installed TensorRT has no attention layer",
+)
+
+
+@needs_attention_layer
+@pytest.mark.parametrize("name,kw", SDPA_CASES, ids=[c[0] for c in SDPA_CASES])
+def test_sdpa_uses_the_attention_layer(name, kw):
+    """Same-shaped key and value in half precision: one IAttention (no matmul, no softmax), static and dynamic;
+    in float32 (no fused kernel exists) the matmul form."""
+    rng = [((1, 4, 6, 8), (2, 4, 6, 8), (3, 4, 6, 8))] if "attn_mask" in kw else SELF_DYN
+    for ranges in (None, rng):
+        result = assert_converts(_self(kw), [X_SELF], input_ranges=ranges, precision=torch.float16, expected_ops={SDPA})
+        types = _layer_types(result)
+        assert types.count("ATTENTION_INPUT") == 1 and "SOFTMAX" not in types and "MATRIX_MULTIPLY" not in types
+    types = _layer_types(assert_converts(_self(kw), [X_SELF], expected_ops={SDPA}))
+    assert "ATTENTION_INPUT" not in types and types.count("MATRIX_MULTIPLY") == 2
+
+
+@needs_attention_layer
+def test_attention_layer_gqa_3d_and_padding_mask():
+    q, kv = torch.randn(2, 6, 5, 8), torch.randn(2, 2, 7, 8)
+    half = {"precision": torch.float16, "expected_ops": {SDPA}}
+    gqa = Fn(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True), 3)
+    assert "ATTENTION_INPUT" in _layer_types(assert_converts(gqa, [q, kv, kv.flip(-2)], **half))
+    mqa = Fn(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), 3)  # one key/value head broadcast
+    assert "ATTENTION_INPUT" in _layer_types(assert_converts(mqa, [q, kv[:, :1], kv[:, 1:]], **half))
+    causal3d = Fn(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True), 3)
+    three = [torch.randn(3, 5, 8), torch.randn(3, 6, 8), torch.randn(3, 6, 8)]
+    assert "ATTENTION_INPUT" in _layer_types(assert_converts(causal3d, three, **half))
+    # a padding mask [b, 1, 1, s_kv] (BERT-style, bool and additive with finfo.min) broadcast over queries
+    keep = torch.ones(2, 1, 1, 6, dtype=torch.bool)
+    keep[1, ..., 4:] = False
+    add = torch.where(keep, 0.0, torch.finfo(torch.float32).min)
+    for mask in (keep, add):
+        fn = Fn(lambda x, m: F.scaled_dot_product_attention(x, x * 0.5, x + 1, attn_mask=m), 2)
+        assert_converts(fn, [X_SELF, mask], expected_ops={SDPA})
+        assert "ATTENTION_INPUT" in _layer_types(assert_converts(fn, [X_SELF, mask], **half))
+
+
+def test_sdpa_without_the_attention_layer(monkeypatch):
+    """A TensorRT without IAttention: matmul + softmax (float32) + matmul, as before."""
+    from torch_tensorrt.dynamo.conversion.converters import attention
+
+    monkeypatch.setattr(attention, "fused_attention_available", lambda: False)
+    for kw in ({}, {"is_causal": True}, {"attn_mask": "float"}):
+        types = _layer_types(assert_converts(_self(kw), [X_SELF], precision=torch.float16, expected_ops={SDPA}))
+        assert "ATTENTION_INPUT" not in types and types.count("MATRIX_MULTIPLY") == 2 and "SOFTMAX" in types
+
+
+def test_sdpa_runs_under_simulate():
+    """The recording of an engine with an attention layer carries the IAttention settings the evaluator reads."""
+    import torch_tensorrt
+    from torch_tensorrt.testing import simulate
+
+    model = _self({"is_causal": True})
+    ep = torch.export.export(model, (X_SELF,))
+    with simulate():
+        gm = torch_tensorrt.dynamo.compile(ep, [X_SELF], min_block_size=1, enabled_precisions={torch.float16})
+    assert any("ATTENTION" in layer["type"] for m in gm.modules() if hasattr(m, "metadata") and m.metadata.network
+               for layer in m.metadata.network["layers"])
+    torch.testing.assert_close(gm(X_SELF), model(X_SELF), rtol=1e-2, atol=1e-2)

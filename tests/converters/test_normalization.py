@@ -129,3 +129,18 @@ def test_core_aten_batch_norm_forms():
     assert_converts(Fn(running), [X4], input_ranges=DYN4,
                     expected_ops={aten._native_batch_norm_legit_no_training.default})
     assert_converts(Fn(batch_stats), [X4], input_ranges=DYN4, expected_ops={aten._native_batch_norm_legit.no_stats})
+
+
+@pytest.mark.parametrize("groups,affine", [(3, True), (1, True), (6, False)], ids=["3groups", "1group", "per-channel"])
+def test_group_norm_is_one_normalization_layer(groups, affine):
+    """GroupNorm with its per-channel affine is one INormalizationLayer (add_normalization_v2), nothing else
+    computes (only the scale/bias constants beside it)."""
+    from torch_tensorrt._trt import trt
+
+    model = _randomize(nn.GroupNorm(groups, 6, affine=affine)) if affine else nn.GroupNorm(groups, 6, affine=False)
+    result = assert_converts(model, [X4], input_ranges=DYN4_SPATIAL, expected_ops={aten.group_norm.default})
+    network = result.converted.network.network
+    if not hasattr(network, "add_normalization_v2"):
+        pytest.skip("this TensorRT has no add_normalization_v2: GroupNorm takes the normalization + affine form")
+    types = [network.get_layer(i).type for i in range(network.num_layers)]
+    assert [t for t in types if t != trt.LayerType.CONSTANT] == [trt.LayerType.NORMALIZATION]

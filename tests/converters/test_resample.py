@@ -86,8 +86,11 @@ def test_upsample_fractional_scale():
     node = next(n for n in ep.graph.nodes if n.op == "call_function")
     assert "scale factor" in CONVERTERS.decide(node, CompilationSettings()).reason
     # ... but a scale that maps the size to an integer converts, align_corners too
-    assert_converts(torch.nn.Upsample(scale_factor=1.5), [_x(2, 4)])
-    assert_converts(torch.nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True), [_x(2, 5)])
+    assert_converts(torch.nn.Upsample(scale_factor=1.5), [_x(2, 4)], expected_ops={aten.upsample_nearest2d.vec})
+    assert_converts(
+        torch.nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True), [_x(2, 5)],
+        expected_ops={aten.upsample_bilinear2d.vec},
+    )
 
 
 def test_upsample_default_overloads():
@@ -107,7 +110,10 @@ def test_pixel_shuffle(r):
 
 
 def test_pixel_shuffle_batch_dims_fp16():
-    assert_converts(lambda x: F.pixel_shuffle(x, 2), [torch.randn(2, 3, 8, 2, 3)], precision=torch.float16)
+    assert_converts(
+        lambda x: F.pixel_shuffle(x, 2), [torch.randn(2, 3, 8, 2, 3)], precision=torch.float16,
+        expected_ops={aten.pixel_shuffle.default},
+    )
     assert_converts(
         lambda x: F.pixel_unshuffle(x, 2),
         [torch.randn(2, 3, 4, 6)],
@@ -152,8 +158,14 @@ def test_pad_dynamic(mode):
 def test_pad_value_and_dtypes():
     x = torch.randn(2, 3, 4)
     assert_converts(lambda x: F.pad(x, (1, 2, 1, 0), value=-2.5), [x], expected_ops={aten.pad.default})
-    assert_converts(lambda x: F.pad(x, (1, 2), value=7), [torch.randint(0, 5, (2, 3), dtype=torch.int32)])
-    assert_converts(lambda x: F.pad(x, (2, 1), mode="reflect"), [x], precision=torch.float16)
+    assert_converts(
+        lambda x: F.pad(x, (1, 2), value=7), [torch.randint(0, 5, (2, 3), dtype=torch.int32)],
+        expected_ops={aten.pad.default},
+    )
+    assert_converts(
+        lambda x: F.pad(x, (2, 1), mode="reflect"), [x], precision=torch.float16,
+        expected_ops={aten.pad.default},
+    )
 
 
 def test_pad_aten_ops():
@@ -169,3 +181,68 @@ def test_pad_aten_ops():
         assert_converts(fn, [x], expected_ops={op})
     fn = lambda x: aten.reflection_pad1d.default(x, [2, 3])  # noqa: E731
     assert_converts(fn, [torch.randn(2, 3, 5)], expected_ops={aten.reflection_pad1d.default})
+
+
+# -- grid sample --------------------------------------------------------------------------------------------------
+
+#: F.grid_sample exports as the dispatching grid_sampler; decomposition or a direct call gives the 2d/3d ops
+GRID_OPS = {frozenset({aten.grid_sampler.default, aten.grid_sampler_2d.default, aten.grid_sampler_3d.default})}
+
+
+def _grid(batch: int, *out: int, spread: float = 1.2) -> torch.Tensor:
+    """Sampling coordinates in [-spread, spread] (a little outside [-1, 1]: the padding modes matter)."""
+    return (torch.rand(batch, *out, len(out)) * 2 - 1) * spread
+
+
+def _sampler(mode: str, padding: str, align: bool):
+    return lambda x, g: F.grid_sample(x, g, mode=mode, padding_mode=padding, align_corners=align)
+
+
+@pytest.mark.parametrize("align", [False, True], ids=["edges", "centers"])
+@pytest.mark.parametrize("padding", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+def test_grid_sample_2d(mode, padding, align):
+    result = assert_converts(_sampler(mode, padding, align), [torch.randn(2, 3, 6, 7), _grid(2, 5, 4)], expected_ops=GRID_OPS)
+    layers = [result.converted.network.network.get_layer(i) for i in range(result.converted.network.network.num_layers)]
+    assert [l.type.name for l in layers].count("GRID_SAMPLE") == 1
+
+
+@pytest.mark.parametrize("padding", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_3d(mode, padding):
+    assert_converts(_sampler(mode, padding, False), [torch.randn(1, 2, 4, 5, 3), _grid(1, 3, 2, 4)], expected_ops=GRID_OPS)
+
+
+def test_grid_sample_dynamic_batch_and_grid():
+    x, g = torch.randn(2, 3, 6, 6), _grid(2, 4, 5)
+    ranges = [((1, 3, 6, 6), tuple(x.shape), (4, 3, 6, 6)), ((1, 2, 3, 2), tuple(g.shape), (4, 7, 8, 2))]
+    assert_converts(_sampler("bilinear", "zeros", False), [x, g], input_ranges=ranges, expected_ops=GRID_OPS)
+
+
+def test_grid_sample_fp16_computes_coordinates_in_fp32():
+    result = assert_converts(_sampler("bilinear", "border", True), [torch.randn(2, 3, 16, 16), _grid(2, 8, 8)],
+                             precision=torch.float16, expected_ops=GRID_OPS)
+    net = result.converted.network.network
+    (layer,) = [net.get_layer(i) for i in range(net.num_layers) if net.get_layer(i).type.name == "GRID_SAMPLE"]
+    assert layer.get_output(0).dtype.name == "FLOAT"
+
+
+def test_grid_sample_constant_grid_from_affine_grid():
+    """A grid computed from constants (affine_grid of a fixed transform) is folded and fed as a constant."""
+    theta = torch.tensor([[[0.9, -0.2, 0.1], [0.3, 1.1, -0.05]]])
+
+    class Warp(torch.nn.Module):
+        def forward(self, x):
+            grid = F.affine_grid(theta, [1, 3, 5, 6], align_corners=False)
+            return F.grid_sample(x, grid, align_corners=False)
+
+    assert_converts(Warp(), [torch.randn(1, 3, 8, 8)], expected_ops=GRID_OPS)
+
+
+@pytest.mark.parametrize("op, x, g", [
+    (aten.grid_sampler_2d.default, torch.randn(2, 3, 6, 7), _grid(2, 5, 4)),
+    (aten.grid_sampler_3d.default, torch.randn(1, 2, 4, 5, 3), _grid(1, 3, 2, 4)),
+], ids=["2d", "3d"])
+def test_grid_sampler_nd_ops(op, x, g):
+    """The dimension-specific ops themselves (what decomposition leaves): reflection, corners aligned."""
+    assert_converts(lambda a, b: op(a, b, 0, 2, True), [x, g], expected_ops={op})

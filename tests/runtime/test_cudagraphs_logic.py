@@ -220,7 +220,7 @@ def test_whole_graph_two_engines_and_a_pytorch_partition(emulated, models):
         assert isinstance(m, CudaGraphsModule)
         x = torch.randn(4, 8)
         outs = []
-        for step in range(3):
+        for _step in range(3):
             x.uniform_(-1, 1)  # same tensor, new values: no stale result
             outs.append(m(x))
             torch.testing.assert_close(outs[-1], model(x), rtol=1e-5, atol=1e-5)

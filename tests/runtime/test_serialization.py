@@ -208,7 +208,7 @@ def test_compiled_program_round_trip_in_fresh_process(tmp_path):
     x = torch.randn(4, 4)
     with simulate():
         gm = torch_tensorrt.dynamo.compile(torch.export.export(M(), (x,)), [x], min_block_size=1)
-    assert any(isinstance(m, TorchTensorRTModule) for m in gm.modules())
+    assert any(isinstance(m, TorchTensorRTModule) for m in gm.modules()), "compile produced no engine"
     _save_io_static = {"x": x, "y": M()(x)}
     torch.save(_save_io_static, tmp_path / "io.pt")
     save(gm, tmp_path / "compiled.ep", arg_inputs=[x])
@@ -219,7 +219,8 @@ def test_compiled_program_round_trip_in_fresh_process(tmp_path):
         "print('ok')\n"
     )
     assert _run_fresh(tmp_path, code).strip() == "ok"
-    torch.save(gm, tmp_path / "compiled.pt")  # a plain GraphModule: none of ep.module()'s unpicklable hooks
+    # torch.save pickles the module: compile's GraphModule must not carry ep.module()'s lambda forward hooks
+    torch.save(gm, tmp_path / "compiled.pt")
     code = (
         "io = torch.load('io.pt')\n"
         "g = torch.load('compiled.pt', weights_only=False)\n"

@@ -34,7 +34,7 @@ BOTTOM = {
     f"{PACKAGE}.{name}"
     for name in (
         "_trt", "_dtypes", "_errors", "_io", "_device", "_input", "_version", "_console", "_settings",
-        "_trt_logging", "logging",
+        "_trt_logging", "logging", "_collectives",
     )
 }
 #: Packages of the second layer; each imports only the bottom layer and itself.

@@ -143,3 +143,47 @@ def test_noops_and_export_guards_are_removed():
     gm = run_passes(gm, CompilationSettings())
     assert not [n for n in gm.graph.nodes if n.op == "call_module"] and not hasattr(gm, "_guards_fn")
     assert _targets(gm) == [aten.add.Tensor]
+
+
+class _MaskFromNewZeros(nn.Module):
+    """A mask built from ``x.new_zeros`` by slice assignments (Swin's shifted-window mask): no value of x enters."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = x.new_zeros((6, 6))
+        count = 0
+        for rows in (slice(0, -3), slice(-3, None)):
+            for cols in (slice(0, -2), slice(-2, None)):
+                mask[rows, cols] = count
+                count += 1
+        return x + (mask != torch.zeros_like(x)).float() * mask
+
+
+def test_metadata_only_factories_fold():
+    x = torch.randn(6, 6)
+    ep = torch.export.export(_MaskFromNewZeros(), (x,))
+    gm = run_passes(lower_exported_program(ep, CompilationSettings()).module(), CompilationSettings())
+    targets = _targets(gm)
+    assert targets == [aten.add.Tensor], targets  # everything but the final add was computed at compile time
+    torch.testing.assert_close(gm(x), _MaskFromNewZeros()(x))
+
+
+class _ConstantAttention(nn.Module):
+    """DETR's first decoder self-attention: q/k/v permuted from constants (folded), attention, then views that
+    rely on the attention output's layout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(1, 10, 2, 16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.queries.transpose(1, 2) * 0.5
+        o = torch.nn.functional.scaled_dot_product_attention(q, q + 1, q - 1)
+        return o.transpose(1, 2).contiguous().view(1, 10, -1) + x
+
+
+def test_folded_constants_keep_their_strides():
+    """A folded permute keeps its eager strides: the lowered graph still runs eagerly (reference.compare runs it)."""
+    model, x = _ConstantAttention().eval(), torch.randn(1, 10, 32)
+    gm = run_passes(torch.export.export(model, (x,)).module(), CompilationSettings())
+    assert any(n.op == "get_attr" and n.target.startswith("_folded") for n in gm.graph.nodes)
+    torch.testing.assert_close(gm(x), model(x))

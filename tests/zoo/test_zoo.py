@@ -1,7 +1,9 @@
 """The model zoo (examples/zoo.py) end to end: every model converts into ONE engine with
 ``require_full_compilation=True`` -- fp32 and fp16, static and with a dynamic batch (and sequence length for text
-models) -- and the reference evaluation of that engine's network matches eager PyTorch:
-relative-norm error <= 1e-3 (fp32) / 2e-2 (fp16) at the opt shapes and, when dynamic, at the min and max shapes.
+models) -- and the reference evaluation of that engine's network matches eager PyTorch at the opt shapes and, when
+dynamic, at the min and max shapes: relative-norm error <= 1e-3 (fp32) / 2e-2 (fp16), and elementwise
+|ref - eager| <= rtol * (|eager| + 4 RMS(eager)): the rounding noise of a whole network spreads over the
+output, and its largest element is a few times its RMS (the converter tests use 1 RMS).
 
 Sizes are small for CI (examples/zoo.py: 64 or 96 px images, swin_t/CLIP at 224, batch 2, 16 tokens; text models
 at their full depth; a tiny diffusers UNet2DModel at 32 px). Run with ``pytest -m zoo -n 2 tests/zoo``.
@@ -19,7 +21,7 @@ from torch_tensorrt.testing import assert_converts
 
 pytestmark = pytest.mark.zoo
 
-#: relative-norm error bounds (||ref - eager|| <= tol * ||eager||; no absolute slack)
+#: rtol of both checks (relative norm ||ref - eager|| <= atol + tol * ||eager||, and elementwise)
 TOLERANCE = {None: 1e-3, torch.float16: 2e-2}
 NAMES = [m.name for m in ZOO]
 
@@ -34,7 +36,9 @@ def test_zoo_converts_and_matches(name: str, precision: Optional[torch.dtype], d
     ranges = entry.input_ranges(inputs) if dynamic else None
     tol = TOLERANCE[precision]
     result = assert_converts(
-        model, list(inputs), input_ranges=ranges, precision=precision, rtol=tol, atol=0.0, require_full_compilation=True
+        model, list(inputs), input_ranges=ranges, precision=precision, rtol=tol, atol_rms=4.0,
+        require_full_compilation=True,
+        no_expected_ops="a whole model: every operator must convert (require_full_compilation)",
     )
     network = result.converted.network.network
     for i, spec in enumerate(ranges or [None] * len(inputs)):

@@ -12,12 +12,17 @@ from torch_tensorrt.dynamo._compiler import (
     convert_exported_program,
     convert_exported_program_to_serialized_trt_engine,
 )
+from torch_tensorrt.dynamo._engine_cache import BaseEngineCache, DiskEngineCache
+from torch_tensorrt.dynamo._refit import refit_module_weights
 
 __all__ = [
     "CompilationSettings",
     "compile",
     "convert_exported_program",
     "convert_exported_program_to_serialized_trt_engine",
+    "refit_module_weights",
+    "BaseEngineCache",
+    "DiskEngineCache",
     "trace",
     "coverage",
     "runtime",

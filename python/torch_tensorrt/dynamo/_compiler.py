@@ -9,6 +9,7 @@ Nothing here touches CUDA: every stage runs on a CPU-only machine with CPU examp
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from torch_tensorrt.dynamo import _frontend
 from torch_tensorrt.dynamo._graph import ASSERT_OPS
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion import ConvertedEngine, SymbolRanges, convert_module
+from torch_tensorrt.dynamo._engine_cache import BuiltEngine, build_engine
+from torch_tensorrt.dynamo.conversion._provenance import WeightTracker
 from torch_tensorrt.dynamo.lowering import lower_exported_program, run_passes
 from torch_tensorrt.dynamo.partitioning import PartitionResult, partition
 
@@ -41,11 +44,15 @@ class EngineSummary:
     build_s: float
     inputs: list[Any]
     outputs: list[Any]
+    #: engine cache outcome: "off", "miss", "hit" or "hit-refit" (see dynamo._engine_cache)
+    cache: str = "off"
+    #: seconds to get the plan (conversion + build, or the cache lookup)
+    stage_s: float = 0.0
 
     @classmethod
-    def of(cls, converted: ConvertedEngine) -> "EngineSummary":
-        return cls(converted.name, len(converted.engine), converted.network.network.num_layers,
-                   converted.build.seconds, converted.metadata.inputs, converted.metadata.outputs)
+    def of(cls, built: BuiltEngine) -> "EngineSummary":
+        return cls(built.name, len(built.engine), built.layers, built.build_s, built.metadata.inputs,
+                   built.metadata.outputs, built.cache, built.stage_s)
 
 
 @dataclass
@@ -73,18 +80,25 @@ def _prepare(
     kwarg_inputs: Optional[dict[str, Any]],
     settings: Optional[CompilationSettings],
     kwargs: dict[str, Any],
-) -> tuple[CompilationSettings, torch.fx.GraphModule, SymbolRanges, CompileReport]:
+) -> tuple[CompilationSettings, torch.fx.GraphModule, SymbolRanges, CompileReport, Optional[WeightTracker]]:
     """The start of every entry point here: settings from keywords, the inputs normalized by the front end, the
-    program lowered (decompositions, then the graph passes), and the symbol ranges of its dynamic inputs."""
+    program lowered (decompositions, then the graph passes), and the symbol ranges of its dynamic inputs. When
+    the settings need a weight map, the graph passes run under a :class:`WeightTracker` seeded with the program's
+    state dict and constants (returned, to be active during conversion too)."""
     settings = CompilationSettings.from_kwargs(settings, **kwargs)
     spec = _frontend.user_inputs(arg_inputs, kwarg_inputs, inputs=inputs, where=where)
     exported_program = _frontend.require_exported_program(exported_program, where=where)
     report = CompileReport()
     start = time.perf_counter()
     ep = lower_exported_program(exported_program, settings)
-    gm = run_passes(ep.module(), settings)
+    tracker = WeightTracker() if settings.needs_weight_map else None
+    module = ep.module()
+    if tracker is not None:
+        tracker.seed_program(ep, exported_program.graph)
+    with tracker.active() if tracker is not None else contextlib.nullcontext():
+        gm = run_passes(module, settings)
     report.lowering_s = time.perf_counter() - start
-    return settings, gm, _symbol_ranges(gm, ep, spec.flat), report
+    return settings, gm, _symbol_ranges(gm, ep, spec.flat), report, tracker
 
 
 def compile(
@@ -98,11 +112,12 @@ def compile(
     **kwargs: Any,
 ) -> torch.fx.GraphModule:
     """Compile an ExportedProgram; keyword arguments are :class:`CompilationSettings` fields."""
-    settings, gm, ranges, report = _prepare(
+    settings, gm, ranges, report, tracker = _prepare(
         "torch_tensorrt.dynamo.compile", exported_program, arg_inputs, inputs, kwarg_inputs, settings, kwargs
     )
     start = time.perf_counter()
-    parts: PartitionResult = partition(gm, settings)
+    with tracker.active() if tracker is not None else contextlib.nullcontext():  # constants it moves keep recipes
+        parts: PartitionResult = partition(gm, settings)
     report.partitioning_s = time.perf_counter() - start
     # A plain GraphModule: ep.module()'s class carries lambda hooks that cannot be pickled (torch.save).
     # The graph (and its pytree codegen for the model's input/output structure) is kept.
@@ -113,26 +128,28 @@ def compile(
     from torch_tensorrt.dynamo.runtime import TorchTensorRTModule
 
     start = time.perf_counter()
-    for name in parts.acc_names:
-        submodule = cast(torch.fx.GraphModule, result.get_submodule(name))
-        try:
-            converted = convert_module(submodule, settings, ranges, name, progress)
-        except EngineBuildError:
-            if settings.pass_through_build_failures or settings.require_full_compilation:
-                raise
-            logger.warning("engine %s failed to build; its operators run in PyTorch", name, exc_info=True)
-            continue
-        report.engines.append(EngineSummary.of(converted))
-        trt_module = TorchTensorRTModule(
-            serialized_engine=converted.engine,
-            input_binding_names=converted.input_names,
-            output_binding_names=converted.output_names,
-            name=name,
-            settings=settings,
-            metadata=converted.metadata,
-        )
-        setattr(result, name, trt_module)
-        _pass_only_engine_inputs(result, name, submodule, len(converted.input_names))
+    with tracker.active() if tracker is not None else contextlib.nullcontext():
+        for name in parts.acc_names:
+            submodule = cast(torch.fx.GraphModule, result.get_submodule(name))
+            try:
+                built = build_engine(submodule, settings, ranges, name, tracker, progress)
+            except EngineBuildError:
+                if settings.pass_through_build_failures or settings.require_full_compilation:
+                    raise
+                logger.warning("engine %s failed to build; its operators run in PyTorch", name, exc_info=True)
+                continue
+            report.engines.append(EngineSummary.of(built))
+            trt_module = TorchTensorRTModule(
+                serialized_engine=built.engine,
+                input_binding_names=built.input_names,
+                output_binding_names=built.output_names,
+                name=name,
+                settings=settings,
+                metadata=built.metadata,
+                weights=built.weights,
+            )
+            setattr(result, name, trt_module)
+            _pass_only_engine_inputs(result, name, submodule, len(built.input_names))
     report.conversion_s = time.perf_counter() - start
     result.compile_report = report  # type: ignore[assignment]
     return result
@@ -177,13 +194,14 @@ def convert_exported_program(
 ) -> ConvertedEngine:
     """Like :func:`convert_exported_program_to_serialized_trt_engine`, returning the engine with its metadata
     and network (used by the reference tools and the CLI)."""
-    settings, gm, ranges, _ = _prepare(
+    settings, gm, ranges, _, tracker = _prepare(
         "torch_tensorrt.dynamo.convert_exported_program", exported_program, arg_inputs, inputs, kwarg_inputs,
         settings, kwargs,
     )
     engine_gm = _single_engine_graph(gm)
     try:
-        return convert_module(engine_gm, settings, ranges, "engine", progress)
+        with tracker.active() if tracker is not None else contextlib.nullcontext():
+            return convert_module(engine_gm, settings, ranges, "engine", progress)
     except TorchTensorRTError as exc:
         exc.add_note(
             "convert_exported_program_to_serialized_trt_engine builds one engine from the whole program; "

@@ -132,6 +132,10 @@ def export(
     of ``spec``'s dynamic Inputs. A failure names the dynamic inputs it was asked for."""
     args, kwargs = spec.export_examples()
     shapes = dynamic if dynamic is not None else dynamic_shapes(module, spec)
+    from torch_tensorrt.dynamo import distributed
+
+    if distributed.is_sharded(module):  # DTensor parameters: this rank's program over local tensors
+        return distributed.export_sharded(module, args, kwargs, shapes)
     try:
         return torch.export.export(module, args, kwargs or None, dynamic_shapes=shapes, strict=strict)
     except Exception as exc:

@@ -21,6 +21,7 @@ aten = torch.ops.aten
 ASSERT_OPS: frozenset[Any] = frozenset(
     {
         aten._assert_scalar.default,
+        aten.sym_constrain_range.default,
         aten.sym_constrain_range_for_size.default,
         aten._assert_tensor_metadata.default,
     }

@@ -120,6 +120,12 @@ def _compile_graph(
                 record.graph_id, needs_grad,
             )
         return gm.forward
+    from torch_tensorrt.dynamo import distributed
+
+    if distributed.is_sharded_graph(example_inputs):  # DTensor model: trace to this rank's local tensors
+        from torch_tensorrt import dynamo
+
+        return distributed.compile_sharded_graph(gm, example_inputs, settings, dynamo.compile)
     built = _build(gm, example_inputs, settings, record)
     if built is None:
         return gm.forward

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import heapq
 from typing import Any, Literal, Mapping, Optional
 
 import torch
 
 from torch_tensorrt._trt import trt
+from torch_tensorrt.reference import _control_flow
+from torch_tensorrt.reference._checks import check_output
 from torch_tensorrt.reference._registry import EvalContext, lookup
 from torch_tensorrt._dtypes import torch_dtype_of
 
@@ -21,45 +22,6 @@ def _check_input(name: str, declared_shape: tuple, declared_dtype: torch.dtype, 
         raise ValueError(
             f"reference evaluator: input {name!r} has shape {tuple(value.shape)}, network declares {declared_shape}"
         )
-
-
-def _data_flow_order(network: Any) -> list[Any]:
-    """The layers in an order where each comes after the producers of its inputs.
-
-    TensorRT lets ``set_input`` wire a layer to a tensor made by a layer added later, so insertion order is not
-    enough. Kahn's algorithm, ties broken by insertion order (the order is unchanged when already valid).
-    """
-    layers = [network.get_layer(i) for i in range(network.num_layers)]
-    producer: dict[str, int] = {}
-    for i, layer in enumerate(layers):
-        for k in range(layer.num_outputs):
-            producer[layer.get_output(k).name] = i
-    deps: list[set[int]] = []
-    for i, layer in enumerate(layers):
-        needs = set()
-        for k in range(layer.num_inputs):
-            t = layer.get_input(k)
-            if t is not None and t.name in producer and producer[t.name] != i:
-                needs.add(producer[t.name])
-        deps.append(needs)
-    users: dict[int, list[int]] = {}
-    for i, needs in enumerate(deps):
-        for d in needs:
-            users.setdefault(d, []).append(i)
-    ready = [i for i, needs in enumerate(deps) if not needs]
-    heapq.heapify(ready)
-    remaining = [len(n) for n in deps]
-    order: list[Any] = []
-    while ready:
-        i = heapq.heappop(ready)
-        order.append(layers[i])
-        for u in users.get(i, []):
-            remaining[u] -= 1
-            if remaining[u] == 0:
-                heapq.heappush(ready, u)
-    if len(order) != len(layers):
-        raise ValueError("reference evaluator: the network's layers form a cycle")
-    return order
 
 
 def _cast_layer(layer: Any, class_name: str) -> Any:
@@ -107,35 +69,30 @@ def evaluate_network(
 
 
 def _evaluate_layers(network: Any, ctx: EvalContext) -> None:
+    order = _control_flow.plan(network, _cast_layer)
+
+    def evaluate(index: int) -> None:
+        _evaluate_layer(order.layers[index], order.types[index], ctx)
+
+    _control_flow.run(order, order.root, ctx.values, evaluate, _cast_layer)
+
+
+def _evaluate_layer(layer: Any, type_name: str, ctx: EvalContext) -> None:
     values = ctx.values
-    for layer in _data_flow_order(network):
-        type_name = layer.type.name
-        spec = lookup(type_name)
-        if spec is None:
-            raise NotImplementedError(
-                f"reference evaluator: layer {layer.name!r} has type {type_name}, which is not modelled"
-            )
-        ctx.layer_type = type_name
-        layer = _cast_layer(layer, spec.layer_class)
-        args: list[Optional[torch.Tensor]] = []
-        for slot in range(layer.num_inputs):
-            t = layer.get_input(slot)
-            args.append(None if t is None else values[t.name])
-        results = spec.fn(layer, args, ctx)
-        if len(results) != layer.num_outputs:
-            raise AssertionError(f"handler for {type_name} returned {len(results)} outputs, layer has {layer.num_outputs}")
-        for slot, result in enumerate(results):
-            out = layer.get_output(slot)
-            declared = torch_dtype_of(out.dtype)
-            if result.dtype != declared:
-                raise AssertionError(
-                    f"reference evaluator: layer {layer.name!r} ({type_name}) output {slot} computed as "
-                    f"{result.dtype}, network declares {declared}"
-                )
-            shape = tuple(out.shape)
-            if len(shape) != result.dim() or any(d != -1 and d != s for d, s in zip(shape, result.shape)):
-                raise AssertionError(
-                    f"reference evaluator: layer {layer.name!r} ({type_name}) output {slot} has shape "
-                    f"{tuple(result.shape)}, network declares {shape}"
-                )
-            values[out.name] = result
+    spec = lookup(type_name)
+    if spec is None:
+        raise NotImplementedError(
+            f"reference evaluator: layer {layer.name!r} has type {type_name}, which is not modelled"
+        )
+    ctx.layer_type = type_name
+    layer = _cast_layer(layer, spec.layer_class)
+    args: list[Optional[torch.Tensor]] = []
+    for slot in range(layer.num_inputs):
+        t = layer.get_input(slot)
+        args.append(None if t is None else values[t.name])
+    results = spec.fn(layer, args, ctx)
+    if len(results) != layer.num_outputs:
+        raise AssertionError(f"handler for {type_name} returned {len(results)} outputs, layer has {layer.num_outputs}")
+    for slot, result in enumerate(results):
+        check_output(layer, slot, result, type_name)
+        values[layer.get_output(slot).name] = result

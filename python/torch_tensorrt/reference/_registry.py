@@ -82,5 +82,9 @@ def lookup(layer_type_name: str) -> Optional[HandlerSpec]:
 
 
 def supported_layer_types() -> list[str]:
+    """Every ``trt.LayerType`` name the evaluator models: the handlers', and the loop and conditional boundary
+    layers that :mod:`torch_tensorrt.reference._control_flow` evaluates."""
+    from torch_tensorrt.reference._control_flow import CONTROL_FLOW_LAYERS
+
     _load_all()
-    return sorted(_HANDLERS)
+    return sorted(set(_HANDLERS) | set(CONTROL_FLOW_LAYERS))

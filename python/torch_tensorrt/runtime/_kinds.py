@@ -15,9 +15,10 @@ a foreign plan to TensorRT.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from torch_tensorrt._trt import trt
 from torch_tensorrt._trt_logging import trt_logger
@@ -39,6 +40,9 @@ class EngineKind:
             never starts CUDA, so a module may deserialize it eagerly.
         device_specific: the plan is tied to the GPU it was built for (compute capability checked on placement).
         auto_cpp: the automatic runtime choice may give the engine to the C++ runtime.
+        make_refitter: ``make_refitter(engine)`` -> an object with TensorRT's ``Refitter`` API for a deserialized
+            engine (None: engines of this kind cannot be refitted; see :mod:`torch_tensorrt.runtime._refit`).
+        store_plan: ``store_plan(record, engine)`` -> the record holding the (refitted) engine's new plan.
     """
 
     name: str
@@ -47,6 +51,8 @@ class EngineKind:
     needs_gpu: bool = True
     device_specific: bool = True
     auto_cpp: bool = True
+    make_refitter: Optional[Callable[[Any], Any]] = None
+    store_plan: Optional[Callable[[Any, Any], Any]] = None
 
 
 def _tensorrt_runtime(device: Any) -> Any:
@@ -57,7 +63,26 @@ def _record_plan(record: Any) -> bytes:
     return bytes(record.engine)
 
 
-TENSORRT = EngineKind(KIND_TENSORRT, make_runtime=_tensorrt_runtime, plan=_record_plan)
+def _tensorrt_refitter(engine: Any) -> Any:
+    return trt.Refitter(engine, trt_logger())
+
+
+def _tensorrt_store_plan(record: Any, engine: Any) -> Any:
+    """The engine serialized again, staying refittable where TensorRT supports it (``INCLUDE_REFIT``, 10.14+)."""
+    flag = getattr(getattr(trt, "SerializationFlag", None), "INCLUDE_REFIT", None)
+    if flag is not None and hasattr(engine, "create_serialization_config"):
+        config = engine.create_serialization_config()
+        config.set_flag(flag)
+        plan = engine.serialize_with_config(config)
+    else:
+        plan = engine.serialize()
+    return dataclasses.replace(record, engine=bytes(memoryview(plan)))
+
+
+TENSORRT = EngineKind(
+    KIND_TENSORRT, make_runtime=_tensorrt_runtime, plan=_record_plan, make_refitter=_tensorrt_refitter,
+    store_plan=_tensorrt_store_plan,
+)
 
 _lock = threading.Lock()
 _kinds: dict[str, EngineKind] = {KIND_TENSORRT: TENSORRT}

@@ -8,8 +8,9 @@ Schema (all keys always present in what the compiler writes)::
       "symbols": {"s0": ["x", 0], ...}, # each shape symbol -> (input binding, dimension) that defines it
       "settings": {...},                # CompilationSettings.to_json()
       "engine_kind": "tensorrt",        # the record's ENGINE_KIND (see torch_tensorrt.runtime._kinds)
-      "network": {...} | null           # a description of the built network, when a network observer gave one
-    }
+      "network": {...} | null,          # a description of the built network, when a network observer gave one
+      "weight_map": {...} | null        # how each named weight is computed from the state dict (refit; see
+    }                                   # torch_tensorrt.runtime._weight_map), when the compile recorded one
 
 ``engine_kind`` and ``network`` are what the compiler's network observers may set
 (:func:`torch_tensorrt.dynamo.conversion.add_network_observer`): a package whose engines run on something other
@@ -69,6 +70,7 @@ class EngineMetadata:
     settings: dict[str, Any] = field(default_factory=dict)
     engine_kind: str = KIND_TENSORRT
     network: Optional[dict[str, Any]] = None
+    weight_map: Optional[dict[str, Any]] = None
 
     #: Fields a network observer may set (the others are the compiler's own).
     OBSERVABLE = ("engine_kind", "network")
@@ -86,6 +88,7 @@ class EngineMetadata:
                 settings=dict(value.get("settings", {})),
                 engine_kind=str(value.get("engine_kind") or KIND_TENSORRT),
                 network=value.get("network"),
+                weight_map=value.get("weight_map"),
             )
         except TypeError as exc:
             raise ValueError(f"engine metadata does not match the schema: {exc}") from exc

@@ -8,10 +8,17 @@ Python :class:`~torch_tensorrt.runtime._engine.TRTEngine` run through
 The module's whole state is one :class:`~torch_tensorrt.runtime._record.EngineRecord` (plus ``name`` and
 ``weight_name_map``): it travels in ``state_dict()`` (``get_extra_state``), in ``torch.save`` pickles and in
 exported programs, and either runtime can load what the other saved. Construction never touches CUDA.
+
+An engine whose plan cannot run as it is -- weight-stripped, or taken from the engine cache with another model's
+weights (its weight map says ``stripped``/``pending``) -- comes with its weights as buffers of the child module
+``engine_weights`` (they travel in the state dict, pickles and exported programs too); the first setup refits the
+engine with them (:mod:`torch_tensorrt.runtime._refit`) and drops them. :meth:`TorchTensorRTModule.refit` refits it
+with new weights at any time.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import platform
 import sys
@@ -26,6 +33,7 @@ from torch_tensorrt.runtime._engine import PostCallback, PreCallback, TRTEngine
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT
 from torch_tensorrt.runtime._metadata import EngineMetadata
 from torch_tensorrt.runtime._record import EngineRecord, RecordError
+from torch_tensorrt.runtime._weight_map import WeightMap
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +53,19 @@ def _trt_identity() -> tuple[str, str]:
         return "", ""
 
 
+class EngineWeights(torch.nn.Module):
+    """The weights an engine needs before it can run (TensorRT weight name -> buffer). Loading a state dict
+    creates the buffers it names, so an empty module loads them too."""
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any) -> None:
+        for key, value in state_dict.items():
+            if key.startswith(prefix) and "." not in key[len(prefix):] and isinstance(value, torch.Tensor):
+                name = key[len(prefix):]
+                if name not in self._buffers:
+                    self.register_buffer(name, torch.empty_like(value, device="cpu"))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
 def _picklable_settings(settings: CompilationSettings) -> CompilationSettings:
     """``settings`` with ``torch_executed_ops`` as names (OpOverload objects cannot be pickled)."""
     if all(isinstance(op, str) for op in settings.torch_executed_ops):
@@ -62,11 +83,14 @@ class TorchTensorRTModule(torch.nn.Module):
         name: engine name, for logs, errors and serialization.
         settings: the :class:`CompilationSettings` the engine was built with (device, runtime choice,
             ``lazy_engine_init``).
-        weight_name_map: TensorRT weight name -> state-dict name, for refit.
+        weight_name_map: TensorRT weight name -> state-dict name, for refit (default: read from the metadata's
+            weight map).
         requires_output_allocator: the engine has data-dependent output shapes.
         metadata: the compiler's :class:`EngineMetadata` (I/O specs and shape expressions, used for input
             checks and by the fake kernel). Its ``engine_kind`` becomes the record's ``ENGINE_KIND`` (see
             :mod:`torch_tensorrt.runtime._kinds`).
+        weights: TensorRT weight name -> tensor, for an engine whose weight map says it must be refitted before
+            its first run (a weight-stripped plan); kept as the ``engine_weights`` buffers until then.
     """
 
     def __init__(
@@ -79,24 +103,30 @@ class TorchTensorRTModule(torch.nn.Module):
         weight_name_map: Optional[dict[str, Any]] = None,
         requires_output_allocator: bool = False,
         metadata: Optional[Union[EngineMetadata, dict[str, Any]]] = None,
+        weights: Optional[dict[str, torch.Tensor]] = None,
     ) -> None:
         super().__init__()
         self.name = name
         self.settings = settings if settings is not None else CompilationSettings()
+        self.engine_weights = EngineWeights()
+        for wname, value in (weights or {}).items():
+            self.engine_weights.register_buffer(wname, value.detach())
         self.weight_name_map = weight_name_map
         self.requires_output_allocator = requires_output_allocator
         self._record: Optional[EngineRecord] = None
         self._engine: Any = None
         self._runtime: Optional[str] = None
-        self._blob: Optional[torch.Tensor] = None
         self._info = ""
         self._cuda_graphs = False
         self._pre_allocated: Optional[bool] = None  # None: the use_pre_allocated_outputs setting
+        self._pending_refit = False
         if serialized_engine is not None:
             if not input_binding_names and not output_binding_names:
                 raise ValueError(f"TorchTensorRTModule {name!r}: input_binding_names and output_binding_names are required")
             self._install(self._make_record(bytes(serialized_engine), list(input_binding_names or []),
                                             list(output_binding_names or []), metadata))
+            if self.weight_name_map is None and self.weight_map is not None:
+                self.weight_name_map = self.weight_map.name_map()
             if not self.settings.lazy_engine_init:
                 self._eager_setup()
 
@@ -134,10 +164,12 @@ class TorchTensorRTModule(torch.nn.Module):
     def _install(self, record: EngineRecord, runtime: Optional[str] = None) -> None:
         """Adopt ``record`` and pick the runtime (no deserialization yet)."""
         self._record = record
+        wmap = (record.metadata or {}).get("weight_map")
+        #: the plan must be refitted (from ``engine_weights``) before it runs
+        self._pending_refit = bool(wmap and (wmap.get("stripped") or wmap.get("pending")))
         self.requires_output_allocator = record.requires_output_allocator
         self._engine = None
         self._runtime = runtime or choose_runtime(self.settings.use_python_runtime, record)
-        self._blob = _execute_op.encode_blob(record) if self._runtime == PYTHON else None
         self._info = ""
         if self._runtime == PYTHON:
             self._info = _execute_op.engine_info(record, _execute_op.new_key(record))
@@ -146,10 +178,23 @@ class TorchTensorRTModule(torch.nn.Module):
 
     def _eager_setup(self) -> None:
         """Create the engine now; deserialize now only where that cannot start CUDA (engines whose kind needs no
-        GPU, or a process that already uses CUDA). Otherwise the first call does it."""
+        GPU, or a process that already uses CUDA). Otherwise the first call does it -- always for an engine that
+        needs a refit first."""
+        if self._pending_refit:
+            return
         engine = self.setup_engine(deserialize=False)
         if isinstance(engine, TRTEngine) and (not engine.kind.needs_gpu or torch.cuda.is_initialized()):
             engine.setup()
+
+    @property
+    def _blob(self) -> Optional[torch.Tensor]:
+        """The record as the Python op's ``engine_blob`` (Python runtime). Encoded when a trace asks for it --
+        never kept: it is as large as the engine, and a tensor attribute assigned while ``torch.export`` traces
+        is refused -- outside any mode, so that tracing lifts it as a real constant."""
+        if self._record is None or self._runtime != PYTHON:
+            return None
+        with torch.utils._python_dispatch._disable_current_modes():
+            return _execute_op.encode_blob(self._record)
 
     @property
     def record(self) -> Optional[EngineRecord]:
@@ -178,10 +223,47 @@ class TorchTensorRTModule(torch.nn.Module):
     def metadata(self) -> Optional[EngineMetadata]:
         return EngineMetadata.from_json(self._record.metadata) if self._record and self._record.metadata else None
 
+    @property
+    def weight_map(self) -> Optional[WeightMap]:
+        """How each engine weight is computed from the state dict (None: compiled without refit support)."""
+        value = (self._record.metadata or {}).get("weight_map") if self._record else None
+        return WeightMap.from_json(value) if value else None
+
+    # ------------------------------------------------------------------------------------------------ refit
+    def refit(self, weights: dict[str, torch.Tensor]) -> None:
+        """Refit the engine with ``weights`` (TensorRT weight name -> tensor; see :attr:`weight_map`) through
+        TensorRT's refitter, without building, and run the refitted engine from now on."""
+        from torch_tensorrt.runtime._refit import refit_record
+
+        if self._record is None:
+            raise RuntimeError(f"TorchTensorRTModule {self.name!r} holds no engine")
+        record = refit_record(self._record, weights)
+        self._install(record, self._runtime)
+        for wname in list(self.engine_weights._buffers):
+            delattr(self.engine_weights, wname)
+
+    def _materialize(self) -> None:
+        """Refit a stripped/pending engine from its ``engine_weights`` before its first setup."""
+        from torch_tensorrt.runtime._engine import EngineExecutionError
+
+        wmap = self.weight_map
+        assert wmap is not None
+        held = dict(self.engine_weights.named_buffers())
+        absent = [n for n, e in wmap.weights.items() if n not in held and (wmap.stripped or wmap.sources_of(e["node"]))]
+        if absent:
+            what = "is weight-stripped" if wmap.stripped else "was taken from the engine cache with other weights"
+            raise EngineExecutionError(
+                f"engine {self.name!r} {what} and its weights did not come with it ({len(absent)} missing, e.g. "
+                f"{absent[0]!r}); refit it first: torch_tensorrt.dynamo.refit_module_weights(module, model_with_weights)"
+            )
+        self.refit(held)
+
     def setup_engine(self, deserialize: bool = True) -> Any:
         """Create the runtime's engine object from the record (idempotent)."""
         if self._record is None:
             raise RuntimeError(f"TorchTensorRTModule {self.name!r} holds no engine (load a state dict first)")
+        if self._pending_refit and (deserialize or self._runtime != PYTHON):  # the C++ engine deserializes now
+            self._materialize()
         if self._engine is None:
             if self._runtime == PYTHON:
                 engine = TRTEngine(self._record)
@@ -205,8 +287,10 @@ class TorchTensorRTModule(torch.nn.Module):
 
     # ------------------------------------------------------------------------------------------- execution
     def forward(self, *inputs: Any) -> Union[torch.Tensor, tuple[torch.Tensor, ...]]:
-        engine = self._engine if self._engine is not None else self.setup_engine(deserialize=False)
         tensors = self._as_tensors(inputs)
+        if self._pending_refit and _untraced(tensors):  # tracing keeps the plan as it is (a saved program
+            self._materialize()                          # carries it with its engine_weights)
+        engine = self._engine if self._engine is not None else self.setup_engine(deserialize=False)
         if self._runtime == PYTHON:
             if _untraced(tensors):
                 outputs = engine.execute(tensors)
@@ -287,8 +371,11 @@ class TorchTensorRTModule(torch.nn.Module):
             )
         self.name = state.get("name", self.name)
         self.weight_name_map = state.get("weight_name_map")
+        if "engine_weights" not in self._modules:  # a module pickled before engine weights existed
+            self.engine_weights = EngineWeights()
         if state["record"] is None:
-            self._record = self._engine = self._runtime = self._blob = None
+            self._record = self._engine = self._runtime = None
+            self._pending_refit = False
             return
         self._install(EngineRecord.from_list(list(state["record"])))
 
@@ -296,9 +383,20 @@ class TorchTensorRTModule(torch.nn.Module):
         state = self.__dict__.copy()
         state["_record"] = self._record.to_list() if self._record is not None else None
         state["settings"] = _picklable_settings(self.settings)
-        for transient in ("_engine", "_blob", "_info", "_runtime"):
+        for transient in ("_engine", "_info", "_runtime"):
             state[transient] = None
         return state
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "TorchTensorRTModule":
+        """A copy sharing the (never mutated) record and its encoded blob, with its own live engine."""
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        shared = {"_record", "_info", "_runtime"}
+        for key, value in self.__dict__.items():
+            new.__dict__[key] = None if key == "_engine" else value if key in shared else copy.deepcopy(value, memo)
+        if self._record is not None and self._runtime == PYTHON:
+            new._info = _execute_op.engine_info(self._record, _execute_op.new_key(self._record))
+        return new
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         record = state.get("_record")

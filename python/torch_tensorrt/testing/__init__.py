@@ -1,4 +1,5 @@
-"""Testing utilities: the converter harness and the simulated TensorRT runtime (``simulate``).
+"""Testing utilities: the converter harness, the simulated TensorRT runtime (``simulate``) and a launcher of
+spawned ranks for tensor-parallel tests (``run_ranks``).
 
 Importing this package registers the simulated engine kind with the runtime (see :mod:`._simulate`), so engines
 compiled under :func:`simulate` -- and saved ones loaded later -- run in any process that imported it.
@@ -7,6 +8,7 @@ compiled under :func:`simulate` -- and saved ones loaded later -- run in any pro
 from __future__ import annotations
 
 from torch_tensorrt.testing._harness import HarnessResult, assert_converts
+from torch_tensorrt.testing._ranks import RankFailure, run_ranks
 from torch_tensorrt.testing._simulate import is_active, record_network, simulate  # registers the simulated kind
 
-__all__ = ["assert_converts", "HarnessResult", "simulate", "is_active", "record_network"]
+__all__ = ["assert_converts", "HarnessResult", "simulate", "is_active", "record_network", "run_ranks", "RankFailure"]

@@ -3,8 +3,13 @@
 export -> convert through the product path (``convert_exported_program``, every node must convert) -> build
 with the real builder -> evaluate the network with the reference evaluator -> compare with eager PyTorch.
 With ``input_ranges`` the inputs are dynamic and the network is evaluated at the profile's min, opt and max
-shapes. Tolerances compare the relative norm error: ``||ref - eager|| <= atol + rtol * ||eager||``; integer and
-bool outputs must match exactly.
+shapes (inputs drawn inside the example input's value range, so restricted-domain ops stay in their domain).
+
+Each output must pass two checks: elementwise ``|ref - eager| <= atol + rtol * |eager|`` with NaN and +-Inf in
+exactly the same places, and the relative norm ``||ref - eager|| <= atol + rtol * ||eager||``. The default
+``atol`` is ``rtol`` times the RMS of the eager output: an absolute slack on the output's own scale, so an
+element near zero may be off by what cancellation costs, while a small-magnitude output (or one wrong row of a
+large one) cannot hide behind a fixed absolute tolerance. Integer and bool outputs must match exactly.
 """
 
 from __future__ import annotations
@@ -33,9 +38,23 @@ class HarnessResult:
 
 
 def _like(example: torch.Tensor, shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
-    """A new tensor of ``shape`` drawn like ``example`` (same dtype; integers within the example's range)."""
+    """A new tensor of ``shape`` drawn like ``example``: same dtype; floats from a normal distribution with the
+    example's mean and standard deviation, truncated to the example's (finite) value range -- so an example
+    inside a function's domain (log, sqrt, acos, ...) gives min/max-shape inputs inside it too, at the
+    example's scale; integers uniform within the example's range."""
     if example.dtype.is_floating_point:
-        return torch.randn(tuple(shape), generator=generator).to(example.dtype)
+        finite = example[torch.isfinite(example)].double()
+        lo = float(finite.min()) if finite.numel() else -1.0
+        hi = float(finite.max()) if finite.numel() else 1.0
+        mean = float(finite.mean()) if finite.numel() else 0.0
+        std = float(finite.std()) if finite.numel() > 1 else 1.0
+        x = mean + std * torch.randn(tuple(shape), generator=generator, dtype=torch.float64)
+        for _ in range(64):  # redraw what falls outside [lo, hi] (no pile-up of ties at the bounds)
+            outside = (x < lo) | (x > hi)
+            if not bool(outside.any()):
+                break
+            x[outside] = mean + std * torch.randn(int(outside.sum()), generator=generator, dtype=torch.float64)
+        return x.clamp(lo, hi).to(example.dtype)
     if example.dtype == torch.bool:
         return torch.rand(tuple(shape), generator=generator) > 0.5
     lo = int(example.min()) if example.numel() else 0
@@ -43,22 +62,81 @@ def _like(example: torch.Tensor, shape: Sequence[int], generator: torch.Generato
     return torch.randint(lo, hi + 1, tuple(shape), generator=generator, dtype=example.dtype)
 
 
-def _compare(name: str, actual: Any, expected: Any, tol: float, atol: float) -> float:
-    from torch_tensorrt.reference._model import relative_error
+def mismatch(actual: torch.Tensor, expected: torch.Tensor, *, rtol: float, atol: float) -> Optional[str]:
+    """``None`` when ``actual`` matches ``expected`` element by element, else what differs (one line).
 
+    Shapes and dtypes must be equal; integer and bool elements equal exactly. For floats, NaN must appear
+    exactly where expected has NaN, +Inf/-Inf exactly where expected has the same infinity, and every other
+    element must satisfy ``|actual - expected| <= atol + rtol * |expected|``.
+    """
+    if tuple(actual.shape) != tuple(expected.shape):
+        return f"shape {tuple(actual.shape)} != expected {tuple(expected.shape)}"
+    if actual.dtype != expected.dtype:
+        return f"dtype {actual.dtype} != expected {expected.dtype}"
+    if actual.numel() == 0:
+        return None
+    if not expected.dtype.is_floating_point:
+        bad = actual != expected
+        if bool(bad.any()):
+            first = tuple(int(i) for i in bad.nonzero()[0])
+            return (f"{int(bad.sum())} of {expected.numel()} elements differ (first at {first}: "
+                    f"{actual[first].item()!r} != expected {expected[first].item()!r})")
+        return None
+    a, e = actual.detach().double(), expected.detach().double()
+    nan_a, nan_e = torch.isnan(a), torch.isnan(e)
+    if not torch.equal(nan_a, nan_e):
+        return f"NaN at {int((nan_a & ~nan_e).sum())} unexpected positions, missing at {int((nan_e & ~nan_a).sum())}"
+    inf_e = torch.isinf(e)
+    inf_bad = (inf_e | torch.isinf(a)) & (a != e) & ~nan_e
+    if bool(inf_bad.any()):
+        first = tuple(int(i) for i in inf_bad.nonzero()[0])
+        return f"{int(inf_bad.sum())} infinities differ (first at {first}: {a[first].item()!r} != {e[first].item()!r})"
+    finite = ~(nan_e | inf_e)
+    diff = torch.where(finite, (a - e).abs(), torch.zeros_like(a))
+    bound = atol + rtol * e.abs()
+    bad = finite & (diff > bound)
+    if bool(bad.any()):
+        excess = torch.where(bad, diff - bound, torch.zeros_like(diff))
+        worst = tuple(int(i) for i in (excess == excess.max()).nonzero()[0])
+        return (f"{int(bad.sum())} of {expected.numel()} elements exceed |got - want| <= atol + rtol * |want| "
+                f"(rtol={rtol:g}, atol={atol:g}); worst at {worst}: got {a[worst].item():.6g}, "
+                f"want {e[worst].item():.6g}")
+    return None
+
+
+def _relative_norm_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """``||actual - expected|| / ||expected||`` over the finite expected elements (float64)."""
+    a, e = actual.detach().double(), expected.detach().double()
+    finite = torch.isfinite(e)
+    diff = torch.where(finite, a - e, torch.zeros_like(a))
+    norm = float(torch.linalg.vector_norm(torch.where(finite, e, torch.zeros_like(e))))
+    return float(torch.linalg.vector_norm(diff)) / max(norm, 1e-12)
+
+
+def scale_atol(expected: torch.Tensor, rtol: float, factor: float = 1.0) -> float:
+    """The default absolute tolerance: ``factor * rtol`` times the RMS of ``expected``'s finite elements."""
+    e = expected.detach().double()
+    e = e[torch.isfinite(e)]
+    return factor * rtol * float(e.square().mean().sqrt()) if e.numel() else 0.0
+
+
+def _compare(name: str, actual: Any, expected: Any, tol: float, atol: Optional[float], atol_rms: float = 1.0) -> float:
+    """Check one output against eager: elementwise (:func:`mismatch`) and the relative norm
+    ``||actual - expected|| <= atol + tol * ||expected||``. Returns the relative norm error.
+    ``atol=None``: :func:`scale_atol` with ``factor=atol_rms``."""
     if not isinstance(expected, torch.Tensor):
         assert actual == expected, f"{name}: reference {actual!r} != eager {expected!r}"
         return 0.0
-    assert tuple(actual.shape) == tuple(expected.shape), f"{name}: shape {tuple(actual.shape)} != eager {tuple(expected.shape)}"
-    assert actual.dtype == expected.dtype, f"{name}: dtype {actual.dtype} != eager {expected.dtype}"
-    if not expected.dtype.is_floating_point:
-        mismatch = (actual != expected).sum().item()
-        assert mismatch == 0, f"{name}: {mismatch} of {expected.numel()} elements differ from eager"
+    if atol is None:
+        atol = scale_atol(expected, tol, atol_rms) if expected.dtype.is_floating_point else 0.0
+    why = mismatch(actual, expected, rtol=tol, atol=atol)
+    assert why is None, f"{name}: {why}"
+    if not expected.dtype.is_floating_point or expected.numel() == 0:
         return 0.0
-    max_abs, rel = relative_error(actual, expected)
+    rel = _relative_norm_error(actual, expected)
     norm = float(torch.linalg.vector_norm(expected.double().nan_to_num(0.0, 0.0, 0.0)))
     assert rel * max(norm, 1e-12) <= atol + tol * norm, (
-        f"{name}: relative norm error {rel:.3e} (max abs {max_abs:.3e}) exceeds rtol={tol:g}, atol={atol:g}"
+        f"{name}: relative norm error {rel:.3e} exceeds rtol={tol:g}, atol={atol:g}"
     )
     return rel
 
@@ -71,7 +149,9 @@ def assert_converts(
     precision: Optional[torch.dtype] = None,
     rtol: Optional[float] = None,
     atol: Optional[float] = None,
+    atol_rms: float = 1.0,
     expected_ops: Optional[set[Any]] = None,
+    no_expected_ops: Optional[str] = None,
     seed: int = 0,
     **settings: Any,
 ) -> HarnessResult:
@@ -79,10 +159,21 @@ def assert_converts(
 
     ``inputs``: example tensors (the opt shapes when dynamic). ``input_ranges``: per input ``(min, opt, max)``
     shapes or None for a static input. ``precision``: float16/bfloat16 runs the network in that precision
-    (``enabled_precisions``) and loosens the default tolerance. ``expected_ops``: aten ops that must appear in
-    the converted graph (guards against a test that silently exercises another converter); an entry may be a
-    ``frozenset`` of alternatives, any one of which suffices (overloads sharing one converter).
+    (``enabled_precisions``) and loosens the default tolerance. ``rtol``/``atol``: see the module docstring;
+    ``atol_rms`` scales the default ``atol`` (a whole model in reduced precision accumulates rounding noise
+    whose largest element is a few times its RMS).
+    ``expected_ops`` (required): aten ops that must appear in the converted graph (guards against a test that
+    silently exercises another converter); an entry may be a ``frozenset`` of alternatives, any one of which
+    suffices (overloads sharing one converter). A test that cannot name them (a whole model) passes
+    ``no_expected_ops="why"`` instead.
     """
+    if not expected_ops and not (no_expected_ops and no_expected_ops.strip()):
+        raise TypeError(
+            "assert_converts: pass expected_ops={aten ops the test exercises}, or no_expected_ops='<why the test "
+            "cannot name them>'"
+        )
+    if expected_ops and no_expected_ops:
+        raise TypeError("assert_converts: pass expected_ops or no_expected_ops, not both")
     from torch_tensorrt.dynamo import convert_exported_program, trace
     from torch_tensorrt.reference._evaluator import evaluate_network
     from torch_tensorrt.reference._model import engine_inputs
@@ -97,7 +188,6 @@ def assert_converts(
         module = _Wrap()
     module = module.eval()
     tol = rtol if rtol is not None else DEFAULT_TOL[precision or torch.float32]
-    atol = atol if atol is not None else tol
     ranges = list(input_ranges) if input_ranges is not None else [None] * len(inputs)
     if len(ranges) != len(inputs):
         raise ValueError(f"input_ranges has {len(ranges)} entries for {len(inputs)} inputs")
@@ -132,7 +222,7 @@ def assert_converts(
             flat_a, spec_a = pytree.tree_flatten(actual)
             assert spec_e == spec_a, f"[{label}] output structure {spec_a} != eager {spec_e}"
             for i, (a, e) in enumerate(zip(flat_a, flat_e)):
-                worst = max(worst, _compare(f"[{label} shapes] output {i}", a, e, tol, atol))
+                worst = max(worst, _compare(f"[{label} shapes] output {i}", a, e, tol, atol, atol_rms))
     _log_case(converted, dynamic=any(r is not None for r in ranges), precision=precision)
     return HarnessResult(converted, [p[0] for p in points], worst)
 

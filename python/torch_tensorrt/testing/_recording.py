@@ -10,6 +10,9 @@ new TensorRT attribute is recorded without code here). Values are tagged JSON:
 * ``Dims`` as ``{"dims": [...]}``, ``Permutation`` as ``{"permutation": [...]}``, tuples/lists as JSON lists;
 * ``Weights`` as ``{"weights": {"dtype": "FLOAT", "count": n, "data": base64}}``, numpy arrays (what some
   properties return, e.g. ``IConstantLayer.weights``) as ``{"ndarray": {"dtype", "shape", "data"}}``;
+* an ``ITensor`` (e.g. ``IAttention.mask``) as ``{"tensor": name}``; a helper object a layer refers to (the
+  ``IAttention`` behind ``IAttentionInputLayer.attention``) as ``{"object": class name, "properties": {...}}``,
+  its properties recorded like a layer's (except :data:`_UNREAD` ones);
 * anything else as ``{"unreadable": "<type name>"}`` (reading it from the view raises, naming the layer).
 
 :class:`RecordedNetwork` rebuilds the recording into objects that answer what the reference evaluator asks
@@ -39,6 +42,9 @@ _CLASS_OVERRIDES = {
 }
 #: Properties of ILayer recorded as dedicated fields (not repeated under "properties").
 _BASE_FIELDS = {"name", "type", "num_inputs", "num_outputs"}
+#: Properties never read: reading them in the usual configuration makes TensorRT log an API usage error (unset
+#: normalization_quantize_to_type; the failed read then also logs a CUDA error on a machine without a GPU).
+_UNREAD = {"IAttention": {"normalization_quantize_to_type"}}
 
 
 def layer_class_name(layer_type_name: str) -> str:
@@ -79,7 +85,7 @@ def _property_names(cls: type) -> list[str]:
     return names
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: Any, nested: bool = True) -> Any:
     mod = _trt_module()
     if value is None or isinstance(value, (bool, int, str)):
         return value
@@ -102,7 +108,24 @@ def _encode(value: Any) -> Any:
         return {"enum": enum_type.__name__, "name": value.name}
     if isinstance(value, (tuple, list)):
         return [_encode(v) for v in value]
+    if isinstance(value, mod.ITensor):
+        return {"tensor": value.name}
+    if nested and enum_type.__name__.startswith("I") and _property_names(enum_type):
+        return {"object": enum_type.__name__, "properties": _encode_properties(value, enum_type, nested=False)}
     return {"unreadable": enum_type.__name__}
+
+
+def _encode_properties(obj: Any, cls: type, nested: bool, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Every readable property of ``obj`` seen as ``cls`` (``nested``: helper objects are recorded as well)."""
+    props: dict[str, Any] = {}
+    for prop in _property_names(cls):
+        if prop in skip or prop in _UNREAD.get(cls.__name__, ()):
+            continue
+        try:
+            props[prop] = _encode(getattr(obj, prop), nested)
+        except Exception as exc:  # a property that is not readable in this configuration
+            props[prop] = {"unreadable": f"{type(exc).__name__}: {exc}"}
+    return props
 
 
 def _tensor_entry(tensor: Any) -> dict[str, Any]:
@@ -128,14 +151,9 @@ def record_network(network: Any) -> dict[str, Any]:
         # A second handle on the same layer, cast to its concrete class (the caller's object stays as it is).
         layer = network.get_layer(index)
         layer.__class__ = cls
-        props: dict[str, Any] = {}
-        for prop in _property_names(cls):
-            if prop in _BASE_FIELDS and not (prop == "type" and "type" in vars(cls)):
-                continue  # recorded as dedicated fields -- except a concrete class's own ``type`` (ActivationType...)
-            try:
-                props[prop] = _encode(getattr(layer, prop))
-            except Exception as exc:  # a property that is not readable in this layer's configuration
-                props[prop] = {"unreadable": f"{type(exc).__name__}: {exc}"}
+        # dedicated fields are not repeated -- except a concrete class's own ``type`` (ActivationType...)
+        skip = frozenset(_BASE_FIELDS - ({"type"} if "type" in vars(cls) else set()))
+        props = _encode_properties(layer, cls, nested=True, skip=skip)
         slots: list[Optional[str]] = []
         for slot in range(layer.num_inputs):
             t = layer.get_input(slot)
@@ -180,6 +198,12 @@ def _decode(value: Any, where: str, keep_alive: list[Any]) -> Any:
         return mod.Permutation(value["permutation"])
     if "float" in value:
         return float(value["float"])
+    if "tensor" in value:
+        return RecordedTensorRef(value["tensor"])
+    if "object" in value:
+        return RecordedObject(value["object"], {
+            k: _decode(v, f"{where}.{k}", keep_alive) for k, v in value["properties"].items() if not _unreadable(v)
+        }, where)
     if "enum" in value:
         enum_type = getattr(mod, value["enum"], None)
         member = getattr(enum_type, value["name"], None) if enum_type is not None else None
@@ -198,6 +222,31 @@ def _decode(value: Any, where: str, keep_alive: list[Any]) -> Any:
         keep_alive.append(buf)
         return mod.Weights(dtype, buf.ctypes.data, int(w["count"]))
     raise RecordingError(f"{where}: value {value!r} was not readable when the network was recorded")
+
+
+def _unreadable(value: Any) -> bool:
+    return isinstance(value, dict) and "unreadable" in value
+
+
+class RecordedTensorRef:
+    """A tensor a recorded property refers to, by name (``IAttention.mask``...)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"RecordedTensorRef({self.name!r})"
+
+
+class RecordedObject:
+    """A helper object as recorded (the ``IAttention`` behind an attention layer): its readable properties."""
+
+    def __init__(self, class_name: str, properties: dict[str, Any], where: str) -> None:
+        self.__dict__.update(properties)
+        self._class_name, self._where = class_name, where
+
+    def __getattr__(self, attr: str) -> Any:
+        raise AttributeError(f"{self._where}: the recorded {self._class_name} has no readable attribute {attr!r}")
 
 
 class RecordedTensor:

@@ -76,9 +76,9 @@ class Runtime:
         self.logger = logger
         self.device = torch.device(device)
 
-    def deserialize_cuda_engine(self, plan: bytes) -> Optional["Engine"]:
+    def deserialize_cuda_engine(self, serialized_engine: bytes) -> Optional["Engine"]:
         try:
-            value = json.loads(bytes(plan).decode("utf-8"))
+            value = json.loads(bytes(serialized_engine).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SimulationError(f"not a simulated plan ({exc}); real TensorRT plans need a real runtime") from exc
         if not isinstance(value, dict) or value.get("format") != PLAN_FORMAT:
@@ -108,6 +108,25 @@ class Engine:
         self._inputs = {s.name for s in metadata.inputs}
         self.device_memory_size_v2 = 0
         self.num_optimization_profiles = 1
+        from torch_tensorrt.testing import _sim_refit
+
+        #: built with REFIT (or STRIP_PLAN): a refitter may change its named weights (see ``_sim_refit``)
+        self.refittable = _sim_refit.is_refittable(metadata)
+        #: named weights a weight-stripped plan lacks until a refit supplies them
+        stripped = bool((metadata.weight_map or {}).get("stripped"))
+        self.missing_weights: set[str] = set(_sim_refit.weight_table(metadata)) if stripped else set()
+
+    def create_serialization_config(self) -> Any:
+        from torch_tensorrt.testing._sim_refit import SerializationConfig
+
+        return SerializationConfig()
+
+    def serialize_with_config(self, config: Any) -> bytes:
+        """The simulated plan of this engine as it is now (refitted weights included)."""
+        return serialize_plan(self.metadata)
+
+    def serialize(self) -> bytes:
+        return serialize_plan(self.metadata)
 
     @property
     def num_io_tensors(self) -> int:
@@ -198,18 +217,18 @@ class ExecutionContext:
                 dims.append(-1)
         return trt.Dims(dims)
 
-    def set_tensor_address(self, name: str, address: int) -> bool:
+    def set_tensor_address(self, name: str, memory: int) -> bool:
         self.engine._spec(name)
-        self._addresses[name] = int(address)
+        self._addresses[name] = int(memory)
         return True
 
     def get_tensor_address(self, name: str) -> int:
         return self._addresses.get(name, 0)
 
-    def set_output_allocator(self, name: str, allocator: Any) -> bool:
+    def set_output_allocator(self, name: str, output_allocator: Any) -> bool:
         if self.engine.get_tensor_mode(name) != trt.TensorIOMode.OUTPUT:
             return False
-        self._allocators[name] = allocator
+        self._allocators[name] = output_allocator
         return True
 
     def get_output_allocator(self, name: str) -> Any:
@@ -229,6 +248,11 @@ class ExecutionContext:
         from torch_tensorrt.reference import evaluate_network
 
         engine, device = self.engine, self.engine.device
+        if engine.missing_weights:
+            raise SimulationError(
+                f"simulated engine {engine.name!r} is weight-stripped and was executed before a refit supplied its "
+                f"weights ({len(engine.missing_weights)} missing)"
+            )
         if not self.all_binding_shapes_specified:
             raise SimulationError(f"simulated engine {engine.name!r}: input shapes not set for {self.infer_shapes()}")
         inputs: dict[str, torch.Tensor] = {}

@@ -10,7 +10,9 @@ The compiler and the runtime know nothing of simulation; this module plugs it in
   runtime (the C++ runtime of a real build) refuses them too;
 * inside ``with simulate():`` a network observer (:func:`torch_tensorrt.dynamo.conversion.add_network_observer`)
   records every network the compiler builds (:func:`record_network`) into the engine metadata
-  (``metadata.network``) and names the simulated kind (``metadata.engine_kind``);
+  (``metadata.network``) and names the simulated kind (``metadata.engine_kind``), and a config observer
+  (:func:`~torch_tensorrt.dynamo.conversion.add_config_observer`) clears the refit flags the CPU-only builder
+  cannot honour: simulated engines are refitted through :mod:`._sim_refit`, which edits the recording;
 * a callback of the C++ loader (:func:`torch_tensorrt.runtime._cpp.add_load_callback`) registers the Python
   simulator with the C++ runtime's test build against the stand-in TensorRT (:mod:`._cpp_hook`), whichever of
   the library and this package is loaded first.
@@ -25,6 +27,7 @@ import threading
 from typing import Any, Iterator, Mapping
 
 from torch_tensorrt.runtime import _cpp, _kinds
+from torch_tensorrt.testing import _sim_refit
 from torch_tensorrt.testing._recording import RecordedNetwork, record_network
 from torch_tensorrt.testing._sim_runtime import Runtime, serialize_plan
 
@@ -59,7 +62,23 @@ SIMULATED = _kinds.EngineKind(
     needs_gpu=False,
     device_specific=False,
     auto_cpp=False,
+    make_refitter=_sim_refit.make_refitter,
+    store_plan=_sim_refit.store_plan,
 )
+
+#: Builder flags the CPU-only TensorRT-RTX builder cannot honour; a simulated engine refits its recording instead.
+_REFIT_FLAGS = ("REFIT", "REFIT_IDENTICAL", "REFIT_INDIVIDUAL", "STRIP_PLAN")
+
+
+def _configure(config: Any, settings: Any) -> None:
+    """The config observer active inside :func:`simulate`: build without the refit flags (the weight map and the
+    settings in the metadata still say the engine is refittable or stripped, and the simulated runtime acts so)."""
+    from torch_tensorrt._trt import trt
+
+    for name in _REFIT_FLAGS:
+        flag = getattr(trt.BuilderFlag, name, None)
+        if flag is not None:
+            config.clear_flag(flag)
 
 
 def _observe(network: Any) -> Mapping[str, Any]:
@@ -100,6 +119,7 @@ def simulate() -> Iterator[None]:
         _depth += 1
         if _depth == 1:
             conversion.add_network_observer(_observe)
+            conversion.add_config_observer(_configure)
     try:
         yield
     finally:
@@ -107,6 +127,7 @@ def simulate() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 conversion.remove_network_observer(_observe)
+                conversion.remove_config_observer(_configure)
 
 
 register()

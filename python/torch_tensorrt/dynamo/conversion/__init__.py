@@ -16,11 +16,20 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
+import torch
 import torch.fx
 
 from torch_tensorrt import logging as torchtrt_logging
+from torch_tensorrt.dynamo.conversion import _provenance
 from torch_tensorrt._settings import CompilationSettings
-from torch_tensorrt.dynamo.conversion._builder import BuildResult, build_serialized
+from torch_tensorrt.dynamo.conversion._builder import (
+    BuildResult,
+    ConfigObserver,
+    add_config_observer,
+    build_serialized,
+    builds_done,
+    remove_config_observer,
+)
 from torch_tensorrt.dynamo.conversion._interpreter import NetworkResult, convert_graph
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS, ConverterRegistry, Priority, converter
 from torch_tensorrt.dynamo.conversion._shapes import SymbolRanges
@@ -28,7 +37,8 @@ from torch_tensorrt.runtime._metadata import EngineMetadata
 
 __all__ = [
     "CONVERTERS", "ConverterRegistry", "Priority", "converter", "convert_module", "ConvertedEngine", "SymbolRanges",
-    "NetworkObserver", "add_network_observer", "remove_network_observer",
+    "NetworkObserver", "add_network_observer", "remove_network_observer", "ConfigObserver", "add_config_observer",
+    "remove_config_observer", "builds_done", "network_observers",
 ]
 
 #: ``observer(network)`` -> metadata entries to store (keys from ``EngineMetadata.OBSERVABLE``), or None.
@@ -52,6 +62,11 @@ def remove_network_observer(observer: NetworkObserver) -> None:
     with _observers_lock:
         if observer in _observers:
             _observers.remove(observer)
+
+
+def network_observers() -> tuple[NetworkObserver, ...]:
+    with _observers_lock:
+        return tuple(_observers)
 
 
 def _observe(network: Any, metadata: EngineMetadata, name: str) -> None:
@@ -95,7 +110,8 @@ def convert_module(
     progress: Optional[Callable[[str], None]] = None,
 ) -> ConvertedEngine:
     """Convert and build ``gm``; registered network observers then see the network. With ``settings.debug`` the
-    conversion and the build log at DEBUG (TensorRT's verbose log included)."""
+    conversion and the build log at DEBUG (TensorRT's verbose log included). Inside an active
+    :class:`~torch_tensorrt.dynamo.conversion._provenance.WeightTracker` the metadata gets the weight map."""
     verbose = settings.debug and torchtrt_logging.get_level() > torchtrt_logging.Level.Debug  # never less verbose
     with torchtrt_logging.debug() if verbose else contextlib.nullcontext():
         result = convert_graph(gm, settings, ranges, name)
@@ -103,5 +119,12 @@ def convert_module(
         metadata = EngineMetadata(
             inputs=result.inputs, outputs=result.outputs, symbols=result.symbols, settings=settings.to_json()
         )
+        tracker = _provenance.current()
+        if tracker is not None:
+            with torch.utils._python_dispatch._disable_current_modes():  # writing the map computes no weight
+                weight_map = _provenance.build_weight_map(
+                    result.network, result.weights, tracker, stripped=settings.strip_engine_weights, engine=name
+                )
+            metadata.weight_map = weight_map.to_json()
         _observe(result.network, metadata, name)
     return ConvertedEngine(name, build.engine, metadata, result, build, gm)

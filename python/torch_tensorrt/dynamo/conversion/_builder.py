@@ -1,12 +1,19 @@
 """Builder configuration and engine build.
 
 Each setting is applied where the installed TensorRT flavour has the knob; otherwise the build logs (once per
-setting) that the flavour ignores it. Nothing here touches CUDA: TensorRT-RTX builds on a CPU-only machine.
+setting) that the flavour ignores it. Nothing here touches CUDA: TensorRT-RTX builds on a CPU-only machine --
+except refittable and weight-stripped engines, which its builder makes only where a CUDA GPU is present.
+
+Extension point: *config observers* (:func:`add_config_observer`) see each builder configuration before the
+build and may adjust it -- a package whose engines do not run on TensorRT (the simulation of
+:mod:`torch_tensorrt.testing`) clears flags the CPU-only builder cannot honour. :func:`builds_done` counts builds
+(refit and the engine cache promise that they build nothing).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -20,6 +27,36 @@ from torch_tensorrt.runtime._metadata import TensorSpec
 
 logger = logging.getLogger(__name__)
 _warned: set[str] = set()
+
+#: ``observer(config, settings)``: may adjust the ``IBuilderConfig`` before the build.
+ConfigObserver = Callable[[Any, CompilationSettings], None]
+_lock = threading.Lock()
+_config_observers: list[ConfigObserver] = []
+_builds = 0
+
+
+def add_config_observer(observer: ConfigObserver) -> ConfigObserver:
+    """Call ``observer(config, settings)`` before every build from now on (the same observer is added once)."""
+    with _lock:
+        if observer not in _config_observers:
+            _config_observers.append(observer)
+    return observer
+
+
+def remove_config_observer(observer: ConfigObserver) -> None:
+    with _lock:
+        if observer in _config_observers:
+            _config_observers.remove(observer)
+
+
+def config_observers() -> tuple[ConfigObserver, ...]:
+    with _lock:
+        return tuple(_config_observers)
+
+
+def builds_done() -> int:
+    """How many times this process has called the TensorRT builder (successful or not)."""
+    return _builds
 
 
 def make_builder() -> Any:
@@ -66,7 +103,8 @@ def configure(builder: Any, settings: CompilationSettings) -> Any:
             _set_flag(config, "VERSION_COMPATIBLE", "version_compatible")
     if not settings.immutable_weights:
         _set_flag(config, "REFIT", "immutable_weights=False")
-    if settings.refit_identical_engine_weights:
+    if settings.refit_identical_engine_weights or (settings.strip_engine_weights and settings.immutable_weights):
+        # a stripped plan is refitted at load with the weights it was built with: REFIT_IDENTICAL says so
         _set_flag(config, "REFIT_IDENTICAL", "refit_identical_engine_weights")
     if settings.strip_engine_weights:
         _set_flag(config, "STRIP_PLAN", "strip_engine_weights")
@@ -106,15 +144,32 @@ def build_serialized(
     progress: Optional[Callable[[str], None]] = None,
 ) -> BuildResult:
     """Build the network into serialized engine bytes; an :class:`EngineBuildError` when the builder fails."""
+    global _builds
     config = configure(builder, settings)
     add_profile(builder, config, inputs)
+    for observer in config_observers():
+        observer(config, settings)
     if progress:
         progress(f"building engine {name} ({network.num_layers} layers)")
     start = time.perf_counter()
+    with _lock:
+        _builds += 1
     serialized = builder.build_serialized_network(network, config)
     seconds = time.perf_counter() - start
     if serialized is None:
-        raise EngineBuildError(
+        error = EngineBuildError(
             f"TensorRT failed to build engine {name!r} ({network.num_layers} layers); see the TensorRT log above"
         )
+        if _trt.info().is_rtx and (not settings.immutable_weights or settings.strip_engine_weights) and not _has_gpu():
+            error.add_note(
+                "TensorRT-RTX builds refittable or weight-stripped engines (immutable_weights=False, "
+                "strip_engine_weights=True) only on a machine with a CUDA GPU; this one has none"
+            )
+        raise error
     return BuildResult(bytes(memoryview(serialized)), seconds)
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -12,6 +12,7 @@ import torch.fx
 from torch_tensorrt._dtypes import trt_dtype_of
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.conversion import _provenance
 
 
 @dataclass
@@ -28,6 +29,8 @@ class ConversionContext:
     current_node: Optional[torch.fx.Node] = None
     #: Host buffers backing ``trt.Weights``; TensorRT does not copy them before the build.
     _keep_alive: list[Any] = field(default_factory=list)
+    #: Every non-empty ``trt.Weights`` made by :meth:`weights`, with its recipe (named after conversion).
+    network_weights: list[_provenance.NetworkWeight] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.compute_dtype = self.settings.compute_dtype
@@ -59,7 +62,12 @@ class ConversionContext:
         if host.numel() == 0:
             return trt.Weights(trt_dtype_of(dtype))
         self._keep_alive.append(host)
-        return trt.Weights(trt_dtype_of(dtype), host.data_ptr(), host.numel())
+        weights = trt.Weights(trt_dtype_of(dtype), host.data_ptr(), host.numel())
+        tracker = _provenance.current()
+        node = self.current_node.name if self.current_node is not None else "network"
+        recipe = tracker.recipe(host) if tracker is not None else None
+        self.network_weights.append(_provenance.NetworkWeight(node, host, weights, recipe))
+        return weights
 
     def constant(self, tensor: torch.Tensor, dtype: Optional[torch.dtype] = None) -> "trt.ITensor":
         """A constant layer holding ``tensor`` (dtype as in :meth:`weights`).

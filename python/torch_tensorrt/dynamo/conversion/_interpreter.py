@@ -23,6 +23,7 @@ from torch_tensorrt._errors import ConversionError, UnsupportedOperatorError
 from torch_tensorrt._trt import trt
 from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.conversion import _provenance
 from torch_tensorrt.dynamo.conversion import _tensors as T
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
@@ -45,6 +46,8 @@ class NetworkResult:
     node_tensors: dict[str, list[str]] = field(default_factory=dict)
     #: Host buffers the network's weights point at (must outlive the build)
     keep_alive: list[Any] = field(default_factory=list)
+    #: The network's weights by the name given to TensorRT (``set_weights_name``), with their recipes
+    weights: dict[str, _provenance.NetworkWeight] = field(default_factory=dict)
 
 
 def create_network() -> tuple[Any, Any]:
@@ -91,8 +94,10 @@ class TRTInterpreter:
                 self._mark_outputs(node)
             elif node.op == "call_module":
                 raise ConversionError(node, "call_module nodes cannot be converted (partitioning should have excluded it)")
+        weights = _provenance.name_weights(self.network, self.ctx.network_weights)
         return NetworkResult(
-            self.network, self.builder, self.inputs, self.outputs, self.symbols, self.node_tensors, self.ctx._keep_alive
+            self.network, self.builder, self.inputs, self.outputs, self.symbols, self.node_tensors, self.ctx._keep_alive,
+            weights,
         )
 
     def _check_supported(self) -> None:

@@ -20,6 +20,7 @@ import torch.fx
 from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner, Partition
 from torch.fx.passes.operator_support import OperatorSupportBase
 
+from torch_tensorrt._collectives import COLLECTIVE_REASON, is_collective
 from torch_tensorrt._errors import TorchTensorRTError, UnsupportedOperatorError
 from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
@@ -65,6 +66,8 @@ class TensorRTSupport(OperatorSupportBase):
     def _decide(self, submodules: Mapping[str, torch.nn.Module], node: torch.fx.Node) -> tuple[bool, str]:
         if node.op != "call_function":
             return False, f"{node.op} node"
+        if is_collective(node):
+            return False, COLLECTIVE_REASON
         if node.target is operator.getitem:
             src = node.args[0]
             ok = isinstance(src, torch.fx.Node) and self.is_node_supported(submodules, src) and _is_tensor_node(node)

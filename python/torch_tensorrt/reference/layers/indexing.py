@@ -13,20 +13,25 @@ from torch_tensorrt.reference.layers._core_util import int_list, normalize_axis,
 _INDEX_TYPES = (torch.int32, torch.int64)
 
 
-def _check_indices(layer: Any, ctx: EvalContext, idx: torch.Tensor, bound: int, what: str) -> torch.Tensor:
-    """``idx`` as int64, after checking the documented range ``0 <= i < bound``."""
+def _check_indices(
+    layer: Any, ctx: EvalContext, idx: torch.Tensor, bound: int, what: str, negative: bool = False
+) -> torch.Tensor:
+    """``idx`` as int64, after checking the documented range ``0 <= i < bound`` (``-bound <= i < bound`` with
+    ``negative``, a negative index counting from the end)."""
     if idx.dtype not in _INDEX_TYPES:
         raise ctx.unsupported(layer, "indices dtype", idx.dtype)
-    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= bound):
+    low = -bound if negative else 0
+    if idx.numel() and (int(idx.min()) < low or int(idx.max()) >= bound):
         raise ValueError(
-            f"reference evaluator: layer {layer.name!r}: {what} indices must lie in [0, {bound}), "
+            f"reference evaluator: layer {layer.name!r}: {what} indices must lie in [{low}, {bound}), "
             f"got values in [{int(idx.min())}, {int(idx.max())}]"
         )
-    return idx.long()
+    idx = idx.long()
+    return torch.where(idx < 0, idx + bound, idx) if negative else idx
 
 
 def _gather_default(layer: Any, ctx: EvalContext, data: torch.Tensor, idx: torch.Tensor, axis: int) -> torch.Tensor:
-    idx = _check_indices(layer, ctx, idx, data.shape[axis], "gather")
+    idx = _check_indices(layer, ctx, idx, data.shape[axis], "gather", negative=True)
     picked = data.index_select(axis, idx.reshape(-1))
     return picked.reshape(data.shape[:axis] + idx.shape + data.shape[axis + 1 :])
 
@@ -54,8 +59,10 @@ def gather(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -
     """DEFAULT (ONNX Gather), ELEMENT (ONNX GatherElements) or ND (ONNX GatherND, ``num_elementwise_dims``
     leading batch dimensions shared by data and indices).
 
-    DEFAULT with ``num_elementwise_dims = 1`` gathers per leading index (the leading dims broadcast). Indices
-    must obey ``0 <= i < dim`` as documented; anything else is reported as an error.
+    DEFAULT with ``num_elementwise_dims = 1`` gathers per leading index (the leading dims broadcast). The
+    operators page asks for ``0 <= i < dim``; DEFAULT and ELEMENT also take ``-dim <= i < 0``, counting from the
+    end, which NVIDIA's ONNX parser relies on since TensorRT 8.2 ("Gather and GatherElements implementations
+    natively support negative indices", onnx-tensorrt docs/Changelog.md). Anything else is reported as an error.
 
     Doc: https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Gather.html
     """
@@ -68,7 +75,7 @@ def gather(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -
     if mode == "ELEMENT":
         if e != 0 or idx.dim() != data.dim():
             raise ctx.unsupported(layer, "num_elementwise_dims", e)
-        idx = _check_indices(layer, ctx, idx, data.shape[axis], "gather")
+        idx = _check_indices(layer, ctx, idx, data.shape[axis], "gather", negative=True)
         return [torch.gather(data, axis, idx)]
     if mode != "DEFAULT":
         raise ctx.unsupported(layer, "mode", layer.mode)
@@ -96,6 +103,10 @@ def scatter(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) 
     """A copy of data with updates written at indices: ELEMENT (ONNX ScatterElements along ``axis``) or ND
     (ONNX ScatterND). Two writes to one location are undefined and reported as an error.
 
+    The page states no index range. ELEMENT takes ``-dim <= i < dim``, a negative index counting from the end,
+    as for GATHER: NVIDIA's ONNX parser hands ONNX ScatterElements' negative indices to this layer unchanged
+    (the ONNX oracle checks it); ND indices must lie in ``[0, dim)``.
+
     Doc: https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Scatter.html
     """
     data, idx, updates = require(inputs, 0), require(inputs, 1), require(inputs, 2)
@@ -103,7 +114,7 @@ def scatter(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) 
     mode = layer.mode.name
     if mode == "ELEMENT":
         axis = normalize_axis(layer, ctx, int(layer.axis), data.dim())
-        idx = _check_indices(layer, ctx, idx, data.shape[axis], "scatter")
+        idx = _check_indices(layer, ctx, idx, data.shape[axis], "scatter", negative=True)
         grids = torch.meshgrid([torch.arange(n) for n in idx.shape], indexing="ij")
         coords = [idx if d == axis else grids[d] for d in range(data.dim())]
         flat = torch.zeros_like(idx)

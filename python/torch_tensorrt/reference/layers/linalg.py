@@ -56,12 +56,11 @@ def einsum(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -
     """Einstein summation of the inputs per ``equation`` (lower-case subscripts, explicit ``->`` or implicit form).
 
     In the implicit form the output subscripts are the ones appearing once, in alphabetical order, as for
-    numpy. Ellipses are not part of TensorRT's equation grammar and are rejected. Doc:
+    numpy. An ellipsis stands for the leading dimensions not named, as for numpy (the operators page does not
+    list it, but TensorRT-RTX 1.7 builds such equations, and NVIDIA's ONNX parser passes ONNX's through). Doc:
     https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Einsum.html
     """
     equation = str(layer.equation)
-    if "." in equation:
-        raise ctx.unsupported(layer, "equation", equation)
     tensors = [t for t in inputs if t is not None]
     for t in tensors:
         require_float(layer, ctx, t)

@@ -1,4 +1,4 @@
-"""NORMALIZATION (layer / instance / group norm) and SCALE."""
+"""NORMALIZATION (layer / instance / group norm), SCALE and LRN."""
 
 from __future__ import annotations
 
@@ -83,3 +83,29 @@ def scale(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) ->
     b = _scale_weights(layer, "shift", shape, 0.0, cdt)
     p = _scale_weights(layer, "power", shape, 1.0, cdt)
     return [torch.pow(x.to(cdt) * s + b, p).to(x.dtype)]
+
+
+@handles("LRN", "ILRNLayer")
+def lrn(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -> list[torch.Tensor]:
+    """Cross-channel local response normalization along dimension ``rank - 3`` (C of NCHW):
+    ``x / (k + alpha / w * sum(x_j^2 over the w channels centred on c, clipped at the ends)) ^ beta``.
+
+    The operators page writes the window as c - w .. c + w and alpha unscaled; NVIDIA's ONNX parser maps ONNX
+    LRN (window ``size``, ``alpha / size``) onto this layer one to one, and the ONNX oracle
+    (tests/oracle) agrees with this reading: a window of w channels, alpha divided by w. Doc:
+    https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/LRN.html
+    """
+    (x,) = inputs
+    assert x is not None
+    require_float(layer, ctx, x)
+    if x.dim() < 3:
+        raise ctx.unsupported(layer, "input rank", x.dim())
+    w = int(layer.window_size)
+    axis = x.dim() - 3
+    xf = x.to(compute_dtype(x.dtype))
+    sq = (xf * xf).movedim(axis, -1)
+    half_lo, half_hi = (w - 1) // 2, w // 2
+    padded = torch.nn.functional.pad(sq, (half_lo, half_hi))
+    window = padded.unfold(-1, w, 1).sum(dim=-1).movedim(-1, axis)
+    out = xf / torch.pow(float(layer.k) + float(layer.alpha) / w * window, float(layer.beta))
+    return [out.to(x.dtype)]

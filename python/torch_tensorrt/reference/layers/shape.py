@@ -76,11 +76,15 @@ def _axes(layer: Any, ctx: EvalContext, inputs: list[Optional[torch.Tensor]], ra
 @handles("SQUEEZE", "ISqueezeLayer")
 def squeeze(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -> list[torch.Tensor]:
     """Remove the dimensions listed in input 1 (negative axes count from the end); each must have length 1.
+    Without input 1, remove every dimension whose length is 1 in the network definition (dynamic ones stay).
 
     Doc: https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Squeeze.html
     """
     x = require(inputs, 0)
-    axes = _axes(layer, ctx, inputs, x.dim())
+    if optional(inputs, 1) is None:
+        axes = [d for d, n in enumerate(layer.get_input(0).shape) if n == 1]
+    else:
+        axes = _axes(layer, ctx, inputs, x.dim())
     if any(x.shape[a] != 1 for a in axes):
         raise ValueError(f"reference evaluator: layer {layer.name!r}: squeezing axes {axes} of shape {tuple(x.shape)}")
     return [x.reshape([d for i, d in enumerate(x.shape) if i not in axes])]
@@ -186,7 +190,8 @@ def slice_(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -
 
     start/shape/stride come from the attributes or from inputs 1..3; axes (attribute or input 5) restrict
     them to some dimensions, the others being taken whole. Modes: STRICT_BOUNDS (out of bounds is an
-    error), WRAP (modulo), CLAMP, FILL (input 4's value where any coordinate is out of bounds), REFLECT
+    error), WRAP (modulo), CLAMP, FILL (input 4's value where any coordinate is out of bounds; 0 without
+    input 4, as NVIDIA's ONNX parser uses it for zero padding -- the ONNX oracle confirms it), REFLECT
     (``c = |x| mod (2d-2)``, ``2d-2-c`` when ``c >= d``).
 
     Doc: https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Slice.html
@@ -196,8 +201,6 @@ def slice_(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -
     start, size, stride = _slice_params(layer, ctx, inputs, rank, tuple(data.shape))
     mode = layer.mode.name
     fill = optional(inputs, 4)
-    if mode == "FILL" and fill is None:
-        raise ctx.unsupported(layer, "mode FILL without a fill value input", None)
     out = data
     valid_all = torch.ones(size, dtype=torch.bool)
     for d in range(rank):
@@ -208,6 +211,6 @@ def slice_(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -
         view[d] = size[d]
         valid_all = valid_all & valid.reshape(view)
     if mode == "FILL":
-        assert fill is not None
-        out = torch.where(valid_all, out, fill.reshape(()).to(data.dtype))
+        value = fill.reshape(()).to(data.dtype) if fill is not None else torch.zeros((), dtype=data.dtype)
+        out = torch.where(valid_all, out, value)
     return [out.contiguous()]

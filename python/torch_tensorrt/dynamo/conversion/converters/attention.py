@@ -1,7 +1,14 @@
 """softmax / log_softmax and scaled_dot_product_attention.
 
-Attention is formulated as ``softmax(q k^T * scale + mask) v``: two matrix multiplies in the compute dtype and
-the softmax (with the scale and mask) in float32 -- the pattern TensorRT's attention fusion recognizes.
+Attention computed in float16/bfloat16 goes to TensorRT's own attention layer (``IAttention``, ``add_attention_v2``
+or ``add_attention``) when the installed TensorRT has one and the call fits it: on a GPU it becomes one fused
+(flash-attention) kernel. TensorRT has no fused attention kernel for float32 (it decomposes the layer, and the
+decomposed layer makes a larger engine than the matmul form: swin_t +1.5 MB), so float32 keeps the matmul form. The layer takes rank-4 [b, heads, s, h]
+query/key/value with key and value of one shape, query heads a multiple of key/value heads (GQA/MQA), a bool or
+additive mask [a0, a1, s_q, s_kv] (a0, a1 broadcastable) or a causal flag, and applies no scale: q is scaled
+first. Everything else -- and every call on a TensorRT without the layer -- is written as
+``softmax(q k^T * scale + mask) v``: two matrix multiplies in the compute dtype and the softmax (with the scale
+and mask) in float32, the pattern TensorRT's older attention fusion recognizes.
 """
 
 from __future__ import annotations
@@ -108,24 +115,108 @@ def _mask_out(ctx: ConversionContext, scores: Any, masked: Any) -> Any:
     return select(ctx, masked, -math.inf, scores, T.dtype_of(scores))
 
 
+def fused_attention_available() -> bool:
+    """Whether the installed TensorRT has an attention layer (TensorRT 10.14+ / TensorRT-RTX 1.2+)."""
+    network = trt.INetworkDefinition
+    return hasattr(network, "add_attention_v2") or hasattr(network, "add_attention")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two sizes known equal (ints, or SymInts of one expression)."""
+    if isinstance(a, torch.SymInt) or isinstance(b, torch.SymInt):
+        return isinstance(a, torch.SymInt) and isinstance(b, torch.SymInt) and a.node.expr == b.node.expr
+    return int(a) == int(b)
+
+
+def fused_attention_misfit(node: torch.fx.Node) -> Optional[str]:
+    """Why this attention call cannot use TensorRT's attention layer (None: it can)."""
+    if not fused_attention_available():
+        return "the installed TensorRT has no attention layer"
+    q, k, v = (input_val(node, i) for i in range(3))
+    mask = node_arg(node, 3, "attn_mask")
+    mask_val = mask.meta.get("val") if isinstance(mask, torch.fx.Node) else mask
+    if q is None or k is None or v is None or not q.dim() == k.dim() == v.dim() or q.dim() not in (3, 4):
+        return "query/key/value are not all of rank 3 or 4"
+    if q.dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        return f"{q.dtype} attention"
+    if len(k.shape) != len(v.shape) or not all(_same(a, b) for a, b in zip(k.shape, v.shape)):
+        return "key and value shapes differ"
+    if not _same(q.shape[0], k.shape[0]) or not _same(q.shape[-1], k.shape[-1]):
+        return "query and key differ in batch or head size"
+    if q.dim() == 4:
+        hq, hk = q.shape[1], k.shape[1]
+        if not (isinstance(hq, int) and isinstance(hk, int)) or hk == 0 or hq % hk:
+            return f"{hq} query heads for {hk} key/value heads"
+    if mask_val is not None and (not isinstance(mask_val, torch.Tensor) or mask_val.dim() > q.dim()):
+        return "mask of higher rank than the query"
+    return None
+
+
+def _attention_mask(ctx: ConversionContext, mask: Any, q: Any, k: Any, causal: bool, rank: int, dtype: torch.dtype) -> Any:
+    """The mask as the attention layer takes it: rank 4, [a0, a1, s_q, s_kv], bool or of the query's dtype, with
+    a causal restriction folded in (the layer cannot take both)."""
+    mask = T.to_trt(ctx, mask, torch.bool if T.dtype_of(mask) == torch.bool else dtype)
+    mask = T.unsqueeze_to_rank(ctx, mask, rank)
+    if rank == 3:  # [b, s_q, s_kv] for a headless query: the head axis sits at 1
+        mask = T.unsqueeze(ctx, mask, [1])
+    dims = T.sizes(ctx, mask)
+    target = dims[:2] + [T.dim_size(ctx, q, 2), T.dim_size(ctx, k, 2)]
+    mask = T.expand(ctx, mask, target)
+    is_bool = T.dtype_of(mask) == torch.bool
+    if not is_bool:
+        mask = T.cast(ctx, mask, dtype)
+        if dtype != torch.float32:  # -inf stays -inf; finite values below the half range saturate, not overflow
+            mask = T.elementwise(ctx, mask, float(torch.finfo(dtype).min), E.MAX, dtype)
+    if causal:
+        masked = _causal_masked(ctx, mask)
+        mask = (T.elementwise(ctx, mask, T.unary(ctx, masked, U.NOT), E.AND, torch.bool) if is_bool
+                else _mask_out(ctx, mask, masked))
+    return mask
+
+
+def _fused_attention(ctx: ConversionContext, q: Any, k: Any, v: Any, mask: Any, causal: bool, dtype: torch.dtype) -> Any:
+    """``IAttention`` on scaled q: [b, hq, s_q, h] x [b, hk, s_kv, h] -> [b, hq, s_q, h] (rank 3: one head)."""
+    rank = len(q.shape)
+    if rank == 3:
+        q, k, v = (T.unsqueeze(ctx, t, [1]) for t in (q, k, v))
+    layer_mask = _attention_mask(ctx, mask, q, k, causal, rank, dtype) if mask is not None else None
+    kind = trt.CausalMaskKind.UPPER_LEFT if causal and layer_mask is None else trt.CausalMaskKind.NONE
+    if hasattr(ctx.network, "add_attention_v2"):
+        attention = ctx.network.add_attention_v2(q, k, v, trt.AttentionNormalizationOp.SOFTMAX, kind)
+    else:
+        attention = ctx.network.add_attention(q, k, v, trt.AttentionNormalizationOp.SOFTMAX, kind != trt.CausalMaskKind.NONE)
+    if layer_mask is not None:
+        attention.mask = layer_mask
+    attention.decomposable = True  # several kernels where no fused kernel fits the GPU, rather than no engine
+    out = attention.get_output(0)
+    return T.squeeze(ctx, out, [1]) if rank == 3 else out
+
+
+def _scale_of(ctx: ConversionContext, q: Any, scale: Optional[float], dtype: torch.dtype) -> Any:
+    """The softmax scale: ``scale``, or 1/sqrt(head size) (an ITensor for a dynamic head size)."""
+    if scale is not None:
+        return scale
+    depth = T.dim_size(ctx, q, -1)
+    if isinstance(depth, int):
+        return 1.0 / math.sqrt(depth)
+    root = T.unary(ctx, T.as_scalar(ctx, depth, dtype), U.SQRT)
+    return T.elementwise(ctx, 1.0, root, E.DIV, dtype)
+
+
 @converter(aten.scaled_dot_product_attention.default, validator=_sdpa_ok)
 def scaled_dot_product_attention(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     dtype = out_dtype(ctx, node)
     q, k, v = (T.to_trt(ctx, a, dtype) for a in args[:3])
     mask = arg(args, kwargs, 3, "attn_mask")
     causal = bool(arg(args, kwargs, 5, "is_causal", False))
-    scale = kwargs.get("scale")
+    scale = _scale_of(ctx, q, kwargs.get("scale"), dtype)
+    if not (isinstance(scale, float) and scale == 1.0):  # scale q first: keeps q k^T in range in half precision
+        q = T.elementwise(ctx, q, scale, E.PROD, dtype)
+    if dtype in (torch.float16, torch.bfloat16) and fused_attention_misfit(node) is None:
+        return _fused_attention(ctx, q, k, v, mask, causal, dtype)
     if kwargs.get("enable_gqa") and len(q.shape) >= 3 and q.shape[-3] != k.shape[-3]:
         groups = q.shape[-3] // k.shape[-3]
         k, v = repeat_heads(ctx, k, groups), repeat_heads(ctx, v, groups)
-    if scale is None:
-        depth = T.dim_size(ctx, q, -1)
-        if isinstance(depth, int):
-            scale = 1.0 / math.sqrt(depth)
-        else:
-            root = T.unary(ctx, T.as_scalar(ctx, depth, dtype), U.SQRT)
-            scale = T.elementwise(ctx, 1.0, root, E.DIV, dtype)
-    q = T.elementwise(ctx, q, scale, E.PROD, dtype)  # scale q first: keeps q k^T in range in half precision
     q, k, v = T.broadcast(ctx, q, k, v)
     scores = ctx.network.add_matrix_multiply(q, M.NONE, k, M.TRANSPOSE).get_output(0)
     scores = T.cast(ctx, scores, torch.float32)

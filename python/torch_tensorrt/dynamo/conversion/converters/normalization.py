@@ -199,18 +199,31 @@ def native_layer_norm(ctx: ConversionContext, node: torch.fx.Node, args: tuple, 
 
 # -- group norm --------------------------------------------------------------------------------------------------
 def group_norm_of(ctx: ConversionContext, x: Any, groups: int, weight: Any, bias: Any, eps: float) -> Any:
-    """INormalizationLayer with ``num_groups`` over the spatial dims, then the per-channel affine."""
+    """One INormalizationLayer with ``num_groups`` over the spatial dims and the per-channel affine
+    (``add_normalization_v2``, whose scale/bias are per channel: one fused kernel on a GPU). A TensorRT without
+    it normalizes with per-group unit scale (``add_normalization``) and applies the affine as two elementwise
+    layers."""
     rank = len(x.shape)
     squeeze_back = rank == 2
     if squeeze_back:  # [N, C] -> [N, C, 1]: every group still normalizes over its channels
         x = T.unsqueeze(ctx, x, [2])
         rank = 3
     dtype = T.dtype_of(x)
-    ones = torch.ones([1, groups] + [1] * (rank - 2))
     # one group normalizes over the channels as well: a plain normalization over dims 1..
     axes = range(2, rank) if groups != 1 else range(1, rank)
-    y = _normalize(ctx, x, axes, eps, ctx.constant(ones, dtype), ctx.constant(ones * 0, dtype), groups)
-    y = affine(ctx, y, weight, bias, _channel_shape(rank))
+    if hasattr(ctx.network, "add_normalization_v2") and x.shape[1] > 0:
+        pshape = [1, x.shape[1]] + [1] * (rank - 2)
+        ones = torch.ones(pshape)
+        scale = _vector(ctx, weight, dtype, pshape) if weight is not None else ctx.constant(ones, dtype)
+        shift = _vector(ctx, bias, dtype, pshape) if bias is not None else ctx.constant(ones * 0, dtype)
+        layer = ctx.network.add_normalization_v2(x, scale, shift, T.axes_mask(axes, rank))
+        layer.epsilon = float(eps)
+        layer.num_groups = int(groups)
+        y = layer.get_output(0)
+    else:
+        ones = torch.ones([1, groups] + [1] * (rank - 2))
+        y = _normalize(ctx, x, axes, eps, ctx.constant(ones, dtype), ctx.constant(ones * 0, dtype), groups)
+        y = affine(ctx, y, weight, bias, _channel_shape(rank))
     return T.squeeze(ctx, y, [2]) if squeeze_back else y
 
 

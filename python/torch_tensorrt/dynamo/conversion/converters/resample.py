@@ -1,5 +1,5 @@
 """Resampling: upsample nearest / nearest-exact / (bi,tri)linear / bicubic (``.vec`` and ``.default``),
-pixel_shuffle and pixel_unshuffle.
+grid_sampler (2-D and 3-D), pixel_shuffle and pixel_unshuffle.
 
 One ``IResizeLayer`` per upsample. Coordinate mapping (torch -> TensorRT):
 
@@ -174,3 +174,55 @@ def pixel_unshuffle(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kw
     y = T.reshape(ctx, x, lead + [c, height, r, width, r])
     y = T.permute(ctx, y, list(range(k)) + [k + i for i in (0, 2, 4, 1, 3)])
     return T.reshape(ctx, y, lead + [T.scalar_arith(ctx, c, r * r, "*"), height, width])
+
+
+# -- grid sample --------------------------------------------------------------------------------------------------
+
+#: torch's interpolation_mode / padding_mode codes (``torch.nn.functional.grid_sample``) -> TensorRT's
+GRID_INTERPOLATION = {0: "LINEAR", 1: "NEAREST", 2: "CUBIC"}
+GRID_PADDING = {0: "FILL", 1: "CLAMP", 2: "REFLECT"}
+GRID_SAMPLERS = {aten.grid_sampler.default: None, aten.grid_sampler_2d.default: 2, aten.grid_sampler_3d.default: 3}
+
+
+def _grid_sample_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
+    from torch_tensorrt import _trt
+
+    x, grid = input_val(node, 0), input_val(node, 1)
+    if x is None or grid is None:
+        return "input and grid must be tensors"
+    n = GRID_SAMPLERS[node.target] or x.dim() - 2
+    if x.dim() != n + 2 or grid.dim() != n + 2 or n not in (2, 3):
+        return f"input rank {x.dim()} / grid rank {grid.dim()}: a {n}-D grid sample needs both of rank {n + 2}"
+    if not x.dtype.is_floating_point:
+        return f"grid sample of {x.dtype}"
+    interpolation, padding = int(node.args[2]), int(node.args[3])
+    if interpolation not in GRID_INTERPOLATION or padding not in GRID_PADDING:
+        return f"interpolation_mode {interpolation} / padding_mode {padding}"
+    if n == 3:
+        if interpolation == 2:
+            return "bicubic interpolation of a volume"
+        if not _trt.info().is_rtx:
+            return "3-D grid sample: TensorRT's grid-sample layer takes rank-4 tensors (TensorRT-RTX also rank 5)"
+    return None
+
+
+@converter(*GRID_SAMPLERS, validator=_grid_sample_ok, fp32=True)
+def grid_sample(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
+    """One ``IGridSampleLayer``. torch's modes map one to one: bilinear/nearest/bicubic -> LINEAR/NEAREST/CUBIC,
+    zeros/border/reflection -> FILL/CLAMP/REFLECT, ``align_corners`` as is. Computed in float32 under reduced
+    precision: the grid holds sampling *coordinates*, and a float16 coordinate is off by up to 1/2048 of the
+    image side -- a visible shift on large images.
+
+    3-D (rank-5 input, grid [N, D, H, W, 3]) on TensorRT-RTX only: the operator documentation lists rank-4
+    shapes, while RTX 1.7's builder and NVIDIA's own ONNX parser accept volumes; full TensorRT keeps 3-D grid
+    sampling in PyTorch.
+    """
+    x = T.to_trt(ctx, args[0])
+    grid = T.to_trt(ctx, args[1])
+    if T.dtype_of(grid) != T.dtype_of(x):
+        grid = T.cast(ctx, grid, T.dtype_of(x))
+    layer = ctx.network.add_grid_sample(x, grid)
+    layer.interpolation_mode = getattr(trt.InterpolationMode, GRID_INTERPOLATION[int(args[2])])
+    layer.sample_mode = getattr(trt.SampleMode, GRID_PADDING[int(args[3])])
+    layer.align_corners = bool(args[4])
+    return layer.get_output(0)

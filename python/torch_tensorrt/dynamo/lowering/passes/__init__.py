@@ -4,14 +4,18 @@ Each pass is ``(gm, settings) -> gm``. The order, and why:
 
 1. :func:`remove_export_guards` -- ``ExportedProgram.module()``'s ``_guards_fn`` call goes first: it is a
    ``call_module`` node that nothing else removes, and it cannot be pickled.
-2. :func:`remove_noops` -- alias/detach/lift_fresh_copy go before the folds, whose patterns they would hide (a
+2. :func:`remove_runtime_checks` -- export's asserts that the engines' profiles already enforce go early: the
+   size nodes that only fed them are then dead, and nothing later sees them.
+3. :func:`remove_noops` -- alias/detach/lift_fresh_copy go before the folds, whose patterns they would hide (a
    ``detach`` between a convolution and its BatchNorm, or inside a constant-only subgraph).
-3. :func:`fold_batch_norm` -- inference BatchNorm into the preceding convolution (needs the convolution's weight
+4. :func:`fold_batch_norm` -- inference BatchNorm into the preceding convolution (needs the convolution's weight
    and bias as ``get_attr`` constants).
-4. :func:`fold_constants` -- constant-only subgraphs evaluated once (off with ``fold_constants=False``). It runs
+5. :func:`fold_constants` -- constant-only subgraphs evaluated once (off with ``fold_constants=False``). It runs
    after BatchNorm folding, so a convolution whose weight is *computed* from constants keeps its BatchNorm;
-   swapping 3 and 4 would fold those too, a change of output graphs left for a deliberate change.
-5. :func:`remove_dead_code` -- last: whatever the passes and export left unused (impure nodes stay).
+   swapping 4 and 5 would fold those too, a change of output graphs left for a deliberate change.
+6. :func:`fuse_attention` -- hand-written ``softmax(q k^T * c + mask) v`` becomes ``scaled_dot_product_attention``;
+   after constant folding, so masks computed from constants are already constants.
+7. :func:`remove_dead_code` -- last: whatever the passes and export left unused (impure nodes stay).
 
 Adding a pass: one module here, one entry in :data:`PASSES` at the place its inputs require.
 """
@@ -24,12 +28,17 @@ from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.lowering.passes._common import Pass
 from torch_tensorrt.dynamo.lowering.passes.fold_batch_norm import fold_batch_norm
 from torch_tensorrt.dynamo.lowering.passes.fold_constants import fold_constants
+from torch_tensorrt.dynamo.lowering.passes.fuse_attention import fuse_attention
 from torch_tensorrt.dynamo.lowering.passes.remove_dead_code import remove_dead_code
 from torch_tensorrt.dynamo.lowering.passes.remove_export_guards import remove_export_guards
 from torch_tensorrt.dynamo.lowering.passes.remove_noops import remove_noops
+from torch_tensorrt.dynamo.lowering.passes.remove_runtime_checks import remove_runtime_checks
 
 #: The passes, in the order they run (see the module docstring for why).
-PASSES: list[Pass] = [remove_export_guards, remove_noops, fold_batch_norm, fold_constants, remove_dead_code]
+PASSES: list[Pass] = [
+    remove_export_guards, remove_runtime_checks, remove_noops, fold_batch_norm, fold_constants, fuse_attention,
+    remove_dead_code,
+]
 
 
 def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
@@ -41,5 +50,6 @@ def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch
 
 __all__ = [
     "PASSES", "Pass", "run_passes",
-    "fold_batch_norm", "fold_constants", "remove_dead_code", "remove_export_guards", "remove_noops",
+    "fold_batch_norm", "fold_constants", "fuse_attention", "remove_dead_code", "remove_export_guards", "remove_noops",
+    "remove_runtime_checks",
 ]

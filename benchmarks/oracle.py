@@ -1,0 +1,93 @@
+"""The ONNX oracle table: how the reference evaluator fares on ONNX's operator test cases parsed by TensorRT's
+ONNX parser (see tests/oracle).
+
+    .venv/bin/python benchmarks/oracle.py [--by layer|op] [--details]
+
+Rows are TensorRT layer types (``--by op``: ONNX operator types); a case counts once in the row of every layer
+type its network contains. Columns: checked cases (parsed, tensor I/O), agree, listed difference
+(tests/oracle/known_differences.py), not built (TensorRT's builder rejects the network; the evaluator need not
+agree), not modelled (the evaluator raised NotImplementedError on a network the builder builds) and other
+disagreements (evaluator bugs). The last row is the total over cases. ``--details`` lists every case that does
+not agree, with its reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "tests" / "oracle"))
+
+from rich.markup import escape  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from _onnx_oracle import AGREE, NOT_MODELLED, NOT_PARSED, NOT_TENSOR_IO, CaseResult, Oracle  # noqa: E402
+from known_differences import KNOWN  # noqa: E402
+from torch_tensorrt._console import console as make_console  # noqa: E402
+
+COLUMNS = ("cases", "agree", "listed difference", "not built", "not modelled", "other disagreement")
+
+
+def column(result: CaseResult) -> str:
+    """The table column of one checked case."""
+    if result.outcome == AGREE:
+        return "agree"
+    if result.name in KNOWN:
+        return "listed difference"
+    if result.builds is False:
+        return "not built"
+    return "not modelled" if result.outcome == NOT_MODELLED else "other disagreement"
+
+
+def table(results: list[CaseResult], by: str) -> Table:
+    counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    total: collections.Counter = collections.Counter()
+    for r in results:
+        col = column(r)
+        for key in (r.layer_types if by == "layer" else r.op_types):
+            counts[key]["cases"] += 1
+            counts[key][col] += 1
+        total["cases"] += 1
+        total[col] += 1
+    out = Table(title=f"ONNX oracle by {'TensorRT layer type' if by == 'layer' else 'ONNX operator'}")
+    out.add_column("layer type" if by == "layer" else "ONNX op")
+    for c in COLUMNS:
+        out.add_column(c, justify="right")
+    for key in sorted(counts):
+        out.add_row(key, *(str(counts[key][c]) for c in COLUMNS))
+    out.add_row("all cases", *(str(total[c]) for c in COLUMNS), style="bold")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--by", choices=("layer", "op"), default="layer")
+    parser.add_argument("--details", action="store_true", help="list every case that does not agree")
+    args = parser.parse_args()
+    console = make_console()
+    start = time.perf_counter()
+    oracle = Oracle()
+    results = oracle.results()
+    seconds = time.perf_counter() - start
+    checked = [r for r in results if r.outcome not in (NOT_PARSED, NOT_TENSOR_IO)]
+    console.print(table(checked, args.by))
+    agree = sum(r.outcome == AGREE for r in checked)
+    console.print(
+        f"{len(results)} ONNX node cases: {sum(r.outcome == NOT_PARSED for r in results)} rejected by the parser, "
+        f"{sum(r.outcome == NOT_TENSOR_IO for r in results)} without tensor I/O, {len(checked)} checked; "
+        f"{agree} agree ({agree / max(len(checked), 1):.1%}); {seconds:.0f} s"
+    )
+    if args.details:
+        for r in checked:
+            if r.outcome != AGREE:
+                why = KNOWN[r.name].reason if r.name in KNOWN else r.detail
+                console.print(f"[bold]{r.name}[/bold] ({column(r)}): {escape(why)}")
+
+
+if __name__ == "__main__":
+    main()
