@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "torchtrt/cudagraphs.h"
+
 namespace torchtrt {
 
 std::optional<at::ScalarType> to_torch_dtype(nvinfer1::DataType t) {
@@ -98,6 +100,81 @@ nvinfer1::Dims to_dims(at::IntArrayRef shape) {
 
 }  // namespace
 
+bool BoundCall::uses_allocator() const {
+  return std::any_of(allocators.begin(), allocators.end(), [](TorchOutputAllocator* a) { return a != nullptr; });
+}
+
+BoundCall bind_call(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10::Device device,
+                    const std::vector<at::Tensor>* given_outputs) {
+  nvinfer1::IExecutionContext& ctx = engine.context();
+  const auto label = [&] { return engine.label(); };  // built only for an error message
+  BoundCall call;
+  // TensorRT wants dense row-major buffers, and a non-null address even for empty tensors.
+  call.inputs.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& name = engine.input_names()[i];
+    at::Tensor t = inputs[i].contiguous();
+    if (t.numel() == 0) t = at::empty({1}, t.options()).as_strided(t.sizes(), t.strides());
+    call.inputs.push_back(t);
+    Logger::take_last_error();
+    TORCH_CHECK(ctx.setInputShape(name.c_str(), to_dims(t.sizes())), label(), ": TensorRT refused shape ",
+                shape_str(t.sizes().vec()), " for input ", quoted(name), trt_said());
+    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), t.data_ptr()), label(), ": TensorRT refused the address of input ",
+                quoted(name), trt_said());
+  }
+  TORCH_CHECK(ctx.allInputDimensionsSpecified(), label(), ": not all input shapes are specified", trt_said());
+
+  // Outputs: allocated here from the shapes TensorRT infers now that the input shapes are set, or, for
+  // data-dependent shapes (and engines that require it), by TensorRT through an IOutputAllocator.
+  const auto& out_names = engine.output_names();
+  call.outputs.resize(out_names.size());
+  call.allocators.assign(out_names.size(), nullptr);
+  for (std::size_t i = 0; i < out_names.size(); ++i) {
+    const std::string& name = out_names[i];
+    const at::ScalarType dtype = binding_dtype(engine, name);
+    const nvinfer1::Dims dims = ctx.getTensorShape(name.c_str());
+    const at::IntArrayRef shape(dims.d, static_cast<std::size_t>(std::max<int32_t>(dims.nbDims, 0)));
+    const bool unknown = dims.nbDims < 0 || std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; });
+    if (engine.uses_output_allocator() || unknown) {
+      TorchOutputAllocator& alloc = engine.output_allocator(name);
+      alloc.reset();
+      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), &alloc), label(), ": TensorRT refused the output allocator of ",
+                  quoted(name), trt_said());
+      call.allocators[i] = &alloc;
+      continue;
+    }
+    // An allocator an earlier call set (its shape was unknown then) would take precedence over the address.
+    if (engine.has_output_allocator(name))
+      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), nullptr), label(), ": TensorRT refused to unset the output "
+                  "allocator of ", quoted(name), trt_said());
+    call.outputs[i] = given_outputs ? (*given_outputs)[i] : at::empty(shape, at::TensorOptions().dtype(dtype).device(device));
+    if (!call.outputs[i].numel())
+      call.placeholders.push_back(at::empty({1}, at::TensorOptions().dtype(dtype).device(device)));
+    void* addr = call.outputs[i].numel() ? call.outputs[i].data_ptr() : call.placeholders.back().data_ptr();
+    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), addr), label(), ": TensorRT refused the address of output ",
+                quoted(name), trt_said());
+  }
+  return call;
+}
+
+void enqueue_call(TRTEngine& engine, cudaStream_t stream) {
+  Logger::take_last_error();
+  TORCH_CHECK(engine.context().enqueueV3(stream), engine.label(), ": TensorRT failed to execute the engine (enqueueV3)",
+              trt_said());
+}
+
+std::vector<at::Tensor> finish_call(TRTEngine& engine, BoundCall& call) {
+  const auto& out_names = engine.output_names();
+  for (std::size_t i = 0; i < out_names.size(); ++i) {
+    if (!call.allocators[i]) continue;
+    TORCH_CHECK(call.allocators[i]->shape_known(), engine.label(), ": TensorRT never reported the shape of output ",
+                quoted(out_names[i]), " (IOutputAllocator::notifyShape was not called)");
+    call.outputs[i] = call.allocators[i]->result(binding_dtype(engine, out_names[i]));
+    call.allocators[i]->reset();
+  }
+  return std::move(call.outputs);
+}
+
 std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intrusive_ptr<TRTEngine> engine) {
   TORCH_CHECK(engine, "tensorrt::execute_engine: engine is None");
   std::lock_guard<std::mutex> lock(engine->mutex());
@@ -110,67 +187,12 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
     guard.emplace(device.index());
     stream = c10::cuda::getCurrentCUDAStream(device.index()).stream();
   }
-
-  nvinfer1::IExecutionContext& ctx = engine->context();
-  const auto label = [&] { return engine->label(); };  // built only for an error message
-  // TensorRT wants dense row-major buffers, and a non-null address even for empty tensors.
-  std::vector<at::Tensor> dense;
-  dense.reserve(inputs.size());
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const std::string& name = engine->input_names()[i];
-    at::Tensor t = inputs[i].contiguous();
-    if (t.numel() == 0) t = at::empty({1}, t.options()).as_strided(t.sizes(), t.strides());
-    dense.push_back(t);
-    Logger::take_last_error();
-    TORCH_CHECK(ctx.setInputShape(name.c_str(), to_dims(t.sizes())), label(), ": TensorRT refused shape ",
-                shape_str(t.sizes().vec()), " for input ", quoted(name), trt_said());
-    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), t.data_ptr()), label(), ": TensorRT refused the address of input ",
-                quoted(name), trt_said());
+  if (cudagraphs_mode() == CudaGraphsMode::kPerEngine) {
+    if (auto outputs = execute_with_graph(*engine, inputs, device)) return std::move(*outputs);
   }
-  TORCH_CHECK(ctx.allInputDimensionsSpecified(), label(), ": not all input shapes are specified", trt_said());
-
-  // Outputs: allocated here from the shapes TensorRT infers now that the input shapes are set, or, for
-  // data-dependent shapes (and engines that require it), by TensorRT through an IOutputAllocator.
-  const auto& out_names = engine->output_names();
-  std::vector<at::Tensor> outputs(out_names.size());
-  std::vector<TorchOutputAllocator*> allocators(out_names.size(), nullptr);
-  std::vector<at::Tensor> placeholders;  // non-null addresses for empty outputs, alive until enqueued
-  for (std::size_t i = 0; i < out_names.size(); ++i) {
-    const std::string& name = out_names[i];
-    const at::ScalarType dtype = binding_dtype(*engine, name);
-    const nvinfer1::Dims dims = ctx.getTensorShape(name.c_str());
-    const at::IntArrayRef shape(dims.d, static_cast<std::size_t>(std::max<int32_t>(dims.nbDims, 0)));
-    const bool unknown = dims.nbDims < 0 || std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; });
-    if (engine->uses_output_allocator() || unknown) {
-      TorchOutputAllocator& alloc = engine->output_allocator(name);
-      alloc.reset();
-      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), &alloc), label(), ": TensorRT refused the output allocator of ",
-                  quoted(name), trt_said());
-      allocators[i] = &alloc;
-      continue;
-    }
-    // An allocator an earlier call set (its shape was unknown then) would take precedence over the address.
-    if (engine->has_output_allocator(name))
-      TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), nullptr), label(), ": TensorRT refused to unset the output "
-                  "allocator of ", quoted(name), trt_said());
-    outputs[i] = at::empty(shape, at::TensorOptions().dtype(dtype).device(device));
-    if (!outputs[i].numel()) placeholders.push_back(at::empty({1}, at::TensorOptions().dtype(dtype).device(device)));
-    void* addr = outputs[i].numel() ? outputs[i].data_ptr() : placeholders.back().data_ptr();
-    TORCH_CHECK(ctx.setTensorAddress(name.c_str(), addr), label(), ": TensorRT refused the address of output ",
-                quoted(name), trt_said());
-  }
-
-  Logger::take_last_error();
-  TORCH_CHECK(ctx.enqueueV3(stream), label(), ": TensorRT failed to execute the engine (enqueueV3)", trt_said());
-
-  for (std::size_t i = 0; i < out_names.size(); ++i) {
-    if (!allocators[i]) continue;
-    TORCH_CHECK(allocators[i]->shape_known(), label(), ": TensorRT never reported the shape of output ",
-                quoted(out_names[i]), " (IOutputAllocator::notifyShape was not called)");
-    outputs[i] = allocators[i]->result(binding_dtype(*engine, out_names[i]));
-    allocators[i]->reset();
-  }
-  return outputs;
+  BoundCall call = bind_call(*engine, inputs, device);
+  enqueue_call(*engine, stream);
+  return finish_call(*engine, call);
 }
 
 }  // namespace torchtrt

@@ -16,8 +16,9 @@ Entering a mode in a process without a CUDA GPU raises :class:`~torch_tensorrt.r
 The C++ runtime gets the mode through two ops its library defines (the contract; the Python value is pushed on
 every change and when the library loads): ``tensorrt::set_cudagraphs_mode(int mode) -> ()`` and
 ``tensorrt::get_cudagraphs_mode() -> int``, with the integers of :class:`CudaGraphsMode` (0 standard, 1 per-engine
-graphs, 2 whole graph: run plainly and capture-safe). A library without them cannot honour the mode: a C++-runtime
-engine called while a mode is on raises ``NotImplementedError`` naming the engine (:func:`check_cpp_engine`).
+graphs, 2 whole graph: run plainly and capture-safe); the library keeps per-engine graphs like the Python runtime
+(``runtime_cpp/src/cudagraphs.cpp``). A library without them cannot honour the mode: a C++-runtime engine called
+while a mode is on raises ``NotImplementedError`` naming the engine (:func:`check_cpp_engine`).
 """
 
 from __future__ import annotations

@@ -274,7 +274,10 @@ class TorchTensorRTModule(torch.nn.Module):
                 _execute_op.register_engine(_execute_op.parse_info(self._info)["key"], engine)
                 self._engine = engine
             else:
-                self._engine = torch.classes.tensorrt.Engine(self._record.to_list())
+                engine = torch.classes.tensorrt.Engine(self._record.to_list())
+                if engine._has_method("set_max_cuda_graphs"):  # libraries with per-engine CUDA graphs
+                    engine.set_max_cuda_graphs(self.settings.max_cuda_graphs)
+                self._engine = engine
         if deserialize and isinstance(self._engine, TRTEngine):
             self._engine.setup()
         return self._engine

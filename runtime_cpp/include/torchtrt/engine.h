@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "torchtrt/cudagraphs.h"
 #include "torchtrt/record.h"
 #include "torchtrt/trt.h"
 
@@ -67,6 +68,8 @@ class TRTEngine : public torch::CustomClassHolder {
   //! Whether an earlier call created (and so set on the context) the allocator of this output.
   bool has_output_allocator(const std::string& output_name) const { return allocators_.count(output_name) > 0; }
   std::mutex& mutex() { return mutex_; }
+  //! The engine's per-shape-set CUDA graphs (cudagraphs.h).
+  GraphCache& graphs() { return graphs_; }
 
   //! "engine 'name'" for error messages.
   std::string label() const { return "engine " + quoted(record_.name); }
@@ -83,6 +86,7 @@ class TRTEngine : public torch::CustomClassHolder {
   std::map<std::string, std::unique_ptr<TorchOutputAllocator>> allocators_;
   TrtUniquePtr<nvinfer1::IExecutionContext> context_;
   std::mutex mutex_;
+  GraphCache graphs_;  // destroyed first: its graphs launch the engine's kernels
 };
 
 }  // namespace torchtrt

@@ -21,6 +21,24 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
 //! CUDA rules on a machine without a GPU).
 void check_inputs(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10::Device device);
 
+//! One launch's I/O as bound on the engine's context (the steps of execute_engine, shared with the
+//! per-engine CUDA graphs of cudagraphs.cpp). Call with the engine's mutex held.
+struct BoundCall {
+  std::vector<at::Tensor> inputs;        // the inputs as bound (dense)
+  std::vector<at::Tensor> outputs;       // undefined where an output allocator provides the output
+  std::vector<TorchOutputAllocator*> allocators;
+  std::vector<at::Tensor> placeholders;  // non-null addresses for empty tensors, alive until enqueued
+  bool uses_allocator() const;
+};
+//! Sets input shapes and addresses and the outputs' addresses: ``outputs`` when given (static buffers of the
+//! same shapes), else new tensors; data-dependent outputs get an output allocator.
+BoundCall bind_call(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10::Device device,
+                    const std::vector<at::Tensor>* outputs = nullptr);
+//! enqueueV3 on ``stream`` (null with the stand-in).
+void enqueue_call(TRTEngine& engine, cudaStream_t stream);
+//! The outputs of an enqueued call (those of output allocators filled in).
+std::vector<at::Tensor> finish_call(TRTEngine& engine, BoundCall& call);
+
 //! TensorRT DataType <-> Torch dtype; nullopt for types Torch has no equivalent for (e.g. INT4).
 std::optional<at::ScalarType> to_torch_dtype(nvinfer1::DataType t);
 std::string trt_dtype_name(nvinfer1::DataType t);
