@@ -10,6 +10,8 @@
 //   torch.ops.tensorrt.runtime_flavour() -> str          ("tensorrt", or "stand-in" in the test build)
 //   torch.ops.tensorrt.set_cudagraphs_mode(int mode) -> ()   0 standard, 1 per-engine graphs, 2 whole graph
 //   torch.ops.tensorrt.get_cudagraphs_mode() -> int
+//   Engine.execute(Tensor[] inputs) -> Tensor[]   execute_engine without the dispatcher (eager calls: passing
+//       the Engine to an op from Python costs a C++ exception per call inside torch's argument conversion)
 //   Engine.set_max_cuda_graphs(int), Engine.cuda_graph_stats() -> [recorded, replays, kept]  (cudagraphs.h)
 #include <torch/custom_class.h>
 #include <torch/library.h>
@@ -62,6 +64,9 @@ TORCH_LIBRARY(tensorrt, m) {
       .def("engine_kind", [](const EnginePtr& self) { return self->record().engine_kind; })
       .def("requires_output_allocator", [](const EnginePtr& self) { return self->uses_output_allocator(); })
       .def("describe", [](const EnginePtr& self) { return self->describe(); })
+      .def("execute", [](const EnginePtr& self, std::vector<at::Tensor> inputs) {
+        return execute_engine(std::move(inputs), self);
+      })
       .def("set_max_cuda_graphs", [](const EnginePtr& self, int64_t n) { self->graphs().set_max_graphs(n); })
       .def("cuda_graph_stats", [](const EnginePtr& self) {
         std::lock_guard<std::mutex> lock(self->graphs().mutex());

@@ -118,3 +118,23 @@ def test_whole_graph_capture_of_cpp_engines(emulated, models):
             x.uniform_(-1, 1)
             torch.testing.assert_close(m(x), model(x), rtol=1e-5, atol=1e-5)
     assert torch.ops.tensorrt.get_cudagraphs_mode() == 0
+
+
+def test_eager_calls_skip_the_dispatcher_traced_calls_use_the_op(rt, models, monkeypatch):
+    module, w = models["dynamic_engine"]
+    module = _on_cpp(module)
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(module(x), torch.relu(x @ w))
+    assert module._cpp_execute is not None  # eager: Engine.execute, no torch.ops call
+    calls = []
+    op = torch.ops.tensorrt.execute_engine
+    monkeypatch.setattr(torch.ops.tensorrt, "execute_engine", lambda *a: calls.append(1) or op(*a))
+    module(x)
+    assert calls == []
+    class PassThrough(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    with PassThrough():  # a mode is on: the dispatcher path, as for tracing
+        torch.testing.assert_close(module(x), torch.relu(x @ w))
+    assert calls  # (the mode may see the call more than once)

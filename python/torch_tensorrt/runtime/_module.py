@@ -120,6 +120,7 @@ class TorchTensorRTModule(torch.nn.Module):
         self._cuda_graphs = False
         self._pre_allocated: Optional[bool] = None  # None: the use_pre_allocated_outputs setting
         self._pending_refit = False
+        self._cpp_execute: Any = None  # the C++ Engine's bound execute() (set up with the engine)
         if serialized_engine is not None:
             if not input_binding_names and not output_binding_names:
                 raise ValueError(f"TorchTensorRTModule {name!r}: input_binding_names and output_binding_names are required")
@@ -168,7 +169,7 @@ class TorchTensorRTModule(torch.nn.Module):
         #: the plan must be refitted (from ``engine_weights``) before it runs
         self._pending_refit = bool(wmap and (wmap.get("stripped") or wmap.get("pending")))
         self.requires_output_allocator = record.requires_output_allocator
-        self._engine = None
+        self._engine = self._cpp_execute = None
         self._runtime = runtime or choose_runtime(self.settings.use_python_runtime, record)
         self._info = ""
         if self._runtime == PYTHON:
@@ -277,6 +278,7 @@ class TorchTensorRTModule(torch.nn.Module):
                 engine = torch.classes.tensorrt.Engine(self._record.to_list())
                 if engine._has_method("set_max_cuda_graphs"):  # libraries with per-engine CUDA graphs
                     engine.set_max_cuda_graphs(self.settings.max_cuda_graphs)
+                self._cpp_execute = engine.execute if engine._has_method("execute") else None
                 self._engine = engine
         if deserialize and isinstance(self._engine, TRTEngine):
             self._engine.setup()
@@ -302,7 +304,13 @@ class TorchTensorRTModule(torch.nn.Module):
         else:
             if _graph_capture.MODE:
                 _cudagraphs.check_cpp_engine(self.name)
-            outputs = torch.ops.tensorrt.execute_engine(tensors, engine)
+            execute = self._cpp_execute
+            if execute is not None and _untraced(tensors):
+                # Engine.execute: the op without the dispatcher. Passing the Engine to torch.ops from Python
+                # costs ~20 us a call (torch's argument conversion raises and catches an attribute error).
+                outputs = execute(tensors if type(tensors) is list else list(tensors))
+            else:
+                outputs = torch.ops.tensorrt.execute_engine(tensors, engine)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def _as_tensors(self, inputs: Sequence[Any]) -> Sequence[torch.Tensor]:
@@ -377,7 +385,7 @@ class TorchTensorRTModule(torch.nn.Module):
         if "engine_weights" not in self._modules:  # a module pickled before engine weights existed
             self.engine_weights = EngineWeights()
         if state["record"] is None:
-            self._record = self._engine = self._runtime = None
+            self._record = self._engine = self._runtime = self._cpp_execute = None
             self._pending_refit = False
             return
         self._install(EngineRecord.from_list(list(state["record"])))
@@ -388,6 +396,7 @@ class TorchTensorRTModule(torch.nn.Module):
         state["settings"] = _picklable_settings(self.settings)
         for transient in ("_engine", "_info", "_runtime"):
             state[transient] = None
+        state["_cpp_execute"] = None
         return state
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "TorchTensorRTModule":
@@ -396,7 +405,7 @@ class TorchTensorRTModule(torch.nn.Module):
         memo[id(self)] = new
         shared = {"_record", "_info", "_runtime"}
         for key, value in self.__dict__.items():
-            new.__dict__[key] = None if key == "_engine" else value if key in shared else copy.deepcopy(value, memo)
+            new.__dict__[key] = None if key in ("_engine", "_cpp_execute") else value if key in shared else copy.deepcopy(value, memo)
         if self._record is not None and self._runtime == PYTHON:
             new._info = _execute_op.engine_info(self._record, _execute_op.new_key(self._record))
         return new
