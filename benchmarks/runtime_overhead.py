@@ -9,7 +9,7 @@ Prints one row per path with the median (and p90) time per call over many calls 
 * ``python: TRTEngine.execute`` -- the engine object alone (input checks, shapes, addresses, enqueue);
 * ``simulated execute_async_v3`` -- the simulated TensorRT call itself (the floor included in the rows above:
   on a machine with TensorRT this is where the real engine's enqueue would be);
-* ``cpp: module`` -- the C++ runtime, when its library is loaded (simulated engines run there only if the C++
+* ``cpp: module`` -- the C++ runtime (``Engine.execute`` on eager calls), when its library is loaded (simulated engines run there only if the C++
   runtime supports them; otherwise the row says why it is missing);
 * CUDA graphs (``--device cuda`` only): the no-op engine replaying its per-engine graph, and a 3-engine model
   (three no-op engines in a GraphModule, as ``torch_tensorrt.compile`` makes them) run plainly, with per-engine
