@@ -10,6 +10,10 @@ outputs ~1e-10), and zero-initialised classifier heads (ViT) get random weights 
 any comparison passes). ResNet-50 keeps the default statistics: calibrated, its random residual stack is chaotic
 (every fp16 rounding grows ~100x by the output, in eager fp16 as much as in the engine).
 
+LLM decoders with a static KV cache (Llama, Mistral, Qwen2) live in ``examples/decoders.py``: they are compiled
+twice (prefill, decode) and driven by a generation loop, so the per-model zoo tests do not apply to them
+(tests/zoo/test_zoo_decoders.py).
+
 ``dynamic`` maps input index -> {dim: (min, max)} for the dynamic-batch (and, for text models,
 dynamic-sequence) variant; :meth:`ZooModel.input_ranges` turns it into per-input (min, opt, max) shapes.
 """

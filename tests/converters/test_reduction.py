@@ -139,7 +139,12 @@ def test_topk_rank6_moves_dim_last():
 
 
 def test_sort_fp16_and_int():
-    assert_converts(Fn(lambda t: torch.sort(t, 1)), [X], input_ranges=DYN, precision=torch.float16, expected_ops={aten.sort.default})
+    # Random floats collide once rounded to fp16, and the order of equal values is unspecified: the dynamic case
+    # checks the sorted values; indices are checked on values that stay distinct in fp16.
+    assert_converts(Fn(lambda t: torch.sort(t, 1).values), [X], input_ranges=DYN, precision=torch.float16,
+                    expected_ops={aten.sort.default})
+    distinct = torch.randperm(X.numel()).reshape(X.shape).float() / 8
+    assert_converts(Fn(lambda t: torch.sort(t, 1)), [distinct], precision=torch.float16, expected_ops={aten.sort.default})
     i = torch.randperm(24, dtype=torch.int32).reshape(2, 12)
     assert_converts(Fn(lambda t: t.topk(4)), [i], expected_ops={aten.topk.default})
 

@@ -22,6 +22,7 @@ import torch
 
 from torch_tensorrt import _trt
 from torch_tensorrt._dtypes import torch_dtype_of
+from torch_tensorrt._trt_logging import trt_logger
 from torch_tensorrt.reference import evaluate_network
 from torch_tensorrt.testing._harness import mismatch
 
@@ -52,7 +53,7 @@ _BIT_VIEWS = {torch.bfloat16: (np.uint16, torch.int16), torch.float8_e4m3fn: (np
 
 
 class _QuietLogger:
-    """A TensorRT logger that keeps the messages (the parser's reasons) instead of printing them."""
+    """A TensorRT logger that keeps the parser's messages (its reasons) instead of printing them."""
 
     def __new__(cls) -> Any:
         trt = _trt.load()
@@ -161,7 +162,9 @@ class Oracle:
         self._screened: dict[str, Union[CaseResult, _Prepared]] = {}
         self._results: dict[str, CaseResult] = {}
         self._logger = _QuietLogger()
-        self._builder = _trt.load().Builder(self._logger)  # one builder makes every network (and builds them)
+        # One builder makes every network (and builds them). It gets the product's logger: TensorRT keeps the first
+        # logger a builder or runtime registered for the whole process, and warns on every later, different one.
+        self._builder = _trt.load().Builder(trt_logger())
 
     def names(self) -> list[str]:
         return sorted(self.cases)

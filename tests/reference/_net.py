@@ -24,25 +24,17 @@ import torch
 
 from torch_tensorrt._dtypes import trt_dtype_of
 from torch_tensorrt._trt import trt
+from torch_tensorrt._trt_logging import trt_logger
 from torch_tensorrt.reference import evaluate_network
 
 Shape = Sequence[int]
-
-_LOGGER: Any = None
-
-
-def _logger() -> Any:
-    global _LOGGER
-    if _LOGGER is None:
-        _LOGGER = trt.Logger(trt.Logger.ERROR)
-    return _LOGGER
-
 
 class NetBuilder:
     """A strongly typed network under construction, plus what is needed to build and evaluate it."""
 
     def __init__(self) -> None:
-        self.builder = trt.Builder(_logger())
+        # the product's logger: TensorRT keeps one per process and warns when a later builder brings another
+        self.builder = trt.Builder(trt_logger())
         self.network = self.builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
         self._profile_shapes: dict[str, tuple[Shape, Shape, Shape]] = {}
         self._profile_values: dict[str, tuple[Shape, Shape, Shape]] = {}

@@ -119,3 +119,72 @@ def test_weight_name_map_names_state_dict_entries(image, resnet18_like):
     names = _engines(compiled)[0].weight_name_map
     assert names and any(v == "fc.weight" for v in names.values())
     assert any(isinstance(v, list) and "stem.1.running_var" in v for v in names.values())  # folded BN kernel
+
+
+def test_refit_a_loaded_exported_program(tmp_path, image, resnet18_like):
+    model_a, model_b = resnet18_like(1), resnet18_like(6)
+    compiled = _compile(model_a, image)
+    torch_tensorrt.save(compiled, tmp_path / "a.ep", arg_inputs=[image])
+    loaded = torch_tensorrt.load(tmp_path / "a.ep")
+    torch.testing.assert_close(loaded.module()(image), model_a(image), atol=1e-4, rtol=1e-4)
+    before = builds_done()
+    refitted = refit_module_weights(loaded, model_b, arg_inputs=[image])
+    assert builds_done() == before
+    torch.testing.assert_close(refitted.module()(image), model_b(image), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(loaded.module()(image), model_a(image), atol=1e-4, rtol=1e-4)  # not in place
+
+
+def test_structure_error_leaves_an_in_place_target_untouched(image, resnet18_like):
+    model = resnet18_like(1)
+    ep = torch.export.export(model, (image,))
+    with testing.simulate():  # two engines: max_pool2d runs in PyTorch
+        compiled = torch_tensorrt.dynamo.compile(
+            ep, arg_inputs=[image], min_block_size=1, immutable_weights=False, torch_executed_ops={"aten.max_pool2d.default"}
+        )
+    records = [e.record for e in _engines(compiled)]
+    assert len(records) == 2
+    with pytest.raises(RefitStructureError):
+        refit_module_weights(compiled, _Gelu(resnet18_like(2)), arg_inputs=[image], in_place=True)
+    assert [e.record for e in _engines(compiled)] == records
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available() or not torch_tensorrt._trt.info().is_rtx,
+    reason="the note is for TensorRT-RTX's CPU-only builder (this machine has a GPU or another flavour)",
+)
+def test_cpu_only_builder_explains_why_refittable_builds_fail(image, resnet18_like):
+    from torch_tensorrt._errors import EngineBuildError
+
+    ep = torch.export.export(resnet18_like(1), (image,))
+    with pytest.raises(EngineBuildError) as err:
+        torch_tensorrt.dynamo.compile(ep, arg_inputs=[image], min_block_size=1, immutable_weights=False,
+                                      pass_through_build_failures=True)
+    assert any("only on a machine with a CUDA GPU" in note for note in err.value.__notes__)
+
+
+def test_tensorrt_kind_serializes_refitted_engines_staying_refittable():
+    """The real kind's store_plan: INCLUDE_REFIT where TensorRT has it (written against the documented API; no
+    engine can be deserialized here, so a stand-in engine records the calls)."""
+    from torch_tensorrt._trt import trt
+    from torch_tensorrt.runtime._kinds import TENSORRT
+    from torch_tensorrt.runtime._record import EngineRecord
+
+    class Config:
+        def __init__(self):
+            self.flags = set()
+
+        def set_flag(self, flag):
+            self.flags.add(flag)
+
+    class Engine:
+        def create_serialization_config(self):
+            self.config = Config()
+            return self.config
+
+        def serialize_with_config(self, config):
+            return memoryview(b"refitted-plan")
+
+    engine = Engine()
+    record = TENSORRT.store_plan(EngineRecord("e", b"old", ["x"], ["y"]), engine)
+    assert record.engine == b"refitted-plan" and record.name == "e"
+    assert trt.SerializationFlag.INCLUDE_REFIT in engine.config.flags

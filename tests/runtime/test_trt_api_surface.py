@@ -262,11 +262,18 @@ def test_simulated_classes_invent_no_api(kind: str) -> None:
             continue
         sig = python_signature(attr)
         assert sig is not None
-        params = [p for p in list(sig.parameters.values())[1:] if p.kind == p.POSITIONAL_OR_KEYWORD]
+        # positional-only parameters (``/``) match a binding's unnamed ``argN``; the others must match by name
+        params = [p for p in list(sig.parameters.values())[1:] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         variadic = any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values())
         names = tuple(p.name for p in params)
+
+        def matches(s: Any) -> bool:
+            if len(params) > len(s.names) or len(params) < s.required:
+                return False
+            return all(p.kind == p.POSITIONAL_ONLY or s.names[i] == p.name for i, p in enumerate(params))
+
         overloads = binding_signatures(real, name)
-        if not variadic and not any(s.names[: len(names)] == names and len(names) >= s.required for s in overloads):
+        if not variadic and not any(matches(s) for s in overloads):
             problems.append(f"{sim.__name__}.{name}{names} matches no overload of {real.__name__}.{name}: "
                             f"{[s.names for s in overloads]}")
     assert not problems, "\n".join(problems)

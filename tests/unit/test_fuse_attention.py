@@ -36,6 +36,8 @@ class HandAttention(nn.Module):
             s = q @ k.permute(0, 1, 3, 2) * c + self.bias + self.mask
         elif kind == "scale_after_mask":  # (qk + bias) * c: the bias is scaled too -- not sdpa's order
             s = (q @ k.transpose(-2, -1) + self.bias) * c
+        elif kind == "bool_added":  # a bool mask *added* to the scores counts 0/1 -- not sdpa's keep-mask
+            s = q @ k.transpose(-2, -1) * c + (self.mask == 0)
         elif kind == "softmax_dim2":
             return torch.softmax(q @ k.transpose(-2, -1) * c, dim=2) @ v
         elif kind == "probs_reused":
@@ -63,7 +65,7 @@ def test_hand_written_attention_becomes_sdpa(variant):
     torch.testing.assert_close(gm(*inputs), model(*inputs), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("variant", ["scale_after_mask", "softmax_dim2", "probs_reused"])
+@pytest.mark.parametrize("variant", ["scale_after_mask", "bool_added", "softmax_dim2", "probs_reused"])
 def test_look_alikes_stay(variant):
     gm, model, inputs = _lowered(variant)
     assert SDPA not in [n.target for n in gm.graph.nodes]

@@ -226,6 +226,7 @@ class _Planner:
             if i in frozen:
                 continue
             node = self.placeholders[i]
+            arg: Any
             if isinstance(value, torch.Tensor):
                 arg, dims = self._tensor(i, len(args), value)
             elif isinstance(value, (torch.SymInt, int)) and not isinstance(value, bool):
@@ -302,6 +303,7 @@ class _Planner:
         if known is not None:
             return known
         shape_env = size.node.shape_env
+        assert shape_env is not None, "a symbolic size always has a shape environment"
         vr = shape_env.var_to_range.get(s)
         torch_lo = _finite(vr.lower) if vr is not None else None
         torch_hi = _finite(vr.upper) if vr is not None else None

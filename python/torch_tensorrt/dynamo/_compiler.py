@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import operator
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, cast
@@ -150,6 +151,7 @@ def compile(
             )
             setattr(result, name, trt_module)
             _pass_only_engine_inputs(result, name, submodule, len(built.input_names))
+            _cast_float64_at_boundary(result, name)
     report.conversion_s = time.perf_counter() - start
     result.compile_report = report  # type: ignore[assignment]
     return result
@@ -169,8 +171,56 @@ def _pass_only_engine_inputs(gm: torch.fx.GraphModule, name: str, partition: tor
             node.args = tuple(node.args[i] for i in keep)
             changed = True
     if changed:
-        gm.graph.eliminate_dead_code()  # the size computations that only fed the engine
+        # the size computations that only fed the engine -- not a PyTorch segment that exists for its effect
+        # (writing an updated cache back into an input with ``copy_``), whose results nobody reads either
+        gm.graph.eliminate_dead_code(is_impure_node=lambda n: n.is_impure() or _has_effects(gm, n))
+        gm.delete_all_unused_submodules()
         gm.recompile()
+
+
+def _cast_float64_at_boundary(gm: torch.fx.GraphModule, name: str) -> None:
+    """``truncate_double``: engine ``name`` computes float64 values in float32 (TensorRT has no float64), so the
+    graph casts at the engine's boundary -- float64 arguments to float32 before the call, float32 results back to
+    float64 after it -- and callers pass and get the dtypes of the eager model. Without the setting, a float64
+    engine input is a conversion error, so there is nothing to cast."""
+    aten = torch.ops.aten
+    changed = False
+    for node in list(gm.graph.nodes):
+        if node.op != "call_module" or node.target != name:
+            continue
+        args = []
+        for arg in node.args:
+            val = arg.meta.get("val") if isinstance(arg, torch.fx.Node) else None
+            if isinstance(val, torch.Tensor) and val.dtype == torch.float64:
+                with gm.graph.inserting_before(node):
+                    arg = gm.graph.call_function(aten._to_copy.default, (arg,), {"dtype": torch.float32})
+                arg.meta["val"] = val.to(torch.float32)
+                changed = True
+            args.append(arg)
+        node.args = tuple(args)
+        single = isinstance(node.meta.get("val"), torch.Tensor)
+        results = [node] if single else [u for u in node.users if u.target is operator.getitem]
+        for out in results:
+            val = out.meta.get("val")
+            if not (isinstance(val, torch.Tensor) and val.dtype == torch.float64):
+                continue
+            with gm.graph.inserting_after(out):
+                back = gm.graph.call_function(aten._to_copy.default, (out,), {"dtype": torch.float64})
+            back.meta["val"] = val
+            out.replace_all_uses_with(back, delete_user_cb=lambda user, back=back: user is not back)
+            changed = True
+    if changed:
+        gm.recompile()
+
+
+def _has_effects(gm: torch.fx.GraphModule, node: torch.fx.Node) -> bool:
+    """Whether ``node`` calls a submodule whose graph has an impure node (an in-place write, an assert)."""
+    if node.op != "call_module":
+        return False
+    sub = gm.get_submodule(str(node.target))
+    return isinstance(sub, torch.fx.GraphModule) and any(
+        n.op == "call_function" and n.is_impure() for n in sub.graph.nodes
+    )
 
 
 def convert_exported_program_to_serialized_trt_engine(

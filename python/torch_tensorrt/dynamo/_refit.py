@@ -25,7 +25,7 @@ import binascii
 import copy
 import logging
 import uuid
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional, cast
 
 import torch
 
@@ -70,15 +70,14 @@ def refit_module_weights(
     engines = list(_engines(target))
     if not engines:
         raise ValueError(f"{where}: {type(compiled_module).__name__} holds no TensorRT engine")
+    maps = [engine.weight_map() for engine in engines]  # every engine refittable, before anything changes
     fresh = None if use_weight_map_cache else _reconverted_weights(engines, new_ep, spec)
     sources = program_sources(new_ep)
-    for engine in engines:
-        wmap = engine.weight_map()
-        if fresh is not None:
-            weights = _check_fresh(engine.name, wmap, fresh)
-        else:
+    if fresh is None:
+        for engine, wmap in zip(engines, maps):
             check_structure(engine.name, wmap, new_ep, sources)
-            weights = wmap.compute(sources)
+    for engine, wmap in zip(engines, maps):
+        weights = _check_fresh(engine.name, wmap, fresh) if fresh is not None else wmap.compute(sources)
         engine.refit(weights)
     if verify_output:
         _verify(target, new_ep, spec, where)
@@ -103,14 +102,18 @@ def check_structure(engine: str, wmap: WeightMap, new_ep: torch.export.ExportedP
 class _Engine:
     """One engine to refit: a TorchTensorRTModule, or an engine constant of an ExportedProgram."""
 
-    def __init__(self, name: str, module: Any = None, ep: Any = None, node: Any = None) -> None:
-        self.name, self.module, self.ep, self.node = name, module, ep, node
+    def __init__(self, module: Any = None, ep: Any = None, node: Any = None) -> None:
+        self.module, self.ep, self.node = module, ep, node
+        self._decoded: Optional[EngineRecord] = None
+        self.name = self.record().name
 
     def record(self) -> EngineRecord:
         if self.module is not None:
             assert self.module.record is not None
             return self.module.record
-        return _node_record(self.ep, self.node)[1]
+        if self._decoded is None:
+            self._decoded = _node_record(self.ep, self.node)[1]
+        return self._decoded
 
     def weight_map(self) -> WeightMap:
         from torch_tensorrt.runtime._refit import weight_map_of
@@ -123,7 +126,8 @@ class _Engine:
             return
         from torch_tensorrt.runtime._refit import refit_record
 
-        _replace_node_record(self.ep, self.node, refit_record(self.record(), weights))
+        self._decoded = refit_record(self.record(), weights)
+        _replace_node_record(self.ep, self.node, self._decoded)
 
 
 def _engines(target: Any) -> Iterator[_Engine]:
@@ -132,23 +136,28 @@ def _engines(target: Any) -> Iterator[_Engine]:
     if isinstance(target, torch.export.ExportedProgram):
         for node in target.graph.nodes:
             if node.op == "call_function" and str(node.target).startswith("tensorrt.execute_engine"):
-                yield _Engine(_node_record(target, node)[1].name, ep=target, node=node)
+                yield _Engine(ep=target, node=node)
         return
     if not isinstance(target, torch.nn.Module):
         raise TypeError(f"refit_module_weights: expected a compiled module or ExportedProgram, got {type(target).__name__}")
     for _, module in target.named_modules():
         if isinstance(module, TorchTensorRTModule) and module.record is not None:
-            yield _Engine(module.name, module=module)
+            yield _Engine(module=module)
 
 
 # ------------------------------------------------------------------------------- engines inside an ExportedProgram
+def _node_const(ep: torch.export.ExportedProgram, node: torch.fx.Node) -> str:
+    """The name of the constant holding the engine of node ``node`` (resolved through the graph signature)."""
+    sig = ep.graph_signature
+    by_placeholder = {**sig.inputs_to_lifted_tensor_constants, **sig.inputs_to_lifted_custom_objs}
+    return by_placeholder[cast(torch.fx.Node, node.args[1]).name]
+
+
 def _node_record(ep: torch.export.ExportedProgram, node: torch.fx.Node) -> tuple[str, EngineRecord]:
     """(constant name, decoded record) of an engine node of ``ep``."""
     from torch_tensorrt.runtime import _execute_op
 
-    sig = ep.graph_signature
-    by_placeholder = {**sig.inputs_to_lifted_tensor_constants, **sig.inputs_to_lifted_custom_objs}
-    const = by_placeholder[node.args[1].name]
+    const = _node_const(ep, node)
     value = ep.constants[const]
     if isinstance(value, torch.Tensor):
         return const, _execute_op.decode_blob(value)
@@ -159,7 +168,7 @@ def _replace_node_record(ep: torch.export.ExportedProgram, node: torch.fx.Node, 
     """Make the engine node of ``ep`` run ``record`` (a fresh engine key: no engine decoded before is reused)."""
     from torch_tensorrt.runtime import _execute_op
 
-    const, _ = _node_record(ep, node)
+    const = _node_const(ep, node)
     if isinstance(ep.constants[const], torch.Tensor):
         ep.constants[const] = _execute_op.encode_blob(record)
         args = list(node.args)
@@ -196,7 +205,7 @@ def _reconverted_weights(engines: list[_Engine], new_ep: torch.export.ExportedPr
     out: dict[str, dict[str, torch.Tensor]] = {}
     for name in parts.acc_names:
         if name in wanted:
-            result = convert_graph(parts.gm.get_submodule(name), settings, ranges, name)
+            result = convert_graph(cast(torch.fx.GraphModule, parts.gm.get_submodule(name)), settings, ranges, name)
             out[name] = {w: nw.host for w, nw in result.weights.items()}
     missing = sorted(wanted - set(out))
     if missing:

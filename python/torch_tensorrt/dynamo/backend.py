@@ -26,7 +26,7 @@ import contextlib
 import logging
 import sys
 import time
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence, cast
 
 import torch
 import torch.fx
@@ -51,7 +51,7 @@ except ImportError:  # pragma: no cover - older torch
 class _OptionError(_Passthrough):  # type: ignore[misc,valid-type]
     def __init__(self, message: str) -> None:
         if _Passthrough is Exception:
-            super().__init__(message)
+            super().__init__(message)  # type: ignore[call-arg]  # (older torch: a plain Exception)
         else:
             super().__init__(message, first_useful_frame=None)
 
@@ -166,7 +166,8 @@ def _build(
     except Exception as exc:
         if settings.pass_through_build_failures:
             raise
-        return _fallback(record, settings, _describe_failure(exc), exc)
+        _fallback(record, settings, _describe_failure(exc), exc)
+        return None
     key = _backend_cache.program_key(ep, plan, gm, example_inputs, settings)
     compiled = _backend_cache.lookup(key, plan.ranges(engine=False))
     if compiled is not None:
@@ -178,12 +179,14 @@ def _build(
         except Exception as exc:
             if settings.pass_through_build_failures or _is_requested_failure(exc, settings):
                 raise
-            return _fallback(record, settings, _describe_failure(exc), exc)
-        record.engines = list(compiled.compile_report.engines)
+            _fallback(record, settings, _describe_failure(exc), exc)
+            return None
+        record.engines = list(cast(Any, compiled).compile_report.engines)
         if not record.engines:
             record.ops_in_pytorch = ops_left_in_pytorch(compiled, settings)
             why = "dryrun=True: partitioned, nothing built" if settings.dryrun else "no TensorRT engine"
-            return _fallback(record, settings, why + _first_reasons(record.ops_in_pytorch))
+            _fallback(record, settings, why + _first_reasons(record.ops_in_pytorch))
+            return None
         record.outcome = ENGINES
         _backend_cache.store(key, built, compiled)
     record.ops_in_pytorch = ops_left_in_pytorch(compiled, settings)

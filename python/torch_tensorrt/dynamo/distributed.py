@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 
-def _dtensor_type() -> Optional[type]:
+def _dtensor_type() -> Any:
     """DTensor, if anything imported it (no DTensor can exist otherwise; importing it costs ~0.5 s)."""
     module = sys.modules.get("torch.distributed.tensor")
     return getattr(module, "DTensor", None)

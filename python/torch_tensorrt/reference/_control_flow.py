@@ -100,7 +100,9 @@ def plan(network: Any, cast: Callable[[Any, str], Any]) -> Plan:
     for i, layer in enumerate(layers):
         for k in range(layer.num_outputs):
             producer[layer.get_output(k).name] = i
-    condition_of: dict[Region, int] = {r: i for i, (r, t) in enumerate(zip(regions, types)) if t == "CONDITION"}
+    condition_of: dict[Region, int] = {
+        r: i for i, (r, t) in enumerate(zip(regions, types)) if t == "CONDITION" and r is not None
+    }
     deps: list[set[int]] = []
     back_edges: dict[int, int] = {}  # recurrence -> producer of its second input
     for i, layer in enumerate(layers):
@@ -114,8 +116,9 @@ def plan(network: Any, cast: Callable[[Any, str], Any]) -> Plan:
             t = layer.get_input(k)
             if t is not None and t.name in producer and producer[t.name] != i:
                 needs.add(producer[t.name])
-        if types[i] in ("CONDITIONAL_INPUT", "CONDITIONAL_OUTPUT") and regions[i] in condition_of:
-            needs.add(condition_of[regions[i]])  # branches are chosen by the condition
+        region = regions[i]
+        if types[i] in ("CONDITIONAL_INPUT", "CONDITIONAL_OUTPUT") and region is not None and region in condition_of:
+            needs.add(condition_of[region])  # branches are chosen by the condition
         deps.append(needs)
     order = _topological(list(range(len(layers))), deps)
     # Regions each layer belongs to (outermost first) and the region context of its outputs.
@@ -247,10 +250,10 @@ class _Loop:
         body = []
         for e in block.entries:
             kind = None if isinstance(e, Block) else plan_.types[e]
-            if kind in LOOP_LAYERS and plan_.regions[e] == block.region:
+            if kind in LOOP_LAYERS and not isinstance(e, Block) and plan_.regions[e] == block.region:
                 layer = cast(plan_.layers[e], LOOP_LAYERS[kind])
                 if kind == "TRIP_LIMIT":
-                    self.limits.append((e, layer))  # type: ignore[arg-type]
+                    self.limits.append((e, layer))
                 else:
                     {"RECURRENCE": self.recurrences, "ITERATOR": self.iterators, "LOOP_OUTPUT": self.outputs}[kind].append(layer)
             else:

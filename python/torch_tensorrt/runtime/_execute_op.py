@@ -32,7 +32,7 @@ import json
 import logging
 import uuid
 import weakref
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import torch
 
@@ -256,6 +256,7 @@ class FakeTRTEngine:
 
 def _cpp_fake(inputs: list[torch.Tensor], engine: Any) -> list[torch.Tensor]:
     if isinstance(engine, torch.ScriptObject):
+        engine = cast(Any, engine)  # the C++ Engine class's methods
         # A real engine reached the Meta kernel: meta tensors in eager mode, not tracing.
         names = list(engine.input_binding_names())
         bad = next((i for i, t in enumerate(inputs) if t.device.type == "meta"), 0)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 import functools
 import logging
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union, cast
 
 import torch
 
@@ -191,7 +191,7 @@ def evaluate(expr: Union[str, int], values: Mapping[str, IntLike]) -> IntLike:
 
 def _eval(node: ast.expr, values: Mapping[str, IntLike], expr: str) -> IntLike:
     if isinstance(node, ast.Constant):
-        return node.value
+        return cast(IntLike, node.value)  # the grammar admits integer constants only
     if isinstance(node, ast.Name):
         if node.id not in values:
             raise UnboundSymbol(node.id, expr)

@@ -33,7 +33,7 @@ import base64
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, cast
 
 import torch
 
@@ -275,5 +275,5 @@ def digest(t: torch.Tensor) -> str:
     host = t.detach().to("cpu").contiguous()
     h = hashlib.sha256(f"{dtype_name(host.dtype)}{list(host.shape)}".encode())
     if host.numel():
-        h.update(host.reshape(-1).view(torch.uint8).numpy())  # the buffer itself, no copy
+        h.update(cast(Any, host.reshape(-1).view(torch.uint8).numpy()))  # the buffer itself, no copy
     return h.hexdigest()

@@ -66,6 +66,8 @@ def _engine(engine_id: int, plan: int, size: int) -> _sim_runtime.Engine:
             _engines.move_to_end(engine_id)
             return engine
     engine = _sim_runtime.Runtime(None, device="cpu").deserialize_cuda_engine(ctypes.string_at(plan, size))
+    if engine is None:
+        raise ValueError(f"engine {engine_id}: the simulated runtime cannot read its plan")
     with _lock:
         _engines[engine_id] = engine
         while len(_engines) > CACHE_SIZE:

@@ -38,7 +38,7 @@ def spec(
 ) -> TensorSpec:
     """A :class:`TensorSpec`; static shapes get min = opt = max = shape."""
     static = all(isinstance(d, int) for d in shape)
-    as_list = lambda s: list(s) if s is not None else (list(shape) if static else None)  # noqa: E731
+    as_list: Any = lambda s: list(s) if s is not None else (list(shape) if static else None)  # noqa: E731
     return TensorSpec(name, dtype_name(dtype), list(shape), as_list(min), as_list(opt), as_list(max))
 
 
@@ -112,7 +112,7 @@ def identity_module(
     layer = network.add_identity(add_input(network, x))
     layer.get_output(0).name = "y"
     network.mark_output(layer.get_output(0))
-    symbols = {d: ["x", i] for i, d in enumerate(shape) if isinstance(d, str)}
+    symbols: dict[str, Any] = {d: ["x", i] for i, d in enumerate(shape) if isinstance(d, str)}
     y = spec("y", dtype, list(shape))
     return simulated_module(builder, network, [x], [y], symbols, name="identity", build=build, engine=engine)
 

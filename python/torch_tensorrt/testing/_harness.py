@@ -196,7 +196,7 @@ def assert_converts(
         for t, r in zip(inputs, ranges)
     ]
     ep = trace(module, arg_inputs=specs)
-    extra = {} if precision is None else {"enabled_precisions": {precision}}
+    extra: dict[str, Any] = {} if precision is None else {"enabled_precisions": {precision}}
     # Converter tests test converters: constant folding (which could compute the op under test at compile
     # time) is off unless the caller asks for it.
     settings.setdefault("fold_constants", False)

@@ -71,7 +71,7 @@ class Weights:
     def __init__(self, dtype: Any = None, ptr: int = 0, count: int = 0) -> None:
         self.dtype = dtype if dtype is not None else _Member("DataType", "FLOAT")
         self.size = int(count)
-        self._array = np.empty(0, dtype=_NUMPY.get(self.dtype.name, np.float32))
+        self._array: np.ndarray = np.empty(0, dtype=_NUMPY.get(self.dtype.name, np.float32))
         if count:
             np_dtype = _NUMPY[self.dtype.name]
             nbytes = int(count) * np.dtype(np_dtype).itemsize
@@ -124,4 +124,4 @@ def install(module_name: str = "tensorrt_rtx_bindings") -> bool:
     return True
 
 
-sys.modules[__name__].__getattr__ = _module_getattr  # type: ignore[attr-defined]
+__getattr__ = _module_getattr  # PEP 562: names resolved on first use

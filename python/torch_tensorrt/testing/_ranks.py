@@ -44,10 +44,8 @@ def _entry(
 
         if backend == "nccl":
             torch.cuda.set_device(rank)
-        dist.init_process_group(
-            backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size,
-            **({"device_id": torch.device("cuda", rank)} if backend == "nccl" else {}),
-        )
+        device: dict[str, Any] = {"device_id": torch.device("cuda", rank)} if backend == "nccl" else {}
+        dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size, **device)
         try:
             value = fn(rank, world_size, *args)
         finally:

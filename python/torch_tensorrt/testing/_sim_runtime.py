@@ -121,7 +121,7 @@ class Engine:
 
         return SerializationConfig()
 
-    def serialize_with_config(self, config: Any) -> bytes:
+    def serialize_with_config(self, config: Any, /) -> bytes:  # the binding's argument has no name
         """The simulated plan of this engine as it is now (refitted weights included)."""
         return serialize_plan(self.metadata)
 

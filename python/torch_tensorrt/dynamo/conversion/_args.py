@@ -9,7 +9,7 @@ reading lives here so that every converter family reads arguments the same way.
 from __future__ import annotations
 
 import operator
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union, cast
 
 import torch
 import torch.fx
@@ -77,7 +77,7 @@ def used_outputs(node: torch.fx.Node) -> set[int]:
     used: set[int] = set()
     for user in node.users:
         if user.op == "call_function" and user.target is operator.getitem:
-            used.add(int(user.args[1]))
+            used.add(int(cast(int, user.args[1])))
         else:
             used.update(range(8))
     return used

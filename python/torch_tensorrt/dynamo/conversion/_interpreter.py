@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import sympy
 import torch
@@ -246,11 +246,12 @@ class TRTInterpreter:
             self._rename_tensor(tensor, name)
             self.network.mark_output(tensor)
             exprs = [dim_expr(d) for d in val.shape]
+            bounds: tuple[Optional[list[int]], Optional[list[int]], Optional[list[int]]]
             try:
-                mn, opt, mx = self.ranges.profile(exprs)
-            except KeyError:
-                mn = opt = mx = None
-            self.outputs.append(TensorSpec(name, dtype_name(want), shape_dims(exprs), mn, opt, mx))
+                bounds = self.ranges.profile(exprs)
+            except KeyError:  # a size only known at run time (data-dependent): no profile range
+                bounds = (None, None, None)
+            self.outputs.append(TensorSpec(name, dtype_name(want), shape_dims(exprs), *bounds))
 
 
 def _flatten(value: Any) -> list[Any]:

@@ -208,7 +208,7 @@ def weight_locations(network: Any, named: dict[str, NetworkWeight]) -> dict[str,
             continue
         layer.__class__ = getattr(trt, slots[0])
         for prop, role in slots[1]:
-            value = getattr(layer, prop, None)
+            value: Any = getattr(layer, prop, None)
             address = value.__array_interface__["data"][0] if hasattr(value, "__array_interface__") else None
             if address in by_address:
                 found[by_address[address]].append([layer.name, role])

@@ -26,7 +26,7 @@ import enum
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union, cast
 
 import torch
 import torch.fx
@@ -123,7 +123,7 @@ class ConverterRegistry:
         packet = name.rsplit(".", 1)[0]
         if name in excluded or packet in excluded:
             return Decision(None, "listed in torch_executed_ops")
-        specs = self._specs.get(node.target)
+        specs = self._specs.get(cast(Any, node.target))
         if not specs:
             return Decision(None, f"no converter for {name}")
         reasons = []

@@ -9,7 +9,7 @@ Converter families (``converters/*``) import these modules, never each other."""
 from __future__ import annotations
 
 import operator
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
 
@@ -268,7 +268,7 @@ def slice_tensor(
     return layer.get_output(0)
 
 
-_INT_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "min": min, "max": max}
+_INT_ARITH: dict[str, Callable[[int, int], int]] = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "min": min, "max": max}
 
 
 def scalar_arith(ctx: ConversionContext, a: DimLike, b: DimLike, op: str) -> DimLike:

@@ -99,7 +99,7 @@ def _foreign_symbols(node: torch.fx.Node) -> list[str]:
     for ph in node.graph.find_nodes(op="placeholder"):
         val = ph.meta.get("val")
         if isinstance(val, torch.Tensor):
-            carried |= {str(d.node.expr) for d in val.shape if isinstance(d, torch.SymInt)}
+            carried |= {str(cast(torch.SymInt, d).node.expr) for d in val.shape if isinstance(d, torch.SymInt)}
         elif isinstance(val, torch.SymInt):
             names[str(val.node.expr)] = f"{ph.name} ({val.node.expr})"
     return sorted(names.get(s, s) for s in used - carried)

@@ -101,7 +101,10 @@ def host_weights(array: Any) -> torch.Tensor:
     key = id(array)
     entry = _DEVICE_COPIES.get(key)
     if entry is None or entry[0]() is not array:
-        entry = (weakref.ref(array, lambda _, k=key: _DEVICE_COPIES.pop(k, None)), {})
+        def forget(_: Any, k: int = key) -> None:
+            _DEVICE_COPIES.pop(k, None)
+
+        entry = (weakref.ref(array, forget), {})
         _DEVICE_COPIES[key] = entry
     copies = entry[1]
     if device not in copies:

@@ -15,7 +15,7 @@ transposed-convolution output; SAME_*: P = max(DK - S, 0) split as above.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import numpy as np
 import torch
@@ -125,7 +125,7 @@ def convolution(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalConte
         flat += [p.pre, p.post + p.extra]
     padded = F.pad(x, flat)
     out = _conv_fn(len(ks), False)(padded, kernel, bias, stride=stride, dilation=dilation, groups=groups)
-    return [out.to(inputs[0].dtype)]
+    return [out.to(cast(torch.Tensor, inputs[0]).dtype)]  # back from the compute dtype
 
 
 @handles("DECONVOLUTION", "IDeconvolutionLayer")
@@ -151,4 +151,4 @@ def deconvolution(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalCon
         else:
             raise ctx.unsupported(layer, "padding_mode", mode)
         index.append(slice(pre, int(full.shape[2 + i]) - post))
-    return [full[tuple(index)].to(inputs[0].dtype)]
+    return [full[tuple(index)].to(cast(torch.Tensor, inputs[0]).dtype)]

@@ -14,7 +14,7 @@ and mask) in float32, the pattern TensorRT's older attention fusion recognizes.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import torch
 import torch.fx
@@ -79,7 +79,7 @@ def _sdpa_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     vals = [input_val(node, i) for i in range(3)]
     if any(v is None for v in vals):
         return "unknown query/key/value shapes"
-    q, k, _ = vals
+    q, k, _ = cast(list[torch.Tensor], vals)
     if q.dim() < 2:
         return "query of rank < 2"
     if node.kwargs.get("enable_gqa") and q.dim() >= 3:

@@ -9,7 +9,7 @@ computed exactly as ``-1 - x`` (two's complement).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import torch
 import torch.fx
@@ -102,7 +102,7 @@ _BITWISE = {
     validator=_bool_operands,
 )
 def bitwise(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return logical(ctx, args[0], args[1], _BITWISE[node.target.overloadpacket])
+    return logical(ctx, args[0], args[1], _BITWISE[cast(Any, node.target).overloadpacket])
 
 
 def _not_operand(node: torch.fx.Node, settings: Any) -> Optional[str]:

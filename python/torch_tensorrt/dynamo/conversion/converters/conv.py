@@ -9,7 +9,7 @@ added as zeros before the bias.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import torch
 import torch.fx
@@ -36,10 +36,11 @@ def _convolution_args(node: torch.fx.Node, args: Optional[tuple] = None, kwargs:
     kwargs = node.kwargs if kwargs is None else kwargs
     if node.target is aten.convolution.default:
         return tuple(args[:9])
-    names = [a.name for a in node.target._schema.arguments]
+    names = [a.name for a in cast(Any, node.target)._schema.arguments]
     bound = dict(zip(names, args))
     bound.update(kwargs)
-    n = _FORWARD.get(node.target) or _TRANSPOSED[node.target]
+    target: Any = node.target
+    n = _FORWARD.get(target) or _TRANSPOSED[target]
     transposed = node.target in _TRANSPOSED
     return (
         bound["input"], bound["weight"], bound.get("bias"), list(bound.get("stride", [1] * n)),

@@ -8,7 +8,7 @@ stays in PyTorch (validator), except ``x[mask] = scalar``, which is a select.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import torch
 import torch.fx
@@ -198,7 +198,7 @@ def _is_mask(value: Any) -> bool:
 
 
 def _index_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    if any(_is_mask(a) for a in node.args[1] if a is not None):
+    if any(_is_mask(a) for a in cast(Sequence[Any], node.args[1]) if a is not None):
         return "boolean-mask indexing has a data-dependent output shape"
     return None
 
@@ -268,11 +268,12 @@ def _index_put_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     accumulate = node_arg(node, 3, "accumulate", False)
     if accumulate:
         return "index_put with accumulate=True (duplicate indices would need a scatter-add)"
-    indices = [a for a in node.args[1] if a is not None]
+    given = cast(Sequence[Any], node.args[1])
+    indices = [a for a in given if a is not None]
     if any(_is_mask(a) for a in indices):
         self_val, values = meta_val(node.args[0]), meta_val(node.args[2])
         mask = meta_val(indices[0])
-        whole = len(node.args[1]) == 1 and tuple(mask.shape) == tuple(self_val.shape)
+        whole = len(given) == 1 and tuple(mask.shape) == tuple(self_val.shape)
         if not (whole and isinstance(values, torch.Tensor) and values.numel() == 1):
             return "index_put with a boolean mask (other than x[mask] = scalar) is data-dependent"
     return None
@@ -290,7 +291,7 @@ def index_put(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: 
     x = T.to_trt(ctx, args[0])
     dtype = T.dtype_of(x)
     indices = list(args[1])
-    if _is_mask(node.args[1][0]):
+    if _is_mask(cast(Sequence[Any], node.args[1])[0]):
         # x[mask] = v with a full-shape mask: an elementwise select
         mask = T.to_trt(ctx, indices[0], torch.bool)
         value = T.reshape(ctx, T.to_trt(ctx, args[2], dtype), [1] * len(x.shape))

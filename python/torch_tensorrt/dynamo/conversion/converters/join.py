@@ -6,7 +6,7 @@ graph (export fixes it).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import torch
 import torch.fx
@@ -39,7 +39,7 @@ def concat_values(ctx: ConversionContext, values: Sequence[Any], dim: int, node_
 @converter(aten.cat.default)
 def cat(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     dim = arg(args, kwargs, 1, "dim", 0)
-    return concat_values(ctx, list(args[0]), dim, list(node.args[0]))
+    return concat_values(ctx, list(args[0]), dim, list(cast(Sequence[Any], node.args[0])))
 
 
 @converter(aten.stack.default)

@@ -8,7 +8,7 @@ Multi-output forms (``native_layer_norm`` ...) produce their statistics outputs 
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import torch
 import torch.fx
@@ -160,7 +160,7 @@ def native_batch_norm_batch_stats(ctx: ConversionContext, node: torch.fx.Node, a
 
 # -- layer norm --------------------------------------------------------------------------------------------------
 def _static_shape_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
-    shape = node.args[1]
+    shape = cast(Sequence[Any], node.args[1])
     if not all(isinstance(s, int) for s in shape):
         return "symbolic normalized_shape"
     return None

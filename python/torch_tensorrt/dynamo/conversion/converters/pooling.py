@@ -12,7 +12,7 @@ reduce per output position, which needs static spatial sizes (except for output 
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import torch
 import torch.fx
@@ -25,22 +25,22 @@ from torch_tensorrt.dynamo.conversion._registry import all_of, converter
 
 aten = torch.ops.aten
 
-MAX_POOL = {
+MAX_POOL: dict[Any, int] = {
     aten.max_pool1d.default: 1,
     aten.max_pool2d.default: 2,
     aten.max_pool3d.default: 3,
     aten.max_pool2d_with_indices.default: 2,
     aten.max_pool3d_with_indices.default: 3,
 }
-AVG_POOL = {aten.avg_pool1d.default: 1, aten.avg_pool2d.default: 2, aten.avg_pool3d.default: 3}
-ADAPTIVE_AVG = {
+AVG_POOL: dict[Any, int] = {aten.avg_pool1d.default: 1, aten.avg_pool2d.default: 2, aten.avg_pool3d.default: 3}
+ADAPTIVE_AVG: dict[Any, int] = {
     aten.adaptive_avg_pool1d.default: 1,
     aten.adaptive_avg_pool2d.default: 2,
     aten.adaptive_avg_pool3d.default: 3,
     aten._adaptive_avg_pool2d.default: 2,
     aten._adaptive_avg_pool3d.default: 3,
 }
-ADAPTIVE_MAX = {
+ADAPTIVE_MAX: dict[Any, int] = {
     aten.adaptive_max_pool1d.default: 1,
     aten.adaptive_max_pool2d.default: 2,
     aten.adaptive_max_pool3d.default: 3,
@@ -90,8 +90,8 @@ def _avg_pool_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
 
 def _adaptive_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     n = _spatial_dims(node)
-    x = node.args[0].meta["val"]
-    out = per_dim(node.args[1], n)
+    x = cast(torch.fx.Node, node.args[0]).meta["val"]
+    out = per_dim(cast(Any, node.args[1]), n)
     for size, o in zip(x.shape[x.dim() - n :], out):
         if not isinstance(size, int) and o != 1:
             return "adaptive pooling to an output size other than 1 needs static spatial sizes"

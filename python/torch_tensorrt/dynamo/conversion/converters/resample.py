@@ -15,7 +15,7 @@ an integer scale factor), except with ``align_corners`` where scales do not ente
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import torch
 import torch.fx
@@ -57,8 +57,8 @@ UPSAMPLE_DEFAULT = {
 }
 
 
-def _parse(node_or_args: Any, target: Any, kwargs: dict) -> tuple[str, int, Any, bool, Optional[list[Optional[float]]]]:
-    """(kind, spatial dims, output_size, align_corners, per-dim scales) of an upsample call."""
+def _parse(node_or_args: Any, target: Any, kwargs: dict) -> tuple[str, int, Any, bool, Any]:
+    """(kind, spatial dims, output_size, align_corners, per-dim scales or None) of an upsample call."""
     args = node_or_args.args if isinstance(node_or_args, torch.fx.Node) else node_or_args
     if target in UPSAMPLE_VEC:
         kind, n = UPSAMPLE_VEC[target]
@@ -181,7 +181,7 @@ def pixel_unshuffle(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kw
 #: torch's interpolation_mode / padding_mode codes (``torch.nn.functional.grid_sample``) -> TensorRT's
 GRID_INTERPOLATION = {0: "LINEAR", 1: "NEAREST", 2: "CUBIC"}
 GRID_PADDING = {0: "FILL", 1: "CLAMP", 2: "REFLECT"}
-GRID_SAMPLERS = {aten.grid_sampler.default: None, aten.grid_sampler_2d.default: 2, aten.grid_sampler_3d.default: 3}
+GRID_SAMPLERS: dict[Any, Optional[int]] = {aten.grid_sampler.default: None, aten.grid_sampler_2d.default: 2, aten.grid_sampler_3d.default: 3}
 
 
 def _grid_sample_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
@@ -195,7 +195,7 @@ def _grid_sample_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
         return f"input rank {x.dim()} / grid rank {grid.dim()}: a {n}-D grid sample needs both of rank {n + 2}"
     if not x.dtype.is_floating_point:
         return f"grid sample of {x.dtype}"
-    interpolation, padding = int(node.args[2]), int(node.args[3])
+    interpolation, padding = int(cast(int, node.args[2])), int(cast(int, node.args[3]))
     if interpolation not in GRID_INTERPOLATION or padding not in GRID_PADDING:
         return f"interpolation_mode {interpolation} / padding_mode {padding}"
     if n == 3:

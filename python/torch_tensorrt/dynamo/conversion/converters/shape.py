@@ -7,7 +7,7 @@ Sizes may be dynamic: every size list handed to TensorRT is built from ints and 
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import torch
 import torch.fx
@@ -97,7 +97,7 @@ def _squeeze_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     if node.target == aten.squeeze.default:
         dims: Sequence[int] = range(len(shape))
     else:
-        dims = node.args[1] if isinstance(node.args[1], (list, tuple)) else [node.args[1]]
+        dims = cast(Sequence[int], node.args[1] if isinstance(node.args[1], (list, tuple)) else [node.args[1]])
     for d in dims:
         if shape and isinstance(shape[T.normalize_dim(d, len(shape))], torch.SymInt):
             return "squeezing a dynamic dimension (whether it is 1 is only known at run time)"

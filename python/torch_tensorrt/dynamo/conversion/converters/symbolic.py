@@ -7,7 +7,7 @@ into one engine. Sizes are 1-element int64 tensors (see :mod:`.._registry`).
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.fx
@@ -37,7 +37,7 @@ def _size_operands(node: torch.fx.Node, settings: Any) -> Any:
 
 @converter(*_ARITH, validator=_size_operands)
 def size_arith(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    return T.scalar_arith(ctx, args[0], args[1], _ARITH[node.target])
+    return T.scalar_arith(ctx, args[0], args[1], _ARITH[cast(Any, node.target)])
 
 
 @converter(operator.getitem)

@@ -11,7 +11,8 @@ The pattern, with every intermediate result used only by the next step:
   q, k and v of rank 3 or 4, one floating dtype;
 * then any number of ``mul``/``div`` by a Python scalar (the scale -- only before any mask is added: a scale after
   a mask would scale the mask too), then any number of ``add`` of a tensor that does not depend on ``s`` (the
-  masks), each broadcastable to ``s``'s shape (they must not grow it);
+  masks), each of the scores' dtype (an added bool is 0/1, not a keep-mask) and broadcastable to ``s``'s shape
+  (they must not grow it);
 * ``softmax(s, -1)`` (``_softmax`` without ``half_to_float``), then ``matmul(p, v)``.
 
 Anything else -- a view between the pieces, a dropout, a softmax over another dim -- is left as it is.
@@ -20,7 +21,7 @@ Anything else -- a view between the pieces, a dropout, a softmax over another di
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import torch
 import torch.fx
@@ -51,12 +52,13 @@ def _swapped_last(node: Any) -> Optional[torch.fx.Node]:
     if val is None:
         return None
     rank = val.dim()
+    args: Any = node.args
     if node.target is aten.transpose.int:
-        dims = sorted(d % rank for d in node.args[1:3])
-        return node.args[0] if dims == [rank - 2, rank - 1] else None  # type: ignore[return-value]
+        dims = sorted(d % rank for d in args[1:3])
+        return args[0] if dims == [rank - 2, rank - 1] else None
     if node.target is aten.permute.default:
-        perm = [d % rank for d in node.args[1]]  # type: ignore[union-attr]
-        return node.args[0] if perm == list(range(rank - 2)) + [rank - 1, rank - 2] else None  # type: ignore[return-value]
+        perm = [d % rank for d in args[1]]
+        return args[0] if perm == list(range(rank - 2)) + [rank - 1, rank - 2] else None
     return None
 
 
@@ -102,8 +104,8 @@ def _scores(node: Any, user: torch.fx.Node, shape: torch.Size) -> Optional[_Scor
             mask_val = _val(mask)
             if found is None or mask_val is None or _depends_on(mask, found.matmul):
                 continue
-            if not _broadcasts_into(mask_val, shape):
-                return None
+            if mask_val.dtype != _val(node).dtype or not _broadcasts_into(mask_val, shape):  # type: ignore[union-attr]
+                return None  # a bool added to scores is 0/1, not sdpa's keep-mask; a mask must not grow them
             found.masks.append(mask)
             return found
         return None
@@ -124,7 +126,7 @@ def _match(softmax: torch.fx.Node) -> Optional[tuple[torch.fx.Node, Any, Any, An
     x_val = _val(softmax.args[0])
     if x_val is None or x_val.dim() < 3 or not x_val.dtype.is_floating_point:
         return None
-    if int(softmax.args[1]) % x_val.dim() != x_val.dim() - 1:
+    if int(cast(int, softmax.args[1])) % x_val.dim() != x_val.dim() - 1:
         return None
     out = next(iter(softmax.users)) if len(softmax.users) == 1 else None
     if out is None or out.target not in _MATMULS or out.args[0] is not softmax:

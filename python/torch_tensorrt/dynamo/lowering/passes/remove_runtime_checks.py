@@ -72,8 +72,8 @@ def _range_implied(node: torch.fx.Node, ranges: dict[sympy.Symbol, ValueRanges])
     if expr is None or not expr.free_symbols <= set(ranges):
         return False
     known = bound_sympy(expr, {s: ranges[s] for s in expr.free_symbols})
-    lo = node.kwargs.get("min", node.args[1] if len(node.args) > 1 else None)
-    hi = node.kwargs.get("max", node.args[2] if len(node.args) > 2 else None)
+    lo: Any = node.kwargs.get("min", node.args[1] if len(node.args) > 1 else None)
+    hi: Any = node.kwargs.get("max", node.args[2] if len(node.args) > 2 else None)
     if node.target is aten.sym_constrain_range_for_size.default:
         lo = 0 if lo is None else max(int(lo), 0)
     return (lo is None or known.lower >= lo) and (hi is None or known.upper <= hi)
