@@ -138,3 +138,18 @@ def test_eager_calls_skip_the_dispatcher_traced_calls_use_the_op(rt, models, mon
     with PassThrough():  # a mode is on: the dispatcher path, as for tracing
         torch.testing.assert_close(module(x), torch.relu(x @ w))
     assert calls  # (the mode may see the call more than once)
+
+
+def test_eager_calls_refuse_the_mode_on_a_library_without_cuda_graphs(emulated, models, monkeypatch):
+    # The mode check comes before the eager Engine.execute shortcut: a library that cannot honour the mode is
+    # refused on every call path, not only through the op.
+    module, w = models["dynamic_engine"]
+    module = _on_cpp(module)
+    x = torch.randn(3, 4)
+    runtime.set_cudagraphs_mode(True)
+    with monkeypatch.context() as patch, pytest.raises(
+        NotImplementedError, match="engine 'matmul_relu' runs on the C\\+\\+ runtime.*does not support CUDA"
+    ):
+        patch.setattr(_cudagraphs, "cpp_supports_cudagraphs", lambda: False)
+        module(x)
+    torch.testing.assert_close(module(x), torch.relu(x @ w))
