@@ -73,6 +73,11 @@ class CompilationSettings:
     Runtime
         ``device``: target GPU. ``use_python_runtime``: None picks the C++ runtime when loaded, else Python.
         ``lazy_engine_init``: defer engine deserialization to the first call.
+        ``max_cuda_graphs``: CUDA graphs kept per engine (and per whole-graph wrapper) in CUDA-graphs mode, one per
+        input shape set; the least recently used is dropped beyond it (default 8).
+        ``use_pre_allocated_outputs``: allocate each engine's outputs for its next call right after launching the
+        current one (the returned tensors are still new on every call), so the next launch does not wait for
+        allocation; ``TorchTensorRTModule.set_pre_allocated_outputs`` switches it at run time.
 
     Refit and engine cache (see :mod:`torch_tensorrt.dynamo._refit` and :mod:`torch_tensorrt.dynamo._engine_cache`)
         ``immutable_weights=False`` also records, for every engine weight, how it is computed from the program's
@@ -147,6 +152,8 @@ class CompilationSettings:
     device: Device = field(default_factory=Device)
     use_python_runtime: Optional[bool] = None
     lazy_engine_init: bool = False
+    max_cuda_graphs: int = 8
+    use_pre_allocated_outputs: bool = False
     cache_built_engines: bool = False
     reuse_cached_engines: bool = False
     engine_cache_dir: Optional[str] = None
@@ -208,6 +215,8 @@ class CompilationSettings:
             raise ValueError(f"optimization_level must be in 0..5, got {self.optimization_level}")
         if not isinstance(self.dynamic_shape_max, int) or self.dynamic_shape_max < 1:
             raise ValueError(f"dynamic_shape_max must be an int >= 1, got {self.dynamic_shape_max!r}")
+        if not isinstance(self.max_cuda_graphs, int) or isinstance(self.max_cuda_graphs, bool) or self.max_cuda_graphs < 1:
+            raise ValueError(f"max_cuda_graphs must be an int >= 1, got {self.max_cuda_graphs!r}")
         if self.workspace_size < 0:
             raise ValueError(f"workspace_size must be >= 0, got {self.workspace_size}")
         if not isinstance(self.engine_cache_size, int) or self.engine_cache_size < 0:

@@ -1,5 +1,6 @@
 // execute_engine: input checks, shapes and addresses (aligned copies, shape tensors on the host), output
-// allocation, enqueueV3 on the stream StreamOrder picks.
+// allocation, enqueueV3 on the stream StreamOrder picks; split into bind_call / enqueue_call / finish_call,
+// which the per-engine CUDA graphs of cudagraphs.cpp share.
 #include "torchtrt/execute.h"
 
 #include <ATen/Functions.h>
@@ -9,6 +10,8 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+
+#include "torchtrt/cudagraphs.h"
 
 namespace torchtrt {
 
@@ -123,37 +126,31 @@ struct EndOfCall {
   }
 };
 
+bool stream_capturing(c10::Device device) {
+  return device.is_cuda() && c10::cuda::currentStreamCaptureStatusMayInitCtx() != c10::cuda::CaptureStatus::None;
+}
+
 }  // namespace
 
-std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intrusive_ptr<TRTEngine> engine) {
-  TORCH_CHECK(engine, "tensorrt::execute_engine: engine is None");
-  std::lock_guard<std::mutex> lock(engine->mutex());
-  const c10::Device device = engine->device();
-  check_inputs(*engine, inputs, device);
+bool BoundCall::uses_allocator() const {
+  return std::any_of(allocators.begin(), allocators.end(), [](TorchOutputAllocator* a) { return a != nullptr; });
+}
 
-  // On a CUDA device: that device current, and the caller's stream (default-stream callers are moved to a side
-  // stream by StreamOrder). With the stand-in and no GPU: host memory, no stream.
-  std::optional<c10::cuda::CUDAGuard> guard;
-  std::optional<c10::cuda::CUDAStream> caller;
-  bool capturing = false;
-  if (device.is_cuda()) {
-    guard.emplace(device.index());
-    caller.emplace(c10::cuda::getCurrentCUDAStream(device.index()));
-    if (engine->uses_output_allocator() || engine->has_shape_inputs())
-      capturing = c10::cuda::currentStreamCaptureStatusMayInitCtx() != c10::cuda::CaptureStatus::None;
-  }
-
-  nvinfer1::IExecutionContext& ctx = engine->context();
-  const auto label = [&] { return engine->label(); };  // built only for an error message
+BoundCall bind_call(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10::Device device,
+                    const std::vector<at::Tensor>* given_outputs) {
+  nvinfer1::IExecutionContext& ctx = engine.context();
+  const auto label = [&] { return engine.label(); };  // built only for an error message
+  // Asked of CUDA only where it matters (shape tensors, output allocators).
+  bool capturing = (engine.uses_output_allocator() || engine.has_shape_inputs()) && stream_capturing(device);
+  BoundCall call;
   // TensorRT wants dense row-major buffers aligned to 256 bytes (copies are made on the caller's stream, before
   // the execution is ordered after it), a non-null address even for empty tensors, and the values of shape
   // tensors in host memory.
-  std::vector<at::Tensor> dense;
-  dense.reserve(inputs.size());
+  call.inputs.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const std::string& name = engine->input_names()[i];
+    const std::string& name = engine.input_names()[i];
     at::Tensor t = inputs[i].resolve_conj().resolve_neg().contiguous();  // no lazy neg/conj bits, dense
-    if (engine->is_shape_input(i)) {
+    if (engine.is_shape_input(i)) {
       TORCH_CHECK(t.is_cpu() || !capturing, label(), ": shape tensor input ", quoted(name), " is on ",
                   t.device().str(), " and its values are needed on the host, which a CUDA graph capture cannot wait "
                   "for; pass it as a CPU tensor");
@@ -162,7 +159,7 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
       t = t.clone(at::MemoryFormat::Contiguous);  // the caching allocator's blocks are 512-byte aligned
     }
     if (t.numel() == 0) t = at::empty({1}, t.options()).as_strided(t.sizes(), t.strides());
-    dense.push_back(t);
+    call.inputs.push_back(t);
     Logger::take_last_error();
     TORCH_CHECK(ctx.setInputShape(name.c_str(), to_dims(t.sizes())), label(), ": TensorRT refused shape ",
                 shape_str(t.sizes().vec()), " for input ", quoted(name), trt_said());
@@ -170,9 +167,9 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
                 quoted(name), trt_said());
   }
   TORCH_CHECK(ctx.allInputDimensionsSpecified(), label(), ": not all input shapes are specified", trt_said());
-  if (engine->has_shape_inputs()) {
+  if (engine.has_shape_inputs()) {
     // Output shapes that depend on shape-tensor values are computed now (inferShapes names what is missing).
-    std::vector<char const*> missing(engine->input_names().size() + engine->output_names().size(), nullptr);
+    std::vector<char const*> missing(engine.input_names().size() + engine.output_names().size(), nullptr);
     Logger::take_last_error();
     const int32_t n = ctx.inferShapes(static_cast<int32_t>(missing.size()), missing.data());
     TORCH_CHECK(n >= 0, label(), ": TensorRT could not infer the output shapes", trt_said());
@@ -186,60 +183,87 @@ std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intr
 
   // Outputs: allocated here from the shapes TensorRT infers now that the input shapes are set, or, for
   // data-dependent shapes (and engines that require it), by TensorRT through an IOutputAllocator.
-  const auto& out_names = engine->output_names();
-  std::vector<at::Tensor> outputs(out_names.size());
-  std::vector<TorchOutputAllocator*> allocators(out_names.size(), nullptr);
-  std::vector<at::Tensor> placeholders;  // non-null addresses for empty outputs, alive until enqueued
+  const auto& out_names = engine.output_names();
+  call.outputs.resize(out_names.size());
+  call.allocators.assign(out_names.size(), nullptr);
   for (std::size_t i = 0; i < out_names.size(); ++i) {
     const std::string& name = out_names[i];
-    const at::ScalarType dtype = binding_dtype(*engine, name);
+    const at::ScalarType dtype = binding_dtype(engine, name);
     const nvinfer1::Dims dims = ctx.getTensorShape(name.c_str());
     const at::IntArrayRef shape(dims.d, static_cast<std::size_t>(std::max<int32_t>(dims.nbDims, 0)));
     const bool unknown = dims.nbDims < 0 || std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; });
-    if (engine->uses_output_allocator() || unknown) {
-      if (device.is_cuda() && !engine->uses_output_allocator())
-        capturing = c10::cuda::currentStreamCaptureStatusMayInitCtx() != c10::cuda::CaptureStatus::None;
+    if (engine.uses_output_allocator() || unknown) {
+      if (!engine.uses_output_allocator()) capturing = stream_capturing(device);
       TORCH_CHECK(!capturing, label(), ": output ", quoted(name), " has a data-dependent shape, allocated by TensorRT "
                   "during the execution through an IOutputAllocator, which cannot run inside a CUDA graph capture; "
                   "run this engine outside CUDA graphs");
-      TorchOutputAllocator& alloc = engine->output_allocator(name);
+      TorchOutputAllocator& alloc = engine.output_allocator(name);
       alloc.reset();
       TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), &alloc), label(), ": TensorRT refused the output allocator of ",
                   quoted(name), trt_said());
-      allocators[i] = &alloc;
+      call.allocators[i] = &alloc;
       continue;
     }
     // An allocator an earlier call set (its shape was unknown then) would take precedence over the address.
-    if (engine->has_output_allocator(name))
+    if (engine.has_output_allocator(name))
       TORCH_CHECK(ctx.setOutputAllocator(name.c_str(), nullptr), label(), ": TensorRT refused to unset the output "
                   "allocator of ", quoted(name), trt_said());
-    outputs[i] = at::empty(shape, at::TensorOptions().dtype(dtype).device(device));
-    if (!outputs[i].numel()) placeholders.push_back(at::empty({1}, at::TensorOptions().dtype(dtype).device(device)));
-    void* addr = outputs[i].numel() ? outputs[i].data_ptr() : placeholders.back().data_ptr();
+    call.outputs[i] = given_outputs ? (*given_outputs)[i] : at::empty(shape, at::TensorOptions().dtype(dtype).device(device));
+    if (!call.outputs[i].numel())
+      call.placeholders.push_back(at::empty({1}, at::TensorOptions().dtype(dtype).device(device)));
+    void* addr = call.outputs[i].numel() ? call.outputs[i].data_ptr() : call.placeholders.back().data_ptr();
     TORCH_CHECK(ctx.setTensorAddress(name.c_str(), addr), label(), ": TensorRT refused the address of output ",
                 quoted(name), trt_said());
   }
+  return call;
+}
 
-  {
-    // The enqueue, on the stream StreamOrder picks, with an event after it (stream_order.h).
-    cudaStream_t stream = nullptr;
-    EndOfCall end{nullptr};
-    if (caller) {
-      stream = engine->stream_order().begin(*caller);
-      end.order = &engine->stream_order();
-    }
-    Logger::take_last_error();
-    TORCH_CHECK(ctx.enqueueV3(stream), label(), ": TensorRT failed to execute the engine (enqueueV3)", trt_said());
+void enqueue_call(TRTEngine& engine, cudaStream_t stream) {
+  Logger::take_last_error();
+  TORCH_CHECK(engine.context().enqueueV3(stream), engine.label(), ": TensorRT failed to execute the engine (enqueueV3)",
+              trt_said());
+}
+
+void enqueue_ordered(TRTEngine& engine, c10::Device device) {
+  if (!device.is_cuda()) {  // the stand-in on the host: no stream
+    enqueue_call(engine, nullptr);
+    return;
   }
+  // The enqueue, on the stream StreamOrder picks, with an event after it (stream_order.h).
+  const c10::cuda::CUDAStream caller = c10::cuda::getCurrentCUDAStream(device.index());
+  cudaStream_t stream = engine.stream_order().begin(caller);
+  EndOfCall end{&engine.stream_order()};
+  enqueue_call(engine, stream);
+}
 
+std::vector<at::Tensor> finish_call(TRTEngine& engine, BoundCall& call) {
+  const auto& out_names = engine.output_names();
   for (std::size_t i = 0; i < out_names.size(); ++i) {
-    if (!allocators[i]) continue;
-    TORCH_CHECK(allocators[i]->shape_known(), label(), ": TensorRT never reported the shape of output ",
+    if (!call.allocators[i]) continue;
+    TORCH_CHECK(call.allocators[i]->shape_known(), engine.label(), ": TensorRT never reported the shape of output ",
                 quoted(out_names[i]), " (IOutputAllocator::notifyShape was not called)");
-    outputs[i] = allocators[i]->result(binding_dtype(*engine, out_names[i]));
-    allocators[i]->reset();
+    call.outputs[i] = call.allocators[i]->result(binding_dtype(engine, out_names[i]));
+    call.allocators[i]->reset();
   }
-  return outputs;
+  return std::move(call.outputs);
+}
+
+std::vector<at::Tensor> execute_engine(std::vector<at::Tensor> inputs, c10::intrusive_ptr<TRTEngine> engine) {
+  TORCH_CHECK(engine, "tensorrt::execute_engine: engine is None");
+  std::lock_guard<std::mutex> lock(engine->mutex());
+  const c10::Device device = engine->device();
+  check_inputs(*engine, inputs, device);
+
+  // On a CUDA device: that device current, and the caller's stream (default-stream callers are moved to a side
+  // stream by StreamOrder). With the stand-in and no GPU: host memory, no stream.
+  std::optional<c10::cuda::CUDAGuard> guard;
+  if (device.is_cuda()) guard.emplace(device.index());
+  if (cudagraphs_mode() == CudaGraphsMode::kPerEngine) {
+    if (auto outputs = execute_with_graph(*engine, inputs, device)) return std::move(*outputs);
+  }
+  BoundCall call = bind_call(*engine, inputs, device);
+  enqueue_ordered(*engine, device);
+  return finish_call(*engine, call);
 }
 
 }  // namespace torchtrt

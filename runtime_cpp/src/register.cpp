@@ -12,12 +12,16 @@
 //   torch.ops.tensorrt.check_record(str[] record, bool real_runtime=True) -> ()
 //   torch.ops.tensorrt.runtime_flavour() -> str          ("tensorrt", "tensorrt_rtx", or "stand-in" in the test build)
 //   torch.ops.tensorrt.runtime_version() -> str          (the loaded TensorRT library's version)
+//   torch.ops.tensorrt.set_cudagraphs_mode(int mode) -> ()   0 standard, 1 per-engine graphs, 2 whole graph
+//   torch.ops.tensorrt.get_cudagraphs_mode() -> int
+//   Engine.set_max_cuda_graphs(int), Engine.cuda_graph_stats() -> [recorded, replays, kept]  (cudagraphs.h)
 // and torchtrt::runtime_info() (torchtrt/torchtrt.h) for C++ applications.
 #include <torch/custom_class.h>
 #include <torch/library.h>
 
 #include <tuple>
 
+#include "torchtrt/cudagraphs.h"
 #include "torchtrt/engine.h"
 #include "torchtrt/execute.h"
 #include "torchtrt/record.h"
@@ -73,6 +77,11 @@ TORCH_LIBRARY(tensorrt, m) {
       .def("engine_kind", [](const EnginePtr& self) { return self->record().engine_kind; })
       .def("requires_output_allocator", [](const EnginePtr& self) { return self->uses_output_allocator(); })
       .def("describe", [](const EnginePtr& self) { return self->describe(); })
+      .def("set_max_cuda_graphs", [](const EnginePtr& self, int64_t n) { self->graphs().set_max_graphs(n); })
+      .def("cuda_graph_stats", [](const EnginePtr& self) {
+        std::lock_guard<std::mutex> lock(self->graphs().mutex());
+        return self->graphs().stats();
+      })
       .def("__obj_flatten__", &obj_flatten)
       .def_pickle([](const EnginePtr& self) { return self->serialize(); },
                   [](std::vector<std::string> state) { return make_engine(std::move(state)); });
@@ -83,6 +92,8 @@ TORCH_LIBRARY(tensorrt, m) {
   m.def("check_record(str[] record, bool real_runtime=True) -> ()", &check_record);
   m.def("runtime_flavour() -> str", &flavour);
   m.def("runtime_version() -> str", &library_version);
+  m.def("set_cudagraphs_mode(int mode) -> ()", [](int64_t mode) { set_cudagraphs_mode(mode); });
+  m.def("get_cudagraphs_mode() -> int", [] { return static_cast<int64_t>(cudagraphs_mode()); });
 }
 
 // One kernel for every backend (CPU and CUDA included): the kernel checks devices itself and says what is

@@ -129,11 +129,20 @@ def test_runtime_settings_go_through_an_iruntime_config(tmp_path):
     assert runtime_config_for(object(), RuntimeSettings()) is None  # not TensorRT-RTX: no runtime config
 
 
-def test_pre_allocated_outputs_and_multi_device_mode_are_accepted_with_a_warning(compiled):
+def test_pre_allocated_outputs_switch_the_engines_for_the_block(compiled):
     model, gm, x = compiled
-    with pytest.warns(UserWarning, match="enable_pre_allocated_outputs has no effect here"):
-        with torch_tensorrt.runtime.enable_pre_allocated_outputs(gm):
-            torch.testing.assert_close(gm(x), model(x))
+    (engine,) = _python_engines(gm)
+    with torch_tensorrt.runtime.enable_pre_allocated_outputs(gm) as m:
+        assert m is gm and engine.pre_allocated_outputs
+        a, b = gm(x), gm(x + 1)
+        assert a.data_ptr() != b.data_ptr()  # each call's outputs are its own
+        torch.testing.assert_close(a, model(x))
+        torch.testing.assert_close(b, model(x + 1))
+    assert not engine.pre_allocated_outputs
+
+
+def test_multi_device_mode_is_accepted_with_a_warning(compiled):
+    model, gm, x = compiled
     with pytest.warns(UserWarning, match="set_multi_device_safe_mode"):
         with torch_tensorrt.runtime.set_multi_device_safe_mode(True):
             assert torch_tensorrt.runtime.get_multi_device_safe_mode()

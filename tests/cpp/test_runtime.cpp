@@ -13,6 +13,7 @@
 
 #include "mini_test.h"
 #include "record_fixtures.h"
+#include "torchtrt/cudagraphs.h"
 #include "torchtrt/engine.h"
 #include "torchtrt/execute.h"
 #include "torchtrt_fake_tensorrt.h"
@@ -302,6 +303,68 @@ TEST(enqueue_hook) {
   torchtrt_fake_set_enqueue_hook(nullptr, nullptr);
   g_hook_result = 0;
   EXPECT(g_hook_calls >= 2);
+}
+
+TEST(per_engine_cuda_graphs_record_replay_rerecord) {
+  // With the stand-in the "graph" is the launch on the static buffers: the bookkeeping and the buffer
+  // semantics (new input values reach the replay, outputs are new tensors) are what is checked here.
+  const char* plan = "torchtrt-fake-plan 1\nname twice\ninput x float32 1x2 2x2 4x8\noutput y float32 scale_add x x 1\n";
+  auto e = c10::make_intrusive<TRTEngine>(record_for(plan, {"x"}, {"y"}, "twice"));
+  e->graphs().set_max_graphs(2);
+  set_cudagraphs_mode(1);
+  const at::Tensor a = on_dev(at::randn({2, 4}));
+  auto first = execute_engine({a}, e);                  // record
+  auto second = execute_engine({a + 1}, e);             // replay, new values
+  EXPECT(at::allclose(first[0], a * 2));
+  EXPECT(at::allclose(second[0], (a + 1) * 2));
+  EXPECT(first[0].data_ptr() != second[0].data_ptr());  // fresh outputs, the first one kept its values
+  EXPECT((e->graphs().stats() == std::vector<int64_t>{1, 1, 1}));
+  execute_engine({on_dev(at::randn({3, 4}))}, e);           // a new shape set records another graph
+  execute_engine({on_dev(at::randn({1, 4}))}, e);           // a third: the least recently used ({2, 4}) goes
+  EXPECT((e->graphs().stats() == std::vector<int64_t>{3, 1, 2}));
+  auto again = execute_engine({a.t().contiguous().t()}, e);  // {2, 4} again (non-contiguous): recorded anew
+  EXPECT(at::allclose(again[0], a * 2));
+  EXPECT((e->graphs().stats() == std::vector<int64_t>{4, 1, 2}));
+  set_cudagraphs_mode(0);                               // leaving the mode frees every engine's graphs
+  EXPECT((e->graphs().stats() == std::vector<int64_t>{4, 1, 0}));
+  auto plain = execute_engine({a}, e);
+  EXPECT(at::allclose(plain[0], a * 2));
+  EXPECT((e->graphs().stats() == std::vector<int64_t>{4, 1, 0}));
+  EXPECT_THROWS_WITH(set_cudagraphs_mode(3), "mode must be 0");
+  EXPECT_THROWS_WITH(e->graphs().set_max_graphs(0), "max_cuda_graphs must be >= 1");
+}
+
+TEST(per_engine_cuda_graphs_skip_data_dependent_outputs) {
+  auto e = adder();  // "pos" has a data-dependent shape
+  set_cudagraphs_mode(1);
+  const at::Tensor x = on_dev(at::arange(-3, 9, at::kFloat).reshape({3, 4}));
+  const at::Tensor y = on_dev(at::full({3, 4}, 0.5f));
+  for (int i = 0; i < 2; ++i) {
+    auto out = execute_engine({x, y}, e);
+    EXPECT(at::equal(out[0], x * 2 + y));
+    EXPECT(at::equal(out[1], on_dev(at::arange(1, 9, at::kFloat))));
+  }
+  EXPECT(e->graphs().ungraphable());
+  EXPECT((e->graphs().stats() == std::vector<int64_t>{0, 0, 0}));
+  set_cudagraphs_mode(2);  // whole graph: engines run plainly (a capture around them records the launch)
+  EXPECT(cudagraphs_mode() == CudaGraphsMode::kWholeGraph);
+  set_cudagraphs_mode(0);
+}
+
+TEST(per_engine_cuda_graphs_skip_shape_tensor_inputs) {
+  // Output shapes that follow a shape tensor's values cannot be replayed by input shape set: run plainly.
+  const char* plan = "torchtrt-fake-plan 1\ninput x float32 1x6 2x6 4x6\ninput s int64 2 2 2 shape\n"
+                     "output r float32 reshape x s\n";
+  auto e = c10::make_intrusive<TRTEngine>(record_for(plan, {"x", "s"}, {"r"}, "reshaper"));
+  set_cudagraphs_mode(1);
+  const at::Tensor x = on_dev(at::arange(12, at::kFloat).reshape({2, 6}));
+  auto r = execute_engine({x, at::tensor({3, 4}, at::kLong)}, e);
+  EXPECT(same(r[0], x.reshape({3, 4})));
+  r = execute_engine({x, at::tensor({4, 3}, at::kLong)}, e);  // same shape set, other values
+  EXPECT(same(r[0], x.reshape({4, 3})));
+  EXPECT(e->graphs().ungraphable());
+  EXPECT((e->graphs().stats() == std::vector<int64_t>{0, 0, 0}));
+  set_cudagraphs_mode(0);
 }
 
 TEST(tensorrt_objects_are_released) {

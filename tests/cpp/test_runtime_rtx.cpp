@@ -9,6 +9,7 @@
 #include "../../runtime_cpp/src/runtime_cache.cpp"
 #include "../../runtime_cpp/src/engine.cpp"
 #include "../../runtime_cpp/src/execute.cpp"
+#include "../../runtime_cpp/src/cudagraphs.cpp"
 #include "record_fixtures.h"
 
 #include <ATen/ATen.h>

@@ -6,6 +6,10 @@ torch.compile(layer)``). Engines hold their weights, so each call checks (by ide
 the weights are the ones the engines were built from; other weights get their own compiled graph (built on that
 call, found in the cache when equal), up to :data:`MAX_VARIANTS`, after which such calls run in PyTorch.
 Weights changed in place after compiling are not seen: call ``torch._dynamo.reset()`` to compile again.
+
+Inside ``torch_tensorrt.runtime.enable_cudagraphs(compiled_model)`` (whole-graph CUDA-graphs mode) each graph runs
+as its own captured CUDA graph (:func:`torch_tensorrt.runtime._whole_graph.graph_runner`, made on the first such
+call), while dynamo's guards and the code between graphs keep running in Python.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import threading
 from typing import Any, Callable, Optional, Sequence
 
 import torch
+
+from torch_tensorrt.runtime import _graph_capture
+from torch_tensorrt.runtime._graph_capture import CudaGraphsMode
 
 logger = logging.getLogger("torch_tensorrt.dynamo.backend")
 
@@ -57,12 +64,23 @@ class CompiledGraph:
         self._graph_id = graph_id
         self._variants: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], Callable[..., Any], Picker]] = {}
         self._lock = threading.Lock()
+        self._graph_runner: Optional[Callable[..., Any]] = None
 
     def __call__(self, *args: Any) -> Any:
         weights = self._weights(args)
         if all(map(operator.is_, weights, self._frozen)):
+            if _graph_capture.MODE == CudaGraphsMode.WHOLE_GRAPH:
+                return self._captured()(*self._take(args))
             return self.compiled_module(*self._take(args))
         return self._with_other_weights(weights, args)
+
+    def _captured(self) -> Callable[..., Any]:
+        """The whole-graph CUDA-graph runner of this graph (made once)."""
+        if self._graph_runner is None:
+            from torch_tensorrt.runtime._whole_graph import graph_runner
+
+            self._graph_runner = graph_runner(self.compiled_module, f"torch_tensorrt backend graph {self._graph_id}")
+        return self._graph_runner
 
     def _with_other_weights(self, weights: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
         key = tuple(map(id, weights))

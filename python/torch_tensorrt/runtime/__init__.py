@@ -14,12 +14,21 @@ evaluator or the testing package; packages above it extend it through its tables
 ``_kinds``             the table of engine kinds (how a record's plan is deserialized, when it may run)
 ``_compat``            versioning: what an engine was built with and for, checked when it is loaded
 ``_engine``            :class:`TRTEngine`, the Python engine (TensorRT's Python API)
+``_shape_sets``        what an engine caches per input shape set (its hot path's helpers)
 ``_execute_op``        the ``tensorrt::execute_engine*`` ops and their fake kernels
 ``_module``            :class:`TorchTensorRTModule`
 ``_choice``            which runtime a module uses (the rules are in its docstring)
 ``_cpp``               the loader of the C++ runtime library
+``_cudagraphs``        the CUDA-graphs mode API (off / per-engine graphs / whole graph), also told to C++
+``_graph_capture``     the mode's state, capture and replay of CUDA graphs, the bounded graph cache
+``_whole_graph``       ``enable_cudagraphs``, :class:`CudaGraphsModule` (whole-graph capture) and
+                       ``enable_pre_allocated_outputs``
 ``_switches``          the incumbent's runtime switches (output allocator, weight streaming, RuntimeSettings)
 =====================  =============================================================================
+
+CUDA graphs: ``set_cudagraphs_mode(True)`` turns on per-engine graphs for the process;
+``with enable_cudagraphs(compiled) as m:`` runs ``m`` as one captured graph where it can (see
+:mod:`~torch_tensorrt.runtime._whole_graph`).
 
 Importing this package is cheap; the first access to :class:`TorchTensorRTModule` registers the Python
 ``tensorrt::execute_engine_python`` op.
@@ -42,7 +51,6 @@ from torch_tensorrt.runtime._choice import (
 from torch_tensorrt.runtime._switches import (
     RuntimeSettings,
     enable_output_allocator,
-    enable_pre_allocated_outputs,
     get_multi_device_safe_mode,
     runtime_cache,
     runtime_config,
@@ -51,9 +59,31 @@ from torch_tensorrt.runtime._switches import (
     set_runtime_settings,
     weight_streaming,
 )
+from torch_tensorrt.runtime._cudagraphs import (
+    get_cudagraphs_mode,
+    get_whole_cudagraphs_mode,
+    set_cudagraphs_mode,
+)
+from torch_tensorrt.runtime._graph_capture import CudaGraphsError, CudaGraphsMode, CudaGraphsUnavailable
+
+_LAZY = {
+    "TorchTensorRTModule": "torch_tensorrt.runtime._module",
+    "CudaGraphsModule": "torch_tensorrt.runtime._whole_graph",
+    "enable_cudagraphs": "torch_tensorrt.runtime._whole_graph",
+    "enable_pre_allocated_outputs": "torch_tensorrt.runtime._whole_graph",
+}
 
 __all__ = [
     "TorchTensorRTModule",
+    "set_cudagraphs_mode",
+    "get_cudagraphs_mode",
+    "get_whole_cudagraphs_mode",
+    "enable_cudagraphs",
+    "enable_pre_allocated_outputs",
+    "CudaGraphsModule",
+    "CudaGraphsMode",
+    "CudaGraphsError",
+    "CudaGraphsUnavailable",
     "set_runtime",
     "get_runtime",
     "runtime",
@@ -63,7 +93,6 @@ __all__ = [
     "RUNTIMES",
     "RuntimeSettings",
     "enable_output_allocator",
-    "enable_pre_allocated_outputs",
     "get_multi_device_safe_mode",
     "runtime_cache",
     "runtime_config",
@@ -75,8 +104,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "TorchTensorRTModule":
-        value = importlib.import_module("torch_tensorrt.runtime._module").TorchTensorRTModule
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'torch_tensorrt.runtime' has no attribute {name!r}")

@@ -4,15 +4,24 @@
 deferred to :meth:`TRTEngine.setup` (called by the first :meth:`TRTEngine.execute`), so constructing one never
 touches CUDA. Execution follows TensorRT 10+'s name-based I/O:
 
-1. validate inputs (count, dtype, device, rank, static dims, profile min/max -- errors name engine and binding);
-2. ``set_input_shape`` per input when the shapes changed, ``set_tensor_address`` per binding;
-3. outputs allocated from ``context.get_tensor_shape`` -- or, for engines that ``requires_output_allocator``
-   (data-dependent shapes), through an ``IOutputAllocator`` (``reallocate_output_async`` / ``notify_shape``);
+1. validate inputs: count, dtype and device on every call; rank, static dims and profile min/max once per input
+   shape set (errors name engine and binding);
+2. ``set_input_shape`` per input when the shape set changed, ``set_tensor_address`` per binding;
+3. outputs allocated with the shapes cached for the shape set -- or, for engines that
+   ``requires_output_allocator`` (data-dependent shapes), through an ``IOutputAllocator``
+   (``reallocate_output_async`` / ``notify_shape``);
 4. ``execute_async_v3`` on the caller's current torch CUDA stream.
 
-Optional CUDA graphs (:meth:`TRTEngine.set_cuda_graphs`) capture one graph per input-shape signature and replay
-it; they are refused for output-allocator engines. Observers (:meth:`register_pre_execution_callback`,
-:meth:`register_post_execution_callback`) see every execution with host-side timings.
+Everything that depends only on the input shape set is computed once per set (:class:`ShapeSet`), so a call
+with known shapes builds no dicts and allocates only its outputs (with ``use_pre_allocated_outputs`` those are
+allocated right after the previous launch). Observers (:meth:`register_pre_execution_callback`,
+:meth:`register_post_execution_callback`) see every execution with host-side timings; with none registered
+nothing is timed.
+
+CUDA graphs (per-engine: :meth:`TRTEngine.set_cuda_graphs`, or the process-wide mode of
+:mod:`torch_tensorrt.runtime._cudagraphs`) capture one graph per input shape set and replay it, keeping at most
+``max_cuda_graphs``; engines with data-dependent output shapes are never graphed. In whole-graph mode engines
+run plainly, as part of the wrapper's capture.
 
 How the plan is deserialized, and whether the engine needs a GPU at all, is its record's engine kind
 (:mod:`torch_tensorrt.runtime._kinds`; TensorRT's own runtime for ``"tensorrt"``): the execution path above is
@@ -33,11 +42,14 @@ from torch.utils.hooks import RemovableHandle
 
 from torch_tensorrt._dtypes import torch_dtype_of
 from torch_tensorrt._trt import trt
+from torch_tensorrt.runtime import _graph_capture
 from torch_tensorrt.runtime._compat import sm_compatible
+from torch_tensorrt.runtime._graph_capture import DEFAULT_MAX_CUDA_GRAPHS, CudaGraphsMode, GraphCache, StaticGraph
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind, refusal
-from torch_tensorrt.runtime._runtime_config import runtime_config_for
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 from torch_tensorrt.runtime._record import EngineRecord
+from torch_tensorrt.runtime._runtime_config import runtime_config_for
+from torch_tensorrt.runtime._shape_sets import MAX_SHAPE_SETS, ShapeSet, data_ptr, empty_like, raw_stream, template
 
 logger = logging.getLogger(__name__)
 
@@ -145,11 +157,7 @@ def _output_allocator_class() -> type:
 _ALLOCATOR_CLASS: Optional[type] = None
 
 
-@dataclass
-class _Graph:
-    graph: Any
-    static_inputs: list[torch.Tensor]
-    static_outputs: list[torch.Tensor]
+_PER_ENGINE = CudaGraphsMode.PER_ENGINE.value
 
 
 class TRTEngine:
@@ -168,19 +176,30 @@ class TRTEngine:
         self.engine: Any = None
         self.context: Any = None
         self._runtime: Any = None
-        self._last_shapes: Optional[tuple[tuple[int, ...], ...]] = None
-        #: input shapes of the last call that passed the shape checks (checks rerun only when shapes change)
-        self._validated_shapes: Optional[tuple[tuple[int, ...], ...]] = None
-        self._output_shapes: list[tuple[int, ...]] = []
         self._output_dtypes: list[torch.dtype] = []
         self._input_dtypes: list[torch.dtype] = []
         self._allocator: Any = None
+        self._shape_sets: dict[Any, ShapeSet] = {}
+        #: the shape set whose input shapes the execution context holds
+        self._active: Optional[ShapeSet] = None
         self._cuda_graphs = False
-        self._graphs: "OrderedDict[tuple, _Graph]" = OrderedDict()
-        self.max_cuda_graphs = 16
+        settings = self.metadata.settings if self.metadata is not None else {}
+        self._graphs: GraphCache[StaticGraph] = GraphCache(int(settings.get("max_cuda_graphs", DEFAULT_MAX_CUDA_GRAPHS)))
+        #: allocate the next call's outputs right after each launch
+        self.pre_allocated_outputs = bool(settings.get("use_pre_allocated_outputs", False))
+        self._said_no_graph = False
         self._pre: "OrderedDict[int, PreCallback]" = OrderedDict()
         self._post: "OrderedDict[int, PostCallback]" = OrderedDict()
         self._empty: dict[torch.device, torch.Tensor] = {}
+
+    @property
+    def max_cuda_graphs(self) -> int:
+        """CUDA graphs kept (one per input shape set; the least recently used is dropped beyond it)."""
+        return self._graphs.limit
+
+    @max_cuda_graphs.setter
+    def max_cuda_graphs(self, value: int) -> None:
+        self._graphs.set_limit(value)
 
     @classmethod
     def from_list(cls, fields: list[str]) -> "TRTEngine":
@@ -241,9 +260,9 @@ class TRTEngine:
     def reset(self) -> None:
         """Drop the context, engine and captured graphs (the next execution sets up again)."""
         self._graphs.clear()
+        self._shape_sets.clear()
+        self._active = None
         self.context = self.engine = self._runtime = self._allocator = None
-        self._last_shapes = None
-        self._validated_shapes = None
 
     # -------------------------------------------------------------------------------------------- observers
     def register_pre_execution_callback(self, fn: PreCallback) -> RemovableHandle:
@@ -260,7 +279,8 @@ class TRTEngine:
 
     # ----------------------------------------------------------------------------------------- CUDA graphs
     def set_cuda_graphs(self, enabled: bool) -> None:
-        """Capture/replay executions as CUDA graphs, one per input-shape signature (CUDA devices only)."""
+        """Capture/replay this engine's executions as CUDA graphs, one per input shape set (CUDA devices only),
+        whatever the process-wide mode (:mod:`torch_tensorrt.runtime._cudagraphs`) says."""
         if enabled and self.requires_output_allocator:
             raise EngineExecutionError(
                 f"engine {self.name!r} needs an output allocator (data-dependent output shapes), which cannot run "
@@ -274,6 +294,16 @@ class TRTEngine:
     def cuda_graphs(self) -> bool:
         return self._cuda_graphs
 
+    def release_graphs(self) -> None:
+        """Free the graphs captured for the process-wide mode (kept when :meth:`set_cuda_graphs` asked for them)."""
+        if not self._cuda_graphs:
+            self._graphs.clear()
+
+    @property
+    def captured_shapes(self) -> list[Any]:
+        """The input shape sets with a captured graph, least recently used first."""
+        return self._graphs.keys()
+
     # ------------------------------------------------------------------------------------------ validation
     def _spec(self, index: int) -> Optional[TensorSpec]:
         if self.metadata is not None and index < len(self.metadata.inputs):
@@ -281,10 +311,32 @@ class TRTEngine:
         return None
 
     def validate_inputs(self, inputs: Sequence[torch.Tensor]) -> None:
+        """Raise :class:`EngineExecutionError` naming the engine and binding when ``inputs`` cannot run."""
+        self._shape_set(inputs)
+
+    def _shape_set(self, inputs: Sequence[torch.Tensor]) -> ShapeSet:
+        """Check ``inputs`` (count, dtype, device every call; shapes once per shape set) and return their shape set."""
         if len(inputs) != len(self.input_names):
             raise EngineExecutionError(
                 f"engine {self.name!r} takes {len(self.input_names)} inputs {self.input_names}, got {len(inputs)}"
             )
+        device = self.device
+        for t, dtype in zip(inputs, self._input_dtypes):
+            if not isinstance(t, torch.Tensor) or t.dtype is not dtype or t.device != device:
+                self._raise_input_error(inputs)
+        key = inputs[0].shape if len(inputs) == 1 else tuple([t.shape for t in inputs])
+        shape_set = self._shape_sets.get(key)
+        if shape_set is None:
+            shapes = tuple(tuple(t.shape) for t in inputs)
+            for i, (name, shape) in enumerate(zip(self.input_names, shapes)):
+                self._check_shape(name, shape, i)
+            if len(self._shape_sets) >= MAX_SHAPE_SETS:
+                self._shape_sets.clear()
+                self._active = None
+            shape_set = self._shape_sets[key] = ShapeSet(key, shapes)
+        return shape_set
+
+    def _raise_input_error(self, inputs: Sequence[torch.Tensor]) -> None:
         for i, (name, t) in enumerate(zip(self.input_names, inputs)):
             if not isinstance(t, torch.Tensor):
                 raise EngineExecutionError(f"engine {self.name!r}: input {name!r} must be a torch.Tensor, got {type(t).__name__}")
@@ -297,12 +349,6 @@ class TRTEngine:
                     f"engine {self.name!r}: input {name!r} is on {t.device}, the engine runs on {self.device}; "
                     f"move the inputs with .to({str(self.device)!r})"
                 )
-        shapes = tuple(tuple(t.shape) for t in inputs)
-        if shapes == self._validated_shapes:  # same shapes as the last accepted call: nothing new to check
-            return
-        for i, (name, shape) in enumerate(zip(self.input_names, shapes)):
-            self._check_shape(name, shape, i)
-        self._validated_shapes = shapes
 
     def _check_shape(self, name: str, shape: tuple[int, ...], index: int) -> None:
         declared = tuple(self.engine.get_tensor_shape(name))
@@ -336,24 +382,46 @@ class TRTEngine:
             refused = refusal(self.kind, self.name)
             if refused:
                 raise EngineExecutionError(refused)
+        if self._pre or self._post:
+            return self._execute_observed(inputs)
+        if self.context is None:
+            self.setup()
+        shape_set = self._shape_set(inputs)
+        if self._cuda_graphs or _graph_capture.MODE:
+            return self._execute_in_mode(shape_set, inputs, None)
+        return self._run(shape_set, inputs, self._stream(), None, self.pre_allocated_outputs)
+
+    def _execute_observed(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """:meth:`execute` with the observers called and timed."""
         start = time.perf_counter()
         self.setup()
         setup_s = time.perf_counter() - start
-        self.validate_inputs(inputs)
+        shape_set = self._shape_set(inputs)
         for fn in list(self._pre.values()):
             fn(self.name, inputs)
         info = ExecutionInfo(self.name, [tuple(t.shape) for t in inputs], setup_s=setup_s)
-        if self._cuda_graphs:
-            outputs = self._execute_graph(inputs, info)
+        if self._cuda_graphs or _graph_capture.MODE:
+            outputs = self._execute_in_mode(shape_set, inputs, info)
         else:
-            device = self.device
-            on_cuda = device is not None and device.type == "cuda"
-            outputs = self._execute(inputs, info, torch.cuda.current_stream(device).cuda_stream if on_cuda else 0)
+            outputs = self._run(shape_set, inputs, self._stream(), info, self.pre_allocated_outputs)
         info.total_s = time.perf_counter() - start
         info.output_shapes = [tuple(o.shape) for o in outputs]
         for post in list(self._post.values()):
             post(self.name, outputs, info)
         return outputs
+
+    def _device(self) -> torch.device:
+        """The device of a set-up engine."""
+        if self.device is None:
+            raise EngineExecutionError(f"engine {self.name!r} is not set up")
+        return self.device
+
+    def _stream(self) -> int:
+        """The caller's current CUDA stream (0 on the CPU)."""
+        device = self.device
+        if device.type == "cuda":  # type: ignore[union-attr]  # set up: a device
+            return raw_stream(device.index)  # type: ignore[union-attr]
+        return 0
 
     def _address(self, t: torch.Tensor) -> int:
         """``t``'s data pointer; a 1-byte placeholder for empty tensors (TensorRT wants non-null addresses)."""
@@ -363,91 +431,153 @@ class TRTEngine:
             self._empty[t.device] = torch.empty(1, dtype=torch.uint8, device=t.device)
         return self._empty[t.device].data_ptr()
 
-    def _set_shapes(self, inputs: Sequence[torch.Tensor], info: ExecutionInfo) -> None:
-        shapes = tuple(tuple(t.shape) for t in inputs)
-        if shapes == self._last_shapes:
-            return
-        info.shapes_changed = True
-        for name, shape in zip(self.input_names, shapes):
+    def _activate(self, shape_set: ShapeSet, info: Optional[ExecutionInfo]) -> None:
+        """Give the context ``shape_set``'s input shapes (and learn its output shapes the first time)."""
+        if info is not None:
+            info.shapes_changed = True
+        self._active = None
+        for name, shape in zip(self.input_names, shape_set.shapes):
             if not self.context.set_input_shape(name, shape):
                 raise EngineExecutionError(f"engine {self.name!r}: TensorRT rejected shape {shape} for input {name!r}")
-        self._output_shapes = [tuple(self.context.get_tensor_shape(n)) for n in self.output_names]
-        if not self.requires_output_allocator:
-            for name, shape in zip(self.output_names, self._output_shapes):
-                if any(d < 0 for d in shape):
-                    raise EngineExecutionError(
-                        f"engine {self.name!r}: output {name!r} has a data-dependent shape {shape}; the engine must be "
-                        "run with requires_output_allocator=True"
-                    )
-        self._last_shapes = shapes
+        if shape_set.output_shapes is None:
+            output_shapes = [tuple(self.context.get_tensor_shape(n)) for n in self.output_names]
+            if not self.requires_output_allocator:
+                for name, shape in zip(self.output_names, output_shapes):
+                    if any(d < 0 for d in shape):
+                        raise EngineExecutionError(
+                            f"engine {self.name!r}: output {name!r} has a data-dependent shape {shape}; the engine must "
+                            "be run with requires_output_allocator=True"
+                        )
+                if any(0 in s for s in output_shapes):
+                    shape_set.has_empty = True
+                shape_set.templates = [template(shape, dtype, self._device())
+                                       for shape, dtype in zip(output_shapes, self._output_dtypes)]
+            shape_set.output_shapes = output_shapes
+        self._active = shape_set
 
-    def _execute(self, inputs: Sequence[torch.Tensor], info: ExecutionInfo, stream: int) -> list[torch.Tensor]:
-        t0 = time.perf_counter()
-        # TensorRT reads raw dense memory: resolve lazy negation/conjugation bits, densify strided layouts.
-        inputs = [t if t.is_contiguous() and not (t.is_neg() or t.is_conj()) else t.resolve_conj().resolve_neg().contiguous() for t in inputs]
-        self._set_shapes(inputs, info)
+    @staticmethod
+    def _new_outputs(shape_set: ShapeSet) -> list[torch.Tensor]:
+        return [empty_like(t) for t in shape_set.templates]
+
+    def _run(
+        self, shape_set: ShapeSet, inputs: Sequence[torch.Tensor], stream: int, info: Optional[ExecutionInfo],
+        pre_allocate: bool,
+    ) -> list[torch.Tensor]:
+        """Execute once, plainly (also what a graph capture records)."""
+        t0 = time.perf_counter() if info is not None else 0.0
+        if shape_set is not self._active:
+            self._activate(shape_set, info)
+        if self.requires_output_allocator:
+            return self._run_with_allocator(inputs, stream, info, t0)
         ctx = self.context
+        held: Optional[list[torch.Tensor]] = None  # contiguous copies, alive until the launch
+        address = self._address if shape_set.has_empty else data_ptr
         for name, t in zip(self.input_names, inputs):
-            ctx.set_tensor_address(name, self._address(t))
-        outputs: list[torch.Tensor] = []
-        if not self.requires_output_allocator:
-            for name, shape, dtype in zip(self.output_names, self._output_shapes, self._output_dtypes):
-                out = torch.empty(shape, dtype=dtype, device=self.device)
-                ctx.set_tensor_address(name, self._address(out))
-                outputs.append(out)
+            if not t.is_contiguous() or t.is_neg() or t.is_conj():  # TensorRT reads raw dense memory: no lazy bits
+                t = t.resolve_conj().resolve_neg().contiguous()
+                held = [t] if held is None else held + [t]
+            ctx.set_tensor_address(name, address(t))
+        outputs = shape_set.next_outputs
+        if outputs is None:
+            outputs = self._new_outputs(shape_set)
         else:
-            self._allocator.reset()  # fresh buffers: outputs handed out earlier are never overwritten
-        t1 = time.perf_counter()
-        ok = ctx.execute_async_v3(stream)
-        t2 = time.perf_counter()
-        info.prepare_s, info.enqueue_s = t1 - t0, t2 - t1
+            shape_set.next_outputs = None
+        for name, out in zip(self.output_names, outputs):
+            ctx.set_tensor_address(name, address(out))
+        if info is not None:
+            t1 = time.perf_counter()
+            ok = ctx.execute_async_v3(stream)
+            info.prepare_s, info.enqueue_s = t1 - t0, time.perf_counter() - t1
+        else:
+            ok = ctx.execute_async_v3(stream)
         if not ok:
             raise EngineExecutionError(f"engine {self.name!r}: execute_async_v3 failed; see the TensorRT log")
-        if self.requires_output_allocator:
-            for name, dtype in zip(self.output_names, self._output_dtypes):
-                if name not in self._allocator.shapes:
-                    raise EngineExecutionError(f"engine {self.name!r}: TensorRT reported no shape for output {name!r}")
-                shape = self._allocator.shapes[name]
-                numel = 1
-                for d in shape:
-                    numel *= d
-                itemsize = torch.empty((), dtype=dtype).element_size()
-                buf = self._allocator.buffers.get(name, torch.empty(0, dtype=torch.uint8, device=self.device))
-                outputs.append(buf[: numel * itemsize].view(dtype).reshape(shape))
+        if pre_allocate:
+            shape_set.next_outputs = self._new_outputs(shape_set)
         return outputs
 
-    def _execute_graph(self, inputs: Sequence[torch.Tensor], info: ExecutionInfo) -> list[torch.Tensor]:
-        if self.device is None or self.device.type != "cuda":
-            raise EngineExecutionError(f"engine {self.name!r}: CUDA graphs need a CUDA device (engine runs on {self.device})")
-        key = tuple((tuple(t.shape), t.dtype) for t in inputs)
-        entry = self._graphs.get(key)
-        if entry is None:
-            entry = self._capture(inputs, info)
-            self._graphs[key] = entry
-            while len(self._graphs) > self.max_cuda_graphs:
-                self._graphs.popitem(last=False)
-            info.cuda_graph = "captured"
-        else:
-            self._graphs.move_to_end(key)
-            info.cuda_graph = "replayed"
-        for static, t in zip(entry.static_inputs, inputs):
-            static.copy_(t)
-        t0 = time.perf_counter()
-        entry.graph.replay()
-        info.enqueue_s = time.perf_counter() - t0
-        return [o.clone() for o in entry.static_outputs]
+    def _run_with_allocator(
+        self, inputs: Sequence[torch.Tensor], stream: int, info: Optional[ExecutionInfo], t0: float
+    ) -> list[torch.Tensor]:
+        """Execute an engine with data-dependent output shapes: outputs come from the output allocator."""
+        if _graph_capture.MODE == CudaGraphsMode.WHOLE_GRAPH and _graph_capture.BACKEND.is_capturing():
+            raise EngineExecutionError(
+                f"engine {self.name!r} has data-dependent output shapes (output allocator), which cannot be "
+                "captured in a CUDA graph"
+            )
+        ctx = self.context
+        inputs = [t if t.is_contiguous() and not (t.is_neg() or t.is_conj()) else t.resolve_conj().resolve_neg().contiguous()
+                  for t in inputs]
+        for name, t in zip(self.input_names, inputs):
+            ctx.set_tensor_address(name, self._address(t))
+        self._allocator.reset()  # fresh buffers: outputs handed out earlier are never overwritten
+        t1 = time.perf_counter()
+        ok = ctx.execute_async_v3(stream)
+        if info is not None:
+            info.prepare_s, info.enqueue_s = t1 - t0, time.perf_counter() - t1
+        if not ok:
+            raise EngineExecutionError(f"engine {self.name!r}: execute_async_v3 failed; see the TensorRT log")
+        outputs: list[torch.Tensor] = []
+        for name, dtype in zip(self.output_names, self._output_dtypes):
+            if name not in self._allocator.shapes:
+                raise EngineExecutionError(f"engine {self.name!r}: TensorRT reported no shape for output {name!r}")
+            shape = self._allocator.shapes[name]
+            numel = 1
+            for d in shape:
+                numel *= d
+            itemsize = torch.empty((), dtype=dtype).element_size()
+            buf = self._allocator.buffers.get(name, torch.empty(0, dtype=torch.uint8, device=self.device))
+            outputs.append(buf[: numel * itemsize].view(dtype).reshape(shape))
+        return outputs
 
-    def _capture(self, inputs: Sequence[torch.Tensor], info: ExecutionInfo) -> _Graph:
-        static_inputs = [t.resolve_conj().resolve_neg().contiguous().clone() for t in inputs]
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):  # warm-up outside the capture: shapes set, lazy work done
-            self._execute(static_inputs, info, side.cuda_stream)
-        torch.cuda.current_stream(self.device).wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            static_outputs = self._execute(static_inputs, info, torch.cuda.current_stream(self.device).cuda_stream)
-        return _Graph(graph, static_inputs, static_outputs)
+    # ------------------------------------------------------------------------------ CUDA-graph execution
+    def _execute_in_mode(
+        self, shape_set: ShapeSet, inputs: Sequence[torch.Tensor], info: Optional[ExecutionInfo]
+    ) -> list[torch.Tensor]:
+        """Execution while CUDA graphs are on for this engine or the process: per-engine graphs where they can
+        be, else a plain run (in whole-graph mode this run is part of the wrapper's capture)."""
+        if self._cuda_graphs or _graph_capture.MODE == _PER_ENGINE:
+            graph = self._graphs.get(shape_set.key)
+            if graph is not None:
+                return self._replay(graph, inputs, info, "replayed")
+            if self._may_capture():
+                def run(static_inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+                    return self._run(shape_set, static_inputs, self._stream(), info, False)
+
+                graph = StaticGraph.capture(run, inputs, self._device())
+                self._graphs.put(shape_set.key, graph)
+                _graph_capture.add_owner(self)
+                logger.debug("engine %s: captured a CUDA graph for input shapes %s", self.name, list(shape_set.shapes))
+                return self._replay(graph, inputs, info, "captured")
+        return self._run(shape_set, inputs, self._stream(), info, self.pre_allocated_outputs)
+
+    def _may_capture(self) -> bool:
+        """Whether a graph can be captured for this engine now (says once why not for data-dependent shapes)."""
+        if self.requires_output_allocator:
+            if not self._said_no_graph:
+                self._said_no_graph = True
+                logger.warning(
+                    "engine %s has data-dependent output shapes (output allocator): it runs without a CUDA graph in "
+                    "CUDA-graphs mode", self.name,
+                )
+            return False
+        if not _graph_capture.BACKEND.supports(self._device()):
+            raise EngineExecutionError(
+                f"engine {self.name!r}: CUDA graphs need a CUDA device (engine runs on {self.device})"
+            )
+        return not _graph_capture.BACKEND.is_capturing()  # never nest in a capture the caller is making
+
+    @staticmethod
+    def _replay(
+        graph: StaticGraph, inputs: Sequence[torch.Tensor], info: Optional[ExecutionInfo], state: str
+    ) -> list[torch.Tensor]:
+        if info is None:
+            return graph.replay(inputs)
+        info.cuda_graph = state
+        t0 = time.perf_counter()
+        outputs = graph.replay(inputs)
+        info.enqueue_s = time.perf_counter() - t0
+        return outputs
 
     def __repr__(self) -> str:
         state = f"on {self.device}" if self.is_set_up else "not set up"

@@ -25,7 +25,7 @@ from typing import Any, Optional, Sequence, Union
 import torch
 
 from torch_tensorrt._settings import CompilationSettings, normalize_op_names
-from torch_tensorrt.runtime import _execute_op
+from torch_tensorrt.runtime import _cudagraphs, _execute_op, _graph_capture
 from torch_tensorrt.runtime._choice import choose_runtime
 from torch_tensorrt.runtime._compat import build_capability, check_records, this_platform
 from torch_tensorrt.runtime._engine import PostCallback, PreCallback, TRTEngine
@@ -117,7 +117,9 @@ class TorchTensorRTModule(torch.nn.Module):
         self._runtime: Optional[str] = None
         self._info = ""
         self._cuda_graphs = False
+        self._pre_allocated: Optional[bool] = None  # None: the use_pre_allocated_outputs setting
         self._pending_refit = False
+        self._cpp_execute: Any = None  # the C++ Engine's bound execute() (set up with the engine)
         if serialized_engine is not None:
             if not input_binding_names and not output_binding_names:
                 raise ValueError(f"TorchTensorRTModule {name!r}: input_binding_names and output_binding_names are required")
@@ -169,7 +171,7 @@ class TorchTensorRTModule(torch.nn.Module):
         #: the plan must be refitted (from ``engine_weights``) before it runs
         self._pending_refit = bool(wmap and (wmap.get("stripped") or wmap.get("pending")))
         self.requires_output_allocator = record.requires_output_allocator
-        self._engine = None
+        self._engine = self._cpp_execute = None
         self._runtime = runtime or choose_runtime(self.settings.use_python_runtime, record)
         self._info = ""
         if self._runtime == PYTHON:
@@ -269,10 +271,17 @@ class TorchTensorRTModule(torch.nn.Module):
             if self._runtime == PYTHON:
                 engine = TRTEngine(self._record)
                 engine.set_cuda_graphs(self._cuda_graphs)
+                chosen = getattr(self, "_pre_allocated", None)  # pickles of older versions lack it
+                if chosen is not None:
+                    engine.pre_allocated_outputs = chosen
                 _execute_op.register_engine(_execute_op.parse_info(self._info)["key"], engine)
                 self._engine = engine
             else:
-                self._engine = torch.classes.tensorrt.Engine(self._record.to_list())
+                engine = torch.classes.tensorrt.Engine(self._record.to_list())
+                if engine._has_method("set_max_cuda_graphs"):  # libraries with per-engine CUDA graphs
+                    engine.set_max_cuda_graphs(self.settings.max_cuda_graphs)
+                self._cpp_execute = engine.execute if engine._has_method("execute") else None
+                self._engine = engine
         if deserialize and isinstance(self._engine, TRTEngine):
             self._engine.setup()
         return self._engine
@@ -294,15 +303,24 @@ class TorchTensorRTModule(torch.nn.Module):
                 outputs = engine.execute(tensors)
             else:
                 outputs = torch.ops.tensorrt.execute_engine_python(tensors, self._blob, self._info)
-        elif _untraced(tensors):  # eager: straight into C++ (an op call from Python walks its arguments first)
-            outputs = engine.execute(tensors)
         else:
-            outputs = torch.ops.tensorrt.execute_engine(tensors, engine)
+            if _graph_capture.MODE:  # checked first: a library without CUDA graphs must refuse the mode
+                _cudagraphs.check_cpp_engine(self.name)
+            if _untraced(tensors):
+                # eager: Engine.execute, the op without the dispatcher (passing the Engine to torch.ops from
+                # Python costs ~20 us a call: torch's argument conversion walks and raises on it); bound once.
+                execute = self._cpp_execute if self._cpp_execute is not None else engine.execute
+                outputs = execute(tensors if type(tensors) is list else list(tensors))
+            else:
+                outputs = torch.ops.tensorrt.execute_engine(tensors, engine)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
-    def _as_tensors(self, inputs: Sequence[Any]) -> list[torch.Tensor]:
-        if all(isinstance(x, torch.Tensor) for x in inputs):
-            return list(inputs)
+    def _as_tensors(self, inputs: Sequence[Any]) -> Sequence[torch.Tensor]:
+        for x in inputs:
+            if not isinstance(x, torch.Tensor):
+                break
+        else:
+            return inputs
         meta = self.metadata
         device = next((x.device for x in inputs if isinstance(x, torch.Tensor)), None)
         out = []
@@ -331,9 +349,22 @@ class TorchTensorRTModule(torch.nn.Module):
         return self._python_engine("register_post_execution_callback").register_post_execution_callback(fn)
 
     def use_cuda_graphs(self, enabled: bool = True) -> None:
-        """Capture and replay this engine's executions as CUDA graphs (Python runtime, CUDA devices)."""
+        """Capture and replay this engine's executions as CUDA graphs (Python runtime, CUDA devices), whatever
+        the process-wide mode (:func:`torch_tensorrt.runtime.set_cudagraphs_mode`) says."""
         self._python_engine("use_cuda_graphs").set_cuda_graphs(enabled)
         self._cuda_graphs = bool(enabled)
+
+    def set_pre_allocated_outputs(self, enabled: bool = True) -> None:
+        """Allocate the outputs of the next call right after each launch (the ``use_pre_allocated_outputs``
+        setting, switched at run time; Python runtime)."""
+        self._python_engine("set_pre_allocated_outputs").pre_allocated_outputs = bool(enabled)
+        self._pre_allocated = bool(enabled)
+
+    @property
+    def use_pre_allocated_outputs(self) -> bool:
+        """Whether outputs are allocated ahead (:meth:`set_pre_allocated_outputs`, else the setting)."""
+        chosen = getattr(self, "_pre_allocated", None)
+        return self.settings.use_pre_allocated_outputs if chosen is None else chosen
 
     # ------------------------------------------------------------------------------------------ state
     def get_extra_state(self) -> dict[str, Any]:
@@ -356,7 +387,7 @@ class TorchTensorRTModule(torch.nn.Module):
         if "engine_weights" not in self._modules:  # a module pickled before engine weights existed
             self.engine_weights = EngineWeights()
         if state["record"] is None:
-            self._record = self._engine = self._runtime = None
+            self._record = self._engine = self._runtime = self._cpp_execute = None
             self._pending_refit = False
             return
         record = EngineRecord.from_list(list(state["record"]))
@@ -370,6 +401,7 @@ class TorchTensorRTModule(torch.nn.Module):
         state["settings"] = _picklable_settings(self.settings)
         for transient in ("_engine", "_info", "_runtime"):
             state[transient] = None
+        state["_cpp_execute"] = None
         return state
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "TorchTensorRTModule":
@@ -378,7 +410,7 @@ class TorchTensorRTModule(torch.nn.Module):
         memo[id(self)] = new
         shared = {"_record", "_info", "_runtime"}
         for key, value in self.__dict__.items():
-            new.__dict__[key] = None if key == "_engine" else value if key in shared else copy.deepcopy(value, memo)
+            new.__dict__[key] = None if key in ("_engine", "_cpp_execute") else value if key in shared else copy.deepcopy(value, memo)
         if self._record is not None and self._runtime == PYTHON:
             new._info = _execute_op.engine_info(self._record, _execute_op.new_key(self._record))
         return new
@@ -406,10 +438,17 @@ class TorchTensorRTModule(torch.nn.Module):
 def _untraced(tensors: Sequence[torch.Tensor]) -> bool:
     """True when plain eager execution is happening (no tracer, mode, fake or proxy tensors): the engine can
     be called without going through the dispatcher."""
-    return (
-        torch._C._get_tracing_state() is None
-        and torch._C._len_torch_dispatch_stack() == 0
-        and not torch._C._is_torch_function_mode_enabled()
-        and not torch.compiler.is_compiling()
-        and all(type(t) is torch.Tensor for t in tensors)
-    )
+    if (
+        torch._C._get_tracing_state() is not None
+        or torch._C._len_torch_dispatch_stack()
+        or torch._C._is_torch_function_mode_enabled()
+        or _is_compiling()
+    ):
+        return False
+    for t in tensors:
+        if type(t) is not torch.Tensor:
+            return False
+    return True
+
+
+_is_compiling = torch.compiler.is_compiling

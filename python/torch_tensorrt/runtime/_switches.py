@@ -11,8 +11,8 @@
 ``set_runtime_settings(m, s)``     specialization, CUDA-graph strategy, runtime cache) are applied through an
 ``set_dynamic_shapes_kernel_...``  ``IRuntimeConfig`` when each execution context is (re)created
                                    (:func:`~._runtime_config.runtime_config_for`); elsewhere they are validated and stored
-``enable_pre_allocated_outputs``   accepted with a one-time warning: the Python runtime allocates outputs per
-                                   call (the results are the same)
+``enable_pre_allocated_outputs``   real, in :mod:`~torch_tensorrt.runtime._whole_graph` (next to the CUDA graphs
+                                   whose replays it speeds up)
 ``set_multi_device_safe_mode``     accepted: engines already run on the device chosen at set-up; the flag is
                                    kept (:func:`get_multi_device_safe_mode`) and a one-time warning says so
 =================================  ===========================================================================
@@ -65,19 +65,6 @@ def enable_output_allocator(module: torch.nn.Module) -> Iterator[torch.nn.Module
             if engine.requires_output_allocator != flag:
                 engine.requires_output_allocator = flag
                 engine.reset()
-
-
-# -------------------------------------------------------------------------------------- pre-allocated outputs
-@contextlib.contextmanager
-def enable_pre_allocated_outputs(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
-    """Accepted for compatibility: outputs are allocated per call here (same results); warns once."""
-    engine_modules(module)
-    warn_once(
-        "enable_pre_allocated_outputs",
-        "enable_pre_allocated_outputs has no effect here: the Python runtime allocates each call's outputs "
-        "(results are the same; only the allocation latency the switch hides remains)",
-    )
-    yield module
 
 
 # ------------------------------------------------------------------------------------------ multi-device mode
@@ -222,7 +209,7 @@ def runtime_cache(module: torch.nn.Module, path: str) -> Iterator[None]:
 
 
 __all__ = [
-    "RuntimeSettings", "enable_output_allocator", "enable_pre_allocated_outputs", "set_multi_device_safe_mode",
+    "RuntimeSettings", "enable_output_allocator", "set_multi_device_safe_mode",
     "get_multi_device_safe_mode", "weight_streaming", "WeightStreamingContext", "set_runtime_settings",
     "get_runtime_settings", "runtime_config", "set_dynamic_shapes_kernel_strategy", "runtime_cache",
     "engine_modules",

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "torchtrt/cudagraphs.h"
 #include "torchtrt/record.h"
 #include "torchtrt/runtime_cache.h"
 #include "torchtrt/stream_order.h"
@@ -75,6 +76,8 @@ class TRTEngine : public torch::CustomClassHolder {
   //! Stream and event bookkeeping of executions on a CUDA device. Call with mutex() held.
   StreamOrder& stream_order() { return *stream_order_; }
   std::mutex& mutex() { return mutex_; }
+  //! The engine's per-shape-set CUDA graphs (cudagraphs.h).
+  GraphCache& graphs() { return graphs_; }
 
   //! "engine 'name'" for error messages.
   std::string label() const { return "engine " + quoted(record_.name); }
@@ -100,6 +103,7 @@ class TRTEngine : public torch::CustomClassHolder {
   std::map<std::string, std::unique_ptr<TorchOutputAllocator>> allocators_;
   TrtUniquePtr<nvinfer1::IExecutionContext> context_;
   std::mutex mutex_;
+  GraphCache graphs_;  // destroyed first: its graphs launch the engine's kernels
 };
 
 }  // namespace torchtrt

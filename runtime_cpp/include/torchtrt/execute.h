@@ -25,6 +25,29 @@ void check_inputs(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10:
 //! Whether ``t`` (a CUDA tensor) must be copied to storage aligned as TensorRT wants (kAddressAlignment).
 bool needs_aligned_copy(const at::Tensor& t);
 
+//! One launch's I/O as bound on the engine's context (the steps of execute_engine, shared with the
+//! per-engine CUDA graphs of cudagraphs.cpp). Call with the engine's mutex held.
+struct BoundCall {
+  std::vector<at::Tensor> inputs;        // the inputs as bound (dense)
+  std::vector<at::Tensor> outputs;       // undefined where an output allocator provides the output
+  std::vector<TorchOutputAllocator*> allocators;
+  std::vector<at::Tensor> placeholders;  // non-null addresses for empty tensors, alive until enqueued
+  bool uses_allocator() const;
+};
+//! Sets input shapes and addresses (256-byte aligned copies where needed, shape tensors on the host, output
+//! shapes inferred from their values) and the outputs' addresses: ``outputs`` when given (static buffers of
+//! the same shapes), else new tensors; data-dependent outputs get an output allocator (refused inside a CUDA
+//! graph capture, as are device shape tensors).
+BoundCall bind_call(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10::Device device,
+                    const std::vector<at::Tensor>* outputs = nullptr);
+//! enqueueV3 on ``stream`` (null with the stand-in on the host).
+void enqueue_call(TRTEngine& engine, cudaStream_t stream);
+//! enqueue_call on the stream StreamOrder picks for the caller's current stream (stream_order.h), with the
+//! stream bookkeeping ended on every path out; on the host (stand-in without a GPU) a plain enqueue_call.
+void enqueue_ordered(TRTEngine& engine, c10::Device device);
+//! The outputs of an enqueued call (those of output allocators filled in).
+std::vector<at::Tensor> finish_call(TRTEngine& engine, BoundCall& call);
+
 //! TensorRT DataType <-> Torch dtype; nullopt for types Torch has no equivalent for (e.g. INT4).
 std::optional<at::ScalarType> to_torch_dtype(nvinfer1::DataType t);
 std::string trt_dtype_name(nvinfer1::DataType t);
