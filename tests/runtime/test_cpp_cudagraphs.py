@@ -20,9 +20,9 @@ from torch_tensorrt import runtime
 from torch_tensorrt.runtime import _cudagraphs, _graph_capture
 from torch_tensorrt.runtime._graph_capture import CudaGraphsMode
 from torch_tensorrt.runtime._module import TorchTensorRTModule
-from torch_tensorrt.runtime._record import EngineRecord
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cpp_build  # noqa: E402
 from _cudagraph_models import load_or_build  # noqa: E402
 from _emulated_graphs import EmulatedGraphs  # noqa: E402
 
@@ -95,8 +95,7 @@ def test_cpp_engine_records_replays_and_rerecords(emulated, models):
 def test_cpp_engine_with_data_dependent_outputs_runs_without_a_graph(emulated, capfd):
     # A stand-in plan (the stand-in does not simulate data-dependent shapes of simulated engines).
     plan = "torchtrt-fake-plan 1\nname positives\ninput x float32 1 4 8\noutput pos float32 positives x\n"
-    record = EngineRecord(name="positives", engine=plan.encode(), input_binding_names=["x"],
-                          output_binding_names=["pos"]).to_list()
+    record = cpp_build.stand_in_record(plan, ("x",), ("pos",), name="positives")
     engine = torch.classes.tensorrt.Engine(record)
     runtime.set_cudagraphs_mode(True)
     x = torch.tensor([0.5, -1.0, 2.0, -3.0])

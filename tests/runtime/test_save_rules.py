@@ -159,7 +159,10 @@ def test_incompatible_engine_is_refused_on_load(tmp_path, change, message):
     for k, v in change.items():
         setattr(record, k, v)
     state = {"version": 1, "name": "real", "record": record.to_list(), "weight_name_map": None}
-    with pytest.raises(_compat.EngineCompatibilityError, match=r"engine 'real' cannot run here: it was " + message):
+    # a real plan, on the Python runtime (the C++ runtime checks its own library when it installs a record)
+    with torch_tensorrt.runtime.runtime("python"), pytest.raises(
+        _compat.EngineCompatibilityError, match=r"engine 'real' cannot run here: it was " + message
+    ):
         TorchTensorRTModule().set_extra_state(state)
 
 
@@ -171,7 +174,7 @@ def test_version_compatible_engine_from_an_older_tensorrt_only_warns(caplog):
     record.trt_version = f"{major}.0.0"
     record.metadata = dict(record.metadata, settings=dict(record.metadata["settings"], version_compatible=True))
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="torch_tensorrt"):
+    with torch_tensorrt.runtime.runtime("python"), caplog.at_level(logging.WARNING, logger="torch_tensorrt"):
         TorchTensorRTModule().set_extra_state({"version": 1, "name": "real", "record": record.to_list()})
     assert any(f"{major}.0.0 (version-compatible)" in r.getMessage() for r in caplog.records)
 
