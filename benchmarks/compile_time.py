@@ -49,7 +49,9 @@ def import_overhead() -> tuple[float, float]:
         for _ in range(3):
             out = subprocess.run(
                 [sys.executable, "-c", f"import time; s=time.perf_counter(); {code}; print(time.perf_counter()-s)"],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             samples.append(float(out.stdout.strip().splitlines()[-1]))
         return statistics.median(samples)
@@ -70,13 +72,20 @@ def main() -> None:
             export_s, ep = _median_timed(lambda: torch.export.export(model, (x,)))
             convert_s, converted = _median_timed(lambda: convert_exported_program(ep, [x]))
             table.add_row(
-                label, f"{export_s:.3f}", f"{convert_s:.3f}", f"{target:.2f}", f"{len(converted.engine) / 1024:.0f}",
-                str(converted.network.network.num_layers), "yes" if convert_s <= target else "NO",
+                label,
+                f"{export_s:.3f}",
+                f"{convert_s:.3f}",
+                f"{target:.2f}",
+                f"{len(converted.engine) / 1024:.0f}",
+                str(converted.network.network.num_layers),
+                "yes" if convert_s <= target else "NO",
             )
     base, extra = import_overhead()
     console.print(table)
-    console.print(f"import torch: {base:.2f} s; import torch_tensorrt adds {extra:.3f} s (target <= 0.5 s) "
-                  f"[{torch_tensorrt._trt.info().flavour} {torch_tensorrt._trt.info().version}]")
+    console.print(
+        f"import torch: {base:.2f} s; import torch_tensorrt adds {extra:.3f} s (target <= 0.5 s) "
+        f"[{torch_tensorrt._trt.info().flavour} {torch_tensorrt._trt.info().version}]"
+    )
 
 
 if __name__ == "__main__":

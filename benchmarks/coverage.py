@@ -42,8 +42,11 @@ def family_table(junit: Path):
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for case in ET.parse(junit).getroot().iter("testcase"):
         family = case.get("classname", "").split(".")[-1].removeprefix("test_") or "?"
-        outcome = "failed" if case.find("failure") is not None or case.find("error") is not None else (
-            "skipped" if case.find("skipped") is not None else "passed")
+        outcome = (
+            "failed"
+            if case.find("failure") is not None or case.find("error") is not None
+            else ("skipped" if case.find("skipped") is not None else "passed")
+        )
         counts[family][outcome] += 1
     table = Table(title="harness cases per converter family")
     for col in ("family", "passed", "failed", "skipped"):

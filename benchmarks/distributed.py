@@ -39,8 +39,14 @@ def compile_rank(rank: int, world_size: int, model_name: str) -> dict[str, Any]:
     with torch.no_grad():
         error = (trt(x) - full(x)).abs().max().item()
     info = summarize(trt)
-    return {"engines": info.engines, "torch_ops": info.torch_ops, "only_collectives": info.only_collectives,
-            "seconds": seconds, "build_s": trt.compile_report.conversion_s, "error": error}
+    return {
+        "engines": info.engines,
+        "torch_ops": info.torch_ops,
+        "only_collectives": info.only_collectives,
+        "seconds": seconds,
+        "build_s": trt.compile_report.conversion_s,
+        "error": error,
+    }
 
 
 def main() -> None:
@@ -56,14 +62,30 @@ def main() -> None:
     args = parser.parse_args()
 
     table = Table(title=f"tensor-parallel {args.model} block: per-rank compile on CPU (gloo, simulated engines)")
-    for col in ("world", "rank", "engines", "left to PyTorch", "collectives only", "compile s", "of which build s",
-                "max |error|"):
+    for col in (
+        "world",
+        "rank",
+        "engines",
+        "left to PyTorch",
+        "collectives only",
+        "compile s",
+        "of which build s",
+        "max |error|",
+    ):
         table.add_column(col)
     for world in args.world_sizes:
         for rank, r in enumerate(run_ranks(compile_rank, world, "gloo", args.model, timeout=1200)):
             ops = ", ".join(op.split(".")[1] for op in r["torch_ops"]) or "-"
-            table.add_row(str(world), str(rank), str(r["engines"]), ops, "yes" if r["only_collectives"] else "NO",
-                          f"{r['seconds']:.2f}", f"{r['build_s']:.2f}", f"{r['error']:.1e}")
+            table.add_row(
+                str(world),
+                str(rank),
+                str(r["engines"]),
+                ops,
+                "yes" if r["only_collectives"] else "NO",
+                f"{r['seconds']:.2f}",
+                f"{r['build_s']:.2f}",
+                f"{r['error']:.1e}",
+            )
     make_console().print(table)
 
 

@@ -80,7 +80,9 @@ def _fmt(v: Any) -> str:
 
 def _cache_rows(label: str, ep: Any, args: tuple[Any, ...], simulated: bool, table: Table, **settings: Any) -> Any:
     """Cold then warm compile into a fresh cache directory; returns the cold module."""
-    cache = dict(cache_built_engines=True, reuse_cached_engines=True, engine_cache_dir=tempfile.mkdtemp(prefix="torchtrt-bench-"))
+    cache = dict(
+        cache_built_engines=True, reuse_cached_engines=True, engine_cache_dir=tempfile.mkdtemp(prefix="torchtrt-bench-")
+    )
     cold, cold_s, cold_builds = _compile(ep, args, simulated, **cache, **settings)
     warm, warm_s, warm_builds = _compile(ep, args, simulated, **cache, **settings)
     rc, rw = cold.compile_report, warm.compile_report
@@ -89,12 +91,22 @@ def _cache_rows(label: str, ep: Any, args: tuple[Any, ...], simulated: bool, tab
     cold_engine_s = sum(e.stage_s for e in rc.engines)
     warm_engine_s = sum(e.stage_s for e in rw.engines)
     kind = "simulated" if simulated else "real"
-    table.add_row(label, f"cold ({kind})", _fmt(cold_s), _fmt(rc.lowering_s), _fmt(cold_engine_s), str(cold_builds), "", "")
+    table.add_row(
+        label, f"cold ({kind})", _fmt(cold_s), _fmt(rc.lowering_s), _fmt(cold_engine_s), str(cold_builds), "", ""
+    )
     ratio = warm_engine_s / cold_engine_s
     # the target is for real engines; simulated entries also carry the recording of the network (JSON)
     verdict = ("yes" if ratio <= 0.15 else "NO") if not simulated else ""
-    table.add_row(label, f"warm ({kind})", _fmt(warm_s), _fmt(rw.lowering_s), _fmt(warm_engine_s), str(warm_builds),
-                  f"{100 * ratio:.1f}% of cold engines s", verdict)
+    table.add_row(
+        label,
+        f"warm ({kind})",
+        _fmt(warm_s),
+        _fmt(rw.lowering_s),
+        _fmt(warm_engine_s),
+        str(warm_builds),
+        f"{100 * ratio:.1f}% of cold engines s",
+        verdict,
+    )
     return cold
 
 
@@ -118,10 +130,26 @@ def bench(label: str, factory: Callable[[int], Any], table: Table) -> None:
     with torch.no_grad():
         err = (_first(refitted(*args)) - _first(model_b(*args))).abs().max().item()
     ours = refit_s - simulator[0]
-    table.add_row(label, "refit, all (simulated refitter)", _fmt(refit_s), "", "", str(refit_builds),
-                  f"{100 * refit_s / rebuild_s:.1f}% of rebuild; max |err| {err:.1e}", "")
-    table.add_row(label, "refit, our side (without simulator)", _fmt(ours), "", "", "",
-                  f"{100 * ours / rebuild_s:.1f}% of rebuild", "yes" if ours <= 0.25 * rebuild_s else "NO")
+    table.add_row(
+        label,
+        "refit, all (simulated refitter)",
+        _fmt(refit_s),
+        "",
+        "",
+        str(refit_builds),
+        f"{100 * refit_s / rebuild_s:.1f}% of rebuild; max |err| {err:.1e}",
+        "",
+    )
+    table.add_row(
+        label,
+        "refit, our side (without simulator)",
+        _fmt(ours),
+        "",
+        "",
+        "",
+        f"{100 * ours / rebuild_s:.1f}% of rebuild",
+        "yes" if ours <= 0.25 * rebuild_s else "NO",
+    )
 
 
 @contextlib.contextmanager
@@ -142,11 +170,17 @@ def _simulator_clock() -> Any:
                 return fn(*a, **k)
             finally:
                 spent[0] += time.perf_counter() - start
+
         return run
 
-    patched = [(_sim_runtime.Runtime, "deserialize_cuda_engine"), (_sim_refit.Refitter, "__init__"),
-               (_sim_refit.Refitter, "set_named_weights"), (_sim_refit.Refitter, "refit_cuda_engine"),
-               (_sim_refit.Refitter, "get_weights_prototype"), (_sim_refit.Refitter, "get_all_weights")]
+    patched = [
+        (_sim_runtime.Runtime, "deserialize_cuda_engine"),
+        (_sim_refit.Refitter, "__init__"),
+        (_sim_refit.Refitter, "set_named_weights"),
+        (_sim_refit.Refitter, "refit_cuda_engine"),
+        (_sim_refit.Refitter, "get_weights_prototype"),
+        (_sim_refit.Refitter, "get_all_weights"),
+    ]
     saved = [(cls, name, getattr(cls, name)) for cls, name in patched]
     for cls, name, fn in saved:
         setattr(cls, name, timed(fn))

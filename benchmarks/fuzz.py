@@ -52,8 +52,10 @@ def main() -> int:
     try:
         from rich.table import Table
 
-        table = Table(title=f"fuzz outcomes: {sum(campaign.table[f].total() for f in campaign.table)} cases, "
-                            f"seed {args.seed}, {elapsed:.0f} s")
+        table = Table(
+            title=f"fuzz outcomes: {sum(campaign.table[f].total() for f in campaign.table)} cases, "
+            f"seed {args.seed}, {elapsed:.0f} s"
+        )
         for col in ("family", "clean error", "correct", "wrong", "unclear error", "hang", "crash"):
             table.add_column(col, justify="left" if col == "family" else "right")
         for row in campaign.rows():

@@ -49,7 +49,7 @@ def table(results: list[CaseResult], by: str) -> Table:
     total: collections.Counter = collections.Counter()
     for r in results:
         col = column(r)
-        for key in (r.layer_types if by == "layer" else r.op_types):
+        for key in r.layer_types if by == "layer" else r.op_types:
             counts[key]["cases"] += 1
             counts[key][col] += 1
         total["cases"] += 1

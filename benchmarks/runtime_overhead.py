@@ -64,8 +64,12 @@ def make_modules(shape: tuple[int, ...]) -> dict[str, object]:
     dims = "x".join(map(str, shape))
     plan = f"torchtrt-fake-plan 1\nname identity\ninput x float32 {dims} {dims} {dims}\noutput y float32 copy x\n"
     noop = plan.replace("copy x", "noop x")  # the stand-in enqueues nothing: the C++ runtime's own cost
-    return {"python": identity_module(shape), "cpp": identity_module(shape, engine=plan.encode()),
-            "cpp_noop": identity_module(shape, engine=noop.encode()), "three_engines": three_engine_model(shape)}
+    return {
+        "python": identity_module(shape),
+        "cpp": identity_module(shape, engine=plan.encode()),
+        "cpp_noop": identity_module(shape, engine=noop.encode()),
+        "three_engines": three_engine_model(shape),
+    }
 
 
 class _ThreeEngines(torch.nn.Module):
@@ -84,8 +88,12 @@ def three_engine_model(shape: tuple[int, ...]) -> torch.fx.GraphModule:
     return graph_module(_ThreeEngines([identity_module(shape) for _ in range(3)]))
 
 
-def cuda_graph_rows(modules: dict[str, object], x: torch.Tensor, bench: Callable[[str, Callable[[], object]], None],
-                    rows: list[tuple[str, str]]) -> None:
+def cuda_graph_rows(
+    modules: dict[str, object],
+    x: torch.Tensor,
+    bench: Callable[[str, Callable[[], object]], None],
+    rows: list[tuple[str, str]],
+) -> None:
     """The CUDA-graph rows (CUDA tensors only); rows that this version of the package cannot run say so."""
     from torch_tensorrt import runtime
 
@@ -174,8 +182,10 @@ def main() -> None:
     ctx.execute_async_v3 = lambda handle: True
     try:
         bench("python: module, no-op enqueue (wrapper only)", lambda: py(x))
-        bench("python: torch.ops, no-op enqueue (wrapper only)",
-              lambda: torch.ops.tensorrt.execute_engine_python([x], py._blob, py._info))
+        bench(
+            "python: torch.ops, no-op enqueue (wrapper only)",
+            lambda: torch.ops.tensorrt.execute_engine_python([x], py._blob, py._info),
+        )
     finally:
         ctx.execute_async_v3 = simulated_enqueue
 
@@ -194,8 +204,10 @@ def main() -> None:
             cpp(xc)
             where = "CUDA" if cpp_device.type == "cuda" else "host memory"
             bench(f"cpp: module (stand-in TensorRT, {where})", lambda: cpp(xc))
-            bench(f"cpp: torch.ops.tensorrt.execute_engine ({where})",
-                  lambda: torch.ops.tensorrt.execute_engine([xc], cpp.engine))
+            bench(
+                f"cpp: torch.ops.tensorrt.execute_engine ({where})",
+                lambda: torch.ops.tensorrt.execute_engine([xc], cpp.engine),
+            )
             if "cpp_noop" in modules:
                 noop = modules["cpp_noop"]
                 noop.set_runtime("cpp")
@@ -210,7 +222,9 @@ def main() -> None:
     else:
         rows.append(("cpp: module", f"not measured: {cpp_runtime_reason()[:90]}"))
 
-    print(f"per-call overhead, no-op engine, input {tuple(shape)} on {device}, {args.calls} calls, torch {torch.__version__}")
+    print(
+        f"per-call overhead, no-op engine, input {tuple(shape)} on {device}, {args.calls} calls, torch {torch.__version__}"
+    )
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")

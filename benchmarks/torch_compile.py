@@ -106,7 +106,9 @@ class EngineTimer:
             _sim_runtime.ExecutionContext.execute_async_v3 = original  # type: ignore[method-assign]
 
 
-def _median_call(fn: Callable[[], Any], calls: int, sync: Callable[[], None], timer: EngineTimer) -> tuple[float, float]:
+def _median_call(
+    fn: Callable[[], Any], calls: int, sync: Callable[[], None], timer: EngineTimer
+) -> tuple[float, float]:
     """Median seconds per call, and median seconds inside engines per call."""
     totals, inside = [], []
     fn()
@@ -132,8 +134,10 @@ def run_model(name: str, args: argparse.Namespace, device: torch.device) -> Tabl
     torch._dynamo.reset()
     backend_stats(reset=True)
     timer = EngineTimer()
-    table = Table(title=f"torch.compile(backend='tensorrt'): {name} ({device.type}, "
-                        f"{'simulated' if args.simulate else 'real'} engines)")
+    table = Table(
+        title=f"torch.compile(backend='tensorrt'): {name} ({device.type}, "
+        f"{'simulated' if args.simulate else 'real'} engines)"
+    )
     for col in ("batch", "first call s", "dynamo graphs", "engine builds", "cache hits", "max |out - eager|"):
         table.add_column(col, justify="right")
     scope = _simulate() if args.simulate else contextlib.nullcontext()
@@ -151,8 +155,14 @@ def run_model(name: str, args: argparse.Namespace, device: torch.device) -> Tabl
                 first_output_s = now - start
             err = (out.float() - model(*inputs).float()).abs().max().item()
             s = backend_stats()
-            table.add_row(str(batch), f"{now - t0:.2f}", str(s.graphs_compiled), str(s.engines_built),
-                          str(s.cache_hits), f"{err:.1e}")
+            table.add_row(
+                str(batch),
+                f"{now - t0:.2f}",
+                str(s.graphs_compiled),
+                str(s.engines_built),
+                str(s.cache_hits),
+                f"{err:.1e}",
+            )
         compiled_s, engine_s = _median_call(lambda: compiled(*inputs), args.calls, sync, timer)
         eager_s, _ = _median_call(lambda: model(*inputs), args.calls, sync, timer)
         noop_s = None
@@ -162,12 +172,23 @@ def run_model(name: str, args: argparse.Namespace, device: torch.device) -> Tabl
     s = backend_stats()
     table.add_section()
     table.add_row("time to first output", f"{first_output_s:.2f} s", "", "", "", "")
-    table.add_row("over the sweep", "", f"{s.graphs_compiled} ({s.graphs_compiled - 1} recompiles)",
-                  str(s.engines_built), str(s.cache_hits), f"{s.fallbacks} in PyTorch")
+    table.add_row(
+        "over the sweep",
+        "",
+        f"{s.graphs_compiled} ({s.graphs_compiled - 1} recompiles)",
+        str(s.engines_built),
+        str(s.cache_hits),
+        f"{s.fallbacks} in PyTorch",
+    )
     batch = args.batches[-1]
-    table.add_row(f"steady state, batch {batch}", f"compiled {compiled_s * 1e3:.2f} ms", f"in engines {engine_s * 1e3:.2f} ms",
-                  f"host overhead {(compiled_s - engine_s) * 1e6:.0f} us", f"eager {eager_s * 1e3:.2f} ms",
-                  "" if noop_s is None else f"no-op engines {noop_s * 1e6:.0f} us")
+    table.add_row(
+        f"steady state, batch {batch}",
+        f"compiled {compiled_s * 1e3:.2f} ms",
+        f"in engines {engine_s * 1e3:.2f} ms",
+        f"host overhead {(compiled_s - engine_s) * 1e6:.0f} us",
+        f"eager {eager_s * 1e3:.2f} ms",
+        "" if noop_s is None else f"no-op engines {noop_s * 1e6:.0f} us",
+    )
     return table
 
 

@@ -47,7 +47,9 @@ def left_in_pytorch(gm: torch.fx.GraphModule) -> int:
     for n in gm.graph.nodes:
         if n.op == "call_module" and str(n.target).startswith("_run_on_gpu_"):
             sub = gm.get_submodule(str(n.target))
-            count += sum(1 for m in sub.graph.nodes if is_compute_node(m)) if isinstance(sub, torch.fx.GraphModule) else 1
+            count += (
+                sum(1 for m in sub.graph.nodes if is_compute_node(m)) if isinstance(sub, torch.fx.GraphModule) else 1
+            )
     return count
 
 
@@ -91,8 +93,19 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     console = make_console()
     table = Table(title=f"zoo compile ({args.precision}, size {args.size or 'default'})")
-    for col in ("model", "export s", "conversion s", "build s", "engines", "layers", "left to PyTorch", "engine MB",
-                "weight MB", "engine/weights", "ok"):
+    for col in (
+        "model",
+        "export s",
+        "conversion s",
+        "build s",
+        "engines",
+        "layers",
+        "left to PyTorch",
+        "engine MB",
+        "weight MB",
+        "engine/weights",
+        "ok",
+    ):
         table.add_column(col, justify="left" if col == "model" else "right")
     failures = 0
     with torch.no_grad():
@@ -111,12 +124,22 @@ def main(argv: Optional[list[str]] = None) -> int:
             ok = r["engines"] == 1 and r["left"] == 0 and size_ok
             failures += not ok
             table.add_row(
-                name, f"{r['export_s']:.2f}", f"{r['conversion_s']:.2f}", f"{r['build_s']:.2f}", str(r["engines"]),
-                str(r["layers"]), str(r["left"]), f"{r['engine_mb']:.1f}", f"{r['weight_mb']:.1f}", f"{r['ratio']:.3f}",
+                name,
+                f"{r['export_s']:.2f}",
+                f"{r['conversion_s']:.2f}",
+                f"{r['build_s']:.2f}",
+                str(r["engines"]),
+                str(r["layers"]),
+                str(r["left"]),
+                f"{r['engine_mb']:.1f}",
+                f"{r['weight_mb']:.1f}",
+                f"{r['ratio']:.3f}",
                 "yes" if ok else "[red]NO[/red]",
             )
     console.print(table)
-    console.print(f"targets: one engine per model, nothing left to PyTorch, fp32 engine <= {ENGINE_TO_WEIGHTS_TARGET}x weights")
+    console.print(
+        f"targets: one engine per model, nothing left to PyTorch, fp32 engine <= {ENGINE_TO_WEIGHTS_TARGET}x weights"
+    )
     return 1 if failures else 0
 
 

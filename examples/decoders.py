@@ -28,8 +28,14 @@ def _tiny(config_name: str, model_name: str, **extra: Any) -> Callable[[], torch
         import transformers
 
         cfg = getattr(transformers, config_name)(
-            vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, max_position_embeddings=64, **extra,
+            vocab_size=VOCAB,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=64,
+            **extra,
         )
         cfg._attn_implementation = "sdpa"
         return getattr(transformers, model_name)(cfg).eval()
@@ -103,14 +109,22 @@ class StaticCacheDecoder(torch.nn.Module):
         allowed = torch.arange(self.max_len, dtype=torch.int64)[None, :] <= positions[:, None]  # [s, max_len]
         mask = allowed[None, None].expand(ids.shape[0], 1, ids.shape[1], self.max_len)
         out = self.model(
-            input_ids=ids, attention_mask=mask, position_ids=positions[None].expand(ids.shape[0], -1),
-            cache=Cache(layers=layers), use_cache=True,
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions[None].expand(ids.shape[0], -1),
+            cache=Cache(layers=layers),
+            use_cache=True,
         )
         return out.logits
 
 
-def greedy(step: Callable[..., torch.Tensor], prompt: torch.Tensor, cache: Sequence[torch.Tensor], new_tokens: int,
-           decode: Optional[Callable[..., torch.Tensor]] = None) -> list[int]:
+def greedy(
+    step: Callable[..., torch.Tensor],
+    prompt: torch.Tensor,
+    cache: Sequence[torch.Tensor],
+    new_tokens: int,
+    decode: Optional[Callable[..., torch.Tensor]] = None,
+) -> list[int]:
     """Greedy generation: ``step`` runs the prompt (prefill), then ``decode`` (default: ``step``) one token at a
     time; ``cache`` is updated in place by each call. Returns the ``new_tokens`` generated token ids."""
     decode = decode or step

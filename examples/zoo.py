@@ -108,7 +108,9 @@ class _ReturnHidden(torch.nn.Module):
         return self.model(*args, return_dict=True).last_hidden_state
 
 
-def _hf(config_name: str, model_name: str, config: dict[str, Any], text: bool = True, size_key: str = "") -> Callable[[int], Built]:
+def _hf(
+    config_name: str, model_name: str, config: dict[str, Any], text: bool = True, size_key: str = ""
+) -> Callable[[int], Built]:
     """A transformers model from ``config`` (sdpa attention). Text models take ``(BATCH_SIZE, size)`` token ids
     from a 1000-token vocabulary; vision models ``(BATCH_SIZE, 3, size, size)`` images (``size_key`` names the
     config's image size)."""
@@ -145,9 +147,15 @@ def _unet(size: int) -> Built:
     from diffusers import UNet2DModel
 
     model = UNet2DModel(
-        sample_size=size, in_channels=3, out_channels=3, layers_per_block=1, block_out_channels=(32, 64),
-        down_block_types=("DownBlock2D", "AttnDownBlock2D"), up_block_types=("AttnUpBlock2D", "UpBlock2D"),
-        norm_num_groups=8, attention_head_dim=8,
+        sample_size=size,
+        in_channels=3,
+        out_channels=3,
+        layers_per_block=1,
+        block_out_channels=(32, 64),
+        down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+        up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+        norm_num_groups=8,
+        attention_head_dim=8,
     )
     return _UNetSample(model), (torch.randn(BATCH_SIZE, 3, size, size), torch.tensor([10.0, 500.0][:BATCH_SIZE]))
 
@@ -174,8 +182,13 @@ ZOO: list[ZooModel] = [
         size=16,
         requires="transformers",
     ),
-    ZooModel("clip_vision", _hf("CLIPVisionConfig", "CLIPVisionModel", {}, text=False, size_key="image_size"), BATCH, size=224,
-             requires="transformers"),
+    ZooModel(
+        "clip_vision",
+        _hf("CLIPVisionConfig", "CLIPVisionModel", {}, text=False, size_key="image_size"),
+        BATCH,
+        size=224,
+        requires="transformers",
+    ),
     # sample and timestep share the dynamic batch
     ZooModel("unet2d", _unet, {0: {0: (1, 4)}, 1: {0: (1, 4)}}, size=32, requires="diffusers"),
 ]

@@ -199,7 +199,7 @@ def main() -> None:
         full, x = make(args.model, device)
         sharded = shard(copy.deepcopy(full), device.type)
         start = time.perf_counter()
-        with torch.no_grad(), (torch_tensorrt.testing.simulate() if args.simulate else contextlib.nullcontext()):
+        with torch.no_grad(), torch_tensorrt.testing.simulate() if args.simulate else contextlib.nullcontext():
             trt = torch_tensorrt.compile(sharded, ir="dynamo", arg_inputs=[x], min_block_size=args.min_block_size)
         seconds = time.perf_counter() - start
         with torch.no_grad():

@@ -35,14 +35,29 @@ from torch_tensorrt._errors import SerializationError
 from torch_tensorrt._program_text import model_json_problem
 
 #: Members (relative to the archive's root folder) of the PT2 layout that ``torch.export.save`` writes.
-_PT2_COMMON = (r"archive_format", r"archive_version", r"byteorder", r"version", r"\.data/version",
-               r"\.data/serialization_id", r"\.format_version", r"\.storage_alignment")
+_PT2_COMMON = (
+    r"archive_format",
+    r"archive_version",
+    r"byteorder",
+    r"version",
+    r"\.data/version",
+    r"\.data/serialization_id",
+    r"\.format_version",
+    r"\.storage_alignment",
+)
 _EP_MEMBERS = re.compile(
-    "|".join(_PT2_COMMON + (
-        r"models/[^/]+\.json", r"data/weights/[^/]+_weights_config\.json", r"data/weights/weight_\d+",
-        r"data/constants/[^/]+_constants_config\.json", r"data/constants/(?:tensor|custom_obj|opaque_obj)_\d+",
-        r"data/sample_inputs/[^/]+\.pt", r"extra/.+",
-    ))
+    "|".join(
+        _PT2_COMMON
+        + (
+            r"models/[^/]+\.json",
+            r"data/weights/[^/]+_weights_config\.json",
+            r"data/weights/weight_\d+",
+            r"data/constants/[^/]+_constants_config\.json",
+            r"data/constants/(?:tensor|custom_obj|opaque_obj)_\d+",
+            r"data/sample_inputs/[^/]+\.pt",
+            r"extra/.+",
+        )
+    )
 )
 _TS_MEMBERS = re.compile(
     r"data\.pkl|constants\.pkl|version|byteorder|\.data/serialization_id|\.data/version|\.format_version|"
@@ -62,7 +77,6 @@ _ENGINE_GLOBALS = re.compile(r"__torch__\.torch\.classes\.tensorrt Engine|torch\
 MAX_RATIO, MAX_MEMBER = 200, 1 << 34  # zip-bomb limits: inflation ratio, uncompressed member size
 
 
-
 @dataclass
 class Archive:
     """A checked zip archive held in memory."""
@@ -77,7 +91,15 @@ class Archive:
     def read(self, rel: str) -> bytes:
         try:
             return self._zip.read(self.members[rel])  # type: ignore[union-attr]
-        except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, OSError, EOFError, RuntimeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            NotImplementedError,
+            ValueError,
+            OSError,
+            EOFError,
+            RuntimeError,
+        ) as exc:
             raise self.fail(f"member {self.root}/{rel} cannot be read ({type(exc).__name__}: {exc})") from None
 
     def stream(self) -> io.BytesIO:
@@ -114,8 +136,12 @@ def open_archive(path: str) -> Archive:
         if info.flag_bits & 0x1:
             raise SerializationError(f"{where}: member {n!r} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise SerializationError(f"{where}: member {n!r} uses an unsupported compression method {info.compress_type}")
-        if info.file_size > MAX_MEMBER or (info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > MAX_RATIO * info.compress_size + (1 << 20)):
+            raise SerializationError(
+                f"{where}: member {n!r} uses an unsupported compression method {info.compress_type}"
+            )
+        if info.file_size > MAX_MEMBER or (
+            info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > MAX_RATIO * info.compress_size + (1 << 20)
+        ):
             raise SerializationError(f"{where}: member {n!r} inflates to {info.file_size} bytes (zip bomb?)")
     try:
         bad = zf.testzip()
@@ -127,9 +153,11 @@ def open_archive(path: str) -> Archive:
     if len(roots) != 1 or any("/" not in n for n in names):
         if "serialized_exported_program.json" in names:
             return Archive(path, data, "exported_program_legacy", "", {n: i for n, i in zip(names, infos)}, zf)
-        raise SerializationError(f"{where} is a zip archive of no known PyTorch format (members are not under one folder)")
+        raise SerializationError(
+            f"{where} is a zip archive of no known PyTorch format (members are not under one folder)"
+        )
     root = roots.pop()
-    members = {n[len(root) + 1:]: i for n, i in zip(names, infos)}
+    members = {n[len(root) + 1 :]: i for n, i in zip(names, infos)}
     archive = Archive(path, data, "", root, members, zf)
     archive.format = _detect(archive)
     return archive
@@ -155,20 +183,28 @@ def _detect(a: Archive) -> str:
 # ----------------------------------------------------------------------------------------- untrusted files
 def check_untrusted(a: Archive) -> None:
     """Refuse (naming the member) anything in ``a`` that would run code from the file when torch loads it."""
-    trust = "; load it with torch_tensorrt.load(..., trust_code=True) only if you trust the file (that runs code from it)"
+    trust = (
+        "; load it with torch_tensorrt.load(..., trust_code=True) only if you trust the file (that runs code from it)"
+    )
     if a.format == "pickle":
-        raise a.fail("is a torch.save pickle of a whole module, and unpickling runs code from the file; use "
-                     "torch.load(path, weights_only=False) or torch_tensorrt.load(path, trust_code=True) "
-                     "(allow_pickle=True) if you trust the file")
+        raise a.fail(
+            "is a torch.save pickle of a whole module, and unpickling runs code from the file; use "
+            "torch.load(path, weights_only=False) or torch_tensorrt.load(path, trust_code=True) "
+            "(allow_pickle=True) if you trust the file"
+        )
     if a.format == "aot_inductor":
         so = sorted(n for n in a.members if n.startswith("data/aotinductor/") and n.endswith(".so"))
-        raise a.fail(f"is an AOTInductor package: loading it loads native code from the file "
-                     f"({', '.join(f'{a.root}/{n}' for n in so) or 'data/aotinductor/'})" + trust)
+        raise a.fail(
+            f"is an AOTInductor package: loading it loads native code from the file "
+            f"({', '.join(f'{a.root}/{n}' for n in so) or 'data/aotinductor/'})" + trust
+        )
     if a.format == "exported_program_legacy":
-        raise a.fail("is a torch.export archive of the pre-2.8 format, whose state dict and constants torch "
-                     "unpickles" + trust)
+        raise a.fail(
+            "is a torch.export archive of the pre-2.8 format, whose state dict and constants torch unpickles" + trust
+        )
     checks: dict[str, Callable[[Archive, str], None]] = {
-        "exported_program": _check_exported_program, "torchscript": _check_torchscript,
+        "exported_program": _check_exported_program,
+        "torchscript": _check_torchscript,
     }
     checks[a.format](a, trust)
 
@@ -183,15 +219,19 @@ def _json(a: Archive, rel: str) -> Any:
 def _check_exported_program(a: Archive, trust: str) -> None:
     for rel in a.members:
         if not _EP_MEMBERS.fullmatch(rel):
-            raise a.fail(f"member {a.root}/{rel} does not belong to an ExportedProgram archive (refused: torch "
-                         f"would load what it does not expect)" + trust)
+            raise a.fail(
+                f"member {a.root}/{rel} does not belong to an ExportedProgram archive (refused: torch "
+                f"would load what it does not expect)" + trust
+            )
     if "archive_version" not in a.members or a.read("archive_version") != b"0":
         raise a.fail(f"member {a.root}/archive_version is missing or not '0'")
     for rel in sorted(a.members):
         if re.fullmatch(r"data/(weights|constants)/[^/]+_(weights|constants)_config\.json", rel):
             _check_payload_config(a, rel, trust)
         elif rel.startswith("data/constants/opaque_obj_"):
-            raise a.fail(f"member {a.root}/{rel} is an opaque-object constant, which torch loads with pickle.loads" + trust)
+            raise a.fail(
+                f"member {a.root}/{rel} is an opaque-object constant, which torch loads with pickle.loads" + trust
+            )
         elif re.fullmatch(r"models/[^/]+\.json", rel):
             problem = model_json_problem(_json(a, rel))
             if problem:
@@ -212,15 +252,21 @@ def _check_payload_config(a: Archive, rel: str, trust: str) -> None:
         name = meta["path_name"]
         member = f"{folder}/{name}"
         if not re.fullmatch(r"(tensor|custom_obj|opaque_obj|weight)_\d+", name) or member not in a.members:
-            raise a.fail(f"member {a.root}/{rel}: entry {fqn!r} points at {name!r}, which is not a member of the archive")
+            raise a.fail(
+                f"member {a.root}/{rel}: entry {fqn!r} points at {name!r}, which is not a member of the archive"
+            )
         if name.startswith("opaque_obj_"):
-            raise a.fail(f"constant {fqn!r} (member {a.root}/{member}) is an opaque object, which torch loads "
-                         "with pickle.loads" + trust)
+            raise a.fail(
+                f"constant {fqn!r} (member {a.root}/{member}) is an opaque object, which torch loads "
+                "with pickle.loads" + trust
+            )
         if name.startswith("custom_obj_"):
             _check_pickle_globals(a, member, _ENGINE_GLOBALS, trust, nested=True)
         elif meta.get("use_pickle") is not False:
-            raise a.fail(f"{'weight' if 'weights' in folder else 'constant'} {fqn!r} (member {a.root}/{member}) is "
-                         "stored as a pickle (use_pickle), which torch loads with torch.load(weights_only=False)" + trust)
+            raise a.fail(
+                f"{'weight' if 'weights' in folder else 'constant'} {fqn!r} (member {a.root}/{member}) is "
+                "stored as a pickle (use_pickle), which torch loads with torch.load(weights_only=False)" + trust
+            )
 
 
 def _pickles_in(a: Archive, member: str, nested: bool) -> list[tuple[str, bytes]]:
@@ -268,7 +314,9 @@ def pickle_globals(data: bytes) -> list[str]:
     return found
 
 
-def _check_pickle_globals(a: Archive, member: str, allowed: "re.Pattern[str]", trust: str, nested: bool = False) -> None:
+def _check_pickle_globals(
+    a: Archive, member: str, allowed: "re.Pattern[str]", trust: str, nested: bool = False
+) -> None:
     for label, data in _pickles_in(a, member, nested):
         try:
             names = pickle_globals(data)
@@ -276,8 +324,10 @@ def _check_pickle_globals(a: Archive, member: str, allowed: "re.Pattern[str]", t
             raise a.fail(f"member {a.root}/{label} is not a pickle torch reads ({exc})" + trust) from None
         for g in names:
             if not allowed.fullmatch(g):
-                raise a.fail(f"member {a.root}/{label} refers to {g.replace(' ', '.')!r}, which unpickling would "
-                             "import and call" + trust)
+                raise a.fail(
+                    f"member {a.root}/{label} refers to {g.replace(' ', '.')!r}, which unpickling would "
+                    "import and call" + trust
+                )
 
 
 def _check_weights_only(a: Archive, rel: str, trust: str) -> None:
@@ -289,8 +339,10 @@ def _check_weights_only(a: Archive, rel: str, trust: str) -> None:
         torch.load(io.BytesIO(a.read(rel)), weights_only=True)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise a.fail(f"member {a.root}/{rel} (sample inputs) does not load with weights_only=True, and torch "
-                     f"would then unpickle it ({first})" + trust) from None
+        raise a.fail(
+            f"member {a.root}/{rel} (sample inputs) does not load with weights_only=True, and torch "
+            f"would then unpickle it ({first})" + trust
+        ) from None
 
 
 def _check_torchscript(a: Archive, trust: str) -> None:
@@ -304,4 +356,6 @@ def _check_torchscript(a: Archive, trust: str) -> None:
             try:
                 a.read(rel).decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise a.fail(f"member {a.root}/{rel} (TorchScript code) is not valid UTF-8 (byte {exc.start})") from None
+                raise a.fail(
+                    f"member {a.root}/{rel} (TorchScript code) is not valid UTF-8 (byte {exc.start})"
+                ) from None

@@ -66,7 +66,9 @@ def script_module_engines(module: Any) -> Iterator[tuple[str, Any]]:
 
     for name, sub in module.named_modules():
         graphs = [getattr(sub, method).graph for method in sub._c._method_names()]
-        for graph, kind in ((g, k) for g in graphs for k in ("tensorrt::execute_engine", "tensorrt::execute_engine_python")):
+        for graph, kind in (
+            (g, k) for g in graphs for k in ("tensorrt::execute_engine", "tensorrt::execute_engine_python")
+        ):
             for node in graph.findAllNodes(kind):
                 holder = list(node.inputs())[1].node()
                 if holder.kind() == "prim::GetAttr":
@@ -137,15 +139,21 @@ def trace_to_torchscript(module: torch.nn.Module, inputs: UserInputs) -> torch.j
         try:
             bound = inspect.signature(module.forward).bind(*args, **kwargs)
         except TypeError as exc:
-            raise ValueError(f"torch_tensorrt.save: the inputs do not match {type(module).__name__}.forward: {exc}") from exc
+            raise ValueError(
+                f"torch_tensorrt.save: the inputs do not match {type(module).__name__}.forward: {exc}"
+            ) from exc
         kwargs, args = dict(bound.arguments), ()
     with FakeTensorMode(allow_non_fake_inputs=True) as mode:
         fake = lambda v: mode.from_tensor(v) if isinstance(v, torch.Tensor) else v  # noqa: E731
         fargs = tuple(fake(a) for a in args)
         fkwargs = {k: fake(v) for k, v in kwargs.items()}
         return torch.jit.trace(
-            module, fargs if fargs else None, example_kwarg_inputs=fkwargs or None, strict=False,
-            check_trace=False, _store_inputs=False,
+            module,
+            fargs if fargs else None,
+            example_kwarg_inputs=fkwargs or None,
+            strict=False,
+            check_trace=False,
+            _store_inputs=False,
         )
 
 

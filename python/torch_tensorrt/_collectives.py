@@ -25,14 +25,16 @@ import torch
 import torch.fx
 
 #: Operator namespaces whose ops communicate (or wait for communication) on a process group.
-COLLECTIVE_NAMESPACES = frozenset({
-    "_c10d_functional",           # torch.distributed._functional_collectives, DTensor redistribution
-    "_c10d_functional_autograd",  # the differentiable spellings of the same
-    "c10d_functional",            # legacy functional collectives
-    "c10d",                       # in-place collectives (dist.all_reduce traced as an op)
-    "_dtensor",                   # DTensor's own (shard_dim_alltoall, mesh_get_process_group)
-    "device_mesh",                # DeviceMesh helpers DTensor may trace
-})
+COLLECTIVE_NAMESPACES = frozenset(
+    {
+        "_c10d_functional",  # torch.distributed._functional_collectives, DTensor redistribution
+        "_c10d_functional_autograd",  # the differentiable spellings of the same
+        "c10d_functional",  # legacy functional collectives
+        "c10d",  # in-place collectives (dist.all_reduce traced as an op)
+        "_dtensor",  # DTensor's own (shard_dim_alltoall, mesh_get_process_group)
+        "device_mesh",  # DeviceMesh helpers DTensor may trace
+    }
+)
 
 #: Why a collective stays in PyTorch (partition and coverage reports).
 COLLECTIVE_REASON = "collective: runs in PyTorch on the process group"
@@ -147,7 +149,8 @@ def check_rank(path: str, current: Optional[RankInfo] = None) -> Optional[RankIn
         raise RankMismatchError(
             f"torch_tensorrt.load: {path!r} is rank {saved.rank} of a tensor-parallel program saved with world size "
             f"{saved.world_size}, but this process runs with world size {current.world_size}"
-            + (" (torch.distributed is not initialized)" if not current.backend else "") + hint
+            + (" (torch.distributed is not initialized)" if not current.backend else "")
+            + hint
         )
     if saved.rank != current.rank:
         raise RankMismatchError(

@@ -100,7 +100,9 @@ def convert_method_to_trt_engine(
     from torch_tensorrt.dynamo import _frontend, convert_exported_program_to_serialized_trt_engine
 
     if method_name != "forward":
-        raise ValueError(f"convert_method_to_trt_engine: only method_name='forward' can be exported, got {method_name!r}")
+        raise ValueError(
+            f"convert_method_to_trt_engine: only method_name='forward' can be exported, got {method_name!r}"
+        )
     if ir not in ("dynamo", "default", "exported_program"):
         raise ValueError(f"convert_method_to_trt_engine: ir={ir!r} is not supported; use 'dynamo'")
     where = "torch_tensorrt.convert_method_to_trt_engine"
@@ -128,8 +130,13 @@ def enabled_features() -> FeatureSet:
 
     return FeatureSet(
         torchscript_frontend=bool(cpp_runtime_available()),  # ir="ts" produces TorchScript for the C++ runtime
-        torch_tensorrt_runtime=bool(cpp_runtime_available()), dynamo_frontend=True,
-        fx_frontend=False, refit=True, qdp_plugin=False, windows_cross_compile=False, tensorrt_rtx=True,
+        torch_tensorrt_runtime=bool(cpp_runtime_available()),
+        dynamo_frontend=True,
+        fx_frontend=False,
+        refit=True,
+        qdp_plugin=False,
+        windows_cross_compile=False,
+        tensorrt_rtx=True,
     )
 
 
@@ -157,6 +164,12 @@ def load(*args: Any, **kwargs: Any) -> Any:
 
 
 __all__ = [
-    "compile", "convert_exported_program_to_trt_engine", "convert_method_to_trt_engine", "save", "load", "Input",
-    "FeatureSet", "enabled_features",
+    "compile",
+    "convert_exported_program_to_trt_engine",
+    "convert_method_to_trt_engine",
+    "save",
+    "load",
+    "Input",
+    "FeatureSet",
+    "enabled_features",
 ]

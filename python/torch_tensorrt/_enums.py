@@ -77,9 +77,16 @@ class dtype(enum.Enum):  # noqa: N801 (the incumbent's name)
 
 
 _TORCH: dict[dtype, torch.dtype] = {
-    dtype.u8: torch.uint8, dtype.i8: torch.int8, dtype.i32: torch.int32, dtype.i64: torch.int64,
-    dtype.f16: torch.float16, dtype.f32: torch.float32, dtype.f64: torch.float64, dtype.b: torch.bool,
-    dtype.bf16: torch.bfloat16, dtype.f8: torch.float8_e4m3fn,
+    dtype.u8: torch.uint8,
+    dtype.i8: torch.int8,
+    dtype.i32: torch.int32,
+    dtype.i64: torch.int64,
+    dtype.f16: torch.float16,
+    dtype.f32: torch.float32,
+    dtype.f64: torch.float64,
+    dtype.b: torch.bool,
+    dtype.bf16: torch.bfloat16,
+    dtype.f8: torch.float8_e4m3fn,
 }
 
 

@@ -105,7 +105,13 @@ class Input:
         """A static Input with the tensor's shape and dtype (the tensor is kept as an example value)."""
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"Input.from_tensor expects a torch.Tensor, got {type(tensor).__name__}")
-        fmt = torch.channels_last if tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last) and not tensor.is_contiguous() else torch.contiguous_format
+        fmt = (
+            torch.channels_last
+            if tensor.dim() == 4
+            and tensor.is_contiguous(memory_format=torch.channels_last)
+            and not tensor.is_contiguous()
+            else torch.contiguous_format
+        )
         return cls(shape=tuple(tensor.shape), dtype=tensor.dtype, name=name, format=fmt, torch_tensor=tensor)
 
     @classmethod
@@ -181,15 +187,19 @@ class Input:
         if not self.is_dynamic:
             return None
         return {
-            i: _shared_dim(self.shared_dims[i], self._min[i], self._max[i]) if i in self.shared_dims
+            i: _shared_dim(self.shared_dims[i], self._min[i], self._max[i])
+            if i in self.shared_dims
             else torch.export.Dim.DYNAMIC(min=self._min[i], max=self._max[i])
             for i in self.dynamic_dims()
         }
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Input)
-            and (self._min, self._opt, self._max, self.dtype, self.name) == (other._min, other._opt, other._max, other.dtype, other.name)
+        return isinstance(other, Input) and (self._min, self._opt, self._max, self.dtype, self.name) == (
+            other._min,
+            other._opt,
+            other._max,
+            other.dtype,
+            other.name,
         )
 
     def __hash__(self) -> int:

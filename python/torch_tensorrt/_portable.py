@@ -216,7 +216,7 @@ def for_python_runtime(data: bytes, fmt: str) -> bytes:
 def _rewrite_exported_program(records: dict[str, bytes]) -> dict[str, bytes]:
     out = dict(records)
     for model_path in [n for n in records if re.fullmatch(r"models/[^/]+\.json", n)]:
-        model_name = model_path[len("models/"):-len(".json")]
+        model_name = model_path[len("models/") : -len(".json")]
         config_path = f"data/constants/{model_name}_constants_config.json"
         if ENGINE_CLASS.encode() not in records[model_path]:
             continue
@@ -246,11 +246,20 @@ def _rewrite_exported_program(records: dict[str, bytes]) -> dict[str, bytes]:
             out.pop(obj_path, None)
             out[f"data/constants/{tensor_path}"] = blob
             meta = {
-                "dtype": _UINT8, "sizes": [{"as_int": len(blob)}], "requires_grad": False,
-                "device": {"type": "cpu", "index": None}, "strides": [{"as_int": 1}],
-                "storage_offset": {"as_int": 0}, "layout": _STRIDED,
+                "dtype": _UINT8,
+                "sizes": [{"as_int": len(blob)}],
+                "requires_grad": False,
+                "device": {"type": "cpu", "index": None},
+                "strides": [{"as_int": 1}],
+                "storage_offset": {"as_int": 0},
+                "layout": _STRIDED,
             }
-            config["config"][fqn] = {"path_name": tensor_path, "is_param": False, "use_pickle": False, "tensor_meta": meta}
+            config["config"][fqn] = {
+                "path_name": tensor_path,
+                "is_param": False,
+                "use_pickle": False,
+                "tensor_meta": meta,
+            }
             spec.clear()
             spec["tensor_constant"] = {"arg": {"name": placeholder}, "tensor_constant_name": fqn}
             graph["custom_obj_values"].pop(placeholder, None)
@@ -285,9 +294,16 @@ _CALL = "ops.tensorrt.execute_engine("
 
 def _tensor(key: str, size: int, classes: dict[tuple[str, str], type]) -> Any:
     """A placeholder for ``torch._utils._rebuild_tensor_v2`` of a ``uint8`` storage ``key`` of ``size`` bytes."""
-    rebuild = classes.setdefault(("torch._utils", "_rebuild_tensor_v2"), type("_rebuild_tensor_v2", (_Opaque,), {"_global": ("torch._utils", "_rebuild_tensor_v2")}))
-    storage = classes.setdefault(("torch", "ByteStorage"), type("ByteStorage", (_Opaque,), {"_global": ("torch", "ByteStorage")}))
-    ordered = classes.setdefault(("collections", "OrderedDict"), type("OrderedDict", (_Opaque,), {"_global": ("collections", "OrderedDict")}))
+    rebuild = classes.setdefault(
+        ("torch._utils", "_rebuild_tensor_v2"),
+        type("_rebuild_tensor_v2", (_Opaque,), {"_global": ("torch._utils", "_rebuild_tensor_v2")}),
+    )
+    storage = classes.setdefault(
+        ("torch", "ByteStorage"), type("ByteStorage", (_Opaque,), {"_global": ("torch", "ByteStorage")})
+    )
+    ordered = classes.setdefault(
+        ("collections", "OrderedDict"), type("OrderedDict", (_Opaque,), {"_global": ("collections", "OrderedDict")})
+    )
     return rebuild(_Pid(("storage", storage, key, "cpu", size)), 0, (size,), (1,), False, ordered())
 
 
@@ -359,7 +375,7 @@ def _rewrite_torchscript(records: dict[str, bytes]) -> dict[str, bytes]:
 def _rewrite_code(text: str, path: str, engines: dict[str, str]) -> str:
     """The code of one TorchScript file with its engine attributes typed ``Tensor`` and its engine calls on the
     Python op, each with the info of the engine its class holds."""
-    module = path[len("code/"):-len(".py")].replace("/", ".")
+    module = path[len("code/") : -len(".py")].replace("/", ".")
     pieces = []
     starts = [m.start() for m in _CLASS.finditer(text)] + [len(text)]
     if starts[0] > 0:
@@ -371,7 +387,6 @@ def _rewrite_code(text: str, path: str, engines: dict[str, str]) -> str:
         section = re.sub(rf"(\n\s+\w+ : ){re.escape(ENGINE_CLASS)}\b", r"\1Tensor", section)
         pieces.append(_rewrite_calls(section, qual, engines))
     return "".join(pieces)
-
 
 
 def _rewrite_calls(section: str, qual: str, engines: dict[str, str]) -> str:
@@ -386,7 +401,7 @@ def _rewrite_calls(section: str, qual: str, engines: dict[str, str]) -> str:
         while depth and i < len(section):
             depth += {"(": 1, ")": -1}.get(section[i], 0)
             i += 1
-        args = section[at + len(_CALL): i - 1]
+        args = section[at + len(_CALL) : i - 1]
         engine_arg = args.rsplit(",", 1)[-1].strip()
         if engine_arg.startswith("CONSTANTS."):
             info = engines.get(engine_arg)

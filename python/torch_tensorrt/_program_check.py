@@ -94,7 +94,11 @@ def _script_engine_calls(module: torch.jit.ScriptModule) -> Iterator[tuple[str, 
                 info = None
                 if node.inputsSize() > 2:
                     info_node = node.inputsAt(2).node()
-                    if info_node.kind() == "prim::Constant" and info_node.hasAttribute("value") and info_node.kindOf("value") == "s":
+                    if (
+                        info_node.kind() == "prim::Constant"
+                        and info_node.hasAttribute("value")
+                        and info_node.kindOf("value") == "s"
+                    ):
                         info = info_node.s("value")
                     else:
                         info = ""  # not a constant: refused by parse_info

@@ -20,12 +20,17 @@ import re
 from typing import Any, Iterator
 
 #: Python operators and math functions torch.export emits as node targets (symbolic integer arithmetic).
-OPERATOR_TARGETS = frozenset(
-    "_operator." + n
-    for n in "getitem add sub mul floordiv truediv mod neg pos pow eq ne lt le gt ge and_ or_ xor not_ abs invert "
-    "lshift rshift matmul".split()
-) | frozenset(f"math.{n}" for n in ("ceil", "floor", "trunc", "sqrt")) | frozenset(
-    f"torch.{n}" for n in ("sym_max", "sym_min", "sym_float", "sym_int", "sym_not", "sym_ite", "sym_sum", "_sym_sqrt")
+OPERATOR_TARGETS = (
+    frozenset(
+        "_operator." + n
+        for n in "getitem add sub mul floordiv truediv mod neg pos pow eq ne lt le gt ge and_ or_ xor not_ abs invert "
+        "lshift rshift matmul".split()
+    )
+    | frozenset(f"math.{n}" for n in ("ceil", "floor", "trunc", "sqrt"))
+    | frozenset(
+        f"torch.{n}"
+        for n in ("sym_max", "sym_min", "sym_float", "sym_int", "sym_not", "sym_ite", "sym_sum", "_sym_sqrt")
+    )
 )
 _OP_TARGET = re.compile(r"torch\.ops\.(?!__)[A-Za-z_]\w*\.(?!__)[A-Za-z_]\w*(?:\.(?!__)[A-Za-z_]\w*)?")
 

@@ -136,7 +136,11 @@ def _load_exported_program(path: str, request: LoadRequest) -> torch.export.Expo
     assert request.archive is not None
     with _torch_export_cause() as cause:
         try:
-            ep = torch.export.load(_for_this_runtime(request.archive, "exported_program"), extra_files=request.extra_files, **request.kwargs)
+            ep = torch.export.load(
+                _for_this_runtime(request.archive, "exported_program"),
+                extra_files=request.extra_files,
+                **request.kwargs,
+            )
         except Exception as exc:
             detail = f"{exc}" + (f" (cause: {cause[0]})" if cause else "")
             raise SerializationError(
@@ -192,9 +196,13 @@ def _is_torchscript(names: list[str]) -> bool:
 def _load_torchscript(path: str, request: LoadRequest) -> Any:
     assert request.archive is not None
     try:
-        module = torch.jit.load(_for_this_runtime(request.archive, "torchscript"), _extra_files=request.extra_files, **request.kwargs)
+        module = torch.jit.load(
+            _for_this_runtime(request.archive, "torchscript"), _extra_files=request.extra_files, **request.kwargs
+        )
     except Exception as exc:
-        raise SerializationError(f"torch_tensorrt.load: {path!r} is a TorchScript archive that failed to load: {exc}") from exc
+        raise SerializationError(
+            f"torch_tensorrt.load: {path!r} is a TorchScript archive that failed to load: {exc}"
+        ) from exc
     validate_script_module(module, path)
     return module
 
@@ -232,7 +240,9 @@ def _load_aot_inductor(path: str, request: LoadRequest) -> Any:
     try:
         return aoti_load_package(path, **request.kwargs)
     except Exception as exc:
-        raise SerializationError(f"torch_tensorrt.load: {path!r} is an AOTInductor package that failed to load: {exc}") from exc
+        raise SerializationError(
+            f"torch_tensorrt.load: {path!r} is an AOTInductor package that failed to load: {exc}"
+        ) from exc
 
 
 # ----------------------------------------------------------------------------------------------- pickle

@@ -26,9 +26,14 @@ from torch_tensorrt._enums import to_torch_dtype
 #: Precisions the network may compute in. float32 is always allowed; float16/bfloat16 cast the float computation.
 SUPPORTED_PRECISIONS = (torch.float32, torch.float16, torch.bfloat16)
 _PRECISION_ALIASES = {
-    "fp32": torch.float32, "float32": torch.float32, "float": torch.float32,
-    "fp16": torch.float16, "float16": torch.float16, "half": torch.float16,
-    "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
+    "fp32": torch.float32,
+    "float32": torch.float32,
+    "float": torch.float32,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+    "half": torch.float16,
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
 }
 
 
@@ -215,14 +220,19 @@ class CompilationSettings:
             raise ValueError(f"optimization_level must be in 0..5, got {self.optimization_level}")
         if not isinstance(self.dynamic_shape_max, int) or self.dynamic_shape_max < 1:
             raise ValueError(f"dynamic_shape_max must be an int >= 1, got {self.dynamic_shape_max!r}")
-        if not isinstance(self.max_cuda_graphs, int) or isinstance(self.max_cuda_graphs, bool) or self.max_cuda_graphs < 1:
+        if (
+            not isinstance(self.max_cuda_graphs, int)
+            or isinstance(self.max_cuda_graphs, bool)
+            or self.max_cuda_graphs < 1
+        ):
             raise ValueError(f"max_cuda_graphs must be an int >= 1, got {self.max_cuda_graphs!r}")
         if self.workspace_size < 0:
             raise ValueError(f"workspace_size must be >= 0, got {self.workspace_size}")
         if not isinstance(self.engine_cache_size, int) or self.engine_cache_size < 0:
             raise ValueError(f"engine_cache_size must be an int >= 0 (bytes), got {self.engine_cache_size!r}")
         if self.custom_engine_cache is not None and not (
-            callable(getattr(self.custom_engine_cache, "save", None)) and callable(getattr(self.custom_engine_cache, "load", None))
+            callable(getattr(self.custom_engine_cache, "save", None))
+            and callable(getattr(self.custom_engine_cache, "load", None))
         ):
             raise TypeError(
                 f"custom_engine_cache must have save(key, data) and load(key) methods (subclass "
@@ -260,7 +270,9 @@ class CompilationSettings:
             if key == "make_refittable":  # the incumbent's older spelling of immutable_weights=False
                 key, value = "immutable_weights", not value
             if key in NO_EFFECT_KEYWORDS:
-                warn_once(key, f"compilation setting {key!r} is accepted and has no effect here: {NO_EFFECT_KEYWORDS[key]}")
+                warn_once(
+                    key, f"compilation setting {key!r} is accepted and has no effect here: {NO_EFFECT_KEYWORDS[key]}"
+                )
                 continue
             if key in _WARN_WHEN_SET and value not in (None, False):
                 warn_once(key, f"compilation setting {key!r} is stored and has no effect here: {_WARN_WHEN_SET[key]}")

@@ -23,4 +23,6 @@ class UnsupportedModule(types.ModuleType):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
-        raise NotSupportedInThisBuild(f"{self.__name__}.{attr}: {self._feature} is not supported in this build ({self._why})")
+        raise NotSupportedInThisBuild(
+            f"{self.__name__}.{attr}: {self._feature} is not supported in this build ({self._why})"
+        )

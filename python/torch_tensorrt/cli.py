@@ -78,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("compile", help="compile a model into one TensorRT engine file")
     c.add_argument("model", help="FILE.py:FACTORY; the factory returns a model or (model, example_inputs)")
-    c.add_argument("--input", action="append", default=[], help="static input shape, e.g. 1x3x224x224 (repeat per input)")
+    c.add_argument(
+        "--input", action="append", default=[], help="static input shape, e.g. 1x3x224x224 (repeat per input)"
+    )
     c.add_argument("--input-range", action="append", default=[], help="MIN:OPT:MAX shapes of the i-th input (dynamic)")
     c.add_argument("--dtype", default="float32", help="input dtype (default float32)")
     c.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"], help="compute precision")
@@ -124,7 +126,9 @@ def build_inputs(args: argparse.Namespace, examples: Optional[Sequence[Any]]) ->
         if base is not None:
             base_shape = base.opt_shape if isinstance(base, Input) else tuple(base.shape)
             if len(base_shape) != len(opt):
-                raise UsageError(f"--input-range {i}: rank {len(opt)} does not match input {i} of rank {len(base_shape)}")
+                raise UsageError(
+                    f"--input-range {i}: rank {len(opt)} does not match input {i} of rank {len(base_shape)}"
+                )
         in_dtype = base.dtype if base is not None else dtype
         inputs[i] = Input(min_shape=mn, opt_shape=opt, max_shape=mx, dtype=in_dtype)
     return inputs
@@ -157,10 +161,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
         spec = _frontend.user_inputs(inputs, where="torchtrt compile")
         ep = _frontend.to_exported_program(model, spec, where="torchtrt compile")
     export_s = time.perf_counter() - start
-    precision = {"fp32": torch_tensorrt.dynamo.CompilationSettings().enabled_precisions}.get(args.precision, {args.precision})
+    precision = {"fp32": torch_tensorrt.dynamo.CompilationSettings().enabled_precisions}.get(
+        args.precision, {args.precision}
+    )
     with _progress.bars(console=console):  # a bar per engine: operators converted, then the build
         converted = convert_exported_program(
-            ep, inputs, enabled_precisions=precision, optimization_level=args.optimization_level,
+            ep,
+            inputs,
+            enabled_precisions=precision,
+            optimization_level=args.optimization_level,
         )
     atomic_write(args.output, converted.engine)
     total = time.perf_counter() - start
@@ -169,7 +178,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
         table.add_column(col)
     for kind, specs in (("input", converted.metadata.inputs), ("output", converted.metadata.outputs)):
         for s in specs:
-            table.add_row(s.name, kind, s.dtype, "x".join(map(str, s.shape)), *("x".join(map(str, v)) if v else "-" for v in (s.min, s.opt, s.max)))
+            table.add_row(
+                s.name,
+                kind,
+                s.dtype,
+                "x".join(map(str, s.shape)),
+                *("x".join(map(str, v)) if v else "-" for v in (s.min, s.opt, s.max)),
+            )
     console.print(table)
     console.print(
         f"1 engine, {converted.network.network.num_layers} layers, {len(converted.engine) / 1e6:.2f} MB, "

@@ -7,5 +7,7 @@ import sys
 from torch_tensorrt._unsupported import UnsupportedModule
 
 sys.modules[__name__] = UnsupportedModule(
-    __name__, "custom kernels (torch_tensorrt.kernels)", "they are TensorRT plugins, which the TensorRT-RTX path here does not offer"
+    __name__,
+    "custom kernels (torch_tensorrt.kernels)",
+    "they are TensorRT plugins, which the TensorRT-RTX path here does not offer",
 )

@@ -76,7 +76,12 @@ def _as_level(value: LevelLike) -> int:
         for member in Level:
             if member.name.lower() == key:
                 return int(member)
-        aliases = {"critical": Level.InternalError, "warn": Level.Warning, "verbose": Level.Debug, "graphs": Level.Graph}
+        aliases = {
+            "critical": Level.InternalError,
+            "warn": Level.Warning,
+            "verbose": Level.Debug,
+            "graphs": Level.Graph,
+        }
         if key in aliases:
             return int(aliases[key])
     names = ", ".join(m.name for m in Level)

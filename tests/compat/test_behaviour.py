@@ -75,7 +75,8 @@ def test_complex_ops_are_reported_as_left_to_pytorch():
     gm = torch.export.export(_Rotary(), (x, extra)).module()
     settings = torch_tensorrt.dynamo.CompilationSettings()
     complex_nodes = [
-        n for n in gm.graph.nodes
+        n
+        for n in gm.graph.nodes
         if n.op == "call_function" and isinstance(n.meta.get("val"), torch.Tensor) and n.meta["val"].is_complex()
     ]
     assert complex_nodes
@@ -118,4 +119,3 @@ def test_true_typo_is_still_a_type_error_with_a_suggestion():
     x = torch.randn(2, 3)
     with pytest.raises(TypeError, match="'min_blok_size'.*Did you mean 'min_block_size'"):
         torch_tensorrt.compile(_Small(), inputs=[x], min_blok_size=1)
-

@@ -80,7 +80,9 @@ def test_high_priority_user_converter_replaces_ours(registered):
 
 def test_standard_priority_user_converter_comes_after_ours(registered):
     calls: list[Any] = []
-    registered(dynamo_tensorrt_converter(torch.ops.aten.relu.default, supports_dynamic_shapes=True)(_relu_as_max(calls)))
+    registered(
+        dynamo_tensorrt_converter(torch.ops.aten.relu.default, supports_dynamic_shapes=True)(_relu_as_max(calls))
+    )
     net = _network()
     assert trt.LayerType.ACTIVATION in _layer_types(net)
     assert not calls
@@ -94,10 +96,14 @@ def test_validator_returning_false_falls_back_to_ours(registered):
         seen.append(node.target)
         return False
 
-    registered(dynamo_tensorrt_converter(
-        torch.ops.aten.relu.default, capability_validator=never, priority=ConverterPriority.HIGH,
-        supports_dynamic_shapes=True,
-    )(_relu_as_max(calls)))
+    registered(
+        dynamo_tensorrt_converter(
+            torch.ops.aten.relu.default,
+            capability_validator=never,
+            priority=ConverterPriority.HIGH,
+            supports_dynamic_shapes=True,
+        )(_relu_as_max(calls))
+    )
     assert trt.LayerType.ACTIVATION in _layer_types(_network())
     assert seen and not calls
 
@@ -109,12 +115,18 @@ def test_validator_false_without_ours_leaves_the_op_to_pytorch_with_the_reason(r
     def one_arg_validator(node: torch.fx.Node) -> bool:  # the older one-argument form
         return False
 
-    registered(dynamo_tensorrt_converter(
-        torch.ops.aten.relu.default, capability_validator=one_arg_validator, priority=ConverterPriority.HIGH,
-    )(_relu_as_max(calls)))
+    registered(
+        dynamo_tensorrt_converter(
+            torch.ops.aten.relu.default,
+            capability_validator=one_arg_validator,
+            priority=ConverterPriority.HIGH,
+        )(_relu_as_max(calls))
+    )
     x = torch.randn(2, 3)
     settings = torch_tensorrt.dynamo.CompilationSettings(torch_executed_ops=set())
-    node = next(n for n in torch.export.export(_Model(), (x,)).module().graph.nodes if n.target == torch.ops.aten.relu.default)
+    node = next(
+        n for n in torch.export.export(_Model(), (x,)).module().graph.nodes if n.target == torch.ops.aten.relu.default
+    )
     user_only = [s for s in CONVERTERS.specs_for(relu) if getattr(s.fn, "__wrapped__", None) is not None]
     monkeypatch.setitem(CONVERTERS._specs, relu, user_only)  # take ours away for this check
     decision = CONVERTERS.decide(node, settings)
@@ -128,9 +140,13 @@ def test_validator_false_without_ours_leaves_the_op_to_pytorch_with_the_reason(r
 
 def test_static_only_converter_and_assume_dynamic_shape_support(registered):
     calls: list[Any] = []
-    registered(dynamo_tensorrt_converter(
-        torch.ops.aten.relu.default, priority=ConverterPriority.HIGH, supports_dynamic_shapes=False,
-    )(_relu_as_max(calls)))
+    registered(
+        dynamo_tensorrt_converter(
+            torch.ops.aten.relu.default,
+            priority=ConverterPriority.HIGH,
+            supports_dynamic_shapes=False,
+        )(_relu_as_max(calls))
+    )
     dyn = [torch_tensorrt.Input(min_shape=(1, 3), opt_shape=(2, 3), max_shape=(4, 3))]
     ep = torch_tensorrt.dynamo.trace(_Model(), arg_inputs=dyn)
     with simulate():
@@ -142,10 +158,14 @@ def test_static_only_converter_and_assume_dynamic_shape_support(registered):
 
 def test_requires_output_allocator_marks_the_engine(registered):
     calls: list[Any] = []
-    registered(dynamo_tensorrt_converter(
-        torch.ops.aten.relu.default, priority=ConverterPriority.HIGH, supports_dynamic_shapes=True,
-        requires_output_allocator=True,
-    )(_relu_as_max(calls)))
+    registered(
+        dynamo_tensorrt_converter(
+            torch.ops.aten.relu.default,
+            priority=ConverterPriority.HIGH,
+            supports_dynamic_shapes=True,
+            requires_output_allocator=True,
+        )(_relu_as_max(calls))
+    )
     x = torch.randn(2, 3)
     with simulate():
         gm = torch_tensorrt.compile(_Model(), inputs=[x], min_block_size=1)
@@ -160,7 +180,10 @@ def test_enums_and_packet_targets(registered):
     with pytest.raises(TypeError, match="ConverterPriority"):
         dynamo_tensorrt_converter(torch.ops.aten.relu.default, priority=2)
     calls: list[Any] = []
-    registered(dynamo_tensorrt_converter(torch.ops.aten.relu, priority=ConverterPriority.HIGH,
-                                         supports_dynamic_shapes=True)(_relu_as_max(calls)))
+    registered(
+        dynamo_tensorrt_converter(torch.ops.aten.relu, priority=ConverterPriority.HIGH, supports_dynamic_shapes=True)(
+            _relu_as_max(calls)
+        )
+    )
     _network()
     assert calls

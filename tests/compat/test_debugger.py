@@ -24,8 +24,9 @@ class _Net(torch.nn.Module):
 def test_debugger_writes_graphs_log_and_layer_info(tmp_path):
     model, x = _Net(), torch.randn(2, 4)
     with simulate():
-        with torch_tensorrt.dynamo.Debugger(log_level="debug", logging_dir=str(tmp_path), save_layer_info=True,
-                                            capture_fx_graph_before=["partitioned"]):
+        with torch_tensorrt.dynamo.Debugger(
+            log_level="debug", logging_dir=str(tmp_path), save_layer_info=True, capture_fx_graph_before=["partitioned"]
+        ):
             gm = torch_tensorrt.compile(model, inputs=[x], min_block_size=1)
         torch.testing.assert_close(gm(x), model(x))
     graphs = sorted(p.name for p in (tmp_path / "graphs").iterdir())

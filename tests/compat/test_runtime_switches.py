@@ -20,8 +20,9 @@ def compiled():
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
     x = torch.randn(2, 4)
     with simulate():
-        gm = torch_tensorrt.compile(model, inputs=[x], min_block_size=1, use_python_runtime=True,
-                                    enable_weight_streaming=True)
+        gm = torch_tensorrt.compile(
+            model, inputs=[x], min_block_size=1, use_python_runtime=True, enable_weight_streaming=True
+        )
         yield model, gm, x
 
 
@@ -119,10 +120,19 @@ def test_runtime_settings_go_through_an_iruntime_config(tmp_path):
     cache = tmp_path / "jit.bin"
     cache.write_bytes(b"kernels")
     engine = _RtxEngine()
-    config = runtime_config_for(engine, RuntimeSettings(dynamic_shapes_kernel_specialization_strategy="eager",
-                                                        cuda_graph_strategy="whole_graph_capture", runtime_cache=str(cache)))
+    config = runtime_config_for(
+        engine,
+        RuntimeSettings(
+            dynamic_shapes_kernel_specialization_strategy="eager",
+            cuda_graph_strategy="whole_graph_capture",
+            runtime_cache=str(cache),
+        ),
+    )
     assert config is engine.config
-    assert engine.config.dynamic_shapes_kernel_specialization_strategy == trt.DynamicShapesKernelSpecializationStrategy.EAGER
+    assert (
+        engine.config.dynamic_shapes_kernel_specialization_strategy
+        == trt.DynamicShapesKernelSpecializationStrategy.EAGER
+    )
     assert engine.config.cuda_graph_strategy == trt.CudaGraphStrategy.WHOLE_GRAPH_CAPTURE
     assert engine.config.cache_set.data == b"kernels"
     assert runtime_config_for(engine, None) is None

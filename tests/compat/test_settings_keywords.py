@@ -79,8 +79,10 @@ def test_binding_names_name_the_engine_io():
         from torch_tensorrt.dynamo.runtime import TorchTensorRTModule
 
         module = TorchTensorRTModule(
-            serialized_engine=engine.engine, input_binding_names=engine.input_names,
-            output_binding_names=engine.output_names, metadata=engine.metadata,
+            serialized_engine=engine.engine,
+            input_binding_names=engine.input_names,
+            output_binding_names=engine.output_names,
+            metadata=engine.metadata,
         )
         got = module(x, y)
     for g, w in zip(got, _MatMul()(x, y)):

@@ -95,10 +95,27 @@ def test_large_magnitudes():
     """Saturating activations and compositions stay finite and exact at large |x|."""
     x = torch.tensor([-1e4, -300.0, -90.0, -20.0, -1.0, 0.0, 1.0, 20.0, 90.0, 300.0, 1e4])
     assert_converts(
-        lambda x: (F.logsigmoid(x), F.mish(x), F.silu(x), torch.sigmoid(x), torch.tanh(x), F.gelu(x), F.elu(x), F.selu(x)),
+        lambda x: (
+            F.logsigmoid(x),
+            F.mish(x),
+            F.silu(x),
+            torch.sigmoid(x),
+            torch.tanh(x),
+            F.gelu(x),
+            F.elu(x),
+            F.selu(x),
+        ),
         [x],
-        expected_ops={aten.log_sigmoid.default, aten.mish.default, aten.silu.default, aten.sigmoid.default,
-                      aten.tanh.default, aten.gelu.default, aten.elu.default, aten.selu.default},
+        expected_ops={
+            aten.log_sigmoid.default,
+            aten.mish.default,
+            aten.silu.default,
+            aten.sigmoid.default,
+            aten.tanh.default,
+            aten.gelu.default,
+            aten.elu.default,
+            aten.selu.default,
+        },
     )
 
 
@@ -108,8 +125,14 @@ def test_boundaries():
     assert_converts(
         lambda x: (F.relu(x), F.relu6(x), F.hardsigmoid(x), F.hardswish(x), F.hardtanh(x), F.leaky_relu(x, 0.1)),
         [x],
-        expected_ops={aten.relu.default, aten.relu6.default, aten.hardsigmoid.default, aten.hardswish.default,
-                      aten.hardtanh.default, aten.leaky_relu.default},
+        expected_ops={
+            aten.relu.default,
+            aten.relu6.default,
+            aten.hardsigmoid.default,
+            aten.hardswish.default,
+            aten.hardtanh.default,
+            aten.leaky_relu.default,
+        },
     )
 
 
@@ -118,7 +141,9 @@ def test_integer_relu_family(dtype):
     """relu/relu6/hardtanh accept integers in torch and keep the dtype."""
     x = torch.randint(-10, 10, (3, 5), dtype=dtype)
     assert_converts(
-        lambda x: (F.relu(x), F.relu6(x), F.hardtanh(x, -2, 3)), [x], input_ranges=[_batch_range(x)],
+        lambda x: (F.relu(x), F.relu6(x), F.hardtanh(x, -2, 3)),
+        [x],
+        input_ranges=[_batch_range(x)],
         expected_ops={aten.relu.default, aten.relu6.default, aten.hardtanh.default},
     )
 
@@ -126,7 +151,8 @@ def test_integer_relu_family(dtype):
 def test_integer_sigmoid_tanh_promote():
     x = torch.randint(-3, 3, (3, 5), dtype=torch.int32)
     assert_converts(
-        lambda x: (torch.sigmoid(x), torch.tanh(x)), [x],
+        lambda x: (torch.sigmoid(x), torch.tanh(x)),
+        [x],
         expected_ops={aten.sigmoid.default, aten.tanh.default},
     )
 
@@ -134,7 +160,8 @@ def test_integer_sigmoid_tanh_promote():
 def test_integer_gelu_falls_back():
     with pytest.raises(UnsupportedOperatorError, match="float inputs only"):
         assert_converts(
-            lambda x: torch.ops.aten.gelu.default(x), [torch.randint(-3, 3, (3, 5), dtype=torch.int32)],
+            lambda x: torch.ops.aten.gelu.default(x),
+            [torch.randint(-3, 3, (3, 5), dtype=torch.int32)],
             expected_ops={aten.gelu.default},
         )
 

@@ -60,10 +60,18 @@ def test_softmax_fp16(name, fn, op):
 
 def test_softmax_rank0_rank1():
     assert_converts(Fn(lambda x: torch.softmax(x.sum(), 0)), [X], expected_ops={aten.softmax.int})
-    assert_converts(Fn(lambda x: torch.log_softmax(x, 0)), [torch.randn(7)], input_ranges=[((2,), (7,), (9,))],
-                    expected_ops={aten.log_softmax.int})
-    assert_converts(Fn(lambda x: torch.softmax(x, 0)), [torch.randn(7)], input_ranges=[((2,), (7,), (9,))],
-                    expected_ops={aten.softmax.int})
+    assert_converts(
+        Fn(lambda x: torch.log_softmax(x, 0)),
+        [torch.randn(7)],
+        input_ranges=[((2,), (7,), (9,))],
+        expected_ops={aten.log_softmax.int},
+    )
+    assert_converts(
+        Fn(lambda x: torch.softmax(x, 0)),
+        [torch.randn(7)],
+        input_ranges=[((2,), (7,), (9,))],
+        expected_ops={aten.softmax.int},
+    )
 
 
 # -- scaled_dot_product_attention --------------------------------------------------------------------------------
@@ -141,14 +149,16 @@ def test_sdpa_gqa():
     fn = Fn(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True), 3)
     assert_converts(fn, [q, kv, kv.flip(-2)], expected_ops={SDPA})
     fn = Fn(lambda x: F.scaled_dot_product_attention(x, x[:, :2] * 0.7, x[:, 2:4], is_causal=True, enable_gqa=True))
-    assert_converts(fn, [torch.randn(2, 6, 5, 8)], input_ranges=[((1, 6, 2, 8), (2, 6, 5, 8), (3, 6, 7, 8))],
-                    expected_ops={SDPA})
+    assert_converts(
+        fn, [torch.randn(2, 6, 5, 8)], input_ranges=[((1, 6, 2, 8), (2, 6, 5, 8), (3, 6, 7, 8))], expected_ops={SDPA}
+    )
 
 
 def test_sdpa_3d():
     q, k, v = torch.randn(3, 5, 8), torch.randn(3, 6, 8), torch.randn(3, 6, 8)
-    assert_converts(Fn(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True), 3), [q, k, v],
-                    expected_ops={SDPA})
+    assert_converts(
+        Fn(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True), 3), [q, k, v], expected_ops={SDPA}
+    )
 
 
 def test_sdpa_dropout_falls_back():
@@ -227,6 +237,10 @@ def test_sdpa_runs_under_simulate():
     ep = torch.export.export(model, (X_SELF,))
     with simulate():
         gm = torch_tensorrt.dynamo.compile(ep, [X_SELF], min_block_size=1, enabled_precisions={torch.float16})
-    assert any("ATTENTION" in layer["type"] for m in gm.modules() if hasattr(m, "metadata") and m.metadata.network
-               for layer in m.metadata.network["layers"])
+    assert any(
+        "ATTENTION" in layer["type"]
+        for m in gm.modules()
+        if hasattr(m, "metadata") and m.metadata.network
+        for layer in m.metadata.network["layers"]
+    )
     torch.testing.assert_close(gm(X_SELF), model(X_SELF), rtol=1e-2, atol=1e-2)

@@ -11,8 +11,19 @@ from torch_tensorrt.testing import assert_converts
 aten = torch.ops.aten
 # torch.export emits conv1d/conv2d/... (kept by the lowering fast path) or, after decomposition, convolution:
 # one converter handles them all.
-CONV = {frozenset({aten.convolution.default, aten.conv1d.default, aten.conv2d.default, aten.conv3d.default,
-                   aten.conv_transpose1d.default, aten.conv_transpose2d.input, aten.conv_transpose3d.input})}
+CONV = {
+    frozenset(
+        {
+            aten.convolution.default,
+            aten.conv1d.default,
+            aten.conv2d.default,
+            aten.conv3d.default,
+            aten.conv_transpose1d.default,
+            aten.conv_transpose2d.input,
+            aten.conv_transpose3d.input,
+        }
+    )
+}
 
 CONV_CASES = [
     # (dims, in_ch, out_ch, kernel, kwargs)
@@ -50,7 +61,9 @@ def test_conv_dynamic(dims):
 
 @pytest.mark.parametrize("dims", [1, 2, 3])
 def test_conv_fp16(dims):
-    assert_converts(_conv(dims, 4, 8, 3, dict(padding=1)), [_input(dims, 2, 4, 6)], precision=torch.float16, expected_ops=CONV)
+    assert_converts(
+        _conv(dims, 4, 8, 3, dict(padding=1)), [_input(dims, 2, 4, 6)], precision=torch.float16, expected_ops=CONV
+    )
 
 
 def test_conv_padding_same():
@@ -81,7 +94,9 @@ TRANSPOSED_CASES = [
 
 
 def _conv_t(dims: int, cin: int, cout: int, k, kw: dict) -> torch.nn.Module:
-    return {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}[dims](cin, cout, k, **kw)
+    return {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}[dims](
+        cin, cout, k, **kw
+    )
 
 
 @pytest.mark.parametrize("dims,cin,cout,k,kw", TRANSPOSED_CASES)
@@ -130,8 +145,7 @@ def test_conv_transposed_bf16():
 def test_conv_bf16_constant_weights_are_checked(transposed):
     """bf16 weights are wired as tensors (bf16 trt.Weights cannot be read back), so the evaluator checks them."""
     conv = (torch.nn.ConvTranspose2d if transposed else torch.nn.Conv2d)(3, 4, 3).eval()
-    assert_converts(conv, [torch.randn(1, 3, 8, 8)], precision=torch.bfloat16,
-                    expected_ops=CONV)
+    assert_converts(conv, [torch.randn(1, 3, 8, 8)], precision=torch.bfloat16, expected_ops=CONV)
 
 
 @pytest.mark.parametrize(
@@ -140,7 +154,11 @@ def test_conv_bf16_constant_weights_are_checked(transposed):
         (torch.nn.Conv1d(3, 4, 3, stride=2, padding=1), (2, 3, 16), torch.ops.aten.conv1d.default),
         (torch.nn.Conv2d(3, 4, 3, padding=1, dilation=2, groups=1), (2, 3, 16, 16), torch.ops.aten.conv2d.default),
         (torch.nn.Conv3d(2, 4, 3, bias=False), (1, 2, 6, 6, 6), torch.ops.aten.conv3d.default),
-        (torch.nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1), (1, 4, 5, 5), torch.ops.aten.conv_transpose2d.input),
+        (
+            torch.nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1),
+            (1, 4, 5, 5),
+            torch.ops.aten.conv_transpose2d.input,
+        ),
     ],
 )
 @pytest.mark.parametrize("dynamic", [False, True])

@@ -24,7 +24,13 @@ CASES = [
     ("arange_start_step", lambda x: x * torch.arange(1, 12, 3), [r(2, 4)], (0,), aten.arange.start_step),
     ("arange_float", lambda x: x + torch.arange(0.5, 2.5, 0.5), [r(2, 4)], (0,), aten.arange.start_step),
     ("arange_dyn", lambda x: torch.arange(x.shape[0]), [r(3, 4)], (0,), aten.arange.default),
-        ("arange_dyn_float", lambda x: x * torch.arange(x.shape[1], dtype=torch.float32), [r(2, 3)], (1,), aten.arange.default),
+    (
+        "arange_dyn_float",
+        lambda x: x * torch.arange(x.shape[1], dtype=torch.float32),
+        [r(2, 3)],
+        (1,),
+        aten.arange.default,
+    ),
     ("full", lambda x: x + torch.full((2, 4), 1.5), [r(2, 4)], None, aten.full.default),
     ("full_int", lambda x: torch.full((2, 3), 7) + x.long(), [r(2, 3)], None, aten.full.default),
     ("full_dyn", lambda x: torch.full((x.shape[0], 3), 2.0) * x, [r(2, 3)], (0,), aten.full.default),
@@ -38,13 +44,25 @@ CASES = [
     ("new_zeros", lambda x: x.new_zeros((x.shape[0], 5)), [r(2, 3)], (0,), aten.new_zeros.default),
     ("new_ones", lambda x: x.new_ones(4), [r(2, 3)], None, aten.new_ones.default),
     ("new_full", lambda x: x.new_full((x.shape[0],), -2.0), [r(2, 3)], (0,), aten.new_full.default),
-    ("scalar_tensor", lambda x: torch.where(x > 0, x, torch.scalar_tensor(-1.0)), [r(2, 3)], (0,), aten.scalar_tensor.default),
+    (
+        "scalar_tensor",
+        lambda x: torch.where(x > 0, x, torch.scalar_tensor(-1.0)),
+        [r(2, 3)],
+        (0,),
+        aten.scalar_tensor.default,
+    ),
     ("tril", lambda x: x.tril(), [r(2, 3, 4)], (0,), aten.tril.default),
     ("tril_k", lambda x: x.tril(-1), [r(4, 4)], None, aten.tril.default),
     ("triu", lambda x: x.triu(1), [r(2, 3, 4)], (0,), aten.triu.default),
     ("triu_dyn_rows", lambda x: x.triu(), [r(3, 4)], (0,), aten.triu.default),
     ("tril_int", lambda x: x.long().tril(), [r(3, 4) * 5], (1,), aten.tril.default),
-    ("one_hot", lambda i: torch.nn.functional.one_hot(i, 5), [torch.tensor([[0, 4, 2], [1, 3, 0]])], (0,), aten.one_hot.default),
+    (
+        "one_hot",
+        lambda i: torch.nn.functional.one_hot(i, 5),
+        [torch.tensor([[0, 4, 2], [1, 3, 0]])],
+        (0,),
+        aten.one_hot.default,
+    ),
 ]
 
 

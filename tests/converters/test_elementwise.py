@@ -117,7 +117,8 @@ def test_scalar_operand(name, fn, op):
 
 
 @pytest.mark.parametrize(
-    "name,fn,op", [c for c in SCALAR_CASES if c[0] in ("add_scalar", "pow_2", "pow_frac", "rpow", "clamp", "lerp_scalar")]
+    "name,fn,op",
+    [c for c in SCALAR_CASES if c[0] in ("add_scalar", "pow_2", "pow_frac", "rpow", "clamp", "lerp_scalar")],
 )
 def test_scalar_operand_fp16(name, fn, op):
     assert_converts(fn, [_r(4, 6)], precision=torch.float16, expected_ops={op})
@@ -197,7 +198,8 @@ def test_int_scalar_promotion():
     """int tensor with float scalars becomes float; with int scalars stays int (torch promotion)."""
     x = _ints(3, 4)
     assert_converts(
-        lambda x: (x + 1.5, x * 2, x / 2, x - 3, x.clamp(-2, 5), x.clamp(0.5)), [x],
+        lambda x: (x + 1.5, x * 2, x / 2, x - 3, x.clamp(-2, 5), x.clamp(0.5)),
+        [x],
         expected_ops={aten.add.Tensor, aten.mul.Tensor, aten.div.Tensor, aten.sub.Tensor, aten.clamp.default},
     )
 
@@ -211,7 +213,8 @@ def test_int_pow(exponent):
 def test_int_pow_tensor_exponent_falls_back():
     with pytest.raises(UnsupportedOperatorError, match="integer pow"):
         assert_converts(
-            lambda a, b: a**b, [_ints(3, lo=0, hi=4), _ints(3, lo=0, hi=4)],
+            lambda a, b: a**b,
+            [_ints(3, lo=0, hi=4), _ints(3, lo=0, hi=4)],
             expected_ops={aten.pow.Tensor_Tensor},
         )
 
@@ -219,14 +222,16 @@ def test_int_pow_tensor_exponent_falls_back():
 def test_bool_arithmetic():
     a, b = torch.rand(3, 4) > 0.5, torch.rand(3, 4) > 0.5
     assert_converts(
-        lambda a, b: (a + b, a * b, torch.maximum(a, b)), [a, b],
+        lambda a, b: (a + b, a * b, torch.maximum(a, b)),
+        [a, b],
         expected_ops={aten.add.Tensor, aten.mul.Tensor, aten.maximum.default},
     )
 
 
 def test_mixed_float_int_operands():
     assert_converts(
-        lambda a, b: (a + b, a * b, b / a, torch.maximum(a, b)), [_divisor(3, 4), _ints(3, 4)],
+        lambda a, b: (a + b, a * b, b / a, torch.maximum(a, b)),
+        [_divisor(3, 4), _ints(3, 4)],
         expected_ops={aten.add.Tensor, aten.mul.Tensor, aten.div.Tensor, aten.maximum.default},
     )
 
@@ -269,7 +274,8 @@ def test_compare_mixed_dtypes():
     """float vs int operands compare in float (torch promotion)."""
     fns = [c[1] for c in COMPARISONS]
     assert_converts(
-        lambda a, b: tuple(f(a, b) for f in fns), [_small_floats(3, 4), _ints(3, 4, lo=-2, hi=3)],
+        lambda a, b: tuple(f(a, b) for f in fns),
+        [_small_floats(3, 4), _ints(3, 4, lo=-2, hi=3)],
         expected_ops={c[2] for c in COMPARISONS},
     )
 
@@ -289,7 +295,8 @@ def test_compare_nan_is_false():
     a = torch.tensor([nan, 1.0, nan, 2.0, -1.0])
     b = torch.tensor([nan, nan, 0.0, 2.0, 3.0])
     assert_converts(
-        lambda a, b: (a == b, a != b, a < b, a <= b, a > b, a >= b), [a, b],
+        lambda a, b: (a == b, a != b, a < b, a <= b, a > b, a >= b),
+        [a, b],
         expected_ops={c[2] for c in COMPARISONS},
     )
 
@@ -297,7 +304,8 @@ def test_compare_nan_is_false():
 def test_compare_bools():
     a, b = torch.rand(3, 4) > 0.5, torch.rand(3, 4) > 0.5
     assert_converts(
-        lambda a, b: (a == b, a != b, a < b, a >= b), [a, b],
+        lambda a, b: (a == b, a != b, a < b, a >= b),
+        [a, b],
         expected_ops={aten.eq.Tensor, aten.ne.Tensor, aten.lt.Tensor, aten.ge.Tensor},
     )
 
@@ -339,7 +347,8 @@ def test_bitwise_bool(name, fn, op):
 
 def test_bitwise_bool_scalar():
     assert_converts(
-        lambda a: (a & True, a | False, a ^ True), [torch.rand(3, 4) > 0.5],
+        lambda a: (a & True, a | False, a ^ True),
+        [torch.rand(3, 4) > 0.5],
         expected_ops={aten.bitwise_and.Scalar, aten.bitwise_or.Scalar, aten.bitwise_xor.Scalar},
     )
 
@@ -389,13 +398,16 @@ def test_where_dtypes():
     """int/float branch promotion and an integer-only where."""
     c, i, f = _r(2, 5), _ints(2, 5), _r(2, 5)
     assert_converts(
-        lambda c, i, f: (torch.where(c > 0, i, f), torch.where(c > 0, i, i * 2), torch.where(c > 0, i, 2.5)), [c, i, f],
+        lambda c, i, f: (torch.where(c > 0, i, f), torch.where(c > 0, i, i * 2), torch.where(c > 0, i, 2.5)),
+        [c, i, f],
         expected_ops={aten.where.self, aten.where.ScalarOther},
     )
 
 
 def test_where_fp16():
     assert_converts(
-        lambda c, x, y: torch.where(c > 0, x, y), [_r(3, 4), _r(3, 4), _r(3, 4)], precision=torch.float16,
+        lambda c, x, y: torch.where(c > 0, x, y),
+        [_r(3, 4), _r(3, 4), _r(3, 4)],
+        precision=torch.float16,
         expected_ops={aten.where.self},
     )

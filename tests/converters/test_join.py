@@ -49,7 +49,12 @@ def test_join(name: str, fn: Callable[..., Any], inputs: list, dims: Any, op: An
 def test_cat_dynamic_concat_axis() -> None:
     """Concatenating along the dynamic dimension."""
     x, y = r(2, 3), r(3, 3)
-    assert_converts(as_module(lambda x, y: torch.cat([x, y]), 2), [x, y], input_ranges=[dyn(x.shape), dyn(y.shape)], expected_ops={aten.cat.default})
+    assert_converts(
+        as_module(lambda x, y: torch.cat([x, y]), 2),
+        [x, y],
+        input_ranges=[dyn(x.shape), dyn(y.shape)],
+        expected_ops={aten.cat.default},
+    )
 
 
 def test_split_dynamic_dim() -> None:

@@ -56,7 +56,9 @@ def test_matmul_dynamic_broadcast_vector():
 
 
 def test_matmul_fp16():
-    assert_converts(lambda a, b: a @ b, [_r(2, 8, 16), _r(16, 8)], precision=torch.float16, expected_ops={aten.matmul.default})
+    assert_converts(
+        lambda a, b: a @ b, [_r(2, 8, 16), _r(16, 8)], precision=torch.float16, expected_ops={aten.matmul.default}
+    )
 
 
 def test_mm_bmm():
@@ -95,7 +97,9 @@ def test_addmm(beta, alpha):
 
 def test_addmm_beta_zero_ignores_nan():
     c = torch.full((3, 5), float("nan"))
-    assert_converts(lambda c, a, b: torch.addmm(c, a, b, beta=0), [c, _r(3, 4), _r(4, 5)], expected_ops={aten.addmm.default})
+    assert_converts(
+        lambda c, a, b: torch.addmm(c, a, b, beta=0), [c, _r(3, 4), _r(4, 5)], expected_ops={aten.addmm.default}
+    )
 
 
 @pytest.mark.parametrize("beta,alpha", [(1, 1), (0.5, -1.0)])
@@ -138,7 +142,9 @@ def test_linear_weight_input():
 def test_mv_dot_outer():
     assert_converts(lambda a, v: torch.mv(a, v), [_r(3, 4), _r(4)], expected_ops={aten.mv.default})
     assert_converts(lambda a, b: torch.dot(a, b), [_r(6), _r(6)], expected_ops={aten.dot.default})
-    assert_converts(lambda a: torch.dot(a, a * 2.0), [_r(6)], input_ranges=[((1,), (6,), (9,))], expected_ops={aten.dot.default})
+    assert_converts(
+        lambda a: torch.dot(a, a * 2.0), [_r(6)], input_ranges=[((1,), (6,), (9,))], expected_ops={aten.dot.default}
+    )
     assert_converts(
         lambda a, b: torch.outer(a, b),
         [_r(4), _r(3)],

@@ -45,26 +45,62 @@ DYN3 = [((1, 2, 8), (2, 7, 8), (3, 9, 8))]
 CASES = [
     # (name, module factory, input, dynamic ranges, expected op)
     ("batchnorm2d", lambda: _randomize(nn.BatchNorm2d(6)), X4, DYN4_SPATIAL, aten.batch_norm.default),
-    ("batchnorm1d_2d", lambda: _randomize(nn.BatchNorm1d(8)), torch.randn(3, 8), [((1, 8), (3, 8), (5, 8))],
-     aten.batch_norm.default),
+    (
+        "batchnorm1d_2d",
+        lambda: _randomize(nn.BatchNorm1d(8)),
+        torch.randn(3, 8),
+        [((1, 8), (3, 8), (5, 8))],
+        aten.batch_norm.default,
+    ),
     ("batchnorm_noaffine", lambda: _randomize(nn.BatchNorm2d(6, affine=False)), X4, DYN4, aten.batch_norm.default),
-    ("batchnorm_batch_stats", lambda: nn.BatchNorm2d(6, track_running_stats=False).eval(), X4, DYN4,
-     aten.batch_norm.default),
+    (
+        "batchnorm_batch_stats",
+        lambda: nn.BatchNorm2d(6, track_running_stats=False).eval(),
+        X4,
+        DYN4,
+        aten.batch_norm.default,
+    ),
     ("layernorm_last", lambda: _randomize(nn.LayerNorm(8)), X3, DYN3, aten.layer_norm.default),
     ("layernorm_2dims", lambda: _randomize(nn.LayerNorm([5, 4], eps=1e-3)), X4, DYN4, aten.layer_norm.default),
     ("layernorm_noaffine", lambda: nn.LayerNorm(8, elementwise_affine=False), X3, DYN3, aten.layer_norm.default),
     ("layernorm_nobias", lambda: _randomize(nn.LayerNorm(8, bias=False)), X3, DYN3, aten.layer_norm.default),
     ("groupnorm", lambda: _randomize(nn.GroupNorm(3, 6)), X4, DYN4_SPATIAL, aten.group_norm.default),
     ("groupnorm_1group_noaffine", lambda: nn.GroupNorm(1, 6, affine=False), X4, DYN4, aten.group_norm.default),
-    ("groupnorm_3d", lambda: _randomize(nn.GroupNorm(2, 6)), torch.randn(2, 6, 9), [((1, 6, 3), (2, 6, 9), (3, 6, 12))],
-     aten.group_norm.default),
-    ("groupnorm_2d", lambda: _randomize(nn.GroupNorm(2, 6)), torch.randn(3, 6), [((1, 6), (3, 6), (5, 6))],
-     aten.group_norm.default),
-    ("instancenorm2d_affine", lambda: _randomize(nn.InstanceNorm2d(6, affine=True)), X4, DYN4_SPATIAL,
-     aten.instance_norm.default),
-    ("instancenorm1d", lambda: nn.InstanceNorm1d(7), X3, [((1, 7, 3), (2, 7, 8), (3, 7, 11))], aten.instance_norm.default),
-    ("instancenorm_running", lambda: _randomize(nn.InstanceNorm2d(6, affine=True, track_running_stats=True)), X4, DYN4,
-     aten.instance_norm.default),
+    (
+        "groupnorm_3d",
+        lambda: _randomize(nn.GroupNorm(2, 6)),
+        torch.randn(2, 6, 9),
+        [((1, 6, 3), (2, 6, 9), (3, 6, 12))],
+        aten.group_norm.default,
+    ),
+    (
+        "groupnorm_2d",
+        lambda: _randomize(nn.GroupNorm(2, 6)),
+        torch.randn(3, 6),
+        [((1, 6), (3, 6), (5, 6))],
+        aten.group_norm.default,
+    ),
+    (
+        "instancenorm2d_affine",
+        lambda: _randomize(nn.InstanceNorm2d(6, affine=True)),
+        X4,
+        DYN4_SPATIAL,
+        aten.instance_norm.default,
+    ),
+    (
+        "instancenorm1d",
+        lambda: nn.InstanceNorm1d(7),
+        X3,
+        [((1, 7, 3), (2, 7, 8), (3, 7, 11))],
+        aten.instance_norm.default,
+    ),
+    (
+        "instancenorm_running",
+        lambda: _randomize(nn.InstanceNorm2d(6, affine=True, track_running_stats=True)),
+        X4,
+        DYN4,
+        aten.instance_norm.default,
+    ),
     ("rmsnorm", lambda: _randomize(nn.RMSNorm(8)), X3, DYN3, aten.rms_norm.default),
     ("rmsnorm_2dims_eps", lambda: _randomize(nn.RMSNorm([5, 4], eps=1e-2)), X4, DYN4, aten.rms_norm.default),
     ("rmsnorm_noweight", lambda: nn.RMSNorm(8, elementwise_affine=False), X3, DYN3, aten.rms_norm.default),
@@ -96,13 +132,19 @@ def test_functional_forms_with_tensor_params():
 
     def fn(x, w, b):
         mean, var = w * 0.1, b.abs() + 0.5
-        return (F.batch_norm(x, mean, var, w, b, False, 0.1, 1e-5) + F.group_norm(x, 2, w, b)
-                + F.instance_norm(x, weight=w, bias=b))
+        return (
+            F.batch_norm(x, mean, var, w, b, False, 0.1, 1e-5)
+            + F.group_norm(x, 2, w, b)
+            + F.instance_norm(x, weight=w, bias=b)
+        )
 
     assert_converts(Fn(fn, 3), [X4, w, b], expected_ops={aten.batch_norm.default})
     g = torch.randn(4)
-    assert_converts(Fn(lambda x, g: F.layer_norm(x, [4], g, g * 2) + F.rms_norm(x, [4], g), 2), [X4, g],
-                    expected_ops={aten.layer_norm.default, aten.rms_norm.default})
+    assert_converts(
+        Fn(lambda x, g: F.layer_norm(x, [4], g, g * 2) + F.rms_norm(x, [4], g), 2),
+        [X4, g],
+        expected_ops={aten.layer_norm.default, aten.rms_norm.default},
+    )
 
 
 def test_native_layer_norm_statistics():
@@ -126,8 +168,9 @@ def test_core_aten_batch_norm_forms():
     def batch_stats(x):
         return aten._native_batch_norm_legit.no_stats(x, w, b, True, 0.1, 1e-5)[0]
 
-    assert_converts(Fn(running), [X4], input_ranges=DYN4,
-                    expected_ops={aten._native_batch_norm_legit_no_training.default})
+    assert_converts(
+        Fn(running), [X4], input_ranges=DYN4, expected_ops={aten._native_batch_norm_legit_no_training.default}
+    )
     assert_converts(Fn(batch_stats), [X4], input_ranges=DYN4, expected_ops={aten._native_batch_norm_legit.no_stats})
 
 

@@ -104,8 +104,16 @@ def test_max_pool_indices_rejected():
 
 ADAPTIVE_AVG_FN = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
 ADAPTIVE_MAX_FN = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
-ADAPTIVE_AVG_OPS = {1: aten.adaptive_avg_pool1d.default, 2: aten.adaptive_avg_pool2d.default, 3: aten.adaptive_avg_pool3d.default}
-ADAPTIVE_MAX_OPS = {1: aten.adaptive_max_pool1d.default, 2: aten.adaptive_max_pool2d.default, 3: aten.adaptive_max_pool3d.default}
+ADAPTIVE_AVG_OPS = {
+    1: aten.adaptive_avg_pool1d.default,
+    2: aten.adaptive_avg_pool2d.default,
+    3: aten.adaptive_avg_pool3d.default,
+}
+ADAPTIVE_MAX_OPS = {
+    1: aten.adaptive_max_pool1d.default,
+    2: aten.adaptive_max_pool2d.default,
+    3: aten.adaptive_max_pool3d.default,
+}
 
 
 @pytest.mark.parametrize("out", [1, 2, 3, 4, 5])  # 8 -> 2, 4 divide; 3, 5 need uneven windows
@@ -141,10 +149,14 @@ def test_adaptive_pool_dynamic():
 def test_adaptive_pool_fp16():
     x = _x(2, 8)
     assert_converts(
-        lambda x: F.adaptive_avg_pool2d(x, (3, 2)), [x], precision=torch.float16,
+        lambda x: F.adaptive_avg_pool2d(x, (3, 2)),
+        [x],
+        precision=torch.float16,
         expected_ops={aten.adaptive_avg_pool2d.default},
     )
     assert_converts(
-        lambda x: F.adaptive_max_pool2d(x, 3), [x], precision=torch.float16,
+        lambda x: F.adaptive_max_pool2d(x, 3),
+        [x],
+        precision=torch.float16,
         expected_ops={aten.adaptive_max_pool2d.default},
     )

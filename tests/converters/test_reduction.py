@@ -24,6 +24,7 @@ class Fn(torch.nn.Module):
     def forward(self, x):
         return self.fn(x)
 
+
 X = torch.randn(2, 3, 4, 5)
 DYN = [((1, 3, 4, 5), (2, 3, 4, 5), (4, 3, 4, 5))]
 
@@ -63,7 +64,12 @@ FLOAT_CASES = [
 
 # Static-shape builds for the cases whose reduced-element counts come out differently from dynamic ones
 # (every case also runs with a dynamic batch below).
-STATIC = [c for c in FLOAT_CASES if c[0] in {"sum_all", "mean_dim", "var_all", "var_mean", "norm3_all", "prod_all", "max_all", "logsumexp_keep", "cumsum"}]
+STATIC = [
+    c
+    for c in FLOAT_CASES
+    if c[0]
+    in {"sum_all", "mean_dim", "var_all", "var_mean", "norm3_all", "prod_all", "max_all", "logsumexp_keep", "cumsum"}
+]
 
 
 @pytest.mark.parametrize("name,fn,op", STATIC, ids=[c[0] for c in STATIC])
@@ -76,7 +82,11 @@ def test_float_reduction_dynamic(name, fn, op):
     assert_converts(Fn(fn), [X], input_ranges=DYN, expected_ops={op})
 
 
-FP16_CASES = [c for c in FLOAT_CASES if c[0] in {"sum_dims_keep", "mean_all", "var_unbiased", "std_dim", "norm2", "logsumexp", "cumsum"}]
+FP16_CASES = [
+    c
+    for c in FLOAT_CASES
+    if c[0] in {"sum_dims_keep", "mean_all", "var_unbiased", "std_dim", "norm2", "logsumexp", "cumsum"}
+]
 
 
 @pytest.mark.parametrize("name,fn,op", FP16_CASES, ids=[c[0] for c in FP16_CASES])
@@ -141,18 +151,29 @@ def test_topk_rank6_moves_dim_last():
 def test_sort_fp16_and_int():
     # Random floats collide once rounded to fp16, and the order of equal values is unspecified: the dynamic case
     # checks the sorted values; indices are checked on values that stay distinct in fp16.
-    assert_converts(Fn(lambda t: torch.sort(t, 1).values), [X], input_ranges=DYN, precision=torch.float16,
-                    expected_ops={aten.sort.default})
+    assert_converts(
+        Fn(lambda t: torch.sort(t, 1).values),
+        [X],
+        input_ranges=DYN,
+        precision=torch.float16,
+        expected_ops={aten.sort.default},
+    )
     distinct = torch.randperm(X.numel()).reshape(X.shape).float() / 8
-    assert_converts(Fn(lambda t: torch.sort(t, 1)), [distinct], precision=torch.float16, expected_ops={aten.sort.default})
+    assert_converts(
+        Fn(lambda t: torch.sort(t, 1)), [distinct], precision=torch.float16, expected_ops={aten.sort.default}
+    )
     i = torch.randperm(24, dtype=torch.int32).reshape(2, 12)
     assert_converts(Fn(lambda t: t.topk(4)), [i], expected_ops={aten.topk.default})
 
 
 def test_sort_dynamic_sorted_dim():
     x = torch.randn(3, 6)
-    assert_converts(Fn(lambda t: torch.sort(t, -1, descending=True)), [x], input_ranges=[((3, 2), (3, 6), (3, 9))],
-                    expected_ops={aten.sort.default})
+    assert_converts(
+        Fn(lambda t: torch.sort(t, -1, descending=True)),
+        [x],
+        input_ranges=[((3, 2), (3, 6), (3, 9))],
+        expected_ops={aten.sort.default},
+    )
 
 
 def _decision(fn, x):

@@ -74,7 +74,9 @@ def test_upsample_dynamic(mode):
 @pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
 def test_upsample_fp16(mode):
     align = False if mode in ALIGNABLE else None
-    assert_converts(_interp(mode, 2, align, scale_factor=2), [_x(2, 6)], precision=torch.float16, expected_ops={VEC_OPS[mode, 2]})
+    assert_converts(
+        _interp(mode, 2, align, scale_factor=2), [_x(2, 6)], precision=torch.float16, expected_ops={VEC_OPS[mode, 2]}
+    )
 
 
 def test_upsample_fractional_scale():
@@ -88,14 +90,17 @@ def test_upsample_fractional_scale():
     # ... but a scale that maps the size to an integer converts, align_corners too
     assert_converts(torch.nn.Upsample(scale_factor=1.5), [_x(2, 4)], expected_ops={aten.upsample_nearest2d.vec})
     assert_converts(
-        torch.nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True), [_x(2, 5)],
+        torch.nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True),
+        [_x(2, 5)],
         expected_ops={aten.upsample_bilinear2d.vec},
     )
 
 
 def test_upsample_default_overloads():
     x = _x(2, 4)
-    assert_converts(lambda x: aten.upsample_nearest2d.default(x, [8, 6]), [x], expected_ops={aten.upsample_nearest2d.default})
+    assert_converts(
+        lambda x: aten.upsample_nearest2d.default(x, [8, 6]), [x], expected_ops={aten.upsample_nearest2d.default}
+    )
     # upsample_bilinear2d.default is decomposed by torch's own Autograd-key kernel during lowering, so it is not
     # asserted here; the .vec overload (what F.interpolate emits) is preserved.
 
@@ -111,7 +116,9 @@ def test_pixel_shuffle(r):
 
 def test_pixel_shuffle_batch_dims_fp16():
     assert_converts(
-        lambda x: F.pixel_shuffle(x, 2), [torch.randn(2, 3, 8, 2, 3)], precision=torch.float16,
+        lambda x: F.pixel_shuffle(x, 2),
+        [torch.randn(2, 3, 8, 2, 3)],
+        precision=torch.float16,
         expected_ops={aten.pixel_shuffle.default},
     )
     assert_converts(
@@ -159,11 +166,14 @@ def test_pad_value_and_dtypes():
     x = torch.randn(2, 3, 4)
     assert_converts(lambda x: F.pad(x, (1, 2, 1, 0), value=-2.5), [x], expected_ops={aten.pad.default})
     assert_converts(
-        lambda x: F.pad(x, (1, 2), value=7), [torch.randint(0, 5, (2, 3), dtype=torch.int32)],
+        lambda x: F.pad(x, (1, 2), value=7),
+        [torch.randint(0, 5, (2, 3), dtype=torch.int32)],
         expected_ops={aten.pad.default},
     )
     assert_converts(
-        lambda x: F.pad(x, (2, 1), mode="reflect"), [x], precision=torch.float16,
+        lambda x: F.pad(x, (2, 1), mode="reflect"),
+        [x],
+        precision=torch.float16,
         expected_ops={aten.pad.default},
     )
 
@@ -202,7 +212,9 @@ def _sampler(mode: str, padding: str, align: bool):
 @pytest.mark.parametrize("padding", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 def test_grid_sample_2d(mode, padding, align):
-    result = assert_converts(_sampler(mode, padding, align), [torch.randn(2, 3, 6, 7), _grid(2, 5, 4)], expected_ops=GRID_OPS)
+    result = assert_converts(
+        _sampler(mode, padding, align), [torch.randn(2, 3, 6, 7), _grid(2, 5, 4)], expected_ops=GRID_OPS
+    )
     layers = [result.converted.network.network.get_layer(i) for i in range(result.converted.network.network.num_layers)]
     assert [l.type.name for l in layers].count("GRID_SAMPLE") == 1
 
@@ -210,7 +222,9 @@ def test_grid_sample_2d(mode, padding, align):
 @pytest.mark.parametrize("padding", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("mode", ["bilinear", "nearest"])
 def test_grid_sample_3d(mode, padding):
-    assert_converts(_sampler(mode, padding, False), [torch.randn(1, 2, 4, 5, 3), _grid(1, 3, 2, 4)], expected_ops=GRID_OPS)
+    assert_converts(
+        _sampler(mode, padding, False), [torch.randn(1, 2, 4, 5, 3), _grid(1, 3, 2, 4)], expected_ops=GRID_OPS
+    )
 
 
 def test_grid_sample_dynamic_batch_and_grid():
@@ -220,8 +234,12 @@ def test_grid_sample_dynamic_batch_and_grid():
 
 
 def test_grid_sample_fp16_computes_coordinates_in_fp32():
-    result = assert_converts(_sampler("bilinear", "border", True), [torch.randn(2, 3, 16, 16), _grid(2, 8, 8)],
-                             precision=torch.float16, expected_ops=GRID_OPS)
+    result = assert_converts(
+        _sampler("bilinear", "border", True),
+        [torch.randn(2, 3, 16, 16), _grid(2, 8, 8)],
+        precision=torch.float16,
+        expected_ops=GRID_OPS,
+    )
     net = result.converted.network.network
     (layer,) = [net.get_layer(i) for i in range(net.num_layers) if net.get_layer(i).type.name == "GRID_SAMPLE"]
     assert layer.get_output(0).dtype.name == "FLOAT"
@@ -239,10 +257,14 @@ def test_grid_sample_constant_grid_from_affine_grid():
     assert_converts(Warp(), [torch.randn(1, 3, 8, 8)], expected_ops=GRID_OPS)
 
 
-@pytest.mark.parametrize("op, x, g", [
-    (aten.grid_sampler_2d.default, torch.randn(2, 3, 6, 7), _grid(2, 5, 4)),
-    (aten.grid_sampler_3d.default, torch.randn(1, 2, 4, 5, 3), _grid(1, 3, 2, 4)),
-], ids=["2d", "3d"])
+@pytest.mark.parametrize(
+    "op, x, g",
+    [
+        (aten.grid_sampler_2d.default, torch.randn(2, 3, 6, 7), _grid(2, 5, 4)),
+        (aten.grid_sampler_3d.default, torch.randn(1, 2, 4, 5, 3), _grid(1, 3, 2, 4)),
+    ],
+    ids=["2d", "3d"],
+)
 def test_grid_sampler_nd_ops(op, x, g):
     """The dimension-specific ops themselves (what decomposition leaves): reflection, corners aligned."""
     assert_converts(lambda a, b: op(a, b, 0, 2, True), [x, g], expected_ops={op})

@@ -78,7 +78,9 @@ CASES: list[tuple[str, Callable[..., Any], list[tuple[int, ...]], Optional[Seque
 
 
 @pytest.mark.parametrize("name,fn,shapes,dims,op,dynamic", case_params(CASES))
-def test_shape_ops(name: str, fn: Callable[..., Any], shapes: list, dims: Optional[Sequence[int]], op: Any, dynamic: bool) -> None:
+def test_shape_ops(
+    name: str, fn: Callable[..., Any], shapes: list, dims: Optional[Sequence[int]], op: Any, dynamic: bool
+) -> None:
     inputs = [torch.randn(s) for s in shapes]
     ranges = ranges_for(shapes, dims) if dynamic else None
     assert_converts(as_module(fn, len(inputs)), inputs, input_ranges=ranges, expected_ops={op})
@@ -102,7 +104,9 @@ def test_shape_fp16(fn: Callable[..., Any], op: Any) -> None:
 def test_int_inputs() -> None:
     x = torch.arange(24, dtype=torch.int64).reshape(2, 3, 4)
     assert_converts(
-        as_module(lambda x: x.permute(1, 0, 2).flip(0).roll(1, 2), 1), [x], input_ranges=[dyn(x.shape)],
+        as_module(lambda x: x.permute(1, 0, 2).flip(0).roll(1, 2), 1),
+        [x],
+        input_ranges=[dyn(x.shape)],
         expected_ops={aten.permute.default, aten.flip.default, aten.roll.default},
     )
 
@@ -120,7 +124,10 @@ def test_squeeze_dynamic_dim_rejected() -> None:
             return x.squeeze(0)
 
     x = torch.randn(2, 3)
-    ep = trace(M(), arg_inputs=[Input(min_shape=(1, 3), opt_shape=(2, 3), max_shape=(4, 3), dtype=torch.float32, torch_tensor=x)])
+    ep = trace(
+        M(),
+        arg_inputs=[Input(min_shape=(1, 3), opt_shape=(2, 3), max_shape=(4, 3), dtype=torch.float32, torch_tensor=x)],
+    )
     gm = lower_exported_program(ep, CompilationSettings()).graph_module
     node = next(n for n in gm.graph.nodes if n.op == "call_function" and "squeeze" in str(n.target))
     decision = CONVERTERS.decide(node, CompilationSettings())

@@ -93,8 +93,20 @@ def test_domain_restricted_dynamic():
     def fn(x):
         p = x.abs() + 0.1
         u = x.clamp(-0.9, 0.9)
-        return (torch.log(p), torch.log2(p), torch.log10(p), torch.log1p(p), torch.sqrt(p), torch.rsqrt(p),
-                torch.reciprocal(p), torch.asin(u), torch.acos(u), torch.atanh(u), torch.tan(u), torch.acosh(p + 1))
+        return (
+            torch.log(p),
+            torch.log2(p),
+            torch.log10(p),
+            torch.log1p(p),
+            torch.sqrt(p),
+            torch.rsqrt(p),
+            torch.reciprocal(p),
+            torch.asin(u),
+            torch.acos(u),
+            torch.atanh(u),
+            torch.tan(u),
+            torch.acosh(p + 1),
+        )
 
     assert_converts(fn, [x], input_ranges=[_batch_range(x)], expected_ops={aten.log.default, aten.acosh.default})
 
@@ -104,7 +116,10 @@ def test_expm1_log1p_small_arguments():
     """exp(x) - 1 and log(1 + x) lose all relative accuracy at |x| ~ 1e-7; the converters do not."""
     x = torch.tensor([1e-8, -1e-8, 3e-6, -3e-6, 1e-4, -1e-4, 5e-3, -5e-3, 0.0, 0.02, -0.02, 1.0, -1.0, 10.0])
     result = assert_converts(
-        lambda x: (torch.expm1(x), torch.log1p(x)), [x], rtol=1e-6, atol=0.0,
+        lambda x: (torch.expm1(x), torch.log1p(x)),
+        [x],
+        rtol=1e-6,
+        atol=0.0,
         expected_ops={aten.expm1.default, aten.log1p.default},
     )
     assert result.max_rel_error < 1e-6
@@ -119,7 +134,8 @@ def test_round_half_to_even():
 def test_rounding_negative_and_integral_values():
     x = torch.tensor([-2.7, -2.0, -0.3, -0.0, 0.0, 0.3, 2.0, 2.7, -1e-3, 1e-3])
     assert_converts(
-        lambda x: (torch.floor(x), torch.ceil(x), torch.trunc(x), torch.round(x)), [x],
+        lambda x: (torch.floor(x), torch.ceil(x), torch.trunc(x), torch.round(x)),
+        [x],
         expected_ops={aten.floor.default, aten.ceil.default, aten.trunc.default, aten.round.default},
     )
 
@@ -127,7 +143,12 @@ def test_rounding_negative_and_integral_values():
 @pytest.mark.parametrize("decimals", [2, 1, -1, -2])
 def test_round_decimals(decimals):
     x = torch.randn(4, 6) * 300
-    assert_converts(lambda x: torch.round(x, decimals=decimals), [x], input_ranges=[_batch_range(x)], expected_ops={aten.round.decimals})
+    assert_converts(
+        lambda x: torch.round(x, decimals=decimals),
+        [x],
+        input_ranges=[_batch_range(x)],
+        expected_ops={aten.round.decimals},
+    )
 
 
 # -- integer and bool inputs ----------------------------------------------------------------------------------------
@@ -135,8 +156,18 @@ def test_round_decimals(decimals):
 def test_integer_preserving(dtype):
     """abs/neg/sign/square/rounding keep integer dtypes (abs of int stays int)."""
     x = torch.randint(-50, 50, (3, 5), dtype=dtype)
-    fns = lambda x: (torch.abs(x), torch.neg(x), torch.sign(x), torch.square(x), torch.floor(x), torch.round(x), torch.trunc(x))  # noqa: E731
-    assert_converts(fns, [x], input_ranges=[_batch_range(x)], expected_ops={aten.abs.default, aten.neg.default, aten.sign.default})
+    fns = lambda x: (  # noqa: E731
+        torch.abs(x),
+        torch.neg(x),
+        torch.sign(x),
+        torch.square(x),
+        torch.floor(x),
+        torch.round(x),
+        torch.trunc(x),
+    )
+    assert_converts(
+        fns, [x], input_ranges=[_batch_range(x)], expected_ops={aten.abs.default, aten.neg.default, aten.sign.default}
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.bool])
@@ -144,15 +175,23 @@ def test_integer_to_float(dtype):
     """Float functions of integer/bool tensors compute in float32, like torch."""
     x = torch.randint(0, 5, (3, 4), dtype=dtype) if dtype != torch.bool else torch.rand(3, 4) > 0.5
     assert_converts(
-        lambda x: (torch.exp(x), torch.sqrt(x), torch.sin(x), torch.reciprocal(x + 1), torch.log1p(x)), [x],
-        expected_ops={aten.exp.default, aten.sqrt.default, aten.sin.default, aten.reciprocal.default, aten.log1p.default},
+        lambda x: (torch.exp(x), torch.sqrt(x), torch.sin(x), torch.reciprocal(x + 1), torch.log1p(x)),
+        [x],
+        expected_ops={
+            aten.exp.default,
+            aten.sqrt.default,
+            aten.sin.default,
+            aten.reciprocal.default,
+            aten.log1p.default,
+        },
     )
 
 
 def test_bool_sign_abs():
     x = torch.rand(3, 4) > 0.5
     assert_converts(
-        lambda x: (torch.sign(x), torch.square(x)), [x],
+        lambda x: (torch.sign(x), torch.square(x)),
+        [x],
         expected_ops={aten.sign.default, aten.square.default},
     )
 
@@ -161,24 +200,31 @@ def test_bool_sign_abs():
 def test_isnan_isinf():
     inf, nan = float("inf"), float("nan")
     x = torch.tensor([0.0, inf, -inf, nan, 1.0, -3e38, 1e-40])
-    assert_converts(lambda x: (torch.isnan(x), torch.isinf(x)), [x], expected_ops={aten.isnan.default, aten.isinf.default})
+    assert_converts(
+        lambda x: (torch.isnan(x), torch.isinf(x)), [x], expected_ops={aten.isnan.default, aten.isinf.default}
+    )
 
 
 def test_isnan_isinf_dynamic_fp16():
     x = torch.randn(3, 4)
     assert_converts(
-        lambda x: (torch.isnan(x), torch.isinf(x)), [x], input_ranges=[_batch_range(x)],
+        lambda x: (torch.isnan(x), torch.isinf(x)),
+        [x],
+        input_ranges=[_batch_range(x)],
         expected_ops={aten.isnan.default, aten.isinf.default},
     )
     assert_converts(
-        lambda x: (torch.isnan(x), torch.isinf(x / 0)), [x], precision=torch.float16,
+        lambda x: (torch.isnan(x), torch.isinf(x / 0)),
+        [x],
+        precision=torch.float16,
         expected_ops={aten.isnan.default, aten.isinf.default},
     )
 
 
 def test_isnan_isinf_integers():
     assert_converts(
-        lambda x: (torch.isnan(x), torch.isinf(x)), [torch.randint(-5, 5, (3, 4), dtype=torch.int32)],
+        lambda x: (torch.isnan(x), torch.isinf(x)),
+        [torch.randint(-5, 5, (3, 4), dtype=torch.int32)],
         expected_ops={aten.isnan.default, aten.isinf.default},
     )
 
@@ -187,7 +233,8 @@ def test_special_values():
     """Edge values through functions TensorRT documents for them: exp overflow, log of 0/negative, sqrt(-1)."""
     x = torch.tensor([0.0, -1.0, 100.0, -100.0, 1.0])
     assert_converts(
-        lambda x: (torch.exp(x), torch.log(x), torch.sqrt(x), torch.abs(x), torch.sign(x)), [x],
+        lambda x: (torch.exp(x), torch.log(x), torch.sqrt(x), torch.abs(x), torch.sign(x)),
+        [x],
         expected_ops={aten.exp.default, aten.log.default, aten.sqrt.default, aten.abs.default, aten.sign.default},
     )
 
@@ -201,7 +248,13 @@ def test_atan2_all_quadrants():
 
 def test_binary_composites_dynamic_fp16():
     y, x = torch.randn(3, 5), torch.randn(5)
-    fn = lambda y, x: (torch.atan2(y, x), torch.hypot(y, x), torch.copysign(y, x), torch.copysign(y, -1.0), torch.erfc(y))  # noqa: E731
+    fn = lambda y, x: (  # noqa: E731
+        torch.atan2(y, x),
+        torch.hypot(y, x),
+        torch.copysign(y, x),
+        torch.copysign(y, -1.0),
+        torch.erfc(y),
+    )
     ops = {aten.atan2.default, aten.hypot.default, aten.copysign.Tensor, aten.erfc.default}
     assert_converts(fn, [y, x], input_ranges=[_batch_range(y), None], expected_ops=ops)
     assert_converts(fn, [y, x], precision=torch.float16, expected_ops=ops)

@@ -108,13 +108,21 @@ def _other_entry_points(rank: int, world_size: int) -> dict[str, Any]:
         ep = torch_tensorrt.dynamo.trace(_sharded("attention", full, rank, world_size), arg_inputs=[x])
         gm = torch_tensorrt.dynamo.compile(ep, [x], min_block_size=1)
         out["dynamo"] = {"error": _err(gm(x), full(x)), **_summary(gm)}
-        fn = torch.compile(_sharded("attention", full, rank, world_size), backend="tensorrt",
-                           options={"min_block_size": 1}, dynamic=False)
+        fn = torch.compile(
+            _sharded("attention", full, rank, world_size),
+            backend="tensorrt",
+            options={"min_block_size": 1},
+            dynamic=False,
+        )
         first = fn(x)
         out["torch_compile"] = {"error": _err(first, full(x)), "again_error": _err(fn(x), full(x))}
         mlp, y = make("mlp", _device())
-        fn = torch.compile(_sharded("mlp_functional", mlp, rank, world_size), backend="tensorrt",
-                           options={"min_block_size": 1}, dynamic=False)
+        fn = torch.compile(
+            _sharded("mlp_functional", mlp, rank, world_size),
+            backend="tensorrt",
+            options={"min_block_size": 1},
+            dynamic=False,
+        )
         out["torch_compile_functional"] = {"error": _err(fn(y), mlp(y))}
     spec = torch_tensorrt.Input(min_shape=(1, *x.shape[1:]), opt_shape=tuple(x.shape), max_shape=(4, *x.shape[1:]))
     try:

@@ -66,16 +66,26 @@ def _compile(model: nn.Module, x: torch.Tensor) -> torch.fx.GraphModule:
 
 @pytest.mark.parametrize(
     "op",
-    [c10d.all_reduce.default, c10d.all_gather_into_tensor.default, c10d.reduce_scatter_tensor.default,
-     c10d.wait_tensor.default, c10d.all_to_all_single.default, c10d.all_reduce, torch.ops.c10d_functional.all_reduce.default],
+    [
+        c10d.all_reduce.default,
+        c10d.all_gather_into_tensor.default,
+        c10d.reduce_scatter_tensor.default,
+        c10d.wait_tensor.default,
+        c10d.all_to_all_single.default,
+        c10d.all_reduce,
+        torch.ops.c10d_functional.all_reduce.default,
+    ],
     ids=str,
 )
 def test_collectives_are_recognised_by_namespace(op: object) -> None:
     assert is_collective_target(op)
 
 
-@pytest.mark.parametrize("op", [torch.ops.aten.add.Tensor, torch.ops.aten.mm.default, torch.relu, None],
-                         ids=["aten.add", "aten.mm", "torch.relu", "None"])
+@pytest.mark.parametrize(
+    "op",
+    [torch.ops.aten.add.Tensor, torch.ops.aten.mm.default, torch.relu, None],
+    ids=["aten.add", "aten.mm", "torch.relu", "None"],
+)
 def test_other_targets_are_not_collectives(op: object) -> None:
     assert not is_collective_target(op)
 
@@ -101,7 +111,10 @@ def test_gather_and_scatter_each_sit_between_two_engines() -> None:
 def test_coverage_gives_the_collective_reason() -> None:
     report = torch_tensorrt.dynamo.coverage(Overlapped(), [torch.randn(4, 16)], min_block_size=1)
     collectives = [n for n in report.nodes if n.op.startswith("_c10d_functional.")]
-    assert [n.op for n in collectives] == ["_c10d_functional.all_reduce.default", "_c10d_functional.wait_tensor.default"]
+    assert [n.op for n in collectives] == [
+        "_c10d_functional.all_reduce.default",
+        "_c10d_functional.wait_tensor.default",
+    ]
     assert all(n.reason == COLLECTIVE_REASON and not n.converts and n.partition == "" for n in collectives)
     assert len(report.engines) == 2
 
@@ -163,7 +176,10 @@ def test_save_records_the_rank_of_programs_with_collectives_only(tmp_path: Path)
     torch_tensorrt.save(with_collectives, str(tmp_path / "tp_rank{rank}.ep"), arg_inputs=[x])
     assert recorded_rank(str(tmp_path / "tp_rank0.ep")) == RankInfo(0, 1, "")
     loaded = torch_tensorrt.load(str(tmp_path / "tp_rank{rank}.ep"))  # same world (1): loads
-    assert summarize(loaded).torch_ops == ["_c10d_functional.all_reduce.default", "_c10d_functional.wait_tensor.default"]
+    assert summarize(loaded).torch_ops == [
+        "_c10d_functional.all_reduce.default",
+        "_c10d_functional.wait_tensor.default",
+    ]
 
     plain = _compile(nn.Sequential(nn.Linear(16, 16), nn.ReLU()), x)
     torch_tensorrt.save(plain, str(tmp_path / "plain.ep"), arg_inputs=[x])

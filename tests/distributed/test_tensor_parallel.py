@@ -43,7 +43,11 @@ def gloo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not _real_tensorrt():
         pytest.skip("TensorRT is not installed: no engine can be built")
     out = tmp_path_factory.mktemp("tp_gloo")
-    return {"mode": "compile", "dir": out, "ranks": run_ranks(tp_rank, WORLD, "gloo", "compile", str(out), timeout=TIMEOUT_S)}
+    return {
+        "mode": "compile",
+        "dir": out,
+        "ranks": run_ranks(tp_rank, WORLD, "gloo", "compile", str(out), timeout=TIMEOUT_S),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +86,9 @@ def test_outputs_equal_the_unsharded_model(run: dict[str, Any], case: str) -> No
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_engines_per_rank_with_the_collective_and_its_wait_in_one_pytorch_partition(run: dict[str, Any], case: str) -> None:
+def test_engines_per_rank_with_the_collective_and_its_wait_in_one_pytorch_partition(
+    run: dict[str, Any], case: str
+) -> None:
     for r in run["ranks"]:
         result = r[case]
         if run["mode"] == "compile":

@@ -12,12 +12,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "torch_tensorrt.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "torch_tensorrt.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_compile_dynamic_writes_engine_and_prints_summary(tmp_path):
     out_file = tmp_path / "sub" / "mlp.engine"
-    res = _run("compile", "examples/models.py:mlp", "--input", "8x64", "--input-range", "1x64:8x64:32x64", "-o", str(out_file))
+    res = _run(
+        "compile", "examples/models.py:mlp", "--input", "8x64", "--input-range", "1x64:8x64:32x64", "-o", str(out_file)
+    )
     assert res.returncode == 0, res.stderr
     assert out_file.stat().st_size > 1000
     text = res.stdout

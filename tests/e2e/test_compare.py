@@ -7,7 +7,9 @@ import torch_tensorrt
 from examples import models
 
 
-@pytest.mark.parametrize("factory", [models.resnet_like, models.transformer_encoder], ids=["resnet_like", "transformer"])
+@pytest.mark.parametrize(
+    "factory", [models.resnet_like, models.transformer_encoder], ids=["resnet_like", "transformer"]
+)
 def test_compare_benchmark_models(factory, capsys):
     model, (x,) = factory()
     report = torch_tensorrt.reference.compare(model, [x])
@@ -34,7 +36,10 @@ def test_compare_points_at_first_divergence(monkeypatch):
     broken = _registry.ConverterSpec(
         torch.ops.aten.relu.default,
         lambda ctx, node, args, kwargs: T.activation(ctx, args[0], trt.ActivationType.SIGMOID),
-        None, True, 99, False,
+        None,
+        True,
+        99,
+        False,
     )
     monkeypatch.setitem(_registry.CONVERTERS._specs, torch.ops.aten.relu.default, [broken, *relu_specs])
     report = torch_tensorrt.reference.compare(M(), [torch.randn(4, 8)], print_table=False)
@@ -50,11 +55,19 @@ def test_compare_detr():
     transformers = pytest.importorskip("transformers")
     torch.manual_seed(0)
     cfg = transformers.DetrConfig(
-        use_pretrained_backbone=False, use_timm_backbone=False,
-        backbone_config=transformers.ResNetConfig(depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128], embedding_size=16,
-                                                  out_features=["stage4"]),
-        d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-        encoder_ffn_dim=64, decoder_ffn_dim=64, num_queries=10,
+        use_pretrained_backbone=False,
+        use_timm_backbone=False,
+        backbone_config=transformers.ResNetConfig(
+            depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128], embedding_size=16, out_features=["stage4"]
+        ),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        num_queries=10,
     )
     detr = transformers.DetrForObjectDetection(cfg).eval()
 

@@ -52,7 +52,9 @@ def test_serialized_engine_api_matches_spec():
     model, (x,) = models.mlp()
     ep = torch.export.export(model, (x,))
     data = convert_exported_program_to_serialized_trt_engine(
-        ep, arg_inputs=[Input(min_shape=(1, 64), opt_shape=(8, 64), max_shape=(16, 64))], enabled_precisions={torch.float16}
+        ep,
+        arg_inputs=[Input(min_shape=(1, 64), opt_shape=(8, 64), max_shape=(16, 64))],
+        enabled_precisions={torch.float16},
     )
     assert isinstance(data, bytes) and len(data) > 1000
 

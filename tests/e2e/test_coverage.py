@@ -51,8 +51,21 @@ def test_report_cli_with_html(tmp_path):
     )
     page = tmp_path / "r.html"
     res = subprocess.run(
-        [sys.executable, "-m", "torch_tensorrt.cli", "report", f"{model_file}:make", "--input", "4x3", "--html", str(page)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch_tensorrt.cli",
+            "report",
+            f"{model_file}:make",
+            "--input",
+            "4x3",
+            "--html",
+            str(page),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert res.returncode == 0, res.stderr
     assert "special_bessel_j0" in res.stdout and "operators have converters" in res.stdout

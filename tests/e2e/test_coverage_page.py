@@ -34,8 +34,10 @@ def chromium() -> str:
         subprocess.run(["bash", str(ROOT / "scripts" / "install_chromium.sh")], timeout=900, check=False)
         found = _which()
     if found is None:
-        pytest.skip("chromium is not installed and scripts/install_chromium.sh could not install it (needs apt-get "
-                    "as root or password-less sudo)")
+        pytest.skip(
+            "chromium is not installed and scripts/install_chromium.sh could not install it (needs apt-get "
+            "as root or password-less sudo)"
+        )
     return found
 
 
@@ -94,9 +96,17 @@ class Dom(HTMLParser):
 def dump_dom(chromium: str, page: Path, tmp_path: Path, fragment: str = "") -> Dom:
     profile = tmp_path / "chromium-profile"
     cmd = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-        "--dump-dom", page.resolve().as_uri() + fragment,
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--dump-dom",
+        page.resolve().as_uri() + fragment,
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -123,7 +133,7 @@ def test_page_in_chromium_strip_reasons_cards_and_no_network(chromium, report, t
     assert {a["href"] for _, a, _ in segs} == {f"#seg-{s.name}" for s in report.segments}
     assert row_ids == {f"row-{s.name}" for s in report.segments}
     # the reasons: the unsupported op, its count, the converter's reason and both source lines
-    (_, _, reason), = dom.find("div", data_op=BESSEL)
+    ((_, _, reason),) = dom.find("div", data_op=BESSEL)
     assert "×2" in reason and f"no converter for {BESSEL}" in reason
     lines = [text for _, _, text in dom.with_class("source")]
     assert any("test_coverage_page.py:" in t and "z = torch.special.bessel_j0(y) + y" in t for t in lines), lines
@@ -133,7 +143,7 @@ def test_page_in_chromium_strip_reasons_cards_and_no_network(chromium, report, t
     assert [a["data-engine"] for _, a, _ in cards] == ["_run_on_acc_0", "_run_on_acc_1", "_run_on_acc_2"]
     assert all("1x3 .. 4x3 .. 8x3" in text and "elementwise" in text for _, _, text in cards)
     # the per-node table is collapsed, with every operator
-    (_, details, _), = dom.find("details", id="nodes")
+    ((_, details, _),) = dom.find("details", id="nodes")
     assert "open" not in details
     node_rows = [a for t, a, _ in dom.elements if t == "tr" and "data-segment" in a]
     assert [a["data-op"] for a in node_rows] == [n.op for n in report.nodes]
@@ -150,12 +160,12 @@ def test_segment_link_opens_the_table_filtered_to_that_segment(chromium, report,
     page = tmp_path / "coverage.html"
     report.to_html(str(page))
     dom = dump_dom(chromium, page, tmp_path, "#seg-_run_on_acc_1")
-    (_, details, _), = dom.find("details", id="nodes")
+    ((_, details, _),) = dom.find("details", id="nodes")
     assert "open" in details
     rows = [a for t, a, _ in dom.elements if t == "tr" and "data-segment" in a]
     visible = [a["data-segment"] for a in rows if "hidden" not in (a.get("class") or "")]
     assert visible == ["_run_on_acc_1"] * len(report.segments[2].nodes)
-    (_, _, shown), = dom.find("span", id="shown")
+    ((_, _, shown),) = dom.find("span", id="shown")
     assert shown == f"{len(visible)} of {len(report.nodes)} shown"
 
 
@@ -173,7 +183,9 @@ def test_terminal_report_order_and_all_flag(report):
     console = Console(record=True, width=160)
     report.print(console=console)
     text = console.export_text()
-    order = [text.index(s) for s in ("operators have converters", "why operators run in PyTorch", "engine _run_on_acc_0")]
+    order = [
+        text.index(s) for s in ("operators have converters", "why operators run in PyTorch", "engine _run_on_acc_0")
+    ]
     assert order == sorted(order)
     assert "every node" not in text and "aten.relu.default" not in text and "--all prints one row per operator" in text
     console = Console(record=True, width=160)
@@ -203,7 +215,10 @@ def test_report_cli_all_build_and_min_block_size(tmp_path, capsys):
         "    return M(), (torch.randn(4, 3),)\n"
     )
     page = tmp_path / "r.html"
-    assert cli.main(["report", f"{model_file}:make", "--min-block-size", "1", "--build", "--all", "--html", str(page)]) == 0
+    assert (
+        cli.main(["report", f"{model_file}:make", "--min-block-size", "1", "--build", "--all", "--html", str(page)])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "2 projected engine(s)" in out and "every node" in out and "built " in out and f"wrote {page}" in out
     text = page.read_text()

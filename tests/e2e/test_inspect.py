@@ -67,9 +67,15 @@ def artifacts(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "name, fmt",
-    [("real.ep", "exported_program"), ("sim.ep", "exported_program"), ("sim.pt2", "exported_program"),
-     ("stripped.ep", "exported_program"), ("sim.ts", "torchscript"), ("real_module.pt", "pickle"),
-     ("stripped_state.pt", "pickle")],
+    [
+        ("real.ep", "exported_program"),
+        ("sim.ep", "exported_program"),
+        ("sim.pt2", "exported_program"),
+        ("stripped.ep", "exported_program"),
+        ("sim.ts", "torchscript"),
+        ("real_module.pt", "pickle"),
+        ("stripped_state.pt", "pickle"),
+    ],
 )
 def test_inspect_every_saved_kind(artifacts, name, fmt):
     path, kind, stripped = artifacts[name]
@@ -97,7 +103,9 @@ def test_plan_hash_is_the_engine_bytes_hash(artifacts):
 
 
 def test_raw_engine_file(tmp_path):
-    engine = torch_tensorrt.dynamo.convert_exported_program_to_serialized_trt_engine(torch.export.export(Net(), (X,)), [X])
+    engine = torch_tensorrt.dynamo.convert_exported_program_to_serialized_trt_engine(
+        torch.export.export(Net(), (X,)), [X]
+    )
     path = tmp_path / "net.engine"
     path.write_bytes(engine)
     result = inspect_file(str(path))
@@ -107,7 +115,9 @@ def test_raw_engine_file(tmp_path):
     assert any("no torch_tensorrt record" in n for n in result.notes)
 
 
-@pytest.mark.skipif(not os.environ.get("TORCHTRT_SLOW_TESTS"), reason="AOTInductor compiles C++ (~2 min); set TORCHTRT_SLOW_TESTS=1")
+@pytest.mark.skipif(
+    not os.environ.get("TORCHTRT_SLOW_TESTS"), reason="AOTInductor compiles C++ (~2 min); set TORCHTRT_SLOW_TESTS=1"
+)
 def test_aot_inductor_package(tmp_path):
     with simulate():
         gm = torch_tensorrt.dynamo.compile(torch.export.export(Net(), (X,)), [X], min_block_size=1)
@@ -169,7 +179,12 @@ def test_corrupted_files_are_clear_errors(artifacts, tmp_path):
     empty.write_bytes(b"")
     cases[empty] = "(empty file)"
     bad_b64 = tmp_path / "bad_base64.ep"
-    _rewrite_member(good, bad_b64, "tensor_0", lambda d: d.replace(b'"dnRy', b'"!!!!', 1) if b'"dnRy' in d else d[:5] + b"!!!!" + d[9:])
+    _rewrite_member(
+        good,
+        bad_b64,
+        "tensor_0",
+        lambda d: d.replace(b'"dnRy', b'"!!!!', 1) if b'"dnRy' in d else d[:5] + b"!!!!" + d[9:],
+    )
     cases[bad_b64] = "field ENGINE is not valid base64"
     cut_blob = tmp_path / "cut_blob.ep"
     _rewrite_member(good, cut_blob, "tensor_0", lambda d: d[: len(d) // 2])
@@ -178,7 +193,7 @@ def test_corrupted_files_are_clear_errors(artifacts, tmp_path):
     data = bytearray(good.read_bytes())
     at = data.find(b'"_run_on_acc_0"') + 40
     assert at > 40, "the engine record is stored uncompressed in the archive"
-    data[at:at + 4] = b"AAAA" if data[at:at + 4] != b"AAAA" else b"BBBB"
+    data[at : at + 4] = b"AAAA" if data[at : at + 4] != b"AAAA" else b"BBBB"
     bad_crc.write_bytes(bytes(data))
     cases[bad_crc] = "cannot be read (Bad CRC-32"
     flipped = tmp_path / "flipped_engine.ep"  # valid base64, other bytes: only the record's SHA-256 can tell
@@ -197,10 +212,14 @@ def test_corrupted_files_are_clear_errors(artifacts, tmp_path):
 def test_cli_error_is_one_line_without_traceback(tmp_path):
     bad = tmp_path / "bad.ep"
     bad.write_bytes(b"PK\x03\x04 broken")
-    res = subprocess.run([sys.executable, "-m", "torch_tensorrt.cli", "inspect", str(bad)], capture_output=True, text=True,
-                         timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "torch_tensorrt.cli", "inspect", str(bad)], capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 1 and "Traceback" not in res.stderr
-    assert res.stderr.strip() == f"torchtrt inspect: {bad}: a zip archive that is truncated or corrupted (its central directory is missing)"
+    assert (
+        res.stderr.strip()
+        == f"torchtrt inspect: {bad}: a zip archive that is truncated or corrupted (its central directory is missing)"
+    )
 
 
 def test_simulated_engine_inspected_where_its_kind_is_not_registered(artifacts, tmp_path):

@@ -56,9 +56,15 @@ print('loaded', len(records))
 """
 
 
-@pytest.mark.parametrize("fmt, suffix", [
-    ("exported_program", "ep"), ("torchscript", "ts"), ("aot_inductor", "pt2"), ("pickle", "pt"),
-])
+@pytest.mark.parametrize(
+    "fmt, suffix",
+    [
+        ("exported_program", "ep"),
+        ("torchscript", "ts"),
+        ("aot_inductor", "pt2"),
+        ("pickle", "pt"),
+    ],
+)
 def test_real_engines_save_and_load_on_a_cpu_machine(real_gm, tmp_path, fmt, suffix):
     path = tmp_path / f"real.{suffix}"
     if fmt == "pickle":
@@ -69,8 +75,14 @@ def test_real_engines_save_and_load_on_a_cpu_machine(real_gm, tmp_path, fmt, suf
     env_free = {"TORCHTRT_RUNTIME_LIBRARY": str(tmp_path / "none.so")}
     import os
 
-    out = subprocess.run([sys.executable, "-c", LOAD_ONLY, str(path), fmt], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=600, env=dict(os.environ, **env_free))
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_ONLY, str(path), fmt],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, **env_free),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.startswith("loaded")
 

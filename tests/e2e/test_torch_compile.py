@@ -262,14 +262,18 @@ def test_graph_without_any_engine_runs_in_pytorch_saying_why(caplog):
     def f(x):
         return torch.relu(x) + 1
 
-    compiled = torch.compile(f, backend="tensorrt", options={"torch_executed_ops": {"aten.relu.default", "aten.add.Tensor"}})
+    compiled = torch.compile(
+        f, backend="tensorrt", options={"torch_executed_ops": {"aten.relu.default", "aten.add.Tensor"}}
+    )
     with simulate(), torch.no_grad(), caplog.at_level(logging.WARNING, logger=BACKEND_LOG):
         x = torch.randn(3, 4)
         _close(compiled(x), f(x))
     (graph,) = backend_stats().graphs
     assert graph.outcome == "pytorch" and "no TensorRT engine" in graph.reason
     assert "aten.relu.default: listed in torch_executed_ops" in graph.reason
-    assert [r.getMessage() for r in caplog.records] == [f"torch_tensorrt backend: graph {graph.graph_id} runs in PyTorch: {graph.reason}"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"torch_tensorrt backend: graph {graph.graph_id} runs in PyTorch: {graph.reason}"
+    ]
 
 
 # -- the in-process cache -----------------------------------------------------------------------------------------
@@ -306,7 +310,9 @@ def test_bad_option_value_is_a_value_error():
 
 def test_options_are_compilation_settings():
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).eval()
-    compiled = torch.compile(model, backend="torch_tensorrt", options={"min_block_size": 1, "enabled_precisions": {torch.float16}})
+    compiled = torch.compile(
+        model, backend="torch_tensorrt", options={"min_block_size": 1, "enabled_precisions": {torch.float16}}
+    )
     with simulate(), torch.no_grad():
         x = torch.randn(3, 4)
         torch.testing.assert_close(compiled(x), model(x), rtol=1e-2, atol=1e-2)
@@ -316,7 +322,8 @@ def test_options_are_compilation_settings():
 
 def test_entry_points_register_both_names_in_a_process_that_never_imports_torch_tensorrt(tmp_path):
     script = tmp_path / "fresh.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import json, sys
         import torch
 
@@ -337,9 +344,12 @@ def test_entry_points_register_both_names_in_a_process_that_never_imports_torch_
             results[name] = {"ran": ran, "engines": stats.engines_built, "fallbacks": stats.fallbacks}
         print(json.dumps({"listed": [b for b in ("tensorrt", "torch_tensorrt") if b in backends],
                           "imported_before_compile": before, "results": results}))
-    """))
+    """)
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["listed"] == ["tensorrt", "torch_tensorrt"]
@@ -425,7 +435,9 @@ def test_build_failure_runs_the_graph_in_pytorch_with_one_warning(monkeypatch, c
 def test_build_failure_raises_with_pass_through_build_failures(monkeypatch):
     _fail_on_relu(monkeypatch)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).eval()
-    compiled = torch.compile(model, backend="tensorrt", options={"min_block_size": 1, "pass_through_build_failures": True})
+    compiled = torch.compile(
+        model, backend="tensorrt", options={"min_block_size": 1, "pass_through_build_failures": True}
+    )
     with simulate(), torch.no_grad(), pytest.raises(Exception, match="injected failure"):
         compiled(torch.randn(3, 4))
 

@@ -128,8 +128,12 @@ def _layer_types(network: Any) -> tuple[str, ...]:
 
 
 def _unused_inputs(network: Any) -> tuple[str, ...]:
-    read = {layer.get_input(k).name for layer in (network.get_layer(i) for i in range(network.num_layers))
-            for k in range(layer.num_inputs) if layer.get_input(k) is not None}
+    read = {
+        layer.get_input(k).name
+        for layer in (network.get_layer(i) for i in range(network.num_layers))
+        for k in range(layer.num_inputs)
+        if layer.get_input(k) is not None
+    }
     outputs = {network.get_output(i).name for i in range(network.num_outputs)}
     return tuple(n for n in (network.get_input(i).name for i in range(network.num_inputs)) if n not in read | outputs)
 
@@ -210,13 +214,20 @@ class Oracle:
         in_values = [to_torch(v) for v in inputs]
         out_values = [to_torch(v) for v in outputs]
         if any(v is None for v in in_values + out_values):
-            kinds = sorted({type(v).__name__ if not isinstance(v, np.ndarray) else str(v.dtype)
-                            for v, t in zip(list(inputs) + list(outputs), in_values + out_values) if t is None})
+            kinds = sorted(
+                {
+                    type(v).__name__ if not isinstance(v, np.ndarray) else str(v.dtype)
+                    for v, t in zip(list(inputs) + list(outputs), in_values + out_values)
+                    if t is None
+                }
+            )
             return CaseResult(name, NOT_TENSOR_IO, ops, _layer_types(network), f"values of kind {kinds}")
         out_names = [v.name for v in graph.output]
         net_outs = {network.get_output(i).name for i in range(network.num_outputs)}
         if set(out_names) != net_outs:
-            return CaseResult(name, NOT_TENSOR_IO, ops, _layer_types(network), f"network outputs {sorted(net_outs)} != {out_names}")
+            return CaseResult(
+                name, NOT_TENSOR_IO, ops, _layer_types(network), f"network outputs {sorted(net_outs)} != {out_names}"
+            )
         parsed.ops = ops
         parsed.feeds_in = list(zip((v.name for v in graph.input), in_values))  # type: ignore[arg-type]
         parsed.expected = list(zip(out_names, out_values))  # type: ignore[arg-type]

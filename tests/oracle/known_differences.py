@@ -31,7 +31,7 @@ _TRILU = Difference(
     "as 1. Cases that leave `upper` unset get the lower triangle (the same models with upper=1 spelt out agree: "
     "test_trilu_with_explicit_upper_agrees).",
     "https://onnx.ai/onnx/operators/onnx__Trilu.html (upper: default 1); onnx-tensorrt onnxOpImporters.cpp "
-    "Trilu importer: attrs.get(\"upper\", 0)",
+    'Trilu importer: attrs.get("upper", 0)',
 )
 _SPACE_TO_DEPTH_CRD = Difference(
     "The parser ignores SpaceToDepth's `mode` attribute (recent: these cases are opset 28) and always emits the DCR permutation "
@@ -64,7 +64,8 @@ _WINDOW = Difference(
     "The parser ignores Attention's `left_window_size` / `right_window_size` (sliding-window attention): the "
     "network attends to every key (or every causal key).",
     "https://onnx.ai/onnx/operators/onnx__Attention.html (left_window_size, right_window_size); "
-    + TRT_OPS + "Attention.html (no window attribute)",
+    + TRT_OPS
+    + "Attention.html (no window attribute)",
 )
 _RANDOM = Difference(
     "FILL with RANDOM_UNIFORM: TensorRT's random values are not reproducible from the ONNX seed; the evaluator "
@@ -78,10 +79,19 @@ _QUANTIZE_UINT8 = Difference(
 )
 
 KNOWN: dict[str, Difference] = {
-    **{name: _TRILU for name in (
-        "test_triu", "test_triu_neg", "test_triu_one_row", "test_triu_out_neg_out", "test_triu_out_pos",
-        "test_triu_pos", "test_triu_square", "test_triu_square_neg",
-    )},
+    **{
+        name: _TRILU
+        for name in (
+            "test_triu",
+            "test_triu_neg",
+            "test_triu_one_row",
+            "test_triu_out_neg_out",
+            "test_triu_out_pos",
+            "test_triu_pos",
+            "test_triu_square",
+            "test_triu_square_neg",
+        )
+    },
     "test_spacetodepth_crd_mode_example": _SPACE_TO_DEPTH_CRD,
     "test_gru_batchwise": _RNN_LAYOUT,
     "test_lstm_batchwise": _RNN_LAYOUT,
@@ -109,7 +119,7 @@ KNOWN: dict[str, Difference] = {
     "test_nonmaxsuppression_two_classes": Difference(
         "Output order: ONNX lists the selected boxes class by class; TensorRT sorts each batch item's boxes by "
         "score without regard to class, so the selection order interleaves the classes.",
-        TRT_OPS + "NMS.html (\"boxes are initially sorted by their scores without regard to class\")",
+        TRT_OPS + 'NMS.html ("boxes are initially sorted by their scores without regard to class")',
     ),
     "test_quantizelinear": _QUANTIZE_UINT8,
     "test_quantizelinear_axis": _QUANTIZE_UINT8,

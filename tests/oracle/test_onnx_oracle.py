@@ -80,8 +80,9 @@ def test_trilu_with_explicit_upper_agrees() -> None:
     assert mismatch(got, to_torch(case.data_sets[0][1][0]), rtol=0, atol=0) is None
 
 
-@pytest.mark.parametrize("name", ["test_averagepool_2d_ceil_last_window_starts_on_pad",
-                                  "test_maxpool_2d_ceil_output_size_reduce_by_one"])
+@pytest.mark.parametrize(
+    "name", ["test_averagepool_2d_ceil_last_window_starts_on_pad", "test_maxpool_2d_ceil_output_size_reduce_by_one"]
+)
 def test_pool_ceil_overlapping_windows_agree(name: str) -> None:
     """The ceil-mode entries differ only by TensorRT's extra trailing window: the windows ONNX has agree."""
     case = oracle().cases[name]

@@ -12,6 +12,7 @@ from torch_tensorrt._trt import trt
 
 from _net import NetBuilder
 
+
 class Net:
     """A :class:`NetBuilder` whose inputs are added together with their values; ``run`` marks, builds, evaluates."""
 

@@ -29,6 +29,7 @@ from torch_tensorrt.reference import evaluate_network
 
 Shape = Sequence[int]
 
+
 class NetBuilder:
     """A strongly typed network under construction, plus what is needed to build and evaluate it."""
 

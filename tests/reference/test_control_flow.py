@@ -42,7 +42,9 @@ def test_while_loop_stops_when_its_condition_turns_false(net):
     start = net.input("start", (1,))
     loop = net.network.add_loop()
     rec = loop.add_recurrence(start)
-    below = net.network.add_elementwise(rec.get_output(0), net.const(torch.tensor([100.0])), trt.ElementWiseOperation.LESS)
+    below = net.network.add_elementwise(
+        rec.get_output(0), net.const(torch.tensor([100.0])), trt.ElementWiseOperation.LESS
+    )
     flag = net.network.add_shuffle(below.get_output(0))
     flag.reshape_dims = ()
     loop.add_trip_limit(flag.get_output(0), trt.TripLimit.WHILE)

@@ -23,6 +23,7 @@ from _compute import Net, close as _close, rand as _rand, w_ as _w
 
 # ---------------------------------------------------------------- MATRIX_MULTIPLY / EINSUM
 
+
 def _loop_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Batched matrix product by explicit loops over (broadcast) batch indices and output elements."""
     batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
@@ -75,7 +76,10 @@ def test_matrix_multiply_dynamic_batch_half() -> None:
     a, b = _rand(3, 2, 4, seed=3).half(), _rand(3, 4, 2, seed=4).half()
     net = Net()
     layer = net.network.add_matrix_multiply(
-        net.input("a", a, dynamic=[0]), trt.MatrixOperation.NONE, net.input("b", b, dynamic=[0]), trt.MatrixOperation.NONE
+        net.input("a", a, dynamic=[0]),
+        trt.MatrixOperation.NONE,
+        net.input("b", b, dynamic=[0]),
+        trt.MatrixOperation.NONE,
     )
     (out,) = net.run(layer.get_output(0))
     assert out.dtype == torch.float16
@@ -118,6 +122,7 @@ def test_einsum(equation: str, shapes: list) -> None:
 
 
 # ---------------------------------------------------------------- REDUCE / TOPK / SOFTMAX
+
 
 @pytest.mark.parametrize("op", ["SUM", "PROD", "MAX", "MIN", "AVG"])
 @pytest.mark.parametrize("axes, keep", [((1,), True), ((0, 2), False), ((2,), False), ((0, 1, 2), True)])
@@ -178,7 +183,10 @@ def test_softmax(axis: int) -> None:
 
 # ---------------------------------------------------------------- NORMALIZATION / SCALE
 
-def _ref_norm(x: torch.Tensor, axes: tuple, groups: int, scale: torch.Tensor, bias: torch.Tensor, per_group: bool, eps: float):
+
+def _ref_norm(
+    x: torch.Tensor, axes: tuple, groups: int, scale: torch.Tensor, bias: torch.Tensor, per_group: bool, eps: float
+):
     """Mean/variance by explicit sums over every slice that shares the non-normalized (and group) indices."""
     xd = x.double().numpy()
     out = np.zeros_like(xd)
@@ -241,11 +249,12 @@ def test_scale(mode: str, with_power: bool) -> None:
     for n, c, h, w in itertools.product(*[range(s) for s in x.shape]):
         i = {"UNIFORM": (0,), "CHANNEL": (c,), "ELEMENTWISE": (c, h, w)}[mode]
         v = float(x[n, c, h, w]) * float(sc[i]) + float(sh[i])
-        expected[n, c, h, w] = v ** 2 if with_power else v
+        expected[n, c, h, w] = v**2 if with_power else v
     _close(out, expected, tol=1e-4)
 
 
 # ---------------------------------------------------------------- values that are not modelled
+
 
 def test_reduce_avg_of_integers_is_not_modelled() -> None:
     x = torch.ones(3, 4, dtype=torch.int32)

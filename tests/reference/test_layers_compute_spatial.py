@@ -22,6 +22,7 @@ from _compute import Net, close as _close, pads as _pads, rand as _rand, w_ as _
 
 # ---------------------------------------------------------------- CONVOLUTION / DECONVOLUTION
 
+
 def _ref_conv(x, w, b, stride, dilation, groups, mode, pre, post):
     """Sum over kernel offsets of strided input slices times the kernel tap (zero padding by slice assignment)."""
     r = w.dim() - 2
@@ -36,11 +37,13 @@ def _ref_conv(x, w, b, stride, dilation, groups, mode, pre, post):
     kg = k_out // groups
     out = torch.zeros(n, k_out, *outs, dtype=torch.float64)
     for kk in itertools.product(*[range(k) for k in w.shape[2:]]):
-        sl = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (outs[i] - 1) + 1, stride[i]) for i in range(r))
+        sl = tuple(
+            slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (outs[i] - 1) + 1, stride[i]) for i in range(r)
+        )
         xs = xp[(slice(None), slice(None)) + sl]
         for g in range(groups):
             tap = w[(slice(g * kg, (g + 1) * kg), slice(None)) + kk].double()
-            out[:, g * kg:(g + 1) * kg] += torch.einsum("nc...,kc->nk...", xs[:, g * cg:(g + 1) * cg], tap)
+            out[:, g * kg : (g + 1) * kg] += torch.einsum("nc...,kc->nk...", xs[:, g * cg : (g + 1) * cg], tap)
     if b is not None:
         out += b.double().reshape(1, -1, *[1] * r)
     return out
@@ -105,10 +108,15 @@ def _ref_deconv(x, w, b, stride, dilation, groups, mode, pre, post):
     full = [(x.shape[2 + i] - 1) * stride[i] + 1 + dilation[i] * (w.shape[2 + i] - 1) for i in range(r)]
     out = torch.zeros(n, kg * groups, *full, dtype=torch.float64)
     for kk in itertools.product(*[range(k) for k in w.shape[2:]]):
-        sl = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (x.shape[2 + i] - 1) + 1, stride[i]) for i in range(r))
+        sl = tuple(
+            slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (x.shape[2 + i] - 1) + 1, stride[i])
+            for i in range(r)
+        )
         for g in range(groups):
             tap = w[(slice(g * cg, (g + 1) * cg), slice(None)) + kk].double()
-            out[(slice(None), slice(g * kg, (g + 1) * kg)) + sl] += torch.einsum("nc...,ck->nk...", x[:, g * cg:(g + 1) * cg].double(), tap)
+            out[(slice(None), slice(g * kg, (g + 1) * kg)) + sl] += torch.einsum(
+                "nc...,ck->nk...", x[:, g * cg : (g + 1) * cg].double(), tap
+            )
     if b is not None:
         out += b.double().reshape(1, -1, *[1] * r)
     crop = []
@@ -126,7 +134,18 @@ def _ref_deconv(x, w, b, stride, dilation, groups, mode, pre, post):
 DECONV_CASES = [
     ((1, 4, 4, 3), 3, (3, 3), (2, 2), (1, 1), 1, "EXPLICIT_ROUND_DOWN", (0, 0), (0, 0), True),
     ((2, 4, 4, 3), 2, (3, 2), (2, 3), (1, 1), 1, "EXPLICIT_ROUND_DOWN", (1, 0), (0, 1), True),
-    ((1, 4, 3, 4), 4, (3, 3), (1, 1), (2, 1), 2, "EXPLICIT_ROUND_UP", (1, 1), (1, 1), False),  # no stride+dilation (builder)
+    (
+        (1, 4, 3, 4),
+        4,
+        (3, 3),
+        (1, 1),
+        (2, 1),
+        2,
+        "EXPLICIT_ROUND_UP",
+        (1, 1),
+        (1, 1),
+        False,
+    ),  # no stride+dilation (builder)
     ((1, 2, 4, 3), 3, (4, 3), (2, 2), (1, 1), 1, "SAME_UPPER", (0, 0), (0, 0), True),
     ((1, 2, 4, 3), 3, (3, 5), (2, 2), (1, 1), 1, "SAME_LOWER", (0, 0), (0, 0), True),
     ((1, 2, 3, 2, 3), 2, (2, 3, 2), (2, 1, 2), (1, 1, 1), 1, "EXPLICIT_ROUND_DOWN", (0, 1, 0), (1, 0, 0), True),
@@ -147,6 +166,7 @@ def test_deconvolution(shape, k, ks, stride, dil, groups, mode, pre, post, has_b
 
 # ---------------------------------------------------------------- POOLING / PADDING
 
+
 def _ref_pool(x, kind, window, stride, mode, pre, post, excl, blend):
     """Explicit loop over output positions: each window clipped to the input (MAX, SUM) and counted."""
     r = len(window)
@@ -162,9 +182,7 @@ def _ref_pool(x, kind, window, stride, mode, pre, post, excl, blend):
         if excl:
             count = vals.shape[-1]
         else:  # overlap with the padded input [-pre, size + post)
-            count = math.prod(
-                min(hi[i], x.shape[-r + i] + spec[i][1]) - max(lo[i], -spec[i][0]) for i in range(r)
-            )
+            count = math.prod(min(hi[i], x.shape[-r + i] + spec[i][1]) - max(lo[i], -spec[i][0]) for i in range(r))
         mx, avg = vals.amax(-1), vals.sum(-1) / count
         out[(Ellipsis,) + pos] = mx if kind == "MAX" else avg if kind == "AVERAGE" else (1 - blend) * mx + blend * avg
     return out
@@ -182,7 +200,9 @@ POOL_CASES = [
 ]
 
 
-@pytest.mark.parametrize("kind, excl", [("MAX", True), ("AVERAGE", True), ("AVERAGE", False), ("MAX_AVERAGE_BLEND", False)])
+@pytest.mark.parametrize(
+    "kind, excl", [("MAX", True), ("AVERAGE", True), ("AVERAGE", False), ("MAX_AVERAGE_BLEND", False)]
+)
 @pytest.mark.parametrize("shape, window, stride, mode, pre, post", POOL_CASES)
 def test_pooling(kind, excl, shape, window, stride, mode, pre, post) -> None:
     x = _rand(*shape, seed=20)
@@ -206,7 +226,9 @@ def test_pooling_dynamic_half() -> None:
     layer.padding_nd = (1, 1)
     (out,) = net.run(layer.get_output(0))
     assert out.dtype == torch.float16
-    _close(out, _ref_pool(x.float(), "AVERAGE", (3, 3), (2, 2), "EXPLICIT_ROUND_DOWN", (1, 1), (1, 1), True, 0), tol=2e-3)
+    _close(
+        out, _ref_pool(x.float(), "AVERAGE", (3, 3), (2, 2), "EXPLICIT_ROUND_DOWN", (1, 1), (1, 1), True, 0), tol=2e-3
+    )
 
 
 @pytest.mark.parametrize(
@@ -233,7 +255,10 @@ def test_padding(shape, pre, post, dtype) -> None:
 
 # ---------------------------------------------------------------- RESIZE
 
-def _resize_matrix(n_in: int, n_out: int, mode: str, coord: str, rounding: str, a: float, exclude: bool) -> torch.Tensor:
+
+def _resize_matrix(
+    n_in: int, n_out: int, mode: str, coord: str, rounding: str, a: float, exclude: bool
+) -> torch.Tensor:
     """Dense [n_out, n_in] interpolation matrix built element by element from the documented formulas."""
     m = torch.zeros(n_out, n_in, dtype=torch.float64)
     for j in range(n_out):
@@ -244,7 +269,12 @@ def _resize_matrix(n_in: int, n_out: int, mode: str, coord: str, rounding: str, 
         else:
             x = j * n_in / n_out
         if mode == "NEAREST":
-            i = {"FLOOR": math.floor(x), "CEIL": math.ceil(x), "HALF_UP": math.floor(x + 0.5), "HALF_DOWN": math.ceil(x - 0.5)}[rounding]
+            i = {
+                "FLOOR": math.floor(x),
+                "CEIL": math.ceil(x),
+                "HALF_UP": math.floor(x + 0.5),
+                "HALF_DOWN": math.ceil(x - 0.5),
+            }[rounding]
             m[j, min(max(i, 0), n_in - 1)] = 1.0
         elif mode == "LINEAR":
             x = min(max(x, 0.0), n_in - 1.0)
@@ -256,7 +286,13 @@ def _resize_matrix(n_in: int, n_out: int, mode: str, coord: str, rounding: str, 
             ws = []
             for t in taps:
                 d = abs(x - t)
-                ws.append((a + 2) * d**3 - (a + 3) * d**2 + 1 if d <= 1 else a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a if d < 2 else 0.0)
+                ws.append(
+                    (a + 2) * d**3 - (a + 3) * d**2 + 1
+                    if d <= 1
+                    else a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a
+                    if d < 2
+                    else 0.0
+                )
             if exclude:
                 ws = [w if 0 <= t < n_in else 0.0 for t, w in zip(taps, ws)]
                 ws = [w / sum(ws) for w in ws]
@@ -319,7 +355,9 @@ def test_resize_cubic_coeff_exclude_outside(exclude: bool, coeff: float) -> None
     layer.cubic_coeff = coeff
     layer.exclude_outside = exclude
     (out,) = net.run(layer.get_output(0))
-    _close(out, _ref_resize(x, (1, 1, 8, 3), mode="CUBIC", coord="HALF_PIXEL", rounding="FLOOR", a=coeff, exclude=exclude))
+    _close(
+        out, _ref_resize(x, (1, 1, 8, 3), mode="CUBIC", coord="HALF_PIXEL", rounding="FLOOR", a=coeff, exclude=exclude)
+    )
 
 
 def test_resize_scales_attribute() -> None:
@@ -331,7 +369,9 @@ def test_resize_scales_attribute() -> None:
     layer.coordinate_transformation = trt.ResizeCoordinateTransformation.HALF_PIXEL
     (out,) = net.run(layer.get_output(0))
     assert tuple(out.shape) == (1, 2, 7, 2)  # floor(len * scale)
-    _close(out, _ref_resize(x, (1, 2, 7, 2), mode="LINEAR", coord="HALF_PIXEL", rounding="FLOOR", a=-0.75, exclude=False))
+    _close(
+        out, _ref_resize(x, (1, 2, 7, 2), mode="LINEAR", coord="HALF_PIXEL", rounding="FLOOR", a=-0.75, exclude=False)
+    )
 
 
 @pytest.mark.parametrize("selector", ["FORMULA", "UPPER"])

@@ -136,12 +136,27 @@ def test_elementwise_comparisons_give_bool_with_broadcast(net, dtype):
 _X = [0.3, -0.6, 0.9, 0.1]
 _POS = [1.5, 2.0, 3.5, 1.1]
 _MATH = {
-    U.EXP: (math.exp, _X), U.LOG: (math.log, _POS), U.SQRT: (math.sqrt, _POS), U.RECIP: (lambda v: 1 / v, _POS),
-    U.ABS: (abs, _X), U.NEG: (lambda v: -v, _X), U.SIN: (math.sin, _X), U.COS: (math.cos, _X),
-    U.TAN: (math.tan, _X), U.SINH: (math.sinh, _X), U.COSH: (math.cosh, _X), U.ASIN: (math.asin, _X),
-    U.ACOS: (math.acos, _X), U.ATAN: (math.atan, _X), U.ASINH: (math.asinh, _X), U.ACOSH: (math.acosh, _POS),
-    U.ATANH: (math.atanh, _X), U.CEIL: (math.ceil, _X + [-1.5]), U.FLOOR: (math.floor, _X + [-1.5]),
-    U.ERF: (math.erf, _X), U.SIGN: (lambda v: (v > 0) - (v < 0), _X + [0.0]),
+    U.EXP: (math.exp, _X),
+    U.LOG: (math.log, _POS),
+    U.SQRT: (math.sqrt, _POS),
+    U.RECIP: (lambda v: 1 / v, _POS),
+    U.ABS: (abs, _X),
+    U.NEG: (lambda v: -v, _X),
+    U.SIN: (math.sin, _X),
+    U.COS: (math.cos, _X),
+    U.TAN: (math.tan, _X),
+    U.SINH: (math.sinh, _X),
+    U.COSH: (math.cosh, _X),
+    U.ASIN: (math.asin, _X),
+    U.ACOS: (math.acos, _X),
+    U.ATAN: (math.atan, _X),
+    U.ASINH: (math.asinh, _X),
+    U.ACOSH: (math.acosh, _POS),
+    U.ATANH: (math.atanh, _X),
+    U.CEIL: (math.ceil, _X + [-1.5]),
+    U.FLOOR: (math.floor, _X + [-1.5]),
+    U.ERF: (math.erf, _X),
+    U.SIGN: (lambda v: (v > 0) - (v < 0), _X + [0.0]),
 }
 
 
@@ -170,8 +185,11 @@ def test_unary_isinf_isnan_not_and_integer_abs(net):
     net.mark(net.network.add_unary(b, U.NOT).get_output(0), "not")
     net.mark(net.network.add_unary(i, U.ABS).get_output(0), "abs")
     out = net.run(
-        {"x": torch.tensor([1.0, math.inf, -math.inf, math.nan]), "b": torch.tensor([True, False]),
-         "i": torch.tensor([-3, 0, 4], dtype=torch.int32)}
+        {
+            "x": torch.tensor([1.0, math.inf, -math.inf, math.nan]),
+            "b": torch.tensor([True, False]),
+            "i": torch.tensor([-3, 0, 4], dtype=torch.int32),
+        }
     )
     assert out["inf"].tolist() == [False, True, True, False]
     assert out["nan"].tolist() == [False, False, False, True]
@@ -413,7 +431,9 @@ def test_gather_default_with_one_elementwise_dim(net):
 
 def test_gather_element(net):
     data = net.input("d", (2, 3))
-    layer = net.network.add_gather_v2(data, net.const(torch.tensor([[2, 0, 1], [0, 0, 2]], dtype=torch.int32)), trt.GatherMode.ELEMENT)
+    layer = net.network.add_gather_v2(
+        data, net.const(torch.tensor([[2, 0, 1], [0, 0, 2]], dtype=torch.int32)), trt.GatherMode.ELEMENT
+    )
     layer.axis = 1
     net.mark(layer.get_output(0))
     out = net.run1({"d": torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])})
@@ -456,10 +476,15 @@ def test_gather_out_of_range_index_is_reported(net):
 def test_scatter_element_and_nd(net):
     data = net.input("d", (3, 3))
     upd = net.const(torch.tensor([[1.0, 1.1, 1.2], [2.0, 2.1, 2.2]]))
-    el = net.network.add_scatter(data, net.const(torch.tensor([[1, 0, 2], [0, 2, 1]], dtype=torch.int32)), upd, trt.ScatterMode.ELEMENT)
+    el = net.network.add_scatter(
+        data, net.const(torch.tensor([[1, 0, 2], [0, 2, 1]], dtype=torch.int32)), upd, trt.ScatterMode.ELEMENT
+    )
     el.axis = 0
     nd = net.network.add_scatter(
-        data, net.const(torch.tensor([[2], [0]], dtype=torch.int32)), net.const(torch.full((2, 3), 9.0)), trt.ScatterMode.ND
+        data,
+        net.const(torch.tensor([[2], [0]], dtype=torch.int32)),
+        net.const(torch.full((2, 3), 9.0)),
+        trt.ScatterMode.ND,
     )
     net.mark(el.get_output(0), "el")
     net.mark(nd.get_output(0), "nd")
@@ -524,7 +549,11 @@ def test_cumulative_sum_variants(net, exclusive, reverse):
     for row in v.tolist():
         cells = []
         for j in range(4):
-            span = (range(j + 1, 4) if exclusive else range(j, 4)) if reverse else (range(j) if exclusive else range(j + 1))
+            span = (
+                (range(j + 1, 4) if exclusive else range(j, 4))
+                if reverse
+                else (range(j) if exclusive else range(j + 1))
+            )
             cells.append(sum(row[k] for k in span))
         expected.append(cells)
     _close(out, expected)

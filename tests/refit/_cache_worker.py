@@ -21,7 +21,10 @@ from conftest import make_resnet18_like  # noqa: E402
 
 #: one operator left to PyTorch splits the model into two engines
 SETTINGS = dict(
-    min_block_size=1, immutable_weights=False, cache_built_engines=True, reuse_cached_engines=True,
+    min_block_size=1,
+    immutable_weights=False,
+    cache_built_engines=True,
+    reuse_cached_engines=True,
     torch_executed_ops={"aten.max_pool2d.default"},
 )
 

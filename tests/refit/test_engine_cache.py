@@ -23,8 +23,9 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_cache_worker
 
 
 def _worker(cache_dir, seed: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, WORKER, str(cache_dir), str(seed)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, WORKER, str(cache_dir), str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _result(proc: subprocess.Popen) -> dict:
@@ -54,19 +55,26 @@ def test_two_processes_compiling_into_one_directory_both_succeed(tmp_path):
 
 def _compile(model, x, cache_dir, **extra):
     ep = torch.export.export(model, (x,))
-    settings = dict(min_block_size=1, immutable_weights=False, cache_built_engines=True, reuse_cached_engines=True,
-                    engine_cache_dir=str(cache_dir))
+    settings = dict(
+        min_block_size=1,
+        immutable_weights=False,
+        cache_built_engines=True,
+        reuse_cached_engines=True,
+        engine_cache_dir=str(cache_dir),
+    )
     settings.update(extra)
     with testing.simulate():
         return torch_tensorrt.dynamo.compile(ep, arg_inputs=[x], **settings)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "garbage"])
-def test_corrupted_entry_is_rebuilt_replaced_and_logged_once(tmp_path, image, resnet18_like, caplog, damage, monkeypatch):
+def test_corrupted_entry_is_rebuilt_replaced_and_logged_once(
+    tmp_path, image, resnet18_like, caplog, damage, monkeypatch
+):
     monkeypatch.setattr(_engine_cache, "_warned", set())
     model = resnet18_like(1)
     _compile(model, image, tmp_path)
-    (key, size, _), = DiskEngineCache(str(tmp_path)).entries()
+    ((key, size, _),) = DiskEngineCache(str(tmp_path)).entries()
     path = tmp_path / f"{key}.engine"
     data = bytearray(path.read_bytes())
     if damage == "flip":
@@ -129,9 +137,20 @@ def test_custom_cache_class_and_what_the_key_covers(tmp_path, image, resnet18_li
     model = resnet18_like(1)
     assert _compile(model, image, tmp_path, custom_engine_cache=store).compile_report.engines[0].cache == "miss"
     assert len(store.data) == 1 and not os.listdir(tmp_path)
-    assert _compile(resnet18_like(2), image, tmp_path, custom_engine_cache=store).compile_report.engines[0].cache == "hit-refit"
-    assert _compile(model, image, tmp_path, custom_engine_cache=store, optimization_level=1).compile_report.engines[0].cache == "miss"
-    assert _compile(model, torch.randn(3, 3, 32, 32), tmp_path, custom_engine_cache=store).compile_report.engines[0].cache == "miss"
+    assert (
+        _compile(resnet18_like(2), image, tmp_path, custom_engine_cache=store).compile_report.engines[0].cache
+        == "hit-refit"
+    )
+    assert (
+        _compile(model, image, tmp_path, custom_engine_cache=store, optimization_level=1)
+        .compile_report.engines[0]
+        .cache
+        == "miss"
+    )
+    assert (
+        _compile(model, torch.randn(3, 3, 32, 32), tmp_path, custom_engine_cache=store).compile_report.engines[0].cache
+        == "miss"
+    )
     assert len(store.data) == 3
 
 
@@ -148,7 +167,9 @@ def test_immutable_engine_with_other_weights_is_rebuilt(tmp_path, image, resnet1
 def test_torch_compile_backend_uses_the_persistent_cache(tmp_path, image, resnet18_like):
     """The backend goes through dynamo.compile, so its options reach the same cache (a new dynamo graph of the
     same model finds the engines the first one stored)."""
-    options = dict(min_block_size=1, cache_built_engines=True, reuse_cached_engines=True, engine_cache_dir=str(tmp_path))
+    options = dict(
+        min_block_size=1, cache_built_engines=True, reuse_cached_engines=True, engine_cache_dir=str(tmp_path)
+    )
     model = resnet18_like(1)
     with testing.simulate(), torch.no_grad():
         torch._dynamo.reset()

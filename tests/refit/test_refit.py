@@ -139,7 +139,11 @@ def test_structure_error_leaves_an_in_place_target_untouched(image, resnet18_lik
     ep = torch.export.export(model, (image,))
     with testing.simulate():  # two engines: max_pool2d runs in PyTorch
         compiled = torch_tensorrt.dynamo.compile(
-            ep, arg_inputs=[image], min_block_size=1, immutable_weights=False, torch_executed_ops={"aten.max_pool2d.default"}
+            ep,
+            arg_inputs=[image],
+            min_block_size=1,
+            immutable_weights=False,
+            torch_executed_ops={"aten.max_pool2d.default"},
         )
     records = [e.record for e in _engines(compiled)]
     assert len(records) == 2
@@ -157,8 +161,9 @@ def test_cpu_only_builder_explains_why_refittable_builds_fail(image, resnet18_li
 
     ep = torch.export.export(resnet18_like(1), (image,))
     with pytest.raises(EngineBuildError) as err:
-        torch_tensorrt.dynamo.compile(ep, arg_inputs=[image], min_block_size=1, immutable_weights=False,
-                                      pass_through_build_failures=True)
+        torch_tensorrt.dynamo.compile(
+            ep, arg_inputs=[image], min_block_size=1, immutable_weights=False, pass_through_build_failures=True
+        )
     assert any("only on a machine with a CUDA GPU" in note for note in err.value.__notes__)
 
 

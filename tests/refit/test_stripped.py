@@ -19,7 +19,9 @@ from torch_tensorrt.testing._sim_runtime import SimulationError
 def _compile_stripped(model, x, **settings):
     ep = torch.export.export(model, (x,))
     with testing.simulate():
-        return torch_tensorrt.dynamo.compile(ep, arg_inputs=[x], min_block_size=1, strip_engine_weights=True, **settings)
+        return torch_tensorrt.dynamo.compile(
+            ep, arg_inputs=[x], min_block_size=1, strip_engine_weights=True, **settings
+        )
 
 
 def _engine(gm) -> TorchTensorRTModule:
@@ -30,7 +32,9 @@ def test_stripped_plan_needs_a_refit_and_the_module_does_it(image, resnet18_like
     model = resnet18_like(7)
     gm = _compile_stripped(model, image)
     engine = _engine(gm)
-    assert engine.weight_map.stripped and len(dict(engine.engine_weights.named_buffers())) == len(engine.weight_map.weights)
+    assert engine.weight_map.stripped and len(dict(engine.engine_weights.named_buffers())) == len(
+        engine.weight_map.weights
+    )
     with pytest.raises(SimulationError, match="weight-stripped"):
         TRTEngine(engine.record).execute([image])  # the bare plan: no weights until refitted
     before = builds_done()

@@ -17,8 +17,15 @@ def _map_of(tracker: WeightTracker, values: dict[str, torch.Tensor]) -> WeightMa
     weights = {}
     for name, value in values.items():
         node = writer.recipe(tracker.recipe(value))
-        weights[name] = {"node": node, "dtype": str(value.dtype).replace("torch.", ""), "shape": list(value.shape), "locations": []}
-    wmap = WeightMap(weights=weights, nodes=writer.nodes, consts=writer.consts, sources=writer.sources, baked=dict(tracker.baked))
+        weights[name] = {
+            "node": node,
+            "dtype": str(value.dtype).replace("torch.", ""),
+            "shape": list(value.shape),
+            "locations": [],
+        }
+    wmap = WeightMap(
+        weights=weights, nodes=writer.nodes, consts=writer.consts, sources=writer.sources, baked=dict(tracker.baked)
+    )
     return WeightMap.from_json(json.loads(json.dumps(wmap.to_json())))  # what travels in the metadata
 
 

@@ -32,8 +32,14 @@ Generator = Callable[["cases.Context", random.Random], dict[str, Any]]
 #: family -> (generator, needs the C++ runtime)
 FAMILIES: dict[str, tuple[Generator, bool]] = {
     "record-fields": (lambda c, r: {"kind": "record", "fields": cases.mutate_record(c.record, r)}, False),
-    "record-install": (lambda c, r: {"kind": "record", "fields": cases.mutate_record(c.record, r),
-                                     "install": r.choice(["extra_state", "setstate", "blob", "engine_class"])}, False),
+    "record-install": (
+        lambda c, r: {
+            "kind": "record",
+            "fields": cases.mutate_record(c.record, r),
+            "install": r.choice(["extra_state", "setstate", "blob", "engine_class"]),
+        },
+        False,
+    ),
     "ep-bitflip": (lambda c, r: cases.file_case(c, r, "py.ep", "bitflip"), False),
     "ep-truncate": (lambda c, r: cases.file_case(c, r, "py.ep", "truncate"), False),
     "ep-member-edit": (lambda c, r: cases.file_case(c, r, "py.ep", "members"), False),
@@ -88,9 +94,18 @@ class Worker:
             env["TORCHTRT_RUNTIME_LIBRARY"] = self.cpp_library
         log = open(self.log, "a")
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "_fuzz_worker.py"), os.path.join(self.folder, "artifacts"),
-             "1" if self.cpp_library else "0"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=self.folder,
+            [
+                sys.executable,
+                os.path.join(HERE, "_fuzz_worker.py"),
+                os.path.join(self.folder, "artifacts"),
+                "1" if self.cpp_library else "0",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=env,
+            cwd=self.folder,
         )
         line = self._readline(self.startup_timeout)
         if line is None:
@@ -194,8 +209,13 @@ class Campaign:
         return rows
 
 
-def run_long(cases_total: int, seed: int, cpp_library: Optional[str], on_progress: Callable[[int], None] = lambda n: None,
-             time_budget: float = float("inf")) -> Campaign:
+def run_long(
+    cases_total: int,
+    seed: int,
+    cpp_library: Optional[str],
+    on_progress: Callable[[int], None] = lambda n: None,
+    time_budget: float = float("inf"),
+) -> Campaign:
     """Run ``cases_total`` cases spread over the families round-robin (seeded); stops early at ``time_budget``."""
     campaign = Campaign(cpp_library)
     families = campaign.families()

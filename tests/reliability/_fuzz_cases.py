@@ -92,8 +92,29 @@ def _mutate_json(value: Any, rnd: random.Random) -> Any:
     if choice == 0 and isinstance(parent, dict) and key != "":
         del parent[key]
     elif choice == 1:
-        parent[key] = rnd.choice([None, True, 0, -1, 2**40, 1.5, "", "x", [], {}, "\u0661", "s0//0", "s0 // (s0 - s0)",
-                                  "2147483647*2147483647*s0", "s0 - 5", "u0", "Max(1, s0)", "float32", "int64"])
+        parent[key] = rnd.choice(
+            [
+                None,
+                True,
+                0,
+                -1,
+                2**40,
+                1.5,
+                "",
+                "x",
+                [],
+                {},
+                "\u0661",
+                "s0//0",
+                "s0 // (s0 - s0)",
+                "2147483647*2147483647*s0",
+                "s0 - 5",
+                "u0",
+                "Max(1, s0)",
+                "float32",
+                "int64",
+            ]
+        )
     elif choice == 2 and isinstance(parent[key], str):
         parent[key] = parent[key][::-1]
     elif choice == 3 and isinstance(parent[key], int) and not isinstance(parent[key], bool):
@@ -108,9 +129,36 @@ def _mutate_json(value: Any, rnd: random.Random) -> Any:
 
 
 # ------------------------------------------------------------------------------------------- record mutators
-TRICKY = ["", "0", "1", "2", "-1", "01", "\u0661", "\u00b9", "9" * 23, "2147483648", "1.0", " 1", "x", "\x00",
-          "\u00e9", "\ud800", "=", "====", "QQ==", "QR==", "Zg", "@@@@", "\x1f", "tensorrt", "simulated",
-          "tensorrt_rtx", "9.0", "a" * 300]
+TRICKY = [
+    "",
+    "0",
+    "1",
+    "2",
+    "-1",
+    "01",
+    "\u0661",
+    "\u00b9",
+    "9" * 23,
+    "2147483648",
+    "1.0",
+    " 1",
+    "x",
+    "\x00",
+    "\u00e9",
+    "\ud800",
+    "=",
+    "====",
+    "QQ==",
+    "QR==",
+    "Zg",
+    "@@@@",
+    "\x1f",
+    "tensorrt",
+    "simulated",
+    "tensorrt_rtx",
+    "9.0",
+    "a" * 300,
+]
 
 
 def _rehash(fields: list[str]) -> list[str]:
@@ -153,7 +201,9 @@ def mutate_record(base: list[str], rnd: random.Random) -> list[str]:
         text = base64.b64decode(fields[Field.SERIALIZED_METADATA])
         start, end = text.find(b'"network": '), text.rfind(b', "outputs": ')  # layers have "outputs" too
         if rnd.random() < 0.7:
-            text = bitflip(text, rnd, 0, start) if start > 0 and rnd.random() < 0.5 else bitflip(text, rnd, end, len(text))
+            text = (
+                bitflip(text, rnd, 0, start) if start > 0 and rnd.random() < 0.5 else bitflip(text, rnd, end, len(text))
+            )
         else:
             text = truncate(text, rnd)
         fields[Field.SERIALIZED_METADATA] = base64.b64encode(text).decode()
@@ -223,8 +273,15 @@ def file_case(ctx: Context, rnd: random.Random, name: str, how: str) -> dict[str
             del members[rnd.randrange(len(members))]
         elif op == 4:  # a member added or duplicated
             root = members[0][0].split("/")[0]
-            extra = rnd.choice([f"{root}/extra.bin", f"{root}/data/evil.so", f"{root}/../escape", "toplevel.txt",
-                                members[rnd.randrange(len(members))][0]])
+            extra = rnd.choice(
+                [
+                    f"{root}/extra.bin",
+                    f"{root}/data/evil.so",
+                    f"{root}/../escape",
+                    "toplevel.txt",
+                    members[rnd.randrange(len(members))][0],
+                ]
+            )
             members.append((extra, b"\x7fELF" + bytes(rnd.randrange(256) for _ in range(16))))
         else:  # a member renamed
             i = rnd.randrange(len(members))
@@ -239,18 +296,31 @@ def _edit_program_json(model: dict[str, Any], rnd: random.Random) -> None:
     engine node, a node target that is no operator, or a symbolic expression that is no expression."""
     what = rnd.randrange(3)
     if what == 0:
+
         def edit_info(d: dict[str, Any]) -> None:
             info = json.loads(d["as_string"])
             d["as_string"] = json.dumps(_mutate_json(info, rnd))
-        found = _first(model, "as_string", edit_info, lambda d: str(d["as_string"]).startswith('{"input_binding_names"'))
+
+        found = _first(
+            model, "as_string", edit_info, lambda d: str(d["as_string"]).startswith('{"input_binding_names"')
+        )
         if found:
             return
     if what <= 1:
-        bad = rnd.choice(["torch.load", "torch.ops.aten.nonexistent_op.default", "os.system", "torch.ops.load_library",
-                          "torch.ops.aten.__class__", "torch.hub.load", ""])
+        bad = rnd.choice(
+            [
+                "torch.load",
+                "torch.ops.aten.nonexistent_op.default",
+                "os.system",
+                "torch.ops.load_library",
+                "torch.ops.aten.__class__",
+                "torch.hub.load",
+                "",
+            ]
+        )
         _first(model, "target", lambda d: d.__setitem__("target", bad))
         return
-    junk = rnd.choice(["Symbol('s0').__class__", "s0; import os", "lambda: 1", "Integer(1)[0]", "\"x\"", "1 if 1 else 2"])
+    junk = rnd.choice(["Symbol('s0').__class__", "s0; import os", "lambda: 1", "Integer(1)[0]", '"x"', "1 if 1 else 2"])
     if not _first(model, "expr_str", lambda d: d.__setitem__("expr_str", junk)):
         _first(model, "target", lambda d: d.__setitem__("target", "torch.load"))
 
@@ -286,8 +356,21 @@ def _torch_zip(pkl: bytes, root: str = "archive") -> bytes:
     return make_zip([(f"{root}/data.pkl", pkl), (f"{root}/byteorder", b"little"), (f"{root}/version", b"3\n")])
 
 
-HOSTILE = ("use_pickle_constant", "use_pickle_weight", "sample_inputs", "opaque_object", "so_member", "aoti_so",
-           "sympy_eval", "guards_exec", "target", "pickle_module", "ts_global", "custom_obj_class", "legacy_ep")
+HOSTILE = (
+    "use_pickle_constant",
+    "use_pickle_weight",
+    "sample_inputs",
+    "opaque_object",
+    "so_member",
+    "aoti_so",
+    "sympy_eval",
+    "guards_exec",
+    "target",
+    "pickle_module",
+    "ts_global",
+    "custom_obj_class",
+    "legacy_ep",
+)
 
 
 def hostile_case(ctx: Context, rnd: random.Random, variant: str = "") -> dict[str, Any]:
@@ -312,12 +395,21 @@ def hostile_case(ctx: Context, rnd: random.Random, variant: str = "") -> dict[st
     elif variant == "opaque_object":
         i = cfg("constants")
         config = json.loads(members[i][1])
-        config["config"]["evil"] = {"path_name": "opaque_obj_0", "is_param": False, "use_pickle": True, "tensor_meta": None}
+        config["config"]["evil"] = {
+            "path_name": "opaque_obj_0",
+            "is_param": False,
+            "use_pickle": True,
+            "tensor_meta": None,
+        }
         members[i] = (members[i][0], json.dumps(config).encode())
         members.append((f"{root}/data/constants/opaque_obj_0", _payload(marker, rnd)))
     elif variant in ("so_member", "aoti_so"):
         lib = open(ctx.so_path, "rb").read() if ctx.so_path else b"\x7fELF-not-a-library"
-        where = rnd.choice(["evil.so", "data/evil.so", "extra/x.so"]) if variant == "so_member" else "data/aotinductor/model/evil.so"
+        where = (
+            rnd.choice(["evil.so", "data/evil.so", "extra/x.so"])
+            if variant == "so_member"
+            else "data/aotinductor/model/evil.so"
+        )
         members.append((f"{root}/{where}", lib))
     elif variant in ("sympy_eval", "guards_exec", "target"):
         i = next(i for i, n in enumerate(names) if n.endswith("models/model.json"))
@@ -328,37 +420,71 @@ def hostile_case(ctx: Context, rnd: random.Random, variant: str = "") -> dict[st
         elif variant == "sympy_eval":
             model.setdefault("range_constraints", {})
             _first(model, "expr_str", lambda d: d.__setitem__("expr_str", code)) or model["graph_module"].setdefault(
-                "graph", {}).setdefault("sym_int_values", {}).update({"s9": {"as_expr": {"expr_str": code, "hint": None}}})
+                "graph", {}
+            ).setdefault("sym_int_values", {}).update({"s9": {"as_expr": {"expr_str": code, "hint": None}}})
         else:
-            _first(model, "target", lambda d: d.__setitem__("target", rnd.choice(
-                ["torch.load", "torch.ops.load_library", "builtins.exec", "torch.hub.load", "os.system"])))
+            _first(
+                model,
+                "target",
+                lambda d: d.__setitem__(
+                    "target",
+                    rnd.choice(
+                        ["torch.load", "torch.ops.load_library", "builtins.exec", "torch.hub.load", "os.system"]
+                    ),
+                ),
+            )
         members[i] = (members[i][0], json.dumps(model).encode())
     elif variant == "pickle_module":
-        return {"kind": "file", "path": ctx.write(_torch_zip(_payload(marker, rnd), "gm"), ".pt"), "marker": marker,
-                "variant": variant}
+        return {
+            "kind": "file",
+            "path": ctx.write(_torch_zip(_payload(marker, rnd), "gm"), ".pt"),
+            "marker": marker,
+            "variant": variant,
+        }
     elif variant == "ts_global":
         ts = zip_members(ctx.artifacts["py.ts"])
         # traced_inputs.pkl only where the save stored sample inputs (the fake-tensor TorchScript save does not)
-        pickles = [i for i, (n, _) in enumerate(ts) if n.rsplit("/", 1)[-1] in ("constants.pkl", "data.pkl", "traced_inputs.pkl")]
+        pickles = [
+            i
+            for i, (n, _) in enumerate(ts)
+            if n.rsplit("/", 1)[-1] in ("constants.pkl", "data.pkl", "traced_inputs.pkl")
+        ]
         j = rnd.choice(pickles)
         ts[j] = (ts[j][0], _payload(marker, rnd))
         return {"kind": "file", "path": ctx.write(make_zip(ts), ".ts"), "marker": marker, "variant": variant}
     elif variant == "custom_obj_class":
         i = cfg("constants")
         config = json.loads(members[i][1])
-        config["config"]["evil"] = {"path_name": "custom_obj_0", "is_param": False, "use_pickle": True, "tensor_meta": None}
+        config["config"]["evil"] = {
+            "path_name": "custom_obj_0",
+            "is_param": False,
+            "use_pickle": True,
+            "tensor_meta": None,
+        }
         members[i] = (members[i][0], json.dumps(config).encode())
-        pkl = b"\x80\x02c__torch__.torch.classes.evil\nPayload\nq\x00)\x81." if rnd.random() < 0.5 else _payload(marker, rnd)
+        pkl = (
+            b"\x80\x02c__torch__.torch.classes.evil\nPayload\nq\x00)\x81."
+            if rnd.random() < 0.5
+            else _payload(marker, rnd)
+        )
         members.append((f"{root}/data/constants/custom_obj_0", _torch_zip(pkl)))
     else:  # legacy torch.export layout: pickled state dict / constants / example inputs at the top level
-        members = [("serialized_exported_program.json", b"{}"), ("serialized_state_dict.pt", _payload(marker, rnd)),
-                   ("serialized_constants.pt", _payload(marker, rnd)), ("serialized_example_inputs.pt", _payload(marker, rnd)),
-                   ("version", b"8.13")]
+        members = [
+            ("serialized_exported_program.json", b"{}"),
+            ("serialized_state_dict.pt", _payload(marker, rnd)),
+            ("serialized_constants.pt", _payload(marker, rnd)),
+            ("serialized_example_inputs.pt", _payload(marker, rnd)),
+            ("version", b"8.13"),
+        ]
     return {"kind": "file", "path": ctx.write(make_zip(members), ".ep"), "marker": marker, "variant": variant}
 
 
-def _first(value: Any, key: str, edit: Callable[[dict[str, Any]], None],
-           where: Callable[[dict[str, Any]], bool] = lambda d: True) -> bool:
+def _first(
+    value: Any,
+    key: str,
+    edit: Callable[[dict[str, Any]], None],
+    where: Callable[[dict[str, Any]], bool] = lambda d: True,
+) -> bool:
     """Apply ``edit`` to the first dict (depth first) that has ``key`` (and satisfies ``where``); False when none."""
     stack = [value]
     while stack:
@@ -373,12 +499,30 @@ def _first(value: Any, key: str, edit: Callable[[dict[str, Any]], None],
     return False
 
 
-INPUT_LAYOUTS = ["plain", "transposed", "strided", "offset", "expanded", "neg", "neg_transposed", "conj",
-                 "channels_last_view", "zero_rows", "rank3"]
+INPUT_LAYOUTS = [
+    "plain",
+    "transposed",
+    "strided",
+    "offset",
+    "expanded",
+    "neg",
+    "neg_transposed",
+    "conj",
+    "channels_last_view",
+    "zero_rows",
+    "rank3",
+]
 
 
 def inputs_case(ctx: Context, rnd: random.Random, runtime: str) -> dict[str, Any]:
-    recipes = [{"layout": rnd.choice(INPUT_LAYOUTS), "rows": rnd.choice([1, 2, 3, 5, 8, 8, 9]),
-                "seed": rnd.randrange(1000), "dtype": rnd.choice(["float32"] * 8 + ["float16", "int64"])} for _ in range(2)]
+    recipes = [
+        {
+            "layout": rnd.choice(INPUT_LAYOUTS),
+            "rows": rnd.choice([1, 2, 3, 5, 8, 8, 9]),
+            "seed": rnd.randrange(1000),
+            "dtype": rnd.choice(["float32"] * 8 + ["float16", "int64"]),
+        }
+        for _ in range(2)
+    ]
     recipes[1]["rows"] = recipes[0]["rows"]
     return {"kind": "inputs", "runtime": runtime, "recipes": recipes}

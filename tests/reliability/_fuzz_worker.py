@@ -20,8 +20,22 @@ warnings.filterwarnings("ignore")
 
 import torch  # noqa: E402
 
-BARE = (KeyError, IndexError, TypeError, AttributeError, ZeroDivisionError, RecursionError, UnicodeError,
-        AssertionError, NameError, OverflowError, EOFError, NotImplementedError, ImportError, MemoryError)
+BARE = (
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    ZeroDivisionError,
+    RecursionError,
+    UnicodeError,
+    AssertionError,
+    NameError,
+    OverflowError,
+    EOFError,
+    NotImplementedError,
+    ImportError,
+    MemoryError,
+)
 
 
 class _Program(torch.nn.Module):
@@ -196,7 +210,9 @@ class Worker:
                         module = TorchTensorRTModule.__new__(TorchTensorRTModule)
                         module.__setstate__(state)
                     else:
-                        module.set_extra_state({"version": 1, "name": "fuzz", "record": fields, "weight_name_map": None})
+                        module.set_extra_state(
+                            {"version": 1, "name": "fuzz", "record": fields, "weight_name_map": None}
+                        )
                     if runtime == "cpp":
                         module.set_runtime("cpp")
                     got = module(x + 1, y)
@@ -284,7 +300,9 @@ def _make_input(recipe: dict[str, Any]) -> torch.Tensor:
     if how == "conj":
         return torch.randn(rows, 4, generator=g, dtype=torch.complex64).conj()
     if how == "channels_last_view":
-        return torch.randn(rows, 4, 1, 1, generator=g).to(dtype).contiguous(memory_format=torch.channels_last)[:, :, 0, 0]
+        return (
+            torch.randn(rows, 4, 1, 1, generator=g).to(dtype).contiguous(memory_format=torch.channels_last)[:, :, 0, 0]
+        )
     if how == "zero_rows":
         return torch.randn(0, 4, generator=g).to(dtype)
     if how == "rank3":
@@ -296,7 +314,9 @@ def main() -> None:
     out, with_cpp = sys.argv[1], sys.argv[2] == "1"
     from torch_tensorrt import testing
 
-    testing.allow_simulated_engines(True)  # the worker's engines are simulated and run (and are saved) outside simulate()
+    testing.allow_simulated_engines(
+        True
+    )  # the worker's engines are simulated and run (and are saved) outside simulate()
     if with_cpp:
         from torch_tensorrt.runtime import _cpp
 

@@ -30,7 +30,20 @@ def _python_error(fields: list[str]) -> str | None:
 
 def test_table_covers_every_rule_family():
     ids = {c["id"].split("-")[0] for c in CASES}
-    assert {"abi", "device", "capability", "engine", "input", "output", "flag", "kind", "sha", "json", "meta", "expr"} <= ids
+    assert {
+        "abi",
+        "device",
+        "capability",
+        "engine",
+        "input",
+        "output",
+        "flag",
+        "kind",
+        "sha",
+        "json",
+        "meta",
+        "expr",
+    } <= ids
     assert len(CASES) >= 150
     assert sum(c["error"] is None for c in CASES) >= 15  # valid edge cases are accepted, not just refused
     assert _python_error(TABLE["base"]) is None
@@ -42,8 +55,14 @@ def test_python_matches_the_table(case):
 
 
 def test_cpp_record_tests_run_the_table(cpp_build_dir):
-    proc = subprocess.run(["./test_record"], cwd=cpp_build_dir.build_dir, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=120)
+    proc = subprocess.run(
+        ["./test_record"],
+        cwd=cpp_build_dir.build_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "[ OK ] shared_bad_record_table" in proc.stdout
 

@@ -28,11 +28,19 @@ CI_DEFAULT = 35
 LONG_EXAMPLES = 800
 
 settings.register_profile(
-    "torchtrt-fuzz-ci", derandomize=True, deadline=None, database=None, phases=[Phase.generate],
+    "torchtrt-fuzz-ci",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
 settings.register_profile(
-    "torchtrt-fuzz-long", deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck),
+    "torchtrt-fuzz-long",
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
 )
 
 
@@ -66,4 +74,6 @@ def test_every_loader_and_record_path(campaign):
     total = dict(zip(_fuzz.OUTCOMES, map(int, rows[-1][1:])))
     assert total["wrong"] == total["hang"] == total["crash"] == total["unclear"] == 0, campaign.failures[:5]
     assert set(campaign.table) == set(campaign.families())
-    assert total["clean"] > 0 and total["correct"] > 0  # both endings occur: the cases are neither all refused nor all benign
+    assert (
+        total["clean"] > 0 and total["correct"] > 0
+    )  # both endings occur: the cases are neither all refused nor all benign

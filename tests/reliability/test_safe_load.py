@@ -67,12 +67,15 @@ def test_the_refused_files_do_run_code_when_trusted(art):
     _, ctx = art
     variants = ["use_pickle_constant", "opaque_object", "sample_inputs", "guards_exec"]
     cases = {v: hostile_case(ctx, random.Random(2), v) for v in variants}
-    code = "import torch, torch_tensorrt, torch_tensorrt.testing\ntorch_tensorrt.testing.allow_simulated_engines(True)\n" + "".join(
-        "try:\n"
-        f"    torch_tensorrt.load({c['path']!r}, trust_code=True).module()(torch.randn(3, 4), torch.randn(3, 4))\n"
-        "except Exception:\n"
-        "    pass\n"
-        for c in cases.values()
+    code = (
+        "import torch, torch_tensorrt, torch_tensorrt.testing\ntorch_tensorrt.testing.allow_simulated_engines(True)\n"
+        + "".join(
+            "try:\n"
+            f"    torch_tensorrt.load({c['path']!r}, trust_code=True).module()(torch.randn(3, 4), torch.randn(3, 4))\n"
+            "except Exception:\n"
+            "    pass\n"
+            for c in cases.values()
+        )
     )
     subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=600)
     ran = {v: os.path.exists(c["marker"]) for v, c in cases.items()}
@@ -100,12 +103,18 @@ def _replace_in_member(data: bytes, suffix: str, old: bytes, new: bytes) -> byte
 
 def test_engine_bit_flip_is_caught_by_the_checksum(art, tmp_path):
     _, ctx = art
-    record = json.loads(zip_members(ctx.artifacts["py.ep"])[[n for n, _ in zip_members(ctx.artifacts["py.ep"])].index("py/data/constants/tensor_0")][1])
+    record = json.loads(
+        zip_members(ctx.artifacts["py.ep"])[
+            [n for n, _ in zip_members(ctx.artifacts["py.ep"])].index("py/data/constants/tensor_0")
+        ][1]
+    )
     engine_b64 = record[5].encode()
     flipped = bytes([engine_b64[0] ^ 0x20]) + engine_b64[1:]  # 'c' -> 'C': other bytes, still base64
     path = tmp_path / "flipped.ep"
     path.write_bytes(_replace_in_member(ctx.artifacts["py.ep"], "data/constants/tensor_0", engine_b64, flipped))
-    with pytest.raises(SerializationError, match=r"flipped\.ep.*engine 'pair': field SHA256: the engine bytes do not match"):
+    with pytest.raises(
+        SerializationError, match=r"flipped\.ep.*engine 'pair': field SHA256: the engine bytes do not match"
+    ):
         torch_tensorrt.load(path)
 
 
@@ -172,8 +181,13 @@ def test_neg_conj_and_strided_inputs_are_materialized(art, runtime, request):
         module.set_runtime("cpp")
     x, y = W.std_inputs()
     want = module(x, y)
-    for xv, yv in [(torch._neg_view(-x), y), (x, torch._neg_view(-y)), (x.t().contiguous().t(), y[:, :]),
-                   (torch.stack([x, 2 * x], 2)[:, :, 0], y), (x.contiguous(memory_format=torch.contiguous_format), y.t().contiguous().t())]:
+    for xv, yv in [
+        (torch._neg_view(-x), y),
+        (x, torch._neg_view(-y)),
+        (x.t().contiguous().t(), y[:, :]),
+        (torch.stack([x, 2 * x], 2)[:, :, 0], y),
+        (x.contiguous(memory_format=torch.contiguous_format), y.t().contiguous().t()),
+    ]:
         got = module(xv, yv)
         for g, w in zip(got, want):
             torch.testing.assert_close(g, w)
@@ -243,7 +257,13 @@ def test_recorded_enums_come_from_an_explicit_table():
     from torch_tensorrt.testing._recording import RecordingError, enum_member
 
     assert enum_member("ActivationType", "RELU", "here").name == "RELU"
-    for type_name, member in [("Runtime", "x"), ("ActivationType", "__class__"), ("__builtins__", "eval"),
-                              ("DataType", "__reduce__"), (["x"], "RELU"), ("ActivationType", None)]:
+    for type_name, member in [
+        ("Runtime", "x"),
+        ("ActivationType", "__class__"),
+        ("__builtins__", "eval"),
+        ("DataType", "__reduce__"),
+        (["x"], "RELU"),
+        ("ActivationType", None),
+    ]:
         with pytest.raises(RecordingError, match="here: unknown enum value"):
             enum_member(type_name, member, "here")

@@ -64,8 +64,9 @@ def build() -> dict[str, Any]:
     batch = torch_tensorrt.Input(min_shape=(1, 8), opt_shape=(4, 8), max_shape=(8, 8))
     with torch.no_grad(), simulate():
         model = TwoEngines().eval()
-        gm = torch_tensorrt.compile(model, ir="dynamo", arg_inputs=[batch], min_block_size=1,
-                                    torch_executed_ops={"aten.sin.default"})
+        gm = torch_tensorrt.compile(
+            model, ir="dynamo", arg_inputs=[batch], min_block_size=1, torch_executed_ops={"aten.sin.default"}
+        )
         out["two_engines"] = (gm, model)
         tail = NonzeroTail().eval()
         gm = torch_tensorrt.compile(tail, ir="dynamo", arg_inputs=[torch.randn(3, 8)], min_block_size=1)

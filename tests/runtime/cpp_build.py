@@ -121,7 +121,14 @@ def stand_in_record(plan: str, inputs=("x", "y"), outputs=("out", "pos"), **kw) 
 
     spec = lambda n: {"name": n, "dtype": "float32", "shape": []}  # noqa: E731
     kw.setdefault("name", "adder")
-    kw.setdefault("metadata", {"inputs": [spec(n) for n in inputs], "outputs": [spec(n) for n in outputs],
-                               "network": {} if kw.get("engine_kind") == KIND_SIMULATED else None})
-    return EngineRecord(engine=plan.encode(), input_binding_names=list(inputs), output_binding_names=list(outputs),
-                        **kw).to_list()
+    kw.setdefault(
+        "metadata",
+        {
+            "inputs": [spec(n) for n in inputs],
+            "outputs": [spec(n) for n in outputs],
+            "network": {} if kw.get("engine_kind") == KIND_SIMULATED else None,
+        },
+    )
+    return EngineRecord(
+        engine=plan.encode(), input_binding_names=list(inputs), output_binding_names=list(outputs), **kw
+    ).to_list()

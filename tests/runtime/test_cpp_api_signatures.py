@@ -26,7 +26,7 @@ def _class_bodies(text: str) -> list[tuple[str, str]]:
         while depth:
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
-        found.append((m.group(1), text[m.end():i - 1]))
+        found.append((m.group(1), text[m.end() : i - 1]))
     return found
 
 
@@ -56,9 +56,14 @@ def checked_api() -> tuple[set[tuple[str, str]], set[str]]:
 
 def test_the_parser_sees_the_runtime_api():
     members, functions = declared_api()
-    for expected in [("IExecutionContext", "enqueueV3"), ("ICudaEngine", "createExecutionContext"),
-                     ("IOutputAllocator", "reallocateOutputAsync"), ("IRuntime", "deserializeCudaEngine"),
-                     ("ILogger", "log"), ("IRuntimeCache", "serialize")]:
+    for expected in [
+        ("IExecutionContext", "enqueueV3"),
+        ("ICudaEngine", "createExecutionContext"),
+        ("IOutputAllocator", "reallocateOutputAsync"),
+        ("IRuntime", "deserializeCudaEngine"),
+        ("ILogger", "log"),
+        ("IRuntimeCache", "serialize"),
+    ]:
         assert expected in members, sorted(members)
     assert {"createInferRuntime", "createInferRuntime_INTERNAL", "getInferLibVersion"} <= functions, functions
     assert len(members) >= 30
@@ -69,7 +74,8 @@ def test_every_stand_in_declaration_is_checked_against_the_real_signature():
     checked_members, checked_functions = checked_api()
     missing = sorted(f"{c}::{m}" for c, m in declared_members - checked_members)
     missing += sorted(declared_functions - checked_functions)
-    assert not missing, (f"declared by the stand-in headers but not checked in {SIGNATURES.relative_to(ROOT)}: "
-                         f"{', '.join(missing)}")
+    assert not missing, (
+        f"declared by the stand-in headers but not checked in {SIGNATURES.relative_to(ROOT)}: {', '.join(missing)}"
+    )
     stale = sorted(f"{c}::{m}" for c, m in checked_members - declared_members)
     assert not stale, f"checked but not declared by the stand-in: {', '.join(stale)}"

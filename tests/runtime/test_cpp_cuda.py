@@ -78,8 +78,11 @@ def test_shape_tensor_inputs(rt):
     assert r.device == DEVICE and torch.equal(r, x.reshape(3, 4))
     (r,) = torch.ops.tensorrt.execute_engine([x, on(torch.tensor([4, 3]))], e)  # on the device: copied to the host
     assert torch.equal(r, x.reshape(4, 3))
-    with pytest.raises(RuntimeError, match=r"engine 'reshaper': TensorRT could not infer the output shapes; "
-                                           r"TensorRT said: .*'s' for 12 elements of 'x'"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"engine 'reshaper': TensorRT could not infer the output shapes; "
+        r"TensorRT said: .*'s' for 12 elements of 'x'",
+    ):
         torch.ops.tensorrt.execute_engine([x, torch.tensor([5, 3])], e)
 
 
@@ -103,15 +106,19 @@ def _record_fields(**changes) -> list[str]:
 
 def test_load_time_checks(rt):
     here = torch.ops.tensorrt.runtime_version()
-    with pytest.raises(RuntimeError, match=rf"engine 'adder' was built with TensorRT-RTX 1.7.1.116 but this runtime "
-                                           rf"is TensorRT {here}; TensorRT-RTX engines run only on a TensorRT-RTX"):
+    with pytest.raises(
+        RuntimeError,
+        match=rf"engine 'adder' was built with TensorRT-RTX 1.7.1.116 but this runtime "
+        rf"is TensorRT {here}; TensorRT-RTX engines run only on a TensorRT-RTX",
+    ):
         torch.classes.tensorrt.Engine(_record_fields(trt_flavour="tensorrt_rtx", trt_version="1.7.1.116"))
     with pytest.raises(RuntimeError, match=rf"built with TensorRT 99.1.0, newer than this runtime's TensorRT {here}"):
         torch.classes.tensorrt.Engine(_record_fields(trt_flavour="tensorrt", trt_version="99.1.0"))
     with pytest.raises(RuntimeError, match=r"was built for platform win32_amd64 but this is linux_"):
         torch.classes.tensorrt.Engine(_record_fields(target_platform="win32_amd64"))
-    same = _record_fields(trt_flavour="tensorrt", trt_version=here,
-                          target_platform=f"{sys.platform}_{platform.machine().lower()}")
+    same = _record_fields(
+        trt_flavour="tensorrt", trt_version=here, target_platform=f"{sys.platform}_{platform.machine().lower()}"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         torch.classes.tensorrt.Engine(same)
@@ -153,8 +160,14 @@ def test_cuda_graph_capture_of_a_cpp_runtime_module(rt, fake):
 
     module = TorchTensorRTModule(name="graphed")
     with torch_tensorrt.runtime.runtime("cpp"):
-        module.set_extra_state({"version": 1, "name": "graphed", "weight_name_map": None,
-                                "record": record(GRAPHED, ("x", "y"), ("out", "c"), name="graphed")})
+        module.set_extra_state(
+            {
+                "version": 1,
+                "name": "graphed",
+                "weight_name_map": None,
+                "record": record(GRAPHED, ("x", "y"), ("out", "c"), name="graphed"),
+            }
+        )
     assert module.runtime == "cpp"
     x, y = on(torch.randn(2, 4)), on(torch.randn(2, 4))
     side = torch.cuda.Stream()
@@ -199,10 +212,15 @@ def test_cuda_device_selection(rt, capfd):
     # A TORCH_WARN from a TorchBind constructor reaches Python's warnings or (torch 2.11) c10's handler: stderr.
     said = f"engine adder was built for device {count + 2}; running it on compatible device 0"
     assert any(said in str(w.message) for w in seen) or said in capfd.readouterr().err
-    listing = ", ".join(f"{i}: {torch.cuda.get_device_name(i)} \\(SM {'.'.join(map(str, torch.cuda.get_device_capability(i)))}\\)"
-                        for i in range(count))
-    with pytest.raises(RuntimeError, match=rf"engine 'adder' was built for SM 7.5 \({name}\); no compatible GPU "
-                                           rf"among: {listing}"):
+    listing = ", ".join(
+        f"{i}: {torch.cuda.get_device_name(i)} \\(SM {'.'.join(map(str, torch.cuda.get_device_capability(i)))}\\)"
+        for i in range(count)
+    )
+    with pytest.raises(
+        RuntimeError,
+        match=rf"engine 'adder' was built for SM 7.5 \({name}\); no compatible GPU "
+        rf"among: {listing}",
+    ):
         torch.classes.tensorrt.Engine(_record_fields(device_capability="7.5", device_name=name))
     if major >= 8:  # hardware-compatible (Ampere-plus) engines run on any SM >= 8.0
         hw = torch.classes.tensorrt.Engine(_record_fields(device_capability="7.5", hardware_compatible=True))
@@ -218,8 +236,14 @@ def test_cuda_export_of_a_cpp_runtime_module(rt):
     meta = EngineMetadata(inputs=[spec("x"), spec("y")], outputs=[spec("out"), spec("c")]).to_json()
     module = TorchTensorRTModule(name="graphed")
     with torch_tensorrt.runtime.runtime("cpp"):
-        module.set_extra_state({"version": 1, "name": "graphed", "weight_name_map": None,
-                                "record": record(GRAPHED, ("x", "y"), ("out", "c"), name="graphed", metadata=meta)})
+        module.set_extra_state(
+            {
+                "version": 1,
+                "name": "graphed",
+                "weight_name_map": None,
+                "record": record(GRAPHED, ("x", "y"), ("out", "c"), name="graphed", metadata=meta),
+            }
+        )
     x, y = on(torch.randn(2, 4)), on(torch.randn(2, 4))
     torch.testing.assert_close(module(x, y)[0], x * 3 + y)  # eager: Engine.execute, no dispatcher
     ep = torch.export.export(module, (x, y), strict=False)

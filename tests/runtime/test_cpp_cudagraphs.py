@@ -84,7 +84,9 @@ def test_cpp_engine_records_replays_and_rerecords(emulated, models):
         xb = torch.randn(batch, 4)
         torch.testing.assert_close(module(xb), torch.relu(xb @ w))
     assert engine.cuda_graph_stats() == [4, 3, 2]
-    with pytest.raises(RuntimeError, match=r"engine 'matmul_relu': input 0 \('x'\) has shape \[9, 4\].*outside the engine's range"):
+    with pytest.raises(
+        RuntimeError, match=r"engine 'matmul_relu': input 0 \('x'\) has shape \[9, 4\].*outside the engine's range"
+    ):
         module(torch.randn(9, 4))  # the same error as without the mode
     runtime.set_cudagraphs_mode(False)
     assert engine.cuda_graph_stats() == [4, 3, 0]  # freed with the mode
@@ -130,6 +132,7 @@ def test_eager_calls_skip_the_dispatcher_traced_calls_use_the_op(rt, models, mon
     monkeypatch.setattr(torch.ops.tensorrt, "execute_engine", lambda *a: calls.append(1) or op(*a))
     module(x)
     assert calls == []
+
     class PassThrough(torch.overrides.TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
             return func(*args, **(kwargs or {}))
@@ -146,8 +149,11 @@ def test_eager_calls_refuse_the_mode_on_a_library_without_cuda_graphs(emulated, 
     module = _on_cpp(module)
     x = torch.randn(3, 4)
     runtime.set_cudagraphs_mode(True)
-    with monkeypatch.context() as patch, pytest.raises(
-        NotImplementedError, match="engine 'matmul_relu' runs on the C\\+\\+ runtime.*does not support CUDA"
+    with (
+        monkeypatch.context() as patch,
+        pytest.raises(
+            NotImplementedError, match="engine 'matmul_relu' runs on the C\\+\\+ runtime.*does not support CUDA"
+        ),
     ):
         patch.setattr(_cudagraphs, "cpp_supports_cudagraphs", lambda: False)
         module(x)

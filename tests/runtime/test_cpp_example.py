@@ -46,9 +46,15 @@ def stand_in_engine_module() -> torch.nn.Module:
     spec = lambda n: TensorSpec(n, "float32", [2, 3], [2, 3], [2, 3], [2, 3])  # noqa: E731
     meta = EngineMetadata(inputs=[spec("x"), spec("y")], outputs=[spec("out"), spec("c")])
     record = EngineRecord(
-        name="affine", engine=PLAN.encode(), input_binding_names=["x", "y"], output_binding_names=["out", "c"],
-        metadata=meta.to_json(), target_platform=f"{sys.platform}_{platform.machine().lower()}", trt_flavour="tensorrt",
-        trt_version=torch.ops.tensorrt.runtime_version(), torchtrt_version=torch_tensorrt.__version__,
+        name="affine",
+        engine=PLAN.encode(),
+        input_binding_names=["x", "y"],
+        output_binding_names=["out", "c"],
+        metadata=meta.to_json(),
+        target_platform=f"{sys.platform}_{platform.machine().lower()}",
+        trt_flavour="tensorrt",
+        trt_version=torch.ops.tensorrt.runtime_version(),
+        torchtrt_version=torch_tensorrt.__version__,
     )
     module = TorchTensorRTModule(name="affine")
     with torch_tensorrt.runtime.runtime("cpp"):
@@ -132,8 +138,10 @@ def test_example_runs_saved_models(example, saved, name):
     proc = _run(example, str(out / name), str(out / "inputs.pt"), "--device", DEVICE, "--repeat", "20")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith(f"torchtrt runtime: stand-in, TensorRT {torch.ops.tensorrt.runtime_version()}, "
-                               f"record ABI {torch.ops.tensorrt.abi_version()}"), lines[0]
+    assert lines[0].startswith(
+        f"torchtrt runtime: stand-in, TensorRT {torch.ops.tensorrt.runtime_version()}, "
+        f"record ABI {torch.ops.tensorrt.abi_version()}"
+    ), lines[0]
     kind = "AOTInductor package" if name.endswith(".pt2") else "TorchScript module"
     assert f"loaded {kind} {out / name} and 2 input(s)" in proc.stdout
     got = _outputs(proc.stdout)
@@ -157,10 +165,14 @@ def test_cmake_prefix_path_points_into_the_package():
 
 def test_installed_package_layout(example):
     prefix = cpp_build.INSTALL_DIR
-    for path in ("lib/libtorchtrt_runtime.so", "include/torchtrt/torchtrt.h", "include/torchtrt/engine.h",
-                 "share/cmake/torchtrt_runtime/torchtrt_runtimeConfig.cmake",
-                 "share/cmake/torchtrt_runtime/torchtrt_runtimeConfigVersion.cmake",
-                 "share/cmake/torchtrt_runtime/torchtrt_runtimeTargets.cmake"):
+    for path in (
+        "lib/libtorchtrt_runtime.so",
+        "include/torchtrt/torchtrt.h",
+        "include/torchtrt/engine.h",
+        "share/cmake/torchtrt_runtime/torchtrt_runtimeConfig.cmake",
+        "share/cmake/torchtrt_runtime/torchtrt_runtimeConfigVersion.cmake",
+        "share/cmake/torchtrt_runtime/torchtrt_runtimeTargets.cmake",
+    ):
         assert os.path.isfile(os.path.join(prefix, path)), path
     config = open(os.path.join(prefix, "share/cmake/torchtrt_runtime/torchtrt_runtimeConfig.cmake")).read()
     assert 'set(torchtrt_runtime_FLAVOUR "stand-in")' in config

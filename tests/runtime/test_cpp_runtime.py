@@ -36,6 +36,7 @@ def on(t: torch.Tensor) -> torch.Tensor:
     """``t`` on the device the engines run on here."""
     return t.to(DEVICE)
 
+
 # Outputs before inputs and inputs in the opposite order of the record: the runtime must go by name.
 ADDER_PLAN = """torchtrt-fake-plan 1
 name adder
@@ -62,8 +63,13 @@ def fake(rt):
 
 
 def test_cpp_unit_tests(cpp_build_dir):
-    proc = subprocess.run(["ctest", "--output-on-failure"], cwd=cpp_build_dir.build_dir, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        ["ctest", "--output-on-failure"],
+        cwd=cpp_build_dir.build_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "100% tests passed" in proc.stdout
 
@@ -93,7 +99,10 @@ def test_engine_accessors(rt):
     assert e.device_id() == 0
     assert not e.requires_output_allocator()
     assert e.device() == str(DEVICE)
-    assert e.describe() == f"Engine(name='adder', inputs=['x', 'y'], outputs=['out', 'pos'], device={DEVICE}, kind=tensorrt)"
+    assert (
+        e.describe()
+        == f"Engine(name='adder', inputs=['x', 'y'], outputs=['out', 'pos'], device={DEVICE}, kind=tensorrt)"
+    )
     flat = e.__obj_flatten__()
     assert flat == (("serialized_info", record()),)
 
@@ -137,15 +146,23 @@ def test_requires_output_allocator_record(rt):
     [
         ([torch.ones(2, 2)], "engine 'adder' expects 2 input(s) ('x', 'y'), got 1"),
         ([torch.ones(2, 2)] * 3, "engine 'adder' expects 2 input(s) ('x', 'y'), got 3"),
-        ([torch.ones(2, 2), torch.ones(2, 2, dtype=torch.float16)],
-         "engine 'adder': input 1 ('y') has dtype torch.float16 but the engine expects torch.float32"),
-        ([torch.ones(2), torch.ones(2, 2)],
-         "engine 'adder': input 0 ('x') has shape [2] of rank 1 but the engine expects rank 2"),
-        ([torch.ones(5, 2), torch.ones(5, 2)],
-         "engine 'adder': input 0 ('x') has shape [5, 2]: dimension 0 is 5, outside the engine's range [1, 4] "
-         "(profile min [1, 2], max [4, 8])"),
-        ([torch.ones(2, 2), torch.ones(2, 2, device="meta")],
-         "engine 'adder': input 1 ('y') is on meta; a TensorRT engine runs on real tensors"),
+        (
+            [torch.ones(2, 2), torch.ones(2, 2, dtype=torch.float16)],
+            "engine 'adder': input 1 ('y') has dtype torch.float16 but the engine expects torch.float32",
+        ),
+        (
+            [torch.ones(2), torch.ones(2, 2)],
+            "engine 'adder': input 0 ('x') has shape [2] of rank 1 but the engine expects rank 2",
+        ),
+        (
+            [torch.ones(5, 2), torch.ones(5, 2)],
+            "engine 'adder': input 0 ('x') has shape [5, 2]: dimension 0 is 5, outside the engine's range [1, 4] "
+            "(profile min [1, 2], max [4, 8])",
+        ),
+        (
+            [torch.ones(2, 2), torch.ones(2, 2, device="meta")],
+            "engine 'adder': input 1 ('y') is on meta; a TensorRT engine runs on real tensors",
+        ),
     ],
     ids=["too-few", "too-many", "dtype", "rank", "range", "device"],
 )
@@ -202,16 +219,22 @@ def test_binding_mismatch(rt):
 
 
 def test_undeserializable_plan(rt):
-    with pytest.raises(RuntimeError, match=r"engine 'adder': TensorRT could not deserialize the engine .*"
-                                           r"TensorRT said: .*not a stand-in TensorRT plan"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"engine 'adder': TensorRT could not deserialize the engine .*"
+        r"TensorRT said: .*not a stand-in TensorRT plan",
+    ):
         torch.classes.tensorrt.Engine(record(plan="\x00\x01garbage"))
 
 
 def test_simulated_records(rt):
     sim = record(engine_kind=KIND_SIMULATED)
     # What a real TensorRT build does (the check the real build runs in the Engine constructor):
-    with pytest.raises(ValueError, match=r"engine 'adder': built under torch_tensorrt.testing.simulate\(\); "
-                                         r"cannot run on a real TensorRT runtime"):
+    with pytest.raises(
+        ValueError,
+        match=r"engine 'adder': built under torch_tensorrt.testing.simulate\(\); "
+        r"cannot run on a real TensorRT runtime",
+    ):
         torch.ops.tensorrt.check_record(sim, real_runtime=True)
     torch.ops.tensorrt.check_record(sim, real_runtime=False)
     torch.ops.tensorrt.check_record(record(), real_runtime=True)
@@ -260,10 +283,18 @@ def test_torch_save_of_module_and_engine(rt):
 
 def test_enqueue_hook_from_python(rt, fake):
     """The stand-in calls a registered hook from enqueueV3 (how a Python simulated runtime can compute outputs)."""
-    HOOK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32,
-                            ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_int32),
-                            ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32),
-                            ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_void_p))
+    HOOK = ctypes.CFUNCTYPE(
+        ctypes.c_int32,
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int32,
+        ctypes.POINTER(ctypes.c_char_p),
+        ctypes.POINTER(ctypes.c_int32),
+        ctypes.POINTER(ctypes.c_int32),
+        ctypes.POINTER(ctypes.c_int32),
+        ctypes.POINTER(ctypes.c_int64),
+        ctypes.POINTER(ctypes.c_void_p),
+    )
     seen = []
 
     def hook(user, plan, n, names, is_input, dtypes, nb_dims, dims, addrs):
@@ -302,10 +333,15 @@ def test_export_lifts_the_engine(rt):
     from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 
     spec = dict(dtype="float32", shape=["s0", 2], min=[1, 2], opt=[2, 2], max=[4, 2])
-    meta = EngineMetadata(inputs=[TensorSpec("x", **spec), TensorSpec("y", **spec)],
-                          outputs=[TensorSpec("out", "float32", ["s0", 2])], symbols={"s0": ["x", 0]}).to_json()
-    plan = "torchtrt-fake-plan 1\ninput x float32 1x2 2x2 4x8\ninput y float32 1x2 2x2 4x8\n" \
-           "output out float32 scale_add x y 2\n"
+    meta = EngineMetadata(
+        inputs=[TensorSpec("x", **spec), TensorSpec("y", **spec)],
+        outputs=[TensorSpec("out", "float32", ["s0", 2])],
+        symbols={"s0": ["x", 0]},
+    ).to_json()
+    plan = (
+        "torchtrt-fake-plan 1\ninput x float32 1x2 2x2 4x8\ninput y float32 1x2 2x2 4x8\n"
+        "output out float32 scale_add x y 2\n"
+    )
     assert _execute_op.register_cpp_fakes()
     module = _Holder(record(plan, ("x", "y"), ("out",), metadata=meta))
     x, y = on(torch.randn(2, 2)), on(torch.randn(2, 2))
@@ -342,10 +378,18 @@ def test_stand_in_headers_refused_by_a_release_build(tmp_path):
     if cpp_build.missing_tools() or not os.path.exists(os.path.join(cuda_include, "cuda_runtime_api.h")):
         pytest.skip("needs a C++ compiler and the CUDA headers")
     repo = cpp_build.REPO
-    cmd = [cxx, "-std=c++20", "-fsyntax-only", f"-I{repo}/runtime_cpp/include",
-           f"-I{repo}/tests/cpp/fake_tensorrt/include", f"-I{cuda_include}", f"{repo}/runtime_cpp/src/trt.cpp"]
+    cmd = [
+        cxx,
+        "-std=c++20",
+        "-fsyntax-only",
+        f"-I{repo}/runtime_cpp/include",
+        f"-I{repo}/tests/cpp/fake_tensorrt/include",
+        f"-I{cuda_include}",
+        f"{repo}/runtime_cpp/src/trt.cpp",
+    ]
     release = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert release.returncode != 0 and "compiled against the stand-in TensorRT headers" in release.stdout
-    test_build = subprocess.run(cmd + ["-DTORCHTRT_FAKE_TENSORRT=1"], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+    test_build = subprocess.run(
+        cmd + ["-DTORCHTRT_FAKE_TENSORRT=1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     assert test_build.returncode == 0, test_build.stdout

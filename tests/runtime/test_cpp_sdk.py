@@ -16,8 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = ROOT / "tests" / "cpp" / "sdk_probe"
-pytestmark = pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("c++") is None,
-                                reason="needs cmake and a C++ compiler")
+pytestmark = pytest.mark.skipif(
+    shutil.which("cmake") is None or shutil.which("c++") is None, reason="needs cmake and a C++ compiler"
+)
 
 
 def rtx_wheel_library() -> Path:
@@ -44,8 +45,10 @@ def sdk(tmp_path: Path, version_h: str, libs: dict[str, int] | None = None) -> P
 
 
 def trt_header(major: int, minor: int, patch: int) -> str:
-    return (f"#define TRT_MAJOR_ENTERPRISE {major}\n#define TRT_MINOR_ENTERPRISE {minor}\n"
-            f"#define TRT_PATCH_ENTERPRISE {patch}\n#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE\n")
+    return (
+        f"#define TRT_MAJOR_ENTERPRISE {major}\n#define TRT_MINOR_ENTERPRISE {minor}\n"
+        f"#define TRT_PATCH_ENTERPRISE {patch}\n#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE\n"
+    )
 
 
 def rtx_header(major: int, minor: int, patch: int) -> str:
@@ -53,8 +56,12 @@ def rtx_header(major: int, minor: int, patch: int) -> str:
 
 
 def probe(tmp_path: Path, *defines: str) -> dict[str, str]:
-    out = subprocess.run(["cmake", "-S", str(PROBE), "-B", str(tmp_path / "build"), f"-DTORCHTRT_PYTHON={sys.executable}",
-                          *defines], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        ["cmake", "-S", str(PROBE), "-B", str(tmp_path / "build"), f"-DTORCHTRT_PYTHON={sys.executable}", *defines],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     return dict(re.findall(r"-- TORCHTRT_TENSORRT_(\w+)=(.*)", out.stdout))
 
@@ -78,7 +85,10 @@ def test_headers_without_their_library(tmp_path):
     root = sdk(tmp_path, trt_header(10, 16, 0))
     found = probe(tmp_path, f"-DTENSORRT_ROOT={root}")
     assert found["FOUND"] == "FALSE" and not found["MISMATCH"]
-    assert "TensorRT 10.16.0 headers found in" in found["WHY"] and "no libnvinfer (nvinfer;libnvinfer.so.10)" in found["WHY"]
+    assert (
+        "TensorRT 10.16.0 headers found in" in found["WHY"]
+        and "no libnvinfer (nvinfer;libnvinfer.so.10)" in found["WHY"]
+    )
 
 
 def test_rtx_headers_find_the_rtx_wheel_library(tmp_path):
@@ -97,9 +107,21 @@ def test_tensorrt_headers_with_an_rtx_library_are_refused(tmp_path):
     assert found["FOUND"] == "FALSE"
     assert f"are TensorRT 11.1.0 but the library {wheel} is TensorRT-RTX 1.7.1" in found["MISMATCH"]
     # The package build stops with that message instead of quietly building Python-only.
-    out = subprocess.run(["cmake", "-S", str(ROOT), "-B", str(tmp_path / "pkg"), f"-DTENSORRT_ROOT={root}",
-                          f"-DTENSORRT_LIBRARY={wheel}", f"-DTORCHTRT_PYTHON={sys.executable}"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            "cmake",
+            "-S",
+            str(ROOT),
+            "-B",
+            str(tmp_path / "pkg"),
+            f"-DTENSORRT_ROOT={root}",
+            f"-DTENSORRT_LIBRARY={wheel}",
+            f"-DTORCHTRT_PYTHON={sys.executable}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode != 0
     assert "is TensorRT-RTX 1.7.1; point TENSORRT_ROOT (or TENSORRT_LIBRARY) at one SDK" in out.stderr
 
@@ -108,4 +130,6 @@ def test_rtx_headers_of_another_release(tmp_path):
     rtx_wheel_library()
     root = sdk(tmp_path, rtx_header(1, 6, 0))
     found = probe(tmp_path, f"-DTENSORRT_ROOT={root}")
-    assert "are TensorRT-RTX 1.6.0 but the library" in found["MISMATCH"] and "is TensorRT-RTX 1.7.1" in found["MISMATCH"]
+    assert (
+        "are TensorRT-RTX 1.6.0 but the library" in found["MISMATCH"] and "is TensorRT-RTX 1.7.1" in found["MISMATCH"]
+    )

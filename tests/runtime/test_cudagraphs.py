@@ -117,7 +117,9 @@ def test_whole_graph_input_on_another_device_is_an_error(models):
     with runtime.enable_cudagraphs(gm) as m:
         x = torch.randn(4, 8, device="cuda")
         m(x)
-        with pytest.raises(CudaGraphsError, match=r"input 0 is on cpu, and the captured graphs run on cuda:0.*nothing was replayed"):
+        with pytest.raises(
+            CudaGraphsError, match=r"input 0 is on cpu, and the captured graphs run on cuda:0.*nothing was replayed"
+        ):
             m(x.cpu())
         torch.testing.assert_close(m(x), model.cuda()(x), **TOL)
 

@@ -54,7 +54,9 @@ def _states(module):
 # ------------------------------------------------------------------------------------------------ the mode
 @pytest.mark.skipif(torch.cuda.is_available(), reason="has a GPU: the CPU-only error cannot happen here")
 def test_mode_on_a_cpu_only_process_is_a_clear_error():
-    with pytest.raises(CudaGraphsUnavailable, match=r"set_cudagraphs_mode: CUDA graphs need a CUDA GPU.*is_available\(\) is False"):
+    with pytest.raises(
+        CudaGraphsUnavailable, match=r"set_cudagraphs_mode: CUDA graphs need a CUDA GPU.*is_available\(\) is False"
+    ):
         runtime.set_cudagraphs_mode(True)
     assert runtime.get_cudagraphs_mode() is False
     with pytest.raises(CudaGraphsUnavailable, match="enable_cudagraphs: CUDA graphs need a CUDA GPU"):
@@ -250,7 +252,9 @@ def test_whole_graph_input_on_another_device_is_an_error_without_replay(emulated
         x = torch.randn(2, 8)
         m(x)
         replays = emulated.replays
-        with pytest.raises(CudaGraphsError, match=r"input 0 is on meta, and the captured graphs run on cpu.*nothing was replayed"):
+        with pytest.raises(
+            CudaGraphsError, match=r"input 0 is on meta, and the captured graphs run on cpu.*nothing was replayed"
+        ):
             m(torch.empty(2, 8, device="meta"))
         assert emulated.replays == replays
 
@@ -332,8 +336,9 @@ def test_torch_compile_module_captures_each_graph(emulated):
     from torch_tensorrt.testing import simulate
 
     model = TwoEngines().eval()
-    compiled = torch.compile(model, backend="tensorrt",
-                             options={"min_block_size": 1, "torch_executed_ops": {"aten.sin.default"}})
+    compiled = torch.compile(
+        model, backend="tensorrt", options={"min_block_size": 1, "torch_executed_ops": {"aten.sin.default"}}
+    )
     x = torch.randn(4, 8)
     with torch.no_grad(), simulate():
         torch.testing.assert_close(compiled(x), model(x), rtol=1e-5, atol=1e-5)  # compiles
@@ -349,7 +354,9 @@ def test_torch_compile_module_captures_each_graph(emulated):
 def test_cpp_engines_refuse_the_mode_until_the_cpp_runtime_supports_it(emulated, models, monkeypatch):
     module, _ = models["dynamic_engine"]
     monkeypatch.setattr(module, "_runtime", "cpp")
-    with pytest.raises(NotImplementedError, match=r"engine 'matmul_relu' runs on the C\+\+ runtime.*set_cudagraphs_mode"):
+    with pytest.raises(
+        NotImplementedError, match=r"engine 'matmul_relu' runs on the C\+\+ runtime.*set_cudagraphs_mode"
+    ):
         with runtime.enable_cudagraphs(module):
             pass
     assert not runtime.get_cudagraphs_mode()

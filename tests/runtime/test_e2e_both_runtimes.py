@@ -56,9 +56,16 @@ def compiled():
             torch.manual_seed(0)
             model, (x,) = getattr(models, name)()
             dynamic = kind == "dynamic"
-            spec = (torch_tensorrt.Input(min_shape=(1,) + tuple(x.shape[1:]), opt_shape=tuple(x.shape),
-                                         max_shape=(MAX_BATCH,) + tuple(x.shape[1:]), dtype=x.dtype)
-                    if dynamic else x)
+            spec = (
+                torch_tensorrt.Input(
+                    min_shape=(1,) + tuple(x.shape[1:]),
+                    opt_shape=tuple(x.shape),
+                    max_shape=(MAX_BATCH,) + tuple(x.shape[1:]),
+                    dtype=x.dtype,
+                )
+                if dynamic
+                else x
+            )
             with simulate():
                 gm = torch_tensorrt.compile(model, ir="dynamo", arg_inputs=[spec], min_block_size=1)
             cache[(name, kind)] = (model, gm, _batches(x, dynamic))
@@ -132,8 +139,19 @@ def _run(tmp_path, code: str, library: str | None) -> str:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([cpp_build.REPO, os.environ.get("PYTHONPATH", "")]))
     env[_cpp.ENV_VAR] = library or str(tmp_path / "no-such-library.so")
     # torch_tensorrt.testing registers the simulated engine kind (and the stand-in's simulator) in the process
-    proc = subprocess.run([sys.executable, "-c", "import torch, torch_tensorrt, torch_tensorrt.testing\ntorch_tensorrt.testing.allow_simulated_engines()\n" + code], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import torch, torch_tensorrt, torch_tensorrt.testing\ntorch_tensorrt.testing.allow_simulated_engines()\n"
+            + code,
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc.stdout
 

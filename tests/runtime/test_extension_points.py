@@ -126,8 +126,11 @@ def test_observers_may_set_only_observable_entries():
 
     conversion.add_network_observer(observer)
     try:
-        with pytest.raises(ValueError, match=r"engine 'engine': network observer .*observer' returned metadata "
-                                             r"entry 'inputs'; observers may set only engine_kind, network"):
+        with pytest.raises(
+            ValueError,
+            match=r"engine 'engine': network observer .*observer' returned metadata "
+            r"entry 'inputs'; observers may set only engine_kind, network",
+        ):
             _convert_relu()
     finally:
         conversion.remove_network_observer(observer)

@@ -11,9 +11,21 @@ from torch_tensorrt.runtime import _shape_expr as se
 @pytest.mark.parametrize(
     "expr,value",
     [
-        ("s0", 6), ("2*s0", 12), ("(s0//4)", 1), ("s0 % 4", 2), ("s0 - s1 + 1", 4), ("-s0 + 10", 4),
-        ("Max(1, s0 - 10)", 1), ("max(s0, s1, 7)", 7), ("Min(s0, s1)", 3), ("FloorDiv(s0, 4)", 1),
-        ("Mod(s0, 4)", 2), ("CeilDiv(s0, 4)", 2), ("floor(s0/4)", 1), ("ceiling(s0/4)", 2), ("3", 3),
+        ("s0", 6),
+        ("2*s0", 12),
+        ("(s0//4)", 1),
+        ("s0 % 4", 2),
+        ("s0 - s1 + 1", 4),
+        ("-s0 + 10", 4),
+        ("Max(1, s0 - 10)", 1),
+        ("max(s0, s1, 7)", 7),
+        ("Min(s0, s1)", 3),
+        ("FloorDiv(s0, 4)", 1),
+        ("Mod(s0, 4)", 2),
+        ("CeilDiv(s0, 4)", 2),
+        ("floor(s0/4)", 1),
+        ("ceiling(s0/4)", 2),
+        ("3", 3),
     ],
 )
 def test_evaluates(expr, value):
@@ -22,8 +34,22 @@ def test_evaluates(expr, value):
 
 @pytest.mark.parametrize(
     "expr",
-    ["__import__('os')", "s0.real", "s0 / 2", "s0 ** 2", "lambda: 1", "[s0]", "s0 if s0 else 1", "1.5*s0",
-     "open('x')", "floor(s0)", "max()", "FloorDiv(s0)", "s0 and s1", "getattr(s0, 'x')"],
+    [
+        "__import__('os')",
+        "s0.real",
+        "s0 / 2",
+        "s0 ** 2",
+        "lambda: 1",
+        "[s0]",
+        "s0 if s0 else 1",
+        "1.5*s0",
+        "open('x')",
+        "floor(s0)",
+        "max()",
+        "FloorDiv(s0)",
+        "s0 and s1",
+        "getattr(s0, 'x')",
+    ],
 )
 def test_rejects_everything_else(expr):
     with pytest.raises(se.ShapeExprError):
@@ -64,9 +90,21 @@ def _export_expressions():
 
     s0, s1 = sympy.symbols("s0 s1", integer=True, positive=True)
     return [
-        s0, 2 * s0 + 1, s0 * s1, s0 - s1 + 7, F.FloorDiv(s0, 2), F.FloorDiv(s0 - 1, 2) + 1, F.Mod(s0, 3),
-        F.PythonMod(s0, 4), F.CeilDiv(s0, 3), F.ModularIndexing(s0, 2, 3), F.Max(s0, s1), F.Min(s0, 2 * s1),
-        F.CeilToInt(F.IntTrueDiv(s0, 2)), F.FloorToInt(F.IntTrueDiv(s0, 3)), F.FloorDiv(s0 * s1, 4) * 2,
+        s0,
+        2 * s0 + 1,
+        s0 * s1,
+        s0 - s1 + 7,
+        F.FloorDiv(s0, 2),
+        F.FloorDiv(s0 - 1, 2) + 1,
+        F.Mod(s0, 3),
+        F.PythonMod(s0, 4),
+        F.CeilDiv(s0, 3),
+        F.ModularIndexing(s0, 2, 3),
+        F.Max(s0, s1),
+        F.Min(s0, 2 * s1),
+        F.CeilToInt(F.IntTrueDiv(s0, 2)),
+        F.FloorToInt(F.IntTrueDiv(s0, 3)),
+        F.FloorDiv(s0 * s1, 4) * 2,
     ]
 
 

@@ -35,9 +35,13 @@ def test_input_errors_name_engine_and_binding(mm):
     module, _ = mm
     with pytest.raises(EngineExecutionError, match=r"engine 'matmul_relu' takes 1 inputs \['x'\], got 2"):
         module(torch.randn(2, 4), torch.randn(2, 4))
-    with pytest.raises(EngineExecutionError, match="input 'x' has dtype torch.float16, the engine expects torch.float32"):
+    with pytest.raises(
+        EngineExecutionError, match="input 'x' has dtype torch.float16, the engine expects torch.float32"
+    ):
         module(torch.randn(2, 4, dtype=torch.float16))
-    with pytest.raises(EngineExecutionError, match=r"outside the engine's optimization profile min \(1, 4\) / max \(8, 4\)"):
+    with pytest.raises(
+        EngineExecutionError, match=r"outside the engine's optimization profile min \(1, 4\) / max \(8, 4\)"
+    ):
         module(torch.randn(9, 4))
     with pytest.raises(EngineExecutionError, match=r"dimension 1 is static"):
         module(torch.randn(2, 5))
@@ -150,7 +154,9 @@ def test_op_decodes_blob_when_no_module_registered_it(mm):
     assert _execute_op.blob_digest(module._blob) in _execute_op._loaded
     _execute_op.forget_loaded_engines()
     with pytest.raises(RecordError, match="corrupted"):
-        _execute_op.engine_for(_execute_op.engine_info(module.record, "bad"), torch.tensor([1, 2, 255], dtype=torch.uint8))
+        _execute_op.engine_for(
+            _execute_op.engine_info(module.record, "bad"), torch.tensor([1, 2, 255], dtype=torch.uint8)
+        )
 
 
 def test_opcheck(mm):

@@ -118,7 +118,11 @@ def test_cell(artifacts, rt, tmp_path, fmt, saved, loaded):
     env["TORCHTRT_RUNTIME_LIBRARY"] = rt.runtime_library if loaded == "cpp" else str(tmp_path / "no-runtime.so")
     proc = subprocess.run(
         [sys.executable, "-c", LOAD, fmt, paths[saved][fmt], io_path, loaded],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     out = proc.stdout

@@ -48,8 +48,11 @@ def program():
 def test_simulated_engine_runs_only_inside_simulate(program, no_opt_in):
     gm, fn = program
     x = torch.randn(3, 4)
-    with pytest.raises(EngineExecutionError, match=r"engine 'matmul_relu' \(engine kind 'simulated'\) cannot run "
-                       r"now: it was compiled under torch_tensorrt.testing.simulate\(\).*cannot run on TensorRT"):
+    with pytest.raises(
+        EngineExecutionError,
+        match=r"engine 'matmul_relu' \(engine kind 'simulated'\) cannot run "
+        r"now: it was compiled under torch_tensorrt.testing.simulate\(\).*cannot run on TensorRT",
+    ):
         gm(x)
     with testing.simulate():
         torch.testing.assert_close(gm(x), fn(x))
@@ -114,8 +117,14 @@ def _real_engine_module() -> TorchTensorRTModule:
     module, _ = matmul_relu_module(build=True, name="real")
     rec = module.record
     meta = dict(rec.metadata, engine_kind="tensorrt", network=None)
-    return TorchTensorRTModule(rec.engine, rec.input_binding_names, rec.output_binding_names, name="real",
-                               metadata=meta, settings=torch_tensorrt.dynamo.CompilationSettings(use_python_runtime=True))
+    return TorchTensorRTModule(
+        rec.engine,
+        rec.input_binding_names,
+        rec.output_binding_names,
+        name="real",
+        metadata=meta,
+        settings=torch_tensorrt.dynamo.CompilationSettings(use_python_runtime=True),
+    )
 
 
 def test_records_carry_the_versions():
@@ -149,19 +158,23 @@ def test_version_mismatch_warns_once_per_artifact(tmp_path, caplog):
     assert f"(here: torch_tensorrt {torch_tensorrt.__version__}, torch {torch.__version__})" in warnings[0]
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"trt_flavour": "tensorrt"}, r"built with TensorRT .*, this process uses TensorRT-RTX"),
-    ({"target_platform": "win32_amd64"}, r"built for platform win32_amd64, this is "),
-    ({"trt_version": "0.9.0"}, r"built with TensorRT-RTX 0.9.0, this process uses .* not version-compatible"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"trt_flavour": "tensorrt"}, r"built with TensorRT .*, this process uses TensorRT-RTX"),
+        ({"target_platform": "win32_amd64"}, r"built for platform win32_amd64, this is "),
+        ({"trt_version": "0.9.0"}, r"built with TensorRT-RTX 0.9.0, this process uses .* not version-compatible"),
+    ],
+)
 def test_incompatible_engine_is_refused_on_load(tmp_path, change, message):
     record = EngineRecord.from_list(_real_engine_module().record.to_list())
     for k, v in change.items():
         setattr(record, k, v)
     state = {"version": 1, "name": "real", "record": record.to_list(), "weight_name_map": None}
     # a real plan, on the Python runtime (the C++ runtime checks its own library when it installs a record)
-    with torch_tensorrt.runtime.runtime("python"), pytest.raises(
-        _compat.EngineCompatibilityError, match=r"engine 'real' cannot run here: it was " + message
+    with (
+        torch_tensorrt.runtime.runtime("python"),
+        pytest.raises(_compat.EngineCompatibilityError, match=r"engine 'real' cannot run here: it was " + message),
     ):
         TorchTensorRTModule().set_extra_state(state)
 
@@ -185,7 +198,9 @@ def test_incompatible_gpu_is_refused_when_gpus_are_visible(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda i=0: (9, 0))
-    with pytest.raises(_compat.EngineCompatibilityError, match=r"built for SM 8.6; no GPU here is compatible \(0: SM 9.0\)"):
+    with pytest.raises(
+        _compat.EngineCompatibilityError, match=r"built for SM 8.6; no GPU here is compatible \(0: SM 9.0\)"
+    ):
         _compat.check_records([record], "x.ep")
     record.hardware_compatible = True  # Ampere-plus engines run on SM 9.0
     _compat.check_records([record], "x.ep")
@@ -211,9 +226,11 @@ def test_truncated_and_corrupted_files_are_named(program, tmp_path, fmt, suffix)
     data = bytearray(good.read_bytes())
     with zipfile.ZipFile(good) as zf:
         info = next(i for i in zf.infolist() if i.filename.endswith((".json", "data.pkl")))
-    name_len, extra_len = (int.from_bytes(data[info.header_offset + o: info.header_offset + o + 2], "little") for o in (26, 28))
+    name_len, extra_len = (
+        int.from_bytes(data[info.header_offset + o : info.header_offset + o + 2], "little") for o in (26, 28)
+    )
     start = info.header_offset + 30 + name_len + extra_len  # the member's stored bytes
-    data[start: start + 16] = b"\x00" * 16
+    data[start : start + 16] = b"\x00" * 16
     flipped.write_bytes(bytes(data))
     with pytest.raises(SerializationError, match=rf"{flipped.name}"):
         load(flipped)
@@ -226,7 +243,9 @@ def test_missing_engine_constant_and_newer_abi_are_named(program, tmp_path):
     blob = ep.constants.pop(name)
     from torch_tensorrt._serialization import validate_exported_program
 
-    with pytest.raises(SerializationError, match=r"x.ep: engine node 'execute_engine_python': its engine blob constant is missing"):
+    with pytest.raises(
+        SerializationError, match=r"x.ep: engine node 'execute_engine_python': its engine blob constant is missing"
+    ):
         validate_exported_program(ep, "x.ep")
     fields = EngineRecord.from_list(__import__("json").loads(blob.numpy().tobytes())).to_list()
     fields[0] = "99"
@@ -285,5 +304,7 @@ def test_ir_ts_round_trip_in_a_fresh_process(rt, tmp_path):
         "print('ok')\n"
     )
     env = dict(os.environ, TORCHTRT_RUNTIME_LIBRARY=rt.runtime_library)
-    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]

@@ -37,7 +37,11 @@ def _run_fresh(tmp_path, code: str, *, testing: bool = True, ok: bool = True) ->
     """Run ``code`` in a fresh process; ``testing``: import torch_tensorrt.testing first (it registers the
     simulated engine kind the engines here are of). Returns stdout (``ok``) or stderr (``ok=False``)."""
     script = tmp_path / "check.py"
-    script.write_text("import torch, torch_tensorrt\n" + ("import torch_tensorrt.testing\ntorch_tensorrt.testing.allow_simulated_engines()\n" if testing else "") + code)
+    script.write_text(
+        "import torch, torch_tensorrt\n"
+        + ("import torch_tensorrt.testing\ntorch_tensorrt.testing.allow_simulated_engines()\n" if testing else "")
+        + code
+    )
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     if not ok:
         assert out.returncode != 0, out.stdout

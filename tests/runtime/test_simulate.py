@@ -11,7 +11,14 @@ import torch
 from torch_tensorrt._trt import trt
 from torch_tensorrt.reference import evaluate_network
 from torch_tensorrt.testing import _simulate
-from torch_tensorrt.testing._engines import add_input, matmul_relu_module, new_network, nonzero_module, simulated_module, spec
+from torch_tensorrt.testing._engines import (
+    add_input,
+    matmul_relu_module,
+    new_network,
+    nonzero_module,
+    simulated_module,
+    spec,
+)
 from torch_tensorrt.testing._recording import RecordedNetwork, RecordingError, record_network
 from torch_tensorrt.testing._sim_runtime import Runtime, SimulationError, serialize_plan
 
@@ -24,9 +31,13 @@ def _two_output_network():
     builder, net = new_network()
     xs = spec("x", torch.float32, ["s0", 4], min=[1, 4], opt=[3, 4], max=[6, 4])
     x = add_input(net, xs)
-    mm = net.add_matrix_multiply(x, trt.MatrixOperation.NONE, net.add_constant((4, 5), trt.Weights(w)).get_output(0), trt.MatrixOperation.NONE)
+    mm = net.add_matrix_multiply(
+        x, trt.MatrixOperation.NONE, net.add_constant((4, 5), trt.Weights(w)).get_output(0), trt.MatrixOperation.NONE
+    )
     relu = net.add_activation(mm.get_output(0), trt.ActivationType.RELU)
-    add = net.add_elementwise(relu.get_output(0), net.add_constant((1, 5), trt.Weights(bias)).get_output(0), trt.ElementWiseOperation.SUM)
+    add = net.add_elementwise(
+        relu.get_output(0), net.add_constant((1, 5), trt.Weights(bias)).get_output(0), trt.ElementWiseOperation.SUM
+    )
     three = net.add_constant((1, 1), trt.Weights(np.full((1, 1), 3.0, np.float32)))
     mul = net.add_elementwise(x, three.get_output(0), trt.ElementWiseOperation.PROD)
     add.get_output(0).name = "out0"

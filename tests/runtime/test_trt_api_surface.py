@@ -37,7 +37,11 @@ PRODUCERS = {
 }
 #: Parameters of these names hold objects of these kinds.
 PARAMETERS = {"runtime": "Runtime", "engine": "ICudaEngine", "context": "IExecutionContext"}
-SIMULATED = {"Runtime": _sim_runtime.Runtime, "ICudaEngine": _sim_runtime.Engine, "IExecutionContext": _sim_runtime.ExecutionContext}
+SIMULATED = {
+    "Runtime": _sim_runtime.Runtime,
+    "ICudaEngine": _sim_runtime.Engine,
+    "IExecutionContext": _sim_runtime.ExecutionContext,
+}
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,9 @@ class Use:
 
 def runtime_sources() -> list[Path]:
     files = [p for d in RUNTIME_DIRS if d.is_dir() for p in sorted(d.glob("*.py"))]
-    return [p for p in files if "deserialize_cuda_engine(" in p.read_text() or "create_execution_context(" in p.read_text()]
+    return [
+        p for p in files if "deserialize_cuda_engine(" in p.read_text() or "create_execution_context(" in p.read_text()
+    ]
 
 
 def _expr(node: ast.AST) -> str:
@@ -196,9 +202,14 @@ def uses() -> list[Use]:
 def test_the_analysis_sees_the_runtime_calls(uses: list[Use]) -> None:
     """A guard on the analysis itself: the calls every TensorRT runtime must make are found."""
     names = {(u.kind, u.attr) for u in uses}
-    for expected in [("Runtime", "deserialize_cuda_engine"), ("ICudaEngine", "create_execution_context"),
-                     ("IExecutionContext", "set_input_shape"), ("IExecutionContext", "set_tensor_address"),
-                     ("IExecutionContext", "execute_async_v3"), ("ICudaEngine", "get_tensor_dtype")]:
+    for expected in [
+        ("Runtime", "deserialize_cuda_engine"),
+        ("ICudaEngine", "create_execution_context"),
+        ("IExecutionContext", "set_input_shape"),
+        ("IExecutionContext", "set_tensor_address"),
+        ("IExecutionContext", "execute_async_v3"),
+        ("ICudaEngine", "get_tensor_dtype"),
+    ]:
         assert expected in names, f"{expected} not found in the runtime source; uses: {sorted(names)}"
 
 
@@ -217,8 +228,10 @@ def test_runtime_uses_exist_on_the_real_classes_with_compatible_signatures(uses:
             if not sigs:
                 problems.append(f"{use.where}: no signature found for {use.kind}.{use.attr}")
             elif not any(s.accepts(use.positional, use.keywords) for s in sigs):
-                problems.append(f"{use.where}: {use.kind}.{use.attr} called with {use.positional} positional args "
-                                f"and keywords {use.keywords}; the binding takes {[s.names for s in sigs]}")
+                problems.append(
+                    f"{use.where}: {use.kind}.{use.attr} called with {use.positional} positional args "
+                    f"and keywords {use.keywords}; the binding takes {[s.names for s in sigs]}"
+                )
         else:
             problems.append(f"{use.where}: {use.kind}.{use.attr} is a method, read without a call")
     assert not problems, "\n".join(problems)
@@ -234,8 +247,10 @@ def test_simulated_runtime_offers_every_use_with_the_real_signature(uses: list[U
             continue
         real = getattr(real_class(use.kind), use.attr)
         if isinstance(real, property) != isinstance(attr, property):
-            problems.append(f"{use.where}: {use.attr} is {'a property' if isinstance(real, property) else 'a method'} "
-                            f"on the real {use.kind}, not on the simulated {sim.__name__}")
+            problems.append(
+                f"{use.where}: {use.attr} is {'a property' if isinstance(real, property) else 'a method'} "
+                f"on the real {use.kind}, not on the simulated {sim.__name__}"
+            )
             continue
         # the function as defined on the class takes self first
         if use.called and not python_accepts(attr, use.positional + 1, use.keywords):
@@ -263,7 +278,9 @@ def test_simulated_classes_invent_no_api(kind: str) -> None:
         sig = python_signature(attr)
         assert sig is not None
         # positional-only parameters (``/``) match a binding's unnamed ``argN``; the others must match by name
-        params = [p for p in list(sig.parameters.values())[1:] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = [
+            p for p in list(sig.parameters.values())[1:] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
         variadic = any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values())
         names = tuple(p.name for p in params)
 
@@ -274,8 +291,10 @@ def test_simulated_classes_invent_no_api(kind: str) -> None:
 
         overloads = binding_signatures(real, name)
         if not variadic and not any(matches(s) for s in overloads):
-            problems.append(f"{sim.__name__}.{name}{names} matches no overload of {real.__name__}.{name}: "
-                            f"{[s.names for s in overloads]}")
+            problems.append(
+                f"{sim.__name__}.{name}{names} matches no overload of {real.__name__}.{name}: "
+                f"{[s.names for s in overloads]}"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -287,15 +306,19 @@ def test_output_allocator_overrides_match_the_real_interface() -> None:
     module = next(import_module(_module_name(p)) for p in runtime_sources() if "IOutputAllocator" in p.read_text())
     allocator = module._output_allocator_class()
     doc = real_class("IOutputAllocator").__doc__ or ""
-    interface = {m.group(1): tuple(a.strip() for a in m.group(2).split(",")[1:])
-                 for m in re.finditer(r"def (\w+)\(self((?:, \w+)*)\)", doc) if not m.group(1).startswith("_")}
+    interface = {
+        m.group(1): tuple(a.strip() for a in m.group(2).split(",")[1:])
+        for m in re.finditer(r"def (\w+)\(self((?:, \w+)*)\)", doc)
+        if not m.group(1).startswith("_")
+    }
     assert {"reallocate_output_async", "notify_shape"} <= set(interface), interface
     for name, params in interface.items():
         fn = vars(allocator).get(name)
         assert fn is not None, f"the runtime's output allocator does not override {name}"
         sig = python_signature(fn)
         assert sig is not None and len(sig.parameters) - 1 == len(params), (
-            f"{name}{tuple(sig.parameters)[1:]} vs the interface's {name}{params}")
+            f"{name}{tuple(sig.parameters)[1:]} vs the interface's {name}{params}"
+        )
 
 
 def _module_name(path: Path) -> str:

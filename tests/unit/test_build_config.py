@@ -13,7 +13,9 @@ pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not
 def _configure(tmp_path, *defines):
     out = subprocess.run(
         ["cmake", "-S", str(ROOT), "-B", str(tmp_path / "b"), *defines],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return out.returncode, out.stdout + out.stderr
 

@@ -31,8 +31,11 @@ def _dynamic_placeholders(ep):
     """Names of the user inputs of ``ep`` whose first dimension is symbolic."""
     users = set(ep.graph_signature.user_inputs)
     return [
-        n.name for n in ep.graph.nodes
-        if n.op == "placeholder" and n.name in users and n.meta["val"].dim() > 0
+        n.name
+        for n in ep.graph.nodes
+        if n.op == "placeholder"
+        and n.name in users
+        and n.meta["val"].dim() > 0
         and isinstance(n.meta["val"].shape[0], torch.SymInt)
     ]
 

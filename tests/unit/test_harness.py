@@ -130,8 +130,9 @@ def test_min_max_inputs_stay_in_the_example_range() -> None:
     assert ints.dtype == torch.int64 and int(ints.min()) >= 2 and int(ints.max()) <= 9
 
 
-@pytest.mark.parametrize("fn,op", [(torch.log, aten.log.default), (torch.acos, aten.acos.default),
-                                   (torch.sqrt, aten.sqrt.default)])
+@pytest.mark.parametrize(
+    "fn,op", [(torch.log, aten.log.default), (torch.acos, aten.acos.default), (torch.sqrt, aten.sqrt.default)]
+)
 def test_restricted_domain_ops_are_checked_at_min_and_max_shapes(fn, op) -> None:
     """Dynamic inputs: min/max-shape inputs come from the example's range, so no NaN hides the comparison."""
     x = torch.rand(3, 5) * 0.9 + 0.05

@@ -33,8 +33,20 @@ SOURCE = Path(__file__).resolve().parents[2] / "python" / PACKAGE
 BOTTOM = {
     f"{PACKAGE}.{name}"
     for name in (
-        "_trt", "_dtypes", "_errors", "_io", "_device", "_input", "_version", "_console", "_settings",
-        "_trt_logging", "logging", "_collectives", "_enums", "_unsupported",
+        "_trt",
+        "_dtypes",
+        "_errors",
+        "_io",
+        "_device",
+        "_input",
+        "_version",
+        "_console",
+        "_settings",
+        "_trt_logging",
+        "logging",
+        "_collectives",
+        "_enums",
+        "_unsupported",
     )
 }
 #: Packages of the second layer; each imports only the bottom layer and itself.
@@ -268,8 +280,12 @@ def test_the_graph_sees_every_kind_of_import():
     )
     edges = {(e.imported, e.eager) for e in _edges_of(f"{PACKAGE}.runtime._sample", sample, False, modules)}
     assert edges == {
-        (f"{PACKAGE}._trt", True), (f"{PACKAGE}.runtime._metadata", True), (f"{PACKAGE}.runtime._record", True),
-        (f"{PACKAGE}.dynamo.conversion", False), (TESTING, False), (f"{PACKAGE}.reference", False),
+        (f"{PACKAGE}._trt", True),
+        (f"{PACKAGE}.runtime._metadata", True),
+        (f"{PACKAGE}.runtime._record", True),
+        (f"{PACKAGE}.dynamo.conversion", False),
+        (TESTING, False),
+        (f"{PACKAGE}.reference", False),
     }
 
 
@@ -283,9 +299,7 @@ def test_cycle_finder_finds_cycles():
 # -------------------------------------------------------------------------------------------------- the rules
 def test_no_import_cycles():
     edges = _checked_edges()
-    cycles = [
-        f"{' -> '.join(_shortest_cycle(c, edges))}  (mutually reachable: {', '.join(c)})" for c in _cycles(edges)
-    ]
+    cycles = [f"{' -> '.join(_shortest_cycle(c, edges))}  (mutually reachable: {', '.join(c)})" for c in _cycles(edges)]
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 
@@ -297,7 +311,8 @@ def test_only_testing_imports_testing():
 @pytest.mark.parametrize("layer", MIDDLE)
 def test_runtime_and_reference_import_only_the_bottom_layer(layer):
     bad = [
-        e for e in _checked_edges()
+        e
+        for e in _checked_edges()
         if _within(e.importer, layer) and not (e.imported in BOTTOM or _within(e.imported, layer))
     ]
     assert not bad, f"{layer} imports above the bottom layer:\n" + _report(bad)
@@ -310,10 +325,7 @@ def test_bottom_layer_imports_only_the_bottom_layer():
 
 
 def test_dynamo_imports_nothing_from_the_top_layer():
-    bad = [
-        e for e in _checked_edges()
-        if _within(e.importer, DYNAMO) and any(_within(e.imported, top) for top in TOP)
-    ]
+    bad = [e for e in _checked_edges() if _within(e.importer, DYNAMO) and any(_within(e.imported, top) for top in TOP)]
     assert not bad, "torch_tensorrt.dynamo imports the top layer:\n" + _report(bad)
 
 

@@ -45,10 +45,18 @@ def test_levels_are_python_logging_levels():
     assert logging.getLevelName(int(ttl.Level.Graph)) == "GRAPH"
 
 
-@pytest.mark.parametrize("value, expected", [
-    (ttl.Level.Info, ttl.Level.Info), ("debug", ttl.Level.Debug), ("Internal_Error", ttl.Level.InternalError),
-    ("warn", ttl.Level.Warning), (logging.ERROR, ttl.Level.Error), ("graphs", ttl.Level.Graph), (25, 25),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (ttl.Level.Info, ttl.Level.Info),
+        ("debug", ttl.Level.Debug),
+        ("Internal_Error", ttl.Level.InternalError),
+        ("warn", ttl.Level.Warning),
+        (logging.ERROR, ttl.Level.Error),
+        ("graphs", ttl.Level.Graph),
+        (25, 25),
+    ],
+)
 def test_set_and_get_level(value, expected):
     previous = ttl.set_level(ttl.Level.Warning)
     assert ttl.set_level(value) == ttl.Level.Warning
@@ -64,10 +72,17 @@ def test_bad_level_names_the_choices():
         ttl.set_level(True)
 
 
-@pytest.mark.parametrize("block, level", [
-    (ttl.internal_errors, logging.CRITICAL), (ttl.errors, logging.ERROR), (ttl.warnings, logging.WARNING),
-    (ttl.info, logging.INFO), (ttl.debug, logging.DEBUG), (ttl.graphs, ttl.GRAPH),
-])
+@pytest.mark.parametrize(
+    "block, level",
+    [
+        (ttl.internal_errors, logging.CRITICAL),
+        (ttl.errors, logging.ERROR),
+        (ttl.warnings, logging.WARNING),
+        (ttl.info, logging.INFO),
+        (ttl.debug, logging.DEBUG),
+        (ttl.graphs, ttl.GRAPH),
+    ],
+)
 def test_blocks_set_the_level_and_restore_it(block, level):
     ROOT.setLevel(logging.WARNING)
     child = logging.getLogger("torch_tensorrt.dynamo.some_module")
@@ -85,13 +100,19 @@ def test_log_goes_to_the_package_logger(caplog):
     with ttl.info():
         ttl.log(ttl.Level.Info, "hello from the test")
         ttl.log("debug", "not shown")
-    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [("torch_tensorrt", 20, "hello from the test")]
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
+        ("torch_tensorrt", 20, "hello from the test")
+    ]
 
 
 def test_tensorrt_severities_map_to_logging_levels():
     sev = trt.ILogger.Severity
     assert [_trt_logging.level_of(s) for s in (sev.INTERNAL_ERROR, sev.ERROR, sev.WARNING, sev.INFO, sev.VERBOSE)] == [
-        logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG,
+        logging.CRITICAL,
+        logging.ERROR,
+        logging.WARNING,
+        logging.INFO,
+        logging.DEBUG,
     ]
     assert _trt_logging.level_of("VERBOSE") == logging.DEBUG
 
@@ -146,7 +167,9 @@ def test_debug_setting_logs_the_compile_at_debug(caplog):
     levels: list[int] = []
     torch_tensorrt.dynamo.convert_exported_program(ep, [x], debug=True, progress=lambda _: levels.append(ROOT.level))
     with ttl.graphs():  # already more verbose than DEBUG: debug=True does not make it quieter
-        torch_tensorrt.dynamo.convert_exported_program(ep, [x], debug=True, progress=lambda _: levels.append(ROOT.level))
+        torch_tensorrt.dynamo.convert_exported_program(
+            ep, [x], debug=True, progress=lambda _: levels.append(ROOT.level)
+        )
     assert levels == [logging.DEBUG, ttl.GRAPH] and ROOT.level == logging.WARNING
 
 

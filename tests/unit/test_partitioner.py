@@ -1,4 +1,3 @@
-
 import pytest
 import torch
 
@@ -32,7 +31,9 @@ def test_partitions_around_unsupported_op():
     assert modules == ["_run_on_acc_0", "_run_on_gpu_0", "_run_on_acc_1"]  # PyTorch ops in their own submodule
     assert not [n for n in result.gm.graph.nodes if n.op == "call_function"]
     torch_sub = result.gm.get_submodule("_run_on_gpu_0")
-    assert [n.target for n in torch_sub.graph.nodes if n.op == "call_function"] == [torch.ops.aten.special_bessel_j0.default]
+    assert [n.target for n in torch_sub.graph.nodes if n.op == "call_function"] == [
+        torch.ops.aten.special_bessel_j0.default
+    ]
     x = torch.randn(4)
     torch.testing.assert_close(result.gm(x), AddSinAdd()(x))
     reasons = {n.name: r for n, r in result.report.reasons.items()}
@@ -47,9 +48,11 @@ def test_min_block_size_drops_small_partitions():
 
 def test_torch_executed_ops_splits_graph():
     s = CompilationSettings(min_block_size=1, torch_executed_ops={torch.ops.aten.mul.Tensor})
+
     class M(torch.nn.Module):
         def forward(self, x):
             return ((x + 1 - 2) * 3 + 4 - 5) * 6 + 7
+
     result = partition(_gm(M(), torch.randn(4), s), s)
     assert len(result.acc_names) == 3
 
@@ -62,9 +65,11 @@ def test_require_full_compilation_names_the_op():
 
 def test_require_full_compilation_passes_when_possible():
     s = CompilationSettings(require_full_compilation=True)
+
     class M(torch.nn.Module):
         def forward(self, x):
             return x + 1
+
     result = partition(_gm(M(), torch.randn(4), s), s)
     assert result.acc_names == ["_run_on_acc_0"]
 

@@ -11,9 +11,15 @@ def _spec(name, shape=(2, 3)):
 
 
 def _record(**kw):
-    base = dict(name="eng", engine=b"\x00plan\xff", input_binding_names=["x", "y"], output_binding_names=["output0"],
-                metadata={"inputs": [_spec("x"), _spec("y")], "outputs": [_spec("output0")], "settings": {"k": 1}},
-                hardware_compatible=True, device_capability="9.0")
+    base = dict(
+        name="eng",
+        engine=b"\x00plan\xff",
+        input_binding_names=["x", "y"],
+        output_binding_names=["output0"],
+        metadata={"inputs": [_spec("x"), _spec("y")], "outputs": [_spec("output0")], "settings": {"k": 1}},
+        hardware_compatible=True,
+        device_capability="9.0",
+    )
     base.update(kw)
     return EngineRecord(**base)
 
@@ -66,7 +72,9 @@ def test_binding_names_validated():
 
 def test_binding_names_must_match_the_metadata():
     fields = _record().to_list()
-    with pytest.raises(RecordError, match=r"INPUT_BINDING_NAMES \['y', 'x'\] does not match the metadata's inputs \['x', 'y'\]"):
+    with pytest.raises(
+        RecordError, match=r"INPUT_BINDING_NAMES \['y', 'x'\] does not match the metadata's inputs \['x', 'y'\]"
+    ):
         EngineRecord.from_list(_with(fields, Field.INPUT_BINDING_NAMES, "y" + LIST_SEP + "x"))
     with pytest.raises(RecordError, match="'output0', which is already a binding name"):
         EngineRecord.from_list(_with(fields, Field.OUTPUT_BINDING_NAMES, "output0" + LIST_SEP + "output0"))

@@ -48,7 +48,12 @@ def test_missing_converter_and_torch_executed_ops():
     node = _graph_node(torch.ops.aten.relu.default)
     assert reg.decide(node, CompilationSettings()).reason == "no converter for aten.relu.default"
     reg.register(_spec(torch.ops.aten.relu.default, lambda *a: None))
-    for excluded in ({torch.ops.aten.relu.default}, {torch.ops.aten.relu}, {"aten.relu"}, {"torch.ops.aten.relu.default"}):
+    for excluded in (
+        {torch.ops.aten.relu.default},
+        {torch.ops.aten.relu},
+        {"aten.relu"},
+        {"torch.ops.aten.relu.default"},
+    ):
         d = reg.decide(node, CompilationSettings(torch_executed_ops=excluded))
         assert not d.supported and "torch_executed_ops" in d.reason, excluded
 

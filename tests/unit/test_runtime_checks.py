@@ -113,8 +113,13 @@ def test_data_dependent_checks_stay():
 def _tiny_llama() -> nn.Module:
     transformers = pytest.importorskip("transformers")
     cfg = transformers.LlamaConfig(
-        vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=32,
+        vocab_size=64,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=32,
     )
     cfg._attn_implementation = "sdpa"
     model = transformers.LlamaForCausalLM(cfg).eval()

@@ -36,7 +36,12 @@ def test_zoo_converts_and_matches(name: str, precision: Optional[torch.dtype], d
     ranges = entry.input_ranges(inputs) if dynamic else None
     tol = TOLERANCE[precision]
     result = assert_converts(
-        model, list(inputs), input_ranges=ranges, precision=precision, rtol=tol, atol_rms=4.0,
+        model,
+        list(inputs),
+        input_ranges=ranges,
+        precision=precision,
+        rtol=tol,
+        atol_rms=4.0,
         require_full_compilation=True,
         no_expected_ops="a whole model: every operator must convert (require_full_compilation)",
     )

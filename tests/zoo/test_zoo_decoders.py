@@ -49,7 +49,9 @@ def test_static_cache_generation_matches_eager(name: str) -> None:
     cache = model.new_cache()
     start = torch.tensor([0])
     seq = torch.export.Dim("seq", min=1, max=16)
-    prefill_ep = torch.export.export(model, (prompt, start, *cache), dynamic_shapes=({1: seq}, None, (None,) * len(cache)))
+    prefill_ep = torch.export.export(
+        model, (prompt, start, *cache), dynamic_shapes=({1: seq}, None, (None,) * len(cache))
+    )
     decode_ep = torch.export.export(model, (prompt[:, :1], start, *cache))
     ids = torch_tensorrt.Input(min_shape=(1, 1), opt_shape=(1, PROMPT), max_shape=(1, 16), dtype=torch.int64)
     with simulate():

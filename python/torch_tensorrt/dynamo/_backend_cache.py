@@ -61,7 +61,10 @@ _NOT_KEYED = ("debug", "dynamic_shape_max")
 
 
 def program_key(
-    ep: torch.export.ExportedProgram, plan: GraphPlan, gm: torch.fx.GraphModule, example_inputs: Sequence[Any],
+    ep: torch.export.ExportedProgram,
+    plan: GraphPlan,
+    gm: torch.fx.GraphModule,
+    example_inputs: Sequence[Any],
     settings: CompilationSettings,
 ) -> str:
     """The cache key of an exported graph: its aten code and every node's shape/dtype (symbolic sizes as
@@ -75,8 +78,10 @@ def program_key(
         if isinstance(val, torch.Tensor):
             metas.append(f"{node.name}:{val.dtype}:{tuple(val.shape)}")
         elif isinstance(val, (list, tuple)):
-            metas.append(f"{node.name}:" + ",".join(
-                f"{v.dtype}:{tuple(v.shape)}" if isinstance(v, torch.Tensor) else str(v) for v in val))
+            metas.append(
+                f"{node.name}:"
+                + ",".join(f"{v.dtype}:{tuple(v.shape)}" if isinstance(v, torch.Tensor) else str(v) for v in val)
+            )
         else:
             metas.append(f"{node.name}:{val}")
     h.update("|".join(metas).encode())

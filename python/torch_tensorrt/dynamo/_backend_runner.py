@@ -96,7 +96,9 @@ class CompiledGraph:
         if len(self._variants) >= MAX_VARIANTS:
             logger.warning(
                 "torch_tensorrt backend: graph %d is called with more than %d other sets of weights (instances of "
-                "the module); calls with a new set run in PyTorch", self._graph_id, MAX_VARIANTS,
+                "the module); calls with a new set run in PyTorch",
+                self._graph_id,
+                MAX_VARIANTS,
             )
             return eager
         logger.info("torch_tensorrt backend: graph %d called with other weights; compiling it for them", self._graph_id)

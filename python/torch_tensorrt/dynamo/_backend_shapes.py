@@ -60,8 +60,10 @@ class SymbolProfile:
 
     def describe(self) -> str:
         hi = "inf" if self.torch_max is None else self.torch_max
-        return (f"{self.symbol} ({self.source}): engine min {self.min} opt {self.opt} max {self.max}; graph serves "
-                f"{self.need_min}..{self.need_max} (PyTorch range {self.torch_min}..{hi})")
+        return (
+            f"{self.symbol} ({self.source}): engine min {self.min} opt {self.opt} max {self.max}; graph serves "
+            f"{self.need_min}..{self.need_max} (PyTorch range {self.torch_min}..{hi})"
+        )
 
 
 @dataclass(frozen=True)
@@ -189,13 +191,16 @@ def _linear(expr: sympy.Expr) -> Optional[tuple[int, sympy.Symbol, int]]:
 
 class _Planner:
     def __init__(
-        self, gm: torch.fx.GraphModule, example_inputs: Sequence[Any], settings: CompilationSettings,
+        self,
+        gm: torch.fx.GraphModule,
+        example_inputs: Sequence[Any],
+        settings: CompilationSettings,
         frozen: Optional[Sequence[int]],
     ) -> None:
         self.settings = settings
-        self.frozen = list(frozen) if frozen is not None else [
-            i for i, v in enumerate(example_inputs) if is_frozen_input(v)
-        ]
+        self.frozen = (
+            list(frozen) if frozen is not None else [i for i, v in enumerate(example_inputs) if is_frozen_input(v)]
+        )
         self.example_inputs = list(example_inputs)
         self.placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
         if len(self.placeholders) != len(self.example_inputs):
@@ -286,7 +291,9 @@ class _Planner:
                 raise PlanError(f"input {name} dimension {d} has size {e}; only sizes a*s+b are supported")
             a, sym, b = lin
             prof = self._profile(sym, f"{name} dim {d}", size, a, b, user.get(d) if (a, b) == (1, 0) else None)
-            root = self.export_dims.setdefault(sym.name, torch.export.Dim(sym.name, min=prof.need_min, max=prof.need_max))
+            root = self.export_dims.setdefault(
+                sym.name, torch.export.Dim(sym.name, min=prof.need_min, max=prof.need_max)
+            )
             dims[d] = root if (a, b) == (1, 0) else root * a + b
             self.dims.append(DynamicDim(pos, d, sym.name, a, b))
             # export specializes sizes 0 and 1: trace at 2 where the call's size is smaller
@@ -318,7 +325,9 @@ class _Planner:
         user_hi = getattr(user, "max", None)
         lo = min(need_lo, max(user_lo, 1)) if user_lo is not None else need_lo
         hi = max(need_hi, user_hi if user_hi is not None else default_hi)
-        prof = SymbolProfile(s.name, source, min(max(hint, need_lo), need_hi), need_lo, need_hi, lo, hi, torch_lo, torch_hi)
+        prof = SymbolProfile(
+            s.name, source, min(max(hint, need_lo), need_hi), need_lo, need_hi, lo, hi, torch_lo, torch_hi
+        )
         self.symbols[s.name] = prof
         guard_lo = need_lo if torch_lo is None or torch_lo < need_lo else None
         guard_hi = need_hi if torch_hi is None or torch_hi > need_hi else None
@@ -351,7 +360,8 @@ def mutated_weights(ep: torch.export.ExportedProgram, plan: GraphPlan) -> list[s
     from torch.export.graph_signature import InputKind
 
     weights = {
-        s.arg.name: str(s.target) for s in ep.graph_signature.input_specs
+        s.arg.name: str(s.target)
+        for s in ep.graph_signature.input_specs
         if s.kind in (InputKind.BUFFER, InputKind.PARAMETER) and s.target is not None
     }
     written = set(ep.graph_signature.buffers_to_mutate.values())
@@ -389,7 +399,9 @@ def restart_with_constant_floats(gm: torch.fx.GraphModule) -> None:
     except ImportError:  # pragma: no cover - other torch versions
         return
     tensorified = [
-        n for n in gm.graph.nodes if n.op == "placeholder" and getattr(n.meta.get("grapharg"), "pass_arg_as_tensor", False)
+        n
+        for n in gm.graph.nodes
+        if n.op == "placeholder" and getattr(n.meta.get("grapharg"), "pass_arg_as_tensor", False)
     ]
     if not tensorified:
         return
@@ -406,7 +418,9 @@ def restart_with_constant_floats(gm: torch.fx.GraphModule) -> None:
 
 
 def plan_graph(
-    gm: torch.fx.GraphModule, example_inputs: Sequence[Any], settings: CompilationSettings,
+    gm: torch.fx.GraphModule,
+    example_inputs: Sequence[Any],
+    settings: CompilationSettings,
     frozen: Optional[Sequence[int]] = None,
 ) -> GraphPlan:
     """Describe ``gm``'s inputs for export and compilation (raises :class:`PlanError` when it cannot).

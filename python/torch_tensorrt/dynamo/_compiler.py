@@ -52,8 +52,16 @@ class EngineSummary:
 
     @classmethod
     def of(cls, built: BuiltEngine) -> "EngineSummary":
-        return cls(built.name, len(built.engine), built.layers, built.build_s, built.metadata.inputs,
-                   built.metadata.outputs, built.cache, built.stage_s)
+        return cls(
+            built.name,
+            len(built.engine),
+            built.layers,
+            built.build_s,
+            built.metadata.inputs,
+            built.metadata.outputs,
+            built.cache,
+            built.stage_s,
+        )
 
 
 @dataclass
@@ -133,8 +141,10 @@ def compile(
 
     start = time.perf_counter()
     big = len(parts.node_partition) >= _progress.BIG_MODEL_OPS  # bars per engine (only when stdout is a terminal)
-    with _progress.bars(enabled=None if big else False), \
-            tracker.active() if tracker is not None else contextlib.nullcontext():
+    with (
+        _progress.bars(enabled=None if big else False),
+        tracker.active() if tracker is not None else contextlib.nullcontext(),
+    ):
         for name in parts.acc_names:
             submodule = cast(torch.fx.GraphModule, result.get_submodule(name))
             try:
@@ -252,8 +262,13 @@ def convert_exported_program(
     """Like :func:`convert_exported_program_to_serialized_trt_engine`, returning the engine with its metadata
     and network (used by the reference tools and the CLI)."""
     settings, gm, ranges, _, tracker = _prepare(
-        "torch_tensorrt.dynamo.convert_exported_program", exported_program, arg_inputs, inputs, kwarg_inputs,
-        settings, kwargs,
+        "torch_tensorrt.dynamo.convert_exported_program",
+        exported_program,
+        arg_inputs,
+        inputs,
+        kwarg_inputs,
+        settings,
+        kwargs,
     )
     engine_gm = _single_engine_graph(gm)
     try:

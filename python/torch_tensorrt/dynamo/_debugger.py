@@ -42,11 +42,15 @@ def layer_info(network: Any) -> list[dict[str, Any]]:
     for i in range(network.num_layers):
         layer = network.get_layer(i)
         ins = [layer.get_input(k) for k in range(layer.num_inputs)]
-        layers.append({
-            "name": layer.name, "type": str(layer.type).split(".")[-1], "node": getattr(layer, "metadata", ""),
-            "inputs": [_tensor(t) for t in ins if t is not None],
-            "outputs": [_tensor(layer.get_output(k)) for k in range(layer.num_outputs)],
-        })
+        layers.append(
+            {
+                "name": layer.name,
+                "type": str(layer.type).split(".")[-1],
+                "node": getattr(layer, "metadata", ""),
+                "inputs": [_tensor(t) for t in ins if t is not None],
+                "outputs": [_tensor(layer.get_output(k)) for k in range(layer.num_outputs)],
+            }
+        )
     return layers
 
 
@@ -104,8 +108,10 @@ class Debugger:
         for sub in ("graphs", "engines"):
             (self.logging_dir / sub).mkdir(parents=True, exist_ok=True)
         if self.save_engine_profile:
-            warn_once("Debugger.save_engine_profile", "Debugger(save_engine_profile=True): engine profiles need a GPU "
-                      "run and are not written by this build")
+            warn_once(
+                "Debugger.save_engine_profile",
+                "Debugger(save_engine_profile=True): engine profiles need a GPU run and are not written by this build",
+            )
         self._handler = logging.FileHandler(self.logging_dir / "torch_tensorrt.log")
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger(torchtrt_logging.LOGGER_NAME).addHandler(self._handler)

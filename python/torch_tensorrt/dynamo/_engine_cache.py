@@ -59,10 +59,25 @@ MAGIC = b"TORCHTRT-ENGINE-CACHE-1\n"
 _HEADER = struct.Struct("<QI")
 #: Settings that reach the builder (the others shape the graph, which the key covers, or only the runtime).
 BUILDER_SETTINGS = (
-    "enabled_precisions", "truncate_double", "optimization_level", "workspace_size", "hardware_compatible",
-    "version_compatible", "immutable_weights", "refit_identical_engine_weights", "strip_engine_weights",
-    "enable_weight_streaming", "max_aux_streams", "disable_tf32", "sparse_weights", "use_fp32_acc", "enable_autocast",
-    "autocast_low_precision_type", "autocast_excluded_nodes", "autocast_excluded_ops", "assume_dynamic_shape_support",
+    "enabled_precisions",
+    "truncate_double",
+    "optimization_level",
+    "workspace_size",
+    "hardware_compatible",
+    "version_compatible",
+    "immutable_weights",
+    "refit_identical_engine_weights",
+    "strip_engine_weights",
+    "enable_weight_streaming",
+    "max_aux_streams",
+    "disable_tf32",
+    "sparse_weights",
+    "use_fp32_acc",
+    "enable_autocast",
+    "autocast_low_precision_type",
+    "autocast_excluded_nodes",
+    "autocast_excluded_ops",
+    "assume_dynamic_shape_support",
 )
 
 
@@ -109,8 +124,12 @@ class DiskEngineCache(BaseEngineCache):
         from torch_tensorrt._io import atomic_write_bytes
 
         if len(data) > self.max_size:
-            logger.warning("engine cache: entry %s (%d bytes) is larger than engine_cache_size (%d); not stored",
-                           key, len(data), self.max_size)
+            logger.warning(
+                "engine cache: entry %s (%d bytes) is larger than engine_cache_size (%d); not stored",
+                key,
+                len(data),
+                self.max_size,
+            )
             return
         with self._locked():
             atomic_write_bytes(self.path(key), data, what="engine cache")
@@ -238,7 +257,12 @@ def engine_key(
     for i, node in enumerate(gm.graph.nodes):
         index[node] = i
         args = torch.fx.node.map_arg((node.args, node.kwargs), lambda n: f"%{index[n]}")
-        entry: dict[str, Any] = {"op": node.op, "target": str(node.target), "args": repr(args), "val": _val(node.meta.get("val"))}
+        entry: dict[str, Any] = {
+            "op": node.op,
+            "target": str(node.target),
+            "args": repr(args),
+            "val": _val(node.meta.get("val")),
+        }
         if node.op == "call_function":
             spec = CONVERTERS.decide(node, settings).spec
             entry["converter"] = f"{spec.fn.__module__}.{spec.fn.__qualname__}" if spec else None
@@ -357,8 +381,12 @@ def _build_or_reuse(
     if settings.cache_built_engines:
         wmap = WeightMap.from_json(built.metadata.weight_map or {})
         header = {
-            "metadata": built.metadata.to_json_with_kind(), "input_names": built.input_names, "output_names": built.output_names,
-            "sources_digest": sources_digest(wmap, tracker.sources), "layers": built.layers, "build_s": built.build_s,
+            "metadata": built.metadata.to_json_with_kind(),
+            "input_names": built.input_names,
+            "output_names": built.output_names,
+            "sources_digest": sources_digest(wmap, tracker.sources),
+            "layers": built.layers,
+            "build_s": built.build_s,
         }
         cache.save(key, encode_entry(key, header, built.engine))
     return built
@@ -371,12 +399,20 @@ def _build(gm: Any, settings: CompilationSettings, ranges: SymbolRanges, name: s
     if wmap and wmap.get("stripped"):
         weights = {n: w.host for n, w in converted.network.weights.items() if n in wmap["weights"]}
     return BuiltEngine(
-        name, converted.engine, converted.metadata, converted.input_names, converted.output_names, weights,
-        converted.network.network.num_layers, converted.build.seconds,
+        name,
+        converted.engine,
+        converted.metadata,
+        converted.input_names,
+        converted.output_names,
+        weights,
+        converted.network.network.num_layers,
+        converted.build.seconds,
     )
 
 
-def _reuse(cache: BaseEngineCache, key: str, settings: CompilationSettings, name: str, tracker: Any) -> Optional[BuiltEngine]:
+def _reuse(
+    cache: BaseEngineCache, key: str, settings: CompilationSettings, name: str, tracker: Any
+) -> Optional[BuiltEngine]:
     data = cache.load(key)
     if data is None:
         logger.debug("engine cache: miss for %s (%s)", name, key[:12])
@@ -394,7 +430,9 @@ def _reuse(cache: BaseEngineCache, key: str, settings: CompilationSettings, name
     same_weights = header.get("sources_digest") == sources_digest(wmap, tracker.sources)
     refittable = not settings.immutable_weights or settings.strip_engine_weights
     if not same_weights and not refittable:
-        logger.info("engine cache: %s has other weights and is not refittable (immutable_weights=True); rebuilding", name)
+        logger.info(
+            "engine cache: %s has other weights and is not refittable (immutable_weights=True); rebuilding", name
+        )
         return None
     wmap.program = list(tracker.program)
     metadata.settings = settings.to_json()
@@ -403,11 +441,28 @@ def _reuse(cache: BaseEngineCache, key: str, settings: CompilationSettings, name
         weights = wmap.compute(tracker.sources)
         wmap.pending = not same_weights
     metadata.weight_map = wmap.to_json()
-    logger.info("engine cache: hit for %s (%s)%s", name, key[:12], "" if same_weights else ", refitted to these weights")
+    logger.info(
+        "engine cache: hit for %s (%s)%s", name, key[:12], "" if same_weights else ", refitted to these weights"
+    )
     return BuiltEngine(
-        name, plan, metadata, list(header["input_names"]), list(header["output_names"]), weights,
-        int(header.get("layers", 0)), 0.0, "hit" if same_weights else "hit-refit",
+        name,
+        plan,
+        metadata,
+        list(header["input_names"]),
+        list(header["output_names"]),
+        weights,
+        int(header.get("layers", 0)),
+        0.0,
+        "hit" if same_weights else "hit-refit",
     )
 
 
-__all__ = ["BaseEngineCache", "DiskEngineCache", "BuiltEngine", "build_engine", "engine_key", "cache_for", "builds_done"]
+__all__ = [
+    "BaseEngineCache",
+    "DiskEngineCache",
+    "BuiltEngine",
+    "build_engine",
+    "engine_key",
+    "cache_for",
+    "builds_done",
+]

@@ -28,7 +28,9 @@ def export(
 
     where = "torch_tensorrt.dynamo.export"
     if not isinstance(gm, torch.nn.Module):
-        raise TypeError(f"{where}: expected the compiled nn.Module (torch_tensorrt.compile's result), got {type(gm).__name__}")
+        raise TypeError(
+            f"{where}: expected the compiled nn.Module (torch_tensorrt.compile's result), got {type(gm).__name__}"
+        )
     for sub in gm.modules():
         if isinstance(sub, TorchTensorRTModule) and sub.record is not None:
             sub.setup_engine(deserialize=False)

@@ -27,8 +27,17 @@ from torch_tensorrt.dynamo import _frontend
 
 logger = logging.getLogger(__name__)
 
-_OWN = ("original_model", "compile_kwargs", "compiled", "_weights_key", "_shape_key", "_arg_ranges", "_kwarg_ranges",
-        "refit_count", "compile_count")
+_OWN = (
+    "original_model",
+    "compile_kwargs",
+    "compiled",
+    "_weights_key",
+    "_shape_key",
+    "_arg_ranges",
+    "_kwarg_ranges",
+    "refit_count",
+    "compile_count",
+)
 
 
 def _weights_key(model: torch.nn.Module) -> tuple[Any, ...]:
@@ -63,12 +72,18 @@ class MutableTorchTensorRTModule(torch.nn.Module):
 
     # -- dynamic shapes ------------------------------------------------------------------------------------
     def set_expected_dynamic_shape_range(
-        self, args_dynamic_shape: tuple[dict[int, tuple[int, int, int]], ...], kwargs_dynamic_shape: Optional[dict[str, Any]] = None
+        self,
+        args_dynamic_shape: tuple[dict[int, tuple[int, int, int]], ...],
+        kwargs_dynamic_shape: Optional[dict[str, Any]] = None,
     ) -> None:
         """For each positional input, ``{dim: (min, opt, max)}`` (``{}`` for a static input); the same per keyword
         input. The next call recompiles with these ranges."""
-        if not isinstance(args_dynamic_shape, (tuple, list)) or not all(isinstance(d, dict) for d in args_dynamic_shape):
-            raise TypeError("args_dynamic_shape must be a tuple with one {dim: (min, opt, max)} dict per positional input")
+        if not isinstance(args_dynamic_shape, (tuple, list)) or not all(
+            isinstance(d, dict) for d in args_dynamic_shape
+        ):
+            raise TypeError(
+                "args_dynamic_shape must be a tuple with one {dim: (min, opt, max)} dict per positional input"
+            )
         object.__setattr__(self, "_arg_ranges", tuple(args_dynamic_shape))
         object.__setattr__(self, "_kwarg_ranges", dict(kwargs_dynamic_shape or {}))
         object.__setattr__(self, "compiled", None)
@@ -94,7 +109,11 @@ class MutableTorchTensorRTModule(torch.nn.Module):
     def _fits(key: Any, value: Any) -> bool:
         if isinstance(key, tuple) and key and key[0] == "range" and isinstance(value, torch.Tensor):
             _, lo, hi, dtype = key
-            return value.dim() == len(lo) and all(a <= s <= c for a, s, c in zip(lo, value.shape, hi)) and value.dtype == dtype
+            return (
+                value.dim() == len(lo)
+                and all(a <= s <= c for a, s, c in zip(lo, value.shape, hi))
+                and value.dtype == dtype
+            )
         return key == _shape_of(value)
 
     # -- compile / refit -----------------------------------------------------------------------------------
@@ -106,9 +125,13 @@ class MutableTorchTensorRTModule(torch.nn.Module):
         kw_specs = {k: self._spec(v, (self._kwarg_ranges or {}).get(k)) for k, v in kwargs.items()}
         spec = _frontend.user_inputs(specs, kw_specs or None, where="MutableTorchTensorRTModule")
         ep = _frontend.to_exported_program(self.original_model, spec, where="MutableTorchTensorRTModule")
-        compiled = dynamo_compile(ep, spec.args, kwarg_inputs=spec.kwargs, immutable_weights=False, **self.compile_kwargs)
+        compiled = dynamo_compile(
+            ep, spec.args, kwarg_inputs=spec.kwargs, immutable_weights=False, **self.compile_kwargs
+        )
         object.__setattr__(self, "compiled", compiled)
-        object.__setattr__(self, "_shape_key", ([self._key(s) for s in specs], {k: self._key(v) for k, v in kw_specs.items()}))
+        object.__setattr__(
+            self, "_shape_key", ([self._key(s) for s in specs], {k: self._key(v) for k, v in kw_specs.items()})
+        )
         object.__setattr__(self, "_weights_key", _weights_key(self.original_model))
         object.__setattr__(self, "compile_count", self.compile_count + 1)
 
@@ -127,7 +150,8 @@ class MutableTorchTensorRTModule(torch.nn.Module):
     def _shapes_fit(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         specs, kw_specs = self._shape_key
         return (
-            len(specs) == len(args) and set(kw_specs) == set(kwargs)
+            len(specs) == len(args)
+            and set(kw_specs) == set(kwargs)
             and all(self._fits(s, a) for s, a in zip(specs, args))
             and all(self._fits(kw_specs[k], v) for k, v in kwargs.items())
         )
@@ -165,7 +189,9 @@ class MutableTorchTensorRTModule(torch.nn.Module):
     def save(module: "MutableTorchTensorRTModule", path: str) -> None:
         """Write ``module`` (model, settings, dynamic ranges, compiled engines) to ``path`` (a ``torch.save`` pickle)."""
         if not isinstance(module, MutableTorchTensorRTModule):
-            raise TypeError(f"MutableTorchTensorRTModule.save: expected a MutableTorchTensorRTModule, got {type(module).__name__}")
+            raise TypeError(
+                f"MutableTorchTensorRTModule.save: expected a MutableTorchTensorRTModule, got {type(module).__name__}"
+            )
         state = {k: getattr(module, k) for k in _OWN if k != "_weights_key"}
         torch.save({"format": "MutableTorchTensorRTModule/1", **state}, path)
 

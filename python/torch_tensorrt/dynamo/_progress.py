@@ -114,8 +114,12 @@ def bars(enabled: Optional[bool] = None, console: Any = None) -> Iterator[Option
     from torch_tensorrt._console import console as make_console
 
     progress = Progress(
-        TextColumn("engine [bold]{task.description}[/bold]"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[phase]}"), TimeElapsedColumn(), console=console or make_console(),
+        TextColumn("engine [bold]{task.description}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[phase]}"),
+        TimeElapsedColumn(),
+        console=console or make_console(),
     )
     sink = RichBars(progress)
     with progress, reporting(sink):

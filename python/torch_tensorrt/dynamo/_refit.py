@@ -84,7 +84,9 @@ def refit_module_weights(
     return target
 
 
-def check_structure(engine: str, wmap: WeightMap, new_ep: torch.export.ExportedProgram, sources: Mapping[str, torch.Tensor]) -> None:
+def check_structure(
+    engine: str, wmap: WeightMap, new_ep: torch.export.ExportedProgram, sources: Mapping[str, torch.Tensor]
+) -> None:
     """A :class:`RefitStructureError` naming the first node or weight where ``new_ep`` differs from what the
     engine was compiled from."""
     where = f"engine {engine!r}"
@@ -139,7 +141,9 @@ def _engines(target: Any) -> Iterator[_Engine]:
                 yield _Engine(ep=target, node=node)
         return
     if not isinstance(target, torch.nn.Module):
-        raise TypeError(f"refit_module_weights: expected a compiled module or ExportedProgram, got {type(target).__name__}")
+        raise TypeError(
+            f"refit_module_weights: expected a compiled module or ExportedProgram, got {type(target).__name__}"
+        )
     for _, module in target.named_modules():
         if isinstance(module, TorchTensorRTModule) and module.record is not None:
             yield _Engine(module=module)
@@ -186,11 +190,15 @@ def _settings_from_metadata(record: EngineRecord) -> Any:
     valid = set(CompilationSettings.field_names())
     kwargs = {k: v for k, v in stored.items() if k in valid}
     kwargs["enabled_precisions"] = {str(p).replace("torch.", "") for p in kwargs.get("enabled_precisions", ["float32"])}
-    kwargs.update(cache_built_engines=False, reuse_cached_engines=False, custom_engine_cache=None, engine_cache_dir=None)
+    kwargs.update(
+        cache_built_engines=False, reuse_cached_engines=False, custom_engine_cache=None, engine_cache_dir=None
+    )
     return CompilationSettings.from_kwargs(**kwargs)
 
 
-def _reconverted_weights(engines: list[_Engine], new_ep: torch.export.ExportedProgram, spec: Any) -> dict[str, dict[str, torch.Tensor]]:
+def _reconverted_weights(
+    engines: list[_Engine], new_ep: torch.export.ExportedProgram, spec: Any
+) -> dict[str, dict[str, torch.Tensor]]:
     """Engine name -> the weights (by TensorRT name) converting ``new_ep`` again gives it; nothing is built."""
     from torch_tensorrt.dynamo import _compiler
     from torch_tensorrt.dynamo.conversion._interpreter import convert_graph
@@ -233,7 +241,7 @@ def _check_fresh(engine: str, wmap: WeightMap, fresh: dict[str, dict[str, torch.
 # --------------------------------------------------------------------------------------------------- verification
 def _verify(target: Any, new_ep: torch.export.ExportedProgram, spec: Any, where: str) -> None:
     values = spec.example_tensors()
-    args, kwargs = values[: len(spec.args)], dict(zip(spec.kwargs, values[len(spec.args):]))
+    args, kwargs = values[: len(spec.args)], dict(zip(spec.kwargs, values[len(spec.args) :]))
     if not args and not kwargs:
         raise ValueError(f"{where}: verify_output=True needs arg_inputs to run both modules on")
     runnable = target.module() if isinstance(target, torch.export.ExportedProgram) else target
@@ -243,7 +251,9 @@ def _verify(target: Any, new_ep: torch.export.ExportedProgram, spec: Any, where:
     for i, (e, g) in enumerate(zip(expected, got)):
         if isinstance(e, torch.Tensor) and not torch.allclose(g.float().cpu(), e.float().cpu(), atol=1e-2, rtol=1e-2):
             diff = (g.float().cpu() - e.float().cpu()).abs().max().item()
-            raise RefitStructureError(f"{where}: output {i} of the refitted module differs from the new model (max |diff| {diff:.3g})")
+            raise RefitStructureError(
+                f"{where}: output {i} of the refitted module differs from the new model (max |diff| {diff:.3g})"
+            )
     logger.info("%s: the refitted module matches the new model on %d output(s)", where, len(expected))
 
 
@@ -285,7 +295,7 @@ def _saved_engine_weights(state: Mapping[str, Any], engine: str) -> dict[str, to
     found: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         if key.startswith(prefix):
-            found[key[len(prefix):]] = value
+            found[key[len(prefix) :]] = value
         elif f".{prefix}" in key:
             found[key.split(f".{prefix}", 1)[1]] = value
     return found

@@ -34,13 +34,25 @@ import torch.fx
 from torch_tensorrt._errors import ConversionError, TorchTensorRTError, UnsupportedOperatorError, describe_node
 from torch_tensorrt.dynamo import _backend_cache, _backend_stats
 from torch_tensorrt.dynamo._backend_runner import CompiledGraph
-from torch_tensorrt.dynamo._backend_shapes import GraphPlan, PlanError, mutated_weights, plan_graph, restart_with_constant_floats
+from torch_tensorrt.dynamo._backend_shapes import (
+    GraphPlan,
+    PlanError,
+    mutated_weights,
+    plan_graph,
+    restart_with_constant_floats,
+)
 from torch_tensorrt.dynamo._backend_stats import CACHE_HIT, ENGINES, GraphRecord, LeftOp, backend_stats
 from torch_tensorrt.dynamo._settings import CompilationSettings
 
 logger = logging.getLogger("torch_tensorrt.dynamo.backend")
 
-__all__ = ["tensorrt_backend", "backend_stats", "settings_from_options", "BackendOptionError", "BackendOptionValueError"]
+__all__ = [
+    "tensorrt_backend",
+    "backend_stats",
+    "settings_from_options",
+    "BackendOptionError",
+    "BackendOptionValueError",
+]
 
 try:  # dynamo re-raises ShortenTraceback subclasses as they are instead of wrapping them in BackendCompilerFailed
     from torch._dynamo.exc import ShortenTraceback as _Passthrough
@@ -69,7 +81,9 @@ def settings_from_options(options: Optional[dict[str, Any]]) -> CompilationSetti
     """:class:`CompilationSettings` from ``torch.compile``'s ``options``: exactly its fields (an unknown key is a
     ``TypeError`` listing the valid ones; a bad value a ``ValueError``)."""
     if options is not None and not isinstance(options, dict):
-        raise BackendOptionError(f"torch.compile(backend='tensorrt'): options must be a dict, got {type(options).__name__}")
+        raise BackendOptionError(
+            f"torch.compile(backend='tensorrt'): options must be a dict, got {type(options).__name__}"
+        )
     try:
         return CompilationSettings.from_kwargs(**(options or {}))
     except TypeError as exc:
@@ -117,7 +131,8 @@ def _compile_graph(
                 "torch_tensorrt backend: TensorRT engines are inference-only, and graph %d is called where "
                 "gradients are needed (%s); running it in PyTorch. Call the compiled model under torch.no_grad() "
                 "or torch.inference_mode() (or set requires_grad=False) to use TensorRT.",
-                record.graph_id, needs_grad,
+                record.graph_id,
+                needs_grad,
             )
         return gm.forward
     from torch_tensorrt.dynamo import distributed
@@ -149,12 +164,16 @@ def _compile_graph(
             _log_record(other)
         return None if result is None else (result[0], result[1].keep)
 
-    return CompiledGraph(compiled, plan.keep, frozen, [example_inputs[i] for i in frozen], rebuild, gm.forward,
-                         record.graph_id)
+    return CompiledGraph(
+        compiled, plan.keep, frozen, [example_inputs[i] for i in frozen], rebuild, gm.forward, record.graph_id
+    )
 
 
 def _build(
-    gm: torch.fx.GraphModule, example_inputs: Sequence[Any], settings: CompilationSettings, record: GraphRecord,
+    gm: torch.fx.GraphModule,
+    example_inputs: Sequence[Any],
+    settings: CompilationSettings,
+    record: GraphRecord,
     frozen: Optional[Sequence[int]] = None,
 ) -> Optional[tuple[torch.fx.GraphModule, GraphPlan]]:
     """Plan, export and compile ``gm`` (or reuse an identical compiled program). None: it runs in PyTorch (the
@@ -200,8 +219,9 @@ def _export(plan: GraphPlan) -> torch.export.ExportedProgram:
         ep = torch.export.export(plan.gm, plan.export_args, dynamic_shapes=plan.dynamic_shapes, strict=False)
     mutated = mutated_weights(ep, plan)
     if mutated:  # e.g. BatchNorm running statistics in training mode: engine weights are frozen copies
-        raise PlanError(f"the graph updates {', '.join(mutated)} in place (a module in training mode?); "
-                        "engines hold frozen weights")
+        raise PlanError(
+            f"the graph updates {', '.join(mutated)} in place (a module in training mode?); engines hold frozen weights"
+        )
     return ep
 
 
@@ -260,10 +280,16 @@ def _describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
-def _fallback(record: GraphRecord, settings: CompilationSettings, reason: str, exc: Optional[BaseException] = None) -> None:
+def _fallback(
+    record: GraphRecord, settings: CompilationSettings, reason: str, exc: Optional[BaseException] = None
+) -> None:
     record.reason = reason
-    logger.warning("torch_tensorrt backend: graph %d runs in PyTorch: %s", record.graph_id, reason,
-                   exc_info=exc if settings.debug else None)
+    logger.warning(
+        "torch_tensorrt backend: graph %d runs in PyTorch: %s",
+        record.graph_id,
+        reason,
+        exc_info=exc if settings.debug else None,
+    )
 
 
 def ops_left_in_pytorch(compiled: torch.fx.GraphModule, settings: CompilationSettings) -> list[LeftOp]:
@@ -281,8 +307,11 @@ def ops_left_in_pytorch(compiled: torch.fx.GraphModule, settings: CompilationSet
             if not is_compute_node(node):
                 continue
             ok = support.is_node_supported({}, node)
-            reason = support.report.reasons.get(node, "") if not ok else (
-                f"its partition is smaller than min_block_size={settings.min_block_size}")
+            reason = (
+                support.report.reasons.get(node, "")
+                if not ok
+                else (f"its partition is smaller than min_block_size={settings.min_block_size}")
+            )
             out.append(LeftOp(node.name, op_name(node), reason))
     return out
 
@@ -297,8 +326,11 @@ def _first_reasons(left: list[LeftOp]) -> str:
 def _log_record(record: GraphRecord) -> None:
     if not logger.isEnabledFor(logging.DEBUG):
         return
-    lines = [f"graph {record.graph_id}: {record.outcome} in {record.compile_s:.3f}s"
-             + (f" ({record.reason})" if record.reason else "") + (f" [{record.note}]" if record.note else "")]
+    lines = [
+        f"graph {record.graph_id}: {record.outcome} in {record.compile_s:.3f}s"
+        + (f" ({record.reason})" if record.reason else "")
+        + (f" [{record.note}]" if record.note else "")
+    ]
     lines += [f"  symbol {p.describe()}" for p in record.symbols]
     for e in record.engines:
         ins = ", ".join(f"{s.name} min {s.min} opt {s.opt} max {s.max}" for s in e.inputs)

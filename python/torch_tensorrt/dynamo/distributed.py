@@ -84,7 +84,8 @@ def _trace_local(fn: Callable[..., Any], leaves: Sequence[Any], frozen: set[int]
     dtensor = _dtensor_type()
     specs = {
         i: (v.device_mesh, tuple(v.placements), v.shape, v.stride())
-        for i, v in enumerate(leaves) if dtensor is not None and isinstance(v, dtensor)
+        for i, v in enumerate(leaves)
+        if dtensor is not None and isinstance(v, dtensor)
     }
     traced = [i for i, v in enumerate(leaves) if isinstance(v, torch.Tensor)]
     values = [(leaves[i].to_local() if i in specs else leaves[i]).detach() for i in traced]
@@ -212,7 +213,8 @@ class LocalShard(torch.nn.Module):
 def localize(module: torch.nn.Module, args: Sequence[Any], kwargs: Optional[dict[str, Any]] = None) -> LocalShard:
     """``module`` (DTensor-sharded) as this rank's plain :class:`LocalShard`, traced with example ``args``."""
     state = {
-        **dict(module.named_parameters(remove_duplicate=False)), **dict(module.named_buffers(remove_duplicate=False))
+        **dict(module.named_parameters(remove_duplicate=False)),
+        **dict(module.named_buffers(remove_duplicate=False)),
     }
     names = list(state)
     user, in_spec = pytree.tree_flatten((tuple(args), dict(kwargs or {})))
@@ -222,7 +224,7 @@ def localize(module: torch.nn.Module, args: Sequence[Any], kwargs: Optional[dict
         )
 
     def call(*leaves: Any) -> Any:
-        call_args, call_kwargs = pytree.tree_unflatten(list(leaves[len(names):]), in_spec)
+        call_args, call_kwargs = pytree.tree_unflatten(list(leaves[len(names) :]), in_spec)
         return torch.func.functional_call(module, dict(zip(names, leaves[: len(names)])), call_args, call_kwargs)
 
     trace = _trace_local(call, [*state.values(), *user], set(range(len(names))), type(module).__name__)

@@ -148,7 +148,9 @@ def plan(network: Any, cast: Callable[[Any, str], Any]) -> Plan:
     return Plan(layers, types, deps, root, regions, keep)
 
 
-def _topological(items: list[Any], deps: dict[Any, set[Any]] | list[set[int]], key: Callable[[Any], int] = lambda i: i) -> list[Any]:
+def _topological(
+    items: list[Any], deps: dict[Any, set[Any]] | list[set[int]], key: Callable[[Any], int] = lambda i: i
+) -> list[Any]:
     """Kahn's algorithm, ties broken by ``key`` (insertion order); a ValueError on a cycle."""
     index = {item: n for n, item in enumerate(items)}
     users: dict[Any, list[Any]] = {}
@@ -174,7 +176,13 @@ def _topological(items: list[Any], deps: dict[Any, set[Any]] | list[set[int]], k
     return order
 
 
-def _block(region: Optional[Region], members: list[int], depth: int, member: dict[int, tuple[Region, ...]], deps: list[set[int]]) -> Block:
+def _block(
+    region: Optional[Region],
+    members: list[int],
+    depth: int,
+    member: dict[int, tuple[Region, ...]],
+    deps: list[set[int]],
+) -> Block:
     """The block of ``members`` (all inside the regions ``member[i][:depth]``), nested regions grouped."""
     groups: dict[Any, list[int]] = {}
     for i in members:
@@ -194,7 +202,9 @@ def _block(region: Optional[Region], members: list[int], depth: int, member: dic
     return block
 
 
-def run(plan_: Plan, block: Block, values: dict[str, torch.Tensor], evaluate: EvaluateLayer, cast: Callable[[Any, str], Any]) -> None:
+def run(
+    plan_: Plan, block: Block, values: dict[str, torch.Tensor], evaluate: EvaluateLayer, cast: Callable[[Any, str], Any]
+) -> None:
     """Evaluate ``block``'s entries in order into ``values``."""
     for entry in block.entries:
         if isinstance(entry, int):
@@ -240,7 +250,14 @@ class _Loop:
     iteration along ``axis`` (REVERSE in reverse order), the output length being the value of its second input.
     """
 
-    def __init__(self, plan_: Plan, block: Block, values: dict[str, torch.Tensor], evaluate: EvaluateLayer, cast: Callable[[Any, str], Any]):
+    def __init__(
+        self,
+        plan_: Plan,
+        block: Block,
+        values: dict[str, torch.Tensor],
+        evaluate: EvaluateLayer,
+        cast: Callable[[Any, str], Any],
+    ):
         self.plan, self.block, self.values, self.evaluate, self.cast = plan_, block, values, evaluate, cast
         self.name = block.region[1] if block.region else "?"
         self.limits: list[tuple[int, Any]] = []
@@ -255,7 +272,9 @@ class _Loop:
                 if kind == "TRIP_LIMIT":
                     self.limits.append((e, layer))
                 else:
-                    {"RECURRENCE": self.recurrences, "ITERATOR": self.iterators, "LOOP_OUTPUT": self.outputs}[kind].append(layer)
+                    {"RECURRENCE": self.recurrences, "ITERATOR": self.iterators, "LOOP_OUTPUT": self.outputs}[
+                        kind
+                    ].append(layer)
             else:
                 body.append(e)
         self.body = Block(block.region, body)
@@ -322,7 +341,9 @@ class _Loop:
             return
         _store(it, 0, source.select(axis, k), self.values)
 
-    def _output(self, trt: Any, o: Any, state: dict[str, torch.Tensor], by_output: dict[str, str], seq: list[torch.Tensor]) -> None:
+    def _output(
+        self, trt: Any, o: Any, state: dict[str, torch.Tensor], by_output: dict[str, str], seq: list[torch.Tensor]
+    ) -> None:
         if o.kind == trt.LoopOutput.LAST_VALUE:
             source = o.get_input(0).name
             if source not in by_output:
@@ -358,23 +379,40 @@ class _Conditional:
     or second (false) input; only the layers the taken branch needs are evaluated. Conditional inputs pass
     their input through."""
 
-    def __init__(self, plan_: Plan, block: Block, values: dict[str, torch.Tensor], evaluate: EvaluateLayer, cast: Callable[[Any, str], Any]):
+    def __init__(
+        self,
+        plan_: Plan,
+        block: Block,
+        values: dict[str, torch.Tensor],
+        evaluate: EvaluateLayer,
+        cast: Callable[[Any, str], Any],
+    ):
         self.plan, self.block, self.values, self.evaluate, self.cast = plan_, block, values, evaluate, cast
         self.name = block.region[1] if block.region else "?"
 
     def run(self) -> None:
         members = self.block.layers()
         direct = [e for e in self.block.entries if isinstance(e, int)]  # nested conditionals have their own
-        condition = [i for i in direct if self.plan.types[i] == "CONDITION" and self.plan.regions[i] == self.block.region]
+        condition = [
+            i for i in direct if self.plan.types[i] == "CONDITION" and self.plan.regions[i] == self.block.region
+        ]
         if len(condition) != 1:
             raise ValueError(f"reference evaluator: conditional {self.name!r} has {len(condition)} condition layers")
         cond_layer = self.plan.layers[condition[0]]
         flag = self.values[cond_layer.get_input(0).name]
         if flag.dtype != torch.bool or flag.numel() != 1:
-            raise ValueError(f"reference evaluator: conditional {self.name!r}: condition must be a 0-D bool, got {flag.dtype} {tuple(flag.shape)}")
+            raise ValueError(
+                f"reference evaluator: conditional {self.name!r}: condition must be a 0-D bool, got {flag.dtype} {tuple(flag.shape)}"
+            )
         taken = 0 if bool(flag.reshape(()).item()) else 1
-        outputs = [i for i in direct if self.plan.types[i] == "CONDITIONAL_OUTPUT" and self.plan.regions[i] == self.block.region]
-        producer = {self.plan.layers[i].get_output(k).name: i for i in members for k in range(self.plan.layers[i].num_outputs)}
+        outputs = [
+            i
+            for i in direct
+            if self.plan.types[i] == "CONDITIONAL_OUTPUT" and self.plan.regions[i] == self.block.region
+        ]
+        producer = {
+            self.plan.layers[i].get_output(k).name: i for i in members for k in range(self.plan.layers[i].num_outputs)
+        }
         targets = set()
         for i in outputs:
             t = self.plan.layers[i].get_input(taken)

@@ -17,7 +17,9 @@ def _check_input(name: str, declared_shape: tuple, declared_dtype: torch.dtype, 
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"reference evaluator: input {name!r} must be a torch.Tensor, got {type(value).__name__}")
     if value.dtype != declared_dtype:
-        raise TypeError(f"reference evaluator: input {name!r} has dtype {value.dtype}, network declares {declared_dtype}")
+        raise TypeError(
+            f"reference evaluator: input {name!r} has dtype {value.dtype}, network declares {declared_dtype}"
+        )
     if len(declared_shape) != value.dim() or any(d != -1 and d != s for d, s in zip(declared_shape, value.shape)):
         raise ValueError(
             f"reference evaluator: input {name!r} has shape {tuple(value.shape)}, network declares {declared_shape}"
@@ -54,7 +56,9 @@ def evaluate_network(
     missing = sorted(set(expected) - set(inputs))
     extra = sorted(set(inputs) - set(expected))
     if missing or extra:
-        raise ValueError(f"reference evaluator: missing inputs {missing}, unexpected inputs {extra}; network inputs: {sorted(expected)}")
+        raise ValueError(
+            f"reference evaluator: missing inputs {missing}, unexpected inputs {extra}; network inputs: {sorted(expected)}"
+        )
     for name, tensor in expected.items():
         value = inputs[name]
         _check_input(name, tuple(tensor.shape), torch_dtype_of(tensor.dtype), value)

@@ -32,4 +32,6 @@ def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float,
         same = (a == e) | (torch.isnan(a) & torch.isnan(e))
         diff = torch.where(same, torch.zeros_like(diff), diff)
     denom = max(float(torch.linalg.vector_norm(e.nan_to_num(0.0, 0.0, 0.0))), 1e-12)
-    return float(diff.nan_to_num(float("inf")).max()), float(torch.linalg.vector_norm(diff.nan_to_num(float("inf")))) / denom
+    return float(diff.nan_to_num(float("inf")).max()), float(
+        torch.linalg.vector_norm(diff.nan_to_num(float("inf")))
+    ) / denom

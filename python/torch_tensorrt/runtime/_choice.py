@@ -77,7 +77,9 @@ def runtime(choice: str) -> Iterator[None]:
         set_runtime(previous)
 
 
-def choose_runtime(use_python_runtime: Optional[bool], record: Optional[EngineRecord] = None, strict: bool = False) -> str:
+def choose_runtime(
+    use_python_runtime: Optional[bool], record: Optional[EngineRecord] = None, strict: bool = False
+) -> str:
     """``"python"`` or ``"cpp"`` for a module (see the module docstring for the rules)."""
     if _choice != "auto":
         wanted: Optional[bool] = _choice == "python"
@@ -93,6 +95,9 @@ def choose_runtime(use_python_runtime: Optional[bool], record: Optional[EngineRe
     name = record.name if record is not None else "?"
     if strict:
         raise RuntimeError(f"engine {name!r}: the C++ runtime is not available: {cpp_runtime_reason()}")
-    logger.warning("engine %s asks for the C++ runtime, which is not available (%s); using the Python runtime",
-                   name, cpp_runtime_reason())
+    logger.warning(
+        "engine %s asks for the C++ runtime, which is not available (%s); using the Python runtime",
+        name,
+        cpp_runtime_reason(),
+    )
     return "python"

@@ -135,8 +135,11 @@ def examine(record: Any, runtime: str = "python") -> Findings:
                 built.append(f"{_flavour_label(flavour)} {record.trt_version} (version-compatible)")
                 here.append(f"{_flavour_label(flavour)} {version}")
             else:
-                why = "an older one" if version_compatible and ours < saved else (
-                    "another major version" if version_compatible else "and is not version-compatible")
+                why = (
+                    "an older one"
+                    if version_compatible and ours < saved
+                    else ("another major version" if version_compatible else "and is not version-compatible")
+                )
                 errors.append(
                     f"it was built with {_flavour_label(flavour)} {record.trt_version}, this process uses {version} "
                     f"({why}; rebuild it here{'' if version_compatible else ' or build it with version_compatible=True'})"

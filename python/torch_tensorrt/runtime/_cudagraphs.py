@@ -61,8 +61,11 @@ def set_mode(mode: CudaGraphsMode | int) -> CudaGraphsMode:
     """Set the mode; returns the previous one. Any mode but STANDARD needs CUDA in this process."""
     mode = CudaGraphsMode(mode)
     if mode != CudaGraphsMode.STANDARD:
-        require_graphs("torch_tensorrt.runtime.set_cudagraphs_mode" if mode == CudaGraphsMode.PER_ENGINE
-                       else "torch_tensorrt.runtime.enable_cudagraphs")
+        require_graphs(
+            "torch_tensorrt.runtime.set_cudagraphs_mode"
+            if mode == CudaGraphsMode.PER_ENGINE
+            else "torch_tensorrt.runtime.enable_cudagraphs"
+        )
     previous = CudaGraphsMode(_graph_capture.MODE)
     _graph_capture.MODE = mode.value
     if mode == CudaGraphsMode.STANDARD and previous != CudaGraphsMode.STANDARD:

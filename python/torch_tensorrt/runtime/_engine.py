@@ -110,9 +110,17 @@ def select_device(record: EngineRecord) -> torch.device:
     for i in order:
         if compatible(i):
             if i != record.device_id and kind.device_specific and wanted:
-                logger.warning("engine %s was built for device %d; running it on compatible device %d", record.name, record.device_id, i)
+                logger.warning(
+                    "engine %s was built for device %d; running it on compatible device %d",
+                    record.name,
+                    record.device_id,
+                    i,
+                )
             return torch.device("cuda", i)
-    found = ", ".join(f"{i}: {torch.cuda.get_device_name(i)} (SM {'.'.join(map(str, torch.cuda.get_device_capability(i)))})" for i in range(count))
+    found = ", ".join(
+        f"{i}: {torch.cuda.get_device_name(i)} (SM {'.'.join(map(str, torch.cuda.get_device_capability(i)))})"
+        for i in range(count)
+    )
     raise EngineExecutionError(
         f"engine {record.name!r} was built for SM {wanted} ({record.device_name or 'unknown GPU'}"
         f"{', hardware-compatible' if record.hardware_compatible else ''}); no compatible GPU among: {found}"
@@ -136,7 +144,9 @@ def _output_allocator_class() -> type:
             def reallocate_output(self, tensor_name: str, memory: int, size: int, alignment: int) -> int:
                 return self.reallocate_output_async(tensor_name, memory, size, alignment, 0)
 
-            def reallocate_output_async(self, tensor_name: str, memory: int, size: int, alignment: int, stream: int) -> int:
+            def reallocate_output_async(
+                self, tensor_name: str, memory: int, size: int, alignment: int, stream: int
+            ) -> int:
                 buf = self.buffers.get(tensor_name)
                 if buf is None or buf.numel() < size or buf.data_ptr() % max(alignment, 1):
                     buf = torch.empty(max(int(size), 1), dtype=torch.uint8, device=self.device)
@@ -184,7 +194,9 @@ class TRTEngine:
         self._active: Optional[ShapeSet] = None
         self._cuda_graphs = False
         settings = self.metadata.settings if self.metadata is not None else {}
-        self._graphs: GraphCache[StaticGraph] = GraphCache(int(settings.get("max_cuda_graphs", DEFAULT_MAX_CUDA_GRAPHS)))
+        self._graphs: GraphCache[StaticGraph] = GraphCache(
+            int(settings.get("max_cuda_graphs", DEFAULT_MAX_CUDA_GRAPHS))
+        )
         #: allocate the next call's outputs right after each launch
         self.pre_allocated_outputs = bool(settings.get("use_pre_allocated_outputs", False))
         self._said_no_graph = False
@@ -249,8 +261,14 @@ class TRTEngine:
         self.context = context
 
     def _check_bindings(self, engine: Any) -> None:
-        io = {engine.get_tensor_name(i): engine.get_tensor_mode(engine.get_tensor_name(i)) for i in range(engine.num_io_tensors)}
-        for names, mode, what in ((self.input_names, trt.TensorIOMode.INPUT, "input"), (self.output_names, trt.TensorIOMode.OUTPUT, "output")):
+        io = {
+            engine.get_tensor_name(i): engine.get_tensor_mode(engine.get_tensor_name(i))
+            for i in range(engine.num_io_tensors)
+        }
+        for names, mode, what in (
+            (self.input_names, trt.TensorIOMode.INPUT, "input"),
+            (self.output_names, trt.TensorIOMode.OUTPUT, "output"),
+        ):
             for n in names:
                 if io.get(n) != mode:
                     raise EngineExecutionError(
@@ -339,7 +357,9 @@ class TRTEngine:
     def _raise_input_error(self, inputs: Sequence[torch.Tensor]) -> None:
         for i, (name, t) in enumerate(zip(self.input_names, inputs)):
             if not isinstance(t, torch.Tensor):
-                raise EngineExecutionError(f"engine {self.name!r}: input {name!r} must be a torch.Tensor, got {type(t).__name__}")
+                raise EngineExecutionError(
+                    f"engine {self.name!r}: input {name!r} must be a torch.Tensor, got {type(t).__name__}"
+                )
             if t.dtype != self._input_dtypes[i]:
                 raise EngineExecutionError(
                     f"engine {self.name!r}: input {name!r} has dtype {t.dtype}, the engine expects {self._input_dtypes[i]}"
@@ -450,8 +470,9 @@ class TRTEngine:
                         )
                 if any(0 in s for s in output_shapes):
                     shape_set.has_empty = True
-                shape_set.templates = [template(shape, dtype, self._device())
-                                       for shape, dtype in zip(output_shapes, self._output_dtypes)]
+                shape_set.templates = [
+                    template(shape, dtype, self._device()) for shape, dtype in zip(output_shapes, self._output_dtypes)
+                ]
             shape_set.output_shapes = output_shapes
         self._active = shape_set
 
@@ -460,7 +481,11 @@ class TRTEngine:
         return [empty_like(t) for t in shape_set.templates]
 
     def _run(
-        self, shape_set: ShapeSet, inputs: Sequence[torch.Tensor], stream: int, info: Optional[ExecutionInfo],
+        self,
+        shape_set: ShapeSet,
+        inputs: Sequence[torch.Tensor],
+        stream: int,
+        info: Optional[ExecutionInfo],
         pre_allocate: bool,
     ) -> list[torch.Tensor]:
         """Execute once, plainly (also what a graph capture records)."""
@@ -506,8 +531,10 @@ class TRTEngine:
                 "captured in a CUDA graph"
             )
         ctx = self.context
-        inputs = [t if t.is_contiguous() and not (t.is_neg() or t.is_conj()) else t.resolve_conj().resolve_neg().contiguous()
-                  for t in inputs]
+        inputs = [
+            t if t.is_contiguous() and not (t.is_neg() or t.is_conj()) else t.resolve_conj().resolve_neg().contiguous()
+            for t in inputs
+        ]
         for name, t in zip(self.input_names, inputs):
             ctx.set_tensor_address(name, self._address(t))
         self._allocator.reset()  # fresh buffers: outputs handed out earlier are never overwritten
@@ -541,6 +568,7 @@ class TRTEngine:
             if graph is not None:
                 return self._replay(graph, inputs, info, "replayed")
             if self._may_capture():
+
                 def run(static_inputs: list[torch.Tensor]) -> list[torch.Tensor]:
                     return self._run(shape_set, static_inputs, self._stream(), info, False)
 
@@ -558,7 +586,8 @@ class TRTEngine:
                 self._said_no_graph = True
                 logger.warning(
                     "engine %s has data-dependent output shapes (output allocator): it runs without a CUDA graph in "
-                    "CUDA-graphs mode", self.name,
+                    "CUDA-graphs mode",
+                    self.name,
                 )
             return False
         if not _graph_capture.BACKEND.supports(self._device()):
@@ -583,4 +612,3 @@ class TRTEngine:
         state = f"on {self.device}" if self.is_set_up else "not set up"
         kind = f" kind={self.kind.name}" if self.kind.name != KIND_TENSORRT else ""
         return f"TRTEngine({self.name!r}{kind}, inputs={self.input_names}, outputs={self.output_names}, {state})"
-

@@ -206,7 +206,9 @@ def fake_outputs(
     for spec, t in zip(input_specs, inputs):
         want = TensorSpec(**spec)
         if t.dtype != want.torch_dtype:
-            raise RuntimeError(f"engine {engine_name!r}: input {want.name!r} has dtype {t.dtype}, the engine expects {want.torch_dtype}")
+            raise RuntimeError(
+                f"engine {engine_name!r}: input {want.name!r} has dtype {t.dtype}, the engine expects {want.torch_dtype}"
+            )
         static_mismatch = any(isinstance(d, int) and isinstance(g, int) and d != g for d, g in zip(want.shape, t.shape))
         if t.dim() != len(want.shape) or static_mismatch:
             raise RuntimeError(
@@ -277,7 +279,10 @@ class FakeTRTEngine:
         entries = dict(flattened)
         fields = entries.get("serialized_info")
         if fields is None:
-            fields = next((v for v in entries.values() if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)), None)
+            fields = next(
+                (v for v in entries.values() if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)),
+                None,
+            )
         if fields is None:
             raise RuntimeError(f"tensorrt::Engine.__obj_flatten__ gave no record: keys {sorted(entries)}")
         return cls(EngineRecord.from_list(list(fields)))

@@ -136,14 +136,19 @@ class StaticGraph:
 
     __slots__ = ("graph", "static_inputs", "static_outputs")
 
-    def __init__(self, graph: Replayable, static_inputs: list[torch.Tensor], static_outputs: list[torch.Tensor]) -> None:
+    def __init__(
+        self, graph: Replayable, static_inputs: list[torch.Tensor], static_outputs: list[torch.Tensor]
+    ) -> None:
         self.graph = graph
         self.static_inputs = static_inputs
         self.static_outputs = static_outputs
 
     @classmethod
     def capture(
-        cls, run: Callable[[list[torch.Tensor]], list[torch.Tensor]], inputs: Sequence[torch.Tensor], device: torch.device
+        cls,
+        run: Callable[[list[torch.Tensor]], list[torch.Tensor]],
+        inputs: Sequence[torch.Tensor],
+        device: torch.device,
     ) -> "StaticGraph":
         """Warm up and capture ``run`` on copies of ``inputs`` (the static inputs)."""
         static_inputs = [t.clone(memory_format=torch.contiguous_format) for t in inputs]

@@ -87,7 +87,10 @@ def _tensorrt_store_plan(record: Any, engine: Any) -> Any:
 
 
 TENSORRT = EngineKind(
-    KIND_TENSORRT, make_runtime=_tensorrt_runtime, plan=_record_plan, make_refitter=_tensorrt_refitter,
+    KIND_TENSORRT,
+    make_runtime=_tensorrt_runtime,
+    plan=_record_plan,
+    make_refitter=_tensorrt_refitter,
     store_plan=_tensorrt_store_plan,
 )
 
@@ -143,7 +146,7 @@ def unknown_kind_hint(name: str) -> str:
 
 
 def refusal(kind: EngineKind, engine: str) -> str:
-    """"" when engine ``engine`` of ``kind`` may run now, else the error message saying why not."""
+    """ "" when engine ``engine`` of ``kind`` may run now, else the error message saying why not."""
     if kind.may_run is None:
         return ""
     why = kind.may_run()

@@ -97,7 +97,9 @@ class EngineMetadata:
     def to_json_with_kind(self) -> dict[str, Any]:
         """:meth:`to_json` plus the record's own fields, for stores that keep metadata apart from a record (engine
         cache)."""
-        return dict(self.to_json(), engine_kind=self.engine_kind, requires_output_allocator=self.requires_output_allocator)
+        return dict(
+            self.to_json(), engine_kind=self.engine_kind, requires_output_allocator=self.requires_output_allocator
+        )
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> "EngineMetadata":

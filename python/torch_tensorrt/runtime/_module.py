@@ -58,8 +58,8 @@ class EngineWeights(torch.nn.Module):
 
     def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any) -> None:
         for key, value in state_dict.items():
-            if key.startswith(prefix) and "." not in key[len(prefix):] and isinstance(value, torch.Tensor):
-                name = key[len(prefix):]
+            if key.startswith(prefix) and "." not in key[len(prefix) :] and isinstance(value, torch.Tensor):
+                name = key[len(prefix) :]
                 if name not in self._buffers:
                     self.register_buffer(name, torch.empty_like(value, device="cpu"))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
@@ -122,9 +122,17 @@ class TorchTensorRTModule(torch.nn.Module):
         self._cpp_execute: Any = None  # the C++ Engine's bound execute() (set up with the engine)
         if serialized_engine is not None:
             if not input_binding_names and not output_binding_names:
-                raise ValueError(f"TorchTensorRTModule {name!r}: input_binding_names and output_binding_names are required")
-            self._install(self._make_record(bytes(serialized_engine), list(input_binding_names or []),
-                                            list(output_binding_names or []), metadata))
+                raise ValueError(
+                    f"TorchTensorRTModule {name!r}: input_binding_names and output_binding_names are required"
+                )
+            self._install(
+                self._make_record(
+                    bytes(serialized_engine),
+                    list(input_binding_names or []),
+                    list(output_binding_names or []),
+                    metadata,
+                )
+            )
             if self.weight_name_map is None and self.weight_map is not None:
                 self.weight_name_map = self.weight_map.name_map()
             if not self.settings.lazy_engine_init:
@@ -132,7 +140,11 @@ class TorchTensorRTModule(torch.nn.Module):
 
     # ---------------------------------------------------------------------------------------------- record
     def _make_record(
-        self, engine: bytes, inputs: list[str], outputs: list[str], metadata: Optional[Union[EngineMetadata, dict[str, Any]]]
+        self,
+        engine: bytes,
+        inputs: list[str],
+        outputs: list[str],
+        metadata: Optional[Union[EngineMetadata, dict[str, Any]]],
     ) -> EngineRecord:
         from torch_tensorrt._version import __version__
 
@@ -296,7 +308,7 @@ class TorchTensorRTModule(torch.nn.Module):
     def forward(self, *inputs: Any) -> Union[torch.Tensor, tuple[torch.Tensor, ...]]:
         tensors = self._as_tensors(inputs)
         if self._pending_refit and _untraced(tensors):  # tracing keeps the plan as it is (a saved program
-            self._materialize()                          # carries it with its engine_weights)
+            self._materialize()  # carries it with its engine_weights)
         engine = self._engine if self._engine is not None else self.setup_engine(deserialize=False)
         if self._runtime == PYTHON:
             if _untraced(tensors):
@@ -410,7 +422,9 @@ class TorchTensorRTModule(torch.nn.Module):
         memo[id(self)] = new
         shared = {"_record", "_info", "_runtime"}
         for key, value in self.__dict__.items():
-            new.__dict__[key] = None if key in ("_engine", "_cpp_execute") else value if key in shared else copy.deepcopy(value, memo)
+            new.__dict__[key] = (
+                None if key in ("_engine", "_cpp_execute") else value if key in shared else copy.deepcopy(value, memo)
+            )
         if self._record is not None and self._runtime == PYTHON:
             new._info = _execute_op.engine_info(self._record, _execute_op.new_key(self._record))
         return new

@@ -161,7 +161,9 @@ class EngineRecord:
         if type(self.device_id) is not int or not 0 <= self.device_id <= MAX_DIM:
             raise RecordError(pre + f"field DEVICE_ID must be an integer in [0, {MAX_DIM}], got {self.device_id!r}")
         if self.device_capability and not _CAPABILITY.fullmatch(self.device_capability):
-            raise RecordError(pre + f"field DEVICE_CAPABILITY must be empty or 'major.minor', got {quoted(self.device_capability)}")
+            raise RecordError(
+                pre + f"field DEVICE_CAPABILITY must be empty or 'major.minor', got {quoted(self.device_capability)}"
+            )
         _text(pre, Field.DEVICE_NAME, self.device_name)
         if not self.engine:
             raise RecordError(pre + "field ENGINE is empty")
@@ -169,7 +171,10 @@ class EngineRecord:
         _text(pre, Field.TARGET_PLATFORM, self.target_platform)
         _text(pre, Field.TORCHTRT_VERSION, self.torchtrt_version)
         if self.trt_flavour not in TRT_FLAVOURS:
-            raise RecordError(pre + f"field TRT_FLAVOUR must be one of {', '.join(map(quoted, TRT_FLAVOURS))}, got {quoted(self.trt_flavour)}")
+            raise RecordError(
+                pre
+                + f"field TRT_FLAVOUR must be one of {', '.join(map(quoted, TRT_FLAVOURS))}, got {quoted(self.trt_flavour)}"
+            )
         _text(pre, Field.TRT_VERSION, self.trt_version)
         _check_kind(pre, self.engine_kind)
         _check_metadata(pre, self.metadata, self.input_binding_names, self.output_binding_names, self.engine_kind)
@@ -211,7 +216,9 @@ class EngineRecord:
             raise RecordError("engine record is empty")
         for i in range(min(len(fields), NUM_FIELDS)):
             if not _is_utf8(fields[i]):
-                who = "engine record: " if not _is_utf8(fields[Field.NAME]) else f"engine {quoted(fields[Field.NAME])}: "
+                who = (
+                    "engine record: " if not _is_utf8(fields[Field.NAME]) else f"engine {quoted(fields[Field.NAME])}: "
+                )
                 raise RecordError(who + f"field {Field(i).name} is not valid UTF-8")
         name = fields[Field.NAME] if len(fields) > Field.NAME else "<unnamed>"
         pre = f"engine {quoted(name)}: "
@@ -220,11 +227,17 @@ class EngineRecord:
             raise RecordError(pre + f"ABI version {quoted(abi)} is not a number (corrupted record?)")
         order = _compare_decimal(abi, ABI_VERSION)
         if order > 0:
-            raise RecordError(pre + f"record ABI {abi} is newer than this runtime's ABI {ABI_VERSION}; upgrade torch_tensorrt to load it")
+            raise RecordError(
+                pre
+                + f"record ABI {abi} is newer than this runtime's ABI {ABI_VERSION}; upgrade torch_tensorrt to load it"
+            )
         if order < 0:
             raise RecordError(pre + f"record ABI {abi} is older than supported ABI {ABI_VERSION}")
         if len(fields) != NUM_FIELDS:
-            raise RecordError(pre + f"record has {len(fields)} fields, ABI {ABI_VERSION} has {NUM_FIELDS} (truncated or corrupted record)")
+            raise RecordError(
+                pre
+                + f"record has {len(fields)} fields, ABI {ABI_VERSION} has {NUM_FIELDS} (truncated or corrupted record)"
+            )
         get = lambda f: fields[f]  # noqa: E731
 
         if not name:
@@ -248,13 +261,17 @@ class EngineRecord:
         _text(pre, Field.TORCHTRT_VERSION, get(Field.TORCHTRT_VERSION))
         flavour = get(Field.TRT_FLAVOUR)
         if flavour not in TRT_FLAVOURS:
-            raise RecordError(pre + f"field TRT_FLAVOUR must be one of {', '.join(map(quoted, TRT_FLAVOURS))}, got {quoted(flavour)}")
+            raise RecordError(
+                pre + f"field TRT_FLAVOUR must be one of {', '.join(map(quoted, TRT_FLAVOURS))}, got {quoted(flavour)}"
+            )
         _text(pre, Field.TRT_VERSION, get(Field.TRT_VERSION))
         kind = get(Field.ENGINE_KIND)
         _check_kind(pre, kind)
         digests = get(Field.SHA256)
         if not _DIGESTS.fullmatch(digests):
-            raise RecordError(pre + "field SHA256 is malformed (two lowercase hex SHA-256 digests separated by '\\x1f')")
+            raise RecordError(
+                pre + "field SHA256 is malformed (two lowercase hex SHA-256 digests separated by '\\x1f')"
+            )
         if sha256_hex(engine) != digests[:64]:
             raise RecordError(pre + "field SHA256: the engine bytes do not match their checksum (corrupted file?)")
         if sha256_hex(meta_bytes) != digests[65:]:
@@ -270,10 +287,21 @@ class EngineRecord:
         _require_registered(name, kind)
         record = cls.__new__(cls)  # validated above: skip __post_init__
         record.__dict__.update(
-            abi_version=abi, name=name, device_id=int(dev), device_capability=cap, device_name=get(Field.DEVICE_NAME),
-            engine=engine, input_binding_names=inputs, output_binding_names=outputs, hardware_compatible=hw,
-            metadata=metadata, target_platform=get(Field.TARGET_PLATFORM), requires_output_allocator=needs_allocator,
-            torchtrt_version=get(Field.TORCHTRT_VERSION), trt_flavour=flavour, trt_version=get(Field.TRT_VERSION),
+            abi_version=abi,
+            name=name,
+            device_id=int(dev),
+            device_capability=cap,
+            device_name=get(Field.DEVICE_NAME),
+            engine=engine,
+            input_binding_names=inputs,
+            output_binding_names=outputs,
+            hardware_compatible=hw,
+            metadata=metadata,
+            target_platform=get(Field.TARGET_PLATFORM),
+            requires_output_allocator=needs_allocator,
+            torchtrt_version=get(Field.TORCHTRT_VERSION),
+            trt_flavour=flavour,
+            trt_version=get(Field.TRT_VERSION),
             engine_kind=kind,
         )
         return record
@@ -298,7 +326,12 @@ def engine_object_state(value: Any) -> Any:
     if hasattr(value, "serialize"):
         return list(value.serialize())
     state = value.__getstate__()
-    if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], str) and isinstance(state[0], (list, tuple)):
+    if (
+        isinstance(state, tuple)
+        and len(state) == 2
+        and isinstance(state[1], str)
+        and isinstance(state[0], (list, tuple))
+    ):
         state = state[0]
     return list(state) if isinstance(state, (list, tuple)) else state
 
@@ -367,10 +400,16 @@ def _check_metadata(pre: str, metadata: Any, inputs: list[str], outputs: list[st
     except CheckError as exc:
         sep = " " if str(exc) == "is not a JSON object" else ": "
         raise RecordError(pre + f"field SERIALIZED_METADATA{sep}{exc}") from None
-    for names, group, f in ((inputs, "inputs", Field.INPUT_BINDING_NAMES), (outputs, "outputs", Field.OUTPUT_BINDING_NAMES)):
+    for names, group, f in (
+        (inputs, "inputs", Field.INPUT_BINDING_NAMES),
+        (outputs, "outputs", Field.OUTPUT_BINDING_NAMES),
+    ):
         declared = [s["name"] for s in metadata[group]]
         if list(names) != declared:
-            raise RecordError(pre + f"field {f.name} {quoted_list(list(names))} does not match the metadata's {group} {quoted_list(declared)}")
+            raise RecordError(
+                pre
+                + f"field {f.name} {quoted_list(list(names))} does not match the metadata's {group} {quoted_list(declared)}"
+            )
     has_network = isinstance(metadata.get("network"), dict)
     if kind == KIND_SIMULATED and not has_network:
         raise RecordError(pre + "field ENGINE_KIND is 'simulated' but the metadata has no recorded network")

@@ -477,7 +477,12 @@ def check_metadata(meta: Any) -> None:
     for sym, source in symbols.items():
         if not is_symbol_name(sym):
             raise CheckError(f"symbols: {quoted(sym)} is not a valid symbol name")
-        if not isinstance(source, (list, tuple)) or len(source) != 2 or not isinstance(source[0], str) or not _is_int(source[1]):
+        if (
+            not isinstance(source, (list, tuple))
+            or len(source) != 2
+            or not isinstance(source[0], str)
+            or not _is_int(source[1])
+        ):
             raise CheckError(f"symbols[{quoted(sym)}] must be [input name, dimension]")
         binding, dim = source
         if binding not in ranks:

@@ -61,12 +61,16 @@ def refit_record(record: EngineRecord, weights: Mapping[str, torch.Tensor]) -> E
     try:
         device = select_device(record)
     except EngineExecutionError as exc:
-        raise RefitError(f"engine {record.name!r}: refit deserializes the engine, which needs its device: {exc}") from exc
+        raise RefitError(
+            f"engine {record.name!r}: refit deserializes the engine, which needs its device: {exc}"
+        ) from exc
     runtime = kind.make_runtime(device)
     with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
         engine = runtime.deserialize_cuda_engine(kind.plan(record))
         if engine is None:
-            raise RefitError(f"engine {record.name!r}: TensorRT could not deserialize it for refit; see the TensorRT log")
+            raise RefitError(
+                f"engine {record.name!r}: TensorRT could not deserialize it for refit; see the TensorRT log"
+            )
         refitter = kind.make_refitter(engine)
         refittable = set(refitter.get_all_weights())
         keep: list[torch.Tensor] = []  # host buffers must outlive refit_cuda_engine

@@ -21,7 +21,9 @@ class RuntimeSettings:
 
     def __post_init__(self) -> None:
         if self.cuda_graph_strategy not in _GRAPH_STRATEGIES:
-            raise ValueError(f"cuda_graph_strategy must be one of {_GRAPH_STRATEGIES}, got {self.cuda_graph_strategy!r}")
+            raise ValueError(
+                f"cuda_graph_strategy must be one of {_GRAPH_STRATEGIES}, got {self.cuda_graph_strategy!r}"
+            )
         if self.dynamic_shapes_kernel_specialization_strategy not in _STRATEGIES:
             raise ValueError(
                 f"dynamic_shapes_kernel_specialization_strategy must be one of {_STRATEGIES}, "

@@ -135,8 +135,13 @@ def _division(node: ast.expr) -> Optional[tuple[ast.expr, ast.expr]]:
     """``(a, b)`` when ``node`` is the true division ``a / b`` or ``IntTrueDiv(a, b)``, else None."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
         return node.left, node.right
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "IntTrueDiv"
-            and len(node.args) == 2 and not node.keywords):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "IntTrueDiv"
+        and len(node.args) == 2
+        and not node.keywords
+    ):
         return node.args[0], node.args[1]
     return None
 
@@ -165,7 +170,8 @@ def write_dim(d: Any) -> Dim:
     if not is_valid(text):
         logger.warning(
             "shape expression %r is outside the metadata's expression format; tracing the compiled module "
-            "(torch.export, saving as an ExportedProgram) cannot compute this size", text
+            "(torch.export, saving as an ExportedProgram) cannot compute this size",
+            text,
         )
     return text
 
@@ -264,7 +270,9 @@ def bind_symbols(
             raise ShapeExprError(f"symbol {sym!r} refers to unknown input binding {binding!r}")
         shape = input_shapes[index[binding]]
         if not 0 <= int(dim) < len(shape):
-            raise ShapeExprError(f"symbol {sym!r} refers to dim {dim} of input {binding!r}, which has rank {len(shape)}")
+            raise ShapeExprError(
+                f"symbol {sym!r} refers to dim {dim} of input {binding!r}, which has rank {len(shape)}"
+            )
         out[sym] = shape[int(dim)]
     return out
 

@@ -31,6 +31,7 @@ import torch
 from torch_tensorrt._settings import warn_once
 from torch_tensorrt.runtime._runtime_config import RuntimeSettings
 
+
 def engine_modules(module: torch.nn.Module) -> list[Any]:
     """The ``TorchTensorRTModule``s in ``module`` (itself included); a module without engines is an error."""
     from torch_tensorrt.runtime._module import TorchTensorRTModule
@@ -197,7 +198,8 @@ def runtime_config(modules: Union[torch.nn.Module, list[torch.nn.Module]], **fie
 def set_dynamic_shapes_kernel_strategy(module: torch.nn.Module, strategy: str) -> None:
     """Set the dynamic-shape kernel specialization strategy (``lazy``, ``eager`` or ``none``) of ``module``."""
     set_runtime_settings(
-        module, dataclasses.replace(get_runtime_settings(module), dynamic_shapes_kernel_specialization_strategy=strategy)
+        module,
+        dataclasses.replace(get_runtime_settings(module), dynamic_shapes_kernel_specialization_strategy=strategy),
     )
 
 
@@ -209,8 +211,16 @@ def runtime_cache(module: torch.nn.Module, path: str) -> Iterator[None]:
 
 
 __all__ = [
-    "RuntimeSettings", "enable_output_allocator", "set_multi_device_safe_mode",
-    "get_multi_device_safe_mode", "weight_streaming", "WeightStreamingContext", "set_runtime_settings",
-    "get_runtime_settings", "runtime_config", "set_dynamic_shapes_kernel_strategy", "runtime_cache",
+    "RuntimeSettings",
+    "enable_output_allocator",
+    "set_multi_device_safe_mode",
+    "get_multi_device_safe_mode",
+    "weight_streaming",
+    "WeightStreamingContext",
+    "set_runtime_settings",
+    "get_runtime_settings",
+    "runtime_config",
+    "set_dynamic_shapes_kernel_strategy",
+    "runtime_cache",
     "engine_modules",
 ]

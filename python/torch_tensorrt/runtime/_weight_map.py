@@ -62,8 +62,14 @@ class WeightMap:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": VERSION, "stripped": self.stripped, "pending": self.pending, "weights": self.weights,
-            "nodes": self.nodes, "consts": self.consts, "sources": self.sources, "program": self.program,
+            "version": VERSION,
+            "stripped": self.stripped,
+            "pending": self.pending,
+            "weights": self.weights,
+            "nodes": self.nodes,
+            "consts": self.consts,
+            "sources": self.sources,
+            "program": self.program,
             "baked": self.baked,
         }
 
@@ -72,9 +78,13 @@ class WeightMap:
         if int(value.get("version", 0)) > VERSION:
             raise WeightMapError(f"weight map version {value.get('version')} is newer than {VERSION}")
         return cls(
-            weights=dict(value.get("weights", {})), nodes=list(value.get("nodes", [])),
-            consts=dict(value.get("consts", {})), sources=dict(value.get("sources", {})),
-            program=[list(p) for p in value.get("program", [])], baked=dict(value.get("baked", {})), stripped=bool(value.get("stripped", False)),
+            weights=dict(value.get("weights", {})),
+            nodes=list(value.get("nodes", [])),
+            consts=dict(value.get("consts", {})),
+            sources=dict(value.get("sources", {})),
+            program=[list(p) for p in value.get("program", [])],
+            baked=dict(value.get("baked", {})),
+            stripped=bool(value.get("stripped", False)),
             pending=bool(value.get("pending", False)),
         )
 
@@ -131,7 +141,9 @@ class WeightMap:
                     "structure, e.g. a shape or a branch); refit cannot change it -- compile the new model instead"
                 )
 
-    def compute(self, sources: Mapping[str, torch.Tensor], names: Optional[list[str]] = None) -> dict[str, torch.Tensor]:
+    def compute(
+        self, sources: Mapping[str, torch.Tensor], names: Optional[list[str]] = None
+    ) -> dict[str, torch.Tensor]:
         """The value of each weight (``names``, default all) computed from ``sources``: contiguous CPU tensors of
         the recorded dtype and shape."""
         memo: dict[int, Any] = {}
@@ -164,7 +176,9 @@ class WeightMap:
         else:
             op = resolve_op(node["op"])
             args = _decode_arg(node.get("args", []), lambda i: self._eval(i, sources, memo))
-            kwargs = {k: _decode_arg(v, lambda i: self._eval(i, sources, memo)) for k, v in node.get("kwargs", {}).items()}
+            kwargs = {
+                k: _decode_arg(v, lambda i: self._eval(i, sources, memo)) for k, v in node.get("kwargs", {}).items()
+            }
             value = op(*args, **kwargs)
             if "out" in node:
                 value = value[node["out"]]
@@ -201,7 +215,9 @@ def _by_name(cls: type) -> dict[str, Any]:
 #: torch's own dtypes, layouts and memory formats by name. A recipe's names are looked up in these tables, never
 #: with ``getattr`` (a recipe may compute in any dtype, e.g. float64, not only the engine bindings' dtypes).
 _TORCH_NAMES: dict[str, dict[str, Any]] = {
-    "dtype": _by_name(torch.dtype), "layout": _by_name(torch.layout), "memory_format": _by_name(torch.memory_format),
+    "dtype": _by_name(torch.dtype),
+    "layout": _by_name(torch.layout),
+    "memory_format": _by_name(torch.memory_format),
 }
 
 
@@ -225,7 +241,7 @@ def _decode_arg(value: Any, ref: Any) -> Any:
         return [_decode_arg(v, ref) for v in value]
     if isinstance(value, dict):
         if len(value) == 1:
-            (key, inner), = value.items()
+            ((key, inner),) = value.items()
             if key == "ref":
                 return ref(int(inner))
             if key == "float":
@@ -256,7 +272,11 @@ def encode_scalar_arg(value: Any) -> Any:
 def encode_tensor(t: torch.Tensor) -> dict[str, Any]:
     host = t.detach().to("cpu").contiguous()
     raw = host.reshape(-1).view(torch.uint8)
-    return {"dtype": dtype_name(host.dtype), "shape": list(host.shape), "data": base64.b64encode(raw.numpy().tobytes()).decode()}
+    return {
+        "dtype": dtype_name(host.dtype),
+        "shape": list(host.shape),
+        "data": base64.b64encode(raw.numpy().tobytes()).decode(),
+    }
 
 
 def decode_tensor(entry: Mapping[str, Any]) -> torch.Tensor:

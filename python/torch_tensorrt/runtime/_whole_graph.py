@@ -322,7 +322,9 @@ class CudaGraphsModule(torch.nn.Module):
             self.fallback_reason = _reason(exc)
             logger.warning(
                 "CudaGraphsModule(%s): the forward could not be captured as one CUDA graph (%s); running it with "
-                "per-engine CUDA graphs instead", self.name, self.fallback_reason,
+                "per-engine CUDA graphs instead",
+                self.name,
+                self.fallback_reason,
             )
             return None
         self._device = device
@@ -387,7 +389,9 @@ def _plan(module: Any, reuse_output_buffers: bool) -> tuple[Any, CudaGraphsMode]
     if problem:
         logger.warning(
             "enable_cudagraphs(%s): %s, which a CUDA graph cannot capture; running per-engine CUDA graphs instead "
-            "of one graph for the whole module", type(module).__name__, problem,
+            "of one graph for the whole module",
+            type(module).__name__,
+            problem,
         )
         return module, CudaGraphsMode.PER_ENGINE
     return CudaGraphsModule(module, reuse_output_buffers=reuse_output_buffers), CudaGraphsMode.WHOLE_GRAPH
@@ -413,7 +417,9 @@ def graph_runner(module: torch.nn.Module, name: str) -> Callable[..., Any]:
     if problem is None:
         return CudaGraphsModule(module, name=name)
     logger.warning(
-        "%s: %s, which a CUDA graph cannot capture; this graph runs per-engine CUDA graphs instead", name, problem,
+        "%s: %s, which a CUDA graph cannot capture; this graph runs per-engine CUDA graphs instead",
+        name,
+        problem,
     )
     return lambda *args: _run_per_engine(module, args)
 

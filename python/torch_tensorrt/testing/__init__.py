@@ -19,6 +19,13 @@ from torch_tensorrt.testing._simulate import (  # registers the simulated kind
 )
 
 __all__ = [
-    "assert_converts", "HarnessResult", "simulate", "is_active", "record_network", "allow_simulated_engines",
-    "simulated_engines_allowed", "run_ranks", "RankFailure",
+    "assert_converts",
+    "HarnessResult",
+    "simulate",
+    "is_active",
+    "record_network",
+    "allow_simulated_engines",
+    "simulated_engines_allowed",
+    "run_ranks",
+    "RankFailure",
 ]

@@ -88,8 +88,18 @@ def _context(engine: _sim_runtime.Engine, n: int, names: Any, is_input: Any, nb_
     return ctx
 
 
-def _simulate(request: int, engine_id: int, plan: int, size: int, n: int, names: Any, is_input: Any,
-              nb_dims: Any, dims: Any, addresses: Any) -> None:
+def _simulate(
+    request: int,
+    engine_id: int,
+    plan: int,
+    size: int,
+    n: int,
+    names: Any,
+    is_input: Any,
+    nb_dims: Any,
+    dims: Any,
+    addresses: Any,
+) -> None:
     engine = _engine(engine_id, plan, size)
     if request == EXECUTE:  # the C++ path honours the kind's run check too (simulated: only inside simulate())
         refused = _kinds.refusal(_kinds.engine_kind(engine.metadata.engine_kind, engine.name), engine.name)
@@ -112,8 +122,22 @@ def _simulate(request: int, engine_id: int, plan: int, size: int, n: int, names:
     calls[request] = calls.get(request, 0) + 1
 
 
-def _simulator(user: Any, request: int, engine_id: int, plan: int, size: int, n: int, names: Any, is_input: Any,
-               dtypes: Any, nb_dims: Any, dims: Any, addresses: Any, error: int, error_size: int) -> int:
+def _simulator(
+    user: Any,
+    request: int,
+    engine_id: int,
+    plan: int,
+    size: int,
+    n: int,
+    names: Any,
+    is_input: Any,
+    dtypes: Any,
+    nb_dims: Any,
+    dims: Any,
+    addresses: Any,
+    error: int,
+    error_size: int,
+) -> int:
     # Exceptions must not cross the C boundary: they become an error code and a message for the C++ side.
     try:
         _simulate(request, engine_id, plan, size, n, names, is_input, nb_dims, dims, addresses)

@@ -127,9 +127,18 @@ def matmul_relu_module(
     rng = np.random.default_rng(seed)
     w = rng.standard_normal((in_features, out_features)).astype(np.float32)
     builder, network = new_network()
-    x = spec("x", torch.float32, ["s0", in_features], min=[1, in_features], opt=[2, in_features], max=[max_batch, in_features])
+    x = spec(
+        "x",
+        torch.float32,
+        ["s0", in_features],
+        min=[1, in_features],
+        opt=[2, in_features],
+        max=[max_batch, in_features],
+    )
     const = network.add_constant((in_features, out_features), trt.Weights(w))
-    mm = network.add_matrix_multiply(add_input(network, x), trt.MatrixOperation.NONE, const.get_output(0), trt.MatrixOperation.NONE)
+    mm = network.add_matrix_multiply(
+        add_input(network, x), trt.MatrixOperation.NONE, const.get_output(0), trt.MatrixOperation.NONE
+    )
     relu = network.add_activation(mm.get_output(0), trt.ActivationType.RELU)
     relu.get_output(0).name = "y"
     network.mark_output(relu.get_output(0))
@@ -162,4 +171,6 @@ def nonzero_module(rows: int = 3, cols: int = 4) -> Any:
     nz.get_output(0).name = "idx"
     network.mark_output(nz.get_output(0))
     out = spec("idx", torch.int32, [2, "u0"])  # INonZeroLayer yields int32 on TensorRT-RTX
-    return simulated_module(builder, network, [xs], [out], {}, build=False, requires_output_allocator=True, name="nonzero")
+    return simulated_module(
+        builder, network, [xs], [out], {}, build=False, requires_output_allocator=True, name="nonzero"
+    )

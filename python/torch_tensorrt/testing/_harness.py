@@ -79,8 +79,10 @@ def mismatch(actual: torch.Tensor, expected: torch.Tensor, *, rtol: float, atol:
         bad = actual != expected
         if bool(bad.any()):
             first = tuple(int(i) for i in bad.nonzero()[0])
-            return (f"{int(bad.sum())} of {expected.numel()} elements differ (first at {first}: "
-                    f"{actual[first].item()!r} != expected {expected[first].item()!r})")
+            return (
+                f"{int(bad.sum())} of {expected.numel()} elements differ (first at {first}: "
+                f"{actual[first].item()!r} != expected {expected[first].item()!r})"
+            )
         return None
     a, e = actual.detach().double(), expected.detach().double()
     nan_a, nan_e = torch.isnan(a), torch.isnan(e)
@@ -98,9 +100,11 @@ def mismatch(actual: torch.Tensor, expected: torch.Tensor, *, rtol: float, atol:
     if bool(bad.any()):
         excess = torch.where(bad, diff - bound, torch.zeros_like(diff))
         worst = tuple(int(i) for i in (excess == excess.max()).nonzero()[0])
-        return (f"{int(bad.sum())} of {expected.numel()} elements exceed |got - want| <= atol + rtol * |want| "
-                f"(rtol={rtol:g}, atol={atol:g}); worst at {worst}: got {a[worst].item():.6g}, "
-                f"want {e[worst].item():.6g}")
+        return (
+            f"{int(bad.sum())} of {expected.numel()} elements exceed |got - want| <= atol + rtol * |want| "
+            f"(rtol={rtol:g}, atol={atol:g}); worst at {worst}: got {a[worst].item():.6g}, "
+            f"want {e[worst].item():.6g}"
+        )
     return None
 
 
@@ -203,9 +207,14 @@ def assert_converts(
     converted = convert_exported_program(ep, specs, **extra, **settings)
     if expected_ops:
         converted_ops = {n.target for n in converted.graph_module.graph.nodes if n.op == "call_function"}
-        missing = [op for op in expected_ops
-                   if not (set(op) & converted_ops if isinstance(op, frozenset) else op in converted_ops)]
-        assert not missing, f"expected ops {missing} not in the converted graph; it has {sorted(map(str, converted_ops))}"
+        missing = [
+            op
+            for op in expected_ops
+            if not (set(op) & converted_ops if isinstance(op, frozenset) else op in converted_ops)
+        ]
+        assert not missing, (
+            f"expected ops {missing} not in the converted graph; it has {sorted(map(str, converted_ops))}"
+        )
 
     gen = torch.Generator().manual_seed(seed)
     points: list[tuple[str, list[torch.Tensor]]] = [("opt", list(inputs))]
@@ -236,7 +245,11 @@ def _log_case(converted: Any, dynamic: bool, precision: Optional[torch.dtype]) -
     from torch_tensorrt._errors import op_name
 
     ops = sorted({op_name(n) for n in converted.graph_module.graph.nodes if n.op == "call_function"})
-    entry = {"test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0], "ops": ops, "dynamic": dynamic,
-             "precision": str(precision) if precision else "float32"}
+    entry = {
+        "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0],
+        "ops": ops,
+        "dynamic": dynamic,
+        "precision": str(precision) if precision else "float32",
+    }
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")

@@ -45,7 +45,9 @@ def _entry(
         if backend == "nccl":
             torch.cuda.set_device(rank)
         device: dict[str, Any] = {"device_id": torch.device("cuda", rank)} if backend == "nccl" else {}
-        dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size, **device)
+        dist.init_process_group(
+            backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size, **device
+        )
         try:
             value = fn(rank, world_size, *args)
         finally:
@@ -78,7 +80,9 @@ def run_ranks(fn: Callable[..., Any], world_size: int, backend: str, *args: Any,
                     raise RankFailure(f"ranks {late} did not finish in {timeout:.0f} s") from None
                 dead = [i for i, p in enumerate(procs) if i not in values and p.exitcode not in (None, 0)]
                 if dead and results.empty():
-                    raise RankFailure(f"rank {dead[0]} exited with code {procs[dead[0]].exitcode} without a result") from None
+                    raise RankFailure(
+                        f"rank {dead[0]} exited with code {procs[dead[0]].exitcode} without a result"
+                    ) from None
                 continue
             if not ok:
                 raise RankFailure(f"rank {rank} failed:\n{value}")

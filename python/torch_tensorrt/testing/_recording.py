@@ -101,10 +101,18 @@ def _encode(value: Any, nested: bool = True) -> Any:
         if value.size == 0:
             return {"weights": {"dtype": value.dtype.name, "count": 0, "data": ""}}
         data = np.ascontiguousarray(value.numpy()).tobytes()
-        return {"weights": {"dtype": value.dtype.name, "count": int(value.size), "data": base64.b64encode(data).decode()}}
+        return {
+            "weights": {"dtype": value.dtype.name, "count": int(value.size), "data": base64.b64encode(data).decode()}
+        }
     if isinstance(value, np.ndarray):
         arr = np.ascontiguousarray(value)
-        return {"ndarray": {"dtype": arr.dtype.str, "shape": list(arr.shape), "data": base64.b64encode(arr.tobytes()).decode()}}
+        return {
+            "ndarray": {
+                "dtype": arr.dtype.str,
+                "shape": list(arr.shape),
+                "data": base64.b64encode(arr.tobytes()).decode(),
+            }
+        }
     enum_type = type(value)
     if hasattr(enum_type, "__members__") and hasattr(value, "name"):
         return {"enum": enum_type.__name__, "name": value.name}
@@ -166,7 +174,14 @@ def record_network(network: Any) -> dict[str, Any]:
             tensors[t.name] = _tensor_entry(t)
             outs.append(t.name)
         layers.append(
-            {"type": type_name, "class": cls.__name__, "name": layer.name, "inputs": slots, "outputs": outs, "properties": props}
+            {
+                "type": type_name,
+                "class": cls.__name__,
+                "name": layer.name,
+                "inputs": slots,
+                "outputs": outs,
+                "properties": props,
+            }
         )
     return {
         "format": FORMAT,
@@ -243,9 +258,11 @@ def _decode_value(value: Any, where: str, keep_alive: list[Any]) -> Any:
     if "tensor" in value:
         return RecordedTensorRef(value["tensor"])
     if "object" in value:
-        return RecordedObject(value["object"], {
-            k: _decode(v, f"{where}.{k}", keep_alive) for k, v in value["properties"].items() if not _unreadable(v)
-        }, where)
+        return RecordedObject(
+            value["object"],
+            {k: _decode(v, f"{where}.{k}", keep_alive) for k, v in value["properties"].items() if not _unreadable(v)},
+            where,
+        )
     if "enum" in value:
         return enum_member(value["enum"], value.get("name"), where)
     if "ndarray" in value:
@@ -262,7 +279,9 @@ def _decode_value(value: Any, where: str, keep_alive: list[Any]) -> Any:
             return mod.Weights(dtype)
         buf = np.frombuffer(base64.b64decode(w["data"], validate=True), dtype=np.uint8).copy()
         if w["dtype"] not in _WEIGHT_BYTES or count * _WEIGHT_BYTES[w["dtype"]] != buf.size:
-            raise RecordingError(f"{where}: weights of {count} x {w['dtype']} do not match their {buf.size} recorded bytes")
+            raise RecordingError(
+                f"{where}: weights of {count} x {w['dtype']} do not match their {buf.size} recorded bytes"
+            )
         keep_alive.append(buf)
         return mod.Weights(dtype, buf.ctypes.data, count)
     raise RecordingError(f"{where}: value {value!r} was not readable when the network was recorded")

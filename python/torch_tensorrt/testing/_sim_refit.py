@@ -25,7 +25,14 @@ from torch_tensorrt._dtypes import trt_dtype_of
 from torch_tensorrt.runtime._metadata import dtype_from_name
 
 #: ``trt.WeightsRole`` name -> the layer property that holds those weights.
-ROLE_PROPERTIES = {"CONSTANT": "weights", "KERNEL": "kernel", "BIAS": "bias", "SCALE": "scale", "SHIFT": "shift", "POWER": "power"}
+ROLE_PROPERTIES = {
+    "CONSTANT": "weights",
+    "KERNEL": "kernel",
+    "BIAS": "bias",
+    "SCALE": "scale",
+    "SHIFT": "shift",
+    "POWER": "power",
+}
 
 
 class RefitError(RuntimeError):
@@ -46,7 +53,9 @@ def weight_table(metadata: Any) -> dict[str, dict[str, Any]]:
 
 def is_refittable(metadata: Any) -> bool:
     settings = metadata.settings or {}
-    return bool(metadata.weight_map) and (not settings.get("immutable_weights", True) or bool(settings.get("strip_engine_weights")))
+    return bool(metadata.weight_map) and (
+        not settings.get("immutable_weights", True) or bool(settings.get("strip_engine_weights"))
+    )
 
 
 class SerializationConfig:

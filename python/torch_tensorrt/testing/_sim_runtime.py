@@ -279,7 +279,9 @@ class ExecutionContext:
             value = results[spec.name]
             expected_dtype = torch_dtype_of(engine.get_tensor_dtype(spec.name))
             if value.dtype != expected_dtype:
-                raise SimulationError(f"output {spec.name!r} computed as {value.dtype}, engine declares {expected_dtype}")
+                raise SimulationError(
+                    f"output {spec.name!r} computed as {value.dtype}, engine declares {expected_dtype}"
+                )
             declared = tuple(self.get_tensor_shape(spec.name))
             if any(d != -1 and d != s for d, s in zip(declared, value.shape)) or len(declared) != value.dim():
                 raise SimulationError(

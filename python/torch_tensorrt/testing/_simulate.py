@@ -37,8 +37,16 @@ from torch_tensorrt.testing._recording import RecordedNetwork, record_network
 from torch_tensorrt.testing._sim_runtime import Runtime, serialize_plan
 
 __all__ = [
-    "simulate", "is_active", "record_network", "RecordedNetwork", "Runtime", "serialize_plan", "KIND_SIMULATED",
-    "SIMULATED", "allow_simulated_engines", "simulated_engines_allowed",
+    "simulate",
+    "is_active",
+    "record_network",
+    "RecordedNetwork",
+    "Runtime",
+    "serialize_plan",
+    "KIND_SIMULATED",
+    "SIMULATED",
+    "allow_simulated_engines",
+    "simulated_engines_allowed",
 ]
 
 #: ``ENGINE_KIND`` of engines built under :func:`simulate`.

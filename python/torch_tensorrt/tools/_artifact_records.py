@@ -89,8 +89,11 @@ def decode_record(fields: Any, member: str) -> FoundRecord:
 
 def _looks_like_record(value: Any) -> bool:
     return (
-        isinstance(value, (list, tuple)) and len(value) > Field.ENGINE and all(isinstance(v, str) for v in value)
-        and value[Field.ABI_VERSION].isdigit() and len(value[Field.ENGINE]) > 16
+        isinstance(value, (list, tuple))
+        and len(value) > Field.ENGINE
+        and all(isinstance(v, str) for v in value)
+        and value[Field.ABI_VERSION].isdigit()
+        and len(value[Field.ENGINE]) > 16
     )
 
 
@@ -105,7 +108,7 @@ def json_records(data: bytes, member: str) -> Iterator[list[str]]:
             if end == -1:
                 break
             try:
-                value, _ = decoder.raw_decode(data[match.start():end + 1].decode("utf-8"))
+                value, _ = decoder.raw_decode(data[match.start() : end + 1].decode("utf-8"))
                 break
             except (UnicodeDecodeError, json.JSONDecodeError):
                 continue

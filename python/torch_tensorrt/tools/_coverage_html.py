@@ -19,8 +19,7 @@ from typing import Any, Iterable
 from torch_tensorrt._io import atomic_write_bytes
 
 #: Engine colours (cycled); PyTorch segments use the hatched grey of ``.seg.pytorch``.
-PALETTE = ("#2e7d32", "#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#ad1457", "#558b2f", "#4527a0", "#00695c",
-           "#283593")
+PALETTE = ("#2e7d32", "#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#ad1457", "#558b2f", "#4527a0", "#00695c", "#283593")
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d1d1f;background:#fafafa}
@@ -129,18 +128,24 @@ def _io_rows(kind: str, specs: Iterable[Any]) -> str:
 
 
 def _card(card: Any, colour: str) -> str:
-    io = (f"<table class='io'><thead><tr><th></th><th>binding</th><th>dtype</th><th>shape</th><th>min .. opt .. max</th>"
-          f"</tr></thead><tbody>{_io_rows('input', card.inputs)}{_io_rows('output', card.outputs)}</tbody></table>")
+    io = (
+        f"<table class='io'><thead><tr><th></th><th>binding</th><th>dtype</th><th>shape</th><th>min .. opt .. max</th>"
+        f"</tr></thead><tbody>{_io_rows('input', card.inputs)}{_io_rows('output', card.outputs)}</tbody></table>"
+    )
     fams = ", ".join(f"{_e(f)} {n}" for f, n in sorted(card.families.items(), key=lambda kv: (-kv[1], kv[0])))
     if card.build is not None:
         b = card.build
-        built = (f"<p class='build'>built: {b.layers} layers, {b.engine_bytes / 1e6:.2f} MB, "
-                 f"{b.build_s:.2f} s, precision {_e(b.precision)}</p>")
+        built = (
+            f"<p class='build'>built: {b.layers} layers, {b.engine_bytes / 1e6:.2f} MB, "
+            f"{b.build_s:.2f} s, precision {_e(b.precision)}</p>"
+        )
     else:
         built = "<p class='build muted'>not built (run the report with a build for layers, size and time)</p>"
-    return (f"<div class='card' id='engine-{_e(card.name)}' data-engine='{_e(card.name)}' style='--c:{colour}'>"
-            f"<h3>{_e(card.name)} <span class='muted'>{card.ops} operators</span></h3>{io}"
-            f"<p class='families'>by family: {fams}</p>{built}</div>")
+    return (
+        f"<div class='card' id='engine-{_e(card.name)}' data-engine='{_e(card.name)}' style='--c:{colour}'>"
+        f"<h3>{_e(card.name)} <span class='muted'>{card.ops} operators</span></h3>{io}"
+        f"<p class='families'>by family: {fams}</p>{built}</div>"
+    )
 
 
 def _node_table(report: Any) -> str:
@@ -155,8 +160,11 @@ def _node_table(report: Any) -> str:
             anchor = f" id='row-{_e(seg)}'"
         cls = "trt" if n.partition else "torch"
         cells = (n.node, n.op, "yes" if n.converts else "no", n.partition or "PyTorch", n.reason, n.source)
-        rows.append(f"<tr{anchor} class='{cls}' data-op='{_e(n.op)}' data-segment='{_e(seg)}'>"
-                    + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+        rows.append(
+            f"<tr{anchor} class='{cls}' data-op='{_e(n.op)}' data-segment='{_e(seg)}'>"
+            + "".join(f"<td>{_e(c)}</td>" for c in cells)
+            + "</tr>"
+        )
     options = "".join(f"<option value='{_e(s.name)}'>{_e(s.name)} ({len(s.nodes)})</option>" for s in report.segments)
     head = "".join(f"<th>{c}</th>" for c in ("node", "op", "converts", "runs in", "why not", "source"))
     return (

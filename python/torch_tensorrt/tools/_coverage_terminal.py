@@ -35,10 +35,13 @@ def print_report(report: Any, show_all: bool = False, console: Optional[Any] = N
     console.print(f"[bold]operator coverage[/bold]: {report.summary()}")
     if report.segments:
         console.print(_strip(report, min(100, max(20, console.width - 4))))
-        console.print("  ".join(
-            f"{s.name}({len(s.nodes)})" if not s.in_pytorch else f"[yellow]PyTorch({len(s.nodes)})[/yellow]"
-            for s in report.segments
-        ), markup=True)
+        console.print(
+            "  ".join(
+                f"{s.name}({len(s.nodes)})" if not s.in_pytorch else f"[yellow]PyTorch({len(s.nodes)})[/yellow]"
+                for s in report.segments
+            ),
+            markup=True,
+        )
     groups = report.reason_groups()
     if groups:
         table = Table(title="why operators run in PyTorch (grouped by op)")

@@ -51,14 +51,23 @@ class CompareReport:
         from rich.table import Table
 
         first = self.first_divergence
-        title = "reference vs eager, per FX node" + (f" -- first divergence: {first.node}" if first else " -- no divergence")
+        title = "reference vs eager, per FX node" + (
+            f" -- first divergence: {first.node}" if first else " -- no divergence"
+        )
         table = Table(title=title)
         for col in ("node", "op", "shape", "max abs err", "rel norm err", "source"):
             table.add_column(col, overflow="fold")
         for row in self.rows:
             style = "bold red" if row is first else ("yellow" if row.rel_norm > self.tolerance else None)
-            table.add_row(row.node, row.op, "x".join(map(str, row.shape)), f"{row.max_abs:.2e}", f"{row.rel_norm:.2e}",
-                          row.source, style=style)
+            table.add_row(
+                row.node,
+                row.op,
+                "x".join(map(str, row.shape)),
+                f"{row.max_abs:.2e}",
+                f"{row.rel_norm:.2e}",
+                row.source,
+                style=style,
+            )
         return table
 
 
@@ -93,7 +102,9 @@ def compare(
     recorder = _Recorder(converted.graph_module)
     with torch.no_grad():
         recorder.run(*[t for t in tensors if isinstance(t, torch.Tensor)])
-    reduced = any(p in converted.metadata.settings.get("enabled_precisions", []) for p in ("torch.float16", "torch.bfloat16"))
+    reduced = any(
+        p in converted.metadata.settings.get("enabled_precisions", []) for p in ("torch.float16", "torch.bfloat16")
+    )
     tol = tolerance if tolerance is not None else (1e-2 if reduced else 1e-4)
     report = CompareReport(tolerance=tol)
     nodes = {n.name: n for n in converted.graph_module.graph.nodes}
@@ -108,8 +119,14 @@ def compare(
             max_abs, rel = relative_error(actual, expected)
             node = nodes[node_name]
             label = node_name if len(tensor_names) == 1 else f"{node_name}[{i}]"
-            row = NodeError(node=label, op=op_name(node), max_abs=max_abs, rel_norm=rel, shape=tuple(expected.shape),
-                            source=short_source_line(node))
+            row = NodeError(
+                node=label,
+                op=op_name(node),
+                max_abs=max_abs,
+                rel_norm=rel,
+                shape=tuple(expected.shape),
+                source=short_source_line(node),
+            )
             report.rows.append(row)
             if report.first_divergence is None and rel > tol:
                 report.first_divergence = row

@@ -125,12 +125,14 @@ class CoverageReport:
         return [n for n in self.nodes if not n.partition]
 
     def summary(self) -> str:
-        return (f"{self.converted}/{len(self.nodes)} operators have converters; {len(self.engines)} projected "
-                f"engine(s); {len(self.left_in_pytorch)} operator(s) run in PyTorch")
+        return (
+            f"{self.converted}/{len(self.nodes)} operators have converters; {len(self.engines)} projected "
+            f"engine(s); {len(self.left_in_pytorch)} operator(s) run in PyTorch"
+        )
 
     def engine_names(self) -> list[str]:
         """The projected engines in execution order (``_run_on_acc_0``, ``_run_on_acc_1``, ...)."""
-        return sorted(self.engines, key=lambda n: int(n[len(ACC_PREFIX):]) if n[len(ACC_PREFIX):].isdigit() else 0)
+        return sorted(self.engines, key=lambda n: int(n[len(ACC_PREFIX) :]) if n[len(ACC_PREFIX) :].isdigit() else 0)
 
     def reason_groups(self) -> list[ReasonGroup]:
         """Operators left in PyTorch grouped by op, most frequent first."""

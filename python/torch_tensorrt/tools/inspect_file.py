@@ -31,8 +31,11 @@ from torch_tensorrt.tools._artifact_records import (
 #: Leading bytes of serialized TensorRT plans -> the TensorRT flavour that writes them.
 PLAN_MAGIC = {b"ftrt": "tensorrt", b"vtrt": "tensorrt_rtx"}
 #: Archive members read for versions (suffix -> label).
-_VERSION_MEMBERS = {"archive_format": "archive format", "archive_version": "archive version",
-                    ".data/version": "pickle data version"}
+_VERSION_MEMBERS = {
+    "archive_format": "archive format",
+    "archive_version": "archive version",
+    ".data/version": "pickle data version",
+}
 #: Largest member read into memory (a shared library or a constant beyond this is skipped, with a note).
 MAX_MEMBER_BYTES = 2 << 30
 
@@ -107,8 +110,15 @@ def _engine_info(found: FoundRecord) -> EngineInfo:
         stripped = bool(settings["strip_engine_weights"])
     meta = rec.metadata or {}
     bindings = [
-        Binding(s.get("name", "?"), kind, s.get("dtype", "?"), _dims(s.get("shape")) or "?", _dims(s.get("min")),
-                _dims(s.get("opt")), _dims(s.get("max")))
+        Binding(
+            s.get("name", "?"),
+            kind,
+            s.get("dtype", "?"),
+            _dims(s.get("shape")) or "?",
+            _dims(s.get("min")),
+            _dims(s.get("opt")),
+            _dims(s.get("max")),
+        )
         for kind, key in (("input", "inputs"), ("output", "outputs"))
         for s in meta.get(key) or []
         if isinstance(s, dict)
@@ -118,16 +128,24 @@ def _engine_info(found: FoundRecord) -> EngineInfo:
         bindings += [Binding(n, "output", "?", "?") for n in rec.output_binding_names]
     precisions = settings.get("enabled_precisions")
     return EngineInfo(
-        name=rec.name, member=_member_name(found.member), kind=found.kind, abi=rec.abi_version,
+        name=rec.name,
+        member=_member_name(found.member),
+        kind=found.kind,
+        abi=rec.abi_version,
         torchtrt_version=rec.torchtrt_version or "not recorded",
         trt=f"{rec.trt_flavour} {rec.trt_version}".strip() or "not recorded",
-        compute_capability=rec.device_capability or "not recorded", device_name=rec.device_name or "not recorded",
-        platform=rec.target_platform or "not recorded", hardware_compatible=rec.hardware_compatible,
+        compute_capability=rec.device_capability or "not recorded",
+        device_name=rec.device_name or "not recorded",
+        platform=rec.target_platform or "not recorded",
+        hardware_compatible=rec.hardware_compatible,
         version_compatible=settings.get("version_compatible"),
         refittable=None if "immutable_weights" not in settings else not settings["immutable_weights"],
         weights_stripped=stripped,
         precision=", ".join(str(p).replace("torch.", "") for p in precisions) if precisions else "not recorded",
-        plan_bytes=len(rec.engine), sha256=found.sha256, checksum=found.checksum, bindings=bindings,
+        plan_bytes=len(rec.engine),
+        sha256=found.sha256,
+        checksum=found.checksum,
+        bindings=bindings,
     )
 
 
@@ -186,13 +204,27 @@ def _inspect_plan(path: str, data: bytes) -> Inspection:
         "a raw plan carries no torch_tensorrt record: binding shapes and profiles are inside the plan, which only "
         "TensorRT's runtime (with a GPU) deserializes; save with torch_tensorrt.save to keep them readable"
     )
-    result.engines.append(EngineInfo(
-        name=os.path.basename(path), member="(whole file)", kind="tensorrt", abi="-", torchtrt_version="not recorded",
-        trt=flavour, compute_capability="not recorded", device_name="not recorded", platform="not recorded",
-        hardware_compatible=False, version_compatible=None, refittable=None, weights_stripped=None,
-        precision="not recorded", plan_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
-        checksum="not recorded",
-    ))
+    result.engines.append(
+        EngineInfo(
+            name=os.path.basename(path),
+            member="(whole file)",
+            kind="tensorrt",
+            abi="-",
+            torchtrt_version="not recorded",
+            trt=flavour,
+            compute_capability="not recorded",
+            device_name="not recorded",
+            platform="not recorded",
+            hardware_compatible=False,
+            version_compatible=None,
+            refittable=None,
+            weights_stripped=None,
+            precision="not recorded",
+            plan_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            checksum="not recorded",
+        )
+    )
     return result
 
 
@@ -217,8 +249,10 @@ def inspect_file(path: str) -> Inspection:
         raise InspectError(f"{path}: {exc}") from exc
     result.engines = [_engine_info(f) for f in found]
     for rec in found:
-        for label, value in (("torch_tensorrt", rec.record.torchtrt_version),
-                             ("TensorRT", f"{rec.record.trt_flavour} {rec.record.trt_version}".strip())):
+        for label, value in (
+            ("torch_tensorrt", rec.record.torchtrt_version),
+            ("TensorRT", f"{rec.record.trt_flavour} {rec.record.trt_version}".strip()),
+        ):
             if value:
                 result.versions.setdefault(label, value)
     if not found:
@@ -237,7 +271,9 @@ def print_inspection(result: Inspection, console: Any = None) -> None:
     from torch_tensorrt._console import console as make_console
 
     console = console or make_console()
-    console.print(f"[bold]{result.path}[/bold]: {result.format}, {result.size:,} bytes, {len(result.engines)} engine(s)")
+    console.print(
+        f"[bold]{result.path}[/bold]: {result.format}, {result.size:,} bytes, {len(result.engines)} engine(s)"
+    )
     for label, value in result.versions.items():
         console.print(f"  {label}: {value}", markup=False)
     for e in result.engines:
@@ -250,12 +286,19 @@ def print_inspection(result: Inspection, console: Any = None) -> None:
                 table.add_row(b.name, b.kind, b.dtype, b.shape, b.min or "-", b.opt or "-", b.max or "-")
             console.print(table)
         facts = {
-            "found in": e.member, "record ABI": e.abi, "torch_tensorrt": e.torchtrt_version, "TensorRT": e.trt,
-            "compute capability": e.compute_capability + (f" ({e.device_name})" if e.device_name != "not recorded" else ""),
+            "found in": e.member,
+            "record ABI": e.abi,
+            "torch_tensorrt": e.torchtrt_version,
+            "TensorRT": e.trt,
+            "compute capability": e.compute_capability
+            + (f" ({e.device_name})" if e.device_name != "not recorded" else ""),
             "platform": e.platform,
-            "hardware compatible": _flag(e.hardware_compatible), "version compatible": _flag(e.version_compatible),
-            "refittable": _flag(e.refittable), "weights stripped": _flag(e.weights_stripped),
-            "precision": e.precision, "plan": f"{e.plan_bytes:,} bytes, sha256 {e.sha256[:16]}...",
+            "hardware compatible": _flag(e.hardware_compatible),
+            "version compatible": _flag(e.version_compatible),
+            "refittable": _flag(e.refittable),
+            "weights stripped": _flag(e.weights_stripped),
+            "precision": e.precision,
+            "plan": f"{e.plan_bytes:,} bytes, sha256 {e.sha256[:16]}...",
             "checksum": e.checksum,
         }
         for key, value in facts.items():

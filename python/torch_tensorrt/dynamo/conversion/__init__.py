@@ -38,10 +38,25 @@ from torch_tensorrt.dynamo.conversion._shapes import SymbolRanges
 from torch_tensorrt.runtime._metadata import EngineMetadata
 
 __all__ = [
-    "CONVERTERS", "ConverterRegistry", "Priority", "converter", "convert_module", "ConvertedEngine", "SymbolRanges",
-    "NetworkObserver", "add_network_observer", "remove_network_observer", "ConfigObserver", "add_config_observer",
-    "remove_config_observer", "builds_done", "network_observers", "dynamo_tensorrt_converter", "ConverterPriority",
-    "SourceIR", "ConversionContext",
+    "CONVERTERS",
+    "ConverterRegistry",
+    "Priority",
+    "converter",
+    "convert_module",
+    "ConvertedEngine",
+    "SymbolRanges",
+    "NetworkObserver",
+    "add_network_observer",
+    "remove_network_observer",
+    "ConfigObserver",
+    "add_config_observer",
+    "remove_config_observer",
+    "builds_done",
+    "network_observers",
+    "dynamo_tensorrt_converter",
+    "ConverterPriority",
+    "SourceIR",
+    "ConversionContext",
 ]
 
 #: ``observer(network)`` -> metadata entries to store (keys from ``EngineMetadata.OBSERVABLE``), or None.
@@ -153,7 +168,10 @@ def convert_module(
             _rename_bindings(result, *binding_names, engine=name)
         build = build_serialized(result.builder, result.network, settings, result.inputs, name, progress)
         metadata = EngineMetadata(
-            inputs=result.inputs, outputs=result.outputs, symbols=result.symbols, settings=settings.to_json(),
+            inputs=result.inputs,
+            outputs=result.outputs,
+            symbols=result.symbols,
+            settings=settings.to_json(),
             requires_output_allocator=result.requires_output_allocator,
         )
         tracker = _provenance.current()

@@ -105,10 +105,17 @@ def dynamo_tensorrt_converter(
         CONVERTERS.targets()  # the built-ins first: a STANDARD user converter comes after them
         level = Priority.HIGH + 1 if priority is ConverterPriority.HIGH else Priority.STANDARD
         for target in _targets(key):
-            CONVERTERS.register(ConverterSpec(
-                target, call, _as_validator(capability_validator, name), supports_dynamic_shapes, int(level),
-                False, requires_output_allocator,
-            ))
+            CONVERTERS.register(
+                ConverterSpec(
+                    target,
+                    call,
+                    _as_validator(capability_validator, name),
+                    supports_dynamic_shapes,
+                    int(level),
+                    False,
+                    requires_output_allocator,
+                )
+            )
         return fn
 
     return register

@@ -65,7 +65,9 @@ def create_network() -> tuple[Any, Any]:
 
 
 class TRTInterpreter:
-    def __init__(self, gm: torch.fx.GraphModule, settings: CompilationSettings, ranges: SymbolRanges, name: str = "engine") -> None:
+    def __init__(
+        self, gm: torch.fx.GraphModule, settings: CompilationSettings, ranges: SymbolRanges, name: str = "engine"
+    ) -> None:
         self.gm = gm
         self.settings = settings
         self.ranges = ranges
@@ -85,7 +87,9 @@ class TRTInterpreter:
     def run(self) -> NetworkResult:
         self._check_supported()
         nodes = list(self.gm.graph.nodes)
-        tensor_placeholders = [n for n in nodes if n.op == "placeholder" and isinstance(n.meta.get("val"), torch.Tensor)]
+        tensor_placeholders = [
+            n for n in nodes if n.op == "placeholder" and isinstance(n.meta.get("val"), torch.Tensor)
+        ]
         for node in tensor_placeholders:
             self._add_input(node)
         _progress.start(self.name, sum(n.op == "call_function" for n in nodes))
@@ -100,11 +104,20 @@ class TRTInterpreter:
             elif node.op == "output":
                 self._mark_outputs(node)
             elif node.op == "call_module":
-                raise ConversionError(node, "call_module nodes cannot be converted (partitioning should have excluded it)")
+                raise ConversionError(
+                    node, "call_module nodes cannot be converted (partitioning should have excluded it)"
+                )
         weights = _provenance.name_weights(self.network, self.ctx.network_weights)
         return NetworkResult(
-            self.network, self.builder, self.inputs, self.outputs, self.symbols, self.node_tensors, self.ctx._keep_alive,
-            weights, self.requires_output_allocator,
+            self.network,
+            self.builder,
+            self.inputs,
+            self.outputs,
+            self.symbols,
+            self.node_tensors,
+            self.ctx._keep_alive,
+            weights,
+            self.requires_output_allocator,
         )
 
     def _check_supported(self) -> None:
@@ -265,10 +278,17 @@ class TRTInterpreter:
 def _fp32_acc_ops() -> frozenset[Any]:
     """The matmul-like ops ``use_fp32_acc`` computes in float32 under reduced precision."""
     aten = torch.ops.aten
-    return frozenset({
-        aten.mm.default, aten.bmm.default, aten.addmm.default, aten.matmul.default, aten.linear.default,
-        aten.baddbmm.default, aten.scaled_dot_product_attention.default,
-    })
+    return frozenset(
+        {
+            aten.mm.default,
+            aten.bmm.default,
+            aten.addmm.default,
+            aten.matmul.default,
+            aten.linear.default,
+            aten.baddbmm.default,
+            aten.scaled_dot_product_attention.default,
+        }
+    )
 
 
 def computes_in_fp32(node: torch.fx.Node, settings: CompilationSettings) -> bool:

@@ -34,7 +34,9 @@ aten = torch.ops.aten
 
 #: Ops whose result is a Python value computed from tensor contents: their tracked inputs are baked.
 _VALUE_READS = {aten._local_scalar_dense.default, aten.equal.default, aten.is_nonzero.default}
-_current: contextvars.ContextVar[Optional["WeightTracker"]] = contextvars.ContextVar("torchtrt_weight_tracker", default=None)
+_current: contextvars.ContextVar[Optional["WeightTracker"]] = contextvars.ContextVar(
+    "torchtrt_weight_tracker", default=None
+)
 
 
 @dataclass(eq=False)
@@ -284,14 +286,27 @@ def build_weight_map(
             node = writer.const(w.host)
         else:
             node = writer.recipe(r)
-        weights[name] = {"node": node, "dtype": dtype_name(w.host.dtype), "shape": list(w.host.shape), "locations": locations[name]}
+        weights[name] = {
+            "node": node,
+            "dtype": dtype_name(w.host.dtype),
+            "shape": list(w.host.shape),
+            "locations": locations[name],
+        }
     if opaque:
         logger.warning(
             "engine %s: %d weight(s) are computed by ops the weight map cannot record; they keep their compiled "
-            "values on refit: %s", engine, len(opaque), "; ".join(opaque[:5]),
+            "values on refit: %s",
+            engine,
+            len(opaque),
+            "; ".join(opaque[:5]),
         )
     baked = {k: v for k, v in (tracker.baked if tracker else {}).items()}
     return WeightMap(
-        weights=weights, nodes=writer.nodes, consts=writer.consts, sources=writer.sources,
-        program=list(getattr(tracker, "program", []) or []), stripped=stripped, baked=baked,
+        weights=weights,
+        nodes=writer.nodes,
+        consts=writer.consts,
+        sources=writer.sources,
+        program=list(getattr(tracker, "program", []) or []),
+        stripped=stripped,
+        baked=baked,
     )

@@ -37,4 +37,3 @@ def reduced_count(ctx: ConversionContext, x: Any, dims: Any) -> T.DimLike:
     """Number of elements each output of a reduction over ``dims`` combines (int or 1-element int64 ITensor)."""
     rank = len(x.shape)
     return T.product(ctx, [T.dim_size(ctx, x, d) for d in reduce_dims(dims, rank)] if rank else [])
-

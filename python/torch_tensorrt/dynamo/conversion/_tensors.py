@@ -204,9 +204,7 @@ def broadcast(ctx: ConversionContext, *tensors: Any) -> list[Any]:
     return [unsqueeze_to_rank(ctx, t, rank) for t in tensors]
 
 
-def elementwise(
-    ctx: ConversionContext, a: Any, b: Any, op: Any, dtype: Optional[torch.dtype] = None
-) -> Any:
+def elementwise(ctx: ConversionContext, a: Any, b: Any, op: Any, dtype: Optional[torch.dtype] = None) -> Any:
     """``a <op> b`` after promoting both to ``dtype`` (default: torch's result type) and aligning ranks."""
     dtype = dtype or result_dtype(ctx, a, b)
     ta, tb = broadcast(ctx, to_trt(ctx, a, dtype), to_trt(ctx, b, dtype))
@@ -218,7 +216,9 @@ def unary(ctx: ConversionContext, x: Any, op: Any) -> Any:
     return ctx.network.add_unary(to_trt(ctx, x), op).get_output(0)
 
 
-def activation(ctx: ConversionContext, x: Any, kind: Any, alpha: Optional[float] = None, beta: Optional[float] = None) -> Any:
+def activation(
+    ctx: ConversionContext, x: Any, kind: Any, alpha: Optional[float] = None, beta: Optional[float] = None
+) -> Any:
     """A TensorRT activation of ``kind`` (float tensors only) with its ``alpha``/``beta`` parameters."""
     layer = ctx.network.add_activation(to_trt(ctx, x), kind)
     if alpha is not None:
@@ -268,7 +268,14 @@ def slice_tensor(
     return layer.get_output(0)
 
 
-_INT_ARITH: dict[str, Callable[[int, int], int]] = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "min": min, "max": max}
+_INT_ARITH: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "//": operator.floordiv,
+    "min": min,
+    "max": max,
+}
 
 
 def scalar_arith(ctx: ConversionContext, a: DimLike, b: DimLike, op: str) -> DimLike:
@@ -337,7 +344,9 @@ def filled(ctx: ConversionContext, shape: Sequence[DimLike], value: Any, dtype: 
     return expand(ctx, one, list(shape))
 
 
-def arange_1d(ctx: ConversionContext, n: DimLike, start: Any = 0, step: Any = 1, dtype: torch.dtype = torch.int64) -> Any:
+def arange_1d(
+    ctx: ConversionContext, n: DimLike, start: Any = 0, step: Any = 1, dtype: torch.dtype = torch.int64
+) -> Any:
     """``start + step * [0, 1, ..., n-1]`` in the graph dtype ``dtype``; ``n`` may be a size ITensor (then a
     LINSPACE fill layer)."""
     dtype = ctx.value_dtype(dtype)

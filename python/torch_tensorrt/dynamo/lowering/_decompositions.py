@@ -90,7 +90,9 @@ def needs_decomposition(ep: torch.export.ExportedProgram) -> Optional[str]:
     return None
 
 
-def lower_exported_program(ep: torch.export.ExportedProgram, settings: CompilationSettings) -> torch.export.ExportedProgram:
+def lower_exported_program(
+    ep: torch.export.ExportedProgram, settings: CompilationSettings
+) -> torch.export.ExportedProgram:
     """``ep`` decomposed to the ops we convert (and core ATen for the rest); ``ep`` itself when it already
     consists of converter ops only."""
     reason = needs_decomposition(ep)

@@ -74,7 +74,9 @@ class TensorRTSupport(OperatorSupportBase):
             return ok, "" if ok else "indexes a node that runs in PyTorch"
         if not _is_tensor_node(node):
             return False, "size computation (runs in PyTorch)"
-        floats = [a.name for a in node.all_input_nodes if isinstance(a.meta.get("val"), (torch.SymFloat, torch.SymBool))]
+        floats = [
+            a.name for a in node.all_input_nodes if isinstance(a.meta.get("val"), (torch.SymFloat, torch.SymBool))
+        ]
         if floats:
             return False, f"uses the scalar(s) {', '.join(floats)} computed in PyTorch (engines take tensors and sizes)"
         foreign = _foreign_symbols(node)
@@ -127,9 +129,7 @@ def partition(gm: torch.fx.GraphModule, settings: CompilationSettings) -> Partit
     if settings.require_full_compilation:
         _check_full(gm, support, partitions)
     else:
-        partitions = [
-            p for p in partitions if sum(is_compute_node(n) for n in p.nodes) >= settings.min_block_size
-        ]
+        partitions = [p for p in partitions if sum(is_compute_node(n) for n in p.nodes) >= settings.min_block_size]
     members = {f"fused_{i}": [n.name for n in p.nodes] for i, p in enumerate(partitions)}
     fused = partitioner.fuse_partitions(partitions) if partitions else gm
     renamed = _rename_fused(fused)

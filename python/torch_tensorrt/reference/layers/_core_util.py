@@ -101,6 +101,7 @@ def host_weights(array: Any) -> torch.Tensor:
     key = id(array)
     entry = _DEVICE_COPIES.get(key)
     if entry is None or entry[0]() is not array:
+
         def forget(_: Any, k: int = key) -> None:
             _DEVICE_COPIES.pop(k, None)
 

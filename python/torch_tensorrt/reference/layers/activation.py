@@ -68,6 +68,8 @@ def parametric_relu(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalC
         raise ctx.unsupported(layer, "input dtype", x.dtype)
     shape = check_broadcast(layer, (x, slopes))
     if shape != tuple(x.shape):
-        raise ValueError(f"reference evaluator: layer {layer.name!r}: slopes {tuple(slopes.shape)} must broadcast to the input")
+        raise ValueError(
+            f"reference evaluator: layer {layer.name!r}: slopes {tuple(slopes.shape)} must broadcast to the input"
+        )
     xf = compute_in(x)
     return [torch.where(xf >= 0, xf, compute_in(slopes) * xf).to(x.dtype)]

@@ -41,7 +41,9 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def forward_padding(layer: Any, ctx: EvalContext, size: int, dim: int, window: int, stride: int, dilation: int) -> SpatialPadding:
+def forward_padding(
+    layer: Any, ctx: EvalContext, size: int, dim: int, window: int, stride: int, dilation: int
+) -> SpatialPadding:
     """Padding of spatial dimension ``dim`` (index into the layer's nd attributes) for convolution/pooling."""
     mode = layer.padding_mode
     dk = 1 + dilation * (window - 1)
@@ -68,7 +70,9 @@ def nd(dims: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
-def _weights(layer: Any, ctx: EvalContext, attr: str, wired: Optional[torch.Tensor], shape: tuple[int, ...]) -> Optional[torch.Tensor]:
+def _weights(
+    layer: Any, ctx: EvalContext, attr: str, wired: Optional[torch.Tensor], shape: tuple[int, ...]
+) -> Optional[torch.Tensor]:
     """Weights given as layer attribute ``attr`` or as the tensor wired into the matching input slot."""
     if wired is not None:
         return wired.reshape(shape)
@@ -82,8 +86,12 @@ def _weights(layer: Any, ctx: EvalContext, attr: str, wired: Optional[torch.Tens
 
 def _conv_fn(rank: int, transpose: bool) -> Any:
     table = {
-        (1, False): F.conv1d, (2, False): F.conv2d, (3, False): F.conv3d,
-        (1, True): F.conv_transpose1d, (2, True): F.conv_transpose2d, (3, True): F.conv_transpose3d,
+        (1, False): F.conv1d,
+        (2, False): F.conv2d,
+        (3, False): F.conv3d,
+        (1, True): F.conv_transpose1d,
+        (2, True): F.conv_transpose2d,
+        (3, True): F.conv_transpose3d,
     }
     return table.get((rank, transpose))
 

@@ -90,7 +90,11 @@ def gather(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -
         _gather_default(layer, ctx, data[i if data.shape[0] > 1 else 0], idx[i if idx.shape[0] > 1 else 0], axis - 1)
         for i in range(n)
     ]
-    return [torch.stack(parts) if parts else data.new_empty((0,) + data.shape[1:axis] + idx.shape[1:] + data.shape[axis + 1 :])]
+    return [
+        torch.stack(parts)
+        if parts
+        else data.new_empty((0,) + data.shape[1:axis] + idx.shape[1:] + data.shape[axis + 1 :])
+    ]
 
 
 def _require_unique(layer: Any, flat_targets: torch.Tensor) -> None:

@@ -42,7 +42,9 @@ def matrix_multiply(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalC
         raise ctx.unsupported(layer, "operand ranks after op0/op1", (ma.dim(), mb.dim()))
     for da, db in zip(ma.shape[:-2], mb.shape[:-2]):
         if da != db and 1 not in (da, db):
-            raise ValueError(f"MATRIX_MULTIPLY {layer.name!r}: batch dims {tuple(a.shape)} vs {tuple(b.shape)} do not broadcast")
+            raise ValueError(
+                f"MATRIX_MULTIPLY {layer.name!r}: batch dims {tuple(a.shape)} vs {tuple(b.shape)} do not broadcast"
+            )
     out = torch.matmul(ma, mb)
     if op1 == trt.MatrixOperation.VECTOR:
         out = out.squeeze(-1)

@@ -98,7 +98,9 @@ def fill(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -> 
             raise ctx.unsupported(layer, "beta attribute with output rank", len(shape))
         beta = torch.tensor([layer.beta], dtype=acc)
     if beta.numel() != len(shape):
-        raise ValueError(f"reference evaluator: layer {layer.name!r}: beta has {beta.numel()} deltas for rank {len(shape)}")
+        raise ValueError(
+            f"reference evaluator: layer {layer.name!r}: beta has {beta.numel()} deltas for rank {len(shape)}"
+        )
     out = alpha.expand(shape).clone()
     for d, n in enumerate(shape):
         view = [1] * len(shape)

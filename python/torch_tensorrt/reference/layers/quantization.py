@@ -21,7 +21,9 @@ def _broadcast_scale(layer: Any, ctx: EvalContext, scale: torch.Tensor, x: torch
     if scale.dim() == 1:
         axis = int(layer.axis) % x.dim()
         if scale.shape[0] != x.shape[axis]:
-            raise ValueError(f"reference evaluator: layer {layer.name!r}: {scale.shape[0]} scales for axis {axis} of {tuple(x.shape)}")
+            raise ValueError(
+                f"reference evaluator: layer {layer.name!r}: {scale.shape[0]} scales for axis {axis} of {tuple(x.shape)}"
+            )
         view = [1] * x.dim()
         view[axis] = -1
         return scale.reshape(view)

@@ -40,8 +40,9 @@ def grid_sample(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalConte
         raise ctx.unsupported(layer, "input/grid shapes", (tuple(x.shape), tuple(grid.shape)))
     if x.dim() == 5 and mode == "bicubic":
         raise ctx.unsupported(layer, "CUBIC interpolation of a volume", tuple(x.shape))
-    out = F.grid_sample(compute_in(x), compute_in(grid), mode=mode, padding_mode=padding,
-                        align_corners=bool(layer.align_corners))
+    out = F.grid_sample(
+        compute_in(x), compute_in(grid), mode=mode, padding_mode=padding, align_corners=bool(layer.align_corners)
+    )
     return [out.to(x.dtype)]
 
 

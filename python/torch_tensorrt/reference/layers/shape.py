@@ -59,7 +59,11 @@ def shuffle(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) 
     x = require(inputs, 0)
     x = x.permute(permutation(layer.first_transpose, x.dim()))
     dynamic = optional(inputs, 1)
-    spec = int_list(dynamic) if dynamic is not None else (None if layer.reshape_dims is None else list(dims(layer.reshape_dims) or ()))
+    spec = (
+        int_list(dynamic)
+        if dynamic is not None
+        else (None if layer.reshape_dims is None else list(dims(layer.reshape_dims) or ()))
+    )
     if spec is not None:
         x = x.reshape(resolve_reshape(layer, tuple(x.shape), spec, bool(layer.zero_is_placeholder)))
     return [x.permute(permutation(layer.second_transpose, x.dim())).contiguous()]
@@ -132,6 +136,7 @@ def _slice_params(
     layer: Any, ctx: EvalContext, inputs: list[Optional[torch.Tensor]], rank: int, full: tuple[int, ...]
 ) -> tuple[list[int], list[int], list[int]]:
     """Full-rank start/size/stride from the attributes or inputs 1..3, expanded over axes (attribute or input 5)."""
+
     def param(slot: int, attr: Any) -> Optional[list[int]]:
         t = optional(inputs, slot)
         return int_list(t) if t is not None else (None if attr is None else list(dims(attr) or ()))

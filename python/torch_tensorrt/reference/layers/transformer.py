@@ -111,7 +111,9 @@ def rotary_embedding(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: Eval
         raise ctx.unsupported(layer, "input", (x.dtype, x.dim()))
     r = int(layer.rotary_embedding_dim) or int(x.shape[-1])
     if r % 2 or r > x.shape[-1]:
-        raise ValueError(f"reference evaluator: layer {layer.name!r}: rotary_embedding_dim {r} for hidden size {x.shape[-1]}")
+        raise ValueError(
+            f"reference evaluator: layer {layer.name!r}: rotary_embedding_dim {r} for hidden size {x.shape[-1]}"
+        )
     if positions is not None:
         cos, sin = cos[positions.long()], sin[positions.long()]
     if tuple(cos.shape) != (x.shape[0], x.shape[2], r // 2) or cos.shape != sin.shape:
@@ -148,7 +150,9 @@ def kv_cache_update(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalC
         raise ctx.unsupported(layer, "cache/update", (tuple(cache.shape), tuple(update.shape), update.dtype))
     starts = int_list(where)
     if len(starts) != cache.shape[0]:
-        raise ValueError(f"reference evaluator: layer {layer.name!r}: {len(starts)} write indices for batch {cache.shape[0]}")
+        raise ValueError(
+            f"reference evaluator: layer {layer.name!r}: {len(starts)} write indices for batch {cache.shape[0]}"
+        )
     out = cache.clone()
     s = update.shape[2]
     for b, start in enumerate(starts):

@@ -176,7 +176,13 @@ def log_sigmoid(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
     x = _float_input(ctx, node, args)
     dtype = T.dtype_of(x)
     tail = T.unary(ctx, T.unary(ctx, T.unary(ctx, x, UN.ABS), UN.NEG), UN.EXP)
-    out = arith(ctx, arith(ctx, x, 0.0, EW.MIN, dtype), T.unary(ctx, arith(ctx, tail, 1.0, EW.SUM, dtype), UN.LOG), EW.SUB, dtype)
+    out = arith(
+        ctx,
+        arith(ctx, x, 0.0, EW.MIN, dtype),
+        T.unary(ctx, arith(ctx, tail, 1.0, EW.SUM, dtype), UN.LOG),
+        EW.SUB,
+        dtype,
+    )
     if node.target == aten.log_sigmoid_forward.default:
         # (output, buffer): the buffer is only used by the backward pass
         return out, tail

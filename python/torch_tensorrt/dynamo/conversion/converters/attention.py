@@ -152,7 +152,9 @@ def fused_attention_misfit(node: torch.fx.Node) -> Optional[str]:
     return None
 
 
-def _attention_mask(ctx: ConversionContext, mask: Any, q: Any, k: Any, causal: bool, rank: int, dtype: torch.dtype) -> Any:
+def _attention_mask(
+    ctx: ConversionContext, mask: Any, q: Any, k: Any, causal: bool, rank: int, dtype: torch.dtype
+) -> Any:
     """The mask as the attention layer takes it: rank 4, [a0, a1, s_q, s_kv], bool or of the query's dtype, with
     a causal restriction folded in (the layer cannot take both)."""
     mask = T.to_trt(ctx, mask, torch.bool if T.dtype_of(mask) == torch.bool else dtype)
@@ -169,12 +171,17 @@ def _attention_mask(ctx: ConversionContext, mask: Any, q: Any, k: Any, causal: b
             mask = T.elementwise(ctx, mask, float(torch.finfo(dtype).min), E.MAX, dtype)
     if causal:
         masked = _causal_masked(ctx, mask)
-        mask = (T.elementwise(ctx, mask, T.unary(ctx, masked, U.NOT), E.AND, torch.bool) if is_bool
-                else _mask_out(ctx, mask, masked))
+        mask = (
+            T.elementwise(ctx, mask, T.unary(ctx, masked, U.NOT), E.AND, torch.bool)
+            if is_bool
+            else _mask_out(ctx, mask, masked)
+        )
     return mask
 
 
-def _fused_attention(ctx: ConversionContext, q: Any, k: Any, v: Any, mask: Any, causal: bool, dtype: torch.dtype) -> Any:
+def _fused_attention(
+    ctx: ConversionContext, q: Any, k: Any, v: Any, mask: Any, causal: bool, dtype: torch.dtype
+) -> Any:
     """``IAttention`` on scaled q: [b, hq, s_q, h] x [b, hk, s_kv, h] -> [b, hq, s_q, h] (rank 3: one head)."""
     rank = len(q.shape)
     if rank == 3:
@@ -184,7 +191,9 @@ def _fused_attention(ctx: ConversionContext, q: Any, k: Any, v: Any, mask: Any, 
     if hasattr(ctx.network, "add_attention_v2"):
         attention = ctx.network.add_attention_v2(q, k, v, trt.AttentionNormalizationOp.SOFTMAX, kind)
     else:
-        attention = ctx.network.add_attention(q, k, v, trt.AttentionNormalizationOp.SOFTMAX, kind != trt.CausalMaskKind.NONE)
+        attention = ctx.network.add_attention(
+            q, k, v, trt.AttentionNormalizationOp.SOFTMAX, kind != trt.CausalMaskKind.NONE
+        )
     if layer_mask is not None:
         attention.mask = layer_mask
     attention.decomposable = True  # several kernels where no fused kernel fits the GPU, rather than no engine

@@ -43,9 +43,15 @@ def _convolution_args(node: torch.fx.Node, args: Optional[tuple] = None, kwargs:
     n = _FORWARD.get(target) or _TRANSPOSED[target]
     transposed = node.target in _TRANSPOSED
     return (
-        bound["input"], bound["weight"], bound.get("bias"), list(bound.get("stride", [1] * n)),
-        list(bound.get("padding", [0] * n)), list(bound.get("dilation", [1] * n)), transposed,
-        list(bound.get("output_padding", [0] * n)) if transposed else [0] * n, bound.get("groups", 1),
+        bound["input"],
+        bound["weight"],
+        bound.get("bias"),
+        list(bound.get("stride", [1] * n)),
+        list(bound.get("padding", [0] * n)),
+        list(bound.get("dilation", [1] * n)),
+        transposed,
+        list(bound.get("output_padding", [0] * n)) if transposed else [0] * n,
+        bound.get("groups", 1),
     )
 
 
@@ -158,7 +164,9 @@ def _as_float32(ctx: ConversionContext, value: Any) -> Any:
 
 @converter(aten.convolution.default, *_FORWARD, *_TRANSPOSED, validator=_conv_ok)
 def convolution(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
-    x, weight, bias, stride, padding, dilation, transposed, output_padding, groups = _convolution_args(node, args, kwargs)
+    x, weight, bias, stride, padding, dilation, transposed, output_padding, groups = _convolution_args(
+        node, args, kwargs
+    )
     x = T.to_trt(ctx, x)
     one_d = T.rank_of(weight) == 3
     if one_d:
@@ -170,12 +178,22 @@ def convolution(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs
         # TensorRT-RTX cannot build bfloat16 deconvolutions ("could not infer output types"): run it in float32
         with ctx.computing_in(torch.float32):
             out = convolution_nd(
-                ctx, T.cast(ctx, x, torch.float32), _as_float32(ctx, weight), _as_float32(ctx, bias),
-                stride, padding, dilation, True, output_padding, int(groups),
+                ctx,
+                T.cast(ctx, x, torch.float32),
+                _as_float32(ctx, weight),
+                _as_float32(ctx, bias),
+                stride,
+                padding,
+                dilation,
+                True,
+                output_padding,
+                int(groups),
             )
         out = T.cast(ctx, out, torch.bfloat16)
     else:
-        out = convolution_nd(ctx, x, weight, bias, stride, padding, dilation, bool(transposed), output_padding, int(groups))
+        out = convolution_nd(
+            ctx, x, weight, bias, stride, padding, dilation, bool(transposed), output_padding, int(groups)
+        )
     if one_d:
         out = T.squeeze(ctx, out, [len(out.shape) - 1])
     return out

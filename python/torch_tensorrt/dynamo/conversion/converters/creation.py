@@ -144,5 +144,7 @@ def _one_hot_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
 def one_hot(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0], torch.int64)
     classes = arg(args, kwargs, 1, "num_classes")
-    hits = T.elementwise(ctx, T.unsqueeze(ctx, x, [len(x.shape)]), T.arange_1d(ctx, classes), trt.ElementWiseOperation.EQUAL, torch.int64)
+    hits = T.elementwise(
+        ctx, T.unsqueeze(ctx, x, [len(x.shape)]), T.arange_1d(ctx, classes), trt.ElementWiseOperation.EQUAL, torch.int64
+    )
     return T.cast(ctx, hits, torch.int64)

@@ -25,7 +25,9 @@ def _is_legacy_empty(node_arg: Any, value: Any) -> bool:
     return isinstance(val, torch.Tensor) and val.dim() == 1 and isinstance(val.shape[0], int) and val.shape[0] == 0
 
 
-def concat_values(ctx: ConversionContext, values: Sequence[Any], dim: int, node_args: Optional[Sequence[Any]] = None) -> Any:
+def concat_values(
+    ctx: ConversionContext, values: Sequence[Any], dim: int, node_args: Optional[Sequence[Any]] = None
+) -> Any:
     """Concatenate converted values along ``dim`` with torch's type promotion, skipping legacy empty tensors."""
     node_args = node_args if node_args is not None else [None] * len(values)
     kept = [v for a, v in zip(node_args, values) if not _is_legacy_empty(a, v)]

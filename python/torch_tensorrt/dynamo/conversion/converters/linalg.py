@@ -64,7 +64,9 @@ def _add_scaled_product(ctx: ConversionContext, bias: Any, product: Any, beta: A
     return T.elementwise(ctx, _scale(ctx, bias, beta), out, trt.ElementWiseOperation.SUM)
 
 
-@converter(aten.mm.default, aten.bmm.default, aten.matmul.default, aten.mv.default, aten.dot.default, validator=_float_output)
+@converter(
+    aten.mm.default, aten.bmm.default, aten.matmul.default, aten.mv.default, aten.dot.default, validator=_float_output
+)
 def matmul(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     return matmul_tensors(ctx, args[0], args[1])
 

@@ -54,7 +54,9 @@ def affine(ctx: ConversionContext, y: Any, weight: Any, bias: Any, shape: Sequen
     return y
 
 
-def _normalize(ctx: ConversionContext, x: Any, axes: Sequence[int], eps: float, scale: Any, bias: Any, groups: int = 1) -> Any:
+def _normalize(
+    ctx: ConversionContext, x: Any, axes: Sequence[int], eps: float, scale: Any, bias: Any, groups: int = 1
+) -> Any:
     layer = ctx.network.add_normalization(x, scale, bias, T.axes_mask(axes, len(x.shape)))
     layer.epsilon = float(eps)
     if groups != 1:
@@ -86,7 +88,9 @@ def standardize(ctx: ConversionContext, x: Any, axes: Sequence[int], eps: float)
 
 
 # -- batch norm --------------------------------------------------------------------------------------------------
-def batch_norm_inference(ctx: ConversionContext, x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float) -> Any:
+def batch_norm_inference(
+    ctx: ConversionContext, x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float
+) -> Any:
     """x * scale + shift with scale = weight / sqrt(var + eps), shift = bias - mean * scale, per channel (dim 1)."""
     dtype = T.dtype_of(x)
     shape = _channel_shape(len(x.shape))
@@ -114,7 +118,11 @@ def _batch_stats_norm(ctx: ConversionContext, x: Any, weight: Any, bias: Any, ep
 @converter(aten._native_batch_norm_legit_no_training.default, validator=_only_output0, fp32=True)
 def native_batch_norm_no_training(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict) -> Any:
     x = T.to_trt(ctx, args[0], out_dtype(ctx, node, 0))
-    return batch_norm_inference(ctx, x, args[1], args[2], args[3], args[4], float(arg(args, kwargs, 6, "eps", 1e-5))), None, None
+    return (
+        batch_norm_inference(ctx, x, args[1], args[2], args[3], args[4], float(arg(args, kwargs, 6, "eps", 1e-5))),
+        None,
+        None,
+    )
 
 
 def _bn_training(args: Sequence[Any], kwargs: dict) -> bool:
@@ -131,7 +139,9 @@ def _bn_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
     return None
 
 
-def _batch_norm_any(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict, index: Optional[int]) -> Any:
+def _batch_norm_any(
+    ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict, index: Optional[int]
+) -> Any:
     """batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, ...): running
     statistics when not training, else (no buffers to update) the batch's own statistics."""
     x = T.to_trt(ctx, args[0], out_dtype(ctx, node, index))

@@ -235,4 +235,3 @@ def cumsum(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dic
     axis = ctx.constant(torch.tensor(dim, dtype=torch.int32))
     layer = ctx.network.add_cumulative(x, axis, trt.CumulativeOperation.SUM, False, False)
     return T.cast(ctx, layer.get_output(0), out_dtype(ctx, node))
-

@@ -102,7 +102,12 @@ def _upsample_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:
 
 
 def resize(
-    ctx: ConversionContext, x: Any, kind: str, out_spatial: Optional[Sequence[Any]], scales: Optional[Sequence[float]], align: bool
+    ctx: ConversionContext,
+    x: Any,
+    kind: str,
+    out_spatial: Optional[Sequence[Any]],
+    scales: Optional[Sequence[float]],
+    align: bool,
 ) -> Any:
     """Resize the trailing spatial dims of ``x`` to ``out_spatial`` (ints/ITensors) or by ``scales``."""
     x = T.to_trt(ctx, x)
@@ -181,7 +186,11 @@ def pixel_unshuffle(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kw
 #: torch's interpolation_mode / padding_mode codes (``torch.nn.functional.grid_sample``) -> TensorRT's
 GRID_INTERPOLATION = {0: "LINEAR", 1: "NEAREST", 2: "CUBIC"}
 GRID_PADDING = {0: "FILL", 1: "CLAMP", 2: "REFLECT"}
-GRID_SAMPLERS: dict[Any, Optional[int]] = {aten.grid_sampler.default: None, aten.grid_sampler_2d.default: 2, aten.grid_sampler_3d.default: 3}
+GRID_SAMPLERS: dict[Any, Optional[int]] = {
+    aten.grid_sampler.default: None,
+    aten.grid_sampler_2d.default: 2,
+    aten.grid_sampler_3d.default: 3,
+}
 
 
 def _grid_sample_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:

@@ -87,7 +87,11 @@ def _squeezable(node: torch.fx.Node, dims: Sequence[int]) -> list[int]:
     rank = len(shape)
     if rank == 0:
         return []
-    return [T.normalize_dim(d, rank) for d in dims if isinstance(shape[T.normalize_dim(d, rank)], int) and shape[T.normalize_dim(d, rank)] == 1]
+    return [
+        T.normalize_dim(d, rank)
+        for d in dims
+        if isinstance(shape[T.normalize_dim(d, rank)], int) and shape[T.normalize_dim(d, rank)] == 1
+    ]
 
 
 def _squeeze_ok(node: torch.fx.Node, settings: Any) -> Optional[str]:

@@ -65,7 +65,9 @@ def topk(ctx: ConversionContext, node: torch.fx.Node, args: tuple, kwargs: dict)
     """torch.topk; ``sorted=False`` is served sorted (torch leaves the order unspecified)."""
     x = T.to_trt(ctx, args[0])
     k = arg(args, kwargs, 1, "k")
-    values, indices = topk_along(ctx, x, k, arg(args, kwargs, 2, "dim", -1), bool(arg(args, kwargs, 3, "largest", True)))
+    values, indices = topk_along(
+        ctx, x, k, arg(args, kwargs, 2, "dim", -1), bool(arg(args, kwargs, 3, "largest", True))
+    )
     return T.cast(ctx, values, out_dtype(ctx, node, 0)), indices
 
 

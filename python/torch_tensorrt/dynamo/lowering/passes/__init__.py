@@ -36,7 +36,12 @@ from torch_tensorrt.dynamo.lowering.passes.remove_runtime_checks import remove_r
 
 #: The passes, in the order they run (see the module docstring for why).
 PASSES: list[Pass] = [
-    remove_export_guards, remove_runtime_checks, remove_noops, fold_batch_norm, fold_constants, fuse_attention,
+    remove_export_guards,
+    remove_runtime_checks,
+    remove_noops,
+    fold_batch_norm,
+    fold_constants,
+    fuse_attention,
     remove_dead_code,
 ]
 
@@ -52,7 +57,14 @@ def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch
 
 
 __all__ = [
-    "PASSES", "Pass", "run_passes",
-    "fold_batch_norm", "fold_constants", "fuse_attention", "remove_dead_code", "remove_export_guards", "remove_noops",
+    "PASSES",
+    "Pass",
+    "run_passes",
+    "fold_batch_norm",
+    "fold_constants",
+    "fuse_attention",
+    "remove_dead_code",
+    "remove_export_guards",
+    "remove_noops",
     "remove_runtime_checks",
 ]

@@ -32,9 +32,19 @@ SMALL = 1 << 16
 MAX_GROWTH = 4
 #: Never evaluated at compile time: uninitialised or random results, and the asserts export inserts.
 _NEVER = {
-    aten.empty.memory_format, aten.empty_like.default, aten.empty_strided.default, aten.new_empty.default,
-    aten.rand.default, aten.randn.default, aten.randint.default, aten.rand_like.default, aten.randn_like.default,
-    aten.bernoulli.default, aten.dropout.default, aten.native_dropout.default, aten.normal.Tensor_float,
+    aten.empty.memory_format,
+    aten.empty_like.default,
+    aten.empty_strided.default,
+    aten.new_empty.default,
+    aten.rand.default,
+    aten.randn.default,
+    aten.randint.default,
+    aten.rand_like.default,
+    aten.randn_like.default,
+    aten.bernoulli.default,
+    aten.dropout.default,
+    aten.native_dropout.default,
+    aten.normal.Tensor_float,
 } | ASSERT_OPS
 #: Ops whose result depends on their first (tensor) argument's dtype/device only ...
 _NEW = {aten.new_zeros.default, aten.new_ones.default, aten.new_full.default}

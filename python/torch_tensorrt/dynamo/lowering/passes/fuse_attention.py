@@ -168,4 +168,3 @@ def fuse_attention(gm: torch.fx.GraphModule, settings: CompilationSettings) -> t
         graph.erase_node(out)
         changed = True
     return finish(gm, changed)
-

@@ -42,7 +42,9 @@ def _input_symbol_ranges(gm: torch.fx.GraphModule) -> dict[sympy.Symbol, ValueRa
                 continue
             env = size.node.shape_env
             for sym in size.node.expr.free_symbols:
-                ranges[sym] = env.var_to_range.get(sym, ValueRanges.unknown()) if env is not None else ValueRanges.unknown()
+                ranges[sym] = (
+                    env.var_to_range.get(sym, ValueRanges.unknown()) if env is not None else ValueRanges.unknown()
+                )
     return ranges
 
 
