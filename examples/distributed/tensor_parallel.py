@@ -202,7 +202,8 @@ def main() -> None:
         with torch.no_grad(), torch_tensorrt.testing.simulate() if args.simulate else contextlib.nullcontext():
             trt = torch_tensorrt.compile(sharded, ir="dynamo", arg_inputs=[x], min_block_size=args.min_block_size)
         seconds = time.perf_counter() - start
-        with torch.no_grad():
+        # simulated engines run only inside simulate()
+        with torch.no_grad(), torch_tensorrt.testing.simulate() if args.simulate else contextlib.nullcontext():
             out, expected = trt(x), full(x)
         info = summarize(trt)
         left = ", ".join(op.split(".")[1] for op in info.torch_ops) or "nothing"
