@@ -301,10 +301,9 @@ def test_simulated_classes_invent_no_api(kind: str) -> None:
 def test_output_allocator_overrides_match_the_real_interface() -> None:
     """The runtime's IOutputAllocator subclass overrides the methods TensorRT calls, with their parameters
     (IOutputAllocator's docstring spells them out, as the bindings expose no Python signature for them)."""
-    from importlib import import_module
+    from torch_tensorrt.runtime._output_allocator import output_allocator_class
 
-    module = next(import_module(_module_name(p)) for p in runtime_sources() if "IOutputAllocator" in p.read_text())
-    allocator = module._output_allocator_class()
+    allocator = output_allocator_class()
     doc = real_class("IOutputAllocator").__doc__ or ""
     interface = {
         m.group(1): tuple(a.strip() for a in m.group(2).split(",")[1:])

@@ -14,6 +14,7 @@ evaluator or the testing package; packages above it extend it through its tables
 ``_kinds``             the table of engine kinds (how a record's plan is deserialized, when it may run)
 ``_compat``            versioning: what an engine was built with and for, checked when it is loaded
 ``_engine``            :class:`TRTEngine`, the Python engine (TensorRT's Python API)
+``_output_allocator``  the ``IOutputAllocator`` for outputs with data-dependent shapes
 ``_shape_sets``        what an engine caches per input shape set (its hot path's helpers)
 ``_execute_op``        the ``tensorrt::execute_engine*`` ops and their fake kernels
 ``_module``            :class:`TorchTensorRTModule`

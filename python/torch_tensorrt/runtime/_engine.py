@@ -47,6 +47,7 @@ from torch_tensorrt.runtime._compat import sm_compatible
 from torch_tensorrt.runtime._graph_capture import DEFAULT_MAX_CUDA_GRAPHS, CudaGraphsMode, GraphCache, StaticGraph
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind, refusal
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
+from torch_tensorrt.runtime._output_allocator import output_allocator_class
 from torch_tensorrt.runtime._record import EngineRecord
 from torch_tensorrt.runtime._runtime_config import runtime_config_for
 from torch_tensorrt.runtime._shape_sets import MAX_SHAPE_SETS, ShapeSet, data_ptr, empty_like, raw_stream, template
@@ -125,46 +126,6 @@ def select_device(record: EngineRecord) -> torch.device:
         f"engine {record.name!r} was built for SM {wanted} ({record.device_name or 'unknown GPU'}"
         f"{', hardware-compatible' if record.hardware_compatible else ''}); no compatible GPU among: {found}"
     )
-
-
-def _output_allocator_class() -> type:
-    """An ``IOutputAllocator`` subclass (created on first use so that importing this module never imports TensorRT)."""
-    global _ALLOCATOR_CLASS
-    if _ALLOCATOR_CLASS is None:
-
-        class OutputAllocator(trt.IOutputAllocator):  # type: ignore[misc, name-defined]
-            """Allocates each data-dependent output as a fresh torch byte buffer on ``device``."""
-
-            def __init__(self, device: torch.device) -> None:
-                trt.IOutputAllocator.__init__(self)
-                self.device = device
-                self.buffers: dict[str, torch.Tensor] = {}
-                self.shapes: dict[str, tuple[int, ...]] = {}
-
-            def reallocate_output(self, tensor_name: str, memory: int, size: int, alignment: int) -> int:
-                return self.reallocate_output_async(tensor_name, memory, size, alignment, 0)
-
-            def reallocate_output_async(
-                self, tensor_name: str, memory: int, size: int, alignment: int, stream: int
-            ) -> int:
-                buf = self.buffers.get(tensor_name)
-                if buf is None or buf.numel() < size or buf.data_ptr() % max(alignment, 1):
-                    buf = torch.empty(max(int(size), 1), dtype=torch.uint8, device=self.device)
-                    self.buffers[tensor_name] = buf
-                return buf.data_ptr()
-
-            def notify_shape(self, tensor_name: str, shape: Any) -> None:
-                self.shapes[tensor_name] = tuple(int(d) for d in shape)
-
-            def reset(self) -> None:
-                self.buffers = {}
-                self.shapes = {}
-
-        _ALLOCATOR_CLASS = OutputAllocator
-    return _ALLOCATOR_CLASS
-
-
-_ALLOCATOR_CLASS: Optional[type] = None
 
 
 _PER_ENGINE = CudaGraphsMode.PER_ENGINE.value
@@ -254,7 +215,7 @@ class TRTEngine:
         self._input_dtypes = [torch_dtype_of(engine.get_tensor_dtype(n)) for n in self.input_names]
         self._output_dtypes = [torch_dtype_of(engine.get_tensor_dtype(n)) for n in self.output_names]
         if self.requires_output_allocator:
-            self._allocator = _output_allocator_class()(device)
+            self._allocator = output_allocator_class()(device)
             for n in self.output_names:
                 if not context.set_output_allocator(n, self._allocator):
                     raise EngineExecutionError(f"engine {self.name!r}: could not set the output allocator for {n!r}")
