@@ -101,6 +101,28 @@ def test_whole_graph_two_engines_and_a_pytorch_partition(models):
     torch.testing.assert_close(m(x), model(x), **TOL)  # after the block: runs plainly
 
 
+def test_whole_graph_lends_free_outputs_and_never_overwrites_kept_ones(models):
+    gm, model = models["two_engines"]
+    model = model.cuda()
+    with runtime.enable_cudagraphs(gm) as m:
+        x = torch.randn(4, 8, device="cuda")
+        ptrs = {m(x * i).data_ptr() for i in range(3)}  # dropped results: the same buffers lent again
+        assert len(ptrs) == 1
+        prev, prev_x = m(x), x.clone()
+        for i in range(1, 5):  # a loop holding the previous result: two graphs alternate
+            xi = torch.randn(4, 8, device="cuda")
+            y = m(xi)
+            torch.testing.assert_close(prev, model(prev_x), **TOL)
+            torch.testing.assert_close(y, model(xi), **TOL)
+            prev, prev_x = y, xi
+        kept = [(m(x + i), model(x + i)) for i in range(4)]  # all kept: the third graph copies
+        for out, want in kept:
+            torch.testing.assert_close(out, want, **TOL)
+        view = m(x + 7)[1:]
+        m(x + 8)
+        torch.testing.assert_close(view, model(x + 7)[1:], **TOL)
+
+
 def test_whole_graph_reused_output_buffers(models):
     gm, model = models["two_engines"]
     model = model.cuda()

@@ -221,18 +221,97 @@ def test_whole_graph_two_engines_and_a_pytorch_partition(emulated, models):
     with runtime.enable_cudagraphs(gm) as m:
         assert isinstance(m, CudaGraphsModule)
         x = torch.randn(4, 8)
-        outs = []
-        for _step in range(3):
+        outs, expected = [], []
+        for _step in range(4):
             x.uniform_(-1, 1)  # same tensor, new values: no stale result
             outs.append(m(x))
-            torch.testing.assert_close(outs[-1], model(x), rtol=1e-5, atol=1e-5)
-        assert len({o.data_ptr() for o in outs}) == 3  # new tensors each call
+            expected.append(model(x))
+            torch.testing.assert_close(outs[-1], expected[-1], rtol=1e-5, atol=1e-5)
+        assert len({o.data_ptr() for o in outs}) == 4  # new tensors each call
+        for out, want in zip(outs, expected):  # no later call overwrote a kept result
+            torch.testing.assert_close(out, want, rtol=1e-5, atol=1e-5)
+        # every result is kept: two graphs lend their outputs, a third replays and copies (_graph_slots)
+        assert emulated.captures == 3
         y = torch.randn(2, 8)
         torch.testing.assert_close(m(y), model(y), rtol=1e-5, atol=1e-5)  # new shape set: captured
-        assert emulated.captures == 2 and emulated.replays == 4
+        assert emulated.captures == 4 and emulated.replays == 5
         assert len(m.captured_shapes) == 2
     torch.testing.assert_close(m(x), model(x), rtol=1e-5, atol=1e-5)  # after the block: plain
-    assert emulated.replays == 4
+    assert emulated.replays == 5
+
+
+class _Affine(torch.nn.Module):
+    """A plain module for the lending tests (any module can be wrapped); ``alias`` returns the input or a buffer."""
+
+    def __init__(self, alias: str = "") -> None:
+        super().__init__()
+        self.alias = alias
+        self.register_buffer("bias", torch.arange(4.0))
+
+    def forward(self, x):
+        if self.alias == "input":
+            return x, x * 2
+        if self.alias == "buffer":
+            return self.bias, x * 2
+        return x * 2 + self.bias
+
+
+def test_whole_graph_lends_outputs_nobody_holds(emulated):
+    m = CudaGraphsModule(_Affine())
+    with runtime.enable_cudagraphs(m):
+        x = torch.randn(3, 4)
+        ptrs = {m(x + i).data_ptr() for i in range(3)}  # each result dropped before the next call
+        assert len(ptrs) == 1 and emulated.captures == 1  # the same buffers, lent again: no copy, no new graph
+        torch.testing.assert_close(m(x), x * 2 + torch.arange(4.0))
+
+
+def test_whole_graph_loop_keeping_the_previous_result_alternates(emulated):
+    m = CudaGraphsModule(_Affine())
+    with runtime.enable_cudagraphs(m):
+        xs = [torch.randn(3, 4) for _ in range(6)]
+        prev, ptrs = m(xs[0]), set()
+        for i in range(1, 6):
+            y = m(xs[i])  # prev is still held here: its graph is not replayed
+            torch.testing.assert_close(prev, xs[i - 1] * 2 + torch.arange(4.0))
+            torch.testing.assert_close(y, xs[i] * 2 + torch.arange(4.0))
+            ptrs.add(y.data_ptr())
+            prev = y
+        assert len(ptrs) == 2 and emulated.captures == 2  # two graphs, alternating
+
+
+@pytest.mark.parametrize("keep", ["view", "storage", "detached"])
+def test_whole_graph_result_kept_through_a_view_is_not_overwritten(emulated, keep):
+    m = CudaGraphsModule(_Affine())
+    with runtime.enable_cudagraphs(m):
+        x = torch.randn(3, 4)
+        out = m(x)
+        want = out.clone()
+        if keep == "view":
+            kept = out[1:]
+        elif keep == "storage":
+            kept = out.untyped_storage()
+        else:
+            kept = out.detach()
+        del out  # only the view / storage / detached alias is left
+        m(x + 1)
+        m(x + 2)
+        now = want.new_empty(0).set_(kept).view(want.shape) if keep == "storage" else kept
+        torch.testing.assert_close(now, want[1:] if keep == "view" else want)
+
+
+@pytest.mark.parametrize("alias", ["input", "buffer"])
+def test_whole_graph_outputs_aliasing_outside_memory_are_copies(emulated, alias):
+    module = _Affine(alias)
+    m = CudaGraphsModule(module)
+    with runtime.enable_cudagraphs(m):
+        x = torch.randn(3, 4)
+        first, _ = m(x)
+        first.add_(100)  # the caller owns its result: neither the module nor the next call may see this
+        second, doubled = m(x)
+        torch.testing.assert_close(second, x if alias == "input" else torch.arange(4.0))
+        torch.testing.assert_close(module.bias, torch.arange(4.0))
+        torch.testing.assert_close(doubled, x * 2)
+        assert emulated.captures == 1  # no lending: one graph, results copied
 
 
 def test_whole_graph_reused_output_buffers(emulated, models):

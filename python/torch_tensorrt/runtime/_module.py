@@ -306,6 +306,11 @@ class TorchTensorRTModule(torch.nn.Module):
 
     # ------------------------------------------------------------------------------------------- execution
     def forward(self, *inputs: Any) -> Union[torch.Tensor, tuple[torch.Tensor, ...]]:
+        execute = self._cpp_execute
+        if execute is not None and not _graph_capture.MODE and not self._pending_refit and _untraced(inputs):
+            # the hot path of an eager call on the C++ runtime (the general path below does the same, with checks)
+            outputs = execute(list(inputs))
+            return outputs[0] if len(outputs) == 1 else tuple(outputs)
         tensors = self._as_tensors(inputs)
         if self._pending_refit and _untraced(tensors):  # tracing keeps the plan as it is (a saved program
             self._materialize()  # carries it with its engine_weights)

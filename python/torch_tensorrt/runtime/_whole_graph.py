@@ -20,9 +20,11 @@ It chooses, from what ``module`` is:
 The previous mode is restored when the block ends; the returned wrapper then runs its module plainly.
 
 :class:`CudaGraphsModule` keeps one graph per input shape set (shapes, dtypes and the values of non-tensor
-arguments), at most ``max_cuda_graphs``. A call copies the tensors into the graph's static inputs, replays it and
-returns new tensors holding the outputs -- or, with ``reuse_output_buffers=True``, the static outputs themselves,
-which the next call overwrites. A tensor on another device than the captured graphs is an error before anything
+arguments), at most ``max_cuda_graphs`` shape sets. A call copies the tensors into the graph's static inputs,
+replays it and returns tensors that no later call overwrites: the graph's own output buffers while nobody else
+holds them, else a second graph's, else copies (:mod:`~torch_tensorrt.runtime._graph_slots`: up to three graphs
+per shape set, each captured when first needed) -- or, with ``reuse_output_buffers=True``, the static outputs
+themselves, which the next call overwrites. A tensor on another device than the captured graphs is an error before anything
 is replayed. If a capture fails all the same, the wrapper says why once and runs per-engine graphs from then on.
 Graphs are inference-only: capture and replay run under ``torch.no_grad()``; one wrapper's static buffers serve one
 call at a time (no concurrent calls from several threads).
@@ -47,6 +49,7 @@ from torch_tensorrt.runtime._graph_capture import (
     GraphCache,
     require_graphs,
 )
+from torch_tensorrt.runtime._graph_slots import NOT_CAPTURED, Captured, ShapeSet, module_tensors
 from torch_tensorrt.runtime._module import CPP, TorchTensorRTModule
 
 logger = logging.getLogger(__name__)
@@ -165,54 +168,6 @@ def _attr(gm: torch.nn.Module, node: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------- the wrapper
-class _Captured:
-    """One captured forward: static inputs (tensors) and constants (other arguments), static outputs."""
-
-    __slots__ = ("graph", "static_inputs", "positions", "static_outputs", "single", "rebuild")
-
-    def __init__(self, graph: Any, static_inputs: list[torch.Tensor], positions: Optional[list[int]], out: Any) -> None:
-        self.graph = graph
-        self.static_inputs = static_inputs
-        #: where the tensors are among the arguments (None: every argument is a tensor)
-        self.positions = positions
-        flat, spec = pytree.tree_flatten(out)
-        self.static_outputs: list[torch.Tensor] = [t for t in flat if isinstance(t, torch.Tensor)]
-        self.single = isinstance(out, torch.Tensor)
-        self.rebuild = _rebuilder(out, flat, spec)
-
-    def replay(self, args: Sequence[Any], reuse_outputs: bool) -> Any:
-        """Copy the tensors of ``args`` (the flattened arguments, as captured) into the static inputs, replay, and
-        return the outputs: new tensors, or the static outputs themselves with ``reuse_outputs``."""
-        tensors = args if self.positions is None else [args[i] for i in self.positions]
-        for static, t in zip(self.static_inputs, tensors):
-            if static.data_ptr() != t.data_ptr():
-                static.copy_(t)
-        self.graph.replay()
-        if self.single:
-            out = self.static_outputs[0]
-            return out if reuse_outputs else out.clone()
-        if reuse_outputs:
-            return self.rebuild(self.static_outputs)
-        return self.rebuild([t.clone() for t in self.static_outputs])
-
-
-def _rebuilder(out: Any, flat: list[Any], spec: Any) -> Callable[[list[torch.Tensor]], Any]:
-    """``tensors -> out`` with its tensors replaced (plain structures without pytree's general machinery)."""
-    if isinstance(out, torch.Tensor):
-        return lambda tensors: tensors[0]
-    if type(out) in (tuple, list) and all(isinstance(v, torch.Tensor) for v in out):
-        return type(out)
-    positions = [i for i, v in enumerate(flat) if isinstance(v, torch.Tensor)]
-
-    def general(tensors: list[torch.Tensor]) -> Any:
-        leaves = list(flat)
-        for i, t in zip(positions, tensors):
-            leaves[i] = t
-        return pytree.tree_unflatten(leaves, spec)
-
-    return general
-
-
 class CudaGraphsModule(torch.nn.Module):
     """Runs ``compiled_module`` as one CUDA graph per input shape set while whole-graph mode is on (inside
     :func:`enable_cudagraphs`), plainly otherwise. See the module docstring."""
@@ -229,7 +184,7 @@ class CudaGraphsModule(torch.nn.Module):
         self.compiled_module = compiled_module
         self.reuse_output_buffers = bool(reuse_output_buffers)
         self.name = name or type(compiled_module).__name__
-        self._graphs: GraphCache[_Captured] = GraphCache(max_cuda_graphs or _max_graphs_of(compiled_module))
+        self._graphs: GraphCache[ShapeSet] = GraphCache(max_cuda_graphs or _max_graphs_of(compiled_module))
         self._device: Optional[torch.device] = None
         #: why capturing failed (then per-engine graphs run instead); None while capturing works
         self.fallback_reason: Optional[str] = None
@@ -256,10 +211,11 @@ class CudaGraphsModule(torch.nn.Module):
                 return self._call(args)  # nested arguments: flattened there
             else:
                 add(a)
-        captured = self._graphs.get(tuple(key))
-        if captured is None:
+        shape_set = self._graphs.get(tuple(key))
+        if shape_set is None:
             return self._call(args)
-        return captured.replay(args, self.reuse_output_buffers)
+        out = shape_set.replay(args, self.reuse_output_buffers)
+        return out if out is not NOT_CAPTURED else _run_per_engine(self.compiled_module, args)
 
     def _not_captured(self, args: Sequence[Any]) -> Any:
         if _graph_capture.MODE != _WHOLE:
@@ -280,12 +236,13 @@ class CudaGraphsModule(torch.nn.Module):
             else:
                 parts.append(a)
         key = tuple(parts)
-        captured = self._graphs.get(key)
-        if captured is None:
-            captured = self._capture(key, leaves, spec, device)
-            if captured is None:
+        shape_set = self._graphs.get(key)
+        if shape_set is None:
+            shape_set = self._capture(key, leaves, spec, device)
+            if shape_set is None:
                 return _run_per_engine(self.compiled_module, args)
-        return captured.replay(leaves, self.reuse_output_buffers)
+        out = shape_set.replay(leaves, self.reuse_output_buffers)
+        return out if out is not NOT_CAPTURED else _run_per_engine(self.compiled_module, args)
 
     def _pick_device(self, args: Sequence[Any]) -> torch.device:
         found = [t for t in pytree.tree_leaves(list(args)) if isinstance(t, torch.Tensor)]
@@ -304,8 +261,7 @@ class CudaGraphsModule(torch.nn.Module):
             f"{device}; move the inputs with .to({str(device)!r}) (nothing was replayed)"
         )
 
-    def _capture(self, key: tuple[Any, ...], leaves: list[Any], spec: Any, device: torch.device) -> Optional[_Captured]:
-        backend = _graph_capture.BACKEND
+    def _capture(self, key: tuple[Any, ...], leaves: list[Any], spec: Any, device: torch.device) -> Optional[ShapeSet]:
         static_leaves = [a.clone() if isinstance(a, torch.Tensor) else a for a in leaves]
         static_inputs = [a for a in static_leaves if isinstance(a, torch.Tensor)]
         positions = [i for i, a in enumerate(static_leaves) if isinstance(a, torch.Tensor)]
@@ -315,24 +271,34 @@ class CudaGraphsModule(torch.nn.Module):
             with torch.no_grad():
                 return self.compiled_module(*call_args)
 
-        backend.warm_up(run, device)  # bad inputs raise here, as they would without graphs
-        try:
-            graph, out = backend.capture(run, device)
-        except Exception as exc:  # an operation that cannot be captured: fall back, once, saying why
-            self.fallback_reason = _reason(exc)
-            logger.warning(
-                "CudaGraphsModule(%s): the forward could not be captured as one CUDA graph (%s); running it with "
-                "per-engine CUDA graphs instead",
-                self.name,
-                self.fallback_reason,
-            )
+        _graph_capture.BACKEND.warm_up(run, device)  # bad inputs raise here, as they would without graphs
+
+        def capture() -> Optional[Captured]:
+            try:
+                graph, out = _graph_capture.BACKEND.capture(run, device)
+            except Exception as exc:  # an operation that cannot be captured: fall back, once, saying why
+                self.fallback_reason = _reason(exc)
+                self._graphs.clear()
+                logger.warning(
+                    "CudaGraphsModule(%s): the forward could not be captured as one CUDA graph (%s); running it "
+                    "with per-engine CUDA graphs instead",
+                    self.name,
+                    self.fallback_reason,
+                )
+                return None
+            return Captured(graph, out)
+
+        first = capture()
+        if first is None:
             return None
         self._device = device
         all_tensors = len(positions) == len(static_leaves)
-        captured = _Captured(graph, static_inputs, None if all_tensors else positions, out)
-        self._graphs.put(key, captured)
+        shape_set = ShapeSet(
+            static_inputs, None if all_tensors else positions, first, capture, module_tensors(self.compiled_module)
+        )
+        self._graphs.put(key, shape_set)
         logger.debug("CudaGraphsModule(%s): captured a CUDA graph for %s", self.name, key)
-        return captured
+        return shape_set
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, graphs={len(self._graphs)}/{self._graphs.limit}, reuse_output_buffers={self.reuse_output_buffers}"
