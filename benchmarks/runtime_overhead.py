@@ -213,6 +213,8 @@ def main() -> None:
                 noop.set_runtime("cpp")
                 noop(xc)
                 bench(f"cpp: module, no-op enqueue (wrapper only, {where})", lambda: noop(xc))
+                bound = noop.engine.execute  # what the module's forward calls: TorchBind call + the C++ runtime
+                bench(f"cpp: Engine.execute, no-op enqueue ({where})", lambda: bound([xc]))
             if cpp_device.type == "cuda":  # the default stream goes through a side stream and two events
                 side = torch.cuda.Stream(cpp_device)
                 with torch.cuda.stream(side):

@@ -10,8 +10,9 @@
 #include "torchtrt/engine.h"
 #include "torchtrt/execute.h"
 
-// Real builds capture with ATen's CUDAGraph. TORCHTRT_CHECK_CUDA_GRAPH_CODE lets a stand-in build compile that
-// code too (syntax check only: it is never linked without libtorch_cuda).
+// Real builds capture with ATen's CUDAGraph. TORCHTRT_CHECK_CUDA_GRAPH_CODE compiles that code into a stand-in
+// build too: the test build sets it where torch has CUDA, and the stand-in's CUDA-mode launches are captured and
+// replayed for real; elsewhere the stand-in's "graph" is the launch on the static buffers.
 #if !defined(TORCHTRT_FAKE_TENSORRT) || defined(TORCHTRT_CHECK_CUDA_GRAPH_CODE)
 #define TORCHTRT_REAL_CUDA_GRAPHS 1
 #include <ATen/cuda/CUDAEvent.h>
@@ -161,7 +162,12 @@ std::optional<std::vector<at::Tensor>> execute_with_graph(TRTEngine& engine, con
     for (std::size_t i = 0; i < inputs.size(); ++i) entry->inputs[i].copy_(inputs[i]);
 #ifdef TORCHTRT_REAL_CUDA_GRAPHS
     if (entry->graph) {
-      entry->graph->replay();  // on the caller's current stream
+      // The replay uses the execution context's memory: ordered like an enqueue (a side stream for
+      // default-stream callers, the done event after it), so an eager call on another stream waits for it.
+      run_ordered(engine, device, [&](cudaStream_t stream) {
+        c10::cuda::CUDAStreamGuard on(c10::cuda::getStreamFromExternal(stream, device.index()));
+        entry->graph->replay();
+      });
       cache.count_replay();
       return fresh_outputs(*entry);
     }
@@ -189,7 +195,7 @@ std::optional<std::vector<at::Tensor>> execute_with_graph(TRTEngine& engine, con
   enqueue_ordered(engine, device);
   entry.outputs = std::move(call.outputs);
 #ifdef TORCHTRT_REAL_CUDA_GRAPHS
-  if (!kStandInTensorRT) {
+  if (device.is_cuda()) {  // real TensorRT, or the stand-in in its CUDA mode (whose launches can be captured)
     const c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(device.index());
     const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
     at::cuda::CUDAEvent ready;

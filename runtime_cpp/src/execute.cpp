@@ -149,7 +149,10 @@ BoundCall bind_call(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c1
   call.inputs.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string& name = engine.input_names()[i];
-    at::Tensor t = inputs[i].resolve_conj().resolve_neg().contiguous();  // no lazy neg/conj bits, dense
+    at::Tensor t = inputs[i];  // no lazy neg/conj bits (resolved only where set: no dispatch otherwise), dense
+    if (t.is_conj()) t = t.resolve_conj();
+    if (t.is_neg()) t = t.resolve_neg();
+    if (!t.is_contiguous()) t = t.contiguous();
     if (engine.is_shape_input(i)) {
       TORCH_CHECK(t.is_cpu() || !capturing, label(), ": shape tensor input ", quoted(name), " is on ",
                   t.device().str(), " and its values are needed on the host, which a CUDA graph capture cannot wait "
@@ -224,16 +227,20 @@ void enqueue_call(TRTEngine& engine, cudaStream_t stream) {
               trt_said());
 }
 
-void enqueue_ordered(TRTEngine& engine, c10::Device device) {
+void run_ordered(TRTEngine& engine, c10::Device device, const std::function<void(cudaStream_t)>& launch) {
   if (!device.is_cuda()) {  // the stand-in on the host: no stream
-    enqueue_call(engine, nullptr);
+    launch(nullptr);
     return;
   }
-  // The enqueue, on the stream StreamOrder picks, with an event after it (stream_order.h).
+  // On the stream StreamOrder picks, with an event after it (stream_order.h).
   const c10::cuda::CUDAStream caller = c10::cuda::getCurrentCUDAStream(device.index());
   cudaStream_t stream = engine.stream_order().begin(caller);
   EndOfCall end{&engine.stream_order()};
-  enqueue_call(engine, stream);
+  launch(stream);
+}
+
+void enqueue_ordered(TRTEngine& engine, c10::Device device) {
+  run_ordered(engine, device, [&engine](cudaStream_t stream) { enqueue_call(engine, stream); });
 }
 
 std::vector<at::Tensor> finish_call(TRTEngine& engine, BoundCall& call) {

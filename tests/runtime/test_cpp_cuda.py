@@ -43,6 +43,12 @@ input y float32 2x4 2x4 2x4
 output out float32 scale_add x y 3
 output c float32 copy x
 """
+DYNAMIC = """torchtrt-fake-plan 1
+input x float32 1x4 2x4 8x4
+input y float32 1x4 2x4 8x4
+output out float32 scale_add x y 3
+output c float32 copy x
+"""
 RESHAPER = """torchtrt-fake-plan 1
 input x float32 1x6 2x6 4x6
 input s int64 2 2 2 shape
@@ -193,6 +199,63 @@ def test_cuda_graph_capture_of_a_cpp_runtime_module(rt, fake):
     with pytest.raises(RuntimeError, match="output 'pos' has a data-dependent shape"):
         with torch.cuda.graph(bad):
             torch.ops.tensorrt.execute_engine([a, b], e)
+
+
+@needs_cuda
+def test_cuda_per_engine_graphs_record_replay_rerecord(rt, fake):
+    """Per-engine CUDA graphs in the C++ runtime, captured for real (ATen's CUDAGraph around the stand-in's
+    stream-ordered launches): one graph per shape set, replays read new input values, outputs are new tensors,
+    default-stream callers and other streams are ordered, and leaving the mode frees the graphs."""
+    from torch_tensorrt import runtime
+
+    e = torch.classes.tensorrt.Engine(record(DYNAMIC, ("x", "y"), ("out", "c"), name="dynamic"))
+    runtime.set_cudagraphs_mode(True)
+    try:
+        kept = []
+        for batch in (2, 2, 2, 4, 2, 4):
+            x, y = on(torch.randn(batch, 4)), on(torch.randn(batch, 4))
+            out, c = torch.ops.tensorrt.execute_engine([x, y], e)
+            kept.append((out, c, x * 3 + y, x))
+        recorded, replays, entries = e.cuda_graph_stats()
+        assert (recorded, replays, entries) == (2, 4, 2)  # a graph per shape set, replayed afterwards
+        assert len({out.data_ptr() for out, *_ in kept}) == len(kept)  # new output tensors every call
+        for out, c, want_out, want_c in kept:  # read on the default stream without synchronizing
+            torch.testing.assert_close(out, want_out)
+            torch.testing.assert_close(c, want_c)
+        # A replay on another stream, then an eager call on the default stream: ordered by the engine's event.
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        x, y = on(torch.randn(2, 4)), on(torch.randn(2, 4))
+        with torch.cuda.stream(side):
+            out, _ = torch.ops.tensorrt.execute_engine([x, y], e)
+        torch.cuda.current_stream().wait_stream(side)
+        torch.testing.assert_close(out, x * 3 + y)
+        assert e.cuda_graph_stats()[1] == 5
+    finally:
+        runtime.set_cudagraphs_mode(False)
+    assert e.cuda_graph_stats()[2] == 0  # leaving the mode freed the graphs
+    x, y = on(torch.randn(8, 4)), on(torch.randn(8, 4))
+    out, c = torch.ops.tensorrt.execute_engine([x, y], e)  # plain again
+    torch.testing.assert_close(out, x * 3 + y)
+
+
+@needs_cuda
+def test_cuda_per_engine_graphs_of_a_data_dependent_engine_run_plainly(rt):
+    from torch_tensorrt import runtime
+
+    e = torch.classes.tensorrt.Engine(record())  # 'pos' has a data-dependent shape
+    runtime.set_cudagraphs_mode(True)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(2):
+                x, y = on(torch.randn(2, 8)), on(torch.randn(2, 8))
+                out, pos = torch.ops.tensorrt.execute_engine([x, y], e)
+                torch.testing.assert_close(pos, x[x > 0])
+        assert sum("data-dependent" in str(w.message) for w in caught) == 1  # said once
+        assert e.cuda_graph_stats()[:2] == [0, 0]
+    finally:
+        runtime.set_cudagraphs_mode(False)
 
 
 @needs_cuda

@@ -4,6 +4,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/ScalarType.h>
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -42,8 +43,11 @@ BoundCall bind_call(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c1
                     const std::vector<at::Tensor>* outputs = nullptr);
 //! enqueueV3 on ``stream`` (null with the stand-in on the host).
 void enqueue_call(TRTEngine& engine, cudaStream_t stream);
-//! enqueue_call on the stream StreamOrder picks for the caller's current stream (stream_order.h), with the
-//! stream bookkeeping ended on every path out; on the host (stand-in without a GPU) a plain enqueue_call.
+//! ``launch(stream)`` -- work that uses the engine's execution context -- on the stream StreamOrder picks for the
+//! caller's current stream (stream_order.h), with the stream bookkeeping ended on every path out; on the host
+//! (stand-in without a GPU) ``launch(nullptr)``.
+void run_ordered(TRTEngine& engine, c10::Device device, const std::function<void(cudaStream_t)>& launch);
+//! enqueue_call through run_ordered.
 void enqueue_ordered(TRTEngine& engine, c10::Device device);
 //! The outputs of an enqueued call (those of output allocators filled in).
 std::vector<at::Tensor> finish_call(TRTEngine& engine, BoundCall& call);
