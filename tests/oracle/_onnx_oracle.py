@@ -310,9 +310,30 @@ class Oracle:
 
 #: Layer attributes that go into a network's signature (read where the layer's class has them).
 _SIGNATURE_ATTRIBUTES = (
-    "op", "operation", "first_transpose", "second_transpose", "reshape_dims", "zero_is_placeholder", "axes",
-    "axis", "mode", "to_type", "k", "type", "shape", "start", "stride", "padding_mode", "window_size_nd",
-    "stride_nd", "pre_padding", "post_padding", "average_count_excludes_padding", "kind", "reverse", "exclusive",
+    "op",
+    "operation",
+    "first_transpose",
+    "second_transpose",
+    "reshape_dims",
+    "zero_is_placeholder",
+    "axes",
+    "axis",
+    "mode",
+    "to_type",
+    "k",
+    "type",
+    "shape",
+    "start",
+    "stride",
+    "padding_mode",
+    "window_size_nd",
+    "stride_nd",
+    "pre_padding",
+    "post_padding",
+    "average_count_excludes_padding",
+    "kind",
+    "reverse",
+    "exclusive",
 )
 
 
@@ -400,4 +421,15 @@ def agreement(results: list[CaseResult]) -> tuple[int, int]:
     return sum(r.outcome in (AGREE, AGREE_PROPERTY) for r in checked), len(checked)
 
 
-__all__ = ["Oracle", "CaseResult", "OUTCOMES", "Trial", "agreement", "network_signature", "feed", "load_cases", "shared", "to_torch"]
+__all__ = [
+    "Oracle",
+    "CaseResult",
+    "OUTCOMES",
+    "Trial",
+    "agreement",
+    "network_signature",
+    "feed",
+    "load_cases",
+    "shared",
+    "to_torch",
+]

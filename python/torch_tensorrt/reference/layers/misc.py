@@ -115,9 +115,7 @@ def fill(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -> 
     return [out.to(target)]
 
 
-def _random_fill(
-    layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext, shape: list[int]
-) -> torch.Tensor:
+def _random_fill(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext, shape: list[int]) -> torch.Tensor:
     """RANDOM_UNIFORM / RANDOM_NORMAL of ``shape`` from the evaluation's generator (drawn in float64 on the CPU,
     then rounded to the output type on the evaluation device)."""
     target = out_dtype(layer)
