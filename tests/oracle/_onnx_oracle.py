@@ -345,7 +345,10 @@ def network_signature(network: Any) -> list[tuple[Any, ...]]:
     from torch_tensorrt.reference._registry import lookup
 
     trt = _trt.load()
-    producers = {network.get_input(i).name: ("input", i) for i in range(network.num_inputs)}
+    producers: dict[str, tuple[Any, ...]] = {network.get_input(i).name: ("input", i) for i in range(network.num_inputs)}
+    for index in range(network.num_layers):  # all producers first: a loop's recurrence reads a later layer
+        layer = network.get_layer(index)
+        producers.update({layer.get_output(k).name: ("layer", index, k) for k in range(layer.num_outputs)})
     signature = []
     for index in range(network.num_layers):
         layer = network.get_layer(index)
@@ -370,7 +373,6 @@ def network_signature(network: Any) -> list[tuple[Any, ...]]:
             entry.append(("in", k, None if tensor is None else producers.get(tensor.name)))
         for k in range(layer.num_outputs):
             out = layer.get_output(k)
-            producers[out.name] = ("layer", index, k)
             entry.append(("out", k, tuple(out.shape), out.dtype.name))
         signature.append(tuple(entry))
     outputs = [producers.get(network.get_output(i).name) for i in range(network.num_outputs)]
