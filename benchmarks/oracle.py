@@ -4,10 +4,11 @@ ONNX parser (see tests/oracle).
     .venv/bin/python benchmarks/oracle.py [--by layer|op] [--details]
 
 Rows are TensorRT layer types (``--by op``: ONNX operator types); a case counts once in the row of every layer
-type its network contains. Columns: checked cases (parsed, tensor I/O), agree, listed difference
-(tests/oracle/known_differences.py), not built (TensorRT's builder rejects the network; the evaluator need not
-agree), not modelled (the evaluator raised NotImplementedError on a network the builder builds) and other
-disagreements (evaluator bugs). The last row is the total over cases. ``--details`` lists every case that does
+type its network contains. Columns: checked cases (parsed, tensor I/O), agree (exactly), agree (property) (the
+cases of tests/oracle/property_checks.py, where TensorRT leaves open what ONNX fixes -- tie order, random values --
+and a documented property comparison passes), listed difference (tests/oracle/known_differences.py), not built
+(TensorRT's builder rejects the network; the evaluator need not agree), not modelled (the evaluator raised
+NotImplementedError on a network the builder builds) and other disagreements (evaluator bugs). The last row is the total over cases. ``--details`` lists every case that does
 not agree, with its reason.
 """
 
@@ -26,17 +27,20 @@ sys.path.insert(0, str(ROOT / "tests" / "oracle"))
 from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from _onnx_oracle import AGREE, NOT_MODELLED, NOT_PARSED, NOT_TENSOR_IO, CaseResult, Oracle  # noqa: E402
+from _onnx_oracle import AGREE, AGREE_PROPERTY, NOT_MODELLED, NOT_PARSED, NOT_TENSOR_IO, CaseResult, Oracle  # noqa: E402
 from known_differences import KNOWN  # noqa: E402
+from property_checks import PROPERTY  # noqa: E402
 from torch_tensorrt._console import console as make_console  # noqa: E402
 
-COLUMNS = ("cases", "agree", "listed difference", "not built", "not modelled", "other disagreement")
+COLUMNS = ("cases", "agree", "agree (property)", "listed difference", "not built", "not modelled", "other disagreement")
 
 
 def column(result: CaseResult) -> str:
     """The table column of one checked case."""
     if result.outcome == AGREE:
         return "agree"
+    if result.outcome == AGREE_PROPERTY:
+        return "agree (property)"
     if result.name in KNOWN:
         return "listed difference"
     if result.builds is False:
@@ -76,16 +80,25 @@ def main() -> None:
     seconds = time.perf_counter() - start
     checked = [r for r in results if r.outcome not in (NOT_PARSED, NOT_TENSOR_IO)]
     console.print(table(checked, args.by))
-    agree = sum(r.outcome == AGREE for r in checked)
+    exact = sum(r.outcome == AGREE for r in checked)
+    by_property = sum(r.outcome == AGREE_PROPERTY for r in checked)
+    agree = exact + by_property
     console.print(
         f"{len(results)} ONNX node cases: {sum(r.outcome == NOT_PARSED for r in results)} rejected by the parser, "
         f"{sum(r.outcome == NOT_TENSOR_IO for r in results)} without tensor I/O, {len(checked)} checked; "
-        f"{agree} agree ({agree / max(len(checked), 1):.1%}); {seconds:.0f} s"
+        f"{agree} agree ({agree / max(len(checked), 1):.1%}: {exact} exactly, {by_property} by property); "
+        f"{seconds:.0f} s"
     )
     if args.details:
         for r in checked:
             if r.outcome != AGREE:
-                why = KNOWN[r.name].reason if r.name in KNOWN else r.detail
+                why = (
+                    KNOWN[r.name].reason
+                    if r.name in KNOWN
+                    else PROPERTY[r.name].reason
+                    if r.name in PROPERTY
+                    else r.detail
+                )
                 console.print(f"[bold]{r.name}[/bold] ({column(r)}): {escape(why)}")
 
 

@@ -6,6 +6,9 @@ TensorRT documentation. This module checks that reading against two sources nobo
 ``INetworkDefinition`` the way NVIDIA maps ONNX onto TensorRT layers, ``evaluate_network`` computes that
 network on the case's inputs, and the result is compared with the outputs ONNX ships.
 
+A few cases are compared by property instead of exactly, where TensorRT leaves open what ONNX's reference fixes
+(the order among equal values, random values): ``property_checks.py`` lists them, and they count apart.
+
 Used by ``tests/oracle`` (one test per case, a summary test) and ``benchmarks/oracle.py`` (the table). Cases are
 parsed and evaluated lazily, once per process, and nothing is cached on disk.
 """
@@ -26,14 +29,17 @@ from torch_tensorrt._trt_logging import trt_logger
 from torch_tensorrt.reference import evaluate_network
 from torch_tensorrt.testing._harness import mismatch
 
+from property_checks import PROPERTY, Trial
+
 #: Outcomes of one case, in table order.
 AGREE = "agree"  #: every output matches ONNX's expected output
+AGREE_PROPERTY = "agree (property)"  #: exact comparison fails, the listed property comparison passes
 DIFFER = "differ"  #: the evaluation finished and some output differs
 NOT_MODELLED = "not modelled"  #: the evaluator raised NotImplementedError (a layer type or attribute)
 ERROR = "error"  #: the evaluator raised another error
 NOT_PARSED = "not parsed"  #: TensorRT's ONNX parser rejected the model
 NOT_TENSOR_IO = "not tensor I/O"  #: a sequence/optional/map value, or a dtype TensorRT has no type for
-OUTCOMES = (AGREE, DIFFER, NOT_MODELLED, ERROR, NOT_PARSED, NOT_TENSOR_IO)
+OUTCOMES = (AGREE, AGREE_PROPERTY, DIFFER, NOT_MODELLED, ERROR, NOT_PARSED, NOT_TENSOR_IO)
 
 #: numpy dtype names (ml_dtypes' included) -> torch dtype, for the dtypes TensorRT has.
 _NUMPY_TO_TORCH = {
@@ -250,15 +256,31 @@ class Oracle:
             return outcome(NOT_MODELLED, str(exc), feeds)
         except Exception as exc:  # noqa: BLE001 -- recorded as the case's outcome, and a test fails on it
             return outcome(ERROR, f"{type(exc).__name__}: {exc}", feeds)
+        wants = _expected_as_evaluated(prepared, got)
         problems = []
-        for out_name, want in prepared.expected:
-            have = got[out_name]
-            if want.dtype == torch.float64 and have.dtype == torch.float32:
-                want = want.float()  # the parser's float64 -> float32 narrowing, as for the inputs
-            why = mismatch(have, want, rtol=case.rtol, atol=_atol(case, want.dtype))
+        for out_name, want in wants.items():
+            why = mismatch(got[out_name], want, rtol=case.rtol, atol=_atol(case, want.dtype))
             if why:
                 problems.append(f"{out_name}: {why}")
-        return outcome(DIFFER, "; ".join(problems), feeds) if problems else outcome(AGREE)
+        if not problems:
+            return outcome(AGREE)
+        exact = "; ".join(problems)
+        comparison = PROPERTY.get(name)
+        if comparison is None:
+            return outcome(DIFFER, exact, feeds)
+        why = comparison.check(_trial(case.model, prepared, feeds, got, wants))
+        if why is None:
+            return outcome(AGREE_PROPERTY, f"exact comparison: {exact}", feeds)
+        return outcome(DIFFER, f"property comparison: {why} (exact comparison: {exact})", feeds)
+
+    def trial(self, name: str) -> Trial:
+        """A case's property-comparison trial, from a fresh parse and evaluation (for tests that feed the
+        property checks wrong outputs)."""
+        prepared = self._screen(name)
+        assert isinstance(prepared, _Prepared), f"{name} is not a checked case"
+        feeds = feed(prepared.network, prepared.feeds_in)
+        got = evaluate_network(prepared.network, feeds)
+        return _trial(self.cases[name].model, prepared, feeds, got, _expected_as_evaluated(prepared, got))
 
     @staticmethod
     def _builds(prepared: _Prepared, feeds: Optional[dict[str, torch.Tensor]]) -> Optional[bool]:
@@ -286,6 +308,99 @@ class Oracle:
         return builder.build_serialized_network(network, config) is not None
 
 
+#: Layer attributes that go into a network's signature (read where the layer's class has them).
+_SIGNATURE_ATTRIBUTES = (
+    "op",
+    "operation",
+    "first_transpose",
+    "second_transpose",
+    "reshape_dims",
+    "zero_is_placeholder",
+    "axes",
+    "axis",
+    "mode",
+    "to_type",
+    "k",
+    "type",
+    "shape",
+    "start",
+    "stride",
+    "padding_mode",
+    "window_size_nd",
+    "stride_nd",
+    "pre_padding",
+    "post_padding",
+    "average_count_excludes_padding",
+    "kind",
+    "reverse",
+    "exclusive",
+)
+
+
+def network_signature(network: Any) -> list[tuple[Any, ...]]:
+    """What a network computes, independent of its tensor names: per layer its type, the attributes above that
+    its class has, a small constant's values, the causal flag and normalization of an attention, where each
+    input comes from (a network input by position, or a layer output) and the declared output shapes and types.
+    Two models with equal signatures are parsed into the same computation."""
+    from torch_tensorrt.reference._registry import lookup
+
+    trt = _trt.load()
+    producers: dict[str, tuple[Any, ...]] = {network.get_input(i).name: ("input", i) for i in range(network.num_inputs)}
+    for index in range(network.num_layers):  # all producers first: a loop's recurrence reads a later layer
+        layer = network.get_layer(index)
+        producers.update({layer.get_output(k).name: ("layer", index, k) for k in range(layer.num_outputs)})
+    signature = []
+    for index in range(network.num_layers):
+        layer = network.get_layer(index)
+        type_name = layer.type.name
+        spec = lookup(type_name)
+        if spec is not None:
+            layer.__class__ = getattr(trt, spec.layer_class)
+        entry: list[Any] = [type_name]
+        for attr in _SIGNATURE_ATTRIBUTES:
+            try:
+                value = getattr(layer, attr)
+            except Exception:  # noqa: BLE001 -- an attribute this layer's class does not have, or cannot give
+                continue
+            if not callable(value):
+                entry.append((attr, str(value)))
+        if type_name == "CONSTANT" and isinstance(layer.weights, np.ndarray) and layer.weights.size <= 64:
+            entry.append(("weights", layer.weights.tolist()))
+        if type_name == "ATTENTION_INPUT":
+            entry.append(("attention", str(layer.attention.causal), str(layer.attention.norm_op)))
+        for k in range(layer.num_inputs):
+            tensor = layer.get_input(k)
+            entry.append(("in", k, None if tensor is None else producers.get(tensor.name)))
+        for k in range(layer.num_outputs):
+            out = layer.get_output(k)
+            entry.append(("out", k, tuple(out.shape), out.dtype.name))
+        signature.append(tuple(entry))
+    outputs = [producers.get(network.get_output(i).name) for i in range(network.num_outputs)]
+    return signature + [("outputs", tuple(outputs))]
+
+
+def _expected_as_evaluated(prepared: _Prepared, got: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """ONNX's expected outputs by name, float64 narrowed to float32 where the network computes float32 (the
+    parser's narrowing, as for the inputs)."""
+    wants = {}
+    for out_name, want in prepared.expected:
+        if want.dtype == torch.float64 and got[out_name].dtype == torch.float32:
+            want = want.float()
+        wants[out_name] = want
+    return wants
+
+
+def _trial(
+    model: Any,
+    prepared: _Prepared,
+    feeds: dict[str, torch.Tensor],
+    got: dict[str, torch.Tensor],
+    wants: dict[str, torch.Tensor],
+) -> Trial:
+    network = prepared.network
+    return Trial(model, dict(prepared.feeds_in), wants, got, lambda seed: evaluate_network(network, feeds, seed=seed))
+
+
 @functools.lru_cache(maxsize=1)
 def shared() -> Oracle:
     """The process's oracle (the tests parametrize by case name at collection, then evaluate lazily)."""
@@ -303,9 +418,20 @@ def _atol(case: Any, dtype: torch.dtype) -> float:
 
 
 def agreement(results: list[CaseResult]) -> tuple[int, int]:
-    """(agreeing cases, cases with tensor I/O that parsed)."""
+    """(agreeing cases, exactly or by their listed property comparison; cases with tensor I/O that parsed)."""
     checked = [r for r in results if r.outcome not in (NOT_PARSED, NOT_TENSOR_IO)]
-    return sum(r.outcome == AGREE for r in checked), len(checked)
+    return sum(r.outcome in (AGREE, AGREE_PROPERTY) for r in checked), len(checked)
 
 
-__all__ = ["Oracle", "CaseResult", "OUTCOMES", "agreement", "feed", "load_cases", "shared", "to_torch"]
+__all__ = [
+    "Oracle",
+    "CaseResult",
+    "OUTCOMES",
+    "Trial",
+    "agreement",
+    "network_signature",
+    "feed",
+    "load_cases",
+    "shared",
+    "to_torch",
+]

@@ -112,16 +112,24 @@ class NetBuilder:
         return self.serialized
 
     def run(
-        self, inputs: Optional[Mapping[str, torch.Tensor]] = None, *, outputs: str = "marked", build: bool = True
+        self,
+        inputs: Optional[Mapping[str, torch.Tensor]] = None,
+        *,
+        outputs: str = "marked",
+        build: bool = True,
+        seed: int = 0,
     ) -> dict[str, torch.Tensor]:
-        """Build (unless ``build=False``) and evaluate; returns :func:`evaluate_network`'s dict."""
+        """Build (unless ``build=False``) and evaluate; returns :func:`evaluate_network`'s dict (``seed`` seeds
+        the random fills)."""
         if build:
             self.build()
-        return evaluate_network(self.network, dict(inputs or {}), outputs=outputs)  # type: ignore[arg-type]
+        return evaluate_network(self.network, dict(inputs or {}), outputs=outputs, seed=seed)  # type: ignore[arg-type]
 
-    def run1(self, inputs: Optional[Mapping[str, torch.Tensor]] = None, *, build: bool = True) -> torch.Tensor:
+    def run1(
+        self, inputs: Optional[Mapping[str, torch.Tensor]] = None, *, build: bool = True, seed: int = 0
+    ) -> torch.Tensor:
         """:meth:`run` for a network with exactly one marked output; returns that output."""
-        result = self.run(inputs, build=build)
+        result = self.run(inputs, build=build, seed=seed)
         assert len(result) == 1, f"expected one marked output, got {sorted(result)}"
         return next(iter(result.values()))
 

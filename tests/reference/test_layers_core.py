@@ -572,9 +572,11 @@ def test_reverse_sequence(net):
 
 def test_unmodelled_attribute_raises_not_implemented_naming_the_layer(net):
     x = net.input("x", (1,))
-    layer = net.network.add_fill((2, 2), trt.FillOperation.RANDOM_UNIFORM, trt.DataType.FLOAT)
-    layer.name = "my_random_fill"
+    # LINSPACE over two dimensions with the scalar beta attribute: TensorRT builds it, the evaluator does not
+    # model it (the attribute holds one delta, a rank-2 output needs one per dimension)
+    layer = net.network.add_fill((2, 2), trt.FillOperation.LINSPACE, trt.DataType.FLOAT)
+    layer.name = "my_linspace_fill"
     net.mark(layer.get_output(0), "y")
     net.mark(net.network.add_identity(x).get_output(0), "x_out")
-    with pytest.raises(NotImplementedError, match="my_random_fill.*operation"):
+    with pytest.raises(NotImplementedError, match="my_linspace_fill.*beta attribute"):
         net.run({"x": torch.zeros(1)})

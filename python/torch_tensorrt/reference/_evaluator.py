@@ -42,11 +42,13 @@ def evaluate_network(
     inputs: Mapping[str, torch.Tensor],
     *,
     outputs: Literal["marked", "all"] = "marked",
+    seed: int = 0,
 ) -> dict[str, torch.Tensor]:
     """Compute the network's tensors in PyTorch (on the inputs' device).
 
     ``inputs`` maps each network input's name to its value. Returns the marked outputs by binding name, or with
     ``outputs="all"`` every tensor of the network (inputs, intermediates, outputs) by its TensorRT name.
+    Random fills (``FILL`` with RANDOM_UNIFORM / RANDOM_NORMAL) draw from a generator seeded with ``seed``.
     Raises ``NotImplementedError`` naming the layer for a layer type or attribute value that is not modelled.
     """
     if outputs not in ("marked", "all"):
@@ -63,7 +65,7 @@ def evaluate_network(
         value = inputs[name]
         _check_input(name, tuple(tensor.shape), torch_dtype_of(tensor.dtype), value)
         values[name] = value
-    ctx = EvalContext(network=network, values=values)
+    ctx = EvalContext(network=network, values=values, seed=seed)
     device = next((v.device for v in values.values()), torch.device("cpu"))
     with torch.device(device):  # factory calls in handlers (constants, shapes, indices) land with the inputs
         _evaluate_layers(network, ctx)

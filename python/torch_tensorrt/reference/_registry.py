@@ -45,6 +45,17 @@ class EvalContext:
     #: ``trt.LayerType`` name of the layer being evaluated (read before the cast: after it, ``layer.type`` of
     #: some classes -- e.g. IPoolingLayer -- is a different attribute)
     layer_type: str = ""
+    #: seed of the random source that random fills draw from (see :meth:`random`)
+    seed: int = 0
+    _generator: Optional[torch.Generator] = None
+
+    def random(self) -> torch.Generator:
+        """The evaluation's random source (CPU, seeded with ``seed`` on first use): TensorRT's random values are
+        not reproducible, so the evaluator draws its own -- the same seed gives the same values, another seed an
+        independent draw."""
+        if self._generator is None:
+            self._generator = torch.Generator(device="cpu").manual_seed(self.seed)
+        return self._generator
 
     def unsupported(self, layer: Any, attribute: str, value: Any) -> "NotImplementedError":
         """The error to raise for an attribute value the evaluator does not model."""

@@ -72,18 +72,24 @@ def identity(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext)
 
 @handles("FILL", "IFillLayer")
 def fill(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -> list[torch.Tensor]:
-    """LINSPACE: ``output[a_0..a_n] = alpha + sum_i beta[i] * a_i`` in ``to_type``.
+    """LINSPACE: ``output[a_0..a_n] = alpha + sum_i beta[i] * a_i`` in ``to_type``. RANDOM_UNIFORM: values drawn
+    uniformly from [alpha, beta] (min, max); RANDOM_NORMAL: drawn from a normal distribution with mean alpha and
+    standard deviation beta; both in float16 or float32.
 
-    Shape, alpha (scalar) and beta (1-D, one delta per dimension) come from inputs 0..2 or the attributes
-    (an attribute beta is one scalar delta and is only modelled for 1-D outputs). The random operations are
-    not modelled (their values are not reproducible).
+    Shape, alpha and beta come from inputs 0..2 or the attributes. For LINSPACE alpha is a scalar and beta is 1-D,
+    one delta per dimension (an attribute beta is one scalar delta and is only modelled for 1-D outputs); for the
+    random operations both are scalars. TensorRT's random values are not reproducible: the evaluator draws from
+    its own generator (``evaluate_network(..., seed=)``), so only their distribution is TensorRT's.
 
     Doc: https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Fill.html
     """
+    shape_t = optional(inputs, 0)
+    shape = int_list(shape_t) if shape_t is not None else list(dims(layer.shape) or ())
+    if layer.operation in (trt.FillOperation.RANDOM_UNIFORM, trt.FillOperation.RANDOM_NORMAL):
+        return [_random_fill(layer, inputs, ctx, shape)]
     if layer.operation != trt.FillOperation.LINSPACE:
         raise ctx.unsupported(layer, "operation", layer.operation)
-    shape_t, alpha_t, beta_t = optional(inputs, 0), optional(inputs, 1), optional(inputs, 2)
-    shape = int_list(shape_t) if shape_t is not None else list(dims(layer.shape) or ())
+    alpha_t, beta_t = optional(inputs, 1), optional(inputs, 2)
     target = out_dtype(layer)
     integral = target in (torch.int32, torch.int64)
     acc = torch.int64 if integral else torch.float64
@@ -107,6 +113,37 @@ def fill(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -> 
         view[d] = n
         out = out + (torch.arange(n, dtype=acc) * beta[d]).reshape(view)
     return [out.to(target)]
+
+
+def _random_fill(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext, shape: list[int]) -> torch.Tensor:
+    """RANDOM_UNIFORM / RANDOM_NORMAL of ``shape`` from the evaluation's generator (drawn in float64 on the CPU,
+    then rounded to the output type on the evaluation device)."""
+    target = out_dtype(layer)
+    if target not in (torch.float16, torch.float32):
+        raise ctx.unsupported(layer, "random fill output type", target)
+
+    def scalar(slot: int, attribute: float) -> float:
+        t = optional(inputs, slot)
+        if t is None:
+            return float(attribute)
+        if t.numel() != 1:
+            raise ValueError(
+                f"reference evaluator: layer {layer.name!r}: a random fill's input {slot} must be a scalar, "
+                f"got shape {tuple(t.shape)}"
+            )
+        return float(t.reshape(()).item())
+
+    alpha, beta = scalar(1, layer.alpha), scalar(2, layer.beta)
+    generator = ctx.random()
+    if layer.operation == trt.FillOperation.RANDOM_UNIFORM:
+        if beta < alpha:
+            raise ValueError(f"reference evaluator: layer {layer.name!r}: uniform range [{alpha}, {beta}] is empty")
+        draw = torch.rand(shape, generator=generator, dtype=torch.float64, device="cpu") * (beta - alpha) + alpha
+    else:
+        if beta < 0:
+            raise ValueError(f"reference evaluator: layer {layer.name!r}: negative standard deviation {beta}")
+        draw = torch.randn(shape, generator=generator, dtype=torch.float64, device="cpu") * beta + alpha
+    return draw.to(device=torch.get_default_device(), dtype=target)
 
 
 @handles("ASSERTION", "IAssertionLayer")

@@ -86,7 +86,8 @@ def topk(layer: Any, inputs: list[Optional[torch.Tensor]], ctx: EvalContext) -> 
     """The k largest (MAX) or smallest (MIN) values along the single axis of the bitmask, sorted, and their indices.
 
     k is the ``k`` attribute, or the 0-d shape tensor wired into input slot 1 when present. The indices output
-    has the layer's ``indices_type`` (INT32 by default). Doc:
+    has the layer's ``indices_type`` (INT32 by default). The page documents no order among equal values; the
+    evaluator keeps ``torch.topk``'s (the ONNX oracle compares its tie cases by property). Doc:
     https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/TopK.html
     """
     x = inputs[0]
