@@ -46,6 +46,7 @@ from torch.utils.hooks import RemovableHandle
 from torch_tensorrt._dtypes import torch_dtype_of
 from torch_tensorrt._trt import trt
 from torch_tensorrt.runtime import _graph_capture
+from torch_tensorrt.runtime._aliasing import AliasedOutputs
 from torch_tensorrt.runtime._compat import sm_compatible
 from torch_tensorrt.runtime._graph_capture import DEFAULT_MAX_CUDA_GRAPHS, CudaGraphsMode, GraphCache, StaticGraph
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind, refusal
@@ -135,8 +136,10 @@ def select_device(record: EngineRecord) -> torch.device:
 _PER_ENGINE = CudaGraphsMode.PER_ENGINE.value
 
 
-class TRTEngine:
+class TRTEngine(AliasedOutputs):
     """One deserialized TensorRT engine with its execution context (see the module docstring)."""
+
+    ERROR = EngineExecutionError
 
     def __init__(self, record: EngineRecord) -> None:
         self.record = record
@@ -172,6 +175,10 @@ class TRTEngine:
         self._profiles = ProfileSelector(self.name, self.input_names, EngineExecutionError)
         #: the profile the execution context is set to
         self._context_profile = 0
+        #: output binding -> the input binding it shares memory with (``ICudaEngine.get_aliased_input_tensor``,
+        #: read at setup; e.g. a KV-cache update written in place); such an output *is* that input tensor
+        self.aliased_io: dict[str, str] = {}
+        self._aliased: list[tuple[int, int]] = []  # (output index, input index)
 
     @property
     def max_cuda_graphs(self) -> int:
@@ -221,6 +228,7 @@ class TRTEngine:
         self._check_bindings(engine)
         self._profiles.read(engine)
         self._context_profile = 0
+        self._read_aliases(engine)
         self._runtime, self.engine, self.device = runtime, engine, device
         self._input_dtypes = [torch_dtype_of(engine.get_tensor_dtype(n)) for n in self.input_names]
         self._output_dtypes = [torch_dtype_of(engine.get_tensor_dtype(n)) for n in self.output_names]
@@ -510,6 +518,8 @@ class TRTEngine:
             outputs = self._new_outputs(shape_set)
         else:
             shape_set.next_outputs = None
+        if self._aliased:
+            outputs = self._alias_outputs(outputs, inputs)
         for name, out in zip(self.output_names, outputs):
             ctx.set_tensor_address(name, address(out))
         if info is not None:

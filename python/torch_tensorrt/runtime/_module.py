@@ -302,6 +302,18 @@ class TorchTensorRTModule(torch.nn.Module):
             self._engine.setup()
         return self._engine
 
+    @property
+    def aliased_io(self) -> dict[str, str]:
+        """Output binding -> input binding it shares memory with (what ``ICudaEngine.getAliasedInputTensor``
+        reports, e.g. the cache of a KV-cache update written in place): such an output is returned as that very
+        input tensor, updated. Read from the deserialized engine (the Python runtime sets it up to answer); empty
+        when nothing aliases, and on the C++ runtime, which does not read it yet."""
+        engine = self.engine
+        if not isinstance(engine, TRTEngine):
+            return {}
+        engine.setup()
+        return dict(engine.aliased_io)
+
     # ---------------------------------------------------------------------------------- optimization profiles
     @property
     def num_optimization_profiles(self) -> int:

@@ -161,6 +161,19 @@ class Engine:
     def get_tensor_shape(self, name: str) -> Any:
         return trt.Dims([d if isinstance(d, int) else -1 for d in self._spec(name).shape])
 
+    def get_aliased_input_tensor(self, name: str) -> Optional[str]:
+        """The input an output shares memory with: the cache input of an ``IKVCacheUpdateLayer`` producing it (the
+        one layer TensorRT aliases), when that cache is a network input; None otherwise."""
+        if name in self._inputs or name not in self._specs:
+            return None
+        for layer in self.network:
+            if any(layer.get_output(i).name == name for i in range(layer.num_outputs)):
+                if layer.type == trt.LayerType.KV_CACHE_UPDATE:
+                    cache = layer.get_input(0)
+                    return cache.name if cache is not None and cache.name in self._inputs else None
+                return None
+        return None
+
     def get_tensor_profile_shape(self, name: str, profile_index: int) -> list[Any]:
         return [trt.Dims(list(s)) for s in self._profile_shape(name, profile_index)]
 
