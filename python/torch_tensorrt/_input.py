@@ -63,7 +63,7 @@ def _profile(value: Any, index: int) -> tuple[Shape, Shape, Shape]:
             raise ValueError(f"Input: {where} gives both {long!r} and {short!r}")
         if long not in value and short not in value:
             raise ValueError(f"Input: {where} lacks {long!r}")
-        shapes.append(_as_shape(value.get(long, value.get(short)), f"{where}.{long}"))
+        shapes.append(_as_shape(value[long] if long in value else value[short], f"{where}.{long}"))
     mn, op, mx = shapes
     _check_range(mn, op, mx, f"{where}: ")
     return mn, op, mx

@@ -23,8 +23,12 @@ def _kv_cache_module():
     doubled = network.add_elementwise(x, x, trt.ElementWiseOperation.SUM).get_output(0)
     doubled.name = "y"
     network.mark_output(doubled)
-    ins = [spec("cache", torch.float32, [1, 2, 8, 4]), spec("update", torch.float32, [1, 2, 1, 4]),
-           spec("where", torch.int32, [1]), spec("x", torch.float32, [2])]
+    ins = [
+        spec("cache", torch.float32, [1, 2, 8, 4]),
+        spec("update", torch.float32, [1, 2, 1, 4]),
+        spec("where", torch.int32, [1]),
+        spec("x", torch.float32, [2]),
+    ]
     outs = [spec("cache_out", torch.float32, [1, 2, 8, 4]), spec("y", torch.float32, [2])]
     return simulated_module(builder, network, ins, outs, name="kv", build=False, settings=None)
 

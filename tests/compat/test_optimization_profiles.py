@@ -42,7 +42,9 @@ def compiled():
     observer = add_config_observer(lambda config, settings: seen.append(config.num_optimization_profiles))
     try:
         with simulate():
-            gm = torch_tensorrt.compile(model, ir="dynamo", arg_inputs=[spec], min_block_size=1, use_python_runtime=True)
+            gm = torch_tensorrt.compile(
+                model, ir="dynamo", arg_inputs=[spec], min_block_size=1, use_python_runtime=True
+            )
     finally:
         remove_config_observer(observer)
     return model, gm, spec, seen
@@ -160,7 +162,9 @@ def test_shapes_in_no_profile_name_the_binding_and_each_profile(compiled):
 
 def test_bad_profile_index_is_refused(compiled):
     _, gm, _, _ = compiled
-    with pytest.raises(ValueError, match=r"profile 2 does not exist; the engines have these many profiles: '_run_on_acc_0': 2"):
+    with pytest.raises(
+        ValueError, match=r"profile 2 does not exist; the engines have these many profiles: '_run_on_acc_0': 2"
+    ):
         optimization_profile(gm, 2)
     with pytest.raises(TypeError, match="int or 'auto'"):
         optimization_profile(gm, "decode")

@@ -53,4 +53,3 @@ class AliasedOutputs:
             outputs[o] = t
             self.context.set_tensor_address(self.output_names[o], self._address(t))
         return outputs
-

@@ -127,11 +127,23 @@ def _targets(obj: Any) -> list[_Target]:
     from torch_tensorrt.runtime._module import TorchTensorRTModule
 
     if isinstance(obj, TRTEngine):
-        return [_Target(repr(obj.name), lambda: obj.optimization_profile, obj.set_optimization_profile,
-                        obj.num_optimization_profiles)]
+        return [
+            _Target(
+                repr(obj.name),
+                lambda: obj.optimization_profile,
+                obj.set_optimization_profile,
+                obj.num_optimization_profiles,
+            )
+        ]
     if isinstance(obj, TorchTensorRTModule):
-        return [_Target(repr(obj.name), lambda: obj.optimization_profile, obj.set_optimization_profile,
-                        obj.num_optimization_profiles)]
+        return [
+            _Target(
+                repr(obj.name),
+                lambda: obj.optimization_profile,
+                obj.set_optimization_profile,
+                obj.num_optimization_profiles,
+            )
+        ]
     if isinstance(obj, torch.ScriptObject):
         return [_cpp_target(obj, "engine")]
     if not isinstance(obj, torch.nn.Module):
@@ -162,9 +174,11 @@ def _graph_targets(gm: Any) -> list[_Target]:
         args = [_attr(gm, a) if getattr(a, "op", None) == "get_attr" else a for a in node.args]
         if py_op is not None and node.target == py_op.default:
             engine = _execute_op.engine_for(args[2], args[1])
-            found += _targets(engine) if not isinstance(engine, _execute_op.CppEngineRunner) else [
-                _cpp_target(engine.engine, repr(engine.name))
-            ]
+            found += (
+                _targets(engine)
+                if not isinstance(engine, _execute_op.CppEngineRunner)
+                else [_cpp_target(engine.engine, repr(engine.name))]
+            )
         elif isinstance(args[-1], torch.ScriptObject):
             found.append(_cpp_target(args[-1], f"engine at node {node.name}"))
     return found

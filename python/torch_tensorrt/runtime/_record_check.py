@@ -533,7 +533,9 @@ def _check_profiles(profiles: Any, inputs: Any) -> None:
                     for v in entry.values()
                 )
             ):
-                raise CheckError(f"{at} must be {{min, opt, max}}, each a list of {len(shape)} integers in [0, {MAX_DIM}]")
+                raise CheckError(
+                    f"{at} must be {{min, opt, max}}, each a list of {len(shape)} integers in [0, {MAX_DIM}]"
+                )
             for d, dim in enumerate(shape):
                 for key in ("min", "opt", "max"):
                     if _is_int(dim) and entry[key][d] != dim:

@@ -81,14 +81,14 @@ def _context(engine: _sim_runtime.Engine, n: int, names: Any, is_input: Any, nb_
     runtime already chose the stand-in's profile; results do not depend on it, so the context takes the first
     profile that accepts the shapes."""
     ctx = engine.create_execution_context()
-    inputs = [
-        (names[i].decode(), [dims[i * MAX_DIMS + d] for d in range(nb_dims[i])]) for i in range(n) if is_input[i]
-    ]
+    inputs = [(names[i].decode(), [dims[i * MAX_DIMS + d] for d in range(nb_dims[i])]) for i in range(n) if is_input[i]]
     refused = ""
     for profile in range(engine.num_optimization_profiles):
         ctx.set_optimization_profile_async(profile, 0)
-        refused = next((f"input {name!r} refused shape {shape}" for name, shape in inputs
-                        if not ctx.set_input_shape(name, shape)), "")
+        refused = next(
+            (f"input {name!r} refused shape {shape}" for name, shape in inputs if not ctx.set_input_shape(name, shape)),
+            "",
+        )
         if not refused:
             return ctx
     raise _sim_runtime.SimulationError(f"engine {engine.name!r}: {refused}")

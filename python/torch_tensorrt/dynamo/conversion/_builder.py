@@ -133,7 +133,9 @@ def add_profile(
         for spec, (mn, opt, mx) in zip(inputs, shapes):
             profile.set_shape(spec.name, tuple(mn), tuple(opt), tuple(mx))
         if config.add_optimization_profile(profile) < 0:
-            raise EngineBuildError(f"TensorRT refused optimization profile {shapes} for inputs {[s.name for s in inputs]}")
+            raise EngineBuildError(
+                f"TensorRT refused optimization profile {shapes} for inputs {[s.name for s in inputs]}"
+            )
 
 
 @dataclass
