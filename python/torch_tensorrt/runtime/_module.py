@@ -306,12 +306,14 @@ class TorchTensorRTModule(torch.nn.Module):
     def aliased_io(self) -> dict[str, str]:
         """Output binding -> input binding it shares memory with (what ``ICudaEngine.getAliasedInputTensor``
         reports, e.g. the cache of a KV-cache update written in place): such an output is returned as that very
-        input tensor, updated. Read from the deserialized engine (the Python runtime sets it up to answer); empty
-        when nothing aliases, and on the C++ runtime, which does not read it yet."""
+        input tensor, updated. Read from the deserialized engine: known once it is set up (its first run, or at
+        once where that cannot start CUDA); empty when nothing aliases, before a GPU engine's first run, and on
+        the C++ runtime, which does not read it yet."""
         engine = self.engine
         if not isinstance(engine, TRTEngine):
             return {}
-        engine.setup()
+        if not engine.is_set_up and (not engine.kind.needs_gpu or torch.cuda.is_initialized()):
+            engine.setup()  # where that cannot start CUDA, as _eager_setup
         return dict(engine.aliased_io)
 
     # ---------------------------------------------------------------------------------- optimization profiles
