@@ -165,6 +165,7 @@ TRTEngine::TRTEngine(const std::vector<std::string>& record_list)
               version_label(record_), ", this runtime is ", flavour_label(kTensorRTFlavour), " ", library_version(),
               ")", trt_said());
   check_bindings();
+  read_profiles();
 }
 
 TRTEngine::~TRTEngine() {
@@ -219,6 +220,100 @@ void TRTEngine::check_bindings() {
   // Outputs whose shape stays unknown after the input shapes are set also go through the allocator; that is
   // decided per call (execute.cpp), since a -1 in the build-time shape may just be a dynamic input extent.
   uses_output_allocator_ = record_.requires_output_allocator;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Optimization profiles
+
+namespace {
+
+// Python's repr of a tuple of ints: (1, 2) and (5,).
+std::string py_tuple(const std::vector<int64_t>& v) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + (v.size() == 1 ? ",)" : ")");
+}
+
+}  // namespace
+
+void TRTEngine::read_profiles() {
+  const auto& names = record_.input_binding_names;
+  const int32_t count = std::max<int32_t>(engine_->getNbOptimizationProfiles(), 1);
+  input_min_.assign(names.size(), nvinfer1::Dims{});
+  input_max_.assign(names.size(), nvinfer1::Dims{});
+  for (int32_t p = 0; p < count; ++p) {
+    std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> bounds;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const nvinfer1::Dims lo = engine_->getProfileShape(names[i].c_str(), p, nvinfer1::OptProfileSelector::kMIN);
+      const nvinfer1::Dims hi = engine_->getProfileShape(names[i].c_str(), p, nvinfer1::OptProfileSelector::kMAX);
+      if (p == 0) {
+        input_min_[i] = lo;
+        input_max_[i] = hi;
+      }
+      for (int32_t d = 0; d < lo.nbDims && d < input_min_[i].nbDims; ++d) {
+        input_min_[i].d[d] = std::min(input_min_[i].d[d], lo.d[d]);
+        input_max_[i].d[d] = std::max(input_max_[i].d[d], hi.d[d]);
+      }
+      bounds.emplace_back(dims_to_vector(lo), dims_to_vector(hi));
+    }
+    if (count > 1) profile_bounds_.push_back(std::move(bounds));
+  }
+}
+
+void TRTEngine::set_optimization_profile(int64_t index) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const int64_t count = num_optimization_profiles();
+  if (index < -1 || (count > 1 && index >= count))
+    throw c10::IndexError({__func__, __FILE__, static_cast<uint32_t>(__LINE__)},
+                          label() + " has " + std::to_string(count) + " optimization profile(s) (0.." +
+                              std::to_string(count - 1) + "); profile " + std::to_string(index) + " does not exist");
+  if (index != profile_request_) graphs_.clear();  // graphs were captured in the profile selected before
+  profile_request_ = index;
+}
+
+int32_t TRTEngine::select_profile(const std::vector<at::Tensor>& inputs) const {
+  if (profile_bounds_.empty()) return 0;  // one profile: a pin is ignored
+  const auto& names = record_.input_binding_names;
+  auto rejects = [&](std::size_t p) -> std::string {
+    for (std::size_t i = 0; i < names.size() && i < inputs.size(); ++i) {
+      const auto& [lo, hi] = profile_bounds_[p][i];
+      const auto shape = inputs[i].sizes();
+      for (std::size_t d = 0; d < lo.size() && d < shape.size(); ++d)
+        if (shape[d] < lo[d] || shape[d] > hi[d])
+          return "input " + quoted(names[i]) + " (dimension " + std::to_string(d) + " is " + std::to_string(shape[d]) +
+              ", outside [" + std::to_string(lo[d]) + ", " + std::to_string(hi[d]) + "]; profile min " + py_tuple(lo) +
+              ", max " + py_tuple(hi) + ")";
+    }
+    return "";
+  };
+  auto given = [&] {
+    std::string s;
+    for (std::size_t i = 0; i < names.size() && i < inputs.size(); ++i)
+      s += (i ? ", " : "") + quoted(names[i]) + " " + py_tuple(inputs[i].sizes().vec());
+    return s;
+  };
+  if (profile_request_ >= 0) {
+    const std::string why = rejects(static_cast<std::size_t>(profile_request_));
+    TORCH_CHECK(why.empty(), label(), ": optimization profile ", profile_request_, " (selected with torch_tensorrt."
+                "runtime.optimization_profile) does not accept the input shapes ", given(), ": it rejects ", why,
+                "; select another profile, or 'auto'");
+    return static_cast<int32_t>(profile_request_);
+  }
+  std::string reasons;
+  for (std::size_t p = 0; p < profile_bounds_.size(); ++p) {
+    const std::string why = rejects(p);
+    if (why.empty()) return static_cast<int32_t>(p);
+    reasons += (p ? "; profile " : "profile ") + std::to_string(p) + " rejects " + why;
+  }
+  TORCH_CHECK(false, label(), ": no optimization profile accepts the input shapes ", given(), ": ", reasons);
+}
+
+void TRTEngine::use_profile(int32_t profile, cudaStream_t stream) {
+  if (profile == context_profile_) return;
+  Logger::take_last_error();
+  TORCH_CHECK(context().setOptimizationProfileAsync(profile, stream), label(),
+              ": TensorRT refused to switch to optimization profile ", profile, trt_said());
+  context_profile_ = profile;
 }
 
 nvinfer1::IExecutionContext& TRTEngine::context() {

@@ -63,7 +63,6 @@ void check_inputs(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10:
   const auto& names = engine.input_names();
   TORCH_CHECK(inputs.size() == names.size(), engine.label(), " expects ", names.size(), " input(s) (",
               names_str(names), "), got ", inputs.size());
-  auto& trt = engine.cuda_engine();
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const at::Tensor& t = inputs[i];
     const std::string& name = names[i];
@@ -78,8 +77,8 @@ void check_inputs(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c10:
     const at::ScalarType expected = binding_dtype(engine, name);
     TORCH_CHECK(t.scalar_type() == expected, where(), " has dtype ", torch_dtype_name(t.scalar_type()),
                 " but the engine expects ", torch_dtype_name(expected));
-    const nvinfer1::Dims lo = trt.getProfileShape(name.c_str(), 0, nvinfer1::OptProfileSelector::kMIN);
-    const nvinfer1::Dims hi = trt.getProfileShape(name.c_str(), 0, nvinfer1::OptProfileSelector::kMAX);
+    const nvinfer1::Dims& lo = engine.input_min(i);  // the union over the engine's optimization profiles
+    const nvinfer1::Dims& hi = engine.input_max(i);
     const at::IntArrayRef shape = t.sizes();
     const auto allowed = [&] {
       return " (profile min " + shape_str(dims_to_vector(lo)) + ", max " + shape_str(dims_to_vector(hi)) + ")";
@@ -143,6 +142,10 @@ BoundCall bind_call(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c1
   // Asked of CUDA only where it matters (shape tensors, output allocators).
   bool capturing = (engine.uses_output_allocator() || engine.has_shape_inputs()) && stream_capturing(device);
   BoundCall call;
+  // Engines with several optimization profiles: the profile for these shapes, set before the input shapes.
+  if (engine.num_optimization_profiles() > 1)
+    engine.use_profile(engine.select_profile(inputs),
+                       device.is_cuda() ? c10::cuda::getCurrentCUDAStream(device.index()).stream() : nullptr);
   // TensorRT wants dense row-major buffers aligned to 256 bytes (copies are made on the caller's stream, before
   // the execution is ordered after it), a non-null address even for empty tensors, and the values of shape
   // tensors in host memory.

@@ -14,8 +14,10 @@ namespace {
 constexpr std::array<const char*, 9> kDtypes = {"float32", "float16", "bfloat16", "int8", "uint8",
                                                "int32",   "int64",   "bool",     "float8_e4m3fn"};
 constexpr std::array<const char*, 6> kSpecKeys = {"name", "dtype", "shape", "min", "opt", "max"};
-constexpr std::array<const char*, 7> kMetadataKeys = {"inputs", "outputs", "symbols", "settings", "network",
-                                                     "weight_map", "torch_version"};
+constexpr std::array<const char*, 8> kMetadataKeys = {"inputs", "outputs", "symbols", "settings", "network",
+                                                     "weight_map", "torch_version", "profiles"};
+constexpr std::array<const char*, 3> kProfileKeys = {"min", "opt", "max"};
+constexpr std::size_t kMaxProfiles = 64;  // MAX_PROFILES
 constexpr std::array<const char*, 35> kKeywords = {
     "False", "None",   "True",    "and",      "as",     "assert", "async", "await",  "break",
     "class", "continue", "def",   "del",      "elif",   "else",   "except", "finally", "for",
@@ -485,6 +487,55 @@ std::string check_spec(const JsonValue& spec, const std::string& where, std::str
   return "";
 }
 
+// ``profiles``: null, or per optimization profile an object giving every input its min/opt/max (_check_profiles).
+std::string check_profiles(const JsonValue* profiles, const JsonValue& inputs) {
+  if (!profiles || profiles->kind == JsonValue::Kind::Null) return "";
+  if (profiles->kind != JsonValue::Kind::Array || profiles->items.empty() || profiles->items.size() > kMaxProfiles)
+    return "profiles must be null or a list of 1 to " + std::to_string(kMaxProfiles) + " profiles";
+  for (std::size_t p = 0; p < profiles->items.size(); ++p) {
+    const JsonValue& profile = profiles->items[p];
+    const std::string where = "profiles[" + std::to_string(p) + "]";
+    if (profile.kind != JsonValue::Kind::Object) return where + " must be an object";
+    for (const auto& m : profile.members) {
+      const bool known = std::any_of(inputs.items.begin(), inputs.items.end(),
+                                     [&](const JsonValue& spec) { return spec.get("name")->text == m.first; });
+      if (!known) return where + ": " + quoted(m.first) + " is not an input";
+    }
+    for (const JsonValue& spec : inputs.items) {
+      const JsonValue& shape = *spec.get("shape");
+      const std::size_t rank = shape.items.size();
+      const std::string at = where + "[" + quoted(spec.get("name")->text) + "]";
+      const JsonValue* entry = profile.get(spec.get("name")->text);
+      if (!entry) return at + " is missing";
+      std::vector<int64_t> v[3];
+      bool ok = entry->kind == JsonValue::Kind::Object && entry->members.size() == 3;
+      for (std::size_t k = 0; ok && k < 3; ++k) {
+        const JsonValue* dims = entry->get(kProfileKeys[k]);
+        ok = dims && dims->kind == JsonValue::Kind::Array && dims->items.size() == rank;
+        for (std::size_t d = 0; ok && d < rank; ++d) {
+          int64_t x = 0;
+          ok = dim_value(dims->items[d], &x);
+          v[k].push_back(x);
+        }
+      }
+      if (!ok)
+        return at + " must be {min, opt, max}, each a list of " + std::to_string(rank) + " integers in [0, " +
+            std::to_string(kMaxDim) + "]";
+      for (std::size_t d = 0; d < rank; ++d) {
+        int64_t fixed = -1;
+        const bool is_static = shape.items[d].kind != JsonValue::Kind::String && dim_value(shape.items[d], &fixed);
+        for (std::size_t k = 0; k < 3; ++k)
+          if (is_static && v[k][d] != fixed)
+            return at + "." + kProfileKeys[k] + "[" + std::to_string(d) + "] is " + std::to_string(v[k][d]) +
+                ", but dimension " + std::to_string(d) + " is static (" + std::to_string(fixed) + ")";
+        if (!(v[0][d] <= v[1][d] && v[1][d] <= v[2][d]))
+          return at + ": min <= opt <= max does not hold in dimension " + std::to_string(d);
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 const JsonValue* JsonValue::get(const std::string& key) const {
@@ -616,7 +667,7 @@ std::string check_metadata(const JsonValue& meta) {
       return "weight_map must be an object or null";
   if (const JsonValue* torch_version = meta.get("torch_version"))
     if (torch_version->kind != JsonValue::Kind::String) return "torch_version must be a string";
-  return "";
+  return check_profiles(meta.get("profiles"), *meta.get("inputs"));
 }
 
 }  // namespace torchtrt

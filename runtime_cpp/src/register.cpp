@@ -15,6 +15,8 @@
 //   torch.ops.tensorrt.set_cudagraphs_mode(int mode) -> ()   0 standard, 1 per-engine graphs, 2 whole graph
 //   torch.ops.tensorrt.get_cudagraphs_mode() -> int
 //   Engine.set_max_cuda_graphs(int), Engine.cuda_graph_stats() -> [recorded, replays, kept]  (cudagraphs.h)
+//   Engine.num_optimization_profiles() -> int, Engine.optimization_profile() -> int (-1: auto),
+//   Engine.set_optimization_profile(int index)  (-1: auto; engine.h)
 // and torchtrt::runtime_info() (torchtrt/torchtrt.h) for C++ applications.
 #include <torch/custom_class.h>
 #include <torch/library.h>
@@ -82,6 +84,9 @@ TORCH_LIBRARY(tensorrt, m) {
         std::lock_guard<std::mutex> lock(self->graphs().mutex());
         return self->graphs().stats();
       })
+      .def("num_optimization_profiles", [](const EnginePtr& self) { return self->num_optimization_profiles(); })
+      .def("optimization_profile", [](const EnginePtr& self) { return self->optimization_profile(); })
+      .def("set_optimization_profile", [](const EnginePtr& self, int64_t i) { self->set_optimization_profile(i); })
       .def("__obj_flatten__", &obj_flatten)
       .def_pickle([](const EnginePtr& self) { return self->serialize(); },
                   [](std::vector<std::string> state) { return make_engine(std::move(state)); });

@@ -123,6 +123,8 @@ TORCHTRT_MEMBER(IExecutionContext, setInputTensorAddress, bool(char const*, void
 TORCHTRT_MEMBER(IExecutionContext, setOutputAllocator, bool(char const*, nvinfer1::IOutputAllocator*) noexcept);
 TORCHTRT_MEMBER(IExecutionContext, allInputDimensionsSpecified, bool() const noexcept);
 TORCHTRT_MEMBER(IExecutionContext, inferShapes, int32_t(int32_t, char const**) noexcept);
+TORCHTRT_MEMBER(IExecutionContext, getOptimizationProfile, int32_t() const noexcept);
+TORCHTRT_MEMBER(IExecutionContext, setOptimizationProfileAsync, bool(int32_t, cudaStream_t) noexcept);
 TORCHTRT_MEMBER(IExecutionContext, enqueueV3, bool(cudaStream_t) noexcept);
 
 TORCHTRT_MEMBER(ICudaEngine, getNbIOTensors, int32_t() const noexcept);

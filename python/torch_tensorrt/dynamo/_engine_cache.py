@@ -274,7 +274,10 @@ def engine_key(
             val = node.meta.get("val")
             if isinstance(val, torch.Tensor):
                 try:
-                    entry["profile"] = repr(ranges.profile([dim_expr(d) for d in val.shape]))
+                    shape = [dim_expr(d) for d in val.shape]
+                    entry["profile"] = repr(ranges.profile(shape))
+                    if ranges.profile_ranges:  # several optimization profiles: each is part of the engine
+                        entry["profiles"] = repr(ranges.profiles(shape))
                 except KeyError:
                     entry["profile"] = None
         nodes.append(entry)

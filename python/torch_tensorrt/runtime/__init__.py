@@ -25,6 +25,8 @@ evaluator or the testing package; packages above it extend it through its tables
 ``_whole_graph``       ``enable_cudagraphs``, :class:`CudaGraphsModule` (whole-graph capture) and
                        ``enable_pre_allocated_outputs``
 ``_switches``          the incumbent's runtime switches (output allocator, weight streaming, RuntimeSettings)
+``_profiles``          which optimization profile an engine runs in (the rule)
+``_profile_api``       ``optimization_profile``: pin one on every engine of a module
 =====================  =============================================================================
 
 CUDA graphs: ``set_cudagraphs_mode(True)`` turns on per-engine graphs for the process;
@@ -72,6 +74,7 @@ _LAZY = {
     "CudaGraphsModule": "torch_tensorrt.runtime._whole_graph",
     "enable_cudagraphs": "torch_tensorrt.runtime._whole_graph",
     "enable_pre_allocated_outputs": "torch_tensorrt.runtime._whole_graph",
+    "optimization_profile": "torch_tensorrt.runtime._profile_api",
 }
 
 __all__ = [
@@ -101,6 +104,7 @@ __all__ = [
     "set_multi_device_safe_mode",
     "set_runtime_settings",
     "weight_streaming",
+    "optimization_profile",
 ]
 
 

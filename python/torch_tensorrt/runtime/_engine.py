@@ -23,6 +23,9 @@ CUDA graphs (per-engine: :meth:`TRTEngine.set_cuda_graphs`, or the process-wide 
 ``max_cuda_graphs``; engines with data-dependent output shapes are never graphed. In whole-graph mode engines
 run plainly, as part of the wrapper's capture.
 
+Engines with several optimization profiles run each shape set in the profile :mod:`~._profiles` selects (by
+default the first whose ranges contain the shapes), set with ``set_optimization_profile_async`` before the shapes.
+
 How the plan is deserialized, and whether the engine needs a GPU at all, is its record's engine kind
 (:mod:`torch_tensorrt.runtime._kinds`; TensorRT's own runtime for ``"tensorrt"``): the execution path above is
 the same for every kind.
@@ -43,11 +46,13 @@ from torch.utils.hooks import RemovableHandle
 from torch_tensorrt._dtypes import torch_dtype_of
 from torch_tensorrt._trt import trt
 from torch_tensorrt.runtime import _graph_capture
+from torch_tensorrt.runtime._aliasing import AliasedOutputs
 from torch_tensorrt.runtime._compat import sm_compatible
 from torch_tensorrt.runtime._graph_capture import DEFAULT_MAX_CUDA_GRAPHS, CudaGraphsMode, GraphCache, StaticGraph
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind, refusal
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 from torch_tensorrt.runtime._output_allocator import output_allocator_class
+from torch_tensorrt.runtime._profiles import ProfileSelector
 from torch_tensorrt.runtime._record import EngineRecord
 from torch_tensorrt.runtime._runtime_config import runtime_config_for
 from torch_tensorrt.runtime._shape_sets import MAX_SHAPE_SETS, ShapeSet, data_ptr, empty_like, raw_stream, template
@@ -131,8 +136,10 @@ def select_device(record: EngineRecord) -> torch.device:
 _PER_ENGINE = CudaGraphsMode.PER_ENGINE.value
 
 
-class TRTEngine:
+class TRTEngine(AliasedOutputs):
     """One deserialized TensorRT engine with its execution context (see the module docstring)."""
+
+    ERROR = EngineExecutionError
 
     def __init__(self, record: EngineRecord) -> None:
         self.record = record
@@ -164,6 +171,14 @@ class TRTEngine:
         self._pre: "OrderedDict[int, PreCallback]" = OrderedDict()
         self._post: "OrderedDict[int, PostCallback]" = OrderedDict()
         self._empty: dict[torch.device, torch.Tensor] = {}
+        #: the optimization profiles' bounds and the one asked for (runtime._profiles)
+        self._profiles = ProfileSelector(self.name, self.input_names, EngineExecutionError)
+        #: the profile the execution context is set to
+        self._context_profile = 0
+        #: output binding -> the input binding it shares memory with (``ICudaEngine.get_aliased_input_tensor``,
+        #: read at setup; e.g. a KV-cache update written in place); such an output *is* that input tensor
+        self.aliased_io: dict[str, str] = {}
+        self._aliased: list[tuple[int, int]] = []  # (output index, input index)
 
     @property
     def max_cuda_graphs(self) -> int:
@@ -211,6 +226,9 @@ class TRTEngine:
             if context is None:
                 raise EngineExecutionError(f"engine {self.name!r}: could not create an execution context")
         self._check_bindings(engine)
+        self._profiles.read(engine)
+        self._context_profile = 0
+        self._read_aliases(engine)
         self._runtime, self.engine, self.device = runtime, engine, device
         self._input_dtypes = [torch_dtype_of(engine.get_tensor_dtype(n)) for n in self.input_names]
         self._output_dtypes = [torch_dtype_of(engine.get_tensor_dtype(n)) for n in self.output_names]
@@ -236,11 +254,35 @@ class TRTEngine:
                         f"engine {self.name!r}: {what} binding {n!r} is not an {what} of the engine (engine I/O: {sorted(io)})"
                     )
 
+    # ------------------------------------------------------------------------------- optimization profiles
+    @property
+    def num_optimization_profiles(self) -> int:
+        """How many optimization profiles the engine has (from the engine once set up, else its metadata)."""
+        if self.engine is not None:
+            return self._profiles.count
+        return self.metadata.num_profiles if self.metadata is not None else 1
+
+    @property
+    def optimization_profile(self) -> Optional[int]:
+        """The pinned optimization profile, or None for the default rule (first profile containing the shapes)."""
+        return self._profiles.request
+
+    def set_optimization_profile(self, index: Optional[int | str]) -> None:
+        """Run every call in profile ``index`` (None, or ``"auto"``: the first profile containing the shapes)."""
+        index = self._profiles.check_request(index, self.num_optimization_profiles)
+        if index == self._profiles.request:
+            return
+        self._profiles.request = index
+        self._shape_sets.clear()  # each shape set holds the profile it was selected in
+        self._active = None
+        self._graphs.clear()
+
     def reset(self) -> None:
         """Drop the context, engine and captured graphs (the next execution sets up again)."""
         self._graphs.clear()
         self._shape_sets.clear()
         self._active = None
+        self._context_profile = 0
         self.context = self.engine = self._runtime = self._allocator = None
 
     # -------------------------------------------------------------------------------------------- observers
@@ -309,10 +351,12 @@ class TRTEngine:
             shapes = tuple(tuple(t.shape) for t in inputs)
             for i, (name, shape) in enumerate(zip(self.input_names, shapes)):
                 self._check_shape(name, shape, i)
+            profile = self._profiles.select(shapes)
             if len(self._shape_sets) >= MAX_SHAPE_SETS:
                 self._shape_sets.clear()
                 self._active = None
             shape_set = self._shape_sets[key] = ShapeSet(key, shapes)
+            shape_set.profile = profile
         return shape_set
 
     def _raise_input_error(self, inputs: Sequence[torch.Tensor]) -> None:
@@ -342,7 +386,7 @@ class TRTEngine:
         lo = hi = None
         if spec is not None and spec.min is not None and spec.max is not None:
             lo, hi = tuple(spec.min), tuple(spec.max)
-        elif -1 in declared and hasattr(self.engine, "get_tensor_profile_shape"):
+        elif -1 in declared and self._profiles.count == 1 and hasattr(self.engine, "get_tensor_profile_shape"):
             lo, _, hi = (tuple(d) for d in self.engine.get_tensor_profile_shape(name, 0))
         for d, (want, got) in enumerate(zip(declared, shape)):
             if want != -1 and want != got:
@@ -417,6 +461,12 @@ class TRTEngine:
         if info is not None:
             info.shapes_changed = True
         self._active = None
+        if shape_set.profile != self._context_profile:  # before the input shapes, as TensorRT requires
+            if not self.context.set_optimization_profile_async(shape_set.profile, self._stream()):
+                raise EngineExecutionError(
+                    f"engine {self.name!r}: TensorRT refused to switch to optimization profile {shape_set.profile}"
+                )
+            self._context_profile = shape_set.profile
         for name, shape in zip(self.input_names, shape_set.shapes):
             if not self.context.set_input_shape(name, shape):
                 raise EngineExecutionError(f"engine {self.name!r}: TensorRT rejected shape {shape} for input {name!r}")
@@ -468,6 +518,8 @@ class TRTEngine:
             outputs = self._new_outputs(shape_set)
         else:
             shape_set.next_outputs = None
+        if self._aliased:
+            outputs = self._alias_outputs(outputs, inputs)
         for name, out in zip(self.output_names, outputs):
             ctx.set_tensor_address(name, address(out))
         if info is not None:

@@ -10,7 +10,11 @@ Schema (all keys always present in what the compiler writes)::
       "network": {...} | null,          # a description of the built network, when a network observer gave one
       "weight_map": {...} | null,       # how each named weight is computed from the state dict (refit; see
                                         # torch_tensorrt.runtime._weight_map), when the compile recorded one
-      "torch_version": "2.14.1"         # torch that built the engine ("" when unknown; checked on load, see _compat)
+      "torch_version": "2.14.1",        # torch that built the engine ("" when unknown; checked on load, see _compat)
+      "profiles": [{"x": {"min": [...], "opt": [...], "max": [...]}, ...}, ...]
+                                        # only for engines with several optimization profiles: per profile (in
+                                        # TensorRT's index order), every input's shapes; the inputs' own min/opt/max
+                                        # are then the envelope (min of the mins, max of the maxes, opt of profile 0)
     }
 
 ``network`` and :attr:`EngineMetadata.engine_kind` (which becomes the record's ``ENGINE_KIND`` field and is not
@@ -83,6 +87,8 @@ class EngineMetadata:
     #: a converter of the engine produces data-dependent shapes (outputs go through an output allocator); carried
     #: from conversion to the engine module, serialized as the record's REQUIRES_OUTPUT_ALLOCATOR field
     requires_output_allocator: bool = False
+    #: several optimization profiles (see the schema above); None for one
+    profiles: Optional[list[dict[str, dict[str, list[int]]]]] = None
 
     #: Fields a network observer may set (the others are the compiler's own).
     OBSERVABLE = ("engine_kind", "network")
@@ -92,7 +98,24 @@ class EngineMetadata:
         own fields ``ENGINE_KIND`` and ``REQUIRES_OUTPUT_ALLOCATOR``, not metadata)."""
         value = asdict(self)
         del value["engine_kind"], value["requires_output_allocator"]
+        if value["profiles"] is None:  # absent for one profile: such records read as they always did
+            del value["profiles"]
         return value
+
+    @property
+    def num_profiles(self) -> int:
+        return len(self.profiles) if self.profiles else 1
+
+    def profile_shapes(self, index: int) -> dict[str, tuple[list[int], list[int], list[int]]]:
+        """Input name -> (min, opt, max) in optimization profile ``index`` (with one profile: the inputs' own
+        ranges, where recorded)."""
+        if self.profiles:
+            return {n: (r["min"], r["opt"], r["max"]) for n, r in self.profiles[index].items()}
+        return {
+            s.name: (s.min, s.opt, s.max)  # type: ignore[misc]
+            for s in self.inputs
+            if s.min is not None and s.opt is not None and s.max is not None
+        }
 
     def to_json_with_kind(self) -> dict[str, Any]:
         """:meth:`to_json` plus the record's own fields, for stores that keep metadata apart from a record (engine
@@ -114,6 +137,19 @@ class EngineMetadata:
                 weight_map=value.get("weight_map"),
                 torch_version=str(value.get("torch_version") or ""),
                 requires_output_allocator=bool(value.get("requires_output_allocator", False)),
+                profiles=value.get("profiles"),
             )
         except TypeError as exc:
             raise ValueError(f"engine metadata does not match the schema: {exc}") from exc
+
+
+def profiles_json(
+    inputs: list[TensorSpec], profiles: list[list[tuple[list[int], list[int], list[int]]]]
+) -> Optional[list[dict[str, dict[str, list[int]]]]]:
+    """The metadata's ``profiles`` from per-profile (min, opt, max) shapes in input order (None for < 2 profiles)."""
+    if len(profiles) < 2:
+        return None
+    return [
+        {spec.name: {"min": list(mn), "opt": list(op), "max": list(mx)} for spec, (mn, op, mx) in zip(inputs, shapes)}
+        for shapes in profiles
+    ]

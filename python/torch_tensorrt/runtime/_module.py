@@ -118,6 +118,7 @@ class TorchTensorRTModule(torch.nn.Module):
         self._info = ""
         self._cuda_graphs = False
         self._pre_allocated: Optional[bool] = None  # None: the use_pre_allocated_outputs setting
+        self._profile: Optional[int] = None  # pinned optimization profile (None: auto); see runtime._profiles
         self._pending_refit = False
         self._cpp_execute: Any = None  # the C++ Engine's bound execute() (set up with the engine)
         if serialized_engine is not None:
@@ -287,16 +288,63 @@ class TorchTensorRTModule(torch.nn.Module):
                 if chosen is not None:
                     engine.pre_allocated_outputs = chosen
                 _execute_op.register_engine(_execute_op.parse_info(self._info)["key"], engine)
+                engine.set_optimization_profile(getattr(self, "_profile", None))
                 self._engine = engine
             else:
                 engine = torch.classes.tensorrt.Engine(self._record.to_list())
                 if engine._has_method("set_max_cuda_graphs"):  # libraries with per-engine CUDA graphs
                     engine.set_max_cuda_graphs(self.settings.max_cuda_graphs)
                 self._cpp_execute = engine.execute if engine._has_method("execute") else None
+                if getattr(self, "_profile", None) is not None:
+                    engine.set_optimization_profile(self._profile)
                 self._engine = engine
         if deserialize and isinstance(self._engine, TRTEngine):
             self._engine.setup()
         return self._engine
+
+    @property
+    def aliased_io(self) -> dict[str, str]:
+        """Output binding -> input binding it shares memory with (what ``ICudaEngine.getAliasedInputTensor``
+        reports, e.g. the cache of a KV-cache update written in place): such an output is returned as that very
+        input tensor, updated. Read from the deserialized engine: known once it is set up (its first run, or at
+        once where that cannot start CUDA); empty when nothing aliases, before a GPU engine's first run, and on
+        the C++ runtime, which does not read it yet."""
+        engine = self.engine
+        if not isinstance(engine, TRTEngine):
+            return {}
+        if not engine.is_set_up and (not engine.kind.needs_gpu or torch.cuda.is_initialized()):
+            engine.setup()  # where that cannot start CUDA, as _eager_setup
+        return dict(engine.aliased_io)
+
+    # ---------------------------------------------------------------------------------- optimization profiles
+    @property
+    def num_optimization_profiles(self) -> int:
+        """How many optimization profiles the engine has (``Input(profiles=[...])``; 1 otherwise)."""
+        engine = self.engine
+        if isinstance(engine, TRTEngine):
+            return engine.num_optimization_profiles
+        return int(engine.num_optimization_profiles()) if engine._has_method("num_optimization_profiles") else 1
+
+    @property
+    def optimization_profile(self) -> Optional[int]:
+        """The pinned optimization profile (None: the first whose ranges contain the input shapes)."""
+        return getattr(self, "_profile", None)
+
+    def set_optimization_profile(self, index: Union[int, str, None]) -> None:
+        """Pin optimization profile ``index`` (``None``/``"auto"``: un-pin); see
+        :func:`torch_tensorrt.runtime.optimization_profile`, the API for whole compiled modules."""
+        engine = self.engine
+        if isinstance(engine, TRTEngine):
+            engine.set_optimization_profile(index)
+            self._profile = engine.optimization_profile
+            return
+        if not engine._has_method("set_optimization_profile"):
+            raise RuntimeError(f"engine {self.name!r}: the loaded C++ runtime cannot select optimization profiles")
+        pinned = None if index is None or index == "auto" else index
+        if pinned is not None and (isinstance(pinned, bool) or not isinstance(pinned, int)):
+            raise TypeError(f"engine {self.name!r}: an optimization profile is an int index or 'auto', got {index!r}")
+        engine.set_optimization_profile(-1 if pinned is None else pinned)
+        self._profile = pinned
 
     def set_runtime(self, runtime: str) -> None:
         """Switch this module to the ``"python"`` or ``"cpp"`` runtime (the engine is set up again)."""

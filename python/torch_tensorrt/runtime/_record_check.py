@@ -37,7 +37,9 @@ MAX_EXPR_DEPTH = 32
 #: The dtype names an engine binding may have (torch names, as ``runtime/_metadata.dtype_name`` writes them).
 DTYPES = ("float32", "float16", "bfloat16", "int8", "uint8", "int32", "int64", "bool", "float8_e4m3fn")
 SPEC_KEYS = ("name", "dtype", "shape", "min", "opt", "max")
-METADATA_KEYS = ("inputs", "outputs", "symbols", "settings", "network", "weight_map", "torch_version")
+METADATA_KEYS = ("inputs", "outputs", "symbols", "settings", "network", "weight_map", "torch_version", "profiles")
+#: Most optimization profiles an engine's metadata may list.
+MAX_PROFILES = 64
 FUNCTIONS = {"max": 0, "Max": 0, "min": 0, "Min": 0, "FloorDiv": 2, "Mod": 2, "CeilDiv": 2}  # 0: one or more
 DIV_FUNCTIONS = ("floor", "ceiling", "ceil")
 KEYWORDS = frozenset(
@@ -501,3 +503,42 @@ def check_metadata(meta: Any) -> None:
         raise CheckError("weight_map must be an object or null")
     if not isinstance(meta.get("torch_version", ""), str):
         raise CheckError("torch_version must be a string")
+    _check_profiles(meta.get("profiles"), meta["inputs"])
+
+
+def _check_profiles(profiles: Any, inputs: Any) -> None:
+    """``profiles``: null, or per optimization profile an object giving every input its min/opt/max."""
+    if profiles is None:
+        return
+    if not isinstance(profiles, (list, tuple)) or not 1 <= len(profiles) <= MAX_PROFILES:
+        raise CheckError(f"profiles must be null or a list of 1 to {MAX_PROFILES} profiles")
+    for p, profile in enumerate(profiles):
+        where = f"profiles[{p}]"
+        if not isinstance(profile, dict):
+            raise CheckError(f"{where} must be an object")
+        for name in profile:
+            if not any(spec["name"] == name for spec in inputs):
+                raise CheckError(f"{where}: {quoted(name)} is not an input")
+        for spec in inputs:
+            shape = spec["shape"]
+            at = f"{where}[{quoted(spec['name'])}]"
+            if spec["name"] not in profile:
+                raise CheckError(f"{at} is missing")
+            entry = profile[spec["name"]]
+            if (
+                not isinstance(entry, dict)
+                or sorted(entry) != ["max", "min", "opt"]
+                or not all(
+                    isinstance(v, (list, tuple)) and len(v) == len(shape) and all(_dim_ok(x) for x in v)
+                    for v in entry.values()
+                )
+            ):
+                raise CheckError(
+                    f"{at} must be {{min, opt, max}}, each a list of {len(shape)} integers in [0, {MAX_DIM}]"
+                )
+            for d, dim in enumerate(shape):
+                for key in ("min", "opt", "max"):
+                    if _is_int(dim) and entry[key][d] != dim:
+                        raise CheckError(f"{at}.{key}[{d}] is {entry[key][d]}, but dimension {d} is static ({dim})")
+                if not entry["min"][d] <= entry["opt"][d] <= entry["max"][d]:
+                    raise CheckError(f"{at}: min <= opt <= max does not hold in dimension {d}")

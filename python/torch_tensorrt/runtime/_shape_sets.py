@@ -41,7 +41,7 @@ raw_stream: Callable[[int], int] = getattr(torch._C, "_cuda_getCurrentRawStream"
 class ShapeSet:
     """What depends only on an input shape set (computed once per set, then reused on every call with it)."""
 
-    __slots__ = ("key", "shapes", "output_shapes", "templates", "has_empty", "next_outputs")
+    __slots__ = ("key", "shapes", "output_shapes", "templates", "has_empty", "next_outputs", "profile")
 
     def __init__(self, key: Any, shapes: tuple[tuple[int, ...], ...]) -> None:
         self.key = key
@@ -55,6 +55,8 @@ class ShapeSet:
         self.has_empty = any(0 in s for s in shapes)
         #: outputs allocated for the next call (``use_pre_allocated_outputs``)
         self.next_outputs: Optional[list[torch.Tensor]] = None
+        #: the optimization profile these shapes run in (engines with several; see TRTEngine's docstring)
+        self.profile = 0
 
 
 #: distinct input shape sets whose derived facts an engine keeps (all are dropped beyond it)

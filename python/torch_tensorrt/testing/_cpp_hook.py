@@ -77,15 +77,21 @@ def _engine(engine_id: int, plan: int, size: int) -> _sim_runtime.Engine:
 
 
 def _context(engine: _sim_runtime.Engine, n: int, names: Any, is_input: Any, nb_dims: Any, dims: Any) -> Any:
-    """A simulated execution context with every input shape set (errors name the engine and the input)."""
+    """A simulated execution context with every input shape set (errors name the engine and the input). The C++
+    runtime already chose the stand-in's profile; results do not depend on it, so the context takes the first
+    profile that accepts the shapes."""
     ctx = engine.create_execution_context()
-    for i in range(n):
-        if is_input[i]:
-            name = names[i].decode()
-            shape = [dims[i * MAX_DIMS + d] for d in range(nb_dims[i])]
-            if not ctx.set_input_shape(name, shape):
-                raise _sim_runtime.SimulationError(f"engine {engine.name!r}: input {name!r} refused shape {shape}")
-    return ctx
+    inputs = [(names[i].decode(), [dims[i * MAX_DIMS + d] for d in range(nb_dims[i])]) for i in range(n) if is_input[i]]
+    refused = ""
+    for profile in range(engine.num_optimization_profiles):
+        ctx.set_optimization_profile_async(profile, 0)
+        refused = next(
+            (f"input {name!r} refused shape {shape}" for name, shape in inputs if not ctx.set_input_shape(name, shape)),
+            "",
+        )
+        if not refused:
+            return ctx
+    raise _sim_runtime.SimulationError(f"engine {engine.name!r}: {refused}")
 
 
 def _simulate(

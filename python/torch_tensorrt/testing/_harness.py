@@ -150,6 +150,7 @@ def assert_converts(
     inputs: Sequence[torch.Tensor],
     *,
     input_ranges: Optional[Sequence[Optional[Range]]] = None,
+    input_profiles: Optional[Sequence[Optional[Sequence[Range]]]] = None,
     precision: Optional[torch.dtype] = None,
     rtol: Optional[float] = None,
     atol: Optional[float] = None,
@@ -162,7 +163,9 @@ def assert_converts(
     """Assert that ``module`` converts whole and its network computes what eager PyTorch computes.
 
     ``inputs``: example tensors (the opt shapes when dynamic). ``input_ranges``: per input ``(min, opt, max)``
-    shapes or None for a static input. ``precision``: float16/bfloat16 runs the network in that precision
+    shapes or None for a static input. ``input_profiles``: per input, several optimization profiles (a list of
+    ``(min, opt, max)``; ``Input(profiles=...)``) or None -- the engine is built with one TensorRT profile each and
+    the network is evaluated at every profile's min, opt and max shapes. ``precision``: float16/bfloat16 runs the network in that precision
     (``enabled_precisions``) and loosens the default tolerance. ``rtol``/``atol``: see the module docstring;
     ``atol_rms`` scales the default ``atol`` (a whole model in reduced precision accumulates rounding noise
     whose largest element is a few times its RMS).
@@ -193,11 +196,16 @@ def assert_converts(
     module = module.eval()
     tol = rtol if rtol is not None else DEFAULT_TOL[precision or torch.float32]
     ranges = list(input_ranges) if input_ranges is not None else [None] * len(inputs)
-    if len(ranges) != len(inputs):
-        raise ValueError(f"input_ranges has {len(ranges)} entries for {len(inputs)} inputs")
+    profiles = list(input_profiles) if input_profiles is not None else [None] * len(inputs)
+    if len(ranges) != len(inputs) or len(profiles) != len(inputs):
+        raise ValueError(f"input_ranges/input_profiles need one entry per input ({len(inputs)})")
     specs = [
-        Input(min_shape=r[0], opt_shape=r[1], max_shape=r[2], dtype=t.dtype, torch_tensor=t) if r is not None else t
-        for t, r in zip(inputs, ranges)
+        Input(profiles=[dict(zip(("min", "opt", "max"), r)) for r in ps], dtype=t.dtype, torch_tensor=t)
+        if ps
+        else Input(min_shape=r[0], opt_shape=r[1], max_shape=r[2], dtype=t.dtype, torch_tensor=t)
+        if r is not None
+        else t
+        for t, r, ps in zip(inputs, ranges, profiles)
     ]
     ep = trace(module, arg_inputs=specs)
     extra: dict[str, Any] = {} if precision is None else {"enabled_precisions": {precision}}
@@ -221,6 +229,10 @@ def assert_converts(
     if any(r is not None for r in ranges):
         for which, idx in (("min", 0), ("max", 2)):
             points.append((which, [t if r is None else _like(t, r[idx], gen) for t, r in zip(inputs, ranges)]))
+    for p in range(max((len(ps) for ps in profiles if ps), default=0)):
+        for which, idx in (("min", 0), ("opt", 1), ("max", 2)):
+            values = [t if not ps else _like(t, ps[p][idx], gen) for t, ps in zip(inputs, profiles)]
+            points.append((f"profile {p} {which}", values))
     worst = 0.0
     with torch.no_grad():
         for label, values in points:
@@ -232,7 +244,7 @@ def assert_converts(
             assert spec_e == spec_a, f"[{label}] output structure {spec_a} != eager {spec_e}"
             for i, (a, e) in enumerate(zip(flat_a, flat_e)):
                 worst = max(worst, _compare(f"[{label} shapes] output {i}", a, e, tol, atol, atol_rms))
-    _log_case(converted, dynamic=any(r is not None for r in ranges), precision=precision)
+    _log_case(converted, dynamic=any(r is not None for r in ranges) or any(profiles), precision=precision)
     return HarnessResult(converted, [p[0] for p in points], worst)
 
 

@@ -3,7 +3,9 @@
 
 A *simulated plan* is UTF-8 JSON ``{"format": PLAN_FORMAT, "metadata": <EngineMetadata JSON>}`` whose
 metadata carries the recorded network (``metadata["network"]``, see :mod:`torch_tensorrt.testing._recording`).
-I/O bindings, dtypes and profile shapes come from the metadata; output shapes are the metadata's shape
+I/O bindings, dtypes and profile shapes come from the metadata (several optimization profiles from its
+``profiles``: a context is in one at a time, ``set_optimization_profile_async`` switches, ``set_input_shape``
+refuses shapes outside the active one, as TensorRT does); output shapes are the metadata's shape
 expressions evaluated with the symbols bound from the input shapes -- an output whose expression names a
 symbol no input defines (a data-dependent size) reports ``-1`` and needs an output allocator, as in TensorRT.
 
@@ -96,7 +98,7 @@ class Runtime:
 
 
 class Engine:
-    """Stands in for ``ICudaEngine`` (I/O queries, one optimization profile, ``create_execution_context``)."""
+    """Stands in for ``ICudaEngine`` (I/O queries, optimization profiles, ``create_execution_context``)."""
 
     def __init__(self, metadata: EngineMetadata, device: torch.device) -> None:
         if metadata.network is None:
@@ -116,7 +118,7 @@ class Engine:
             )
         self._inputs = {s.name for s in metadata.inputs}
         self.device_memory_size_v2 = 0
-        self.num_optimization_profiles = 1
+        self.num_optimization_profiles = metadata.num_profiles
         from torch_tensorrt.testing import _sim_refit
 
         #: built with REFIT (or STRIP_PLAN): a refitter may change its named weights (see ``_sim_refit``)
@@ -159,13 +161,31 @@ class Engine:
     def get_tensor_shape(self, name: str) -> Any:
         return trt.Dims([d if isinstance(d, int) else -1 for d in self._spec(name).shape])
 
+    def get_aliased_input_tensor(self, name: str) -> Optional[str]:
+        """The input an output shares memory with: the cache input of an ``IKVCacheUpdateLayer`` producing it (the
+        one layer TensorRT aliases), when that cache is a network input; None otherwise."""
+        if name in self._inputs or name not in self._specs:
+            return None
+        for layer in self.network:
+            if any(layer.get_output(i).name == name for i in range(layer.num_outputs)):
+                if layer.type == trt.LayerType.KV_CACHE_UPDATE:
+                    cache = layer.get_input(0)
+                    return cache.name if cache is not None and cache.name in self._inputs else None
+                return None
+        return None
+
     def get_tensor_profile_shape(self, name: str, profile_index: int) -> list[Any]:
+        return [trt.Dims(list(s)) for s in self._profile_shape(name, profile_index)]
+
+    def _profile_shape(self, name: str, profile_index: int) -> tuple[list[int], list[int], list[int]]:
         spec = self._spec(name)
-        if name not in self._inputs or profile_index != 0:
+        if name not in self._inputs or not 0 <= profile_index < self.num_optimization_profiles:
             raise SimulationError(f"no profile shape for {name!r} in profile {profile_index}")
+        if self.metadata.profiles:
+            return self.metadata.profile_shapes(profile_index)[name]
         # Without recorded profile shapes, dynamic dimensions range over every size (what set_input_shape accepts).
         fill = lambda s, v: list(s) if s is not None else [d if isinstance(d, int) else v for d in spec.shape]  # noqa: E731
-        return [trt.Dims(fill(spec.min, 0)), trt.Dims(fill(spec.opt, 1)), trt.Dims(fill(spec.max, 2**31 - 1))]
+        return fill(spec.min, 0), fill(spec.opt, 1), fill(spec.max, 2**31 - 1)
 
     def create_execution_context(self, *args: Any) -> "ExecutionContext":
         return ExecutionContext(self)
@@ -181,20 +201,29 @@ class ExecutionContext:
         self._addresses: dict[str, int] = {}
         self._allocators: dict[str, Any] = {}
         self.executions = 0
+        #: the optimization profile input shapes are checked against (0 for a new context, as in TensorRT)
+        self.active_optimization_profile = 0
+
+    def set_optimization_profile_async(self, profile_index: int, stream_handle: int) -> bool:
+        """Switch profiles; the input shapes must be set again afterwards (TensorRT's rule)."""
+        if not 0 <= int(profile_index) < self.engine.num_optimization_profiles:
+            return False
+        self.active_optimization_profile = int(profile_index)
+        self._shapes.clear()
+        return True
 
     def set_input_shape(self, name: str, shape: Sequence[int]) -> bool:
         spec = self.engine._spec(name)
         shape = tuple(int(d) for d in shape)
         if name not in self.engine._inputs or len(shape) != len(spec.shape):
             return False
+        lo, _, hi = self.engine._profile_shape(name, self.active_optimization_profile)
         for i, d in enumerate(spec.shape):
             if isinstance(d, int):
                 if shape[i] != d:
                     return False
                 continue
-            lo = int(spec.min[i]) if spec.min else 0
-            hi = int(spec.max[i]) if spec.max else shape[i]
-            if not lo <= shape[i] <= hi:
+            if not int(lo[i]) <= shape[i] <= int(hi[i]):
                 return False
         self._shapes[name] = shape
         return True

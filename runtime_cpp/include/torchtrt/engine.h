@@ -79,17 +79,39 @@ class TRTEngine : public torch::CustomClassHolder {
   //! The engine's per-shape-set CUDA graphs (cudagraphs.h).
   GraphCache& graphs() { return graphs_; }
 
+  // Optimization profiles (the rule of python/torch_tensorrt/runtime/_profiles.py, with the same messages).
+  //! Profiles of the engine (getNbOptimizationProfiles).
+  int64_t num_optimization_profiles() const { return static_cast<int64_t>(profile_bounds_.size()) + (profile_bounds_.empty() ? 1 : 0); }
+  //! The pinned profile, -1 for "auto" (the first profile whose [min, max] contains the input shapes).
+  int64_t optimization_profile() const { return profile_request_; }
+  //! Pin profile ``index`` (-1: auto); IndexError when the engine has several profiles and not that one. An
+  //! engine with one profile ignores the pin. Takes the mutex.
+  void set_optimization_profile(int64_t index);
+  //! The profile these inputs run in (errors name the profile, the binding, the dimension and the range).
+  int32_t select_profile(const std::vector<at::Tensor>& inputs) const;
+  //! Switch the context to ``profile`` (before the input shapes are set). Call with mutex() held.
+  void use_profile(int32_t profile, cudaStream_t stream);
+  //! Input ``i``'s shape range over all profiles (the range check of check_inputs).
+  const nvinfer1::Dims& input_min(std::size_t i) const { return input_min_[i]; }
+  const nvinfer1::Dims& input_max(std::size_t i) const { return input_max_[i]; }
+
   //! "engine 'name'" for error messages.
   std::string label() const { return "engine " + quoted(record_.name); }
 
  private:
   void check_bindings();
+  void read_profiles();
 
   EngineRecord record_;
   c10::Device device_;
   bool uses_output_allocator_ = false;
   std::vector<char> shape_inputs_;
   bool has_shape_inputs_ = false;
+  // per profile (engines with several), each input's (min, max); the union over profiles per input
+  std::vector<std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>> profile_bounds_;
+  std::vector<nvinfer1::Dims> input_min_, input_max_;
+  int64_t profile_request_ = -1;
+  int32_t context_profile_ = 0;
   std::unique_ptr<StreamOrder> stream_order_;
   // Members are destroyed in reverse order: the context (which points at the allocators and the runtime
   // configuration) first, then the allocators, the configuration, the runtime cache, the engine, and last the

@@ -35,7 +35,7 @@ from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._interpreter import NetworkResult, convert_graph
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS, ConverterRegistry, Priority, converter
 from torch_tensorrt.dynamo.conversion._shapes import SymbolRanges
-from torch_tensorrt.runtime._metadata import EngineMetadata
+from torch_tensorrt.runtime._metadata import EngineMetadata, profiles_json
 
 __all__ = [
     "CONVERTERS",
@@ -166,13 +166,16 @@ def convert_module(
         result = convert_graph(gm, settings, ranges, name)
         if binding_names is not None:
             _rename_bindings(result, *binding_names, engine=name)
-        build = build_serialized(result.builder, result.network, settings, result.inputs, name, progress)
+        # several optimization profiles only where some input is dynamic (a static engine has TensorRT's one)
+        profiles = result.profiles if any(spec.is_dynamic for spec in result.inputs) else []
+        build = build_serialized(result.builder, result.network, settings, result.inputs, name, progress, profiles)
         metadata = EngineMetadata(
             inputs=result.inputs,
             outputs=result.outputs,
             symbols=result.symbols,
             settings=settings.to_json(),
             requires_output_allocator=result.requires_output_allocator,
+            profiles=profiles_json(result.inputs, profiles),
         )
         tracker = _provenance.current()
         if tracker is not None:

@@ -120,14 +120,22 @@ def configure(builder: Any, settings: CompilationSettings) -> Any:
     return config
 
 
-def add_profile(builder: Any, config: Any, inputs: list[TensorSpec]) -> None:
-    """One optimization profile from the inputs' min/opt/max shapes (only when some input is dynamic)."""
+def add_profile(
+    builder: Any, config: Any, inputs: list[TensorSpec], profiles: Optional[list[list[Any]]] = None
+) -> None:
+    """The optimization profiles (only when some input is dynamic): one from the inputs' min/opt/max shapes, or,
+    with ``profiles`` (per profile, each input's (min, opt, max) in input order), one per entry, in order -- the
+    list index is the TensorRT profile index."""
     if not any(spec.is_dynamic for spec in inputs):
         return
-    profile = builder.create_optimization_profile()
-    for spec in inputs:
-        profile.set_shape(spec.name, tuple(spec.min), tuple(spec.opt), tuple(spec.max))  # type: ignore[arg-type]
-    config.add_optimization_profile(profile)
+    for shapes in profiles or [[(spec.min, spec.opt, spec.max) for spec in inputs]]:
+        profile = builder.create_optimization_profile()
+        for spec, (mn, opt, mx) in zip(inputs, shapes):
+            profile.set_shape(spec.name, tuple(mn), tuple(opt), tuple(mx))
+        if config.add_optimization_profile(profile) < 0:
+            raise EngineBuildError(
+                f"TensorRT refused optimization profile {shapes} for inputs {[s.name for s in inputs]}"
+            )
 
 
 @dataclass
@@ -143,11 +151,13 @@ def build_serialized(
     inputs: list[TensorSpec],
     name: str,
     progress: Optional[Callable[[str], None]] = None,
+    profiles: Optional[list[list[Any]]] = None,
 ) -> BuildResult:
-    """Build the network into serialized engine bytes; an :class:`EngineBuildError` when the builder fails."""
+    """Build the network into serialized engine bytes; an :class:`EngineBuildError` when the builder fails.
+    ``profiles``: several optimization profiles (see :func:`add_profile`)."""
     global _builds
     config = configure(builder, settings)
-    add_profile(builder, config, inputs)
+    add_profile(builder, config, inputs, profiles)
     for observer in config_observers():
         observer(config, settings)
     if progress:

@@ -52,6 +52,9 @@ class NetworkResult:
     weights: dict[str, _provenance.NetworkWeight] = field(default_factory=dict)
     #: a converter used makes data-dependent shapes (see ``ConverterSpec.output_allocator``)
     requires_output_allocator: bool = False
+    #: several optimization profiles: per profile, each input's (min, opt, max) shapes in input order (the
+    #: ``inputs`` specs hold the envelope); empty for one profile
+    profiles: list[list[tuple[list[int], list[int], list[int]]]] = field(default_factory=list)
 
 
 def create_network() -> tuple[Any, Any]:
@@ -82,6 +85,7 @@ class TRTInterpreter:
         self.symbols: dict[str, list[Any]] = {}
         self.node_tensors: dict[str, list[str]] = {}
         self.requires_output_allocator = False
+        self.profiles: list[list[tuple[list[int], list[int], list[int]]]] = [[] for _ in ranges.profile_ranges]
 
     # -- driver ----------------------------------------------------------------------------------------------
     def run(self) -> NetworkResult:
@@ -118,6 +122,7 @@ class TRTInterpreter:
             self.ctx._keep_alive,
             weights,
             self.requires_output_allocator,
+            self.profiles,
         )
 
     def _check_supported(self) -> None:
@@ -141,6 +146,8 @@ class TRTInterpreter:
             dtype = torch.float32
         try:
             mn, opt, mx = self.ranges.profile(exprs)
+            for profile, shapes in zip(self.profiles, self.ranges.profiles(exprs)):
+                profile.append(shapes)
         except KeyError as exc:
             raise ConversionError(node, f"no range known for shape symbol {exc.args[0]}") from exc
         trt_shape = tuple(d if isinstance(d, int) else -1 for d in exprs)

@@ -5,6 +5,11 @@ Every dynamic dimension of a tensor in an exported graph is a sympy expression o
 expression at the min, opt and max points gives a tensor's profile shapes (sizes are monotone in the symbols
 for the expressions export produces: sums, products, floor divisions of non-negative terms).
 
+Several optimization profiles (``Input(profiles=[...])``): :attr:`SymbolRanges.ranges` is the envelope the
+program is traced over, and :attr:`SymbolRanges.profile_ranges` holds each profile's (min, opt, max) per symbol, so
+every engine input -- also one behind a graph break, whose shape is an expression such as ``16*s0`` -- gets its
+per-profile shapes by evaluating its expression in each profile (:meth:`SymbolRanges.profiles`).
+
 How an expression is stored in engine metadata (and read back by the runtime) is one format, owned by
 :mod:`torch_tensorrt.runtime._shape_expr`; :func:`shape_dims` is its writer.
 """
@@ -34,6 +39,8 @@ class SymbolRanges:
     """(min, opt, max) for each shape symbol, by symbol name."""
 
     ranges: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    #: one entry per optimization profile (each symbol's (min, opt, max) in it); empty: a single profile, ``ranges``
+    profile_ranges: list[dict[str, tuple[int, int, int]]] = field(default_factory=list)
 
     def add(self, symbol: str, lo: int, opt: int, hi: int, source: str) -> None:
         known = self.ranges.get(symbol)
@@ -45,19 +52,30 @@ class SymbolRanges:
                 raise ValueError(f"{source}: the ranges given for shape symbol {symbol} do not overlap")
         self.ranges[symbol] = (lo, opt, hi)
 
-    def evaluate(self, expr: Union[int, sympy.Expr], which: int) -> int:
-        """Value of ``expr`` at the min (0), opt (1) or max (2) point."""
+    def evaluate(
+        self, expr: Union[int, sympy.Expr], which: int, ranges: Optional[dict[str, tuple[int, int, int]]] = None
+    ) -> int:
+        """Value of ``expr`` at the min (0), opt (1) or max (2) point (of ``ranges``, default the envelope)."""
         if isinstance(expr, int):
             return expr
+        ranges = self.ranges if ranges is None else ranges
         subs = {}
         for s in expr.free_symbols:
-            if s.name not in self.ranges:
+            if s.name not in ranges:
                 raise KeyError(s.name)
-            subs[s] = self.ranges[s.name][which]
+            subs[s] = ranges[s.name][which]
         return int(expr.xreplace(subs))
 
     def profile(self, shape: Sequence[Union[int, sympy.Expr]]) -> tuple[list[int], list[int], list[int]]:
+        """The envelope's (min, opt, max) shapes of a tensor of symbolic ``shape``."""
         return tuple([self.evaluate(d, w) for d in shape] for w in range(3))  # type: ignore[return-value]
+
+    def profiles(self, shape: Sequence[Union[int, sympy.Expr]]) -> list[tuple[list[int], list[int], list[int]]]:
+        """(min, opt, max) shapes of ``shape`` in each optimization profile; empty with a single profile."""
+        return [
+            tuple([self.evaluate(d, w, r) for d in shape] for w in range(3))  # type: ignore[misc]
+            for r in self.profile_ranges
+        ]
 
     @classmethod
     def from_graph_inputs(
@@ -98,7 +116,37 @@ class SymbolRanges:
                     "min_shape=..., opt_shape=..., max_shape=...) for it, or export with a bounded torch.export.Dim"
                 )
             out.add(name, lo, min(max(int(example), lo), hi), hi, where)
+        out.profile_ranges = _profile_ranges(placeholders, inputs, out.ranges)
         return out
+
+
+def _profile_ranges(
+    placeholders: Sequence[Any], inputs: Sequence[Optional[Input]], envelope: dict[str, tuple[int, int, int]]
+) -> list[dict[str, tuple[int, int, int]]]:
+    """Each profile's symbol ranges: symbols of inputs with ``profiles`` take that profile's range, those of other
+    dynamic Inputs their one range, and symbols no Input binds the envelope's."""
+    counts = {idx: spec.num_profiles for idx, spec in enumerate(inputs) if spec is not None and spec.profiles}
+    if not counts:
+        return []
+    if len(set(counts.values())) != 1:
+        listed = ", ".join(f"input {i}: {n}" for i, n in counts.items())
+        raise ValueError(f"every Input with `profiles` must declare the same number of profiles ({listed})")
+    out: list[dict[str, tuple[int, int, int]]] = []
+    for p in range(next(iter(counts.values()))):
+        one = SymbolRanges()
+        for idx, (val, spec) in enumerate(zip(placeholders, inputs)):
+            if not isinstance(val, torch.Tensor) or spec is None or not spec.is_dynamic:
+                continue
+            mn, op, mx = spec.profile(p)
+            for d, size in enumerate(val.shape):
+                expr = dim_expr(size)
+                if isinstance(expr, sympy.Symbol):
+                    try:
+                        one.add(expr.name, mn[d], op[d], mx[d], f"input {idx}")
+                    except ValueError as exc:
+                        raise ValueError(f"optimization profile {p}: {exc}") from None
+        out.append({**envelope, **one.ranges})
+    return out
 
 
 def _constraint_range(range_constraints: Optional[dict[Any, Any]], name: str) -> tuple[int, Optional[int]]:

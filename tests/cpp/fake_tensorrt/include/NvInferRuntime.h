@@ -85,6 +85,10 @@ class IExecutionContext {
   //! Writes up to nbMaxNames names of tensors whose shape or (shape tensors) value is missing; returns how
   //! many there are (0: every output shape is known), or a negative number on error.
   virtual int32_t inferShapes(int32_t nbMaxNames, char const** tensorNames) noexcept = 0;
+  //! The optimization profile input shapes are checked against (0 for a new context).
+  virtual int32_t getOptimizationProfile() const noexcept = 0;
+  //! Select profile ``profileIndex``; the input shapes must be set again afterwards. False when out of range.
+  virtual bool setOptimizationProfileAsync(int32_t profileIndex, cudaStream_t stream) noexcept = 0;
   virtual bool enqueueV3(cudaStream_t stream) noexcept = 0;
 };
 

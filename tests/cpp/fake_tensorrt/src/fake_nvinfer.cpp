@@ -110,6 +110,8 @@ class Context final : public nvinfer1::IExecutionContext, Live {
   bool setOutputAllocator(char const* name, nvinfer1::IOutputAllocator* a) noexcept override;
   bool allInputDimensionsSpecified() const noexcept override;
   int32_t inferShapes(int32_t nbMaxNames, char const** tensorNames) noexcept override;
+  int32_t getOptimizationProfile() const noexcept override { return profile_; }
+  bool setOptimizationProfileAsync(int32_t profileIndex, cudaStream_t stream) noexcept override;
   bool enqueueV3(cudaStream_t stream) noexcept override;
 
  private:
@@ -139,6 +141,7 @@ class Context final : public nvinfer1::IExecutionContext, Live {
   mutable bool inferred_valid_ = false;
   mutable std::string infer_error_;
   std::map<std::string, std::vector<int64_t>> shapes_;
+  int32_t profile_ = 0;  // the optimization profile shapes are checked against
   std::map<std::string, void*> addresses_;
   std::map<std::string, nvinfer1::IOutputAllocator*> allocators_;
   std::map<std::string, const void*> checked_;  // addresses check_addresses() accepted
@@ -176,14 +179,14 @@ class Engine final : public nvinfer1::ICudaEngine, Live {
   }
   Dims getProfileShape(char const* name, int32_t profile, nvinfer1::OptProfileSelector sel) const noexcept override {
     const PlanTensor* t = plan_.find(name);
-    if (!t || !t->is_input || profile != 0) return Dims{-1, {}};
+    if (!t || !t->is_input || profile < 0 || profile >= plan_.nb_profiles) return Dims{-1, {}};
     switch (sel) {
-      case nvinfer1::OptProfileSelector::kMIN: return to_dims(t->min);
-      case nvinfer1::OptProfileSelector::kOPT: return to_dims(t->opt);
-      default: return to_dims(t->max);
+      case nvinfer1::OptProfileSelector::kMIN: return to_dims(t->range(profile, 0));
+      case nvinfer1::OptProfileSelector::kOPT: return to_dims(t->range(profile, 1));
+      default: return to_dims(t->range(profile, 2));
     }
   }
-  int32_t getNbOptimizationProfiles() const noexcept override { return 1; }
+  int32_t getNbOptimizationProfiles() const noexcept override { return plan_.nb_profiles; }
   bool isShapeInferenceIO(char const* name) const noexcept override {
     const PlanTensor* t = plan_.find(name);
     return t && t->shape_tensor;
@@ -221,9 +224,21 @@ bool Context::setInputShape(char const* name, Dims const& dims) noexcept {
   const PlanTensor* t = plan().find(name);
   if (!t || !t->is_input || dims.nbDims != static_cast<int32_t>(t->min.size())) return false;
   std::vector<int64_t> s(dims.d, dims.d + dims.nbDims);
+  const std::vector<int64_t>& lo = t->range(profile_, 0);
+  const std::vector<int64_t>& hi = t->range(profile_, 2);
   for (std::size_t i = 0; i < s.size(); ++i)
-    if (s[i] < t->min[i] || s[i] > t->max[i]) return false;
+    if (s[i] < lo[i] || s[i] > hi[i]) return false;
   shapes_[name] = s;
+  inferred_valid_ = false;
+  return true;
+}
+
+bool Context::setOptimizationProfileAsync(int32_t profileIndex, cudaStream_t /*stream*/) noexcept {
+  if (profileIndex < 0 || profileIndex >= plan().nb_profiles)
+    return error("profile index " + std::to_string(profileIndex) + " is out of range",
+                 "IExecutionContext::setOptimizationProfileAsync");
+  profile_ = profileIndex;
+  shapes_.clear();  // TensorRT: the input shapes must be set again after a switch
   inferred_valid_ = false;
   return true;
 }

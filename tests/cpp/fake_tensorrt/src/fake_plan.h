@@ -4,6 +4,7 @@
 
 #include <NvInferRuntime.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,15 @@ struct PlanTensor {
   // Inputs: a shape tensor (TensorRT's isShapeInferenceIO), whose values the runtime passes in host memory.
   bool shape_tensor = false;
   nvinfer1::DataType dtype = nvinfer1::DataType::kFLOAT;
-  // Inputs: the profile shapes.
+  // Inputs: the profile shapes (profile 0).
   std::vector<int64_t> min, opt, max;
+  // Inputs of plans with several optimization profiles: profiles[p] = {min, opt, max} (profiles[0] is min/opt/max).
+  std::vector<std::array<std::vector<int64_t>, 3>> profiles;
+  //! min (0), opt (1) or max (2) of profile ``p``.
+  const std::vector<int64_t>& range(int32_t p, int which) const {
+    if (p > 0 && p < static_cast<int32_t>(profiles.size())) return profiles[p][which];
+    return which == 0 ? min : which == 1 ? opt : max;
+  }
   // Outputs: op and arguments (input names, then an optional numeric constant).
   std::string op;
   std::vector<std::string> args;
@@ -32,6 +40,7 @@ struct PlanTensor {
 struct Plan {
   std::string name = "fake";
   std::vector<PlanTensor> tensors;  // engine I/O order, as listed in the plan
+  int32_t nb_profiles = 1;          // simulated plans whose metadata lists "profiles": one per entry
   // Simulated plans (fake_simulated.cpp): the plan bytes, handed to the simulator, and a process-unique id.
   bool simulated = false;
   std::string source;

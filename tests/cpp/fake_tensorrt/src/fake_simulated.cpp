@@ -240,6 +240,26 @@ bool parse_simulated_plan(const std::string& text, Plan* plan, std::string* why)
       plan->tensors.push_back(std::move(t));
     }
   }
+  // Several optimization profiles: metadata["profiles"][p][input name] = {"min", "opt", "max"}.
+  const Json* profiles = meta->get("profiles");
+  if (profiles && profiles->kind == Json::kArray && !profiles->items.empty()) {
+    plan->nb_profiles = static_cast<int32_t>(profiles->items.size());
+    for (auto& t : plan->tensors) {
+      if (!t.is_input) continue;
+      for (const auto& profile : profiles->items) {
+        const Json* entry = profile.kind == Json::kObject ? profile.get(t.name) : nullptr;
+        std::array<std::vector<int64_t>, 3> r;
+        const char* keys[3] = {"min", "opt", "max"};
+        for (int k = 0; k < 3; ++k)
+          if (!entry || !int_list(entry->get(keys[k]), &r[k], false) || r[k].size() != t.min.size())
+            return *why = "simulated plan: bad profiles entry for input '" + t.name + "'", false;
+        t.profiles.push_back(std::move(r));
+      }
+      t.min = t.profiles[0][0];
+      t.opt = t.profiles[0][1];
+      t.max = t.profiles[0][2];
+    }
+  }
   plan->simulated = true;
   plan->source = text;
   plan->id = g_next_id++;
