@@ -109,7 +109,7 @@ def test_whole_graph_lends_free_outputs_and_never_overwrites_kept_ones(models):
         ptrs = {m(x * i).data_ptr() for i in range(3)}  # dropped results: the same buffers lent again
         assert len(ptrs) == 1
         prev, prev_x = m(x), x.clone()
-        for i in range(1, 5):  # a loop holding the previous result: two graphs alternate
+        for _ in range(4):  # a loop holding the previous result: two graphs alternate
             xi = torch.randn(4, 8, device="cuda")
             y = m(xi)
             torch.testing.assert_close(prev, model(prev_x), **TOL)

@@ -47,21 +47,17 @@ from torch_tensorrt._dtypes import torch_dtype_of
 from torch_tensorrt._trt import trt
 from torch_tensorrt.runtime import _graph_capture
 from torch_tensorrt.runtime._aliasing import AliasedOutputs
-from torch_tensorrt.runtime._compat import sm_compatible
 from torch_tensorrt.runtime._graph_capture import DEFAULT_MAX_CUDA_GRAPHS, CudaGraphsMode, GraphCache, StaticGraph
-from torch_tensorrt.runtime._kinds import KIND_TENSORRT, EngineKind, engine_kind, refusal
+from torch_tensorrt.runtime._kinds import KIND_TENSORRT, refusal
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
 from torch_tensorrt.runtime._output_allocator import output_allocator_class
+from torch_tensorrt.runtime._placement import EngineExecutionError, engine_kind_of, select_device
 from torch_tensorrt.runtime._profiles import ProfileSelector
 from torch_tensorrt.runtime._record import EngineRecord
 from torch_tensorrt.runtime._runtime_config import runtime_config_for
 from torch_tensorrt.runtime._shape_sets import MAX_SHAPE_SETS, ShapeSet, data_ptr, empty_like, raw_stream, template
 
 logger = logging.getLogger(__name__)
-
-
-class EngineExecutionError(RuntimeError):
-    """Bad inputs for an engine, or a failed setup/execution. The message names the engine (and binding)."""
 
 
 @dataclass
@@ -84,55 +80,6 @@ PreCallback = Callable[[str, Sequence[torch.Tensor]], None]
 PostCallback = Callable[[str, Sequence[torch.Tensor], ExecutionInfo], None]
 
 
-def _kind(record: EngineRecord) -> EngineKind:
-    try:
-        return engine_kind(record.engine_kind, record.name)
-    except LookupError as exc:
-        raise EngineExecutionError(str(exc)) from None
-
-
-def select_device(record: EngineRecord) -> torch.device:
-    """The most compatible device for ``record``: the current CUDA device if compatible, else the recorded id,
-    else the first compatible GPU. Engines whose kind does not need a GPU run on the CPU where there is none."""
-    kind = _kind(record)
-    if not torch.cuda.is_available():
-        if not kind.needs_gpu:
-            return torch.device("cpu")
-        raise EngineExecutionError(
-            f"engine {record.name!r}: TensorRT engines need a CUDA GPU and torch.cuda.is_available() is False"
-        )
-    count = torch.cuda.device_count()
-    wanted = record.device_capability
-
-    def compatible(i: int) -> bool:
-        if not kind.device_specific or not wanted:
-            return True
-        return sm_compatible(wanted, record.hardware_compatible, *torch.cuda.get_device_capability(i))
-
-    order = [torch.cuda.current_device()]
-    if 0 <= record.device_id < count:
-        order.append(record.device_id)
-    order += list(range(count))
-    for i in order:
-        if compatible(i):
-            if i != record.device_id and kind.device_specific and wanted:
-                logger.warning(
-                    "engine %s was built for device %d; running it on compatible device %d",
-                    record.name,
-                    record.device_id,
-                    i,
-                )
-            return torch.device("cuda", i)
-    found = ", ".join(
-        f"{i}: {torch.cuda.get_device_name(i)} (SM {'.'.join(map(str, torch.cuda.get_device_capability(i)))})"
-        for i in range(count)
-    )
-    raise EngineExecutionError(
-        f"engine {record.name!r} was built for SM {wanted} ({record.device_name or 'unknown GPU'}"
-        f"{', hardware-compatible' if record.hardware_compatible else ''}); no compatible GPU among: {found}"
-    )
-
-
 _PER_ENGINE = CudaGraphsMode.PER_ENGINE.value
 
 
@@ -145,7 +92,7 @@ class TRTEngine(AliasedOutputs):
         self.record = record
         self.name = record.name
         #: how this engine's plan is deserialized (see :mod:`torch_tensorrt.runtime._kinds`)
-        self.kind = _kind(record)
+        self.kind = engine_kind_of(record)
         self.input_names = list(record.input_binding_names)
         self.output_names = list(record.output_binding_names)
         self.metadata: Optional[EngineMetadata] = EngineMetadata.from_json(record.metadata) if record.metadata else None

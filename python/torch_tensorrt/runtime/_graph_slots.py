@@ -42,7 +42,8 @@ def _holders(t: torch.Tensor) -> tuple[int, int, int, int]:
     object (a caller may hold ``untyped_storage()``, which is one cached object). Compared, never interpreted:
     every call site reads them the same way."""
     storage = t.untyped_storage()
-    return sys.getrefcount(t), t._use_count(), torch._C._storage_Use_Count(storage._cdata), sys.getrefcount(storage)
+    uses = t._use_count()  # type: ignore[attr-defined]  # private, checked by _CAN_LEND
+    return sys.getrefcount(t), uses, torch._C._storage_Use_Count(storage._cdata), sys.getrefcount(storage)
 
 
 class Captured:
