@@ -5,12 +5,14 @@
 #    mode there, plus examples/cpp against the installed package (tests/runtime/cpp_build.py --example);
 # 2. runs the C++ tests (ctest: record, compat, runtime with CUDA tensors, the TensorRT-RTX flavour) and the
 #    Python-side C++ runtime tests: CUDA tensors, the caller's stream (default and not), CUDA graph capture of a
-#    module on the C++ runtime, device selection, a misaligned input, shape tensors, and the example program on
-#    a TorchScript file and an AOTInductor package saved there;
+#    module on the C++ runtime, the C++ runtime's own per-engine CUDA graphs (captured for real: the build there
+#    has the CUDA headers), optimization profiles, device selection, a misaligned input, shape tensors, and the
+#    example program on a TorchScript file and an AOTInductor package saved there;
 # 3. the runtime overhead benchmark (build/gpu/noop_modules.pt, made by
 #    `python benchmarks/runtime_overhead.py --save-modules build/gpu/noop_modules.pt`), C++ rows on CUDA;
-# 4. runs the Python runtime's CUDA-path tests with simulated engines compiled elsewhere
-#    (build/gpu/sim_models.pt, made by `python tests/runtime/_sim_artifacts.py build/gpu/sim_models.pt`).
+# 4. runs the Python runtime's CUDA-path and CUDA-graph tests with simulated engines compiled elsewhere
+#    (build/gpu/sim_models.pt, made by `python tests/runtime/_sim_artifacts.py build/gpu/sim_models.pt`, and
+#    build/gpu/cudagraph_models.pt, made by `python tests/runtime/_cudagraph_models.py build/gpu/cudagraph_models.pt`).
 # Carry build/gpu to the machine (the `run` tool's carry).
 # Each step has a time limit so that the whole run ends inside one 10-minute call; outputs go to OUTDIR.
 set -uo pipefail
@@ -38,7 +40,8 @@ grep -E "\[ OK \]|\[FAIL\]|cases passed|stand-in mode|tests passed" "$out/cpp.tx
 step "pytest: C++ runtime on CUDA (runtime, cuda paths, example program)" | tee "$out/pytest_cpp.txt"
 # xdist: a test that crashes its worker is reported and the others still run.
 timeout 220 python3 -m pytest -q -p no:cacheprovider -o addopts="" -rA -n 4 tests/runtime/test_cpp_runtime.py \
-  tests/runtime/test_cpp_cuda.py tests/runtime/test_cpp_example.py tests/runtime/test_cpp_sdk.py >>"$out/pytest_cpp.txt" 2>&1
+  tests/runtime/test_cpp_cuda.py tests/runtime/test_cpp_example.py tests/runtime/test_cpp_sdk.py \
+  tests/runtime/test_cpp_profiles.py >>"$out/pytest_cpp.txt" 2>&1
 echo "pytest rc=$?" | tee -a "$out/pytest_cpp.txt"
 grep -E "^(PASSED|FAILED|ERROR|SKIPPED)|passed|failed|crashed" "$out/pytest_cpp.txt" | tail -80
 crashed=$(grep -oE "crashed while running '[^']+'" "$out/pytest_cpp.txt" | head -1 | cut -d"'" -f2)
@@ -57,8 +60,9 @@ done | tee -a "$out/example.txt"
 step "runtime overhead"
 TORCHTRT_RUNTIME_LIBRARY=$PWD/build/cpp-tests/libtorchtrt_runtime.so timeout 90 \
   python3 benchmarks/runtime_overhead.py --names-only --modules build/gpu/noop_modules.pt --device cuda --calls 5000 2>&1 | tee "$out/overhead.txt"
-step "CUDA paths of the Python runtime (simulated engines, names-only TensorRT)"
-TORCHTRT_SIM_ARTIFACTS=build/gpu/sim_models.pt timeout 60 \
-  python3 -m pytest -q -p no:cacheprovider -o addopts="" -rA tests/runtime/test_cuda_paths.py 2>&1 | tee "$out/cuda_paths.txt" | tail -12
+step "CUDA paths and CUDA graphs of the Python runtime (simulated engines, names-only TensorRT)"
+TORCHTRT_SIM_ARTIFACTS=build/gpu/sim_models.pt TORCHTRT_CUDAGRAPH_MODELS=build/gpu/cudagraph_models.pt timeout 120 \
+  python3 -m pytest -q -p no:cacheprovider -o addopts="" -rA tests/runtime/test_cuda_paths.py \
+  tests/runtime/test_cudagraphs.py 2>&1 | tee "$out/cuda_paths.txt" | grep -E "^(PASSED|FAILED|ERROR)|passed|failed"
 
 step "done"
