@@ -6,7 +6,7 @@
 # 2. runs the C++ tests (ctest: record, compat, runtime with CUDA tensors, the TensorRT-RTX flavour) and the
 #    Python-side C++ runtime tests: CUDA tensors, the caller's stream (default and not), CUDA graph capture of a
 #    module on the C++ runtime, the C++ runtime's own per-engine CUDA graphs (captured for real: the build there
-#    has the CUDA headers), optimization profiles, device selection, a misaligned input, shape tensors, and the
+#    has the CUDA headers), device selection, a misaligned input, shape tensors, and the
 #    example program on a TorchScript file and an AOTInductor package saved there;
 # 3. the runtime overhead benchmark (build/gpu/noop_modules.pt, made by
 #    `python benchmarks/runtime_overhead.py --save-modules build/gpu/noop_modules.pt`), C++ rows on CUDA;
@@ -40,8 +40,7 @@ grep -E "\[ OK \]|\[FAIL\]|cases passed|stand-in mode|tests passed" "$out/cpp.tx
 step "pytest: C++ runtime on CUDA (runtime, cuda paths, example program)" | tee "$out/pytest_cpp.txt"
 # xdist: a test that crashes its worker is reported and the others still run.
 timeout 220 python3 -m pytest -q -p no:cacheprovider -o addopts="" -rA -n 4 tests/runtime/test_cpp_runtime.py \
-  tests/runtime/test_cpp_cuda.py tests/runtime/test_cpp_example.py tests/runtime/test_cpp_sdk.py \
-  tests/runtime/test_cpp_profiles.py >>"$out/pytest_cpp.txt" 2>&1
+  tests/runtime/test_cpp_cuda.py tests/runtime/test_cpp_example.py tests/runtime/test_cpp_sdk.py >>"$out/pytest_cpp.txt" 2>&1
 echo "pytest rc=$?" | tee -a "$out/pytest_cpp.txt"
 grep -E "^(PASSED|FAILED|ERROR|SKIPPED)|passed|failed|crashed" "$out/pytest_cpp.txt" | tail -80
 crashed=$(grep -oE "crashed while running '[^']+'" "$out/pytest_cpp.txt" | head -1 | cut -d"'" -f2)
