@@ -4,7 +4,8 @@
 A *simulated plan* is UTF-8 JSON ``{"format": PLAN_FORMAT, "metadata": <EngineMetadata JSON>}`` whose
 metadata carries the recorded network (``metadata["network"]``, see :mod:`torch_tensorrt.testing._recording`).
 I/O bindings, dtypes and profile shapes come from the metadata; output shapes are the metadata's shape
-expressions evaluated with the symbols bound from the input shapes -- an output whose expression names a
+expressions evaluated with the symbols bound from the input shapes (solved from derived sizes such as ``2*s0``
+where no input has the plain symbol: :func:`~torch_tensorrt.runtime._shape_expr.bind_symbols`) -- an output whose expression names a
 symbol no input defines (a data-dependent size) reports ``-1`` and needs an output allocator, as in TensorRT.
 
 Execution reads each input from the address given to ``set_tensor_address`` and writes each output to its
@@ -210,7 +211,12 @@ class ExecutionContext:
         meta = self.engine.metadata
         names = [s.name for s in meta.inputs]
         shapes = [self._shapes.get(n, tuple(-1 for _ in self.engine._spec(n).shape)) for n in names]
-        return {k: int(v) for k, v in _shape_expr.bind_symbols(meta.symbols, names, shapes).items()}
+        exprs = [s.shape for s in meta.inputs]
+        try:
+            values = _shape_expr.bind_symbols(meta.symbols, names, shapes, exprs)
+        except _shape_expr.ShapeExprError as exc:  # e.g. an input size its shape expression cannot have
+            raise SimulationError(f"simulated engine {self.name!r}: {exc}") from None
+        return {k: int(v) for k, v in values.items()}
 
     def get_tensor_shape(self, name: str) -> Any:
         spec = self.engine._spec(name)
