@@ -99,3 +99,26 @@ def test_save_and_load_exported_program_round_trip(tmp_path):
         for n in SIZES:
             x = torch.randn(1, n, 8)
             torch.testing.assert_close(module(x), model(x), **TOL)
+
+
+class SizeAfterBreak(torch.nn.Module):
+    """``x.shape[1]`` (the plain symbol) used by the second engine, whose only tensor input has size ``2*s0``: the
+    engine gets the size as a SymInt placeholder, rebuilt in the network by solving ``2*s0`` for ``s0``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[1]
+        y = torch.sin(torch.cat([x, x], dim=1)) * 2.0
+        return y.reshape(1, n, 16) + torch.ones(1, n, 1)
+
+
+@pytest.mark.parametrize("dynamic", ["input", "export_dim"])
+def test_plain_size_used_after_graph_break_is_solved_in_the_network(dynamic):
+    model = SizeAfterBreak().eval()
+    with simulate(), torch.no_grad():
+        gm = _compile(model, dynamic)
+        _second_engine_has_only_derived_sizes(gm)
+        (out,) = _engines(gm)[1].record.metadata["outputs"]
+        assert out["shape"][1].isidentifier()  # the plain symbol, which no input of this engine carries
+        for n in SIZES:
+            x = torch.randn(1, n, 8)
+            torch.testing.assert_close(gm(x), model(x), **TOL)

@@ -304,8 +304,8 @@ def solve_symbols(
                 if len(free) != 1 or (isinstance(size, int) and size < 0):  # -1: a size not known yet
                     continue
                 (sym,) = free
-                form = _linear(parse(expr), sym, values)
-                if form is None or form[0] == 0:
+                form = linear_form(expr, sym, values)
+                if form is None:
                     continue
                 a, b = form
                 rest = size - b
@@ -315,6 +315,17 @@ def solve_symbols(
                     )
                 values[sym] = rest // a
                 progress = True
+
+
+def linear_form(expr: str, sym: str, values: Optional[Mapping[str, IntLike]] = None) -> Optional[tuple[int, IntLike]]:
+    """``(a, b)`` with ``expr == a*sym + b`` for every value of ``sym`` (``a`` a nonzero int; ``b`` computed with
+    ``values`` for the other symbols), or None when ``expr`` is not of that form: how a symbol is solved from a
+    derived size, here at run time (:func:`solve_symbols`) and by the compiler for sizes it must rebuild in the
+    network."""
+    if not is_valid(expr):
+        return None
+    form = _linear(parse(expr), sym, values or {})
+    return None if form is None or form[0] == 0 else form
 
 
 def _linear(node: ast.expr, sym: str, values: Mapping[str, IntLike]) -> Optional[tuple[int, IntLike]]:
