@@ -16,6 +16,11 @@ This is the grammar the record check shares with the C++ runtime (``_record_chec
 writer rewrites torch's other spellings into it (``PythonMod``, ``ModularIndexing``, ``FloorToInt``/``CeilToInt``
 of ``IntTrueDiv``).
 
+Symbols are bound from the inputs (:func:`bind_symbols`): from the metadata's ``symbols`` (an input dimension that
+is the plain symbol), else solved from an input dimension whose expression is linear in it (:func:`linear_form`):
+after a graph break an engine's inputs may carry only ``2*s0`` or ``s0 + 1``. The compiler solves the same way
+when it rebuilds a size in the network.
+
 Symbol values may be ints or ``torch.SymInt`` (the fake kernel evaluates with the inputs' symbolic sizes), so
 arithmetic goes through Python operators and ``torch.sym_max``/``torch.sym_min``.
 """

@@ -5,8 +5,9 @@ A *simulated plan* is UTF-8 JSON ``{"format": PLAN_FORMAT, "metadata": <EngineMe
 metadata carries the recorded network (``metadata["network"]``, see :mod:`torch_tensorrt.testing._recording`).
 I/O bindings, dtypes and profile shapes come from the metadata; output shapes are the metadata's shape
 expressions evaluated with the symbols bound from the input shapes (solved from derived sizes such as ``2*s0``
-where no input has the plain symbol: :func:`~torch_tensorrt.runtime._shape_expr.bind_symbols`) -- an output whose expression names a
-symbol no input defines (a data-dependent size) reports ``-1`` and needs an output allocator, as in TensorRT.
+where no input has the plain symbol: :func:`~torch_tensorrt.runtime._shape_expr.bind_symbols`) -- an output
+whose expression names a symbol no input defines (a data-dependent size) reports ``-1`` and needs an output
+allocator, as in TensorRT.
 
 Execution reads each input from the address given to ``set_tensor_address`` and writes each output to its
 address (or to the memory its ``IOutputAllocator`` returns). Addresses are host pointers when the runtime's
