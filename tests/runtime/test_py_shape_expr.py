@@ -73,6 +73,54 @@ def test_bind_symbols():
         se.bind_symbols({"s0": ["x", 3]}, ["x"], [(1,)])
 
 
+@pytest.mark.parametrize(
+    "expr,form",
+    [
+        ("s0", (1, 0)),
+        ("2*s0", (2, 0)),
+        ("s0 + 1", (1, 1)),
+        ("2*s0 + 3", (2, 3)),
+        ("-s0 + 10", (-1, 10)),
+        ("3*(s0 - 1)", (3, -3)),
+        ("s1*s0 + s1", (3, 3)),  # s1 bound to 3
+        ("2*(2*s0 + 3)", (4, 6)),
+        ("s0 + FloorDiv(s1, 2)", (1, 1)),  # a non-linear part free of s0 is a constant
+    ],
+)
+def test_linear_form(expr, form):
+    assert se.linear_form(expr, "s0", {"s1": 3}) == form
+
+
+@pytest.mark.parametrize("expr", ["(s0//2)", "Max(1, s0)", "s0*s0", "s0 % 4", "s0 - s0", "s0*u0", "3", "s0 ** 2"])
+def test_linear_form_is_none_for_anything_else(expr):
+    assert se.linear_form(expr, "s0", {"s1": 3}) is None
+
+
+def test_bind_symbols_solves_derived_sizes():
+    """An engine whose inputs only carry derived sizes (after a graph break) still binds its symbols."""
+    exprs = [[1, "2*s0 + 3", 8], ["s0*s1 + s1"]]
+    values = se.bind_symbols({}, ["x", "y"], [(1, 13, 8), (24,)], exprs)
+    assert values == {"s0": 5, "s1": 4}  # s1 solved from y only once s0 is known
+    # a plain source wins; solving only fills what it leaves unbound
+    assert se.bind_symbols({"s0": ["y", 0]}, ["x", "y"], [(6,), (2,)], [["2*s0"], ["s0"]]) == {"s0": 2}
+    # non-linear sizes solve nothing; the symbol stays unbound (reported as data-dependent by the runtimes)
+    assert se.bind_symbols({}, ["x"], [(3,)], [["(s0//2)"]]) == {}
+    # unknown sizes (-1: not set yet) are skipped
+    assert se.bind_symbols({}, ["x"], [(-1,)], [["2*s0"]]) == {}
+    with pytest.raises(se.ShapeExprError, match=r"input 'x' dimension 1 is 7, which '2\*s0' gives for no integer s0"):
+        se.bind_symbols({}, ["x"], [(1, 7)], [[1, "2*s0"]])
+
+
+def test_bind_symbols_solves_symbolic_sizes():
+    """In a fake kernel the sizes are SymInts: solving ``2*s0`` for a size ``2*t`` gives ``t`` exactly."""
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+    env = ShapeEnv()
+    t = env.create_unbacked_symint()
+    (value,) = se.bind_symbols({}, ["x"], [(2 * t + 4,)], [["2*s0 + 4"]]).values()
+    assert str(value) == str(t)
+
+
 def test_symbolic_values():
     from torch.fx.experimental.symbolic_shapes import ShapeEnv
 

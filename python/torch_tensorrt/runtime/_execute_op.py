@@ -215,7 +215,11 @@ def fake_outputs(
                 f"engine {engine_name!r}: input {want.name!r} has shape {tuple(t.shape)}, the engine expects {want.shape}"
             )
     names = [s["name"] for s in input_specs]
-    values = _shape_expr.bind_symbols(symbols, names, [t.shape for t in inputs])
+    exprs = [s["shape"] for s in input_specs]
+    try:
+        values = _shape_expr.bind_symbols(symbols, names, [t.shape for t in inputs], exprs)
+    except _shape_expr.ShapeExprError as exc:
+        raise RuntimeError(f"engine {engine_name!r}: {exc}") from None
     unbacked: dict[str, Any] = {}
 
     def fresh(sym: str) -> Any:

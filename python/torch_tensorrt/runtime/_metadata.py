@@ -26,6 +26,10 @@ A ``TensorSpec`` is ``{"name", "dtype", "shape", "min", "opt", "max"}``: ``dtype
 (``"float32"``), ``shape`` lists ints and, for dynamic dimensions, expressions over the symbols as strings
 (``"s0"``, ``"2*s0"``, ``"(s0//2)"``, sympy syntax); ``min``/``opt``/``max`` are the concrete profile shapes
 (for outputs: the shapes at the profile's min/opt/max, where they could be computed, else null).
+
+``symbols`` lists only symbols that some input dimension is exactly; a symbol the inputs carry only in derived
+sizes (``2*s0`` in an engine after a graph break) is absent, and readers solve it from those sizes
+(:func:`torch_tensorrt.runtime._shape_expr.bind_symbols`).
 """
 
 from __future__ import annotations

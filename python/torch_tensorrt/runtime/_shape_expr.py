@@ -16,6 +16,11 @@ This is the grammar the record check shares with the C++ runtime (``_record_chec
 writer rewrites torch's other spellings into it (``PythonMod``, ``ModularIndexing``, ``FloorToInt``/``CeilToInt``
 of ``IntTrueDiv``).
 
+Symbols are bound from the inputs (:func:`bind_symbols`): from the metadata's ``symbols`` (an input dimension that
+is the plain symbol), else solved from an input dimension whose expression is linear in it (:func:`linear_form`):
+after a graph break an engine's inputs may carry only ``2*s0`` or ``s0 + 1``. The compiler solves the same way
+when it rebuilds a size in the network.
+
 Symbol values may be ints or ``torch.SymInt`` (the fake kernel evaluates with the inputs' symbolic sizes), so
 arithmetic goes through Python operators and ``torch.sym_max``/``torch.sym_min``.
 """
@@ -261,8 +266,12 @@ def bind_symbols(
     symbols: Mapping[str, Sequence[Any]],
     input_names: Sequence[str],
     input_shapes: Sequence[Sequence[IntLike]],
+    input_exprs: Optional[Sequence[Sequence[Dim]]] = None,
 ) -> dict[str, IntLike]:
-    """Values of the shape symbols read off the inputs: ``symbols[s] = [input binding, dim]``."""
+    """Values of the shape symbols read off the inputs: ``symbols[s] = [input binding, dim]`` (a dimension that is
+    the plain symbol). With ``input_exprs`` (each input's stored shape), a symbol no such entry defines is then
+    solved from an input dimension whose expression is linear in it (see :func:`solve_symbols`): an engine after a
+    graph break may only see derived sizes such as ``2*s0`` or ``s0 + 1``."""
     index = {n: i for i, n in enumerate(input_names)}
     out: dict[str, IntLike] = {}
     for sym, (binding, dim) in symbols.items():
@@ -274,7 +283,85 @@ def bind_symbols(
                 f"symbol {sym!r} refers to dim {dim} of input {binding!r}, which has rank {len(shape)}"
             )
         out[sym] = shape[int(dim)]
+    if input_exprs is not None:
+        solve_symbols(out, input_names, input_shapes, input_exprs)
     return out
+
+
+def solve_symbols(
+    values: dict[str, IntLike],
+    input_names: Sequence[str],
+    input_shapes: Sequence[Sequence[IntLike]],
+    input_exprs: Sequence[Sequence[Dim]],
+) -> None:
+    """Bind (in ``values``) each symbol that is unbound but appears in an input dimension's expression which, with
+    the symbols already bound, reads ``a*s + b`` (``a`` a nonzero int): ``s = (size - b) / a``. Repeats until
+    nothing more binds, so one solved symbol can open another expression. Non-linear expressions (``s0//2``,
+    ``Max(1, s0)``) solve nothing; their symbols stay unbound. A size that no integer ``s`` gives is an error."""
+    progress = True
+    while progress:
+        progress = False
+        for name, shape, exprs in zip(input_names, input_shapes, input_exprs):
+            for d, (expr, size) in enumerate(zip(exprs, shape)):
+                if not isinstance(expr, str) or not is_valid(expr):  # text outside the format: not solvable
+                    continue
+                free = symbols_of(expr) - values.keys()
+                if len(free) != 1 or (isinstance(size, int) and size < 0):  # -1: a size not known yet
+                    continue
+                (sym,) = free
+                form = linear_form(expr, sym, values)
+                if form is None:
+                    continue
+                a, b = form
+                rest = size - b
+                if isinstance(rest, int) and rest % a:
+                    raise ShapeExprError(
+                        f"input {name!r} dimension {d} is {size}, which {expr!r} gives for no integer {sym}"
+                    )
+                values[sym] = rest // a
+                progress = True
+
+
+def linear_form(expr: str, sym: str, values: Optional[Mapping[str, IntLike]] = None) -> Optional[tuple[int, IntLike]]:
+    """``(a, b)`` with ``expr == a*sym + b`` for every value of ``sym`` (``a`` a nonzero int; ``b`` computed with
+    ``values`` for the other symbols), or None when ``expr`` is not of that form: how a symbol is solved from a
+    derived size, here at run time (:func:`solve_symbols`) and by the compiler for sizes it must rebuild in the
+    network."""
+    if not is_valid(expr):
+        return None
+    form = _linear(parse(expr), sym, values or {})
+    return None if form is None or form[0] == 0 else form
+
+
+def _linear(node: ast.expr, sym: str, values: Mapping[str, IntLike]) -> Optional[tuple[int, IntLike]]:
+    """``(a, b)`` with ``node == a*sym + b`` under ``values`` (``a`` an int), or None when it is not of that form."""
+    if isinstance(node, ast.Name) and node.id == sym:
+        return 1, 0
+    if isinstance(node, ast.UnaryOp):
+        inner = _linear(node.operand, sym, values)
+        if inner is None or isinstance(node.op, ast.UAdd):
+            return inner
+        return -inner[0], -inner[1]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+        left, right = _linear(node.left, sym, values), _linear(node.right, sym, values)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Add):
+            return left[0] + right[0], left[1] + right[1]
+        if isinstance(node.op, ast.Sub):
+            return left[0] - right[0], left[1] - right[1]
+        if not left[0] and not right[0]:
+            return 0, left[1] * right[1]
+        if left[0] and right[0]:
+            return None  # sym * sym
+        factor, term = (left[1], right) if not left[0] else (right[1], left)
+        if term[0] and not isinstance(factor, int):
+            return None  # a coefficient that is itself symbolic (a torch.SymInt while tracing)
+        return cast(int, factor) * term[0], factor * term[1]
+    try:  # any other construct: linear only as a constant (free of sym, every other symbol bound)
+        return 0, _eval(node, values, ast.unparse(node))
+    except (UnboundSymbol, ZeroDivisionError):
+        return None
 
 
 def evaluate_shape(

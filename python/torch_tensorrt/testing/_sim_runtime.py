@@ -5,9 +5,11 @@ A *simulated plan* is UTF-8 JSON ``{"format": PLAN_FORMAT, "metadata": <EngineMe
 metadata carries the recorded network (``metadata["network"]``, see :mod:`torch_tensorrt.testing._recording`).
 I/O bindings, dtypes and profile shapes come from the metadata (several optimization profiles from its
 ``profiles``: a context is in one at a time, ``set_optimization_profile_async`` switches, ``set_input_shape``
-refuses shapes outside the active one, as TensorRT does); output shapes are the metadata's shape
-expressions evaluated with the symbols bound from the input shapes -- an output whose expression names a
-symbol no input defines (a data-dependent size) reports ``-1`` and needs an output allocator, as in TensorRT.
+refuses shapes outside the active one, as TensorRT does); output shapes are the metadata's shape expressions
+evaluated with the symbols bound from the input shapes (solved from derived sizes such as ``2*s0`` where no input
+has the plain symbol: :func:`~torch_tensorrt.runtime._shape_expr.bind_symbols`) -- an output whose expression
+names a symbol no input defines (a data-dependent size) reports ``-1`` and needs an output allocator, as in
+TensorRT.
 
 Execution reads each input from the address given to ``set_tensor_address`` and writes each output to its
 address (or to the memory its ``IOutputAllocator`` returns). Addresses are host pointers when the runtime's
@@ -239,7 +241,12 @@ class ExecutionContext:
         meta = self.engine.metadata
         names = [s.name for s in meta.inputs]
         shapes = [self._shapes.get(n, tuple(-1 for _ in self.engine._spec(n).shape)) for n in names]
-        return {k: int(v) for k, v in _shape_expr.bind_symbols(meta.symbols, names, shapes).items()}
+        exprs = [s.shape for s in meta.inputs]
+        try:
+            values = _shape_expr.bind_symbols(meta.symbols, names, shapes, exprs)
+        except _shape_expr.ShapeExprError as exc:  # e.g. an input size its shape expression cannot have
+            raise SimulationError(f"simulated engine {self.name!r}: {exc}") from None
+        return {k: int(v) for k, v in values.items()}
 
     def get_tensor_shape(self, name: str) -> Any:
         spec = self.engine._spec(name)

@@ -3,8 +3,9 @@
 Placeholders become network inputs (dynamic dimensions as -1, ranges from :class:`SymbolRanges`), ``get_attr``
 nodes become constants, each ``call_function`` node goes through its registered converter, and the graph's
 outputs are marked in order. SymInt placeholders (sizes computed outside the partition) are not engine inputs:
-their expression is rebuilt from the dimensions of the tensor inputs. Every layer is named after, and tagged
-with, the FX node it came from (``layer.metadata``), which the accuracy report uses to map nodes to tensors.
+their expression is rebuilt from the dimensions of the tensor inputs (a symbol that only a derived size carries,
+e.g. ``2*s0`` after a graph break, is solved from it). Every layer is named after, and tagged with, the FX node it
+came from (``layer.metadata``), which the accuracy report uses to map nodes to tensors.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import sympy
 import torch
@@ -30,6 +31,7 @@ from torch_tensorrt.dynamo.conversion import _tensors as T
 from torch_tensorrt.dynamo.conversion._context import ConversionContext
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
 from torch_tensorrt.dynamo.conversion._shapes import SymbolRanges, dim_expr, shape_dims
+from torch_tensorrt.runtime import _shape_expr
 from torch_tensorrt.runtime._metadata import TensorSpec, dtype_name
 
 logger = logging.getLogger(__name__)
@@ -83,6 +85,8 @@ class TRTInterpreter:
         #: symbol name -> (network input tensor, dimension) that carries it
         self.symbol_sources: dict[str, tuple[Any, int]] = {}
         self.symbols: dict[str, list[Any]] = {}
+        #: (spec, network input tensor) of each tensor input, for symbols only derived sizes carry (``2*s0``)
+        self.input_tensors: list[tuple[TensorSpec, Any]] = []
         self.node_tensors: dict[str, list[str]] = {}
         self.requires_output_allocator = False
         self.profiles: list[list[tuple[list[int], list[int], list[int]]]] = [[] for _ in ranges.profile_ranges]
@@ -157,6 +161,7 @@ class TRTInterpreter:
                 self.symbol_sources[e.name] = (tensor, d)
                 self.symbols[e.name] = [node.name, d]
         self.inputs.append(TensorSpec(node.name, dtype_name(dtype), shape_dims(exprs), mn, opt, mx))
+        self.input_tensors.append((self.inputs[-1], tensor))
         value = tensor
         if dtype.is_floating_point and self.ctx.float_dtype(dtype) != dtype:
             before = self.network.num_layers
@@ -182,7 +187,7 @@ class TRTInterpreter:
             return ctx.constant(torch.tensor([int(expr)], dtype=torch.int64))
         if isinstance(expr, sympy.Symbol):
             if expr.name not in self.symbol_sources:
-                raise ConversionError(node, f"size symbol {expr.name} is not a dimension of any engine input")
+                return self._solved_symbol(node, expr.name)
             tensor, d = self.symbol_sources[expr.name]
             return T.dim_size(ctx, tensor, d)
         args = [self._build_expr(node, a) for a in expr.args]
@@ -203,6 +208,20 @@ class TRTInterpreter:
             q = T.scalar_arith(ctx, args[0], args[1], "//")
             return T.scalar_arith(ctx, args[0], T.scalar_arith(ctx, q, args[1], "*"), "-")
         raise ConversionError(node, f"size expression {expr} ({fn}) is not supported")
+
+    def _solved_symbol(self, node: torch.fx.Node, name: str) -> Any:
+        """Symbol ``name`` computed from an input dimension ``a*name + b`` (after a graph break an engine may only
+        see derived sizes such as ``2*s0``): ``(size - b) // a``, solved as the runtimes solve it."""
+        for spec, tensor in self.input_tensors:
+            for d, dim in enumerate(spec.shape):
+                form = _shape_expr.linear_form(dim, name) if isinstance(dim, str) else None
+                if form is not None and _shape_expr.symbols_of(cast(str, dim)) == {name}:
+                    a, b = form
+                    size = T.scalar_arith(self.ctx, T.dim_size(self.ctx, tensor, d), cast(int, b), "-")
+                    return T.scalar_arith(self.ctx, size, a, "//")
+        raise ConversionError(
+            node, f"size symbol {name} is not a dimension of any engine input, nor solvable from one's size"
+        )
 
     # -- nodes -------------------------------------------------------------------------------------------------
     def _convert(self, node: torch.fx.Node) -> None:
