@@ -80,7 +80,7 @@ def test_abi2_records_are_read_and_written_back_as_abi3():
         (lambda f: _with(f, Field.ABI_VERSION, "\u0661"), "not a number"),  # an Arabic-Indic digit is not ASCII
         (lambda f: _with(f, Field.ENGINE, b""), "ENGINE is empty"),
         (lambda f: _with(f, Field.HW_COMPATIBLE, "yes"), "HW_COMPATIBLE"),
-        (lambda f: _with(f, Field.SERIALIZED_METADATA, "e30"), "METADATA"),
+        (lambda f: _with(f, Field.SERIALIZED_METADATA, "e30"), "the metadata does not match its checksum"),
         (lambda f: _with(f, Field.SERIALIZED_METADATA, b"{\xff}"), "METADATA is not valid UTF-8"),
         (lambda f: _with(f, Field.ENGINE_KIND, "weird"), "engine kind"),
         (lambda f: _with(f, Field.DEVICE_ID, "\u00b9"), "DEVICE_ID"),  # superscript one: isdigit() but no int
