@@ -104,6 +104,16 @@ def apply_abi3(base: list[str], case: dict[str, Any]) -> bytes:
     return bytes(data)
 
 
+def abi2_list(record: Any) -> list[str]:
+    """``record`` (an ``EngineRecord``) written as an ABI 2 record, as torch_tensorrt saved them before ABI 3: a
+    list of strings, the plan and the metadata JSON in base64."""
+    fields = [bytes(f).decode("utf-8") if i != Field.ENGINE else "" for i, f in enumerate(record.to_fields())]
+    fields[Field.ABI_VERSION] = "2"
+    fields[Field.ENGINE] = _b64(bytes(record.engine))
+    fields[Field.SERIALIZED_METADATA] = _b64(fields[Field.SERIALIZED_METADATA].encode("utf-8"))
+    return fields
+
+
 def apply(table: dict[str, Any], case: dict[str, Any]) -> Union[bytes, list[str]]:
     """The record of ``case``: framed bytes (ABI 3) or a list of strings (``"abi2"`` cases)."""
     if case.get("abi2"):
