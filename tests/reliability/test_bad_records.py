@@ -86,7 +86,11 @@ def test_cpp_check_record_through_torch(rt):
             if isinstance(record, list):  # the kind refusal is not a record error
                 torch.ops.tensorrt.check_record_list(record, real_runtime=False)
             else:
-                blob = torch.frombuffer(bytearray(record), dtype=torch.uint8) if record else torch.empty(0, dtype=torch.uint8)
+                blob = (
+                    torch.frombuffer(bytearray(record), dtype=torch.uint8)
+                    if record
+                    else torch.empty(0, dtype=torch.uint8)
+                )
                 torch.ops.tensorrt.check_record(blob, real_runtime=False)
             got = None
         except ValueError as exc:

@@ -38,7 +38,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Sequence, Union
 
 from torch_tensorrt.runtime import _record_frame
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, is_registered, unknown_kind_hint, unknown_kind_message
@@ -361,7 +361,7 @@ def tensor_bytes(blob: Any) -> memoryview:
     if not isinstance(blob, torch.Tensor) or blob.dtype != torch.uint8 or blob.dim() != 1:
         what = f"{blob.dtype} of shape {tuple(blob.shape)}" if isinstance(blob, torch.Tensor) else type(blob).__name__
         raise RecordError(f"engine record must be a 1-D uint8 tensor, got {what}")
-    return memoryview(blob.detach().cpu().contiguous().numpy()).cast("B")
+    return memoryview(blob.detach().cpu().contiguous().numpy()).cast("B")  # type: ignore[arg-type]
 
 
 def _check_abi(pre: str, abi: str, framed: bool) -> None:

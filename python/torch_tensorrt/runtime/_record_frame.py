@@ -67,9 +67,7 @@ def unframe(data: Buffer, names: Sequence[str]) -> list[memoryview]:
         size = _U64.unpack_from(view, pos)[0]
         pos += 8
         if size > n - pos:
-            raise RecordError(
-                f"engine record: field {label} has {size} bytes but {n - pos} remain (truncated record)"
-            )
+            raise RecordError(f"engine record: field {label} has {size} bytes but {n - pos} remain (truncated record)")
         fields.append(view[pos : pos + size])
         pos += size
     if pos != n:
