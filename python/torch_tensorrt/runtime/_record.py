@@ -40,7 +40,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence, Union
 
-from torch_tensorrt.runtime import _record_frame
+from torch_tensorrt.runtime import _record_abi2, _record_frame
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, is_registered, unknown_kind_hint, unknown_kind_message
 from torch_tensorrt.runtime._record_check import (
     MAX_DIM,
@@ -237,9 +237,7 @@ class EngineRecord:
     @classmethod
     def from_list(cls, fields: Any) -> "EngineRecord":
         """Validate and decode an ABI 2 record (``list[str]``, engine and metadata in base64)."""
-        from torch_tensorrt.runtime._record_abi2 import upgrade
-
-        return cls._decode(upgrade(fields), framed=False)
+        return cls._decode(_record_abi2.upgrade(fields, [f.name for f in Field], _check_abi), framed=False)
 
     @classmethod
     def from_state(cls, state: Any) -> "EngineRecord":

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Sequence
 
-from torch_tensorrt.runtime._record import NUM_FIELDS, Field, RecordError, _check_abi
 from torch_tensorrt.runtime._record_check import quoted, utf8_error
+from torch_tensorrt.runtime._record_frame import RecordError
 
 _B64_BAD = re.compile(rb"[^A-Za-z0-9+/=]")
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -41,12 +41,12 @@ def b64_problem(text: str) -> Optional[str]:
     return None
 
 
-def _b64(pre: str, f: Field, text: str) -> bytes:
+def _b64(pre: str, field: str, text: str) -> bytes:
     if not text:
-        raise RecordError(pre + f"field {f.name} is empty")
+        raise RecordError(pre + f"field {field} is empty")
     problem = b64_problem(text)
     if problem:
-        raise RecordError(pre + f"field {f.name} is not valid base64 ({problem})")
+        raise RecordError(pre + f"field {field} is not valid base64 ({problem})")
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
@@ -58,29 +58,32 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def upgrade(fields: Any) -> list[bytes]:
-    """The fields of the ABI 2 record ``fields`` as bytes, ``ENGINE`` and ``SERIALIZED_METADATA`` decoded."""
+def upgrade(fields: Any, names: Sequence[str], check_abi: Callable[[str, str, bool], None]) -> list[bytes]:
+    """The fields of the ABI 2 record ``fields`` as bytes, ``ENGINE`` and ``SERIALIZED_METADATA`` decoded.
+    ``names``: the field names in order (``_record.Field``); ``check_abi``: ``_record``'s ABI rules (passed in, so
+    that this module does not import ``_record``, which imports it)."""
+    name_at, engine_at, meta_at = names.index("NAME"), names.index("ENGINE"), names.index("SERIALIZED_METADATA")
     if not isinstance(fields, (list, tuple)) or not all(isinstance(f, str) for f in fields):
         raise RecordError("engine record must be a list of strings")
     if not fields:
         raise RecordError("engine record is empty")
-    for i in range(min(len(fields), NUM_FIELDS)):
+    for i in range(min(len(fields), len(names))):
         if not _is_utf8(fields[i]):
-            who = "engine record: " if not _is_utf8(fields[Field.NAME]) else f"engine {quoted(fields[Field.NAME])}: "
-            raise RecordError(who + f"field {Field(i).name} is not valid UTF-8")
-    name = fields[Field.NAME] if len(fields) > Field.NAME else "<unnamed>"
+            named = len(fields) > name_at and _is_utf8(fields[name_at])
+            who = f"engine {quoted(fields[name_at])}: " if named else "engine record: "
+            raise RecordError(who + f"field {names[i]} is not valid UTF-8")
+    name = fields[name_at] if len(fields) > name_at else "<unnamed>"
     pre = f"engine {quoted(name)}: "
-    abi = fields[Field.ABI_VERSION]
-    _check_abi(pre, abi, framed=False)
-    if len(fields) != NUM_FIELDS:
+    check_abi(pre, fields[0], False)
+    if len(fields) != len(names):
         raise RecordError(
-            pre + f"record has {len(fields)} fields, ABI 2 has {NUM_FIELDS} (truncated or corrupted record)"
+            pre + f"record has {len(fields)} fields, ABI 2 has {len(names)} (truncated or corrupted record)"
         )
     out = [f.encode("utf-8") for f in fields]
-    out[Field.ENGINE] = _b64(pre, Field.ENGINE, fields[Field.ENGINE])
-    meta = _b64(pre, Field.SERIALIZED_METADATA, fields[Field.SERIALIZED_METADATA])
+    out[engine_at] = _b64(pre, "ENGINE", fields[engine_at])
+    meta = _b64(pre, "SERIALIZED_METADATA", fields[meta_at])
     bad = utf8_error(meta)
     if bad is not None:
         raise RecordError(pre + f"field SERIALIZED_METADATA is not valid UTF-8 (byte {bad})")
-    out[Field.SERIALIZED_METADATA] = meta
+    out[meta_at] = meta
     return out
