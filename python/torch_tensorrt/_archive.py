@@ -73,7 +73,12 @@ _TS_GLOBALS = re.compile(
     r"torch\._utils _rebuild_tensor_v2|torch\._utils _rebuild_qtensor|torch \w+Storage|collections OrderedDict|"
     r"torch\.jit\._pickle \w+|torch\.device device|builtins (?:set|complex)"
 )
-_ENGINE_GLOBALS = re.compile(r"__torch__\.torch\.classes\.tensorrt Engine|torch\.jit\._pickle \w+")
+#: Globals an engine constant's pickle may name (torch's C++ unpickler reads it): the class, and the uint8 tensor
+#: of its framed record (ABI 3).
+_ENGINE_GLOBALS = re.compile(
+    r"__torch__\.torch\.classes\.tensorrt Engine|torch\.jit\._pickle \w+|torch\._utils _rebuild_tensor_v2|"
+    r"torch ByteStorage|collections OrderedDict"
+)
 MAX_RATIO, MAX_MEMBER = 200, 1 << 34  # zip-bomb limits: inflation ratio, uncompressed member size
 
 

@@ -55,14 +55,14 @@ def exported_program_engines(ep: torch.export.ExportedProgram) -> Iterator[tuple
         elif value is None:
             raise RecordError(f"engine node {node.name!r}: its engine constant is missing")
         else:
-            yield node, EngineRecord.from_list(engine_object_state(value))
+            yield node, EngineRecord.from_state(engine_object_state(value))
 
 
 def script_module_engines(module: Any) -> Iterator[tuple[str, Any]]:
     """``(submodule name, record)`` for each engine call in a TorchScript module's methods (a submodule may have
     none: an ``EngineWeights`` holder has no ``forward``)."""
     from torch_tensorrt.runtime import _execute_op
-    from torch_tensorrt.runtime._record import EngineRecord
+    from torch_tensorrt.runtime._record import EngineRecord, engine_object_state
 
     for name, sub in module.named_modules():
         graphs = [getattr(sub, method).graph for method in sub._c._method_names()]
@@ -80,7 +80,7 @@ def script_module_engines(module: Any) -> Iterator[tuple[str, Any]]:
                 if isinstance(value, torch.Tensor):
                     yield name, _execute_op.decode_blob(value)
                 else:
-                    yield name, EngineRecord.from_list(list(value.serialize()))
+                    yield name, EngineRecord.from_state(engine_object_state(value))
 
 
 def engine_records(program: Any) -> Iterator[Any]:

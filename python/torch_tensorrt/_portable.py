@@ -4,7 +4,7 @@ A program saved while its engines ran on the C++ runtime names the op ``tensorrt
 TorchBind class ``tensorrt::Engine`` (each engine an object pickled by TorchScript's pickler; its state is the
 engine record). Where the C++ runtime is missing, torch cannot even read such a file. :func:`for_python_runtime`
 rewrites the archive, in memory, into the form the Python runtime saves -- ``tensorrt::execute_engine_python``
-with the record as a ``uint8`` tensor (:func:`torch_tensorrt.runtime._execute_op.encode_blob`) -- which this
+with the framed record as a ``uint8`` tensor (:func:`torch_tensorrt.runtime._execute_op.encode_blob`) -- which this
 package always provides, so the same file runs on either runtime:
 
 ExportedProgram (``.ep``)
@@ -30,7 +30,7 @@ import io
 import json
 import pickle
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import torch
 
@@ -139,41 +139,69 @@ def _write_pickle(value: Any) -> bytes:
     return buf.getvalue()
 
 
-def _engine_record(obj: Any) -> list[str]:
-    """The record of an ``Engine`` placeholder (its state, possibly wrapped in ``restore_type_tag``)."""
+_REBUILD_TENSOR = "torch._utils._rebuild_tensor_v2"
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, _Opaque) and value._reduced and type(value).qualname() == _REBUILD_TENSOR
+
+
+def _engine_record(obj: Any, storage: Callable[[str], bytes]) -> Union[bytes, list[str]]:
+    """The record of an ``Engine`` placeholder: the framed bytes of its state tensor (ABI 3; ``storage`` gives the
+    bytes of a storage key), or its ABI 2 list of strings (possibly wrapped in ``restore_type_tag``)."""
     state = obj._state
-    while isinstance(state, _Opaque) and state._reduced and state._args:  # restore_type_tag(value, "List[str]")
-        state = state._args[0]
-    if isinstance(state, tuple) and state and isinstance(state[0], list):  # (record, class name) on some versions
-        state = state[0]
+    while isinstance(state, _Opaque) and state._reduced and state._args and not _is_tensor(state):
+        state = state._args[0]  # restore_type_tag(value, "List[str]")
+    if isinstance(state, tuple) and state and (isinstance(state[0], list) or _is_tensor(state[0])):
+        state = state[0]  # (record, class name) on some versions
+    if _is_tensor(state):
+        pid, offset, size = state._args[0], state._args[1], state._args[2]
+        if not isinstance(pid, _Pid) or not isinstance(pid.pid, tuple) or len(pid.pid) < 3 or len(size) != 1:
+            raise PortableError(f"an {ENGINE_CLASS} object holds a tensor that is not an engine record")
+        return storage(str(pid.pid[2]))[offset : offset + size[0]]
     if not isinstance(state, list) or not all(isinstance(f, str) for f in state):
         raise PortableError(f"an {ENGINE_CLASS} object does not hold an engine record (state {type(state).__name__})")
     return state
+
+
+def _storage_of(records: Callable[[str], Optional[bytes]], folders: tuple[str, ...]) -> Callable[[str], bytes]:
+    def storage(key: str) -> bytes:
+        for folder in folders:
+            data = records(f"{folder}/{key}" if folder else key)
+            if data is not None:
+                return data
+        raise PortableError(f"the storage {key!r} of an engine record is missing")
+
+    return storage
 
 
 def _is_engine(obj: Any) -> bool:
     return isinstance(obj, _Opaque) and type(obj).qualname() == ENGINE_CLASS and not obj._reduced
 
 
-def record_of_pickled_engine(data: bytes) -> list[str]:
-    """The engine record inside ``torch._C._pickle_save(engine)`` bytes (a small archive with ``data.pkl``)."""
+def record_of_pickled_engine(data: bytes) -> Union[bytes, list[str]]:
+    """The engine record inside ``torch._C._pickle_save(engine)`` bytes (a small archive with ``data.pkl`` and,
+    for an ABI 3 record, the storage of its tensor)."""
     reader = torch._C.PyTorchFileReader(io.BytesIO(data))
+    names = set(reader.get_all_records())
     obj = _read_pickle(reader.get_record("data.pkl"), {})
     if not _is_engine(obj):
         raise PortableError(f"the custom object is not a {ENGINE_CLASS}")
-    return _engine_record(obj)
+    get = lambda name: reader.get_record(name) if name in names else None  # noqa: E731
+    return _engine_record(obj, _storage_of(get, (".data", "data", "")))
 
 
 # ------------------------------------------------------------------------------------------- the engine info
-def _blob_and_info(fields: list[str]) -> tuple[bytes, str]:
-    """The Python op's ``engine_blob`` bytes and ``engine_info`` string for a record."""
+def _blob_and_info(state: Union[bytes, list[str]]) -> tuple[bytes, str]:
+    """The Python op's ``engine_blob`` bytes and ``engine_info`` string for a record (framed bytes are kept as
+    they are; an ABI 2 list is framed)."""
     from torch_tensorrt.runtime import _execute_op
     from torch_tensorrt.runtime._record import EngineRecord
 
-    record = EngineRecord.from_list(fields)
-    blob = _execute_op.encode_blob(record)
-    key = f"{record.name}-{hashlib.sha256(blob.numpy().tobytes()).hexdigest()[:32]}"
-    return blob.numpy().tobytes(), _execute_op.engine_info(record, key)
+    record = EngineRecord.from_state(state)
+    blob = bytes(state) if isinstance(state, (bytes, bytearray)) else bytes(record.to_bytes())
+    key = f"{record.name}-{hashlib.sha256(blob).hexdigest()[:32]}"
+    return blob, _execute_op.engine_info(record, key)
 
 
 # ------------------------------------------------------------------------------------------------- archives
@@ -337,7 +365,7 @@ def _rewrite_torchscript(records: dict[str, bytes]) -> dict[str, bytes]:
     next_key = [max(storages + [-1]) + 1]
 
     def convert(engine: Any, where: str, folder: str) -> Any:
-        blob, info = _blob_and_info(_engine_record(engine))
+        blob, info = _blob_and_info(_engine_record(engine, _storage_of(records.get, (folder,))))
         key = str(next_key[0])
         next_key[0] += 1
         out[f"{folder}/{key}"] = blob

@@ -36,7 +36,7 @@ def _check(label: str, where: str, target: str, holder: Any, info: Optional[str]
         else:
             if holder is None or not hasattr(holder, "__getstate__"):
                 raise RecordError("engine object is missing")
-            record = EngineRecord.from_list(engine_object_state(holder))
+            record = EngineRecord.from_state(engine_object_state(holder))
     except (RecordError, ValueError) as exc:
         raise SerializationError(f"torch_tensorrt.load: {where}: engine node {label!r}: {exc}") from None
     return record

@@ -70,9 +70,27 @@ at::Tensor TorchOutputAllocator::result(at::ScalarType dtype) const {
 namespace {
 
 // Record problems surface as ValueError in Python, like the Python runtime's RecordError(ValueError).
-EngineRecord parse_record(const std::vector<std::string>& record_list) {
+EngineRecord parse_record(const c10::IValue& state) {
   try {
-    EngineRecord r = EngineRecord::from_list(record_list);
+    EngineRecord r;
+    if (state.isTensor()) {
+      const at::Tensor& t = state.toTensor();
+      TORCH_CHECK_VALUE(t.scalar_type() == at::kByte && t.dim() == 1,
+                        "engine record must be a 1-D uint8 tensor, got ", t.scalar_type(), " of shape ", t.sizes());
+      const at::Tensor host = t.device().is_cpu() ? t.contiguous() : t.to(at::kCPU).contiguous();
+      r = EngineRecord::from_bytes(reinterpret_cast<const char*>(host.data_ptr<uint8_t>()),
+                                   static_cast<std::size_t>(host.numel()));
+    } else if (state.isList()) {
+      std::vector<std::string> fields;
+      for (const c10::IValue& f : state.toListRef()) {
+        TORCH_CHECK_VALUE(f.isString(), "engine record must be a list of strings");
+        fields.push_back(f.toStringRef());
+      }
+      r = EngineRecord::from_list(fields);
+    } else {
+      TORCH_CHECK_VALUE(false, "engine record must be a 1-D uint8 tensor (or an ABI 2 list of strings), got ",
+                        state.tagKind());
+    }
     check_engine_kind(r, kStandInTensorRT);
     return r;
   } catch (const RecordError& e) {
@@ -130,9 +148,7 @@ constexpr char kSimulatedPlanFormat[] = "torch_tensorrt.simulated_plan";
 
 std::string plan_for_runtime(const EngineRecord& r) {
   if (!r.is_simulated() || r.engine.rfind(kStandInPlanHeader, 0) == 0) return r.engine;
-  std::string metadata, why;
-  TORCH_CHECK_VALUE(base64_decode(r.serialized_metadata, &metadata, &why), "engine ", quoted(r.name),
-                    ": field SERIALIZED_METADATA is corrupted (", why, ")");
+  std::string metadata = r.serialized_metadata;
   if (metadata.empty()) metadata = "{}";
   return std::string("{\"format\": \"") + kSimulatedPlanFormat + "\", \"metadata\": " + metadata + "}";
 }
@@ -147,8 +163,14 @@ std::string version_label(const EngineRecord& r) {
 
 }  // namespace
 
-TRTEngine::TRTEngine(const std::vector<std::string>& record_list)
-    : record_(parse_record(record_list)), device_(c10::kCPU) {
+at::Tensor TRTEngine::serialize() const {
+  auto* bytes = new std::string(record_.to_bytes());
+  return at::from_blob(
+      bytes->data(), {static_cast<int64_t>(bytes->size())}, [bytes](void*) { delete bytes; },
+      at::TensorOptions().dtype(at::kByte));
+}
+
+TRTEngine::TRTEngine(const c10::IValue& state) : record_(parse_record(state)), device_(c10::kCPU) {
   check_load(record_);
   device_ = choose_device(record_);
   std::optional<c10::cuda::CUDAGuard> guard;

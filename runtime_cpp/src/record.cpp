@@ -1,6 +1,7 @@
-// Parsing and validation of the engine record; mirrors EngineRecord.from_list in
-// python/torch_tensorrt/runtime/_record.py (same checks, same order, same messages). SHA-256 is implemented
-// here (FIPS 180-4) so that the record code needs nothing but the standard library.
+// Framing, parsing and validation of the engine record; mirrors EngineRecord.from_bytes in
+// python/torch_tensorrt/runtime/_record.py and runtime/_record_frame.py (same checks, same order, same
+// messages). SHA-256 is implemented here (FIPS 180-4) so that the record code needs nothing but the standard
+// library.
 #include "torchtrt/record.h"
 
 #include <algorithm>
@@ -12,17 +13,6 @@
 
 namespace torchtrt {
 namespace {
-
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int b64_value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 bool all_digits(const std::string& s) {
   if (s.empty()) return false;
@@ -69,74 +59,8 @@ std::string quoted(const std::string& text) {
   return out;
 }
 
-std::string base64_encode(const std::string& bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) | uint8_t(bytes[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  const std::size_t rest = bytes.size() - i;
-  if (rest) {
-    uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
-    if (rest == 2) v |= uint32_t(uint8_t(bytes[i + 1])) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-bool base64_decode(const std::string& text, std::string* out, std::string* why) {
-  // The rules and reasons of b64_problem in _record.py, in the same order.
-  out->clear();
-  const std::size_t n = text.size();
-  if (n % 4 != 0) {
-    *why = "length " + std::to_string(n) + " is not a multiple of 4 (incorrect padding)";
-    return false;
-  }
-  const std::size_t pad = (n >= 2 && text[n - 1] == '=' && text[n - 2] == '=') ? 2 : (n >= 1 && text[n - 1] == '=') ? 1 : 0;
-  std::size_t bad = std::string::npos;
-  for (std::size_t i = 0; i < n && bad == std::string::npos; ++i)
-    if (text[i] != '=' && b64_value(static_cast<unsigned char>(text[i])) < 0) bad = i;
-  std::size_t first_pad = text.find('=');
-  if (first_pad != std::string::npos && first_pad >= n - pad) first_pad = std::string::npos;
-  if (bad != std::string::npos && (first_pad == std::string::npos || bad < first_pad)) {
-    const unsigned char lead = static_cast<unsigned char>(text[bad]);
-    const std::size_t len = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    *why = "character " + quoted(text.substr(bad, len)) + " at position " + std::to_string(bad) +
-        " is not in the base64 alphabet";
-    return false;
-  }
-  if (first_pad != std::string::npos) {
-    *why = "padding '=' at position " + std::to_string(first_pad) + " before the end";
-    return false;
-  }
-  if (pad && (b64_value(static_cast<unsigned char>(text[n - pad - 1])) & (pad == 2 ? 0x0F : 0x03))) {
-    *why = "non-zero padding bits at position " + std::to_string(n - pad - 1);
-    return false;
-  }
-  out->reserve(n / 4 * 3);
-  for (std::size_t i = 0; i < n; i += 4) {
-    uint32_t v = 0;
-    for (std::size_t j = 0; j < 4; ++j) {
-      const char c = text[i + j];
-      v = (v << 6) | uint32_t(c == '=' ? 0 : b64_value(static_cast<unsigned char>(c)));
-    }
-    const std::size_t bytes = i + 4 == n ? 3 - pad : 3;
-    const char chunk[3] = {char((v >> 16) & 0xff), char((v >> 8) & 0xff), char(v & 0xff)};
-    out->append(chunk, bytes);
-  }
-  return true;
-}
-
 // ------------------------------------------------------------------------------------------------- SHA-256
-std::string sha256_hex(const std::string& bytes) {
+std::string sha256_hex(const char* data, std::size_t size) {
   static constexpr std::array<uint32_t, 64> k = {
       0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
       0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
@@ -149,15 +73,10 @@ std::string sha256_hex(const std::string& bytes) {
   std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   auto rotr = [](uint32_t x, int r) { return (x >> r) | (x << (32 - r)); };
-  std::string msg = bytes;
-  const uint64_t bits = static_cast<uint64_t>(bytes.size()) * 8;
-  msg += static_cast<char>(0x80);
-  while (msg.size() % 64 != 56) msg += '\0';
-  for (int i = 7; i >= 0; --i) msg += static_cast<char>((bits >> (8 * i)) & 0xff);
   std::array<uint32_t, 64> w{};
-  for (std::size_t chunk = 0; chunk < msg.size(); chunk += 64) {
+  auto block = [&](const unsigned char* chunk) {
     for (int i = 0; i < 16; ++i) {
-      const auto* p = reinterpret_cast<const unsigned char*>(msg.data() + chunk + 4 * i);
+      const unsigned char* p = chunk + 4 * i;
       w[i] = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
     }
     for (int i = 16; i < 64; ++i) {
@@ -179,7 +98,18 @@ std::string sha256_hex(const std::string& bytes) {
       a = t1 + t2;
     }
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
-  }
+  };
+  // Whole blocks straight from the input (no copy of a plan that may be gigabytes), then the padded tail.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data);
+  const std::size_t whole = size / 64 * 64;
+  for (std::size_t chunk = 0; chunk < whole; chunk += 64) block(bytes + chunk);
+  std::string tail(reinterpret_cast<const char*>(bytes + whole), size - whole);
+  const uint64_t bits = static_cast<uint64_t>(size) * 8;
+  tail += static_cast<char>(0x80);
+  while (tail.size() % 64 != 56) tail += '\0';
+  for (int i = 7; i >= 0; --i) tail += static_cast<char>((bits >> (8 * i)) & 0xff);
+  for (std::size_t chunk = 0; chunk < tail.size(); chunk += 64)
+    block(reinterpret_cast<const unsigned char*>(tail.data() + chunk));
   char hex[65];
   for (int i = 0; i < 8; ++i) std::snprintf(hex + 8 * i, 9, "%08x", h[i]);
   return std::string(hex, 64);
@@ -213,14 +143,6 @@ void check_text(const std::string& pre, Field f, const std::string& text) {
   if (has_control(text)) throw RecordError(pre + "field " + field_name(f) + " contains a control character");
 }
 
-std::string decode_b64(const std::string& pre, Field f, const std::string& text) {
-  if (text.empty()) throw RecordError(pre + "field " + field_name(f) + " is empty");
-  std::string out, why;
-  if (!base64_decode(text, &out, &why))
-    throw RecordError(pre + "field " + field_name(f) + " is not valid base64 (" + why + ")");
-  return out;
-}
-
 bool parse_flag(const std::string& pre, Field f, const std::string& v) {
   if (v != "0" && v != "1") throw RecordError(pre + "field " + field_name(f) + " must be '0' or '1', got " + quoted(v));
   return v == "1";
@@ -249,9 +171,6 @@ bool is_lower_hex(const std::string& s, std::size_t from, std::size_t count) {
 }
 
 void check_metadata_of(const std::string& pre, const std::string& meta_bytes, const EngineRecord& r) {
-  const int64_t bad = utf8_error(meta_bytes);
-  if (bad >= 0)
-    throw RecordError(pre + "field SERIALIZED_METADATA is not valid UTF-8 (byte " + std::to_string(bad) + ")");
   JsonValue meta;
   std::string why;
   if (!parse_json(meta_bytes, &meta, &why))
@@ -276,30 +195,25 @@ void check_metadata_of(const std::string& pre, const std::string& meta_bytes, co
     throw RecordError(pre + "field ENGINE_KIND is 'tensorrt' but the metadata carries a recorded network");
 }
 
-}  // namespace
 
-EngineRecord EngineRecord::from_list(const std::vector<std::string>& fields) {
+// The checks after the framing (or the ABI 2 upgrade): EngineRecord._decode in _record.py.
+EngineRecord decode(std::vector<std::string> fields, bool framed) {
   if (fields.empty()) throw RecordError("engine record is empty");
+  const std::size_t name_at = idx(Field::NAME), engine_at = idx(Field::ENGINE);
   for (std::size_t i = 0; i < std::min(fields.size(), kNumFields); ++i) {
-    if (utf8_error(fields[i]) < 0) continue;
-    const bool name_ok = utf8_error(fields[idx(Field::NAME)]) < 0;
-    throw RecordError((name_ok ? engine_prefix(fields[idx(Field::NAME)]) : std::string("engine record: ")) + "field " +
+    if (i == engine_at || utf8_error(fields[i]) < 0) continue;
+    const bool name_ok = fields.size() > name_at && utf8_error(fields[name_at]) < 0;
+    throw RecordError((name_ok ? engine_prefix(fields[name_at]) : std::string("engine record: ")) + "field " +
                       kFieldNames[i] + " is not valid UTF-8");
   }
-  const std::string name = fields.size() > idx(Field::NAME) ? fields[idx(Field::NAME)] : "<unnamed>";
+  const std::string name = fields.size() > name_at ? fields[name_at] : "<unnamed>";
   const std::string pre = engine_prefix(name);
-
   const std::string& abi = fields[idx(Field::ABI_VERSION)];
-  if (!all_digits(abi))
-    throw RecordError(pre + "ABI version " + quoted(abi) + " is not a number (corrupted record?)");
-  const int cmp = compare_decimal(abi, kAbiVersion);
-  if (cmp > 0)
-    throw RecordError(pre + "record ABI " + abi + " is newer than this runtime's ABI " + kAbiVersion +
-                      "; upgrade torch_tensorrt to load it");
-  if (cmp < 0) throw RecordError(pre + "record ABI " + abi + " is older than supported ABI " + kAbiVersion);
+  check_abi(pre, abi, framed);
   if (fields.size() != kNumFields)
-    throw RecordError(pre + "record has " + std::to_string(fields.size()) + " fields, ABI " + kAbiVersion + " has " +
-                      std::to_string(kNumFields) + " (truncated or corrupted record)");
+    throw RecordError(pre + "record has " + std::to_string(fields.size()) + " fields, ABI " +
+                      (framed ? kAbiVersion : kMinAbiVersion) + " has " + std::to_string(kNumFields) +
+                      " (truncated or corrupted record)");
 
   auto get = [&](Field f) -> const std::string& { return fields[idx(f)]; };
   EngineRecord r;
@@ -317,12 +231,12 @@ EngineRecord EngineRecord::from_list(const std::vector<std::string>& fields) {
     if (!ok) throw RecordError(pre + "field DEVICE_CAPABILITY must be empty or 'major.minor', got " + quoted(cap));
   }
   check_text(pre, Field::DEVICE_NAME, get(Field::DEVICE_NAME));
-  r.engine = decode_b64(pre, Field::ENGINE, get(Field::ENGINE));
+  if (get(Field::ENGINE).empty()) throw RecordError(pre + "field ENGINE is empty");
   r.input_binding_names = split_names(get(Field::INPUT_BINDING_NAMES));
   r.output_binding_names = split_names(get(Field::OUTPUT_BINDING_NAMES));
   check_names(pre, r.input_binding_names, r.output_binding_names);
   r.hardware_compatible = parse_flag(pre, Field::HW_COMPATIBLE, get(Field::HW_COMPATIBLE));
-  const std::string meta_bytes = decode_b64(pre, Field::SERIALIZED_METADATA, get(Field::SERIALIZED_METADATA));
+  if (get(Field::SERIALIZED_METADATA).empty()) throw RecordError(pre + "field SERIALIZED_METADATA is empty");
   check_text(pre, Field::TARGET_PLATFORM, get(Field::TARGET_PLATFORM));
   r.requires_output_allocator = parse_flag(pre, Field::REQUIRES_OUTPUT_ALLOCATOR, get(Field::REQUIRES_OUTPUT_ALLOCATOR));
   check_text(pre, Field::TORCHTRT_VERSION, get(Field::TORCHTRT_VERSION));
@@ -335,9 +249,9 @@ EngineRecord EngineRecord::from_list(const std::vector<std::string>& fields) {
   const std::string& digests = get(Field::SHA256);
   if (digests.size() != 129 || digests[64] != kListSep || !is_lower_hex(digests, 0, 64) || !is_lower_hex(digests, 65, 64))
     throw RecordError(pre + "field SHA256 is malformed (two lowercase hex SHA-256 digests separated by '\\x1f')");
-  if (sha256_hex(r.engine) != digests.substr(0, 64))
+  if (sha256_hex(get(Field::ENGINE)) != digests.substr(0, 64))
     throw RecordError(pre + "field SHA256: the engine bytes do not match their checksum (corrupted file?)");
-  if (sha256_hex(meta_bytes) != digests.substr(65))
+  if (sha256_hex(get(Field::SERIALIZED_METADATA)) != digests.substr(65))
     throw RecordError(pre + "field SHA256: the metadata does not match its checksum (corrupted file?)");
 
   r.abi_version = abi;
@@ -351,33 +265,119 @@ EngineRecord EngineRecord::from_list(const std::vector<std::string>& fields) {
   r.trt_flavour = flavour;
   r.trt_version = get(Field::TRT_VERSION);
   r.engine_kind = kind;
-  check_metadata_of(pre, meta_bytes, r);
+  check_metadata_of(pre, r.serialized_metadata, r);
+  r.engine = std::move(fields[engine_at]);  // last: the messages above may still read the fields
   return r;
 }
 
-std::vector<std::string> EngineRecord::to_list() const {
+std::vector<std::string> text_fields(const EngineRecord& r, std::string engine_field) {
   std::vector<std::string> f(kNumFields);
-  f[idx(Field::ABI_VERSION)] = abi_version;
-  f[idx(Field::NAME)] = name;
-  f[idx(Field::DEVICE_ID)] = std::to_string(device_id);
-  f[idx(Field::DEVICE_CAPABILITY)] = device_capability;
-  f[idx(Field::DEVICE_NAME)] = device_name;
-  f[idx(Field::ENGINE)] = base64_encode(engine);
-  f[idx(Field::INPUT_BINDING_NAMES)] = join_names(input_binding_names);
-  f[idx(Field::OUTPUT_BINDING_NAMES)] = join_names(output_binding_names);
-  f[idx(Field::HW_COMPATIBLE)] = hardware_compatible ? "1" : "0";
-  f[idx(Field::SERIALIZED_METADATA)] = serialized_metadata;
-  f[idx(Field::TARGET_PLATFORM)] = target_platform;
-  f[idx(Field::REQUIRES_OUTPUT_ALLOCATOR)] = requires_output_allocator ? "1" : "0";
-  f[idx(Field::TORCHTRT_VERSION)] = torchtrt_version;
-  f[idx(Field::TRT_FLAVOUR)] = trt_flavour;
-  f[idx(Field::TRT_VERSION)] = trt_version;
-  f[idx(Field::ENGINE_KIND)] = engine_kind;
-  std::string meta, why;
-  base64_decode(serialized_metadata, &meta, &why);  // validated by from_list (or written by a test)
-  f[idx(Field::SHA256)] = sha256_hex(engine) + kListSep + sha256_hex(meta);
+  f[idx(Field::ABI_VERSION)] = kAbiVersion;
+  f[idx(Field::NAME)] = r.name;
+  f[idx(Field::DEVICE_ID)] = std::to_string(r.device_id);
+  f[idx(Field::DEVICE_CAPABILITY)] = r.device_capability;
+  f[idx(Field::DEVICE_NAME)] = r.device_name;
+  f[idx(Field::ENGINE)] = std::move(engine_field);
+  f[idx(Field::INPUT_BINDING_NAMES)] = join_names(r.input_binding_names);
+  f[idx(Field::OUTPUT_BINDING_NAMES)] = join_names(r.output_binding_names);
+  f[idx(Field::HW_COMPATIBLE)] = r.hardware_compatible ? "1" : "0";
+  f[idx(Field::SERIALIZED_METADATA)] = r.serialized_metadata;
+  f[idx(Field::TARGET_PLATFORM)] = r.target_platform;
+  f[idx(Field::REQUIRES_OUTPUT_ALLOCATOR)] = r.requires_output_allocator ? "1" : "0";
+  f[idx(Field::TORCHTRT_VERSION)] = r.torchtrt_version;
+  f[idx(Field::TRT_FLAVOUR)] = r.trt_flavour;
+  f[idx(Field::TRT_VERSION)] = r.trt_version;
+  f[idx(Field::ENGINE_KIND)] = r.engine_kind;
+  f[idx(Field::SHA256)] = sha256_hex(r.engine) + kListSep + sha256_hex(r.serialized_metadata);
   return f;
 }
+
+void put_u64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) *out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+uint64_t get_le(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+}  // namespace
+
+void check_abi(const std::string& pre, const std::string& abi, bool framed) {
+  if (!all_digits(abi))
+    throw RecordError(pre + "ABI version " + quoted(abi) + " is not a number (corrupted record?)");
+  if (compare_decimal(abi, kAbiVersion) > 0)
+    throw RecordError(pre + "record ABI " + abi + " is newer than this runtime's ABI " + kAbiVersion +
+                      "; upgrade torch_tensorrt to load it");
+  if (compare_decimal(abi, kMinAbiVersion) < 0)
+    throw RecordError(pre + "record ABI " + abi + " is older than the oldest supported ABI " + kMinAbiVersion);
+  const bool is_abi2 = compare_decimal(abi, kMinAbiVersion) == 0;
+  if (framed && is_abi2)
+    throw RecordError(pre + "record ABI " + abi + " is a list of strings, not framed bytes (corrupted record?)");
+  if (!framed && !is_abi2)
+    throw RecordError(pre + "record ABI " + abi + " is framed bytes, not a list of strings (corrupted record?)");
+}
+
+std::string frame(const std::vector<std::string>& fields) {
+  std::size_t total = kMagicSize + 4;
+  for (const auto& f : fields) total += 8 + f.size();
+  std::string out;
+  out.reserve(total);
+  out.append(kRecordMagic, kMagicSize);
+  const uint32_t count = static_cast<uint32_t>(fields.size());
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((count >> (8 * i)) & 0xff);
+  for (const auto& f : fields) {
+    put_u64(&out, f.size());
+    out += f;
+  }
+  return out;
+}
+
+std::vector<std::pair<const char*, std::size_t>> unframe(const char* data, std::size_t n) {
+  if (n < kMagicSize + 4)
+    throw RecordError("engine record: " + std::to_string(n) + " bytes is too short to be a record (truncated?)");
+  if (std::memcmp(data, kRecordMagic, kMagicSize) != 0)
+    throw RecordError("engine record: the data does not start with the record magic (not an engine record?)");
+  const uint64_t count = get_le(data + kMagicSize, 4);
+  if (count > kMaxFields)
+    throw RecordError("engine record: " + std::to_string(count) + " fields is more than any ABI has (corrupted record?)");
+  std::vector<std::pair<const char*, std::size_t>> fields;
+  std::size_t pos = kMagicSize + 4;
+  for (uint64_t i = 0; i < count; ++i) {
+    const std::string label = i < kNumFields ? kFieldNames[i] : "#" + std::to_string(i);
+    if (n - pos < 8)
+      throw RecordError("engine record: the data ends in the length of field " + label + " (truncated record)");
+    const uint64_t size = get_le(data + pos, 8);
+    pos += 8;
+    if (size > n - pos)
+      throw RecordError("engine record: field " + label + " has " + std::to_string(size) + " bytes but " +
+                        std::to_string(n - pos) + " remain (truncated record)");
+    fields.emplace_back(data + pos, static_cast<std::size_t>(size));
+    pos += size;
+  }
+  if (pos != n)
+    throw RecordError("engine record: " + std::to_string(n - pos) + " bytes after the last field (corrupted record?)");
+  return fields;
+}
+
+EngineRecord EngineRecord::from_bytes(const char* data, std::size_t size) {
+  std::vector<std::string> fields;
+  for (const auto& view : unframe(data, size)) fields.emplace_back(view.first, view.second);
+  return decode(std::move(fields), /*framed=*/true);
+}
+
+EngineRecord EngineRecord::from_list(const std::vector<std::string>& fields) {
+  return decode(upgrade_abi2(fields), /*framed=*/false);
+}
+
+std::string EngineRecord::to_bytes() const {
+  std::vector<std::string> fields = text_fields(*this, std::string());
+  fields[idx(Field::ENGINE)] = engine;
+  return frame(fields);
+}
+
+std::vector<std::string> EngineRecord::header() const { return text_fields(*this, std::to_string(engine.size())); }
 
 void check_engine_kind(const EngineRecord& record, bool stand_in_runtime) {
   if (record.is_simulated() && !stand_in_runtime)

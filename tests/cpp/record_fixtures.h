@@ -23,8 +23,8 @@ inline std::string metadata_json(const std::vector<std::string>& inputs, const s
 
 //! ``r`` with metadata describing its binding names (and a placeholder network when simulated).
 inline torchtrt::EngineRecord with_metadata(torchtrt::EngineRecord r) {
-  r.serialized_metadata = torchtrt::base64_encode(
-      metadata_json(r.input_binding_names, r.output_binding_names, r.engine_kind == torchtrt::kKindSimulated));
+  r.serialized_metadata =
+      metadata_json(r.input_binding_names, r.output_binding_names, r.engine_kind == torchtrt::kKindSimulated);
   return r;
 }
 

@@ -1,4 +1,5 @@
-// Record parsing and validation (runtime_cpp/src/record.cpp, record_check.cpp), no Torch or TensorRT involved.
+// Record framing, parsing and validation (runtime_cpp/src/record.cpp, record_abi2.cpp, record_check.cpp,
+// record_json.cpp), no Torch or TensorRT involved.
 // The shared table of bad records (tests/reliability/bad_records.json, also run by the Python tests) checks that
 // both runtimes give the same verdict and the same message for every case.
 #include <fstream>
@@ -30,13 +31,31 @@ EngineRecord sample() {
   return torchtrt_test::with_metadata(r);
 }
 
-std::vector<std::string> with(Field f, const std::string& v) {
-  auto l = sample().to_list();
+std::vector<std::string> unframed(const std::string& data);
+
+// The fields of sample(), framed after setting ``f`` to ``v``.
+std::string with(Field f, const std::string& v) {
+  auto l = unframed(sample().to_bytes());
   l[idx(f)] = v;
-  return l;
+  return frame(l);
 }
 
-std::string error_of(const std::vector<std::string>& fields) {
+std::vector<std::string> unframed(const std::string& data) {
+  std::vector<std::string> fields;
+  for (const auto& view : unframe(data.data(), data.size())) fields.emplace_back(view.first, view.second);
+  return fields;
+}
+
+std::string error_of(const std::string& framed) {
+  try {
+    EngineRecord::from_bytes(framed);
+  } catch (const RecordError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string error_of_list(const std::vector<std::string>& fields) {
   try {
     EngineRecord::from_list(fields);
   } catch (const RecordError& e) {
@@ -58,25 +77,58 @@ std::size_t field_index(const std::string& name) {
   throw std::runtime_error("bad_records.json: unknown field " + name);
 }
 
-// The case's edits, in the order documented in tests/reliability/_records.py.
-std::vector<std::string> apply(std::vector<std::string> fields, const JsonValue& c) {
+bool flag(const JsonValue& c, const char* key) {
+  const JsonValue* v = c.get(key);
+  return v && v->boolean;
+}
+
+// The case's edits, in the order documented in tests/reliability/_records.py. ABI 2 cases ("abi2": true) edit
+// the list ``base_abi2`` (encoded fields in base64); the others edit ``base`` and are framed.
+std::vector<std::string> edit_fields(std::vector<std::string> fields, const JsonValue& c, bool abi2) {
+  auto encode = [&](const std::string& bytes) { return abi2 ? base64_encode(bytes) : bytes; };
+  auto decode = [&](const std::string& text) {
+    std::string out, why;
+    if (!abi2) return text;
+    base64_decode(text, &out, &why);
+    return out;
+  };
   if (const JsonValue* set = c.get("set"))
     for (const auto& [name, value] : set->members) fields[field_index(name)] = value.text;
   if (const JsonValue* set = c.get("set_hex"))
     for (const auto& [name, value] : set->members) fields[field_index(name)] = from_hex(value.text);
-  if (const JsonValue* meta = c.get("metadata")) fields[idx(Field::SERIALIZED_METADATA)] = base64_encode(meta->text);
+  if (const JsonValue* hex = c.get("engine_hex")) fields[idx(Field::ENGINE)] = from_hex(hex->text);
+  if (const JsonValue* meta = c.get("metadata")) fields[idx(Field::SERIALIZED_METADATA)] = encode(meta->text);
   if (const JsonValue* hex = c.get("metadata_hex"))
-    fields[idx(Field::SERIALIZED_METADATA)] = base64_encode(from_hex(hex->text));
-  if (const JsonValue* rehash = c.get("rehash"); rehash && rehash->boolean) {
-    std::string engine, meta, why;
-    base64_decode(fields[idx(Field::ENGINE)], &engine, &why);
-    base64_decode(fields[idx(Field::SERIALIZED_METADATA)], &meta, &why);
-    fields[idx(Field::SHA256)] = sha256_hex(engine) + kListSep + sha256_hex(meta);
-  }
+    fields[idx(Field::SERIALIZED_METADATA)] = encode(from_hex(hex->text));
+  if (flag(c, "rehash"))
+    fields[idx(Field::SHA256)] = sha256_hex(decode(fields[idx(Field::ENGINE)])) + kListSep +
+        sha256_hex(decode(fields[idx(Field::SERIALIZED_METADATA)]));
   if (const JsonValue* n = c.get("truncate")) fields.resize(std::stoul(n->text));
   if (const JsonValue* extra = c.get("append"))
     for (const auto& v : extra->items) fields.push_back(v.text);
   return fields;
+}
+
+std::string frame_case(const std::vector<std::string>& fields, const JsonValue& c) {
+  std::string data = frame(fields);
+  if (const JsonValue* n = c.get("frame_count")) {
+    const uint32_t count = static_cast<uint32_t>(std::stoul(n->text));
+    for (int i = 0; i < 4; ++i) data[kMagicSize + i] = static_cast<char>((count >> (8 * i)) & 0xff);
+  }
+  if (const JsonValue* n = c.get("frame_cut")) data.resize(data.size() - std::stoul(n->text));
+  if (const JsonValue* hex = c.get("frame_extra_hex")) data += from_hex(hex->text);
+  if (const JsonValue* hex = c.get("magic_hex")) data.replace(0, kMagicSize, from_hex(hex->text));
+  return data;
+}
+
+// The verdict on a case of the table.
+std::string case_error(const JsonValue& table, const JsonValue& c) {
+  const bool abi2 = flag(c, "abi2");
+  std::vector<std::string> base;
+  for (const auto& v : table.get(abi2 ? "base_abi2" : "base")->items) base.push_back(v.text);
+  if (abi2) return error_of_list(edit_fields(base, c, true));
+  base[idx(Field::ENGINE)] = from_hex(base[idx(Field::ENGINE)]);  // written in hex in the table
+  return error_of(frame_case(edit_fields(base, c, false), c));
 }
 
 }  // namespace
@@ -89,14 +141,14 @@ TEST(shared_bad_record_table) {
   JsonValue table;
   std::string why;
   EXPECT(parse_json(text.str(), &table, &why));
-  std::vector<std::string> base;
-  for (const auto& v : table.get("base")->items) base.push_back(v.text);
-  EXPECT_EQ(error_of(base), "");
+  JsonValue empty;
+  empty.kind = JsonValue::Kind::Object;
+  EXPECT_EQ(case_error(table, empty), "");
   int cases = 0;
   for (const auto& c : table.get("cases")->items) {
     const JsonValue* expected = c.get("error");
     const std::string want = expected->kind == JsonValue::Kind::Null ? "" : expected->text;
-    const std::string got = error_of(apply(base, c));
+    const std::string got = case_error(table, c);
     if (got != want)
       ::mini_test::fail(__FILE__, __LINE__, "case " + c.get("id")->text + ": got '" + got + "', want '" + want + "'");
     ++cases;
@@ -113,19 +165,39 @@ TEST(field_names_match_enum_order) {
 }
 
 TEST(round_trip) {
-  const auto list = sample().to_list();
+  const std::string framed = sample().to_bytes();
+  EXPECT_EQ(framed.substr(0, kMagicSize), std::string(kRecordMagic, kMagicSize));
+  EXPECT(framed.find(sample().engine) != std::string::npos);  // the plan is stored verbatim
+  const auto list = unframed(framed);
   EXPECT_EQ(list.size(), kNumFields);
   EXPECT_EQ(list[idx(Field::INPUT_BINDING_NAMES)], std::string("x\x1fy"));
   EXPECT_EQ(list[idx(Field::REQUIRES_OUTPUT_ALLOCATOR)], "1");
   EXPECT_EQ(list[idx(Field::DEVICE_ID)], "1");
   EXPECT_EQ(list[idx(Field::SHA256)].substr(0, 64), sha256_hex(sample().engine));
-  const EngineRecord r = EngineRecord::from_list(list);
+  EXPECT_EQ(list[idx(Field::ENGINE)], sample().engine);
+  EXPECT_EQ(list[idx(Field::SERIALIZED_METADATA)], sample().serialized_metadata);  // JSON text, not base64
+  const EngineRecord r = EngineRecord::from_bytes(framed);
   EXPECT_EQ(r.engine, sample().engine);
   EXPECT(r.input_binding_names == (std::vector<std::string>{"x", "y"}));
   EXPECT(r.output_binding_names == (std::vector<std::string>{"out"}));
   EXPECT(r.requires_output_allocator);
   EXPECT(!r.hardware_compatible);
-  EXPECT(r.to_list() == list);
+  EXPECT(r.to_bytes() == framed);
+  const auto header = r.header();
+  EXPECT_EQ(header[idx(Field::ENGINE)], std::to_string(sample().engine.size()));
+  EXPECT_EQ(header[idx(Field::SHA256)], list[idx(Field::SHA256)]);
+}
+
+TEST(abi2_lists_are_read) {
+  // An ABI 2 record: the same fields as text, ENGINE and SERIALIZED_METADATA in base64.
+  auto list = unframed(sample().to_bytes());
+  list[idx(Field::ABI_VERSION)] = "2";
+  list[idx(Field::ENGINE)] = base64_encode(list[idx(Field::ENGINE)]);
+  list[idx(Field::SERIALIZED_METADATA)] = base64_encode(list[idx(Field::SERIALIZED_METADATA)]);
+  const EngineRecord r = EngineRecord::from_list(list);
+  EXPECT_EQ(r.engine, sample().engine);
+  EXPECT_EQ(r.serialized_metadata, sample().serialized_metadata);
+  EXPECT_EQ(r.to_bytes(), sample().to_bytes());  // written back as ABI 3
 }
 
 TEST(sha256_known_answers) {
@@ -154,23 +226,31 @@ TEST(base64_matches_the_standard_alphabet) {
 }
 
 TEST(empty_and_truncated_records) {
-  EXPECT_EQ(error_of({}), "engine record is empty");
-  auto l = sample().to_list();
+  EXPECT_EQ(error_of(frame({})), "engine record is empty");
+  EXPECT_EQ(error_of_list({}), "engine record is empty");
+  auto l = unframed(sample().to_bytes());
   l.resize(5);
-  EXPECT_EQ(error_of(l), "engine 'adder': record has 5 fields, ABI 2 has 17 (truncated or corrupted record)");
-  EXPECT_EQ(error_of({"2"}), "engine '<unnamed>': record has 1 fields, ABI 2 has 17 (truncated or corrupted record)");
+  EXPECT_EQ(error_of(frame(l)), "engine 'adder': record has 5 fields, ABI 3 has 17 (truncated or corrupted record)");
+  EXPECT_EQ(error_of(frame({"3"})),
+            "engine '<unnamed>': record has 1 fields, ABI 3 has 17 (truncated or corrupted record)");
+  EXPECT_EQ(error_of_list({"2"}),
+            "engine '<unnamed>': record has 1 fields, ABI 2 has 17 (truncated or corrupted record)");
+  const std::string framed = sample().to_bytes();
+  EXPECT_EQ(error_of(framed.substr(0, framed.size() - 1)),
+            "engine record: field SHA256 has 129 bytes but 128 remain (truncated record)");
 }
 
 TEST(abi_checks) {
   EXPECT_EQ(error_of(with(Field::ABI_VERSION, "x1")), "engine 'adder': ABI version 'x1' is not a number (corrupted record?)");
-  EXPECT_EQ(error_of(with(Field::ABI_VERSION, "3")),
-            "engine 'adder': record ABI 3 is newer than this runtime's ABI 2; upgrade torch_tensorrt to load it");
-  EXPECT_THROWS_WITH(EngineRecord::from_list(with(Field::ABI_VERSION, "99999999999999999999999")), "is newer");
-  EXPECT_EQ(error_of(with(Field::ABI_VERSION, "1")), "engine 'adder': record ABI 1 is older than supported ABI 2");
+  EXPECT_EQ(error_of(with(Field::ABI_VERSION, "4")),
+            "engine 'adder': record ABI 4 is newer than this runtime's ABI 3; upgrade torch_tensorrt to load it");
+  EXPECT_THROWS_WITH(EngineRecord::from_bytes(with(Field::ABI_VERSION, "99999999999999999999999")), "is newer");
+  EXPECT_EQ(error_of(with(Field::ABI_VERSION, "1")),
+            "engine 'adder': record ABI 1 is older than the oldest supported ABI 2");
   // A newer ABI is reported even when the field count differs (that is what a newer ABI looks like).
-  auto l = with(Field::ABI_VERSION, "3");
+  auto l = unframed(with(Field::ABI_VERSION, "4"));
   l.push_back("new field");
-  EXPECT_THROWS_WITH(EngineRecord::from_list(l), "is newer");
+  EXPECT_THROWS_WITH(EngineRecord::from_bytes(frame(l)), "is newer");
 }
 
 TEST(untrusted_json_never_throws_from_the_parser) {
@@ -198,16 +278,16 @@ TEST(names_are_quoted_like_python_repr) {
   EXPECT_EQ(quoted("it's"), "\"it's\"");
   EXPECT_EQ(quoted("a\x1f"), "'a\\x1f'");
   EXPECT_EQ(quoted("caf\xc3\xa9"), "'caf\xc3\xa9'");
-  auto l = with(Field::NAME, "it's");
+  auto l = unframed(with(Field::NAME, "it's"));
   l[idx(Field::ENGINE)] = "";
-  EXPECT_EQ(error_of(l), "engine \"it's\": field ENGINE is empty");
+  EXPECT_EQ(error_of(frame(l)), "engine \"it's\": field ENGINE is empty");
 }
 
 TEST(simulated_engines_refused_by_a_real_runtime) {
   auto r = sample();
   r.engine_kind = kKindSimulated;
   r = torchtrt_test::with_metadata(r);
-  const auto parsed = EngineRecord::from_list(r.to_list());
+  const auto parsed = EngineRecord::from_bytes(r.to_bytes());
   EXPECT(parsed.is_simulated());
   EXPECT_THROWS_WITH(check_engine_kind(parsed, /*stand_in_runtime=*/false),
                     "engine 'adder': built under torch_tensorrt.testing.simulate(); cannot run on a real TensorRT "

@@ -13,6 +13,7 @@
 
 #include "mini_test.h"
 #include "record_fixtures.h"
+#include <cstring>
 #include "torchtrt/cudagraphs.h"
 #include "torchtrt/engine.h"
 #include "torchtrt/execute.h"
@@ -31,16 +32,30 @@ input x float32 1x2 2x2 4x8
 output pos float32 positives x
 )";
 
-std::vector<std::string> record_for(const std::string& plan, std::vector<std::string> inputs,
-                                    std::vector<std::string> outputs, const std::string& name = "adder",
-                                    const char* kind = kKindTensorRT) {
+// The engine's state: the framed record as a 1-D uint8 tensor (what __setstate__ and the constructor take).
+c10::IValue state(const EngineRecord& r) {
+  const std::string bytes = r.to_bytes();
+  at::Tensor t = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
+  std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  return t;
+}
+
+std::string bytes_of(const c10::IValue& state) {
+  const at::Tensor t = state.toTensor().contiguous();
+  return std::string(reinterpret_cast<const char*>(t.data_ptr<uint8_t>()), static_cast<std::size_t>(t.numel()));
+}
+
+EngineRecord parsed(const c10::IValue& s) { return EngineRecord::from_bytes(bytes_of(s)); }
+
+c10::IValue record_for(const std::string& plan, std::vector<std::string> inputs, std::vector<std::string> outputs,
+                       const std::string& name = "adder", const char* kind = kKindTensorRT) {
   EngineRecord r;
   r.name = name;
   r.engine = plan;
   r.input_binding_names = std::move(inputs);
   r.output_binding_names = std::move(outputs);
   r.engine_kind = kind;
-  return torchtrt_test::with_metadata(r).to_list();
+  return state(torchtrt_test::with_metadata(r));
 }
 
 c10::intrusive_ptr<TRTEngine> adder() {
@@ -153,9 +168,9 @@ TEST(cuda_an_execution_on_another_stream_waits_for_the_previous_one) {
 
 TEST(output_allocator_when_the_record_requires_it) {
   const char* plan = "torchtrt-fake-plan 1\ninput a int64 1 3 8\noutput b int64 scale_add a a 3\n";
-  EngineRecord r = EngineRecord::from_list(record_for(plan, {"a"}, {"b"}, "alloc"));
+  EngineRecord r = parsed(record_for(plan, {"a"}, {"b"}, "alloc"));
   r.requires_output_allocator = true;
-  auto e = c10::make_intrusive<TRTEngine>(r.to_list());
+  auto e = c10::make_intrusive<TRTEngine>(state(r));
   EXPECT(e->uses_output_allocator());
   const at::Tensor a = on_dev(at::arange(5, at::kLong));
   auto out = execute_engine({a}, e);
@@ -226,29 +241,46 @@ TEST(bad_plans_and_records) {
                     "engine 'adder': TensorRT could not deserialize the engine (7 bytes; built with TensorRT of "
                     "unknown version, this runtime is TensorRT 10.0.0); TensorRT said: "
                     "IRuntime::deserializeCudaEngine: plan line 1: not a stand-in");
-  auto rec = record_for(kAdderPlan, {"x", "y"}, {"out", "pos"});
+  std::vector<std::string> fields;
+  const std::string framed = bytes_of(record_for(kAdderPlan, {"x", "y"}, {"out", "pos"}));
+  for (const auto& view : unframe(framed.data(), framed.size())) fields.emplace_back(view.first, view.second);
+  auto edited = [](const std::string& bytes) {
+    at::Tensor t = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
+    std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+    return c10::IValue(t);
+  };
+  auto rec = fields;
   rec[idx(Field::ABI_VERSION)] = "7";
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(rec), "record ABI 7 is newer than this runtime's ABI 2");
-  rec = record_for(kAdderPlan, {"x", "y"}, {"out", "pos"});
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(edited(frame(rec))), "record ABI 7 is newer than this runtime's ABI 3");
+  rec = fields;
   rec.pop_back();
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(rec), "record has 16 fields");
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(edited(frame(rec))), "record has 16 fields");
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(edited(framed.substr(0, 20))), "truncated record");
+  // An ABI 2 state (a list of strings, engine and metadata in base64) is still read.
+  rec = fields;
+  rec[idx(Field::ABI_VERSION)] = "2";
+  rec[idx(Field::ENGINE)] = base64_encode(rec[idx(Field::ENGINE)]);
+  rec[idx(Field::SERIALIZED_METADATA)] = base64_encode(rec[idx(Field::SERIALIZED_METADATA)]);
+  c10::List<std::string> list;
+  for (const auto& f : rec) list.push_back(f);
+  EXPECT_EQ(c10::make_intrusive<TRTEngine>(c10::IValue(list))->describe(), adder()->describe());
 }
 
 TEST(load_time_checks_name_built_for_and_here) {
-  EngineRecord r = EngineRecord::from_list(record_for(kAdderPlan, {"x", "y"}, {"out", "pos"}));
+  EngineRecord r = parsed(record_for(kAdderPlan, {"x", "y"}, {"out", "pos"}));
   r.trt_flavour = "tensorrt_rtx";
   r.trt_version = "1.7.1.116";
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(r.to_list()),
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)),
                     "engine 'adder' was built with TensorRT-RTX 1.7.1.116 but this runtime is TensorRT 10.0.0");
   r.trt_flavour = "tensorrt";
   r.trt_version = "10.3.0";
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(r.to_list()), "newer than this runtime's TensorRT 10.0.0");
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)), "newer than this runtime's TensorRT 10.0.0");
   r.trt_version = "10.0.0.6";
   r.target_platform = "linux_riscv64";
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(r.to_list()),
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)),
                     "built for platform linux_riscv64 but this is linux_");
   r.target_platform = platform_name();
-  EXPECT(c10::make_intrusive<TRTEngine>(r.to_list())->device() == dev());
+  EXPECT(c10::make_intrusive<TRTEngine>(state(r))->device() == dev());
   EXPECT_EQ(library_version(), "10.0.0");
 }
 
@@ -260,7 +292,8 @@ TEST(simulated_records_run_on_the_stand_in) {
 TEST(serialize_round_trips_the_record) {
   const auto rec = record_for(kAdderPlan, {"x", "y"}, {"out", "pos"});
   auto e = c10::make_intrusive<TRTEngine>(rec);
-  EXPECT(e->serialize() == rec);
+  EXPECT(bytes_of(e->serialize()) == bytes_of(rec));
+  EXPECT(bytes_of(e->serialize()).find(kAdderPlan) != std::string::npos);  // the plan verbatim, not base64
   auto copy = c10::make_intrusive<TRTEngine>(e->serialize());
   EXPECT_EQ(copy->describe(), e->describe());
 }
@@ -519,29 +552,29 @@ TEST(cuda_device_selection) {
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
   const std::string here = std::to_string(prop.major) + "." + std::to_string(prop.minor);
-  EngineRecord r = EngineRecord::from_list(record_for(kAdderPlan, {"x", "y"}, {"out", "pos"}));
+  EngineRecord r = parsed(record_for(kAdderPlan, {"x", "y"}, {"out", "pos"}));
   r.device_capability = here;
   r.device_name = prop.name;
   {
     Warnings w;
-    EXPECT(c10::make_intrusive<TRTEngine>(r.to_list())->device() == c10::Device(c10::kCUDA, 0));
+    EXPECT(c10::make_intrusive<TRTEngine>(state(r))->device() == c10::Device(c10::kCUDA, 0));
     EXPECT(w.seen.empty());
   }
   r.device_id = count + 3;  // built on a device this process does not have: the current one, with a warning
   {
     Warnings w;
-    EXPECT(c10::make_intrusive<TRTEngine>(r.to_list())->device() == c10::Device(c10::kCUDA, 0));
+    EXPECT(c10::make_intrusive<TRTEngine>(state(r))->device() == c10::Device(c10::kCUDA, 0));
     EXPECT_EQ(w.seen.size(), 1u);
     EXPECT(!w.seen.empty() && w.seen[0].find("was built for device " + std::to_string(count + 3) +
                                              "; running it on compatible device 0") != std::string::npos);
   }
   r.device_id = 0;
   r.device_capability = "7.5";
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(r.to_list()),
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)),
                     "engine 'adder' was built for SM 7.5 (" + std::string(prop.name) +
                         "); no compatible GPU among: 0: " + prop.name + " (SM " + here + ")");
   r.hardware_compatible = true;  // Ampere-plus: any SM >= 8.0
-  EXPECT_EQ(c10::make_intrusive<TRTEngine>(r.to_list())->device().index(), 0);
+  EXPECT_EQ(c10::make_intrusive<TRTEngine>(state(r))->device().index(), 0);
 }
 
 MINI_TEST_MAIN()

@@ -11,6 +11,7 @@
 #include "../../runtime_cpp/src/execute.cpp"
 #include "../../runtime_cpp/src/cudagraphs.cpp"
 #include "record_fixtures.h"
+#include <cstring>
 
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -31,6 +32,13 @@ namespace {
 
 const char* kPlan = "torchtrt-fake-plan 1\nname doubler\ninput x float32 1x4 2x4 8x4\noutput y float32 scale_add x x 1\n";
 
+c10::IValue state(const EngineRecord& r) {
+  const std::string bytes = r.to_bytes();
+  at::Tensor t = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
+  std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  return t;
+}
+
 c10::intrusive_ptr<TRTEngine> doubler() {
   EngineRecord r;
   r.name = "doubler";
@@ -39,7 +47,7 @@ c10::intrusive_ptr<TRTEngine> doubler() {
   r.output_binding_names = {"y"};
   r.trt_flavour = "tensorrt_rtx";
   r.trt_version = "10.0.0";  // the stand-in library's version
-  return c10::make_intrusive<TRTEngine>(torchtrt_test::with_metadata(r).to_list());
+  return c10::make_intrusive<TRTEngine>(state(torchtrt_test::with_metadata(r)));
 }
 
 c10::Device dev() { return c10::cuda::device_count() > 0 ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU); }
@@ -87,9 +95,11 @@ TEST(contexts_come_from_a_runtime_config_with_the_cache) {
 }
 
 TEST(flavour_is_checked_at_load) {
-  EngineRecord r = EngineRecord::from_list(doubler()->serialize());
+  const at::Tensor t = doubler()->serialize().contiguous();
+  EngineRecord r = EngineRecord::from_bytes(reinterpret_cast<const char*>(t.data_ptr<uint8_t>()),
+                                            static_cast<std::size_t>(t.numel()));
   r.trt_flavour = "tensorrt";
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(r.to_list()),
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)),
                     "was built with TensorRT 10.0.0 but this runtime is TensorRT-RTX 10.0.0");
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import zipfile
@@ -16,6 +17,8 @@ import torch
 import torch_tensorrt
 from torch_tensorrt import cli
 from torch_tensorrt._serialization import save
+from torch_tensorrt.runtime._record import Field
+from torch_tensorrt.runtime._record_frame import MAGIC, PREFIX
 from torch_tensorrt.testing import simulate
 from torch_tensorrt.tools.inspect_file import InspectError, inspect_file
 
@@ -166,6 +169,15 @@ def _rewrite_member(src: Path, dst: Path, suffix: str, change) -> None:
             zout.writestr(info, change(data) if info.filename.endswith(suffix) else data)
 
 
+def _flip_first_engine_byte(data: bytes) -> bytes:
+    """``data`` (a framed record) with the first byte of its ENGINE field changed."""
+    pos = PREFIX
+    for _ in range(Field.ENGINE):
+        pos += 8 + struct.unpack_from("<Q", data, pos)[0]
+    at = pos + 8
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+
+
 def test_corrupted_files_are_clear_errors(artifacts, tmp_path):
     good = artifacts["sim.ep"][0]
     cases = {}
@@ -178,26 +190,18 @@ def test_corrupted_files_are_clear_errors(artifacts, tmp_path):
     empty = tmp_path / "empty.pt"
     empty.write_bytes(b"")
     cases[empty] = "(empty file)"
-    bad_b64 = tmp_path / "bad_base64.ep"
-    _rewrite_member(
-        good,
-        bad_b64,
-        "tensor_0",
-        lambda d: d.replace(b'"dnRy', b'"!!!!', 1) if b'"dnRy' in d else d[:5] + b"!!!!" + d[9:],
-    )
-    cases[bad_b64] = "field ENGINE is not valid base64"
     cut_blob = tmp_path / "cut_blob.ep"
     _rewrite_member(good, cut_blob, "tensor_0", lambda d: d[: len(d) // 2])
-    cases[cut_blob] = "engine blob is not a complete JSON record"
+    cases[cut_blob] = "the engine record is not complete (truncated or corrupted)"
     bad_crc = tmp_path / "bad_crc.ep"
     data = bytearray(good.read_bytes())
-    at = data.find(b'"_run_on_acc_0"') + 40
+    at = data.find(MAGIC) + 40
     assert at > 40, "the engine record is stored uncompressed in the archive"
     data[at : at + 4] = b"AAAA" if data[at : at + 4] != b"AAAA" else b"BBBB"
     bad_crc.write_bytes(bytes(data))
     cases[bad_crc] = "cannot be read (Bad CRC-32"
-    flipped = tmp_path / "flipped_engine.ep"  # valid base64, other bytes: only the record's SHA-256 can tell
-    _rewrite_member(good, flipped, "tensor_0", lambda d: d.replace(b'"dnRy', b'"dnRz', 1))
+    flipped = tmp_path / "flipped_engine.ep"  # a well-framed record, other plan bytes: only the SHA-256 can tell
+    _rewrite_member(good, flipped, "tensor_0", _flip_first_engine_byte)
     cases[flipped] = "field SHA256: the engine bytes do not match their checksum"
     bad_pickle = tmp_path / "bad_pickle.pt"
     _rewrite_member(artifacts["stripped_state.pt"][0], bad_pickle, "data.pkl", lambda d: d[: len(d) // 3])

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from torch_tensorrt.runtime._record import LIST_SEP, Field
+from torch_tensorrt.runtime._record_frame import MAGIC, frame, unframe
 
 
 @dataclass
@@ -225,8 +226,25 @@ def _blob_member(members: list[tuple[str, bytes]], suffix: str) -> int:
     return next(i for i, (n, _) in enumerate(members) if n.endswith(suffix))
 
 
+def _edit_framed(content: bytes, rnd: random.Random) -> bytes:
+    """A framed record (ABI 3) with bits flipped inside one field (the framing intact), the checksums recomputed
+    half of the time; at its length (torch records the size)."""
+    fields = [bytes(f) for f in unframe(content, [f.name for f in Field])]
+    i = rnd.choice([k for k, f in enumerate(fields) if f] or [0])
+    if fields[i]:
+        fields[i] = bitflip(fields[i], rnd)
+    if rnd.random() < 0.5 and len(fields) > Field.SHA256:
+        digests = [hashlib.sha256(fields[f]).hexdigest() for f in (Field.ENGINE, Field.SERIALIZED_METADATA)]
+        fields[Field.SHA256] = LIST_SEP.join(digests).encode("ascii")
+    new = bytes(frame(fields))
+    return new if len(new) == len(content) else bitflip(content, rnd)
+
+
 def _edit_blob(content: bytes, rnd: random.Random) -> bytes:
-    """The engine blob (JSON of the record) with a record mutation, kept at its length (torch records the size)."""
+    """The engine blob with a record mutation, kept at its length (torch records the size): framed bytes (ABI 3)
+    edited field by field; the JSON of an ABI 2 record edited as a list."""
+    if content.startswith(MAGIC):
+        return _edit_framed(content, rnd)
     fields = json.loads(content.decode("utf-8"))
     for _ in range(8):
         new = json.dumps(mutate_record(fields, rnd)).encode("utf-8")

@@ -108,7 +108,9 @@ def build_artifacts(out: str, with_cpp: bool) -> dict[str, Any]:
         files.update({"cpp.ep": "ep", "cpp.ts": "ts"})
     expected = [t.clone() for t in gm(x, y)]
     torch.save({"program": expected, "engine": [t.clone() for t in engine(x + 1, y)]}, os.path.join(out, "expected.pt"))
-    info = {"files": files, "record": engine.record.to_list()}
+    from _records import abi2_list
+
+    info = {"files": files, "record": abi2_list(engine.record)}  # fuzzed as ABI 2 lists (still read everywhere)
     with open(done, "w") as f:
         json.dump(info, f)
     return info
@@ -176,7 +178,7 @@ class Worker:
             return "unclear", f"Python: {type(exc).__name__}: {exc}"
         if self.with_cpp and all(_utf8_ok(f) for f in fields):
             try:
-                torch.ops.tensorrt.check_record(fields, real_runtime=False)
+                torch.ops.tensorrt.check_record_list(fields, real_runtime=False)
             except ValueError as exc:
                 cpp_err = str(exc).split("\n")[0]
             except Exception as exc:
@@ -202,7 +204,10 @@ class Worker:
                     blob = torch.tensor(list(json.dumps(fields).encode("utf-8")), dtype=torch.uint8)
                     got = torch.ops.tensorrt.execute_engine_python([x + 1, y], blob, _engine_info(fields))
                 elif install == "engine_class" and runtime == "cpp":
-                    got = torch.ops.tensorrt.execute_engine([x + 1, y], torch.classes.tensorrt.Engine(fields))
+                    from torch_tensorrt.runtime._record import EngineRecord
+
+                    engine = torch.classes.tensorrt.Engine(EngineRecord.from_list(fields).to_tensor())
+                    got = torch.ops.tensorrt.execute_engine([x + 1, y], engine)
                 else:
                     module = TorchTensorRTModule()
                     if install == "setstate":

@@ -1,8 +1,8 @@
 """The shared table of bad records (bad_records.json): Python and C++ give the same verdict and the same words.
 
-The C++ side runs the same table in ``tests/cpp/test_record.cpp`` (``EngineRecord::from_list``, through ctest) and
-here through Torch (``torch.ops.tensorrt.check_record`` of the stand-in build), which also covers the conversion
-of Python strings at the boundary.
+The C++ side runs the same table in ``tests/cpp/test_record.cpp`` (``EngineRecord::from_bytes``/``from_list``,
+through ctest) and here through Torch (``torch.ops.tensorrt.check_record`` / ``check_record_list`` of the stand-in
+build), which also covers the conversion of tensors and Python strings at the boundary.
 """
 
 from __future__ import annotations
@@ -20,9 +20,12 @@ TABLE = load_table()
 CASES = TABLE["cases"]
 
 
-def _python_error(fields: list[str]) -> str | None:
+def _python_error(record: bytes | list[str]) -> str | None:
     try:
-        EngineRecord.from_list(fields)
+        if isinstance(record, list):
+            EngineRecord.from_list(record)
+        else:
+            EngineRecord.from_bytes(record)
     except RecordError as exc:
         return str(exc)
     return None
@@ -43,15 +46,19 @@ def test_table_covers_every_rule_family():
         "json",
         "meta",
         "expr",
+        "frame",
+        "metadata",
     } <= ids
     assert len(CASES) >= 150
     assert sum(c["error"] is None for c in CASES) >= 15  # valid edge cases are accepted, not just refused
-    assert _python_error(TABLE["base"]) is None
+    assert _python_error(apply(TABLE, {})) is None
+    assert _python_error(apply(TABLE, {"abi2": True})) is None
+    assert sum(bool(c.get("abi2")) for c in CASES) >= 20  # ABI 2 records are still read, with their own checks
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_python_matches_the_table(case):
-    assert _python_error(apply(TABLE["base"], case)) == case["error"]
+    assert _python_error(apply(TABLE, case)) == case["error"]
 
 
 def test_cpp_record_tests_run_the_table(cpp_build_dir):
@@ -68,14 +75,23 @@ def test_cpp_record_tests_run_the_table(cpp_build_dir):
 
 
 def test_cpp_check_record_through_torch(rt):
-    """Every case whose fields are valid Python strings (not the raw-bytes ones) through the Torch boundary."""
+    """Every case through the Torch boundary: framed records as uint8 tensors, ABI 2 lists whose fields are valid
+    Python strings (not the raw-bytes ones) as ``str[]``."""
     checked = 0
     for case in CASES:
-        if "set_hex" in case:
+        if case.get("abi2") and "set_hex" in case:
             continue
-        fields = apply(TABLE["base"], case)
+        record = apply(TABLE, case)
         try:
-            torch.ops.tensorrt.check_record(fields, real_runtime=False)  # the kind refusal is not a record error
+            if isinstance(record, list):  # the kind refusal is not a record error
+                torch.ops.tensorrt.check_record_list(record, real_runtime=False)
+            else:
+                blob = (
+                    torch.frombuffer(bytearray(record), dtype=torch.uint8)
+                    if record
+                    else torch.empty(0, dtype=torch.uint8)
+                )
+                torch.ops.tensorrt.check_record(blob, real_runtime=False)
             got = None
         except ValueError as exc:
             got = str(exc).split("\n")[0]

@@ -4,7 +4,7 @@ C++-runtime .ep, save errors naming the target, temporaries of killed writers re
 
 from __future__ import annotations
 
-import json
+import struct
 import os
 import random
 import signal
@@ -16,6 +16,8 @@ import pytest
 import torch
 
 import torch_tensorrt
+from torch_tensorrt.runtime._record import Field
+from torch_tensorrt.runtime._record_frame import unframe
 from torch_tensorrt._errors import SerializationError
 from torch_tensorrt._serialization import save
 from torch_tensorrt.runtime import TorchTensorRTModule
@@ -103,15 +105,13 @@ def _replace_in_member(data: bytes, suffix: str, old: bytes, new: bytes) -> byte
 
 def test_engine_bit_flip_is_caught_by_the_checksum(art, tmp_path):
     _, ctx = art
-    record = json.loads(
-        zip_members(ctx.artifacts["py.ep"])[
-            [n for n, _ in zip_members(ctx.artifacts["py.ep"])].index("py/data/constants/tensor_0")
-        ][1]
-    )
-    engine_b64 = record[5].encode()
-    flipped = bytes([engine_b64[0] ^ 0x20]) + engine_b64[1:]  # 'c' -> 'C': other bytes, still base64
+    blob = zip_members(ctx.artifacts["py.ep"])[
+        [n for n, _ in zip_members(ctx.artifacts["py.ep"])].index("py/data/constants/tensor_0")
+    ][1]
+    engine = bytes(unframe(blob, [f.name for f in Field])[Field.ENGINE])[:32]  # the plan, stored verbatim
+    flipped = bytes([engine[0] ^ 0x20]) + engine[1:]  # other plan bytes, a well-framed record
     path = tmp_path / "flipped.ep"
-    path.write_bytes(_replace_in_member(ctx.artifacts["py.ep"], "data/constants/tensor_0", engine_b64, flipped))
+    path.write_bytes(_replace_in_member(ctx.artifacts["py.ep"], "data/constants/tensor_0", engine, flipped))
     with pytest.raises(
         SerializationError, match=r"flipped\.ep.*engine 'pair': field SHA256: the engine bytes do not match"
     ):
@@ -121,7 +121,10 @@ def test_engine_bit_flip_is_caught_by_the_checksum(art, tmp_path):
 def test_torchscript_records_are_validated_at_load(art, tmp_path):
     _, ctx = art
     path = tmp_path / "bad.ts"
-    path.write_bytes(_replace_in_member(ctx.artifacts["py.ts"], "constants/2", b'"pair", "0"', b'"pair", "x"'))
+    one = struct.pack("<Q", 1)  # the framed DEVICE_ID field after NAME: length 1, "0"
+    path.write_bytes(
+        _replace_in_member(ctx.artifacts["py.ts"], "constants/2", b"pair" + one + b"0", b"pair" + one + b"x")
+    )
     with pytest.raises(SerializationError) as err:
         torch_tensorrt.load(path)  # at load, not at the first forward
     assert "bad.ts" in str(err.value) and "engine 'pair': field DEVICE_ID must be an integer" in str(err.value)

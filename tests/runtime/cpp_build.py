@@ -131,4 +131,4 @@ def stand_in_record(plan: str, inputs=("x", "y"), outputs=("out", "pos"), **kw) 
     )
     return EngineRecord(
         engine=plan.encode(), input_binding_names=list(inputs), output_binding_names=list(outputs), **kw
-    ).to_list()
+    ).to_tensor()

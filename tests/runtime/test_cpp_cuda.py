@@ -103,11 +103,11 @@ def test_misaligned_input_is_copied(rt):
     torch.testing.assert_close(pos, x[x > 0])
 
 
-def _record_fields(**changes) -> list[str]:
-    r = EngineRecord.from_list(record())
+def _record_fields(**changes) -> torch.Tensor:
+    r = EngineRecord.from_tensor(record())
     for k, v in changes.items():
         setattr(r, k, v)
-    return r.to_list()
+    return r.to_tensor()
 
 
 def test_load_time_checks(rt):

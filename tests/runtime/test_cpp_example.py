@@ -58,7 +58,7 @@ def stand_in_engine_module() -> torch.nn.Module:
     )
     module = TorchTensorRTModule(name="affine")
     with torch_tensorrt.runtime.runtime("cpp"):
-        module.set_extra_state({"version": 1, "name": "affine", "record": record.to_list(), "weight_name_map": None})
+        module.set_extra_state({"version": 1, "name": "affine", "record": record.to_tensor(), "weight_name_map": None})
     assert module.runtime == "cpp"
     return module
 

@@ -21,7 +21,8 @@ import sys
 import pytest
 import torch
 
-from torch_tensorrt.runtime._record import ABI_VERSION, Field, EngineRecord, RecordError
+from torch_tensorrt.runtime._record import ABI_VERSION, EngineRecord, Field, RecordError
+from torch_tensorrt.runtime._record_frame import frame
 from torch_tensorrt.testing._simulate import KIND_SIMULATED
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -94,7 +95,8 @@ def test_engine_accessors(rt):
     assert e.name() == "adder"
     assert e.input_binding_names() == ["x", "y"]
     assert e.output_binding_names() == ["out", "pos"]
-    assert e.serialize() == record()
+    assert torch.equal(e.serialize(), record())
+    assert bytes(e.serialize().numpy()).find(b"torchtrt-fake-plan 1\n") > 0  # the plan verbatim, not base64
     assert e.engine_kind() == "tensorrt"
     assert e.device_id() == 0
     assert not e.requires_output_allocator()
@@ -104,7 +106,7 @@ def test_engine_accessors(rt):
         == f"Engine(name='adder', inputs=['x', 'y'], outputs=['out', 'pos'], device={DEVICE}, kind=tensorrt)"
     )
     flat = e.__obj_flatten__()
-    assert flat == (("serialized_info", record()),)
+    assert flat == (("serialized_info", EngineRecord.from_tensor(record()).to_header()),)
 
 
 def test_execute_outputs_and_binding_order(rt, fake):
@@ -174,21 +176,31 @@ def test_input_errors(rt, inputs, message):
     assert message in str(info.value)
 
 
-def _corrupt(field: Field, value: str) -> list[str]:
-    r = record()
-    r[field] = value
-    return r
+def _fields() -> list:
+    return EngineRecord.from_tensor(record()).to_fields()
+
+
+def _framed(fields: list) -> torch.Tensor:
+    data = frame([f.encode() if isinstance(f, str) else f for f in fields])
+    return torch.frombuffer(data, dtype=torch.uint8) if data else torch.empty(0, dtype=torch.uint8)
+
+
+def _corrupt(field: Field, value: str) -> torch.Tensor:
+    r = _fields()
+    r[field] = value.encode()
+    return _framed(r)
 
 
 @pytest.mark.parametrize(
     "bad",
     [
-        pytest.param(record()[:5], id="truncated"),
-        pytest.param(record() + ["extra"], id="too-many-fields"),
+        pytest.param(_framed(_fields()[:5]), id="truncated"),
+        pytest.param(_framed(_fields() + [b"extra"]), id="too-many-fields"),
+        pytest.param(record()[:-3], id="truncated-frame"),
         pytest.param(_corrupt(Field.ABI_VERSION, str(int(ABI_VERSION) + 1)), id="newer-abi"),
         pytest.param(_corrupt(Field.ABI_VERSION, "0"), id="older-abi"),
         pytest.param(_corrupt(Field.ABI_VERSION, "v1"), id="abi-not-a-number"),
-        pytest.param(_corrupt(Field.ENGINE, "@@@@"), id="engine-not-base64"),
+        pytest.param(_corrupt(Field.ENGINE, "@@@@"), id="engine-bytes-not-matching-the-checksum"),
         pytest.param(_corrupt(Field.ENGINE, ""), id="engine-empty"),
         pytest.param(_corrupt(Field.DEVICE_ID, "cuda:0"), id="device-id"),
         pytest.param(_corrupt(Field.HW_COMPATIBLE, "true"), id="bad-flag"),
@@ -196,12 +208,12 @@ def _corrupt(field: Field, value: str) -> list[str]:
         pytest.param(_corrupt(Field.SERIALIZED_METADATA, "!!"), id="metadata"),
         pytest.param(_corrupt(Field.INPUT_BINDING_NAMES, "x\x1f"), id="empty-binding-name"),
         pytest.param(_corrupt(Field.ENGINE_KIND, "onnx"), id="engine-kind"),
-        pytest.param([], id="empty"),
+        pytest.param(_framed([]), id="empty"),
     ],
 )
 def test_bad_records_give_the_python_message(rt, bad):
     with pytest.raises(RecordError) as py:
-        EngineRecord.from_list(bad)
+        EngineRecord.from_tensor(bad)
     with pytest.raises(ValueError) as cpp:
         torch.classes.tensorrt.Engine(bad)
     with pytest.raises(ValueError) as check:
@@ -245,7 +257,7 @@ def test_simulated_records(rt):
 def test_pickle_round_trip(rt):
     e = torch.classes.tensorrt.Engine(record())
     for clone in (pickle.loads(pickle.dumps(e)), copy.deepcopy(e)):
-        assert clone.serialize() == e.serialize()
+        assert torch.equal(clone.serialize(), e.serialize())
         x, y = on(torch.randn(2, 2)), on(torch.randn(2, 2))
         torch.testing.assert_close(torch.ops.tensorrt.execute_engine([x, y], clone)[0], x * 2 + y)
 
@@ -270,7 +282,7 @@ def test_jit_script_and_save(rt, tmp_path):
     out, pos = loaded(x, y)
     torch.testing.assert_close(out, x * 2 + y)
     torch.testing.assert_close(pos, x[x > 0])
-    assert loaded.engine.serialize() == record()
+    assert torch.equal(loaded.engine.serialize(), record())
 
 
 def test_torch_save_of_module_and_engine(rt):
@@ -278,7 +290,7 @@ def test_torch_save_of_module_and_engine(rt):
     torch.save({"engine": torch.classes.tensorrt.Engine(record())}, buf)
     buf.seek(0)
     engine = torch.load(buf, weights_only=False)["engine"]
-    assert engine.serialize() == record()
+    assert torch.equal(engine.serialize(), record())
 
 
 def test_enqueue_hook_from_python(rt, fake):

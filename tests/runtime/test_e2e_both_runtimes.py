@@ -129,7 +129,7 @@ def test_cpp_without_simulator_says_so(rt, compiled):
 
 def test_real_runtime_still_refuses_compiled_simulated_records(rt, compiled):
     _, gm, _ = compiled("mlp", "static")
-    record = _engines(gm)[0].record.to_list()
+    record = _engines(gm)[0].record.to_tensor()
     with pytest.raises(ValueError, match=r"built under torch_tensorrt.testing.simulate\(\); cannot run on a real"):
         torch.ops.tensorrt.check_record(record, real_runtime=True)
     torch.ops.tensorrt.check_record(record, real_runtime=False)

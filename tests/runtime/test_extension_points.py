@@ -37,12 +37,12 @@ def test_registering_a_kind():
         with pytest.raises(ValueError, match="'unit_test_kind' is already registered"):
             _kinds.register_engine_kind(_kinds.EngineKind("unit_test_kind", kind.make_runtime, kind.plan))
         assert "unit_test_kind" in _kinds.registered_kinds()
-        saved = EngineRecord("e", b"plan", ["x"], ["y"], metadata=meta, engine_kind="unit_test_kind").to_list()
-        assert EngineRecord.from_list(saved).engine_kind == "unit_test_kind"  # accepted while registered
+        saved = EngineRecord("e", b"plan", ["x"], ["y"], metadata=meta, engine_kind="unit_test_kind").to_bytes()
+        assert EngineRecord.from_bytes(saved).engine_kind == "unit_test_kind"  # accepted while registered
     finally:
         _kinds.unregister_engine_kind("unit_test_kind")
     with pytest.raises(RecordError, match="^engine 'e': unknown engine kind 'unit_test_kind'"):
-        EngineRecord.from_list(saved)  # loading it where the kind is not registered
+        EngineRecord.from_bytes(saved)  # loading it where the kind is not registered
     with pytest.raises(RecordError) as err:
         EngineRecord("e", b"plan", ["x"], ["y"], metadata=meta, engine_kind="unit_test_kind")
     assert str(err.value) == "engine 'e': unknown engine kind 'unit_test_kind'"  # as the C++ runtime words it
@@ -70,7 +70,7 @@ def test_the_runtime_runs_any_registered_kind_through_its_table_entry():
         _kinds.EngineKind("echo_kind", make_runtime, plan, needs_gpu=False, device_specific=False, auto_cpp=False)
     )
     try:
-        record = EngineRecord.from_list(module.record.to_list())
+        record = EngineRecord.from_bytes(module.record.to_bytes())
         record.engine_kind = "echo_kind"
         engine = TRTEngine(record)
         assert engine.kind is kind and "kind=echo_kind" in repr(engine)
@@ -84,7 +84,7 @@ def test_the_runtime_runs_any_registered_kind_through_its_table_entry():
 
 def test_a_kind_that_cannot_make_its_plan_names_the_engine():
     module, _ = matmul_relu_module()
-    record = EngineRecord.from_list(module.record.to_list())
+    record = EngineRecord.from_bytes(module.record.to_bytes())
     record.metadata = dict(record.metadata, network=None)
     with pytest.raises(RuntimeError, match=r"engine 'matmul_relu' \(kind 'simulated'\): .*no recorded network"):
         TRTEngine(record).setup()

@@ -104,12 +104,11 @@ def test_save_of_a_torch_compiled_module_points_to_the_aot_path(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------- versions
-def _with(record: EngineRecord, **changes) -> list[str]:
-    fields = record.to_list()
-    values = EngineRecord.from_list(fields)
+def _with(record: EngineRecord, **changes) -> torch.Tensor:
+    values = EngineRecord.from_bytes(record.to_bytes())
     for k, v in changes.items():
         setattr(values, k, v)
-    return values.to_list()
+    return values.to_tensor()
 
 
 def _real_engine_module() -> TorchTensorRTModule:
@@ -140,12 +139,12 @@ def test_records_carry_the_versions():
 
 def test_version_mismatch_warns_once_per_artifact(tmp_path, caplog):
     module = _real_engine_module()
-    record = EngineRecord.from_list(module.record.to_list())
+    record = EngineRecord.from_bytes(module.record.to_bytes())
     record.torchtrt_version = "0.0.1"
     record.metadata = dict(record.metadata, torch_version="2.0.0")
     with torch_tensorrt.runtime.runtime("python"):  # a real plan: never handed to the stand-in C++ runtime
         old = TorchTensorRTModule()
-        old.set_extra_state({"version": 1, "name": "real", "record": record.to_list(), "weight_name_map": None})
+        old.set_extra_state({"version": 1, "name": "real", "record": record.to_tensor(), "weight_name_map": None})
         gm = graph_module(_Program(old))
         save(gm, tmp_path / "old.ep", arg_inputs=[torch.randn(3, 4)])
         caplog.clear()
@@ -167,10 +166,10 @@ def test_version_mismatch_warns_once_per_artifact(tmp_path, caplog):
     ],
 )
 def test_incompatible_engine_is_refused_on_load(tmp_path, change, message):
-    record = EngineRecord.from_list(_real_engine_module().record.to_list())
+    record = EngineRecord.from_bytes(_real_engine_module().record.to_bytes())
     for k, v in change.items():
         setattr(record, k, v)
-    state = {"version": 1, "name": "real", "record": record.to_list(), "weight_name_map": None}
+    state = {"version": 1, "name": "real", "record": record.to_tensor(), "weight_name_map": None}
     # a real plan, on the Python runtime (the C++ runtime checks its own library when it installs a record)
     with (
         torch_tensorrt.runtime.runtime("python"),
@@ -180,7 +179,7 @@ def test_incompatible_engine_is_refused_on_load(tmp_path, change, message):
 
 
 def test_version_compatible_engine_from_an_older_tensorrt_only_warns(caplog):
-    record = EngineRecord.from_list(_real_engine_module().record.to_list())
+    record = EngineRecord.from_bytes(_real_engine_module().record.to_bytes())
     from torch_tensorrt import _trt
 
     major = _trt.info().version.split(".")[0]
@@ -188,12 +187,12 @@ def test_version_compatible_engine_from_an_older_tensorrt_only_warns(caplog):
     record.metadata = dict(record.metadata, settings=dict(record.metadata["settings"], version_compatible=True))
     caplog.clear()
     with torch_tensorrt.runtime.runtime("python"), caplog.at_level(logging.WARNING, logger="torch_tensorrt"):
-        TorchTensorRTModule().set_extra_state({"version": 1, "name": "real", "record": record.to_list()})
+        TorchTensorRTModule().set_extra_state({"version": 1, "name": "real", "record": record.to_tensor()})
     assert any(f"{major}.0.0 (version-compatible)" in r.getMessage() for r in caplog.records)
 
 
 def test_incompatible_gpu_is_refused_when_gpus_are_visible(monkeypatch):
-    record = EngineRecord.from_list(_real_engine_module().record.to_list())
+    record = EngineRecord.from_bytes(_real_engine_module().record.to_bytes())
     record.device_capability = "8.6"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
@@ -247,9 +246,11 @@ def test_missing_engine_constant_and_newer_abi_are_named(program, tmp_path):
         SerializationError, match=r"x.ep: engine node 'execute_engine_python': its engine blob constant is missing"
     ):
         validate_exported_program(ep, "x.ep")
-    fields = EngineRecord.from_list(__import__("json").loads(blob.numpy().tobytes())).to_list()
-    fields[0] = "99"
-    ep.constants[name] = torch.frombuffer(bytearray(__import__("json").dumps(fields).encode()), dtype=torch.uint8)
+    from torch_tensorrt.runtime._record_frame import frame
+
+    fields = EngineRecord.from_tensor(blob).to_fields()
+    fields[0] = b"99"
+    ep.constants[name] = torch.frombuffer(frame(fields), dtype=torch.uint8)
     with pytest.raises(SerializationError, match=r"x.ep: .*record ABI 99 is newer than this runtime"):
         validate_exported_program(ep, "x.ep")
 

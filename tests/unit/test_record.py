@@ -4,6 +4,7 @@ import hashlib
 import pytest
 
 from torch_tensorrt.runtime._record import ABI_VERSION, LIST_SEP, NUM_FIELDS, EngineRecord, Field, RecordError
+from torch_tensorrt.runtime._record_frame import MAGIC, frame
 
 
 def _spec(name, shape=(2, 3)):
@@ -26,33 +27,61 @@ def _record(**kw):
 
 def _with(fields, f, value):
     fields = list(fields)
-    fields[f] = value
+    fields[f] = value.encode("utf-8") if isinstance(value, str) else value
+    return fields
+
+
+def _abi2(rec):
+    """``rec`` as an ABI 2 record (what files saved before ABI 3 hold): a list of strings, base64 inside."""
+    fields = [bytes(f).decode("utf-8") if i != Field.ENGINE else "" for i, f in enumerate(rec.to_fields())]
+    fields[Field.ABI_VERSION] = "2"
+    fields[Field.ENGINE] = base64.b64encode(rec.engine).decode("ascii")
+    fields[Field.SERIALIZED_METADATA] = base64.b64encode(fields[Field.SERIALIZED_METADATA].encode()).decode("ascii")
     return fields
 
 
 def test_round_trip():
     rec = _record()
-    fields = rec.to_list()
-    assert len(fields) == NUM_FIELDS and fields[Field.ABI_VERSION] == ABI_VERSION
-    assert base64.b64decode(fields[Field.ENGINE]) == b"\x00plan\xff"
-    engine_sha, meta_sha = fields[Field.SHA256].split(LIST_SEP)
+    fields = rec.to_fields()
+    assert len(fields) == NUM_FIELDS and fields[Field.ABI_VERSION] == ABI_VERSION.encode()
+    assert fields[Field.ENGINE] == b"\x00plan\xff"
+    engine_sha, meta_sha = bytes(fields[Field.SHA256]).decode().split(LIST_SEP)
     assert engine_sha == hashlib.sha256(b"\x00plan\xff").hexdigest()
-    assert meta_sha == hashlib.sha256(base64.b64decode(fields[Field.SERIALIZED_METADATA])).hexdigest()
-    back = EngineRecord.from_list(fields)
+    assert meta_sha == hashlib.sha256(fields[Field.SERIALIZED_METADATA]).hexdigest()
+    data = rec.to_bytes()
+    assert data.startswith(MAGIC) and b"\x00plan\xff" in data  # the plan verbatim, never base64
+    assert b'{"inputs": ' in data  # the metadata is JSON text, not base64
+    back = EngineRecord.from_bytes(data)
     assert back == rec
-    assert back.to_list() == fields
+    assert back.to_bytes() == data
+    assert EngineRecord.from_tensor(rec.to_tensor()) == rec
+    header = rec.to_header()
+    assert header[Field.ENGINE] == "6" and EngineRecord.from_header(header).name == "eng"
+
+
+def test_abi2_records_are_read_and_written_back_as_abi3():
+    rec = _record()
+    back = EngineRecord.from_list(_abi2(rec))
+    assert back.engine == rec.engine and back.metadata == rec.metadata and back.abi_version == "2"
+    assert back.to_bytes() == rec.to_bytes()
+    assert EngineRecord.from_state(_abi2(rec)) == back
+    with pytest.raises(RecordError, match="ENGINE is not valid base64"):
+        EngineRecord.from_list([*_abi2(rec)[: Field.ENGINE], "!!notbase64", *_abi2(rec)[Field.ENGINE + 1 :]])
+    with pytest.raises(RecordError, match="record ABI 2 is a list of strings, not framed bytes"):
+        EngineRecord.from_bytes(frame(_with(rec.to_fields(), Field.ABI_VERSION, "2")))
 
 
 @pytest.mark.parametrize(
     "mutate, message",
     [
         (lambda f: f[:5], "truncated"),
-        (lambda f: [str(int(ABI_VERSION) + 1)] + f[1:], "newer"),
-        (lambda f: ["x"] + f[1:], "not a number"),
-        (lambda f: ["\u0661"] + f[1:], "not a number"),  # an Arabic-Indic digit is not an ASCII digit
-        (lambda f: _with(f, Field.ENGINE, "!!notbase64"), "ENGINE is not valid base64"),
+        (lambda f: _with(f, Field.ABI_VERSION, str(int(ABI_VERSION) + 1)), "newer"),
+        (lambda f: _with(f, Field.ABI_VERSION, "x"), "not a number"),
+        (lambda f: _with(f, Field.ABI_VERSION, "\u0661"), "not a number"),  # an Arabic-Indic digit is not ASCII
+        (lambda f: _with(f, Field.ENGINE, b""), "ENGINE is empty"),
         (lambda f: _with(f, Field.HW_COMPATIBLE, "yes"), "HW_COMPATIBLE"),
-        (lambda f: _with(f, Field.SERIALIZED_METADATA, "e30"), "METADATA"),
+        (lambda f: _with(f, Field.SERIALIZED_METADATA, "e30"), "the metadata does not match its checksum"),
+        (lambda f: _with(f, Field.SERIALIZED_METADATA, b"{\xff}"), "METADATA is not valid UTF-8"),
         (lambda f: _with(f, Field.ENGINE_KIND, "weird"), "engine kind"),
         (lambda f: _with(f, Field.DEVICE_ID, "\u00b9"), "DEVICE_ID"),  # superscript one: isdigit() but no int
         (lambda f: _with(f, Field.DEVICE_ID, "1" * 23), "DEVICE_ID"),
@@ -61,7 +90,7 @@ def test_round_trip():
 )
 def test_bad_records_name_engine_and_field(mutate, message):
     with pytest.raises(RecordError, match=message) as err:
-        EngineRecord.from_list(mutate(_record().to_list()))
+        EngineRecord.from_bytes(frame(mutate(_record().to_fields())))
     assert "'eng'" in str(err.value)
 
 
@@ -71,13 +100,13 @@ def test_binding_names_validated():
 
 
 def test_binding_names_must_match_the_metadata():
-    fields = _record().to_list()
+    fields = _record().to_fields()
     with pytest.raises(
         RecordError, match=r"INPUT_BINDING_NAMES \['y', 'x'\] does not match the metadata's inputs \['x', 'y'\]"
     ):
-        EngineRecord.from_list(_with(fields, Field.INPUT_BINDING_NAMES, "y" + LIST_SEP + "x"))
+        EngineRecord.from_bytes(frame(_with(fields, Field.INPUT_BINDING_NAMES, "y" + LIST_SEP + "x")))
     with pytest.raises(RecordError, match="'output0', which is already a binding name"):
-        EngineRecord.from_list(_with(fields, Field.OUTPUT_BINDING_NAMES, "output0" + LIST_SEP + "output0"))
+        EngineRecord.from_bytes(frame(_with(fields, Field.OUTPUT_BINDING_NAMES, "output0" + LIST_SEP + "output0")))
 
 
 def test_metadata_is_validated_when_constructed():

@@ -165,7 +165,7 @@ def _node_record(ep: torch.export.ExportedProgram, node: torch.fx.Node) -> tuple
     value = ep.constants[const]
     if isinstance(value, torch.Tensor):
         return const, _execute_op.decode_blob(value)
-    return const, EngineRecord.from_list(engine_object_state(value))
+    return const, EngineRecord.from_state(engine_object_state(value))
 
 
 def _replace_node_record(ep: torch.export.ExportedProgram, node: torch.fx.Node, record: EngineRecord) -> None:
@@ -179,7 +179,7 @@ def _replace_node_record(ep: torch.export.ExportedProgram, node: torch.fx.Node, 
         args[2] = _execute_op.engine_info(record, f"{record.name}-{uuid.uuid4().hex}")
         node.args = tuple(args)
     else:
-        ep.constants[const] = torch.classes.tensorrt.Engine(record.to_list())
+        ep.constants[const] = torch.classes.tensorrt.Engine(record.to_tensor())
 
 
 # ------------------------------------------------------------------------------------- use_weight_map_cache=False

@@ -137,8 +137,9 @@ class TRTEngine(AliasedOutputs):
         self._graphs.set_limit(value)
 
     @classmethod
-    def from_list(cls, fields: list[str]) -> "TRTEngine":
-        return cls(EngineRecord.from_list(fields))
+    def from_state(cls, state: Any) -> "TRTEngine":
+        """An engine from a saved record: framed bytes (``uint8`` tensor) or an ABI 2 list of strings."""
+        return cls(EngineRecord.from_state(state))
 
     # ------------------------------------------------------------------------------------------------ setup
     @property

@@ -11,9 +11,10 @@ Two ops run engines; both are traceable by ``torch.export`` and ``torch.jit.trac
     The Python runtime's op, always registered from Python. A schema cannot name a TorchBind class that no
     library defines, so the Python op carries the engine as data instead:
 
-    * ``engine_blob``: the engine record, JSON-encoded as a ``uint8`` tensor. ``torch.export`` lifts it into a
-      tensor constant, so a saved ExportedProgram/TorchScript file is self-contained and loads in a fresh
-      process (the first call decodes the record and sets the engine up);
+    * ``engine_blob``: the engine record, framed (ABI 3, :mod:`torch_tensorrt.runtime._record`) as a ``uint8``
+      tensor: the plan's bytes verbatim. ``torch.export`` lifts it into a tensor constant, so a saved
+      ExportedProgram/TorchScript file is self-contained and loads in a fresh process (the first call decodes
+      the record and sets the engine up). A blob holding the JSON of an ABI 2 record (older files) is read too;
     * ``engine_info``: small JSON with the engine key (unique per record), name, binding names, I/O specs and
       shape symbols -- everything the fake kernel needs, since a fake blob has no data.
 
@@ -44,7 +45,7 @@ import torch
 from torch_tensorrt.runtime import _cpp, _kinds, _shape_expr
 from torch_tensorrt.runtime._engine import TRTEngine
 from torch_tensorrt.runtime._metadata import EngineMetadata, TensorSpec
-from torch_tensorrt.runtime._record import EngineRecord, RecordError
+from torch_tensorrt.runtime._record import EngineRecord, RecordError, tensor_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -61,25 +62,26 @@ _by_blob: Any = None  # torch.utils.weak.WeakIdKeyDictionary: blob tensor -> (ve
 
 # ------------------------------------------------------------------------------------------ blob and info
 def encode_blob(record: EngineRecord) -> torch.Tensor:
-    """The record as a CPU ``uint8`` tensor (JSON of :meth:`EngineRecord.to_list`)."""
-    data = bytearray(json.dumps(record.to_list()).encode("utf-8"))
-    return torch.frombuffer(data, dtype=torch.uint8)
+    """The record as a CPU ``uint8`` tensor: its framed bytes (:meth:`EngineRecord.to_tensor`)."""
+    return record.to_tensor()
 
 
 def decode_blob(blob: torch.Tensor) -> EngineRecord:
-    """Inverse of :func:`encode_blob`; a :class:`~torch_tensorrt.runtime._record.RecordError` if corrupted."""
-    if blob.dtype != torch.uint8 or blob.dim() != 1:
-        raise RecordError(f"engine blob must be a 1-D uint8 tensor, got {blob.dtype} of shape {tuple(blob.shape)}")
-    try:
-        fields = json.loads(blob.detach().cpu().numpy().tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise RecordError(f"engine blob is corrupted ({type(exc).__name__}: {exc})") from None
-    return EngineRecord.from_list(fields)
+    """Inverse of :func:`encode_blob` (also reads the JSON blob of an ABI 2 record); a
+    :class:`~torch_tensorrt.runtime._record.RecordError` if corrupted."""
+    data = tensor_bytes(blob)
+    if len(data) and data[0] == ord("["):  # ABI 2: the JSON of the record's list of strings
+        try:
+            fields = json.loads(bytes(data).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise RecordError(f"engine blob is corrupted ({type(exc).__name__}: {exc})") from None
+        return EngineRecord.from_list(fields)
+    return EngineRecord.from_bytes(data)
 
 
 def blob_digest(blob: torch.Tensor) -> str:
     """SHA-256 of the blob's bytes: the identity of the engine it holds."""
-    return hashlib.sha256(blob.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+    return hashlib.sha256(tensor_bytes(blob)).hexdigest()
 
 
 def new_key(record: EngineRecord) -> str:
@@ -135,7 +137,7 @@ class CppEngineRunner:
     def __init__(self, record: EngineRecord) -> None:
         self.name = record.name
         self.record = record
-        self.engine = torch.classes.tensorrt.Engine(record.to_list())
+        self.engine = torch.classes.tensorrt.Engine(record.to_tensor())
 
     def execute(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         return list(torch.ops.tensorrt.execute_engine(list(inputs), self.engine))
@@ -177,7 +179,7 @@ def engine_for(info: str, blob: torch.Tensor) -> Any:
 def _record_digest(engine: TRTEngine) -> str:
     digest = getattr(engine, "_blob_digest", None)
     if digest is None:
-        digest = blob_digest(encode_blob(engine.record))
+        digest = blob_digest(encode_blob(engine.record))  # a copy of the plan, once per live engine
         engine._blob_digest = digest  # type: ignore[attr-defined]
     return digest
 
@@ -271,11 +273,13 @@ def register_python_op() -> None:
 class FakeTRTEngine:
     """Fake of ``torch.classes.tensorrt.Engine`` for tracing: holds the decoded record and metadata.
 
-    The C++ class's ``__obj_flatten__`` returns ``(("serialized_info", record_list),)``; any single entry whose
-    value is a list of strings is accepted."""
+    The C++ class's ``__obj_flatten__`` returns ``(("serialized_info", header),)``, the record's header
+    (:meth:`EngineRecord.to_header`: its text fields, not the plan); any single entry whose value is a list of
+    strings is accepted. The fake holds no plan: its record's ``engine`` is empty."""
 
-    def __init__(self, record: EngineRecord) -> None:
+    def __init__(self, record: EngineRecord, header: Optional[list[str]] = None) -> None:
         self.record = record
+        self._header = list(header) if header is not None else record.to_header()
         self.metadata = EngineMetadata.from_json(record.metadata) if record.metadata else None
 
     @classmethod
@@ -289,7 +293,7 @@ class FakeTRTEngine:
             )
         if fields is None:
             raise RuntimeError(f"tensorrt::Engine.__obj_flatten__ gave no record: keys {sorted(entries)}")
-        return cls(EngineRecord.from_list(list(fields)))
+        return cls(EngineRecord.from_header(list(fields)), list(fields))
 
     # The C++ class's methods, answered from the record (tracing may call them on the fake object).
     def name(self) -> str:
@@ -302,7 +306,10 @@ class FakeTRTEngine:
         return list(self.record.output_binding_names)
 
     def serialize(self) -> list[str]:
-        return self.record.to_list()
+        return self.header()
+
+    def header(self) -> list[str]:
+        return list(self._header)
 
     def device_id(self) -> int:
         return self.record.device_id
@@ -323,10 +330,10 @@ class FakeTRTEngine:
         return _cpp_fake(inputs, self)
 
     def __getstate__(self) -> list[str]:
-        return self.record.to_list()
+        return self.header()
 
     def __setstate__(self, state: list[str]) -> None:
-        self.__init__(EngineRecord.from_list(state))  # type: ignore[misc]
+        self.__init__(EngineRecord.from_header(state), state)  # type: ignore[misc]
 
 
 def _cpp_fake(inputs: list[torch.Tensor], engine: Any) -> list[torch.Tensor]:
@@ -342,7 +349,7 @@ def _cpp_fake(inputs: list[torch.Tensor], engine: Any) -> list[torch.Tensor]:
                 f"engine {engine.name()!r}: input {bad} ({label!r}) is on meta; a TensorRT engine runs on real "
                 "tensors (meta tensors work only while tracing: torch.export / FakeTensorMode)"
             )
-        record: EngineRecord = EngineRecord.from_list(list(engine.serialize()))
+        record: EngineRecord = EngineRecord.from_header(list(dict(engine.__obj_flatten__())["serialized_info"]))
     else:
         record = getattr(engine, "wrapped_obj", engine).record
     meta = record.metadata or {}

@@ -36,7 +36,7 @@ from torch_tensorrt.runtime._weight_map import WeightMap
 
 logger = logging.getLogger(__name__)
 
-EXTRA_STATE_VERSION = 1
+EXTRA_STATE_VERSION = 2  # 2: the record is a framed uint8 tensor (1: an ABI 2 list of strings, still read)
 PYTHON, CPP = "python", "cpp"
 
 _execute_op.register_python_op()
@@ -291,7 +291,7 @@ class TorchTensorRTModule(torch.nn.Module):
                 engine.set_optimization_profile(getattr(self, "_profile", None))
                 self._engine = engine
             else:
-                engine = torch.classes.tensorrt.Engine(self._record.to_list())
+                engine = torch.classes.tensorrt.Engine(self._record.to_tensor())
                 if engine._has_method("set_max_cuda_graphs"):  # libraries with per-engine CUDA graphs
                     engine.set_max_cuda_graphs(self.settings.max_cuda_graphs)
                 self._cpp_execute = engine.execute if engine._has_method("execute") else None
@@ -436,7 +436,7 @@ class TorchTensorRTModule(torch.nn.Module):
         return {
             "version": EXTRA_STATE_VERSION,
             "name": self.name,
-            "record": self._record.to_list() if self._record is not None else None,
+            "record": self._record.to_tensor() if self._record is not None else None,
             "weight_name_map": self.weight_name_map,
         }
 
@@ -455,14 +455,14 @@ class TorchTensorRTModule(torch.nn.Module):
             self._record = self._engine = self._runtime = self._cpp_execute = None
             self._pending_refit = False
             return
-        record = EngineRecord.from_list(list(state["record"]))
+        record = EngineRecord.from_state(state["record"])
         runtime = choose_runtime(self.settings.use_python_runtime, record)
         check_records([record], f"TorchTensorRTModule {self.name!r} (load_state_dict)", runtime)
         self._install(record, runtime)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_record"] = self._record.to_list() if self._record is not None else None
+        state["_record"] = self._record.to_tensor() if self._record is not None else None
         state["settings"] = _picklable_settings(self.settings)
         for transient in ("_engine", "_info", "_runtime"):
             state[transient] = None
@@ -487,7 +487,7 @@ class TorchTensorRTModule(torch.nn.Module):
         self.__dict__.update(state)
         self._record = None
         if record is not None:
-            decoded = EngineRecord.from_list(list(record))
+            decoded = EngineRecord.from_state(record)
             runtime = choose_runtime(self.settings.use_python_runtime, decoded)
             check_records([decoded], f"TorchTensorRTModule {self.name!r} (unpickled)", runtime)
             self._install(decoded, runtime)

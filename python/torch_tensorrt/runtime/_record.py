@@ -1,21 +1,28 @@
-"""The engine record: the one serialized field list shared by the Python and the C++ runtime.
+"""The engine record: the one serialized form shared by the Python and the C++ runtime.
 
-A record is a ``list[str]`` with one entry per :class:`Field`, in that order. It is what
-``torch.classes.tensorrt.Engine`` pickles (``__getstate__``), what ``__obj_flatten__`` exposes to
-``torch.export``, and what :class:`~torch_tensorrt.runtime.TorchTensorRTModule` saves in its state dict.
-``runtime_cpp/include/torchtrt/record.h`` mirrors this module field by field.
+A record (ABI 3) is a sequence of byte fields, one per :class:`Field` in that order, *framed* into one byte
+string (:mod:`torch_tensorrt.runtime._record_frame`: a magic, the field count, then each field as a 64-bit length
+and its bytes). ``ENGINE`` holds the serialized plan raw and ``SERIALIZED_METADATA`` the metadata's UTF-8 JSON
+(see :mod:`torch_tensorrt.runtime._metadata`); every other field is UTF-8 text. The framed bytes travel as a 1-D
+``uint8`` tensor: what ``torch.classes.tensorrt.Engine`` pickles (``__getstate__``), the Python op's
+``engine_blob``, and what :class:`~torch_tensorrt.runtime.TorchTensorRTModule` saves in its state dict -- so a
+saved file stores the plan verbatim, never base64 or JSON. ``runtime_cpp/include/torchtrt/record.h`` mirrors
+this module field by field.
 
-Encoding: strings as they are; name lists joined with :data:`LIST_SEP`; booleans ``"0"``/``"1"``; the engine
-bytes and ``SERIALIZED_METADATA`` (UTF-8 JSON, see :mod:`torch_tensorrt.runtime._metadata`) in canonical padded
-base64; ``SHA256`` holds the lowercase hex SHA-256 of the engine bytes and of the metadata bytes, joined with
-:data:`LIST_SEP`.
+Encoding of the text fields: strings as they are; name lists joined with :data:`LIST_SEP`; booleans
+``"0"``/``"1"``; ``SHA256`` holds the lowercase hex SHA-256 of the engine bytes and of the metadata bytes, joined
+with :data:`LIST_SEP`. The *header* (:meth:`EngineRecord.to_header`, what ``__obj_flatten__`` gives
+``torch.export``'s fake class) is the fields as strings with ``ENGINE`` replaced by the plan's size in decimal.
 
-Validation (:meth:`EngineRecord.from_list`, run wherever a record is installed: construction, ``set_extra_state``,
-unpickling, ``torch_tensorrt.load``) is identical in C++ (``runtime_cpp/src/record.cpp``): same checks, same order,
-same messages; ``tests/reliability/bad_records.json`` drives both sides. Every message names the engine and the
-field. Order: list of strings, not empty, UTF-8, ABI, field count, then field by field (NAME .. ENGINE_KIND), then
-the checksums, then the metadata (UTF-8, strict JSON, schema), then the binding names against the metadata and
-the engine kind against the recorded network.
+ABI 2 records (a ``list[str]``, engine and metadata in base64: files saved by torch_tensorrt before the framed
+record) are still read (:meth:`EngineRecord.from_list`): decoded, then validated as ABI 3.
+
+Validation (:meth:`EngineRecord.from_bytes`, run wherever a record is installed: construction,
+``set_extra_state``, unpickling, ``torch_tensorrt.load``) is identical in C++ (``runtime_cpp/src/record.cpp``):
+same checks, same order, same messages; ``tests/reliability/bad_records.json`` drives both sides. Every message
+names the engine and the field. Order: the frame, then not empty, UTF-8 (text fields), ABI, field count, then
+field by field (NAME .. ENGINE_KIND), then the checksums, then the metadata (strict JSON, schema), then the
+binding names against the metadata and the engine kind against the recorded network.
 
 ``ENGINE_KIND`` is one of the kinds the C++ runtime knows (:data:`ENGINE_KINDS`; checked identically on both
 sides) or a kind an extension registered in this Python process (:mod:`torch_tensorrt.runtime._kinds`), which a
@@ -26,14 +33,14 @@ imported).
 
 from __future__ import annotations
 
-import base64
 import enum
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Sequence, Union
 
+from torch_tensorrt.runtime import _record_abi2, _record_frame
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, is_registered, unknown_kind_hint, unknown_kind_message
 from torch_tensorrt.runtime._record_check import (
     MAX_DIM,
@@ -43,11 +50,13 @@ from torch_tensorrt.runtime._record_check import (
     quoted,
     quoted_list,
     scan_json,
-    utf8_error,
 )
+from torch_tensorrt.runtime._record_frame import RecordError
 
-#: Bumped whenever a field is added, removed or re-encoded. Another ABI is refused.
-ABI_VERSION = "2"
+#: Bumped whenever a field is added, removed or re-encoded. A newer ABI is refused; ABI 2 is read.
+ABI_VERSION = "3"
+#: The oldest ABI still read (a ``list[str]`` with the engine and the metadata in base64: :meth:`from_list`).
+MIN_ABI_VERSION = "2"
 #: Separator of name lists (ASCII unit separator; never valid in a binding name we produce or accept).
 LIST_SEP = "\x1f"
 #: Values of ``ENGINE_KIND``.
@@ -57,20 +66,22 @@ ENGINE_KINDS = (KIND_TENSORRT, KIND_SIMULATED)
 #: Values of ``TRT_FLAVOUR`` ("" when the record was made without TensorRT).
 TRT_FLAVOURS = ("", "tensorrt", "tensorrt_rtx")
 
+Buffer = Union[bytes, bytearray, memoryview]
+
 
 class Field(enum.IntEnum):
-    """Index of each entry of a serialized record. Order is part of the ABI."""
+    """Index of each field of a serialized record. Order is part of the ABI."""
 
     ABI_VERSION = 0
     NAME = 1
     DEVICE_ID = 2
     DEVICE_CAPABILITY = 3  # "major.minor", e.g. "9.0", or ""
     DEVICE_NAME = 4
-    ENGINE = 5  # base64 of the serialized plan
+    ENGINE = 5  # the serialized plan, raw bytes (ABI 2: base64)
     INPUT_BINDING_NAMES = 6
     OUTPUT_BINDING_NAMES = 7
     HW_COMPATIBLE = 8
-    SERIALIZED_METADATA = 9
+    SERIALIZED_METADATA = 9  # UTF-8 JSON (ABI 2: base64 of it)
     TARGET_PLATFORM = 10  # e.g. "linux_x86_64"
     REQUIRES_OUTPUT_ALLOCATOR = 11
     TORCHTRT_VERSION = 12
@@ -84,37 +95,10 @@ NUM_FIELDS = len(Field)
 _DEVICE_ID = re.compile(r"0|[1-9][0-9]{0,9}")
 _CAPABILITY = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}")
 _DIGESTS = re.compile(r"[0-9a-f]{64}\x1f[0-9a-f]{64}")
-_B64_BAD = re.compile(rb"[^A-Za-z0-9+/=]")
-_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
-class RecordError(ValueError):
-    """A serialized record that cannot be used (truncated, corrupted, other ABI, ...)."""
-
-
-def sha256_hex(data: bytes) -> str:
+def sha256_hex(data: Buffer) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def b64_problem(text: str) -> Optional[str]:
-    """Why ``text`` is not canonical padded base64 (None when it is). Lengths and positions count UTF-8 bytes."""
-    raw = text.encode("utf-8")
-    n = len(raw)
-    if n % 4:
-        return f"length {n} is not a multiple of 4 (incorrect padding)"
-    pad = 2 if raw.endswith(b"==") else 1 if raw.endswith(b"=") else 0
-    bad = _B64_BAD.search(raw)
-    first_pad = raw.find(b"=")
-    if first_pad != -1 and first_pad >= n - pad:
-        first_pad = -1
-    if bad is not None and (first_pad == -1 or bad.start() < first_pad):
-        # every byte before it is ASCII, so the byte offset is also the character index
-        return f"character {quoted(text[bad.start()])} at position {bad.start()} is not in the base64 alphabet"
-    if first_pad != -1:
-        return f"padding '=' at position {first_pad} before the end"
-    if pad and _B64.index(chr(raw[n - pad - 1])) & (0x0F if pad == 2 else 0x03):
-        return f"non-zero padding bits at position {n - pad - 1}"
-    return None
 
 
 def split_names(joined: str) -> list[str]:
@@ -125,14 +109,10 @@ def encode_metadata_bytes(metadata: dict[str, Any]) -> bytes:
     return json.dumps(metadata, sort_keys=True, allow_nan=False).encode("utf-8")
 
 
-def encode_metadata(metadata: dict[str, Any]) -> str:
-    return base64.b64encode(encode_metadata_bytes(metadata)).decode("ascii")
-
-
 @dataclass
 class EngineRecord:
-    """Decoded form of a record. Construct directly (validated) or with :meth:`from_list`; serialize with
-    :meth:`to_list`."""
+    """Decoded form of a record. Construct directly (validated) or with :meth:`from_bytes`; serialize with
+    :meth:`to_bytes` (or :meth:`to_tensor`)."""
 
     name: str
     engine: bytes
@@ -152,7 +132,7 @@ class EngineRecord:
     abi_version: str = ABI_VERSION
 
     def __post_init__(self) -> None:
-        """The checks of :meth:`from_list` that apply to decoded values (same messages)."""
+        """The checks of :meth:`from_bytes` that apply to decoded values (same messages)."""
         pre = f"engine {quoted(str(self.name))}: "
         if not self.name:
             raise RecordError(pre + "field NAME is empty")
@@ -184,61 +164,116 @@ class EngineRecord:
     def is_simulated(self) -> bool:
         return self.engine_kind == KIND_SIMULATED
 
-    def to_list(self) -> list[str]:
+    @property
+    def engine_sha256(self) -> str:
+        """Hex SHA-256 of the plan (computed once per record: records are never mutated in place)."""
+        digest = self.__dict__.get("_engine_sha256")
+        if digest is None:
+            digest = self.__dict__["_engine_sha256"] = sha256_hex(self.engine)
+        return digest
+
+    def _text_fields(self, engine_field: str) -> list[str]:
         meta = encode_metadata_bytes(self.metadata)
         values = {
-            Field.ABI_VERSION: self.abi_version,
+            Field.ABI_VERSION: ABI_VERSION,
             Field.NAME: self.name,
             Field.DEVICE_ID: str(int(self.device_id)),
             Field.DEVICE_CAPABILITY: self.device_capability,
             Field.DEVICE_NAME: self.device_name,
-            Field.ENGINE: base64.b64encode(self.engine).decode("ascii"),
+            Field.ENGINE: engine_field,
             Field.INPUT_BINDING_NAMES: LIST_SEP.join(self.input_binding_names),
             Field.OUTPUT_BINDING_NAMES: LIST_SEP.join(self.output_binding_names),
             Field.HW_COMPATIBLE: "1" if self.hardware_compatible else "0",
-            Field.SERIALIZED_METADATA: base64.b64encode(meta).decode("ascii"),
+            Field.SERIALIZED_METADATA: meta.decode("utf-8"),
             Field.TARGET_PLATFORM: self.target_platform,
             Field.REQUIRES_OUTPUT_ALLOCATOR: "1" if self.requires_output_allocator else "0",
             Field.TORCHTRT_VERSION: self.torchtrt_version,
             Field.TRT_FLAVOUR: self.trt_flavour,
             Field.TRT_VERSION: self.trt_version,
             Field.ENGINE_KIND: self.engine_kind,
-            Field.SHA256: sha256_hex(self.engine) + LIST_SEP + sha256_hex(meta),
+            Field.SHA256: self.engine_sha256 + LIST_SEP + sha256_hex(meta),
         }
         return [values[f] for f in Field]
 
+    def to_fields(self) -> list[Buffer]:
+        """The record's fields (ABI 3) before framing: UTF-8 text, ``ENGINE`` the plan itself (not copied)."""
+        fields: list[Buffer] = [t.encode("utf-8") for t in self._text_fields("")]
+        fields[Field.ENGINE] = self.engine
+        return fields
+
+    def to_bytes(self) -> bytearray:
+        """The framed record (ABI 3): one copy of the plan, into the returned buffer."""
+        return _record_frame.frame(self.to_fields())
+
+    def to_tensor(self) -> Any:
+        """:meth:`to_bytes` as a 1-D CPU ``uint8`` tensor sharing the buffer (no further copy)."""
+        import torch
+
+        return torch.frombuffer(self.to_bytes(), dtype=torch.uint8)
+
+    def to_header(self) -> list[str]:
+        """The text fields, ``ENGINE`` replaced by the plan's size in decimal (``__obj_flatten__``'s value)."""
+        return self._text_fields(str(len(self.engine)))
+
+    @classmethod
+    def from_bytes(cls, data: Buffer) -> "EngineRecord":
+        """Validate and decode framed record bytes. Every problem is a :class:`RecordError` naming the engine and
+        the field."""
+        return cls._decode(_record_frame.unframe(data, [f.name for f in Field]), framed=True)
+
+    @classmethod
+    def from_tensor(cls, blob: Any) -> "EngineRecord":
+        """:meth:`from_bytes` of a 1-D ``uint8`` tensor (a CPU view of its storage: no copy of the blob)."""
+        return cls.from_bytes(tensor_bytes(blob))
+
+    @classmethod
+    def from_header(cls, fields: Any) -> "EngineRecord":
+        """Validate a header (:meth:`to_header`): every check but the plan's size and checksum. The result's
+        ``engine`` is empty (a fake engine for tracing has no plan)."""
+        if not isinstance(fields, (list, tuple)) or not all(isinstance(f, str) for f in fields):
+            raise RecordError("engine record header must be a list of strings")
+        return cls._decode([f.encode("utf-8", "surrogatepass") for f in fields], framed=True, header=True)
+
     @classmethod
     def from_list(cls, fields: Any) -> "EngineRecord":
-        """Validate and decode. Every problem is a :class:`RecordError` naming the engine and the field."""
-        if not isinstance(fields, (list, tuple)) or not all(isinstance(f, str) for f in fields):
-            raise RecordError("engine record must be a list of strings")
+        """Validate and decode an ABI 2 record (``list[str]``, engine and metadata in base64)."""
+        return cls._decode(_record_abi2.upgrade(fields, [f.name for f in Field], _check_abi), framed=False)
+
+    @classmethod
+    def from_state(cls, state: Any) -> "EngineRecord":
+        """A record from what a file holds: framed bytes (a ``uint8`` tensor or a bytes-like) or an ABI 2 list."""
+        if isinstance(state, (list, tuple)):
+            return cls.from_list(state)
+        if isinstance(state, (bytes, bytearray, memoryview)):
+            return cls.from_bytes(state)
+        return cls.from_tensor(state)
+
+    @classmethod
+    def _decode(cls, fields: Sequence[Buffer], framed: bool, header: bool = False) -> "EngineRecord":
         if not fields:
             raise RecordError("engine record is empty")
+        text: list[str] = []
         for i in range(min(len(fields), NUM_FIELDS)):
-            if not _is_utf8(fields[i]):
-                who = (
-                    "engine record: " if not _is_utf8(fields[Field.NAME]) else f"engine {quoted(fields[Field.NAME])}: "
-                )
-                raise RecordError(who + f"field {Field(i).name} is not valid UTF-8")
-        name = fields[Field.NAME] if len(fields) > Field.NAME else "<unnamed>"
+            if i == Field.ENGINE and not header:
+                text.append("")
+                continue
+            try:
+                text.append(bytes(fields[i]).decode("utf-8"))
+            except UnicodeDecodeError:
+                named = len(fields) > Field.NAME and _is_utf8(fields[Field.NAME])
+                who = f"engine {quoted(bytes(fields[Field.NAME]).decode())}: " if named else "engine record: "
+                raise RecordError(who + f"field {Field(i).name} is not valid UTF-8") from None
+        name = text[Field.NAME] if len(text) > Field.NAME else "<unnamed>"
         pre = f"engine {quoted(name)}: "
-        abi = fields[Field.ABI_VERSION]
-        if not abi or not abi.isascii() or not abi.isdigit():
-            raise RecordError(pre + f"ABI version {quoted(abi)} is not a number (corrupted record?)")
-        order = _compare_decimal(abi, ABI_VERSION)
-        if order > 0:
-            raise RecordError(
-                pre
-                + f"record ABI {abi} is newer than this runtime's ABI {ABI_VERSION}; upgrade torch_tensorrt to load it"
-            )
-        if order < 0:
-            raise RecordError(pre + f"record ABI {abi} is older than supported ABI {ABI_VERSION}")
+        abi = text[Field.ABI_VERSION]
+        _check_abi(pre, abi, framed)
         if len(fields) != NUM_FIELDS:
             raise RecordError(
                 pre
-                + f"record has {len(fields)} fields, ABI {ABI_VERSION} has {NUM_FIELDS} (truncated or corrupted record)"
+                + f"record has {len(fields)} fields, ABI {ABI_VERSION if framed else MIN_ABI_VERSION} has {NUM_FIELDS} "
+                + "(truncated or corrupted record)"
             )
-        get = lambda f: fields[f]  # noqa: E731
+        get = text.__getitem__
 
         if not name:
             raise RecordError(pre + "field NAME is empty")
@@ -251,11 +286,17 @@ class EngineRecord:
         if cap and not (cap.isascii() and _CAPABILITY.fullmatch(cap)):
             raise RecordError(pre + f"field DEVICE_CAPABILITY must be empty or 'major.minor', got {quoted(cap)}")
         _text(pre, Field.DEVICE_NAME, get(Field.DEVICE_NAME))
-        engine = _b64(pre, Field.ENGINE, get(Field.ENGINE))
+        engine = b"" if header else fields[Field.ENGINE]
+        if not header and not len(engine):
+            raise RecordError(pre + "field ENGINE is empty")
+        if header and not _SIZE.fullmatch(get(Field.ENGINE)):
+            raise RecordError(pre + f"header field ENGINE must be the plan's size, got {quoted(get(Field.ENGINE))}")
         inputs, outputs = split_names(get(Field.INPUT_BINDING_NAMES)), split_names(get(Field.OUTPUT_BINDING_NAMES))
         _check_names(pre, inputs, outputs)
         hw = _flag(pre, Field.HW_COMPATIBLE, get(Field.HW_COMPATIBLE))
-        meta_bytes = _b64(pre, Field.SERIALIZED_METADATA, get(Field.SERIALIZED_METADATA))
+        meta_text = get(Field.SERIALIZED_METADATA)
+        if not meta_text:
+            raise RecordError(pre + "field SERIALIZED_METADATA is empty")
         _text(pre, Field.TARGET_PLATFORM, get(Field.TARGET_PLATFORM))
         needs_allocator = _flag(pre, Field.REQUIRES_OUTPUT_ALLOCATOR, get(Field.REQUIRES_OUTPUT_ALLOCATOR))
         _text(pre, Field.TORCHTRT_VERSION, get(Field.TORCHTRT_VERSION))
@@ -272,13 +313,12 @@ class EngineRecord:
             raise RecordError(
                 pre + "field SHA256 is malformed (two lowercase hex SHA-256 digests separated by '\\x1f')"
             )
-        if sha256_hex(engine) != digests[:64]:
+        engine_digest = digests[:64]
+        if not header and sha256_hex(engine) != engine_digest:
             raise RecordError(pre + "field SHA256: the engine bytes do not match their checksum (corrupted file?)")
+        meta_bytes = bytes(fields[Field.SERIALIZED_METADATA])
         if sha256_hex(meta_bytes) != digests[65:]:
             raise RecordError(pre + "field SHA256: the metadata does not match its checksum (corrupted file?)")
-        bad = utf8_error(meta_bytes)
-        if bad is not None:
-            raise RecordError(pre + f"field SERIALIZED_METADATA is not valid UTF-8 (byte {bad})")
         try:
             metadata = scan_json(meta_bytes)
         except CheckError as exc:
@@ -292,7 +332,7 @@ class EngineRecord:
             device_id=int(dev),
             device_capability=cap,
             device_name=get(Field.DEVICE_NAME),
-            engine=engine,
+            engine=engine if isinstance(engine, bytes) else bytes(engine),
             input_binding_names=inputs,
             output_binding_names=outputs,
             hardware_compatible=hw,
@@ -304,7 +344,40 @@ class EngineRecord:
             trt_version=get(Field.TRT_VERSION),
             engine_kind=kind,
         )
+        if not header:
+            record.__dict__["_engine_sha256"] = engine_digest
         return record
+
+
+_SIZE = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def tensor_bytes(blob: Any) -> memoryview:
+    """The bytes of a 1-D ``uint8`` tensor (a view of a CPU tensor's storage; a CPU copy of another device's)."""
+    import torch
+
+    if not isinstance(blob, torch.Tensor) or blob.dtype != torch.uint8 or blob.dim() != 1:
+        what = f"{blob.dtype} of shape {tuple(blob.shape)}" if isinstance(blob, torch.Tensor) else type(blob).__name__
+        raise RecordError(f"engine record must be a 1-D uint8 tensor, got {what}")
+    return memoryview(blob.detach().cpu().contiguous().numpy()).cast("B")  # type: ignore[arg-type]
+
+
+def _check_abi(pre: str, abi: str, framed: bool) -> None:
+    """``ABI_VERSION``: a number, not newer than :data:`ABI_VERSION`, not older than :data:`MIN_ABI_VERSION`, and
+    in the form of its ABI (ABI 3 framed, ABI 2 a list of strings)."""
+    if not abi or not abi.isascii() or not abi.isdigit():
+        raise RecordError(pre + f"ABI version {quoted(abi)} is not a number (corrupted record?)")
+    if _compare_decimal(abi, ABI_VERSION) > 0:
+        raise RecordError(
+            pre + f"record ABI {abi} is newer than this runtime's ABI {ABI_VERSION}; upgrade torch_tensorrt to load it"
+        )
+    if _compare_decimal(abi, MIN_ABI_VERSION) < 0:
+        raise RecordError(pre + f"record ABI {abi} is older than the oldest supported ABI {MIN_ABI_VERSION}")
+    is_abi2 = _compare_decimal(abi, MIN_ABI_VERSION) == 0
+    if framed and is_abi2:
+        raise RecordError(pre + f"record ABI {abi} is a list of strings, not framed bytes (corrupted record?)")
+    if not framed and not is_abi2:
+        raise RecordError(pre + f"record ABI {abi} is framed bytes, not a list of strings (corrupted record?)")
 
 
 def _check_kind(pre: str, kind: str) -> None:
@@ -320,20 +393,14 @@ def _check_kind(pre: str, kind: str) -> None:
 
 
 def engine_object_state(value: Any) -> Any:
-    """The record list of a ``torch.classes.tensorrt.Engine`` (a real ScriptObject or torch.export's fake class):
-    its ``serialize()``, or its ``__getstate__``, which in torch >= 2.14 is ``(record, class_name)`` for a
-    ScriptObject. Anything else is returned as it is, for :meth:`EngineRecord.from_list` to refuse."""
-    if hasattr(value, "serialize"):
-        return list(value.serialize())
-    state = value.__getstate__()
-    if (
-        isinstance(state, tuple)
-        and len(state) == 2
-        and isinstance(state[1], str)
-        and isinstance(state[0], (list, tuple))
-    ):
+    """The record state of a ``torch.classes.tensorrt.Engine`` (a real ScriptObject or torch.export's fake class):
+    its ``serialize()`` (the framed record as a ``uint8`` tensor), or its ``__getstate__``, which in torch >= 2.14
+    is ``(state, class_name)`` for a ScriptObject. For :meth:`EngineRecord.from_state` (which refuses anything
+    else)."""
+    state = value.serialize() if hasattr(value, "serialize") else value.__getstate__()
+    if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], str):
         state = state[0]
-    return list(state) if isinstance(state, (list, tuple)) else state
+    return list(state) if isinstance(state, tuple) else state
 
 
 def _require_registered(name: str, kind: str) -> None:
@@ -359,21 +426,12 @@ def _text(pre: str, f: Field, text: str) -> None:
         raise RecordError(pre + f"field {f.name} contains a control character")
 
 
-def _is_utf8(text: str) -> bool:
+def _is_utf8(data: Buffer) -> bool:
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+        bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
         return False
     return True
-
-
-def _b64(pre: str, f: Field, text: str) -> bytes:
-    if not text:
-        raise RecordError(pre + f"field {f.name} is empty")
-    problem = b64_problem(text)
-    if problem:
-        raise RecordError(pre + f"field {f.name} is not valid base64 ({problem})")
-    return base64.b64decode(text.encode("ascii"), validate=True)
 
 
 def _flag(pre: str, f: Field, value: str) -> bool:

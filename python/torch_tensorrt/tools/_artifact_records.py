@@ -2,15 +2,16 @@
 
 Where records live (see :mod:`torch_tensorrt.runtime._record` for the record itself):
 
-* as the JSON-encoded ``uint8`` blob of the Python engine op (``runtime._execute_op.encode_blob``): a tensor
-  constant of an ExportedProgram (``data/constants/...``) or of a TorchScript module (``constants/...``), or a
-  constant compiled into an AOTInductor package's shared library -- found by scanning the member's bytes for a
-  JSON list that starts like a record;
-* as a list of strings in a pickle (``torch.save`` of a module or of a state dict: ``TorchTensorRTModule``'s
-  state, the C++ engine's ``__getstate__``) -- read with :class:`StubUnpickler`, whose ``find_class`` never
-  imports anything: every global becomes an inert stub that only remembers its name and arguments.
+* ABI 3: framed bytes (:mod:`torch_tensorrt.runtime._record_frame`) in the storage of a ``uint8`` tensor -- the
+  Python op's blob, the C++ engine's pickled state, ``TorchTensorRTModule``'s extra state -- wherever the file
+  keeps it: a storage member of an archive (``data/N``, ``data/constants/...``, ``constants/...``) or a constant
+  compiled into an AOTInductor package's shared library. Found by scanning every member for the record magic;
+* ABI 2 (older files): the JSON-encoded ``uint8`` blob of the Python engine op -- found by scanning the member's
+  bytes for a JSON list that starts like a record -- or a list of strings in a pickle (``torch.save`` of a module
+  or of a state dict, the C++ engine's ``__getstate__``), read with :class:`StubUnpickler`, whose ``find_class``
+  never imports anything: every global becomes an inert stub that only remembers its name and arguments.
 
-Decoding goes through :meth:`EngineRecord.from_list` (so every check of the runtime applies: a record whose
+Decoding goes through :meth:`EngineRecord.from_bytes` / ``from_list`` (so every check of the runtime applies: a record whose
 SHA-256 of the engine or the metadata does not match is refused there), with one difference: the engine kind need
 not be registered in this process (inspecting a simulated engine must not need ``torch_tensorrt.testing``). Errors
 are :class:`ArtifactError` naming the member and the engine.
@@ -30,6 +31,7 @@ from typing import Any, Iterator, Optional
 
 from torch_tensorrt.runtime._kinds import EngineKind, is_registered, register_engine_kind, unregister_engine_kind
 from torch_tensorrt.runtime._record import EngineRecord, Field, RecordError
+from torch_tensorrt.runtime._record_frame import MAGIC, find_frames, unframe
 
 #: The start of a JSON-encoded record: ``["<ABI digits>", "``.
 _JSON_RECORD = re.compile(rb'\["\d+", "')
@@ -72,15 +74,28 @@ def _decodable(kind: str) -> Iterator[None]:
                 unregister_engine_kind(kind)
 
 
+def _framed_kind(data: bytes) -> str:
+    """The ``ENGINE_KIND`` of framed record bytes ("" when the frame or the field does not decode)."""
+    try:
+        fields = unframe(data, [f.name for f in Field])
+        return bytes(fields[Field.ENGINE_KIND]).decode("utf-8") if len(fields) > Field.ENGINE_KIND else ""
+    except (RecordError, UnicodeDecodeError):
+        return ""
+
+
 def decode_record(fields: Any, member: str) -> FoundRecord:
-    """Decode one record (a list of strings) found in ``member`` with the runtime's decoder (every check of the
-    runtime applies, checksums included where the record ABI has them)."""
-    if not isinstance(fields, (list, tuple)) or not all(isinstance(f, str) for f in fields):
+    """Decode one record found in ``member`` -- framed bytes (ABI 3) or a list of strings (ABI 2) -- with the
+    runtime's decoder (every check of the runtime applies, checksums included)."""
+    framed = isinstance(fields, (bytes, bytearray, memoryview))
+    if not framed and (not isinstance(fields, (list, tuple)) or not all(isinstance(f, str) for f in fields)):
         raise ArtifactError(f"{member}: engine record is not a list of strings")
-    kind = fields[Field.ENGINE_KIND] if len(fields) > Field.ENGINE_KIND else ""
+    if framed:
+        kind = _framed_kind(bytes(fields))
+    else:
+        kind = fields[Field.ENGINE_KIND] if len(fields) > Field.ENGINE_KIND else ""
     try:
         with _decodable(kind):
-            record = EngineRecord.from_list(list(fields))
+            record = EngineRecord.from_bytes(fields) if framed else EngineRecord.from_list(list(fields))
     except RecordError as exc:
         raise ArtifactError(f"{member}: {exc}") from exc
     digest = hashlib.sha256(record.engine).hexdigest()
@@ -186,12 +201,13 @@ def find_records(members: dict[str, bytes]) -> list[FoundRecord]:
     found: list[FoundRecord] = []
     keys: set[tuple[str, str]] = set()
     for member, data in members.items():
+        candidates: list[Any] = []
         if member.endswith(".pkl"):
-            candidates = list(pickled_records(data, member))
+            candidates += list(pickled_records(data, member))
         elif b'["' in data:
-            candidates = list(json_records(data, member))
-        else:
-            continue
+            candidates += list(json_records(data, member))
+        if MAGIC in data:
+            candidates += list(framed_records(data, member))
         for fields in candidates:
             rec = decode_record(fields, member)
             key = (rec.record.name, rec.sha256)
@@ -199,6 +215,16 @@ def find_records(members: dict[str, bytes]) -> list[FoundRecord]:
                 keys.add(key)
                 found.append(rec)
     return found
+
+
+def framed_records(data: bytes, member: str) -> Iterator[bytes]:
+    """Every framed record (ABI 3) in ``data``: the whole member (a tensor's storage) or a constant inside a
+    binary. A member that *starts* with the magic but holds no complete frame is an error (truncated file)."""
+    spans = find_frames(data)
+    if data.startswith(MAGIC) and not any(start == 0 for start, _ in spans):
+        raise ArtifactError(f"{member}: the engine record is not complete (truncated or corrupted)")
+    for start, end in spans:
+        yield data[start:end]
 
 
 def record_settings(found: FoundRecord) -> dict[str, Any]:

@@ -48,15 +48,19 @@ class TRTEngine : public torch::CustomClassHolder {
  public:
   //! Validates the record (ValueError on problems), runs the load-time checks (platform, flavour, version:
   //! errors or warnings naming built-for vs here), selects the device (compat.h), deserializes the plan on it
-  //! and checks the record's binding names against the engine's I/O tensors.
-  explicit TRTEngine(const std::vector<std::string>& record_list);
+  //! and checks the record's binding names against the engine's I/O tensors. ``state``: the framed record as a
+  //! 1-D uint8 tensor (ABI 3), or an ABI 2 list of strings (files saved before ABI 3).
+  explicit TRTEngine(const c10::IValue& state);
   ~TRTEngine() override;
 
   const EngineRecord& record() const { return record_; }
   const std::string& name() const { return record_.name; }
   const std::vector<std::string>& input_names() const { return record_.input_binding_names; }
   const std::vector<std::string>& output_names() const { return record_.output_binding_names; }
-  std::vector<std::string> serialize() const { return record_.to_list(); }
+  //! The framed record (ABI 3) as a 1-D CPU uint8 tensor owning the bytes (one copy of the plan).
+  at::Tensor serialize() const;
+  //! The record's text fields, ENGINE replaced by the plan's size (what __obj_flatten__ gives torch.export).
+  std::vector<std::string> header() const { return record_.header(); }
   //! Where inputs and outputs live: the selected CUDA device, or the CPU (stand-in TensorRT without a GPU).
   c10::Device device() const { return device_; }
   //! Whether outputs are allocated by TensorRT through IOutputAllocator.
