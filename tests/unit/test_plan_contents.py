@@ -11,6 +11,7 @@ import torch
 import torch_tensorrt
 from torch_tensorrt import _trt
 from torch_tensorrt.tools._plan_contents import KERNEL_SOURCE_START, KernelSources, kernel_sources
+from torch_tensorrt.tools.inspect_file import inspect_file
 
 rtx_only = pytest.mark.skipif(not _trt.info().is_rtx, reason="kernel sources are embedded by TensorRT-RTX plans only")
 
@@ -70,3 +71,14 @@ def test_plan_stores_each_weight_once() -> None:
     beyond_weights = len(plan) - kernel_sources(plan).bytes - weights
     # a second copy of any weight (a transposed kernel, a float32 copy) would add >= 128 KB here
     assert beyond_weights < 32 * 1024, (len(plan), weights, beyond_weights)
+
+
+@rtx_only
+def test_inspect_reports_the_kernel_sources(tmp_path) -> None:
+    (plan,) = _plans(torch.nn.Sequential(_SqueezeExcite(), _SqueezeExcite()), torch.randn(2, 8, 6, 6))
+    path = tmp_path / "model.engine"
+    path.write_bytes(plan)
+    (engine,) = inspect_file(str(path)).engines
+    expected = kernel_sources(plan)
+    assert expected.count >= 1
+    assert (engine.kernel_sources, engine.kernel_source_bytes) == (expected.count, expected.bytes)
