@@ -4,8 +4,13 @@
 
 Per model: export s (``dynamo.trace``), conversion s (lowering + partitioning + network construction), build s
 (the TensorRT builder), engines built and their network layers, operators left to PyTorch, engine MB against the model's weight MB
-(an engine carries the weights plus a few KB per layer: small models with many layers exceed the size target).
+(a TensorRT-RTX engine carries the weights plus ~130 KB of source per generated kernel, see below: small models,
+and models whose graphs split into many generated kernels, exceed the size target).
 Targets: every model one engine with nothing left to PyTorch, and (fp32) engine size <= 1.05x the weights.
+``kernels`` / ``kernel src MB``: the generated-kernel sources a TensorRT-RTX plan embeds (CUDA C++ compiled on the
+GPU at load, ~130 KB each: :mod:`torch_tensorrt.tools._plan_contents`), the part of the plan that is neither
+weights nor per-layer metadata; ``w/o src`` is engine/weights without them. They are reported, not part of the
+target.
 ``--size`` is the image side for vision models and the sequence length for text models (default: each entry's
 CI size).
 """
@@ -56,6 +61,7 @@ def left_in_pytorch(gm: torch.fx.GraphModule) -> int:
 def measure(entry: ZooModel, size: Optional[int], precision: torch.dtype) -> dict[str, Any]:
     from torch_tensorrt.dynamo import compile as trt_compile
     from torch_tensorrt.dynamo import trace
+    from torch_tensorrt.tools._plan_contents import kernel_sources
 
     model, inputs = entry.build(size)
     start = time.perf_counter()
@@ -66,6 +72,9 @@ def measure(entry: ZooModel, size: Optional[int], precision: torch.dtype) -> dic
     build_s = sum(e.build_s for e in report.engines)
     engine = sum(e.engine_bytes for e in report.engines)
     weights = weight_bytes(model)
+    plans = [m.record.engine for m in gm.modules() if getattr(m, "record", None) is not None]
+    sources = [kernel_sources(p) for p in plans]
+    source_bytes = sum(k.bytes for k in sources)
     return {
         "export_s": export_s,
         "conversion_s": report.lowering_s + report.partitioning_s + report.conversion_s - build_s,
@@ -76,6 +85,9 @@ def measure(entry: ZooModel, size: Optional[int], precision: torch.dtype) -> dic
         "engine_mb": engine / MB,
         "weight_mb": weights / MB,
         "ratio": engine / max(weights, 1),
+        "kernels": sum(k.count for k in sources),
+        "source_mb": source_bytes / MB,
+        "ratio_without_sources": (engine - source_bytes) / max(weights, 1),
     }
 
 
@@ -104,6 +116,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         "engine MB",
         "weight MB",
         "engine/weights",
+        "kernels",
+        "kernel src MB",
+        "w/o src",
         "ok",
     ):
         table.add_column(col, justify="left" if col == "model" else "right")
@@ -112,13 +127,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         for name in names:
             entry = BY_NAME[name]
             if importlib.util.find_spec(entry.requires) is None:
-                table.add_row(name, *[""] * 9, f"skipped: no {entry.requires}")
+                table.add_row(name, *[""] * 12, f"skipped: no {entry.requires}")
                 continue
             try:
                 r = measure(entry, args.size, precision)
             except Exception as exc:  # report and go on with the other models
                 failures += 1
-                table.add_row(name, *[""] * 9, f"[red]{type(exc).__name__}: {str(exc).splitlines()[0][:80]}[/red]")
+                table.add_row(name, *[""] * 12, f"[red]{type(exc).__name__}: {str(exc).splitlines()[0][:80]}[/red]")
                 continue
             size_ok = precision != torch.float32 or r["ratio"] <= ENGINE_TO_WEIGHTS_TARGET
             ok = r["engines"] == 1 and r["left"] == 0 and size_ok
@@ -134,6 +149,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                 f"{r['engine_mb']:.1f}",
                 f"{r['weight_mb']:.1f}",
                 f"{r['ratio']:.3f}",
+                str(r["kernels"]),
+                f"{r['source_mb']:.1f}",
+                f"{r['ratio_without_sources']:.3f}",
                 "yes" if ok else "[red]NO[/red]",
             )
     console.print(table)

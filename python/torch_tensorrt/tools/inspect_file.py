@@ -8,7 +8,9 @@ runtime, no GPU. A file that cannot be read is an :class:`InspectError` naming t
 
 Per engine: name, kind, bindings (dtype, shape, profile min/opt/max), recorded versions, target compute
 capability and device, hardware/version compatibility, refittable / weight-stripped, precision, plan size,
-SHA-256 and checksum status (the record's SHA-256 of plan and metadata, verified when it is decoded).
+SHA-256 and checksum status (the record's SHA-256 of plan and metadata, verified when it is decoded), and for
+TensorRT-RTX plans the generated-kernel sources they embed (:mod:`._plan_contents`: what a plan holds beyond its
+weights).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from torch_tensorrt.tools._artifact_records import (
     record_settings,
     weight_map_stripped,
 )
+from torch_tensorrt.tools._plan_contents import kernel_sources
 
 #: Leading bytes of serialized TensorRT plans -> the TensorRT flavour that writes them.
 PLAN_MAGIC = {b"ftrt": "tensorrt", b"vtrt": "tensorrt_rtx"}
@@ -75,6 +78,9 @@ class EngineInfo:
     sha256: str
     checksum: str
     bindings: list[Binding] = field(default_factory=list)
+    #: generated-kernel sources embedded in the plan (TensorRT-RTX; see :mod:`._plan_contents`) and their bytes
+    kernel_sources: int = 0
+    kernel_source_bytes: int = 0
 
 
 @dataclass
@@ -127,6 +133,7 @@ def _engine_info(found: FoundRecord) -> EngineInfo:
         bindings = [Binding(n, "input", "?", "?") for n in rec.input_binding_names]
         bindings += [Binding(n, "output", "?", "?") for n in rec.output_binding_names]
     precisions = settings.get("enabled_precisions")
+    sources = kernel_sources(rec.engine)
     return EngineInfo(
         name=rec.name,
         member=_member_name(found.member),
@@ -146,6 +153,8 @@ def _engine_info(found: FoundRecord) -> EngineInfo:
         sha256=found.sha256,
         checksum=found.checksum,
         bindings=bindings,
+        kernel_sources=sources.count,
+        kernel_source_bytes=sources.bytes,
     )
 
 
@@ -200,6 +209,7 @@ def _inspect_plan(path: str, data: bytes) -> Inspection:
             f"{' or '.join(repr(m.decode()) for m in PLAN_MAGIC)})"
         )
     result = Inspection(path, "tensorrt_plan", len(data), {"TensorRT flavour (plan magic)": flavour})
+    sources = kernel_sources(data)
     result.notes.append(
         "a raw plan carries no torch_tensorrt record: binding shapes and profiles are inside the plan, which only "
         "TensorRT's runtime (with a GPU) deserializes; save with torch_tensorrt.save to keep them readable"
@@ -223,6 +233,8 @@ def _inspect_plan(path: str, data: bytes) -> Inspection:
             plan_bytes=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
             checksum="not recorded",
+            kernel_sources=sources.count,
+            kernel_source_bytes=sources.bytes,
         )
     )
     return result
@@ -298,7 +310,12 @@ def print_inspection(result: Inspection, console: Any = None) -> None:
             "refittable": _flag(e.refittable),
             "weights stripped": _flag(e.weights_stripped),
             "precision": e.precision,
-            "plan": f"{e.plan_bytes:,} bytes, sha256 {e.sha256[:16]}...",
+            "plan": f"{e.plan_bytes:,} bytes, sha256 {e.sha256[:16]}..."
+            + (
+                f" ({e.kernel_sources} generated-kernel sources, {e.kernel_source_bytes:,} bytes)"
+                if e.kernel_sources
+                else ""
+            ),
             "checksum": e.checksum,
         }
         for key, value in facts.items():
