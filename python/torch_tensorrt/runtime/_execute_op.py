@@ -329,6 +329,22 @@ class FakeTRTEngine:
     def execute(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
         return _cpp_fake(inputs, self)
 
+    # Run-time state of the real engine (CUDA graphs, the pinned profile): a traced program never carries it.
+    def set_max_cuda_graphs(self, n: int) -> None:
+        pass
+
+    def cuda_graph_stats(self) -> list[int]:
+        return [0, 0, 0]
+
+    def num_optimization_profiles(self) -> int:
+        return self.metadata.num_profiles if self.metadata is not None else 1
+
+    def optimization_profile(self) -> int:
+        return -1  # the default rule
+
+    def set_optimization_profile(self, index: int) -> None:
+        pass
+
     def __getstate__(self) -> list[str]:
         return self.header()
 
