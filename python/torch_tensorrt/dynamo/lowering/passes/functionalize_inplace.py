@@ -64,18 +64,39 @@ def _meta(value: Any) -> Any:
     return torch.empty(sizes, dtype=value.dtype, device="meta")
 
 
-def _same_result(node: torch.fx.Node, functional: OpOverload) -> bool:
+def _same_result(node: torch.fx.Node, functional: OpOverload, memo: dict[Any, bool]) -> bool:
     """Whether ``functional`` on ``node``'s arguments gives a tensor of the dtype and shape ``node`` gives (a type
-    promotion or a comparison would change the dtype: ``lt_`` keeps its input's, ``lt`` returns bool)."""
+    promotion or a comparison would change the dtype: ``lt_`` keeps its input's, ``lt`` returns bool). ``memo``
+    holds the answers by op and argument metadata (a ResNet repeats a few dozen kinds of ``relu_`` and ``add_``)."""
     try:
         args, kwargs = map_aggregate(
             (node.args, node.kwargs), lambda a: _meta(a.meta.get("val")) if isinstance(a, torch.fx.Node) else a
         )
-        result = functional(*args, **kwargs)
         expected = _meta(node.meta.get("val"))
-    except Exception:  # no example value, a symbolic size without hint, or the op refuses these arguments
+    except Exception:  # no example value, or a symbolic size without hint
         return False
-    return isinstance(result, torch.Tensor) and (result.dtype, result.shape) == (expected.dtype, expected.shape)
+    try:
+        key: Any = (functional, repr(map_aggregate((args, kwargs, expected), _describe)))
+    except Exception:  # an argument without a faithful text form: no memo
+        key = None
+    if key is None or key not in memo:
+        try:
+            result = functional(*args, **kwargs)
+            same = isinstance(result, torch.Tensor) and (result.dtype, result.shape) == (expected.dtype, expected.shape)
+        except Exception:  # the op refuses these arguments
+            same = False
+        if key is None:
+            return same
+        memo[key] = same
+    return memo[key]
+
+
+def _describe(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return ("tensor", value.dtype, tuple(value.shape))
+    if value is None or isinstance(value, (bool, int, float, str, torch.dtype, torch.device, torch.memory_format)):
+        return (type(value).__name__, value)
+    raise TypeError(f"no memo key for {type(value).__name__}")
 
 
 def plan(graph: torch.fx.Graph) -> tuple[dict[torch.fx.Node, OpOverload], Optional[str]]:
@@ -95,6 +116,7 @@ def plan(graph: torch.fx.Graph) -> tuple[dict[torch.fx.Node, OpOverload], Option
     renamed: dict[torch.fx.Node, torch.fx.Node] = {}
     rewrites: dict[torch.fx.Node, OpOverload] = {}
     reason: Optional[str] = None
+    memo: dict[Any, bool] = {}
 
     def current(n: torch.fx.Node) -> torch.fx.Node:
         while n in renamed:
@@ -126,7 +148,7 @@ def plan(graph: torch.fx.Graph) -> tuple[dict[torch.fx.Node, OpOverload], Option
         for other in views.get(next(iter(held)), []):
             if any(order[user] > order[node] for user in other.users):
                 return f"{node.target} updates a tensor whose view {other.name} is read later"
-        if not _same_result(node, functional):
+        if not _same_result(node, functional, memo):
             return f"{functional} gives another dtype or shape than {node.target}"
         return None
 
