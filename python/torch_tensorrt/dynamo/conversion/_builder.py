@@ -132,7 +132,9 @@ def add_profile(builder: Any, config: Any, inputs: list[TensorSpec]) -> None:
 
 @dataclass
 class BuildResult:
-    engine: bytes
+    #: the plan: a byte view of TensorRT's ``IHostMemory``, which it keeps alive (no copy of a plan as large as
+    #: the weights; ``bytes(engine)`` makes one where bytes are needed)
+    engine: memoryview
     seconds: float
 
 
@@ -144,7 +146,8 @@ def build_serialized(
     name: str,
     progress: Optional[Callable[[str], None]] = None,
 ) -> BuildResult:
-    """Build the network into serialized engine bytes; an :class:`EngineBuildError` when the builder fails."""
+    """Build the network into a serialized engine (a byte view, see :class:`BuildResult`); an
+    :class:`EngineBuildError` when the builder fails."""
     global _builds
     config = configure(builder, settings)
     add_profile(builder, config, inputs)
@@ -169,7 +172,7 @@ def build_serialized(
                 "strip_engine_weights=True) only on a machine with a CUDA GPU; this one has none"
             )
         raise error
-    return BuildResult(bytes(memoryview(serialized)), seconds)
+    return BuildResult(memoryview(serialized).cast("B"), seconds)
 
 
 def _has_gpu() -> bool:
