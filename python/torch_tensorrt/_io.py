@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 import time
-from typing import Callable
+from typing import Callable, Union
 
 
 #: Temporaries of the old naming (no PID) are removed once they are this old: their writer is surely gone.
@@ -116,7 +116,9 @@ def atomic_write(path: str, write: Callable[[str], None], *, make_dirs: bool = F
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def atomic_write_bytes(path: str, data: bytes, *, make_dirs: bool = False, what: str = "write") -> None:
+def atomic_write_bytes(
+    path: str, data: Union[bytes, bytearray, memoryview], *, make_dirs: bool = False, what: str = "write"
+) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
             f.write(data)

@@ -100,6 +100,12 @@ def info() -> TensorRTInfo:
     return _info
 
 
+def is_host_memory(obj: Any) -> bool:
+    """Whether ``obj`` is a TensorRT ``IHostMemory`` (a serialized plan TensorRT handed over; it owns its memory)."""
+    host_memory = getattr(_module, "IHostMemory", None) if _module is not None else None
+    return host_memory is not None and isinstance(obj, host_memory)
+
+
 def _reset_for_tests() -> None:
     global _module, _info, _error
     _module = _info = _error = None

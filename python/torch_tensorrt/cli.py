@@ -17,7 +17,7 @@ import importlib.util
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 from torch_tensorrt._errors import TorchTensorRTError
 from torch_tensorrt._io import atomic_write_bytes
@@ -141,7 +141,7 @@ def _load_model(spec: str) -> tuple[Any, Optional[Sequence[Any]]]:
     return made, None
 
 
-def atomic_write(path: str, data: bytes) -> None:
+def atomic_write(path: str, data: Union[bytes, memoryview]) -> None:
     """Write ``data`` to ``path`` atomically, creating missing directories."""
     atomic_write_bytes(path, data, make_dirs=True, what="torchtrt")
 

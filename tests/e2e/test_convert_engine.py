@@ -84,3 +84,18 @@ def test_precision_policy_casts_inside_network_keeps_io_dtypes():
     assert torch_tensorrt._trt.trt.DataType.HALF in dtypes
     ref = torch_tensorrt.reference.evaluate_network(net, {"x": x})["output0"]
     torch.testing.assert_close(ref, model(x), rtol=2e-2, atol=2e-2)
+
+
+def test_compiled_module_keeps_the_built_plan_without_copying_it():
+    """The plan TensorRT serialized (IHostMemory) is kept as the record's engine: no second copy as large as the
+    weights. The raw-engine API still returns bytes."""
+    from torch_tensorrt import _trt
+
+    model, (x,) = models.mlp()
+    ep = torch.export.export(model, (x,))
+    gm = torch_tensorrt.dynamo.compile(ep, [x])
+    (module,) = [m for name, m in gm.named_children() if name.startswith("_run_on_acc_")]
+    plan = module.record.engine
+    assert isinstance(plan, memoryview) and _trt.is_host_memory(plan.obj)
+    assert plan.format == "B" and len(plan) == gm.compile_report.engines[0].engine_bytes
+    assert isinstance(convert_exported_program_to_serialized_trt_engine(ep, [x]), bytes)

@@ -246,7 +246,7 @@ def convert_exported_program_to_serialized_trt_engine(
     """The whole program as one serialized TensorRT engine (no partitioning: every op must convert).
     Arguments as :func:`convert_exported_program` (keyword arguments: inputs, kwarg_inputs, settings, progress
     and :class:`CompilationSettings` fields)."""
-    return convert_exported_program(exported_program, arg_inputs, **kwargs).engine
+    return bytes(convert_exported_program(exported_program, arg_inputs, **kwargs).engine)
 
 
 def convert_exported_program(

@@ -24,6 +24,7 @@ from typing import Any, Optional, Sequence, Union
 
 import torch
 
+from torch_tensorrt import _trt
 from torch_tensorrt._settings import CompilationSettings, normalize_op_names
 from torch_tensorrt.runtime import _cudagraphs, _execute_op, _graph_capture
 from torch_tensorrt.runtime._choice import choose_runtime
@@ -63,6 +64,18 @@ class EngineWeights(torch.nn.Module):
                 if name not in self._buffers:
                     self.register_buffer(name, torch.empty_like(value, device="cpu"))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def _kept_plan(serialized_engine: Any) -> Any:
+    """The plan the module keeps: bytes and a byte view of a TensorRT ``IHostMemory`` (a fresh build's plan, which
+    nobody else holds) as they are -- a large engine is not copied -- any other buffer copied into bytes (a view
+    of an engine-cache entry may map a file)."""
+    if isinstance(serialized_engine, bytes):
+        return serialized_engine
+    if isinstance(serialized_engine, memoryview) and serialized_engine.format == "B":
+        if _trt.is_host_memory(serialized_engine.obj):
+            return serialized_engine
+    return bytes(serialized_engine)
 
 
 def _picklable_settings(settings: CompilationSettings) -> CompilationSettings:
@@ -128,7 +141,7 @@ class TorchTensorRTModule(torch.nn.Module):
                 )
             self._install(
                 self._make_record(
-                    bytes(serialized_engine),
+                    _kept_plan(serialized_engine),
                     list(input_binding_names or []),
                     list(output_binding_names or []),
                     metadata,

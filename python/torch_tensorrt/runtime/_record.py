@@ -115,7 +115,8 @@ class EngineRecord:
     :meth:`to_bytes` (or :meth:`to_tensor`)."""
 
     name: str
-    engine: bytes
+    #: the plan: bytes, or a byte view of a plan TensorRT serialized (never mutated either way)
+    engine: Buffer
     input_binding_names: list[str]
     output_binding_names: list[str]
     device_id: int = 0

@@ -53,7 +53,9 @@ def build_engine(builder: Any, network: Any, inputs: Sequence[TensorSpec]) -> by
     from torch_tensorrt._settings import CompilationSettings
     from torch_tensorrt.dynamo.conversion._builder import build_serialized
 
-    return build_serialized(builder, network, CompilationSettings(), list(inputs), network.name or "engine").engine
+    return bytes(
+        build_serialized(builder, network, CompilationSettings(), list(inputs), network.name or "engine").engine
+    )
 
 
 def simulated_module(

@@ -133,7 +133,8 @@ def _rename_bindings(result: NetworkResult, inputs: list[str], outputs: list[str
 @dataclass
 class ConvertedEngine:
     name: str
-    engine: bytes
+    #: the plan (a byte view of TensorRT's serialized memory: ``bytes(engine)`` copies it)
+    engine: memoryview
     metadata: EngineMetadata
     network: NetworkResult
     build: BuildResult

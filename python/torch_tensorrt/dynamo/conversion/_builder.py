@@ -140,7 +140,9 @@ def add_profile(
 
 @dataclass
 class BuildResult:
-    engine: bytes
+    #: the plan: a byte view of TensorRT's ``IHostMemory``, which it keeps alive (no copy of a plan as large as
+    #: the weights; ``bytes(engine)`` makes one where bytes are needed)
+    engine: memoryview
     seconds: float
 
 
@@ -153,8 +155,9 @@ def build_serialized(
     progress: Optional[Callable[[str], None]] = None,
     profiles: Optional[list[list[Any]]] = None,
 ) -> BuildResult:
-    """Build the network into serialized engine bytes; an :class:`EngineBuildError` when the builder fails.
-    ``profiles``: several optimization profiles (see :func:`add_profile`)."""
+    """Build the network into a serialized engine (a byte view, see :class:`BuildResult`); an
+    :class:`EngineBuildError` when the builder fails. ``profiles``: several optimization profiles (see
+    :func:`add_profile`)."""
     global _builds
     config = configure(builder, settings)
     add_profile(builder, config, inputs, profiles)
@@ -179,7 +182,7 @@ def build_serialized(
                 "strip_engine_weights=True) only on a machine with a CUDA GPU; this one has none"
             )
         raise error
-    return BuildResult(bytes(memoryview(serialized)), seconds)
+    return BuildResult(memoryview(serialized).cast("B"), seconds)
 
 
 def _has_gpu() -> bool:

@@ -14,8 +14,9 @@ Re-tracing with a preserved op can still fail on some model; :func:`lower_export
 only :data:`ESSENTIAL` preserved, then with the plain default table, and logs which it used.
 
 Fast path: ``run_decompositions`` re-traces the whole program (seconds for a ResNet). When every op of the
-exported graph already has a converter and nothing mutates, decomposing could change nothing we convert, so the
-program is used as exported (:func:`needs_decomposition`).
+exported graph already has a converter and nothing mutates -- except in-place ops on intermediate tensors, which
+the ``functionalize_inplace`` pass replaces by their out-of-place forms (ResNet's ``relu_``, ``add_``) --
+decomposing could change nothing we convert, so the program is used as exported (:func:`needs_decomposition`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 
 from torch_tensorrt.dynamo._graph import ASSERT_OPS
 from torch_tensorrt.dynamo._settings import CompilationSettings
+from torch_tensorrt.dynamo.lowering.passes.functionalize_inplace import plan as functionalize_plan
 
 logger = logging.getLogger(__name__)
 aten = torch.ops.aten
@@ -77,6 +79,7 @@ def needs_decomposition(ep: torch.export.ExportedProgram) -> Optional[str]:
     if sig.buffers_to_mutate or getattr(sig, "user_inputs_to_mutate", None):
         return "the program mutates buffers or inputs"
     targets = CONVERTERS.targets()
+    rewrites: Optional[dict[Any, Any]] = None  # the in-place ops the functionalize_inplace pass replaces
     for node in ep.graph.nodes:
         if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
             continue
@@ -84,7 +87,11 @@ def needs_decomposition(ep: torch.export.ExportedProgram) -> Optional[str]:
         if op in ASSERT_OPS:  # never go into an engine, need no decomposition
             continue
         if op._schema.is_mutable:
-            return f"{op} mutates its arguments"
+            if rewrites is None:
+                rewrites, reason = functionalize_plan(ep.graph)
+                if reason is not None:
+                    return reason
+            op = rewrites[node]
         if op not in targets:
             return f"{op} has no converter (its decomposition may convert)"
     return None

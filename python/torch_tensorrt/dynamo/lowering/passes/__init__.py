@@ -4,18 +4,20 @@ Each pass is ``(gm, settings) -> gm``. The order, and why:
 
 1. :func:`remove_export_guards` -- ``ExportedProgram.module()``'s ``_guards_fn`` call goes first: it is a
    ``call_module`` node that nothing else removes, and it cannot be pickled.
-2. :func:`remove_runtime_checks` -- export's asserts that the engines' profiles already enforce go early: the
+2. :func:`functionalize_inplace` -- in-place ops on intermediate tensors (``relu_``) become out-of-place (the
+   lowering skips re-tracing for them); before anything that matches patterns or evaluates nodes.
+3. :func:`remove_runtime_checks` -- export's asserts that the engines' profiles already enforce go early: the
    size nodes that only fed them are then dead, and nothing later sees them.
-3. :func:`remove_noops` -- alias/detach/lift_fresh_copy go before the folds, whose patterns they would hide (a
+4. :func:`remove_noops` -- alias/detach/lift_fresh_copy go before the folds, whose patterns they would hide (a
    ``detach`` between a convolution and its BatchNorm, or inside a constant-only subgraph).
-4. :func:`fold_batch_norm` -- inference BatchNorm into the preceding convolution (needs the convolution's weight
+5. :func:`fold_batch_norm` -- inference BatchNorm into the preceding convolution (needs the convolution's weight
    and bias as ``get_attr`` constants).
-5. :func:`fold_constants` -- constant-only subgraphs evaluated once (off with ``fold_constants=False``). It runs
+6. :func:`fold_constants` -- constant-only subgraphs evaluated once (off with ``fold_constants=False``). It runs
    after BatchNorm folding, so a convolution whose weight is *computed* from constants keeps its BatchNorm;
-   swapping 4 and 5 would fold those too, a change of output graphs left for a deliberate change.
-6. :func:`fuse_attention` -- hand-written ``softmax(q k^T * c + mask) v`` becomes ``scaled_dot_product_attention``;
+   swapping 5 and 6 would fold those too, a change of output graphs left for a deliberate change.
+7. :func:`fuse_attention` -- hand-written ``softmax(q k^T * c + mask) v`` becomes ``scaled_dot_product_attention``;
    after constant folding, so masks computed from constants are already constants.
-7. :func:`remove_dead_code` -- last: whatever the passes and export left unused (impure nodes stay).
+8. :func:`remove_dead_code` -- last: whatever the passes and export left unused (impure nodes stay).
 
 Adding a pass: one module here, one entry in :data:`PASSES` at the place its inputs require.
 """
@@ -28,6 +30,7 @@ from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.lowering.passes._common import Pass
 from torch_tensorrt.dynamo.lowering.passes.fold_batch_norm import fold_batch_norm
 from torch_tensorrt.dynamo.lowering.passes.fold_constants import fold_constants
+from torch_tensorrt.dynamo.lowering.passes.functionalize_inplace import functionalize_inplace
 from torch_tensorrt.dynamo.lowering.passes.fuse_attention import fuse_attention
 from torch_tensorrt.dynamo.lowering.passes.remove_dead_code import remove_dead_code
 from torch_tensorrt.dynamo.lowering.passes.remove_export_guards import remove_export_guards
@@ -37,6 +40,7 @@ from torch_tensorrt.dynamo.lowering.passes.remove_runtime_checks import remove_r
 #: The passes, in the order they run (see the module docstring for why).
 PASSES: list[Pass] = [
     remove_export_guards,
+    functionalize_inplace,
     remove_runtime_checks,
     remove_noops,
     fold_batch_norm,
@@ -62,6 +66,7 @@ __all__ = [
     "run_passes",
     "fold_batch_norm",
     "fold_constants",
+    "functionalize_inplace",
     "fuse_attention",
     "remove_dead_code",
     "remove_export_guards",
