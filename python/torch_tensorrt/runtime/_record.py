@@ -38,7 +38,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence, Union
+from typing import Any, Sequence
 
 from torch_tensorrt.runtime import _record_abi2, _record_frame
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, is_registered, unknown_kind_hint, unknown_kind_message
@@ -51,7 +51,7 @@ from torch_tensorrt.runtime._record_check import (
     quoted_list,
     scan_json,
 )
-from torch_tensorrt.runtime._record_frame import RecordError
+from torch_tensorrt.runtime._record_frame import Buffer, RecordError
 
 #: Bumped whenever a field is added, removed or re-encoded. A newer ABI is refused; ABI 2 is read.
 ABI_VERSION = "3"
@@ -65,8 +65,6 @@ KIND_SIMULATED = "simulated"
 ENGINE_KINDS = (KIND_TENSORRT, KIND_SIMULATED)
 #: Values of ``TRT_FLAVOUR`` ("" when the record was made without TensorRT).
 TRT_FLAVOURS = ("", "tensorrt", "tensorrt_rtx")
-
-Buffer = Union[bytes, bytearray, memoryview]
 
 
 class Field(enum.IntEnum):

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from torch_tensorrt.runtime._record_frame import Buffer
+
 #: First line of the prelude every generated-kernel source starts with (TensorRT-RTX 1.7).
 KERNEL_SOURCE_START = b"#undef __HAS_FP8\n"
 _START = re.compile(re.escape(KERNEL_SOURCE_START))
@@ -31,7 +33,7 @@ class KernelSources:
     bytes: int
 
 
-def kernel_sources(plan: bytes) -> KernelSources:
+def kernel_sources(plan: Buffer) -> KernelSources:
     """Count the CUDA C++ kernel sources embedded in ``plan`` and their bytes (see the module docstring)."""
     count = total = 0
     for match in _START.finditer(plan):
