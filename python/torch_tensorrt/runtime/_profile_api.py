@@ -38,16 +38,7 @@ def _cpp_target(engine: Any, label: str) -> _Target:
 
 
 def _targets(obj: Any) -> list[_Target]:
-    if isinstance(obj, TRTEngine):
-        return [
-            _Target(
-                repr(obj.name),
-                lambda: obj.optimization_profile,
-                obj.set_optimization_profile,
-                obj.num_optimization_profiles,
-            )
-        ]
-    if isinstance(obj, TorchTensorRTModule):
+    if isinstance(obj, (TRTEngine, TorchTensorRTModule)):  # the same three members on both
         return [
             _Target(
                 repr(obj.name),
