@@ -299,6 +299,17 @@ def test_whole_graph_result_kept_through_a_view_is_not_overwritten(emulated, kee
         torch.testing.assert_close(now, want[1:] if keep == "view" else want)
 
 
+def test_whole_graph_result_of_reuse_mode_is_not_lent_out_again(emulated):
+    m = CudaGraphsModule(_Affine(), reuse_output_buffers=True)
+    with runtime.enable_cudagraphs(m):
+        x = torch.randn(3, 4)
+        kept = m(x)  # the static outputs themselves, held by the caller
+        m.reuse_output_buffers = False
+        fresh = m(x + 1)  # a graph whose outputs the caller holds is never replayed into them
+        torch.testing.assert_close(kept, x * 2 + torch.arange(4.0))
+        torch.testing.assert_close(fresh, (x + 1) * 2 + torch.arange(4.0))
+
+
 @pytest.mark.parametrize("alias", ["input", "buffer"])
 def test_whole_graph_outputs_aliasing_outside_memory_are_copies(emulated, alias):
     module = _Affine(alias)

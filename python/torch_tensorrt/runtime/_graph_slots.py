@@ -57,17 +57,20 @@ class Captured:
         self.static_outputs: list[torch.Tensor] = [t for t in flat if isinstance(t, torch.Tensor)]
         self.single = isinstance(out, torch.Tensor)
         self.rebuild = _rebuilder(out, flat, spec)
-        #: holders of each static output right after the capture (measured on the first :meth:`free`)
-        self._baseline: Optional[list[tuple[int, int, int, int]]] = None
+        #: holders of each static output while only the runtime holds them (:meth:`settle`)
+        self._baseline: list[tuple[int, int, int, int]] = []
+
+    def settle(self) -> None:
+        """Record what "nobody else holds the outputs" looks like: called as the graph joins its shape set, right
+        after the capture, before any output has been handed out."""
+        self._baseline = self._holders_now()
 
     def free(self) -> bool:
-        """Whether nobody but the runtime holds the static outputs (the first call, right after the capture,
-        records what "nobody" looks like)."""
-        now = [_holders(t) for t in self.static_outputs]
-        if self._baseline is None:
-            self._baseline = now
-            return True
-        return now == self._baseline
+        """Whether nobody but the runtime holds the static outputs."""
+        return self._holders_now() == self._baseline
+
+    def _holders_now(self) -> list[tuple[int, int, int, int]]:
+        return [_holders(t) for t in self.static_outputs]
 
     def result(self, clone: bool) -> Any:
         if self.single:
@@ -117,11 +120,8 @@ class ShapeSet:
         self.cloning: Optional[Captured] = None
         #: False when an output aliases memory outside the graph (``outside``: inputs, parameters, attributes)
         self.can_lend = _CAN_LEND and not _aliases(first.static_outputs, [*static_inputs, *outside])
-
-    @property
-    def graphs(self) -> int:
-        """How many graphs this shape set holds."""
-        return len(self.lent) + (self.cloning is not None)
+        if self.can_lend:
+            first.settle()
 
     def replay(self, args: Sequence[Any], reuse_outputs: bool) -> Any:
         """Copy the tensors of ``args`` (the flattened arguments, as captured) into the static inputs, replay a
@@ -145,7 +145,7 @@ class ShapeSet:
                 if more is None:
                     return NOT_CAPTURED
                 self.lent.append(more)
-                more.free()  # its baseline, before anyone holds its outputs
+                more.settle()
                 more.graph.replay()
                 return more.result(clone=False)
             if self.cloning is None:
