@@ -60,6 +60,23 @@ def record(plan: str = ADDER, inputs=("x", "y"), outputs=("out", "pos"), **kw) -
     return cpp_build.stand_in_record(plan, inputs, outputs, **kw)
 
 
+def graphed_module(**record_kw):
+    """A TorchTensorRTModule on the C++ runtime holding the GRAPHED stand-in engine."""
+    from torch_tensorrt.runtime import TorchTensorRTModule
+
+    module = TorchTensorRTModule(name="graphed")
+    with torch_tensorrt.runtime.runtime("cpp"):
+        module.set_extra_state(
+            {
+                "version": 1,
+                "name": "graphed",
+                "weight_name_map": None,
+                "record": record(GRAPHED, ("x", "y"), ("out", "c"), name="graphed", **record_kw),
+            }
+        )
+    return module
+
+
 def on(t: torch.Tensor) -> torch.Tensor:
     return t.to(DEVICE)
 
@@ -162,18 +179,7 @@ def test_cuda_default_stream_runs_on_a_side_stream(rt, fake):
 
 @needs_cuda
 def test_cuda_graph_capture_of_a_cpp_runtime_module(rt, fake):
-    from torch_tensorrt.runtime import TorchTensorRTModule
-
-    module = TorchTensorRTModule(name="graphed")
-    with torch_tensorrt.runtime.runtime("cpp"):
-        module.set_extra_state(
-            {
-                "version": 1,
-                "name": "graphed",
-                "weight_name_map": None,
-                "record": record(GRAPHED, ("x", "y"), ("out", "c"), name="graphed"),
-            }
-        )
+    module = graphed_module()
     assert module.runtime == "cpp"
     x, y = on(torch.randn(2, 4)), on(torch.randn(2, 4))
     side = torch.cuda.Stream()
@@ -293,20 +299,9 @@ def test_cuda_device_selection(rt, capfd):
 @needs_cuda
 def test_cuda_export_of_a_cpp_runtime_module(rt):
     """A TorchTensorRTModule on the C++ runtime, run eagerly, then exported and run through the dispatcher."""
-    from torch_tensorrt.runtime import TorchTensorRTModule
-
     spec = lambda n: TensorSpec(n, "float32", [2, 4], [2, 4], [2, 4], [2, 4])  # noqa: E731
     meta = EngineMetadata(inputs=[spec("x"), spec("y")], outputs=[spec("out"), spec("c")]).to_json()
-    module = TorchTensorRTModule(name="graphed")
-    with torch_tensorrt.runtime.runtime("cpp"):
-        module.set_extra_state(
-            {
-                "version": 1,
-                "name": "graphed",
-                "weight_name_map": None,
-                "record": record(GRAPHED, ("x", "y"), ("out", "c"), name="graphed", metadata=meta),
-            }
-        )
+    module = graphed_module(metadata=meta)
     x, y = on(torch.randn(2, 4)), on(torch.randn(2, 4))
     torch.testing.assert_close(module(x, y)[0], x * 3 + y)  # eager: Engine.execute, no dispatcher
     ep = torch.export.export(module, (x, y), strict=False)
