@@ -7,7 +7,10 @@ TensorRT documentation. This module checks that reading against two sources nobo
 network on the case's inputs, and the result is compared with the outputs ONNX ships.
 
 A few cases are compared by property instead of exactly, where TensorRT leaves open what ONNX's reference fixes
-(the order among equal values, random values): ``property_checks.py`` lists them, and they count apart.
+(the order among equal values, random values): ``property_checks.py`` lists them, and they count apart. Cases
+where the parser builds the network of another ONNX model (``known_differences.py``: an attribute it ignores, an
+input it never reads) are compared with what ONNX's reference implementation computes for that model; they count
+apart too.
 
 Used by ``tests/oracle`` (one test per case, a summary test) and ``benchmarks/oracle.py`` (the table). Cases are
 parsed and evaluated lazily, once per process, and nothing is cached on disk.
@@ -29,17 +32,21 @@ from torch_tensorrt._trt_logging import trt_logger
 from torch_tensorrt.reference import evaluate_network
 from torch_tensorrt.testing._harness import mismatch
 
+from known_differences import KNOWN, parser_model
 from property_checks import PROPERTY, Trial
 
 #: Outcomes of one case, in table order.
 AGREE = "agree"  #: every output matches ONNX's expected output
 AGREE_PROPERTY = "agree (property)"  #: exact comparison fails, the listed property comparison passes
+#: a listed difference where the parser builds another model's network: the outputs match ONNX's reference
+#: implementation run on that model (known_differences.parser_model)
+AGREE_PARSER_MODEL = "agree (parser's model)"
 DIFFER = "differ"  #: the evaluation finished and some output differs
 NOT_MODELLED = "not modelled"  #: the evaluator raised NotImplementedError (a layer type or attribute)
 ERROR = "error"  #: the evaluator raised another error
 NOT_PARSED = "not parsed"  #: TensorRT's ONNX parser rejected the model
 NOT_TENSOR_IO = "not tensor I/O"  #: a sequence/optional/map value, or a dtype TensorRT has no type for
-OUTCOMES = (AGREE, AGREE_PROPERTY, DIFFER, NOT_MODELLED, ERROR, NOT_PARSED, NOT_TENSOR_IO)
+OUTCOMES = (AGREE, AGREE_PROPERTY, AGREE_PARSER_MODEL, DIFFER, NOT_MODELLED, ERROR, NOT_PARSED, NOT_TENSOR_IO)
 
 #: numpy dtype names (ml_dtypes' included) -> torch dtype, for the dtypes TensorRT has.
 _NUMPY_TO_TORCH = {
@@ -265,6 +272,12 @@ class Oracle:
         if not problems:
             return outcome(AGREE)
         exact = "; ".join(problems)
+        known = KNOWN.get(name)
+        if known is not None and known.has_parser_model:
+            why = compare_with_reference(case, parser_model(case.model, known), got)
+            if why is None:
+                return outcome(AGREE_PARSER_MODEL, f"exact comparison: {exact}", feeds)
+            return outcome(DIFFER, f"against the parser's model: {why} (exact comparison: {exact})", feeds)
         comparison = PROPERTY.get(name)
         if comparison is None:
             return outcome(DIFFER, exact, feeds)
@@ -390,6 +403,34 @@ def _expected_as_evaluated(prepared: _Prepared, got: dict[str, torch.Tensor]) ->
     return wants
 
 
+def reference_outputs(model: Any, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """ONNX's reference implementation (``onnx.reference.ReferenceEvaluator``) run on ``model``: its outputs by
+    name, as tensors."""
+    from onnx.reference import ReferenceEvaluator
+
+    values = ReferenceEvaluator(model).run(None, {v.name: inputs[v.name] for v in model.graph.input})
+    outputs = {}
+    for v, value in zip(model.graph.output, values):
+        tensor = to_torch(value)
+        assert tensor is not None, f"{v.name}: the reference gave a {type(value).__name__}"
+        outputs[v.name] = tensor
+    return outputs
+
+
+def compare_with_reference(case: Any, model: Any, got: dict[str, torch.Tensor]) -> Optional[str]:
+    """How the evaluator's outputs ``got`` differ from ONNX's reference on ``model`` (run on the case's inputs),
+    or None; tolerances and float64 narrowing as for the case's own outputs."""
+    inputs = dict(zip((v.name for v in case.model.graph.input), case.data_sets[0][0]))
+    problems = []
+    for out_name, want in reference_outputs(model, inputs).items():
+        if want.dtype == torch.float64 and got[out_name].dtype == torch.float32:
+            want = want.float()
+        why = mismatch(got[out_name], want, rtol=case.rtol, atol=_atol(case, want.dtype))
+        if why:
+            problems.append(f"{out_name}: {why}")
+    return "; ".join(problems) or None
+
+
 def _trial(
     model: Any,
     prepared: _Prepared,
@@ -417,13 +458,19 @@ def _atol(case: Any, dtype: torch.dtype) -> float:
     return max(float(case.atol), 4 * eps if dtype in (torch.float16, torch.bfloat16) else 0.0)
 
 
+#: The outcomes that count as agreeing with the oracle.
+AGREEING = (AGREE, AGREE_PROPERTY, AGREE_PARSER_MODEL)
+
+
 def agreement(results: list[CaseResult]) -> tuple[int, int]:
-    """(agreeing cases, exactly or by their listed property comparison; cases with tensor I/O that parsed)."""
+    """(agreeing cases -- exactly, by their listed property comparison or against the parser's model; cases with
+    tensor I/O that parsed)."""
     checked = [r for r in results if r.outcome not in (NOT_PARSED, NOT_TENSOR_IO)]
-    return sum(r.outcome in (AGREE, AGREE_PROPERTY) for r in checked), len(checked)
+    return sum(r.outcome in AGREEING for r in checked), len(checked)
 
 
 __all__ = [
+    "AGREEING",
     "Oracle",
     "CaseResult",
     "OUTCOMES",
@@ -431,6 +478,8 @@ __all__ = [
     "agreement",
     "network_signature",
     "feed",
+    "reference_outputs",
+    "compare_with_reference",
     "load_cases",
     "shared",
     "to_torch",

@@ -3,7 +3,13 @@ than ONNX's expected output, each with the reason and where it is documented.
 
 Every entry is checked by tests/oracle/test_onnx_oracle.py: the case must still parse and still disagree (an
 entry that starts agreeing fails, so the list cannot rot), and an entry naming a dropped input checks that the
-parser's network really leaves that input unread. Nothing else may disagree: a disagreement that is not listed
+parser's network really leaves that input unread.
+
+Where the parser builds the network of *another* ONNX model -- an attribute it ignores or defaults differently
+(``same_network_as``, proved by comparing the two networks), an input it never reads (``unused_input``) -- that
+model is :func:`parser_model`, and the evaluator must agree exactly with what ONNX's own reference implementation
+(``onnx.reference.ReferenceEvaluator``) computes for it: the difference is then the parser's reading of the ONNX
+model, and the evaluator is still checked against an oracle nobody here wrote. Nothing else may disagree: a disagreement that is not listed
 here is an evaluator bug, unless TensorRT's builder cannot build the network at all. (Cases where TensorRT only
 leaves open what ONNX fixes -- order among equal values, random values -- are not differences: they are compared
 by property, see property_checks.py.)
@@ -13,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Optional
+
+import onnx
 
 ONNX_TRT_OPERATORS = "https://github.com/onnx/onnx-tensorrt/blob/main/docs/operators.md"
 TRT_OPS = "https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/"
@@ -29,6 +37,34 @@ class Difference:
     #: attribute edits of the case's node (None removes one) after which the parser builds the same network:
     #: the parser ignores (or defaults differently) what the edits change (checked by the tests)
     same_network_as: Optional[dict[str, Any]] = None
+
+    @property
+    def has_parser_model(self) -> bool:
+        """Whether the parser's network is that of a known edit of the model (see :func:`parser_model`)."""
+        return self.same_network_as is not None or self.unused_input is not None
+
+
+def parser_model(model: onnx.ModelProto, difference: Difference) -> onnx.ModelProto:
+    """The ONNX model whose network the parser builds for the one-node ``model``: ``model`` with the attribute
+    edits of ``difference.same_network_as`` (None removes an attribute) and without ``difference.unused_input``
+    (the node's input left empty, the graph input dropped)."""
+    assert difference.has_parser_model, difference
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    (node,) = copy.graph.node
+    for key, value in (difference.same_network_as or {}).items():
+        for attribute in [a for a in node.attribute if a.name == key]:
+            node.attribute.remove(attribute)
+        if value is not None:
+            node.attribute.append(onnx.helper.make_attribute(key, value))
+    dropped = difference.unused_input
+    if dropped is not None:
+        node.input[list(node.input).index(dropped)] = ""
+        while node.input and not node.input[-1]:
+            node.input.pop()
+        (graph_input,) = [v for v in copy.graph.input if v.name == dropped]
+        copy.graph.input.remove(graph_input)
+    return copy
 
 
 _TRILU = Difference(

@@ -11,9 +11,11 @@ import onnx
 import pytest
 import torch
 
-from _onnx_oracle import Trial, network_signature
+from torch_tensorrt.reference import evaluate_network
+
+from _onnx_oracle import Trial, compare_with_reference, feed, network_signature, to_torch
 from _onnx_oracle import shared as oracle
-from known_differences import KNOWN
+from known_differences import KNOWN, Difference, parser_model
 from property_checks import PROPERTY, check_bernoulli_expanded, check_hardmax, check_nms, check_topk
 
 # -- listed differences that blame the parser -------------------------------------------------------------------
@@ -21,15 +23,7 @@ from property_checks import PROPERTY, check_bernoulli_expanded, check_hardmax, c
 
 def _edited(model: onnx.ModelProto, edits: dict[str, Any]) -> onnx.ModelProto:
     """A copy of a one-node model with attributes set (None: removed)."""
-    copy = onnx.ModelProto()
-    copy.CopyFrom(model)
-    (node,) = copy.graph.node
-    for key, value in edits.items():
-        for attribute in [a for a in node.attribute if a.name == key]:
-            node.attribute.remove(attribute)
-        if value is not None:
-            node.attribute.append(onnx.helper.make_attribute(key, value))
-    return copy
+    return parser_model(model, Difference("an edit", "", same_network_as=edits))
 
 
 def _signature(model: onnx.ModelProto) -> list:
@@ -38,16 +32,45 @@ def _signature(model: onnx.ModelProto) -> list:
     return network_signature(prepared.network)
 
 
-@pytest.mark.parametrize("name", sorted(n for n, d in KNOWN.items() if d.same_network_as is not None))
+@pytest.mark.parametrize("name", sorted(n for n, d in KNOWN.items() if d.has_parser_model))
 def test_listed_parser_difference_is_the_parsers_network(name: str) -> None:
-    """The parser builds the same network for the case and for the model with the listed attribute edits: what
-    the edits change is ignored (or defaulted differently) by the parser, not misread by the evaluator."""
-    edits = KNOWN[name].same_network_as
-    assert edits is not None
+    """The parser builds the same network for the case and for its parser's model (the listed attribute edits, the
+    unread input dropped): what the edits change is ignored (or defaulted differently) by the parser, not misread
+    by the evaluator."""
     model = oracle().cases[name].model
-    assert _signature(model) == _signature(_edited(model, edits)), (
-        f"{name}: the parser now builds a different network than for {edits}; re-check the listed reason"
+    assert _signature(model) == _signature(parser_model(model, KNOWN[name])), (
+        f"{name}: the parser now builds a different network than for its parser's model; re-check the listed reason"
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "test_triu",
+        "test_spacetodepth_crd_mode_example",
+        "test_lstm_batchwise",
+        "test_attention_4d_gqa_causal_nonpad_decode",
+        "test_attention_local_window",
+    ],
+)
+def test_parser_model_comparison_rejects_a_changed_output(name: str) -> None:
+    """The comparison against the parser's model accepts the evaluator's outputs and rejects them with one
+    element changed by a small amount (relative to the output's scale)."""
+    case = oracle().cases[name]
+    prepared, reason = oracle().parse(case.model)
+    assert prepared is not None, reason
+    named = [(v.name, to_torch(a)) for v, a in zip(case.model.graph.input, case.data_sets[0][0])]
+    got = evaluate_network(prepared.network, feed(prepared.network, named))
+    edited = parser_model(case.model, KNOWN[name])
+    assert compare_with_reference(case, edited, got) is None
+    for out_name, value in got.items():
+        changed = value.clone()
+        flat = changed.view(-1)
+        if value.is_floating_point():
+            flat[flat.numel() // 2] += 1e-3 * max(float(value.abs().max()), 1.0)
+        else:
+            flat[flat.numel() // 2] += 1
+        assert compare_with_reference(case, edited, {**got, out_name: changed}) is not None, out_name
 
 
 @pytest.mark.parametrize(
