@@ -238,17 +238,9 @@ def _store(layer: Any, slot: int, value: torch.Tensor, values: dict[str, torch.T
     values[layer.get_output(slot).name] = value
 
 
-class _Loop:
-    """One ``ILoop``: iterate the body, feeding recurrences and iterators, collecting loop outputs.
-
-    Per the loop documentation: a COUNT trip limit (0-D int) runs the body that many times; a WHILE trip limit
-    (0-D bool, usually computed from recurrences) is checked before each iteration and the loop stops when it is
-    false; with both, whichever stops first. A recurrence outputs its first input in iteration 0 and its second
-    input's value from iteration i-1 in iteration i. An iterator outputs slice i along ``axis`` of its input
-    (slice M-1-i when ``reverse``, M the COUNT trip limit). A LAST_VALUE loop output (whose input is a recurrence
-    output) is the recurrence's value after the last iteration; CONCATENATE stacks its input's value of every
-    iteration along ``axis`` (REVERSE in reverse order), the output length being the value of its second input.
-    """
+class _Region:
+    """What a loop and a conditional are evaluated with: the plan, the block of their layers, the values computed
+    so far (read and written), how to evaluate one layer and how to cast; ``name`` is the region's name."""
 
     def __init__(
         self,
@@ -260,15 +252,31 @@ class _Loop:
     ):
         self.plan, self.block, self.values, self.evaluate, self.cast = plan_, block, values, evaluate, cast
         self.name = block.region[1] if block.region else "?"
+
+
+class _Loop(_Region):
+    """One ``ILoop``: iterate the body, feeding recurrences and iterators, collecting loop outputs.
+
+    Per the loop documentation: a COUNT trip limit (0-D int) runs the body that many times; a WHILE trip limit
+    (0-D bool, usually computed from recurrences) is checked before each iteration and the loop stops when it is
+    false; with both, whichever stops first. A recurrence outputs its first input in iteration 0 and its second
+    input's value from iteration i-1 in iteration i. An iterator outputs slice i along ``axis`` of its input
+    (slice M-1-i when ``reverse``, M the COUNT trip limit). A LAST_VALUE loop output (whose input is a recurrence
+    output) is the recurrence's value after the last iteration; CONCATENATE stacks its input's value of every
+    iteration along ``axis`` (REVERSE in reverse order), the output length being the value of its second input.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.limits: list[tuple[int, Any]] = []
         self.recurrences: list[Any] = []
         self.iterators: list[Any] = []
         self.outputs: list[Any] = []
         body = []
-        for e in block.entries:
-            kind = None if isinstance(e, Block) else plan_.types[e]
-            if kind in LOOP_LAYERS and not isinstance(e, Block) and plan_.regions[e] == block.region:
-                layer = cast(plan_.layers[e], LOOP_LAYERS[kind])
+        for e in self.block.entries:
+            kind = None if isinstance(e, Block) else self.plan.types[e]
+            if kind in LOOP_LAYERS and not isinstance(e, Block) and self.plan.regions[e] == self.block.region:
+                layer = self.cast(self.plan.layers[e], LOOP_LAYERS[kind])
                 if kind == "TRIP_LIMIT":
                     self.limits.append((e, layer))
                 else:
@@ -277,7 +285,7 @@ class _Loop:
                     ].append(layer)
             else:
                 body.append(e)
-        self.body = Block(block.region, body)
+        self.body = Block(self.block.region, body)
 
     def _error(self, what: str) -> ValueError:
         return ValueError(f"reference evaluator: loop {self.name!r}: {what}")
@@ -374,21 +382,10 @@ def _dtype(layer: Any) -> torch.dtype:
     return torch_dtype_of(layer.get_output(0).dtype)
 
 
-class _Conditional:
+class _Conditional(_Region):
     """One ``IIfConditional``: the condition (a 0-D bool) picks, for every conditional output, its first (true)
     or second (false) input; only the layers the taken branch needs are evaluated. Conditional inputs pass
     their input through."""
-
-    def __init__(
-        self,
-        plan_: Plan,
-        block: Block,
-        values: dict[str, torch.Tensor],
-        evaluate: EvaluateLayer,
-        cast: Callable[[Any, str], Any],
-    ):
-        self.plan, self.block, self.values, self.evaluate, self.cast = plan_, block, values, evaluate, cast
-        self.name = block.region[1] if block.region else "?"
 
     def run(self) -> None:
         members = self.block.layers()

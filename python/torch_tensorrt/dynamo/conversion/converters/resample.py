@@ -43,18 +43,8 @@ UPSAMPLE_VEC = {
     aten.upsample_trilinear3d.vec: (LINEAR, 3),
     aten.upsample_bicubic2d.vec: (CUBIC, 2),
 }
-UPSAMPLE_DEFAULT = {
-    aten.upsample_nearest1d.default: (NEAREST, 1),
-    aten.upsample_nearest2d.default: (NEAREST, 2),
-    aten.upsample_nearest3d.default: (NEAREST, 3),
-    aten._upsample_nearest_exact1d.default: (NEAREST_EXACT, 1),
-    aten._upsample_nearest_exact2d.default: (NEAREST_EXACT, 2),
-    aten._upsample_nearest_exact3d.default: (NEAREST_EXACT, 3),
-    aten.upsample_linear1d.default: (LINEAR, 1),
-    aten.upsample_bilinear2d.default: (LINEAR, 2),
-    aten.upsample_trilinear3d.default: (LINEAR, 3),
-    aten.upsample_bicubic2d.default: (CUBIC, 2),
-}
+#: the same ops with explicit output sizes (``.default``)
+UPSAMPLE_DEFAULT = {op.overloadpacket.default: spec for op, spec in UPSAMPLE_VEC.items()}
 
 
 def _parse(node_or_args: Any, target: Any, kwargs: dict) -> tuple[str, int, Any, bool, Any]:
