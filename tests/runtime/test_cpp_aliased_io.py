@@ -59,3 +59,16 @@ def test_cpp_refuses_an_aliased_input_it_would_have_to_copy(rt):
         pytest.raises(RuntimeError, match="written in place into input 'cache', which must then be a contiguous"),
     ):
         module(cache, torch.ones(1, 2, 1, 4), torch.tensor([3], dtype=torch.int32), torch.tensor([1.0, 2.0]))
+
+
+def test_the_fake_class_answers_every_engine_method(rt):
+    """Tracing may call any method of the Engine on its fake (runtime/_execute_op.py): ``aliased_io`` included,
+    answered ``{}`` (the record does not carry it; a traced program never runs the engine)."""
+    from torch_tensorrt.runtime._execute_op import FakeTRTEngine
+
+    engine = _on_cpp(kv_cache_module()).engine
+    special = {"__init__", "__obj_flatten__", "__getstate__", "__setstate__"}
+    missing = [n for n in engine._method_names() if n not in special and not hasattr(FakeTRTEngine, n)]
+    assert missing == []
+    fake = FakeTRTEngine.__obj_unflatten__(engine.__obj_flatten__())
+    assert fake.aliased_io() == {} and fake.output_binding_names() == ["cache_out", "y"]
