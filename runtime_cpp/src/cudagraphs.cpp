@@ -133,9 +133,11 @@ namespace {
 
 void warn_ungraphable(TRTEngine& engine) {
   if (engine.graphs().mark_ungraphable())
-    TORCH_WARN(engine.label(), engine.has_shape_inputs() ? " has shape-tensor inputs (its output shapes depend on "
-               "their values)" : " has outputs with data-dependent shapes", ": it runs without a CUDA graph in "
-               "CUDA-graphs mode");
+    TORCH_WARN(engine.label(),
+               !engine.aliased().empty() ? " writes outputs in place into its inputs (a replay would update the "
+               "graph's copies, not the caller's tensors)" : engine.has_shape_inputs() ? " has shape-tensor inputs "
+               "(its output shapes depend on their values)" : " has outputs with data-dependent shapes",
+               ": it runs without a CUDA graph in CUDA-graphs mode");
 }
 
 std::vector<at::Tensor> fresh_outputs(const GraphCache::Entry& entry) {
@@ -152,8 +154,9 @@ std::optional<std::vector<at::Tensor>> execute_with_graph(TRTEngine& engine, con
   GraphCache& cache = engine.graphs();
   std::lock_guard<std::mutex> lock(cache.mutex());
   if (cache.ungraphable()) return std::nullopt;
-  // Output shapes that depend on values (output allocator, shape-tensor inputs) cannot be replayed by shape set.
-  if (engine.uses_output_allocator() || engine.has_shape_inputs()) {
+  // Output shapes that depend on values (output allocator, shape-tensor inputs) cannot be replayed by shape set,
+  // nor outputs that are the caller's inputs updated in place (aliased_io).
+  if (engine.uses_output_allocator() || engine.has_shape_inputs() || !engine.aliased().empty()) {
     warn_ungraphable(engine);
     return std::nullopt;
   }

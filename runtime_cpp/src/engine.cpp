@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "torchtrt/compat.h"
+#include "torchtrt/record_check.h"
 
 namespace torchtrt {
 
@@ -188,6 +189,7 @@ TRTEngine::TRTEngine(const c10::IValue& state) : record_(parse_record(state)), d
               ")", trt_said());
   check_bindings();
   read_profiles();
+  read_aliases();
 }
 
 TRTEngine::~TRTEngine() {
@@ -245,18 +247,32 @@ void TRTEngine::check_bindings() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Optimization profiles
+// Outputs written in place into an input (the rule of python/torch_tensorrt/runtime/_aliasing.py)
 
-namespace {
-
-// Python's repr of a tuple of ints: (1, 2) and (5,).
-std::string py_tuple(const std::vector<int64_t>& v) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + (v.size() == 1 ? ",)" : ")");
+void TRTEngine::read_aliases() {
+#ifdef TORCHTRT_HAS_ALIASED_IO
+  const auto& ins = record_.input_binding_names;
+  const auto& outs = record_.output_binding_names;
+  for (std::size_t o = 0; o < outs.size(); ++o) {
+    const char* input = engine_->getAliasedInputTensor(outs[o].c_str());
+    if (!input || !*input) continue;
+    const auto i = std::find(ins.begin(), ins.end(), std::string(input));
+    TORCH_CHECK(i != ins.end(), label(), ": TensorRT says output ", quoted(outs[o]), " aliases ", quoted(input),
+                ", which is not an input binding of the record");
+    aliased_io_[outs[o]] = *i;
+    aliased_.emplace_back(o, static_cast<std::size_t>(i - ins.begin()));
+  }
+  if (!aliased_.empty() && uses_output_allocator_) {
+    std::vector<std::string> names;
+    for (const auto& [o, i] : aliased_io_) names.push_back(o);  // sorted: a std::map
+    TORCH_CHECK(false, label(), ": outputs ", quoted_list(names), " alias inputs, which an output allocator "
+                "(data-dependent shapes) cannot honour");
+  }
+#endif
 }
 
-}  // namespace
+// ---------------------------------------------------------------------------------------------------------
+// Optimization profiles
 
 void TRTEngine::read_profiles() {
   const auto& names = record_.input_binding_names;
@@ -376,6 +392,7 @@ std::string TRTEngine::describe() const {
   for (std::size_t i = 0; i < output_names().size(); ++i) s += (i ? ", " : "") + quoted(output_names()[i]);
   s += "], device=" + device().str() + ", kind=" + record_.engine_kind;
   if (uses_output_allocator_) s += ", output_allocator";
+  for (const auto& [o, i] : aliased_io_) s += ", " + quoted(o) + " aliases " + quoted(i);
   return s + ")";
 }
 

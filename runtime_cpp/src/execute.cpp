@@ -131,6 +131,29 @@ bool stream_capturing(c10::Device device) {
 
 }  // namespace
 
+namespace {
+
+//! Output ``out``, which TensorRT writes in place into input ``in`` (TRTEngine::aliased_io): bound to the memory
+//! the input is bound to and returned as the caller's input tensor itself, which must then be used as it is
+//! (dense, and aligned on a device: no copy). The rule and messages of runtime/_aliasing.py.
+void bind_aliased(TRTEngine& engine, nvinfer1::IExecutionContext& ctx, BoundCall& call, const at::Tensor& given,
+                  std::size_t out, std::size_t in) {
+  const std::string& name = engine.output_names()[out];
+  const std::string& input = engine.input_names()[in];
+  TORCH_CHECK(given.is_contiguous() && !given.is_neg() && !given.is_conj() && !needs_aligned_copy(given),
+              engine.label(), ": output ", quoted(name), " is written in place into input ", quoted(input),
+              ", which must then be a contiguous tensor", needs_aligned_copy(given) ? " aligned to 256 bytes" : "");
+  const std::vector<int64_t> shape = dims_to_vector(ctx.getTensorShape(name.c_str()));
+  TORCH_CHECK(shape == given.sizes().vec(), engine.label(), ": output ", quoted(name), " has shape ", py_tuple(shape),
+              " but aliases input ", quoted(input), " of shape ", py_tuple(given.sizes().vec()));
+  call.outputs[out] = given;
+  TORCH_CHECK(ctx.setTensorAddress(name.c_str(), call.inputs[in].data_ptr()), engine.label(),
+              ": TensorRT refused the address of output ", quoted(name), " (that of input ", quoted(input), ")",
+              trt_said());
+}
+
+}  // namespace
+
 bool BoundCall::uses_allocator() const {
   return std::any_of(allocators.begin(), allocators.end(), [](TorchOutputAllocator* a) { return a != nullptr; });
 }
@@ -192,7 +215,9 @@ BoundCall bind_call(TRTEngine& engine, const std::vector<at::Tensor>& inputs, c1
   const auto& out_names = engine.output_names();
   call.outputs.resize(out_names.size());
   call.allocators.assign(out_names.size(), nullptr);
+  for (const auto& [o, i] : engine.aliased()) bind_aliased(engine, ctx, call, inputs[i], o, i);
   for (std::size_t i = 0; i < out_names.size(); ++i) {
+    if (call.outputs[i].defined()) continue;  // aliases an input
     const std::string& name = out_names[i];
     const at::ScalarType dtype = binding_dtype(engine, name);
     const nvinfer1::Dims dims = ctx.getTensorShape(name.c_str());

@@ -7,7 +7,8 @@
 //       dispatcher: the eager fast path of TorchTensorRTModule; calls from Python to an op with a TorchBind
 //       argument pay for a pytree walk looking for fake script objects),
 //       engine_kind(), requires_output_allocator(), describe(), __obj_flatten__() (the header), pickling (state =
-//       the record tensor; an ABI 2 state, a list of strings, is read too)
+//       the record tensor; an ABI 2 state, a list of strings, is read too), aliased_io() -> Dict[str, str] (output
+//       binding -> the input binding it is written into in place; engine.h)
 //   torch.ops.tensorrt.execute_engine(Tensor[] inputs, Engine engine) -> Tensor[]
 //   torch.ops.tensorrt.abi_version() -> str
 //   torch.ops.tensorrt.record_field_names() -> str[]
@@ -93,6 +94,11 @@ TORCH_LIBRARY(tensorrt, m) {
       })
       .def("engine_kind", [](const EnginePtr& self) { return self->record().engine_kind; })
       .def("requires_output_allocator", [](const EnginePtr& self) { return self->uses_output_allocator(); })
+      .def("aliased_io", [](const EnginePtr& self) {
+        c10::Dict<std::string, std::string> pairs;
+        for (const auto& [output, input] : self->aliased_io()) pairs.insert(output, input);
+        return pairs;
+      })
       .def("describe", [](const EnginePtr& self) { return self->describe(); })
       .def("set_max_cuda_graphs", [](const EnginePtr& self, int64_t n) { self->graphs().set_max_graphs(n); })
       .def("cuda_graph_stats", [](const EnginePtr& self) {

@@ -6,35 +6,12 @@ from __future__ import annotations
 
 import torch
 
-from torch_tensorrt._trt import trt
 from torch_tensorrt.testing import simulate
-from torch_tensorrt.testing._engines import add_input, new_network, simulated_module, spec
-
-
-def _kv_cache_module():
-    builder, network = new_network()
-    cache = add_input(network, spec("cache", torch.float32, [1, 2, 8, 4]))
-    update = add_input(network, spec("update", torch.float32, [1, 2, 1, 4]))
-    where = add_input(network, spec("where", torch.int32, [1]))
-    x = add_input(network, spec("x", torch.float32, [2]))
-    layer = network.add_kv_cache_update(cache, update, where, trt.KVCacheMode.LINEAR)
-    layer.get_output(0).name = "cache_out"
-    network.mark_output(layer.get_output(0))
-    doubled = network.add_elementwise(x, x, trt.ElementWiseOperation.SUM).get_output(0)
-    doubled.name = "y"
-    network.mark_output(doubled)
-    ins = [
-        spec("cache", torch.float32, [1, 2, 8, 4]),
-        spec("update", torch.float32, [1, 2, 1, 4]),
-        spec("where", torch.int32, [1]),
-        spec("x", torch.float32, [2]),
-    ]
-    outs = [spec("cache_out", torch.float32, [1, 2, 8, 4]), spec("y", torch.float32, [2])]
-    return simulated_module(builder, network, ins, outs, name="kv", build=False, settings=None)
+from torch_tensorrt.testing._engines import kv_cache_module
 
 
 def test_aliased_io_names_the_output_written_into_its_input():
-    module = _kv_cache_module()
+    module = kv_cache_module()
     with simulate():
         assert module.aliased_io == {"cache_out": "cache"}
         cache = torch.zeros(1, 2, 8, 4)

@@ -239,7 +239,7 @@ TEST(binding_names_checked_against_the_engine) {
 TEST(bad_plans_and_records) {
   EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(record_for("garbage", {"x"}, {"y"})),
                     "engine 'adder': TensorRT could not deserialize the engine (7 bytes; built with TensorRT of "
-                    "unknown version, this runtime is TensorRT 10.0.0); TensorRT said: "
+                    "unknown version, this runtime is TensorRT 10.16.0); TensorRT said: "
                     "IRuntime::deserializeCudaEngine: plan line 1: not a stand-in");
   std::vector<std::string> fields;
   const std::string framed = bytes_of(record_for(kAdderPlan, {"x", "y"}, {"out", "pos"}));
@@ -271,17 +271,17 @@ TEST(load_time_checks_name_built_for_and_here) {
   r.trt_flavour = "tensorrt_rtx";
   r.trt_version = "1.7.1.116";
   EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)),
-                    "engine 'adder' was built with TensorRT-RTX 1.7.1.116 but this runtime is TensorRT 10.0.0");
+                    "engine 'adder' was built with TensorRT-RTX 1.7.1.116 but this runtime is TensorRT 10.16.0");
   r.trt_flavour = "tensorrt";
-  r.trt_version = "10.3.0";
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)), "newer than this runtime's TensorRT 10.0.0");
-  r.trt_version = "10.0.0.6";
+  r.trt_version = "10.17.0";
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)), "newer than this runtime's TensorRT 10.16.0");
+  r.trt_version = "10.16.0.6";
   r.target_platform = "linux_riscv64";
   EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)),
                     "built for platform linux_riscv64 but this is linux_");
   r.target_platform = platform_name();
   EXPECT(c10::make_intrusive<TRTEngine>(state(r))->device() == dev());
-  EXPECT_EQ(library_version(), "10.0.0");
+  EXPECT_EQ(library_version(), "10.16.0");
 }
 
 TEST(simulated_records_run_on_the_stand_in) {

@@ -46,7 +46,7 @@ c10::intrusive_ptr<TRTEngine> doubler() {
   r.input_binding_names = {"x"};
   r.output_binding_names = {"y"};
   r.trt_flavour = "tensorrt_rtx";
-  r.trt_version = "10.0.0";  // the stand-in library's version
+  r.trt_version = "10.16.0";  // the stand-in library's version
   return c10::make_intrusive<TRTEngine>(state(torchtrt_test::with_metadata(r)));
 }
 
@@ -100,7 +100,23 @@ TEST(flavour_is_checked_at_load) {
                                             static_cast<std::size_t>(t.numel()));
   r.trt_flavour = "tensorrt";
   EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(state(r)),
-                    "was built with TensorRT 10.0.0 but this runtime is TensorRT-RTX 10.0.0");
+                    "was built with TensorRT 10.16.0 but this runtime is TensorRT-RTX 10.16.0");
+}
+
+TEST(aliased_io_on_tensorrt_rtx) {  // getAliasedInputTensor exists in TensorRT-RTX (the headers claim 1.7)
+  EngineRecord r;
+  r.name = "kv";
+  r.engine = "torchtrt-fake-plan 1\ninput c float32 4 4 4\ninput u float32 4 4 4\n"
+             "output o float32 scale_add c u 1\nalias o c\n";
+  r.input_binding_names = {"c", "u"};
+  r.output_binding_names = {"o"};
+  r.trt_flavour = "tensorrt_rtx";
+  r.trt_version = "10.16.0";
+  auto e = c10::make_intrusive<TRTEngine>(state(torchtrt_test::with_metadata(r)));
+  EXPECT((e->aliased_io() == std::map<std::string, std::string>{{"o", "c"}}));
+  at::Tensor c = at::zeros({4}, at::TensorOptions().device(dev()));
+  auto out = execute_engine({c, at::ones({4}, at::TensorOptions().device(dev()))}, e);
+  EXPECT(out[0].unsafeGetTensorImpl() == c.unsafeGetTensorImpl() && at::equal(c.cpu(), at::ones({4})));
 }
 
 MINI_TEST_MAIN()

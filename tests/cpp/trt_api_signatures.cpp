@@ -139,6 +139,12 @@ TORCHTRT_OVERLOAD(ICudaEngine, createExecutionContext,
                 nvinfer1::IExecutionContext*(ExecutionContextAllocationStrategy) noexcept);
 TORCHTRT_OVERLOAD(ICudaEngine, createExecutionContext, nvinfer1::IExecutionContext*(nvinfer1::IRuntimeConfig*) noexcept);
 TORCHTRT_MEMBER(ICudaEngine, createRuntimeConfig, nvinfer1::IRuntimeConfig*() noexcept);
+// TensorRT >= 10.15 and TensorRT-RTX (documented from 1.3): outputs written in place into an input
+// (TORCHTRT_HAS_ALIASED_IO in runtime_cpp/include/torchtrt/trt.h).
+#if (defined(TRT_MAJOR_RTX) && TRT_MAJOR_RTX * 100 + TRT_MINOR_RTX >= 103) || \
+    (!defined(TRT_MAJOR_RTX) && NV_TENSORRT_MAJOR * 100 + NV_TENSORRT_MINOR >= 1015)
+TORCHTRT_MEMBER(ICudaEngine, getAliasedInputTensor, char const*(char const*) const noexcept);
+#endif
 
 TORCHTRT_OVERLOAD(IRuntime, deserializeCudaEngine, nvinfer1::ICudaEngine*(void const*, std::size_t) noexcept);
 

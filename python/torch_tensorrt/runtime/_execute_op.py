@@ -320,6 +320,10 @@ class FakeTRTEngine:
     def requires_output_allocator(self) -> bool:
         return self.record.requires_output_allocator
 
+    def aliased_io(self) -> dict[str, str]:
+        """Known only to a deserialized engine (``getAliasedInputTensor``): the record does not carry it."""
+        return {}
+
     def describe(self) -> str:
         return f"FakeTRTEngine({self.record.name!r})"
 

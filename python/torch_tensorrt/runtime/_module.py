@@ -320,11 +320,12 @@ class TorchTensorRTModule(torch.nn.Module):
         """Output binding -> input binding it shares memory with (what ``ICudaEngine.getAliasedInputTensor``
         reports, e.g. the cache of a KV-cache update written in place): such an output is returned as that very
         input tensor, updated. Read from the deserialized engine: known once it is set up (its first run, or at
-        once where that cannot start CUDA); empty when nothing aliases, before a GPU engine's first run, and on
-        the C++ runtime, which does not read it yet."""
+        once where that cannot start CUDA; the C++ runtime's engine reads it when it is created); empty when
+        nothing aliases, before a GPU engine's first run on the Python runtime, and with a C++ runtime built
+        against TensorRT older than 10.15."""
         engine = self.engine
         if not isinstance(engine, TRTEngine):
-            return {}
+            return dict(engine.aliased_io()) if engine._has_method("aliased_io") else {}
         if not engine.is_set_up and (not engine.kind.needs_gpu or torch.cuda.is_initialized()):
             engine.setup()  # where that cannot start CUDA, as _eager_setup
         return dict(engine.aliased_io)

@@ -3,7 +3,7 @@
 The test build of ``runtime_cpp`` (against ``tests/cpp/fake_tensorrt``) hands the stand-in TensorRT, for a record
 built under :func:`~torch_tensorrt.testing.simulate`, the simulated plan of :mod:`._sim_runtime` (the record's
 metadata with its recorded network). The stand-in knows the plan's I/O tensors, dtypes and profiles; for output
-shapes and values it calls the simulator registered with ``torchtrt_fake_set_simulator`` (see
+shapes, values and outputs aliasing an input it calls the simulator registered with ``torchtrt_fake_set_simulator`` (see
 ``tests/cpp/fake_tensorrt/include/torchtrt_fake_tensorrt.h``). :func:`install` registers the one defined here,
 which runs the plan on :mod:`._sim_runtime` (so the recorded network is evaluated by the reference evaluator,
 exactly as on the Python runtime) with the host addresses the C++ runtime gave.
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 #: Soname of the stand-in TensorRT library (tests/cpp/CMakeLists.txt).
 FAKE_LIBRARY = "libfake_nvinfer.so"
 MAX_DIMS = 8
-SHAPES, EXECUTE = 0, 1
+SHAPES, EXECUTE, ALIASES = 0, 1, 2
 #: Deserialized simulated engines kept, by the stand-in's engine id (ids are never reused in a process).
 CACHE_SIZE = 32
 
@@ -57,7 +57,7 @@ _lock = threading.Lock()
 _engines: "OrderedDict[int, _sim_runtime.Engine]" = OrderedDict()
 _library: Optional[ctypes.CDLL] = None
 _callback: Any = None  # the registered CFUNCTYPE object; kept alive for the process
-calls = {SHAPES: 0, EXECUTE: 0}  # how often the stand-in asked (tests check the C++ path really ran)
+calls = {SHAPES: 0, EXECUTE: 0, ALIASES: 0}  # how often the stand-in asked (tests check the C++ path really ran)
 
 
 def _engine(engine_id: int, plan: int, size: int) -> _sim_runtime.Engine:
@@ -107,6 +107,14 @@ def _simulate(
     addresses: Any,
 ) -> None:
     engine = _engine(engine_id, plan, size)
+    if request == ALIASES:  # at deserialization: each output's aliased input, by engine index (-1: none)
+        index = {names[i].decode(): i for i in range(n) if is_input[i]}
+        for i in range(n):
+            if not is_input[i]:
+                aliased = engine.get_aliased_input_tensor(names[i].decode())
+                nb_dims[i] = index[aliased] if aliased else -1
+        calls[request] += 1
+        return
     if request == EXECUTE:  # the C++ path honours the kind's run check too (simulated: only inside simulate())
         refused = _kinds.refusal(_kinds.engine_kind(engine.metadata.engine_kind, engine.name), engine.name)
         if refused:

@@ -176,3 +176,24 @@ def nonzero_module(rows: int = 3, cols: int = 4) -> Any:
     return simulated_module(
         builder, network, [xs], [out], {}, build=False, requires_output_allocator=True, name="nonzero"
     )
+
+
+def kv_cache_module(name: str = "kv") -> Any:
+    """An engine with an output written in place into an input: ``cache_out``, the update of input ``cache`` by an
+    ``IKVCacheUpdateLayer`` (``update`` written at row ``where``), beside ``y = x + x``. Not built (simulated)."""
+    builder, network = new_network()
+    ins = [
+        spec("cache", torch.float32, [1, 2, 8, 4]),
+        spec("update", torch.float32, [1, 2, 1, 4]),
+        spec("where", torch.int32, [1]),
+        spec("x", torch.float32, [2]),
+    ]
+    cache, update, where, x = (add_input(network, s) for s in ins)
+    layer = network.add_kv_cache_update(cache, update, where, trt.KVCacheMode.LINEAR)
+    layer.get_output(0).name = "cache_out"
+    network.mark_output(layer.get_output(0))
+    doubled = network.add_elementwise(x, x, trt.ElementWiseOperation.SUM).get_output(0)
+    doubled.name = "y"
+    network.mark_output(doubled)
+    outs = [spec("cache_out", torch.float32, [1, 2, 8, 4]), spec("y", torch.float32, [2])]
+    return simulated_module(builder, network, ins, outs, name=name, build=False, settings=None)

@@ -8,7 +8,8 @@
 // static input and output buffers -- and replays it on later calls with that shape set (inputs copied into the
 // static buffers, outputs returned as new tensors). At most max_graphs shape sets are kept per engine (least
 // recently used dropped); all are freed when the mode goes back to 0. An engine whose outputs have
-// data-dependent shapes is never graphed (one warning per engine). With the stand-in TensorRT (host memory, no
+// data-dependent shapes, or that writes outputs in place into its inputs (aliased_io), is never graphed (one
+// warning per engine). With the stand-in TensorRT (host memory, no
 // CUDA) the "graph" is the engine's launch on the static buffers, so the record/replay/re-record bookkeeping
 // and the static-buffer semantics are testable on machines without a GPU.
 #pragma once

@@ -68,6 +68,13 @@ class TRTEngine : public torch::CustomClassHolder {
   //! Whether input ``i`` is a shape tensor (TensorRT reads its values from host memory).
   bool is_shape_input(std::size_t i) const { return shape_inputs_[i] != 0; }
   bool has_shape_inputs() const { return has_shape_inputs_; }
+  //! Output binding -> the input binding it shares memory with (ICudaEngine::getAliasedInputTensor, read at
+  //! load; e.g. the cache of a KV-cache update, written in place): execute_engine binds such an output to the
+  //! input's memory and returns the input tensor itself. Empty when built against headers without the query
+  //! (TensorRT < 10.15, TORCHTRT_HAS_ALIASED_IO in trt.h). An engine using an output allocator may alias nothing.
+  const std::map<std::string, std::string>& aliased_io() const { return aliased_io_; }
+  //! The same pairs as (output index, input index), in output order.
+  const std::vector<std::pair<std::size_t, std::size_t>>& aliased() const { return aliased_; }
   std::string describe() const;
 
   nvinfer1::ICudaEngine& cuda_engine() { return *engine_; }
@@ -105,12 +112,15 @@ class TRTEngine : public torch::CustomClassHolder {
  private:
   void check_bindings();
   void read_profiles();
+  void read_aliases();
 
   EngineRecord record_;
   c10::Device device_;
   bool uses_output_allocator_ = false;
   std::vector<char> shape_inputs_;
   bool has_shape_inputs_ = false;
+  std::map<std::string, std::string> aliased_io_;
+  std::vector<std::pair<std::size_t, std::size_t>> aliased_;
   // per profile (engines with several), each input's (min, max); the union over profiles per input
   std::vector<std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>> profile_bounds_;
   std::vector<nvinfer1::Dims> input_min_, input_max_;

@@ -34,6 +34,16 @@
 #define TORCHTRT_TENSORRT_RTX 1
 #endif
 
+// ICudaEngine::getAliasedInputTensor (outputs written in place into an input, e.g. a KV-cache update): TensorRT
+// 10.15 and later, TensorRT-RTX (documented from 1.3). With older headers no output aliases an input.
+#if defined(TRT_MAJOR_RTX)
+#if TRT_MAJOR_RTX * 100 + TRT_MINOR_RTX >= 103
+#define TORCHTRT_HAS_ALIASED_IO 1
+#endif
+#elif NV_TENSORRT_MAJOR * 100 + NV_TENSORRT_MINOR >= 1015
+#define TORCHTRT_HAS_ALIASED_IO 1
+#endif
+
 namespace torchtrt {
 
 //! The test build against the stand-in TensorRT (see the file comment).
@@ -80,6 +90,7 @@ std::string platform_name();
 std::vector<int64_t> dims_to_vector(const nvinfer1::Dims& dims);
 nvinfer1::Dims vector_to_dims(const std::vector<int64_t>& shape);  // throws if the rank exceeds MAX_DIMS
 std::string shape_str(const std::vector<int64_t>& shape);         // "[1, 2, 3]"
+std::string py_tuple(const std::vector<int64_t>& shape);          // Python's repr of a shape: "(1, 2)", "(5,)"
 //! "; TensorRT said: <last error>" or "".
 std::string trt_said();
 

@@ -10,6 +10,13 @@
 
 #include "NvInferRuntimeBase.h"
 
+// ICudaEngine::getAliasedInputTensor exists since TensorRT 10.15 and in TensorRT-RTX (documented from 1.3).
+#if defined(TRT_MAJOR_RTX)
+#define TORCHTRT_STAND_IN_HAS_ALIASED_IO (TRT_MAJOR_RTX * 100 + TRT_MINOR_RTX >= 103)
+#else
+#define TORCHTRT_STAND_IN_HAS_ALIASED_IO (NV_TENSORRT_MAJOR * 100 + NV_TENSORRT_MINOR >= 1015)
+#endif
+
 namespace nvinfer1 {
 
 class ICudaEngine;
@@ -109,6 +116,12 @@ class ICudaEngine {
       ExecutionContextAllocationStrategy strategy = ExecutionContextAllocationStrategy::kSTATIC) noexcept = 0;
   virtual IExecutionContext* createExecutionContext(IRuntimeConfig* runtimeConfig) noexcept = 0;
   virtual IRuntimeConfig* createRuntimeConfig() noexcept = 0;
+#if TORCHTRT_STAND_IN_HAS_ALIASED_IO
+  //! The input an output shares memory with (e.g. the cache of a KV-cache update, written in place), or nullptr
+  //! for outputs that alias nothing and for names that are not outputs. Last, so that code compiled against the
+  //! TensorRT 10.0 variant of these headers sees the other members at the same places.
+  virtual char const* getAliasedInputTensor(char const* tensorName) const noexcept = 0;
+#endif
 };
 
 class IRuntime {

@@ -86,5 +86,5 @@ class IVersionedInterface {
 
 }  // namespace nvinfer1
 
-//! Version of the loaded library: MAJOR * 10000 + MINOR * 100 + PATCH (the stand-in says 10.0.0).
+//! Version of the loaded library: MAJOR * 10000 + MINOR * 100 + PATCH (the stand-in says 10.16.0).
 extern "C" TENSORRTAPI int32_t getInferLibVersion() noexcept;

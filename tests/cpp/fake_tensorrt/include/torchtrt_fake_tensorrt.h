@@ -42,11 +42,15 @@ TORCHTRT_FAKE_API void torchtrt_fake_set_enqueue_hook(torchtrt_fake_enqueue_hook
  *     addresses is NULL.
  *   request TORCHTRT_FAKE_SIMULATOR_EXECUTE: from enqueueV3; every shape and host address is given and the
  *     outputs are allocated with the shapes the SHAPES request returned; write the outputs.
+ *   request TORCHTRT_FAKE_SIMULATOR_ALIASES: from IRuntime::deserializeCudaEngine (ICudaEngine::
+ *     getAliasedInputTensor); for each output write nb_dims as the engine index of the input it is written into
+ *     in place, or leave it -1 (it aliases nothing). No shapes are given; dims and addresses are unused.
  * engine_id is unique per deserialized engine in the process; plan/plan_size are the simulated plan's bytes.
  * One entry per I/O tensor in engine order (inputs first), dims hold MAX_DIMS = 8 int64 per tensor.
  * Return 0 on success; anything else fails the call, with a message written (NUL-terminated) to error. */
 #define TORCHTRT_FAKE_SIMULATOR_SHAPES 0
 #define TORCHTRT_FAKE_SIMULATOR_EXECUTE 1
+#define TORCHTRT_FAKE_SIMULATOR_ALIASES 2
 typedef int32_t (*torchtrt_fake_simulator)(void* user_data, int32_t request, int64_t engine_id, const char* plan,
                                            int64_t plan_size, int32_t nb_tensors, const char* const* names,
                                            const int32_t* is_input, const int32_t* dtypes, int32_t* nb_dims,

@@ -120,6 +120,9 @@ bool parse_plan(const std::string& text, Plan* plan, std::string* why) {
       }
       if (t.args.size() != n_inputs) return fail("wrong number of arguments for " + t.op);
       plan->tensors.push_back(t);
+    } else if (w[0] == "alias") {
+      if (w.size() != 3) return fail("expected 'alias OUTPUT INPUT'");
+      plan->aliases[w[1]] = w[2];
     } else {
       return fail("unknown directive '" + w[0] + "'");
     }
@@ -150,6 +153,14 @@ bool parse_plan(const std::string& text, Plan* plan, std::string* why) {
         *why = "output '" + t.name + "': op " + t.op + " needs matching dtypes";
         return false;
       }
+    }
+  }
+  for (const auto& [out, in] : plan->aliases) {  // TensorRT writes the output in place into the input
+    const PlanTensor* o = plan->find(out.c_str());
+    const PlanTensor* i = plan->find(in.c_str());
+    if (!o || o->is_input || !i || !i->is_input || i->shape_tensor || o->dtype != i->dtype) {
+      *why = "alias '" + out + "' '" + in + "': needs an output and a (non-shape) input of the same dtype";
+      return false;
     }
   }
   return true;

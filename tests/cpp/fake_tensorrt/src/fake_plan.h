@@ -5,6 +5,7 @@
 #include <NvInferRuntime.h>
 
 #include <array>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ struct Plan {
   std::string name = "fake";
   std::vector<PlanTensor> tensors;  // engine I/O order, as listed in the plan
   int32_t nb_profiles = 1;          // simulated plans whose metadata lists "profiles": one per entry
+  //! Output -> the input it is written into in place (ICudaEngine::getAliasedInputTensor): "alias OUT IN" lines,
+  //! or what the simulator says for simulated plans (fake_nvinfer.cpp).
+  std::map<std::string, std::string> aliases;
   // Simulated plans (fake_simulated.cpp): the plan bytes, handed to the simulator, and a process-unique id.
   bool simulated = false;
   std::string source;
