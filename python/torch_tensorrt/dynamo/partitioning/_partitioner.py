@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Mapping, cast
+from typing import Mapping, Optional, cast
 
 import torch
 import torch.fx
@@ -22,6 +22,7 @@ from torch.fx.passes.operator_support import OperatorSupportBase
 
 from torch_tensorrt._collectives import COLLECTIVE_REASON, is_collective
 from torch_tensorrt._errors import TorchTensorRTError, UnsupportedOperatorError
+from torch_tensorrt.dynamo import _codegen
 from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
@@ -112,6 +113,25 @@ def is_compute_node(node: torch.fx.Node) -> bool:
     return node.op == "call_function" and node.target is not operator.getitem and _is_tensor_node(node)
 
 
+class _Partitioner(CapabilityBasedPartitioner):
+    """torch's partitioner, asking about every node with one map of the submodules per proposal (torch's builds the
+    map for every node: a walk of the whole module tree each time, 40 ms on a ResNet-50)."""
+
+    _submodules: Optional[dict[str, torch.nn.Module]] = None
+
+    def propose_partitions(self) -> list[Partition]:
+        self._submodules = dict(self.graph_module.named_modules())
+        try:
+            return super().propose_partitions()
+        finally:
+            self._submodules = None
+
+    def _is_node_supported(self, node: torch.fx.Node) -> bool:
+        if self._submodules is None:
+            return super()._is_node_supported(node)
+        return self.operator_support.is_node_supported(self._submodules, node)
+
+
 @dataclass
 class PartitionResult:
     gm: torch.fx.GraphModule
@@ -122,19 +142,22 @@ class PartitionResult:
 
 
 def partition(gm: torch.fx.GraphModule, settings: CompilationSettings) -> PartitionResult:
-    """Fuse supported regions of ``gm`` into ``_run_on_acc_N`` submodules (in graph order)."""
+    """Fuse supported regions of ``gm`` into ``_run_on_acc_N`` submodules (in graph order). ``gm`` is changed in
+    place; its code (and its submodules') is regenerated once, at the end (or at the end of the caller's
+    :func:`~torch_tensorrt.dynamo._codegen.deferred` block)."""
     support = TensorRTSupport(settings)
-    partitioner = CapabilityBasedPartitioner(gm, support, allows_single_node_partition=True)
+    partitioner = _Partitioner(gm, support, allows_single_node_partition=True)
     partitions: list[Partition] = partitioner.propose_partitions()
     if settings.require_full_compilation:
         _check_full(gm, support, partitions)
     else:
         partitions = [p for p in partitions if sum(is_compute_node(n) for n in p.nodes) >= settings.min_block_size]
     members = {f"fused_{i}": [n.name for n in p.nodes] for i, p in enumerate(partitions)}
-    fused = partitioner.fuse_partitions(partitions) if partitions else gm
-    renamed = _rename_fused(fused)
-    _inline_constants(fused, list(renamed.values()))
-    _group_torch_segments(fused)
+    with _codegen.deferred():
+        fused = partitioner.fuse_partitions(partitions) if partitions else gm
+        renamed = _rename_fused(fused)
+        _inline_constants(fused, list(renamed.values()))
+        _group_torch_segments(fused)
     node_partition = {name: renamed[fid] for fid, names in members.items() for name in names}
     return PartitionResult(fused, list(renamed.values()), support.report, node_partition)
 
@@ -186,10 +209,10 @@ def _inline_constants(gm: torch.fx.GraphModule, acc_names: list[str]) -> None:
             changed = True
         if len(keep) != len(node.args):
             node.args = tuple(keep)
-            sub.recompile()
+            _codegen.recompile(sub)
     if changed:
         gm.graph.eliminate_dead_code()
-        gm.recompile()
+        _codegen.recompile(gm)
 
 
 class _TorchSegment(OperatorSupportBase):
@@ -206,7 +229,7 @@ class _TorchSegment(OperatorSupportBase):
 
 def _group_torch_segments(gm: torch.fx.GraphModule) -> list[str]:
     """Fuse the operators that run in PyTorch into ``_run_on_gpu_<k>`` submodules (in graph order)."""
-    partitioner = CapabilityBasedPartitioner(gm, _TorchSegment(), allows_single_node_partition=True)
+    partitioner = _Partitioner(gm, _TorchSegment(), allows_single_node_partition=True)
     partitions = partitioner.propose_partitions()
     if not partitions:
         return []
@@ -225,5 +248,5 @@ def _rename_fused(gm: torch.fx.GraphModule, old_prefix: str = "fused_", new_pref
             gm.add_submodule(new, module)
             names[str(node.target)] = new
             node.target = new
-    gm.recompile()
+    _codegen.recompile(gm)
     return names

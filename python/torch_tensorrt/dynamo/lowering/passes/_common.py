@@ -7,6 +7,7 @@ from typing import Callable
 import torch
 import torch.fx
 
+from torch_tensorrt.dynamo import _codegen
 from torch_tensorrt.dynamo._settings import CompilationSettings
 
 #: A lowering pass: ``(gm, settings) -> gm`` (may change ``gm`` in place and return it).
@@ -17,11 +18,11 @@ def finish(
     gm: torch.fx.GraphModule, changed: bool, *, dead_code: bool = True, lint: bool = True
 ) -> torch.fx.GraphModule:
     """After a pass: when it ``changed`` the graph, drop the nodes it left unused (``dead_code``), check the graph
-    (``lint``) and regenerate ``gm``'s code."""
+    (``lint``) and regenerate ``gm``'s code (at the end of :func:`run_passes`, see :mod:`~torch_tensorrt.dynamo._codegen`)."""
     if changed:
         if dead_code:
             gm.graph.eliminate_dead_code()
         if lint:
             gm.graph.lint()
-        gm.recompile()
+        _codegen.recompile(gm)
     return gm
