@@ -17,7 +17,7 @@ import torch.fx
 
 from torch_tensorrt.dynamo._graph import constant_tensor
 from torch_tensorrt.dynamo._settings import CompilationSettings
-from torch_tensorrt.dynamo.lowering.passes._common import finish
+from torch_tensorrt.dynamo.lowering.passes._common import finish, one_thread
 
 aten = torch.ops.aten
 _CONVS = {aten.conv1d.default, aten.conv2d.default, aten.conv3d.default, aten.convolution.default}
@@ -70,7 +70,7 @@ def fold_batch_norm(gm: torch.fx.GraphModule, settings: CompilationSettings) -> 
             continue
         if weight is None or mean is None or var is None:
             continue
-        with torch.no_grad():
+        with one_thread():
             # the per-channel scale and the bias in float64 (small); the weights scaled in their own dtype (large)
             dtype = weight.dtype
             scale = (gamma.double() if gamma is not None else 1.0) / torch.sqrt(var.double() + eps)
