@@ -297,25 +297,26 @@ def convert_exported_program(
 ) -> ConvertedEngine:
     """Like :func:`convert_exported_program_to_serialized_trt_engine`, returning the engine with its metadata
     and network (used by the reference tools and the CLI)."""
-    settings, gm, ranges, _, tracker = _prepare(
-        "torch_tensorrt.dynamo.convert_exported_program",
-        exported_program,
-        arg_inputs,
-        inputs,
-        kwarg_inputs,
-        settings,
-        kwargs,
-    )
-    engine_gm = _single_engine_graph(gm)
-    try:
-        with tracker.active() if tracker is not None else contextlib.nullcontext():
-            return convert_module(engine_gm, settings, ranges, "engine", progress, _binding_names(settings))
-    except TorchTensorRTError as exc:
-        exc.add_note(
-            "convert_exported_program_to_serialized_trt_engine builds one engine from the whole program; "
-            "torch_tensorrt.dynamo.compile runs unsupported operators in PyTorch instead"
+    with _codegen.deferred():  # the converted graph module's code: generated once, at the end
+        settings, gm, ranges, _, tracker = _prepare(
+            "torch_tensorrt.dynamo.convert_exported_program",
+            exported_program,
+            arg_inputs,
+            inputs,
+            kwarg_inputs,
+            settings,
+            kwargs,
         )
-        raise
+        engine_gm = _single_engine_graph(gm)
+        try:
+            with tracker.active() if tracker is not None else contextlib.nullcontext():
+                return convert_module(engine_gm, settings, ranges, "engine", progress, _binding_names(settings))
+        except TorchTensorRTError as exc:
+            exc.add_note(
+                "convert_exported_program_to_serialized_trt_engine builds one engine from the whole program; "
+                "torch_tensorrt.dynamo.compile runs unsupported operators in PyTorch instead"
+            )
+            raise
 
 
 def _binding_names(settings: CompilationSettings) -> Optional[tuple[list[str], list[str]]]:
@@ -332,5 +333,5 @@ def _single_engine_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
         if node.op == "call_function" and not node.users and node.target in ASSERT_OPS:
             graph.erase_node(node)
     graph.eliminate_dead_code()
-    gm.recompile()
+    _codegen.recompile(gm)
     return gm
