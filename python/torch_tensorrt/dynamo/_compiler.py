@@ -159,6 +159,10 @@ def _plain_module(gm: torch.fx.GraphModule, pending: _codegen.Pending) -> torch.
     now. ``ep.module()``'s class carries lambda hooks that cannot be pickled (``torch.save``); the graph (and its
     pytree codegen for the model's input/output structure) is kept."""
     result = torch.fx.GraphModule(gm, gm.graph, class_name="CompiledTensorRTModule")
+    # Loading a pickled GraphModule re-traces its code with the tracer class its graph came from; export's tracer
+    # cannot be made without arguments, and the code here is plain FX code: the default tracer.
+    result._tracer_cls = None
+    result._tracer_extras = {}
     pending.forget(gm)  # thrown away; its submodules are the result's, just regenerated
     return result
 
