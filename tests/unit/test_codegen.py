@@ -206,13 +206,26 @@ def test_a_failing_block_recompiles_nothing(recompiles):
     assert recompiles == [gm]
 
 
-def test_one_thread_restores_the_thread_count():
-    from torch_tensorrt.dynamo.lowering.passes._common import one_thread
+def test_map_weights_gives_the_sequential_results_without_autograd_and_restores_the_thread_count():
+    from torch_tensorrt.dynamo.lowering.passes._common import map_weights
 
+    weights = [nn.Parameter(torch.randn(n, 3, 3, 3)) for n in (4, 64, 7, 128)]
     before = torch.get_num_threads()
-    with one_thread():
-        assert torch.get_num_threads() == 1 and not torch.is_grad_enabled()
+    threads: list[int] = []
+
+    def scaled(w: torch.Tensor) -> torch.Tensor:
+        threads.append(torch.get_num_threads())
+        return w * 0.5
+
+    out = map_weights(scaled, weights)
     assert torch.get_num_threads() == before
-    with pytest.raises(ValueError), one_thread():
-        raise ValueError
+    assert set(threads) == {1}  # every op on one intra-op thread
+    for w, o in zip(weights, out):
+        assert not o.requires_grad and torch.equal(o, w.detach() * 0.5)
+
+    def failing(w: torch.Tensor) -> torch.Tensor:
+        raise ValueError("bad weight")
+
+    with pytest.raises(ValueError):
+        map_weights(failing, weights)
     assert torch.get_num_threads() == before
