@@ -229,3 +229,24 @@ def test_map_weights_gives_the_sequential_results_without_autograd_and_restores_
     with pytest.raises(ValueError):
         map_weights(failing, weights)
     assert torch.get_num_threads() == before
+
+
+def test_map_weights_under_a_mode_runs_on_the_callers_thread():
+    """Modes are per thread: refit's weight tracker must see every op that computes a folded weight."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from torch_tensorrt.dynamo.lowering.passes._common import map_weights
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ops: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    weights = [torch.randn(8, 3) for _ in range(4)]
+    with Recorder() as recorder:
+        map_weights(lambda w: w * 2, weights)
+    assert recorder.ops.count("aten.mul.Tensor") == 4

@@ -41,7 +41,8 @@ def map_weights(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     on a busy 2-core machine, scaling a ResNet-50's convolution weights one op after the other took 0.7 s with 2
     intra-op threads and 0.05 s with one; independent ops on 2 Python threads take 0.03 s idle and wait for each
     other once. The intra-op thread count is process-wide: it is restored at once. Results of element-wise ops do
-    not depend on it (reductions may: keep them out of ``fn``)."""
+    not depend on it (reductions may: keep them out of ``fn``). Torch's modes are per thread: when the caller has
+    one active (refit's weight tracker records how each weight is computed), everything runs on the caller's."""
 
     def call(item: _T) -> _R:
         with torch.no_grad():  # grad mode is per thread
@@ -49,11 +50,21 @@ def map_weights(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
 
     previous = torch.get_num_threads()
     workers = min(previous, len(items))
-    if workers <= 1:
-        return [call(item) for item in items]
-    torch.set_num_threads(1)
+    if previous > 1:
+        torch.set_num_threads(1)
     try:
+        if workers <= 1 or _mode_active():
+            return [call(item) for item in items]
         with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="torch_tensorrt_weights") as pool:
             return list(pool.map(call, items))
     finally:
-        torch.set_num_threads(previous)
+        if previous > 1:
+            torch.set_num_threads(previous)
+
+
+def _mode_active() -> bool:
+    """Whether the calling thread runs torch ops through a dispatch or function mode."""
+    from torch.overrides import _get_current_function_mode
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+    return _get_current_dispatch_mode() is not None or _get_current_function_mode() is not None
