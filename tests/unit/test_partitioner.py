@@ -87,3 +87,41 @@ def test_weights_stay_engine_constants_not_inputs():
     assert sum(1 for n in sub.graph.nodes if n.op == "get_attr") == 4
     x = torch.randn(3, 4)
     torch.testing.assert_close(result.gm(x), m(x))
+
+
+class _Interleaved(torch.nn.Module):
+    def forward(self, x):
+        a = x + 1
+        u = torch.special.bessel_j0(a)  # no converter; between the partition's nodes, reads its result
+        b = x * 2
+        return a * b, u
+
+
+def test_fusing_sorts_like_torchs_fusion():
+    """A PyTorch node between a partition's nodes that reads one of its results must follow the fused call. The
+    partitioner sorts the graph in place; the order is the one torch's own fusion (a new graph) gives."""
+    from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner
+
+    from torch_tensorrt.dynamo.partitioning._partitioner import TensorRTSupport, _Partitioner
+
+    s = CompilationSettings(min_block_size=1)
+    x = torch.randn(4)
+    names = []
+    for cls in (_Partitioner, CapabilityBasedPartitioner):
+        gm = _gm(_Interleaved(), x, s)
+        partitioner = cls(gm, TensorRTSupport(s), allows_single_node_partition=True)
+        fused = partitioner.fuse_partitions(partitioner.propose_partitions())
+        names.append([n.name for n in fused.graph.nodes])
+        torch.testing.assert_close(fused(x), _Interleaved()(x))
+    assert names[0] == names[1]
+    assert names[0].index("fused_0") < names[0].index("special_bessel_j0")  # moved after the call
+
+
+def test_partition_with_a_node_between_partition_nodes():
+    s = CompilationSettings(min_block_size=1)
+    x = torch.randn(4)
+    result = partition(_gm(_Interleaved(), x, s), s)
+    assert result.acc_names == ["_run_on_acc_0"]
+    calls = [n.target for n in result.gm.graph.nodes if n.op == "call_module" and n.target.startswith("_run_on")]
+    assert calls == ["_run_on_acc_0", "_run_on_gpu_0"]
+    torch.testing.assert_close(result.gm(x), _Interleaved()(x))

@@ -21,7 +21,7 @@ import torch.fx
 
 from torch_tensorrt._errors import EngineBuildError, TorchTensorRTError
 from torch_tensorrt._input import Input
-from torch_tensorrt.dynamo import _frontend, _progress, _stages
+from torch_tensorrt.dynamo import _codegen, _frontend, _progress, _stages
 from torch_tensorrt.dynamo._graph import ASSERT_OPS
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion import ConvertedEngine, SymbolRanges, convert_module
@@ -103,7 +103,7 @@ def _prepare(
     ep = lower_exported_program(exported_program, settings)
     _stages.notify("lowered", ep.graph_module)
     tracker = WeightTracker() if settings.needs_weight_map else None
-    module = ep.module()
+    module = ep.module(check_guards=False)  # no _guards_fn to generate (remove_export_guards would drop it)
     if tracker is not None:
         tracker.seed_program(ep, exported_program.graph)
     with tracker.active() if tracker is not None else contextlib.nullcontext():
@@ -123,20 +123,62 @@ def compile(
     **kwargs: Any,
 ) -> torch.fx.GraphModule:
     """Compile an ExportedProgram; keyword arguments are :class:`CompilationSettings` fields."""
-    settings, gm, ranges, report, tracker = _prepare(
-        "torch_tensorrt.dynamo.compile", exported_program, arg_inputs, inputs, kwarg_inputs, settings, kwargs
-    )
-    start = time.perf_counter()
-    with tracker.active() if tracker is not None else contextlib.nullcontext():  # constants it moves keep recipes
-        parts: PartitionResult = partition(gm, settings)
-    report.partitioning_s = time.perf_counter() - start
-    # A plain GraphModule: ep.module()'s class carries lambda hooks that cannot be pickled (torch.save).
-    # The graph (and its pytree codegen for the model's input/output structure) is kept.
-    result = torch.fx.GraphModule(parts.gm, parts.gm.graph, class_name="CompiledTensorRTModule")
-    _stages.notify("partitioned", result)
-    if settings.dryrun:
-        result.compile_report = report  # type: ignore[assignment]
-        return result
+    # Code generation is deferred (see dynamo._codegen): the graph is edited by the passes, the partitioner and
+    # the engine swaps below, and its Python code is generated once, when the result is built from it.
+    with _codegen.deferred() as pending:
+        settings, gm, ranges, report, tracker = _prepare(
+            "torch_tensorrt.dynamo.compile", exported_program, arg_inputs, inputs, kwarg_inputs, settings, kwargs
+        )
+        start = time.perf_counter()
+        with tracker.active() if tracker is not None else contextlib.nullcontext():  # constants it moves keep recipes
+            parts: PartitionResult = partition(gm, settings)
+        report.partitioning_s = time.perf_counter() - start
+        # Built now when someone looks at the partitioned module (the caller of a dry run, a stage observer), else
+        # once the engines are in place, so that the partitions they replace are never turned into code.
+        result: Optional[torch.fx.GraphModule] = None
+        if settings.dryrun or _stages.has_observers():
+            result = _plain_module(parts.gm, pending)
+            _stages.notify("partitioned", result)
+        if settings.dryrun:
+            assert result is not None
+            result.compile_report = report  # type: ignore[assignment]
+            return result
+        target = result if result is not None else parts.gm
+        _build_engines(target, parts, settings, ranges, report, tracker, progress, pending)
+        if result is None:
+            result = _plain_module(target, pending)
+        else:
+            pending.flush()  # the engine swaps' edits, before the observers see the result
+    result.compile_report = report  # type: ignore[assignment]
+    _stages.notify("compiled", result)
+    return result
+
+
+def _plain_module(gm: torch.fx.GraphModule, pending: _codegen.Pending) -> torch.fx.GraphModule:
+    """A plain GraphModule of ``gm``'s graph and submodules, its code (and its GraphModule submodules') generated
+    now. ``ep.module()``'s class carries lambda hooks that cannot be pickled (``torch.save``); the graph (and its
+    pytree codegen for the model's input/output structure) is kept."""
+    result = torch.fx.GraphModule(gm, gm.graph, class_name="CompiledTensorRTModule")
+    # Loading a pickled GraphModule re-traces its code with the tracer class its graph came from; export's tracer
+    # cannot be made without arguments, and the code here is plain FX code: the default tracer.
+    result._tracer_cls = None
+    result._tracer_extras = {}
+    pending.forget(gm)  # thrown away; its submodules are the result's, just regenerated
+    return result
+
+
+def _build_engines(
+    gm: torch.fx.GraphModule,
+    parts: PartitionResult,
+    settings: CompilationSettings,
+    ranges: SymbolRanges,
+    report: CompileReport,
+    tracker: Optional[WeightTracker],
+    progress: Optional[Progress],
+    pending: _codegen.Pending,
+) -> None:
+    """Build an engine for each TensorRT partition of ``gm`` and put it in the partition's place (a partition
+    whose build fails stays, to run in PyTorch, unless the settings say to raise)."""
     from torch_tensorrt.dynamo.runtime import TorchTensorRTModule
 
     start = time.perf_counter()
@@ -146,7 +188,7 @@ def compile(
         tracker.active() if tracker is not None else contextlib.nullcontext(),
     ):
         for name in parts.acc_names:
-            submodule = cast(torch.fx.GraphModule, result.get_submodule(name))
+            submodule = cast(torch.fx.GraphModule, gm.get_submodule(name))
             try:
                 built = build_engine(submodule, settings, ranges, name, tracker, progress)
             except EngineBuildError:
@@ -165,13 +207,11 @@ def compile(
                 weights=built.weights,
                 requires_output_allocator=built.metadata.requires_output_allocator,
             )
-            setattr(result, name, trt_module)
-            _pass_only_engine_inputs(result, name, submodule, len(built.input_names))
-            _cast_float64_at_boundary(result, name)
+            setattr(gm, name, trt_module)
+            pending.forget(submodule)  # replaced by its engine: never run
+            _pass_only_engine_inputs(gm, name, submodule, len(built.input_names))
+            _cast_float64_at_boundary(gm, name)
     report.conversion_s = time.perf_counter() - start
-    result.compile_report = report  # type: ignore[assignment]
-    _stages.notify("compiled", result)
-    return result
 
 
 def _pass_only_engine_inputs(gm: torch.fx.GraphModule, name: str, partition: torch.fx.GraphModule, count: int) -> None:
@@ -192,7 +232,7 @@ def _pass_only_engine_inputs(gm: torch.fx.GraphModule, name: str, partition: tor
         # (writing an updated cache back into an input with ``copy_``), whose results nobody reads either
         gm.graph.eliminate_dead_code(is_impure_node=lambda n: n.is_impure() or _has_effects(gm, n))
         gm.delete_all_unused_submodules()
-        gm.recompile()
+        _codegen.recompile(gm)
 
 
 def _cast_float64_at_boundary(gm: torch.fx.GraphModule, name: str) -> None:
@@ -227,7 +267,7 @@ def _cast_float64_at_boundary(gm: torch.fx.GraphModule, name: str) -> None:
             out.replace_all_uses_with(back, delete_user_cb=lambda user, back=back: user is not back)
             changed = True
     if changed:
-        gm.recompile()
+        _codegen.recompile(gm)
 
 
 def _has_effects(gm: torch.fx.GraphModule, node: torch.fx.Node) -> bool:
@@ -261,25 +301,26 @@ def convert_exported_program(
 ) -> ConvertedEngine:
     """Like :func:`convert_exported_program_to_serialized_trt_engine`, returning the engine with its metadata
     and network (used by the reference tools and the CLI)."""
-    settings, gm, ranges, _, tracker = _prepare(
-        "torch_tensorrt.dynamo.convert_exported_program",
-        exported_program,
-        arg_inputs,
-        inputs,
-        kwarg_inputs,
-        settings,
-        kwargs,
-    )
-    engine_gm = _single_engine_graph(gm)
-    try:
-        with tracker.active() if tracker is not None else contextlib.nullcontext():
-            return convert_module(engine_gm, settings, ranges, "engine", progress, _binding_names(settings))
-    except TorchTensorRTError as exc:
-        exc.add_note(
-            "convert_exported_program_to_serialized_trt_engine builds one engine from the whole program; "
-            "torch_tensorrt.dynamo.compile runs unsupported operators in PyTorch instead"
+    with _codegen.deferred():  # the converted graph module's code: generated once, at the end
+        settings, gm, ranges, _, tracker = _prepare(
+            "torch_tensorrt.dynamo.convert_exported_program",
+            exported_program,
+            arg_inputs,
+            inputs,
+            kwarg_inputs,
+            settings,
+            kwargs,
         )
-        raise
+        engine_gm = _single_engine_graph(gm)
+        try:
+            with tracker.active() if tracker is not None else contextlib.nullcontext():
+                return convert_module(engine_gm, settings, ranges, "engine", progress, _binding_names(settings))
+        except TorchTensorRTError as exc:
+            exc.add_note(
+                "convert_exported_program_to_serialized_trt_engine builds one engine from the whole program; "
+                "torch_tensorrt.dynamo.compile runs unsupported operators in PyTorch instead"
+            )
+            raise
 
 
 def _binding_names(settings: CompilationSettings) -> Optional[tuple[list[str], list[str]]]:
@@ -296,5 +337,5 @@ def _single_engine_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
         if node.op == "call_function" and not node.users and node.target in ASSERT_OPS:
             graph.erase_node(node)
     graph.eliminate_dead_code()
-    gm.recompile()
+    _codegen.recompile(gm)
     return gm

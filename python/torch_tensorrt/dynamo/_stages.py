@@ -3,7 +3,8 @@
 Stages, in order: ``exported`` (the program as given), ``lowered`` (after the decompositions), one per graph pass
 (named after the pass, e.g. ``fold_constants``), ``partitioned`` (TensorRT and PyTorch submodules) and
 ``compiled`` (engines in place). Tools above the compiler (:class:`~torch_tensorrt.dynamo.Debugger`) register
-here; the compiler knows nothing of them. Observers must not change the graph.
+here; the compiler knows nothing of them. Observers must not change the graph. Each module they see is runnable
+(its code regenerated, see :mod:`._codegen`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def remove_stage_observer(observer: StageObserver) -> None:
             _observers.remove(observer)
 
 
+def has_observers() -> bool:
+    """Whether any observer is registered (the pipeline then regenerates a module's code before showing it)."""
+    return bool(_observers)
+
+
 def notify(stage: str, gm: torch.fx.GraphModule) -> None:
     """Call every observer with ``stage`` and ``gm`` (cheap when there is none)."""
     with _lock:
@@ -40,4 +46,4 @@ def notify(stage: str, gm: torch.fx.GraphModule) -> None:
         observer(stage, gm)
 
 
-__all__ = ["StageObserver", "add_stage_observer", "remove_stage_observer", "notify"]
+__all__ = ["StageObserver", "add_stage_observer", "remove_stage_observer", "has_observers", "notify"]

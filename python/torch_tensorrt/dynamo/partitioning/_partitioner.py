@@ -11,17 +11,20 @@ left to PyTorch are grouped into ``_run_on_gpu_N`` submodules, TensorRT partitio
 
 from __future__ import annotations
 
+import heapq
 import operator
 from dataclasses import dataclass, field
-from typing import Mapping, cast
+from typing import Mapping, Optional, cast
 
 import torch
 import torch.fx
 from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner, Partition
 from torch.fx.passes.operator_support import OperatorSupportBase
+from torch.fx.passes.utils.fuser_utils import erase_nodes, fuse_as_graphmodule, insert_subgm, topo_sort
 
 from torch_tensorrt._collectives import COLLECTIVE_REASON, is_collective
 from torch_tensorrt._errors import TorchTensorRTError, UnsupportedOperatorError
+from torch_tensorrt.dynamo import _codegen
 from torch_tensorrt.dynamo._graph import get_attr_value
 from torch_tensorrt.dynamo._settings import CompilationSettings
 from torch_tensorrt.dynamo.conversion._registry import CONVERTERS
@@ -112,6 +115,72 @@ def is_compute_node(node: torch.fx.Node) -> bool:
     return node.op == "call_function" and node.target is not operator.getitem and _is_tensor_node(node)
 
 
+class _Partitioner(CapabilityBasedPartitioner):
+    """torch's partitioner, with two costs removed: it asks about every node with one map of the submodules per
+    proposal (torch's builds the map for every node: a walk of the whole module tree each time, 40 ms on a
+    ResNet-50), and fusing sorts the graph in place (torch's sort gives the module a new graph, which regenerates
+    the code of the module and of every partition just fused)."""
+
+    _submodules: Optional[dict[str, torch.nn.Module]] = None
+
+    def propose_partitions(self) -> list[Partition]:
+        self._submodules = dict(self.graph_module.named_modules())
+        try:
+            return super().propose_partitions()
+        finally:
+            self._submodules = None
+
+    def _is_node_supported(self, node: torch.fx.Node) -> bool:
+        if self._submodules is None:
+            return super()._is_node_supported(node)
+        return self.operator_support.is_node_supported(self._submodules, node)
+
+    def fuse_partitions(self, partitions: list[Partition], prefix: str = "fused_") -> torch.fx.GraphModule:
+        """torch's ``fuse_by_partitions`` from the same steps: each partition becomes a ``<prefix><i>`` submodule
+        called where its last node was; then the graph is sorted (:func:`_stable_sort`) and checked."""
+        gm = self.graph_module
+        for i, part in enumerate(partitions):
+            nodes = topo_sort(list(part.nodes))
+            sub, inputs, outputs = fuse_as_graphmodule(gm, nodes, f"{prefix}{i}", part.nodes)
+            insert_subgm(gm, sub, inputs, outputs, nodes[-1])
+            erase_nodes(gm, nodes)
+        _stable_sort(gm.graph)
+        gm.graph.lint()
+        return gm
+
+
+def _stable_sort(graph: torch.fx.Graph) -> None:
+    """Reorder ``graph``'s nodes, in place, so that each comes after its inputs, keeping the present order where
+    the dependencies allow (the order of torch's ``stable_topological_sort``: of the nodes whose inputs are placed,
+    the earliest goes next). A fused partition's call sits where its last node was; a node between its nodes that
+    uses one of its results moves after it."""
+    position = {node: i for i, node in enumerate(graph.nodes)}
+    if all(position[arg] < i for node, i in position.items() for arg in node.all_input_nodes):
+        return
+    waiting = {node: len(node.all_input_nodes) for node in position}
+    ready = [(i, node) for node, i in position.items() if waiting[node] == 0]
+    heapq.heapify(ready)
+    order: list[torch.fx.Node] = []
+    while ready:
+        _, node = heapq.heappop(ready)
+        order.append(node)
+        for user in node.users:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, (position[user], user))
+    if len(order) != len(position):
+        raise TorchTensorRTError(
+            f"partitioning left a cycle in the graph among {sorted(n.name for n in waiting if waiting[n])}"
+        )
+    previous = order[0]
+    if next(iter(graph.nodes)) is not previous:
+        next(iter(graph.nodes)).prepend(previous)
+    for node in order[1:]:
+        if previous.next is not node:
+            previous.append(node)
+        previous = node
+
+
 @dataclass
 class PartitionResult:
     gm: torch.fx.GraphModule
@@ -122,19 +191,22 @@ class PartitionResult:
 
 
 def partition(gm: torch.fx.GraphModule, settings: CompilationSettings) -> PartitionResult:
-    """Fuse supported regions of ``gm`` into ``_run_on_acc_N`` submodules (in graph order)."""
+    """Fuse supported regions of ``gm`` into ``_run_on_acc_N`` submodules (in graph order). ``gm`` is changed in
+    place; its code (and its submodules') is regenerated once, at the end (or at the end of the caller's
+    :func:`~torch_tensorrt.dynamo._codegen.deferred` block)."""
     support = TensorRTSupport(settings)
-    partitioner = CapabilityBasedPartitioner(gm, support, allows_single_node_partition=True)
+    partitioner = _Partitioner(gm, support, allows_single_node_partition=True)
     partitions: list[Partition] = partitioner.propose_partitions()
     if settings.require_full_compilation:
         _check_full(gm, support, partitions)
     else:
         partitions = [p for p in partitions if sum(is_compute_node(n) for n in p.nodes) >= settings.min_block_size]
     members = {f"fused_{i}": [n.name for n in p.nodes] for i, p in enumerate(partitions)}
-    fused = partitioner.fuse_partitions(partitions) if partitions else gm
-    renamed = _rename_fused(fused)
-    _inline_constants(fused, list(renamed.values()))
-    _group_torch_segments(fused)
+    with _codegen.deferred():
+        fused = partitioner.fuse_partitions(partitions) if partitions else gm
+        renamed = _rename_fused(fused)
+        _inline_constants(fused, list(renamed.values()))
+        _group_torch_segments(fused)
     node_partition = {name: renamed[fid] for fid, names in members.items() for name in names}
     return PartitionResult(fused, list(renamed.values()), support.report, node_partition)
 
@@ -186,10 +258,10 @@ def _inline_constants(gm: torch.fx.GraphModule, acc_names: list[str]) -> None:
             changed = True
         if len(keep) != len(node.args):
             node.args = tuple(keep)
-            sub.recompile()
+            _codegen.recompile(sub)
     if changed:
         gm.graph.eliminate_dead_code()
-        gm.recompile()
+        _codegen.recompile(gm)
 
 
 class _TorchSegment(OperatorSupportBase):
@@ -206,7 +278,7 @@ class _TorchSegment(OperatorSupportBase):
 
 def _group_torch_segments(gm: torch.fx.GraphModule) -> list[str]:
     """Fuse the operators that run in PyTorch into ``_run_on_gpu_<k>`` submodules (in graph order)."""
-    partitioner = CapabilityBasedPartitioner(gm, _TorchSegment(), allows_single_node_partition=True)
+    partitioner = _Partitioner(gm, _TorchSegment(), allows_single_node_partition=True)
     partitions = partitioner.propose_partitions()
     if not partitions:
         return []
@@ -225,5 +297,5 @@ def _rename_fused(gm: torch.fx.GraphModule, old_prefix: str = "fused_", new_pref
             gm.add_submodule(new, module)
             names[str(node.target)] = new
             node.target = new
-    gm.recompile()
+    _codegen.recompile(gm)
     return names

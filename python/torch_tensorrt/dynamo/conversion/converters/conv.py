@@ -9,7 +9,8 @@ added as zeros before the bias.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, cast
+import functools
+from typing import Any, Optional, Sequence
 
 import torch
 import torch.fx
@@ -28,6 +29,13 @@ _FORWARD = {aten.conv1d.default: 1, aten.conv2d.default: 2, aten.conv3d.default:
 _TRANSPOSED = {aten.conv_transpose1d.default: 1, aten.conv_transpose2d.input: 2, aten.conv_transpose3d.input: 3}
 
 
+@functools.lru_cache(maxsize=None)
+def _argument_names(op: Any) -> tuple[str, ...]:
+    """The schema's argument names of ``op`` (reading a schema through the bindings is slow; validators and
+    converters ask for every convolution node)."""
+    return tuple(a.name for a in op._schema.arguments)
+
+
 def _convolution_args(node: torch.fx.Node, args: Optional[tuple] = None, kwargs: Optional[dict] = None) -> tuple:
     """``aten.convolution`` arguments (input, weight, bias, stride, padding, dilation, transposed, output_padding,
     groups) of ``node`` -- a ``convolution`` or one of the ``conv{1,2,3}d`` / ``conv_transpose{1,2,3}d`` ops that
@@ -36,8 +44,7 @@ def _convolution_args(node: torch.fx.Node, args: Optional[tuple] = None, kwargs:
     kwargs = node.kwargs if kwargs is None else kwargs
     if node.target is aten.convolution.default:
         return tuple(args[:9])
-    names = [a.name for a in cast(Any, node.target)._schema.arguments]
-    bound = dict(zip(names, args))
+    bound = dict(zip(_argument_names(node.target), args))
     bound.update(kwargs)
     target: Any = node.target
     n = _FORWARD.get(target) or _TRANSPOSED[target]

@@ -51,12 +51,18 @@ PASSES: list[Pass] = [
 
 
 def run_passes(gm: torch.fx.GraphModule, settings: CompilationSettings) -> torch.fx.GraphModule:
-    """Run :data:`PASSES` on ``gm`` in order (stage observers see the graph after each)."""
-    from torch_tensorrt.dynamo import _stages
+    """Run :data:`PASSES` on ``gm`` in order (stage observers see the graph after each). The passes' code
+    regeneration is deferred: ``gm`` is recompiled once at the end (or, inside the compiler's own
+    :func:`~torch_tensorrt.dynamo._codegen.deferred` block, when the compiler needs it), and before each observer
+    call when an observer is registered."""
+    from torch_tensorrt.dynamo import _codegen, _stages
 
-    for p in PASSES:
-        gm = p(gm, settings)
-        _stages.notify(getattr(p, "__name__", str(p)), gm)
+    with _codegen.deferred() as pending:
+        for p in PASSES:
+            gm = p(gm, settings)
+            if _stages.has_observers():
+                pending.flush()
+            _stages.notify(getattr(p, "__name__", str(p)), gm)
     return gm
 
 

@@ -64,10 +64,17 @@ def _meta(value: Any) -> Any:
     return torch.empty(sizes, dtype=value.dtype, device="meta")
 
 
-def _same_result(node: torch.fx.Node, functional: OpOverload, memo: dict[Any, bool]) -> bool:
+#: :func:`_same_result`'s answers by op and argument metadata, for the process: a ResNet repeats a few dozen kinds
+#: of ``relu_`` and ``add_``, and every compile plans twice (lowering, to decide whether to re-trace, then this
+#: pass). An answer depends on the op's semantics only; the memo is cleared when it grows past :data:`_MEMO_SIZE`.
+_MEMO: dict[Any, bool] = {}
+_MEMO_SIZE = 4096
+
+
+def _same_result(node: torch.fx.Node, functional: OpOverload, memo: dict[Any, bool] = _MEMO) -> bool:
     """Whether ``functional`` on ``node``'s arguments gives a tensor of the dtype and shape ``node`` gives (a type
     promotion or a comparison would change the dtype: ``lt_`` keeps its input's, ``lt`` returns bool). ``memo``
-    holds the answers by op and argument metadata (a ResNet repeats a few dozen kinds of ``relu_`` and ``add_``)."""
+    holds the answers by op and argument metadata."""
     try:
         args, kwargs = map_aggregate(
             (node.args, node.kwargs), lambda a: _meta(a.meta.get("val")) if isinstance(a, torch.fx.Node) else a
@@ -87,6 +94,8 @@ def _same_result(node: torch.fx.Node, functional: OpOverload, memo: dict[Any, bo
             same = False
         if key is None:
             return same
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
         memo[key] = same
     return memo[key]
 
@@ -116,7 +125,6 @@ def plan(graph: torch.fx.Graph) -> tuple[dict[torch.fx.Node, OpOverload], Option
     renamed: dict[torch.fx.Node, torch.fx.Node] = {}
     rewrites: dict[torch.fx.Node, OpOverload] = {}
     reason: Optional[str] = None
-    memo: dict[Any, bool] = {}
 
     def current(n: torch.fx.Node) -> torch.fx.Node:
         while n in renamed:
@@ -148,7 +156,7 @@ def plan(graph: torch.fx.Graph) -> tuple[dict[torch.fx.Node, OpOverload], Option
         for other in views.get(next(iter(held)), []):
             if any(order[user] > order[node] for user in other.users):
                 return f"{node.target} updates a tensor whose view {other.name} is read later"
-        if not _same_result(node, functional, memo):
+        if not _same_result(node, functional):
             return f"{functional} gives another dtype or shape than {node.target}"
         return None
 
