@@ -197,3 +197,42 @@ def test_data_dependent_engine_in_a_graph_falls_back(models, caplog):
                 torch.testing.assert_close(m(x).long(), torch.nonzero(torch.relu(x @ w.cuda())).T)
     said = [r.getMessage() for r in caplog.records if r.name == "torch_tensorrt.runtime._whole_graph"]
     assert len(said) == 1 and "engine 'second'" in said[0]
+
+
+def test_whole_graph_capture_survives_a_collection_of_garbage_owning_a_graph(models, monkeypatch):
+    """Garbage that owns a CUDA graph (a reference cycle) becomes unreachable while the whole-graph capture runs,
+    and the collector is made to run on every allocation: destroying that graph during the capture would invalidate
+    it (what was seen on an H200, intermittently), so the capture keeps the collector off and succeeds."""
+    import contextlib
+    import gc
+
+    gm, model = models["two_engines"]
+    old = torch.cuda.CUDAGraph()
+    scratch = torch.zeros(4, device="cuda")
+    with torch.cuda.graph(old):
+        scratch.add_(1)
+    cycle: list = [old]
+    cycle.append(cycle)
+    holders = [cycle]
+    del old, cycle
+    real_graph = torch.cuda.graph
+
+    @contextlib.contextmanager
+    def graph_then_garbage(*args, **kwargs):
+        with real_graph(*args, **kwargs) as g:
+            holders.clear()  # the cycle, and the graph it owns, are now garbage
+            _ = [[] for _ in range(100)]  # allocations that trigger the collector when it is on
+            yield g
+
+    monkeypatch.setattr(torch.cuda, "graph", graph_then_garbage)
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)
+    try:
+        with runtime.enable_cudagraphs(gm) as m:
+            x = torch.randn(4, 8, device="cuda")
+            out = m(x)
+            assert m.fallback_reason is None, m.fallback_reason
+            torch.testing.assert_close(out, model.cuda()(x), **TOL)
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.collect()

@@ -457,3 +457,45 @@ def test_cpp_engines_refuse_the_mode_until_the_cpp_runtime_supports_it(emulated,
     finally:
         runtime.set_cudagraphs_mode(False)
     _cudagraphs.check_cpp_engine("matmul_relu")  # mode off: nothing to refuse
+
+
+def test_real_backend_captures_with_the_garbage_collector_off(monkeypatch):
+    """``GraphBackend.capture`` (the one that drives ``torch.cuda.graph``) turns Python's cyclic collector off for the
+    capture and restores it, also when the captured work raises: a collection in the middle could destroy a CUDA
+    graph owned by unreachable garbage, which invalidates the capture (tests/runtime/test_cudagraphs.py has the GPU
+    side). torch.cuda's graph pieces are replaced by recorders here (no GPU on this machine)."""
+    import contextlib
+    import gc
+
+    seen: list[bool] = []
+
+    @contextlib.contextmanager
+    def fake_graph(graph):
+        seen.append(gc.isenabled())
+        yield
+
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: "graph")
+    monkeypatch.setattr(torch.cuda, "graph", fake_graph)
+    monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
+    backend = _graph_capture.GraphBackend()
+    assert gc.isenabled()
+
+    def work():
+        seen.append(gc.isenabled())
+        return 7
+
+    assert backend.capture(work, torch.device("cuda", 0)) == ("graph", 7)
+    assert seen == [False, False] and gc.isenabled()
+
+    def failing():
+        raise RuntimeError("not capturable")
+
+    with pytest.raises(RuntimeError, match="not capturable"):
+        backend.capture(failing, torch.device("cuda", 0))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        backend.capture(work, torch.device("cuda", 0))
+        assert not gc.isenabled()  # a caller's own setting is kept
+    finally:
+        gc.enable()

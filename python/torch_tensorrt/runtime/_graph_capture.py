@@ -20,10 +20,12 @@ for an emulation (:class:`GraphBackend` is the interface) to check the caching l
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import gc
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Generic, Hashable, Optional, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Generic, Hashable, Iterator, Optional, Protocol, Sequence, TypeVar
 
 import torch
 
@@ -96,10 +98,25 @@ class GraphBackend:
         """Capture one run of ``fn`` (call :meth:`warm_up` first); returns the graph and ``fn``'s result, whose
         tensors are the static outputs that each replay overwrites."""
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.device(device):
+        with torch.cuda.device(device), _no_garbage_collection():
             with torch.cuda.graph(graph):
                 out = fn()
         return graph, out
+
+
+@contextlib.contextmanager
+def _no_garbage_collection() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block. A collection during a capture may free an unreachable
+    object that owns a CUDA graph (an engine or module of an earlier call): destroying a graph is not permitted
+    while a stream is capturing, and the error invalidates the capture (seen on an H200: the whole-graph capture
+    failed after four such resets). Garbage stays until the next collection."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 #: The backend every capture goes through (tests without a GPU replace it).
