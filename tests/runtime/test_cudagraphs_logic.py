@@ -461,9 +461,9 @@ def test_cpp_engines_refuse_the_mode_until_the_cpp_runtime_supports_it(emulated,
 
 def test_real_backend_captures_with_the_garbage_collector_off(monkeypatch):
     """``GraphBackend.capture`` (the one that drives ``torch.cuda.graph``) turns Python's cyclic collector off for the
-    capture and restores it, also when the captured work raises: a collection in the middle could destroy a CUDA
-    graph owned by unreachable garbage, which invalidates the capture (tests/runtime/test_cudagraphs.py has the GPU
-    side). torch.cuda's graph pieces are replaced by recorders here (no GPU on this machine)."""
+    capture and restores it, also when the captured work raises: a collection in the middle runs finalizers that
+    may call CUDA and invalidate the capture. torch.cuda's graph pieces are replaced by recorders here (no GPU on
+    this machine)."""
     import contextlib
     import gc
 

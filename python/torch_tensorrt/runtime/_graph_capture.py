@@ -106,10 +106,11 @@ class GraphBackend:
 
 @contextlib.contextmanager
 def _no_garbage_collection() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block. A collection during a capture may free an unreachable
-    object that owns a CUDA graph (an engine or module of an earlier call): destroying a graph is not permitted
-    while a stream is capturing, and the error invalidates the capture (seen on an H200: the whole-graph capture
-    failed after four such resets). Garbage stays until the next collection."""
+    """Python's cyclic garbage collector off for the block. A collection during a capture runs the finalizers of
+    whatever garbage it frees, on the capturing thread: one that calls CUDA (destroying a graph, an event or a
+    stream owned by an engine of an earlier call) can invalidate the capture. Defensive: a whole-graph capture
+    failed once on an H200 with "operation failed due to a previous error during capture" and did not fail in
+    later reruns, so the cause is not established. Garbage stays until the next collection."""
     enabled = gc.isenabled()
     gc.disable()
     try:
