@@ -197,4 +197,3 @@ def test_data_dependent_engine_in_a_graph_falls_back(models, caplog):
                 torch.testing.assert_close(m(x).long(), torch.nonzero(torch.relu(x @ w.cuda())).T)
     said = [r.getMessage() for r in caplog.records if r.name == "torch_tensorrt.runtime._whole_graph"]
     assert len(said) == 1 and "engine 'second'" in said[0]
-
