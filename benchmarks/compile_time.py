@@ -7,7 +7,8 @@
 The large-model table (random weights, fp32, batch 1): conversion+build seconds of ``torch_tensorrt.dynamo.compile``
 end to end from the ExportedProgram, TensorRT's ``build_serialized_network`` alone (the compile report's
 ``build_s``), their ratio (target <= 1.5), the peak RSS during the compile above the RSS before it (the process's
-high-water mark is reset first) and the model's weight bytes (target: peak <= 2.5x weights). Each model runs in a
+high-water mark is reset first) and the model's weight bytes (target on vgg11_bn and bert-base: peak <= 2.5x
+weights; reported for the others). Each model runs in a
 fresh process after a small warm-up compile, so that one-time imports count for no model.
 
 Targets on the 2-core CPU machine (fp32, eval): conversion+build <= 0.3 s (MLP), 0.5 s (ResNet-18-like),
@@ -70,6 +71,8 @@ def import_overhead() -> tuple[float, float]:
 
 
 LARGE = ("vgg11_bn", "resnet50", "bert-base", "vit_b_16")
+#: the models whose peak RSS has a target (<= 2.5x the weights, issue 14); the others' is reported only
+MEMORY_TARGET = ("vgg11_bn", "bert-base")
 
 
 def _large_model(name: str) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...]]:
@@ -143,7 +146,7 @@ def large_table(names: list[str]) -> None:
             f"{r['peak_mb']:.0f}",
             f"{r['weight_mb']:.0f}",
             f"{mem:.2f}",
-            "yes" if ratio <= 1.5 and mem <= 2.5 else "NO",
+            "yes" if ratio <= 1.5 and (name not in MEMORY_TARGET or mem <= 2.5) else "NO",
         )
     console.print(table)
 
