@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "engine_state.h"
 #include "mini_test.h"
 #include "record_fixtures.h"
 #include "torchtrt/cudagraphs.h"
@@ -33,12 +34,7 @@ output y float32 copy update
 alias cache_out cache
 )";
 
-c10::IValue state(const EngineRecord& r) {
-  const std::string bytes = r.to_bytes();
-  at::Tensor t = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
-  std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
-  return t;
-}
+c10::IValue state(const EngineRecord& r) { return torchtrt_test::engine_state(r); }
 
 EngineRecord record(const char* plan, std::vector<std::string> inputs, std::vector<std::string> outputs) {
   EngineRecord r;

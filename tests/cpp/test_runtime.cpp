@@ -11,6 +11,7 @@
 #include <chrono>
 #include <thread>
 
+#include "engine_state.h"
 #include "mini_test.h"
 #include "record_fixtures.h"
 #include <cstring>
@@ -32,13 +33,7 @@ input x float32 1x2 2x2 4x8
 output pos float32 positives x
 )";
 
-// The engine's state: the framed record as a 1-D uint8 tensor (what __setstate__ and the constructor take).
-c10::IValue state(const EngineRecord& r) {
-  const std::string bytes = r.to_bytes();
-  at::Tensor t = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
-  std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
-  return t;
-}
+c10::IValue state(const EngineRecord& r) { return torchtrt_test::engine_state(r); }
 
 std::string bytes_of(const c10::IValue& state) {
   const at::Tensor t = state.toTensor().contiguous();
@@ -244,11 +239,7 @@ TEST(bad_plans_and_records) {
   std::vector<std::string> fields;
   const std::string framed = bytes_of(record_for(kAdderPlan, {"x", "y"}, {"out", "pos"}));
   for (const auto& view : unframe(framed.data(), framed.size())) fields.emplace_back(view.first, view.second);
-  auto edited = [](const std::string& bytes) {
-    at::Tensor t = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
-    std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
-    return c10::IValue(t);
-  };
+  auto edited = [](const std::string& bytes) { return torchtrt_test::bytes_state(bytes); };
   auto rec = fields;
   rec[idx(Field::ABI_VERSION)] = "7";
   EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(edited(frame(rec))), "record ABI 7 is newer than this runtime's ABI 3");

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine_state.h"
 #include "mini_test.h"
 #include "torchtrt_fake_tensorrt.h"
 
@@ -32,12 +33,7 @@ namespace {
 
 const char* kPlan = "torchtrt-fake-plan 1\nname doubler\ninput x float32 1x4 2x4 8x4\noutput y float32 scale_add x x 1\n";
 
-c10::IValue state(const EngineRecord& r) {
-  const std::string bytes = r.to_bytes();
-  at::Tensor t = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
-  std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
-  return t;
-}
+c10::IValue state(const EngineRecord& r) { return torchtrt_test::engine_state(r); }
 
 c10::intrusive_ptr<TRTEngine> doubler() {
   EngineRecord r;
