@@ -259,16 +259,21 @@ void TRTEngine::read_aliases() {
     const auto i = std::find(ins.begin(), ins.end(), std::string(input));
     TORCH_CHECK(i != ins.end(), label(), ": TensorRT says output ", quoted(outs[o]), " aliases ", quoted(input),
                 ", which is not an input binding of the record");
-    aliased_io_[outs[o]] = *i;
     aliased_.emplace_back(o, static_cast<std::size_t>(i - ins.begin()));
   }
   if (!aliased_.empty() && uses_output_allocator_) {
     std::vector<std::string> names;
-    for (const auto& [o, i] : aliased_io_) names.push_back(o);  // sorted: a std::map
+    for (const auto& [o, i] : aliased_io()) names.push_back(o);  // sorted: a std::map
     TORCH_CHECK(false, label(), ": outputs ", quoted_list(names), " alias inputs, which an output allocator "
                 "(data-dependent shapes) cannot honour");
   }
 #endif
+}
+
+std::map<std::string, std::string> TRTEngine::aliased_io() const {
+  std::map<std::string, std::string> pairs;
+  for (const auto& [o, i] : aliased_) pairs[record_.output_binding_names[o]] = record_.input_binding_names[i];
+  return pairs;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -392,7 +397,7 @@ std::string TRTEngine::describe() const {
   for (std::size_t i = 0; i < output_names().size(); ++i) s += (i ? ", " : "") + quoted(output_names()[i]);
   s += "], device=" + device().str() + ", kind=" + record_.engine_kind;
   if (uses_output_allocator_) s += ", output_allocator";
-  for (const auto& [o, i] : aliased_io_) s += ", " + quoted(o) + " aliases " + quoted(i);
+  for (const auto& [o, i] : aliased_io()) s += ", " + quoted(o) + " aliases " + quoted(i);
   return s + ")";
 }
 

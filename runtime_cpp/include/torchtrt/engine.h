@@ -72,8 +72,8 @@ class TRTEngine : public torch::CustomClassHolder {
   //! load; e.g. the cache of a KV-cache update, written in place): execute_engine binds such an output to the
   //! input's memory and returns the input tensor itself. Empty when built against headers without the query
   //! (TensorRT < 10.15, TORCHTRT_HAS_ALIASED_IO in trt.h). An engine using an output allocator may alias nothing.
-  const std::map<std::string, std::string>& aliased_io() const { return aliased_io_; }
-  //! The same pairs as (output index, input index), in output order.
+  std::map<std::string, std::string> aliased_io() const;
+  //! The same pairs as (output index, input index), in output order (what execution reads).
   const std::vector<std::pair<std::size_t, std::size_t>>& aliased() const { return aliased_; }
   std::string describe() const;
 
@@ -119,7 +119,6 @@ class TRTEngine : public torch::CustomClassHolder {
   bool uses_output_allocator_ = false;
   std::vector<char> shape_inputs_;
   bool has_shape_inputs_ = false;
-  std::map<std::string, std::string> aliased_io_;
   std::vector<std::pair<std::size_t, std::size_t>> aliased_;
   // per profile (engines with several), each input's (min, max); the union over profiles per input
   std::vector<std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>> profile_bounds_;
