@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Iterable, Optional, Union
 
 import numpy as np
 import torch
@@ -264,14 +264,9 @@ class Oracle:
         except Exception as exc:  # noqa: BLE001 -- recorded as the case's outcome, and a test fails on it
             return outcome(ERROR, f"{type(exc).__name__}: {exc}", feeds)
         wants = _expected_as_evaluated(prepared, got)
-        problems = []
-        for out_name, want in wants.items():
-            why = mismatch(got[out_name], want, rtol=case.rtol, atol=_atol(case, want.dtype))
-            if why:
-                problems.append(f"{out_name}: {why}")
-        if not problems:
+        exact = _differences(case, got, wants)
+        if exact is None:
             return outcome(AGREE)
-        exact = "; ".join(problems)
         known = KNOWN.get(name)
         if known is not None and known.has_parser_model:
             why = compare_with_reference(case, parser_model(case.model, known), got)
@@ -393,14 +388,29 @@ def network_signature(network: Any) -> list[tuple[Any, ...]]:
 
 
 def _expected_as_evaluated(prepared: _Prepared, got: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """ONNX's expected outputs by name, float64 narrowed to float32 where the network computes float32 (the
-    parser's narrowing, as for the inputs)."""
-    wants = {}
-    for out_name, want in prepared.expected:
+    """ONNX's expected outputs by name, as :func:`_narrowed`."""
+    return _narrowed(prepared.expected, got)
+
+
+def _narrowed(wants: Iterable[tuple[str, torch.Tensor]], got: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Wanted outputs by name, float64 narrowed to float32 where the network computes float32 (the parser's
+    narrowing, as for the inputs)."""
+    narrowed = {}
+    for out_name, want in wants:
         if want.dtype == torch.float64 and got[out_name].dtype == torch.float32:
             want = want.float()
-        wants[out_name] = want
-    return wants
+        narrowed[out_name] = want
+    return narrowed
+
+
+def _differences(case: Any, got: dict[str, torch.Tensor], wants: dict[str, torch.Tensor]) -> Optional[str]:
+    """How ``got`` differs from ``wants`` (the case's tolerances, per output), or None."""
+    problems = []
+    for out_name, want in wants.items():
+        why = mismatch(got[out_name], want, rtol=case.rtol, atol=_atol(case, want.dtype))
+        if why:
+            problems.append(f"{out_name}: {why}")
+    return "; ".join(problems) or None
 
 
 def reference_outputs(model: Any, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -421,14 +431,7 @@ def compare_with_reference(case: Any, model: Any, got: dict[str, torch.Tensor]) 
     """How the evaluator's outputs ``got`` differ from ONNX's reference on ``model`` (run on the case's inputs),
     or None; tolerances and float64 narrowing as for the case's own outputs."""
     inputs = dict(zip((v.name for v in case.model.graph.input), case.data_sets[0][0]))
-    problems = []
-    for out_name, want in reference_outputs(model, inputs).items():
-        if want.dtype == torch.float64 and got[out_name].dtype == torch.float32:
-            want = want.float()
-        why = mismatch(got[out_name], want, rtol=case.rtol, atol=_atol(case, want.dtype))
-        if why:
-            problems.append(f"{out_name}: {why}")
-    return "; ".join(problems) or None
+    return _differences(case, got, _narrowed(reference_outputs(model, inputs).items(), got))
 
 
 def _trial(

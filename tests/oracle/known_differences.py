@@ -46,23 +46,27 @@ class Difference:
 
 def parser_model(model: onnx.ModelProto, difference: Difference) -> onnx.ModelProto:
     """The ONNX model whose network the parser builds for the one-node ``model``: ``model`` with the attribute
-    edits of ``difference.same_network_as`` (None removes an attribute) and without ``difference.unused_input``
-    (the node's input left empty, the graph input dropped)."""
+    edits of ``difference.same_network_as`` and without ``difference.unused_input``."""
     assert difference.has_parser_model, difference
+    return edited_model(model, difference.same_network_as or {}, difference.unused_input)
+
+
+def edited_model(model: onnx.ModelProto, edits: dict[str, Any], dropped_input: Optional[str] = None) -> onnx.ModelProto:
+    """A copy of the one-node ``model`` with its node's attributes set as ``edits`` says (None removes one) and,
+    when ``dropped_input`` names one, without that input (the node's input left empty, the graph input removed)."""
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
     (node,) = copy.graph.node
-    for key, value in (difference.same_network_as or {}).items():
+    for key, value in edits.items():
         for attribute in [a for a in node.attribute if a.name == key]:
             node.attribute.remove(attribute)
         if value is not None:
             node.attribute.append(onnx.helper.make_attribute(key, value))
-    dropped = difference.unused_input
-    if dropped is not None:
-        node.input[list(node.input).index(dropped)] = ""
+    if dropped_input is not None:
+        node.input[list(node.input).index(dropped_input)] = ""
         while node.input and not node.input[-1]:
             node.input.pop()
-        (graph_input,) = [v for v in copy.graph.input if v.name == dropped]
+        (graph_input,) = [v for v in copy.graph.input if v.name == dropped_input]
         copy.graph.input.remove(graph_input)
     return copy
 

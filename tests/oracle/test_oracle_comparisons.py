@@ -15,15 +15,10 @@ from torch_tensorrt.reference import evaluate_network
 
 from _onnx_oracle import Trial, compare_with_reference, feed, network_signature, to_torch
 from _onnx_oracle import shared as oracle
-from known_differences import KNOWN, Difference, parser_model
+from known_differences import KNOWN, edited_model, parser_model
 from property_checks import PROPERTY, check_bernoulli_expanded, check_hardmax, check_nms, check_topk
 
 # -- listed differences that blame the parser -------------------------------------------------------------------
-
-
-def _edited(model: onnx.ModelProto, edits: dict[str, Any]) -> onnx.ModelProto:
-    """A copy of a one-node model with attributes set (None: removed)."""
-    return parser_model(model, Difference("an edit", "", same_network_as=edits))
 
 
 def _signature(model: onnx.ModelProto) -> list:
@@ -84,7 +79,7 @@ def test_parser_model_comparison_rejects_a_changed_output(name: str) -> None:
 def test_network_signature_sees_attribute_changes(name: str, edits: dict[str, Any]) -> None:
     """The signature the check above compares is not blind: an attribute the parser does read changes it."""
     model = oracle().cases[name].model
-    assert _signature(model) != _signature(_edited(model, edits))
+    assert _signature(model) != _signature(edited_model(model, edits))
 
 
 @pytest.mark.parametrize("name", sorted(n for n in KNOWN if n.startswith("test_quantizelinear")))
