@@ -1,16 +1,18 @@
 """The engine record: the one serialized form shared by the Python and the C++ runtime.
 
-A record (ABI 3) is a sequence of byte fields, one per :class:`Field` in that order, *framed* into one byte
+A record (ABI 4) is a sequence of byte fields, one per :class:`Field` in that order, *framed* into one byte
 string (:mod:`torch_tensorrt.runtime._record_frame`: a magic, the field count, then each field as a 64-bit length
-and its bytes). ``ENGINE`` holds the serialized plan raw and ``SERIALIZED_METADATA`` the metadata's UTF-8 JSON
+and its bytes). ``ENGINE`` holds the serialized plan *packed* (:mod:`torch_tensorrt.runtime._plan_pack`: its
+metadata and kernel sources zstd-compressed, its weights verbatim; ABI 3: the plan raw, still read) and
+``SERIALIZED_METADATA`` the metadata's UTF-8 JSON
 (see :mod:`torch_tensorrt.runtime._metadata`); every other field is UTF-8 text. The framed bytes travel as a 1-D
 ``uint8`` tensor: what ``torch.classes.tensorrt.Engine`` pickles (``__getstate__``), the Python op's
 ``engine_blob``, and what :class:`~torch_tensorrt.runtime.TorchTensorRTModule` saves in its state dict -- so a
-saved file stores the plan verbatim, never base64 or JSON. ``runtime_cpp/include/torchtrt/record.h`` mirrors
+saved file stores the plan's bytes, never base64 or JSON. In memory, ``EngineRecord.engine`` is always the plain plan. ``runtime_cpp/include/torchtrt/record.h`` mirrors
 this module field by field.
 
 Encoding of the text fields: strings as they are; name lists joined with :data:`LIST_SEP`; booleans
-``"0"``/``"1"``; ``SHA256`` holds the lowercase hex SHA-256 of the engine bytes and of the metadata bytes, joined
+``"0"``/``"1"``; ``SHA256`` holds the lowercase hex SHA-256 of the (unpacked) plan and of the metadata bytes, joined
 with :data:`LIST_SEP`. The *header* (:meth:`EngineRecord.to_header`, what ``__obj_flatten__`` gives
 ``torch.export``'s fake class) is the fields as strings with ``ENGINE`` replaced by the plan's size in decimal.
 
@@ -40,7 +42,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from torch_tensorrt.runtime import _record_abi2, _record_frame
+from torch_tensorrt.runtime import _plan_pack, _record_abi2, _record_frame
 from torch_tensorrt.runtime._kinds import KIND_TENSORRT, is_registered, unknown_kind_hint, unknown_kind_message
 from torch_tensorrt.runtime._record_check import (
     MAX_DIM,
@@ -54,7 +56,9 @@ from torch_tensorrt.runtime._record_check import (
 from torch_tensorrt.runtime._record_frame import Buffer, RecordError
 
 #: Bumped whenever a field is added, removed or re-encoded. A newer ABI is refused; ABI 2 is read.
-ABI_VERSION = "3"
+ABI_VERSION = "4"
+#: The first ABI whose ``ENGINE`` is packed (:mod:`~torch_tensorrt.runtime._plan_pack`); ABI 3 stores it raw.
+PACKED_ABI_VERSION = "4"
 #: The oldest ABI still read (a ``list[str]`` with the engine and the metadata in base64: :meth:`from_list`).
 MIN_ABI_VERSION = "2"
 #: Separator of name lists (ASCII unit separator; never valid in a binding name we produce or accept).
@@ -75,7 +79,7 @@ class Field(enum.IntEnum):
     DEVICE_ID = 2
     DEVICE_CAPABILITY = 3  # "major.minor", e.g. "9.0", or ""
     DEVICE_NAME = 4
-    ENGINE = 5  # the serialized plan, raw bytes (ABI 2: base64)
+    ENGINE = 5  # the serialized plan, packed (ABI 3: raw bytes; ABI 2: base64)
     INPUT_BINDING_NAMES = 6
     OUTPUT_BINDING_NAMES = 7
     HW_COMPATIBLE = 8
@@ -171,6 +175,15 @@ class EngineRecord:
             digest = self.__dict__["_engine_sha256"] = sha256_hex(self.engine)
         return digest
 
+    @property
+    def packing(self) -> _plan_pack.Packing:
+        """How :meth:`to_bytes` stores the plan: the packing it was read with, else :func:`_plan_pack.pack`'s
+        (computed once per record)."""
+        packing = self.__dict__.get("_packing")
+        if packing is None:
+            packing = self.__dict__["_packing"] = _plan_pack.pack(self.engine)
+        return packing
+
     def _text_fields(self, engine_field: str) -> list[str]:
         meta = encode_metadata_bytes(self.metadata)
         values = {
@@ -194,14 +207,15 @@ class EngineRecord:
         }
         return [values[f] for f in Field]
 
-    def to_fields(self) -> list[Buffer]:
-        """The record's fields (ABI 3) before framing: UTF-8 text, ``ENGINE`` the plan itself (not copied)."""
-        fields: list[Buffer] = [t.encode("utf-8") for t in self._text_fields("")]
-        fields[Field.ENGINE] = self.engine
+    def to_fields(self) -> list[_record_frame.FieldBytes]:
+        """The record's fields (ABI 4) before framing: UTF-8 text, ``ENGINE`` the packed plan as pieces (its stored
+        chunks are views of the plan, not copies)."""
+        fields: list[_record_frame.FieldBytes] = [t.encode("utf-8") for t in self._text_fields("")]
+        fields[Field.ENGINE] = _plan_pack.pieces(self.engine, self.packing)
         return fields
 
     def to_bytes(self) -> bytearray:
-        """The framed record (ABI 3): one copy of the plan, into the returned buffer."""
+        """The framed record (ABI 4): one copy of the plan's stored chunks, into the returned buffer."""
         return _record_frame.frame(self.to_fields())
 
     def to_tensor(self) -> Any:
@@ -288,6 +302,9 @@ class EngineRecord:
         engine = b"" if header else fields[Field.ENGINE]
         if not header and not len(engine):
             raise RecordError(pre + "field ENGINE is empty")
+        packing = None
+        if not header and framed and _compare_decimal(abi, PACKED_ABI_VERSION) >= 0:
+            engine, packing = _plan_pack.unpack(engine, pre)
         if header and not _SIZE.fullmatch(get(Field.ENGINE)):
             raise RecordError(pre + f"header field ENGINE must be the plan's size, got {quoted(get(Field.ENGINE))}")
         inputs, outputs = split_names(get(Field.INPUT_BINDING_NAMES)), split_names(get(Field.OUTPUT_BINDING_NAMES))
@@ -331,7 +348,7 @@ class EngineRecord:
             device_id=int(dev),
             device_capability=cap,
             device_name=get(Field.DEVICE_NAME),
-            engine=engine if isinstance(engine, bytes) else bytes(engine),
+            engine=engine if isinstance(engine, (bytes, bytearray)) else bytes(engine),
             input_binding_names=inputs,
             output_binding_names=outputs,
             hardware_compatible=hw,
@@ -345,6 +362,8 @@ class EngineRecord:
         )
         if not header:
             record.__dict__["_engine_sha256"] = engine_digest
+        if packing is not None:
+            record.__dict__["_packing"] = packing
         return record
 
 
@@ -363,7 +382,7 @@ def tensor_bytes(blob: Any) -> memoryview:
 
 def _check_abi(pre: str, abi: str, framed: bool) -> None:
     """``ABI_VERSION``: a number, not newer than :data:`ABI_VERSION`, not older than :data:`MIN_ABI_VERSION`, and
-    in the form of its ABI (ABI 3 framed, ABI 2 a list of strings)."""
+    in the form of its ABI (ABI 3 and later framed, ABI 2 a list of strings)."""
     if not abi or not abi.isascii() or not abi.isdigit():
         raise RecordError(pre + f"ABI version {quoted(abi)} is not a number (corrupted record?)")
     if _compare_decimal(abi, ABI_VERSION) > 0:

@@ -1,4 +1,4 @@
-"""The framing of an engine record (ABI 3): how its fields become one byte string, and back.
+"""The framing of an engine record (ABI 3 and 4): how its fields become one byte string, and back.
 
 Layout (all integers little-endian)::
 
@@ -18,6 +18,8 @@ import struct
 from typing import Sequence, Union
 
 Buffer = Union[bytes, bytearray, memoryview]
+#: A field given to :func:`frame`: its bytes, or buffers to concatenate (e.g. a packed plan's headers and views).
+FieldBytes = Union[Buffer, Sequence[Buffer]]
 
 #: The first bytes of every framed record (also how ``torchtrt inspect`` finds records inside any file).
 MAGIC = b"\x89TRTREC\n"
@@ -33,17 +35,22 @@ class RecordError(ValueError):
     """A serialized record that cannot be used (truncated, corrupted, other ABI, ...)."""
 
 
-def frame(fields: Sequence[Buffer]) -> bytearray:
-    """The framed bytes of ``fields`` (each copied once, into the result)."""
-    out = bytearray(PREFIX + sum(8 + len(f) for f in fields))
+def frame(fields: Sequence[FieldBytes]) -> bytearray:
+    """The framed bytes of ``fields`` (each copied once, into the result; a field given as a list of buffers is
+    their concatenation)."""
+    parts = [[f] if isinstance(f, (bytes, bytearray, memoryview)) else list(f) for f in fields]
+    sizes = [sum(memoryview(p).nbytes for p in field) for field in parts]
+    out = bytearray(PREFIX + sum(8 + n for n in sizes))
     out[: len(MAGIC)] = MAGIC
     _U32.pack_into(out, len(MAGIC), len(fields))
     pos = PREFIX
-    for f in fields:
-        n = len(f)
+    for field, n in zip(parts, sizes):
         _U64.pack_into(out, pos, n)
-        out[pos + 8 : pos + 8 + n] = f
-        pos += 8 + n
+        pos += 8
+        for piece in field:
+            size = memoryview(piece).nbytes
+            out[pos : pos + size] = piece
+            pos += size
     return out
 
 
