@@ -3,14 +3,14 @@
     .venv/bin/python benchmarks/zoo.py [--models resnet50,bert] [--size 224] [--precision fp16]
 
 Per model: export s (``dynamo.trace``), conversion s (lowering + partitioning + network construction), build s
-(the TensorRT builder), engines built and their network layers, operators left to PyTorch, engine MB against the model's weight MB
-(a TensorRT-RTX engine carries the weights plus ~130 KB of source per generated kernel, see below: small models,
-and models whose graphs split into many generated kernels, exceed the size target).
-Targets: every model one engine with nothing left to PyTorch, and (fp32) engine size <= 1.05x the weights.
+(the TensorRT builder), engines built and their network layers, operators left to PyTorch, and sizes against the
+model's weight MB: ``plan MB`` is what TensorRT serialized, ``stored MB`` what the engine record stores of it (the
+plan packed, :mod:`torch_tensorrt.runtime._plan_pack`: metadata and generated-kernel sources zstd-compressed,
+weights verbatim) -- what a saved model carries and what the size target is on.
+Targets: every model one engine with nothing left to PyTorch, and (fp32) stored engine <= 1.05x the weights.
 ``kernels`` / ``kernel src MB``: the generated-kernel sources a TensorRT-RTX plan embeds (CUDA C++ compiled on the
-GPU at load, ~130 KB each: :mod:`torch_tensorrt.tools._plan_contents`), the part of the plan that is neither
-weights nor per-layer metadata; ``w/o src`` is engine/weights without them. They are reported, not part of the
-target.
+GPU at load, ~130 KB each, nearly all a prelude repeated per kernel: :mod:`torch_tensorrt.tools._plan_contents`):
+why ``plan/weights`` exceeds the target on small models and on models with many generated kernels.
 ``--size`` is the image side for vision models and the sequence length for text models (default: each entry's
 CI size).
 """
@@ -72,8 +72,9 @@ def measure(entry: ZooModel, size: Optional[int], precision: torch.dtype) -> dic
     build_s = sum(e.build_s for e in report.engines)
     engine = sum(e.engine_bytes for e in report.engines)
     weights = weight_bytes(model)
-    plans = [m.record.engine for m in gm.modules() if getattr(m, "record", None) is not None]
-    sources = [kernel_sources(p) for p in plans]
+    records = [m.record for m in gm.modules() if getattr(m, "record", None) is not None]
+    stored = sum(r.packing.stored_size for r in records)
+    sources = [kernel_sources(r.engine) for r in records]
     source_bytes = sum(k.bytes for k in sources)
     return {
         "export_s": export_s,
@@ -83,11 +84,12 @@ def measure(entry: ZooModel, size: Optional[int], precision: torch.dtype) -> dic
         "layers": sum(e.layers for e in report.engines),
         "left": left_in_pytorch(gm),
         "engine_mb": engine / MB,
+        "stored_mb": stored / MB,
         "weight_mb": weights / MB,
-        "ratio": engine / max(weights, 1),
+        "plan_ratio": engine / max(weights, 1),
+        "ratio": stored / max(weights, 1),
         "kernels": sum(k.count for k in sources),
         "source_mb": source_bytes / MB,
-        "ratio_without_sources": (engine - source_bytes) / max(weights, 1),
     }
 
 
@@ -113,12 +115,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         "engines",
         "layers",
         "left to PyTorch",
-        "engine MB",
+        "plan MB",
+        "stored MB",
         "weight MB",
-        "engine/weights",
+        "plan/weights",
+        "stored/weights",
         "kernels",
         "kernel src MB",
-        "w/o src",
         "ok",
     ):
         table.add_column(col, justify="left" if col == "model" else "right")
@@ -127,13 +130,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         for name in names:
             entry = BY_NAME[name]
             if importlib.util.find_spec(entry.requires) is None:
-                table.add_row(name, *[""] * 12, f"skipped: no {entry.requires}")
+                table.add_row(name, *[""] * 13, f"skipped: no {entry.requires}")
                 continue
             try:
                 r = measure(entry, args.size, precision)
             except Exception as exc:  # report and go on with the other models
                 failures += 1
-                table.add_row(name, *[""] * 12, f"[red]{type(exc).__name__}: {str(exc).splitlines()[0][:80]}[/red]")
+                table.add_row(name, *[""] * 13, f"[red]{type(exc).__name__}: {str(exc).splitlines()[0][:80]}[/red]")
                 continue
             size_ok = precision != torch.float32 or r["ratio"] <= ENGINE_TO_WEIGHTS_TARGET
             ok = r["engines"] == 1 and r["left"] == 0 and size_ok
@@ -147,16 +150,17 @@ def main(argv: Optional[list[str]] = None) -> int:
                 str(r["layers"]),
                 str(r["left"]),
                 f"{r['engine_mb']:.1f}",
+                f"{r['stored_mb']:.1f}",
                 f"{r['weight_mb']:.1f}",
+                f"{r['plan_ratio']:.3f}",
                 f"{r['ratio']:.3f}",
                 str(r["kernels"]),
                 f"{r['source_mb']:.1f}",
-                f"{r['ratio_without_sources']:.3f}",
                 "yes" if ok else "[red]NO[/red]",
             )
     console.print(table)
     console.print(
-        f"targets: one engine per model, nothing left to PyTorch, fp32 engine <= {ENGINE_TO_WEIGHTS_TARGET}x weights"
+        f"targets: one engine per model, nothing left to PyTorch, fp32 stored engine <= {ENGINE_TO_WEIGHTS_TARGET}x weights"
     )
     return 1 if failures else 0
 

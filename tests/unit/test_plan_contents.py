@@ -82,3 +82,29 @@ def test_inspect_reports_the_kernel_sources(tmp_path) -> None:
     expected = kernel_sources(plan)
     assert expected.count >= 1
     assert (engine.kernel_sources, engine.kernel_source_bytes) == (expected.count, expected.bytes)
+
+
+@rtx_only
+def test_a_record_stores_the_kernel_sources_compressed_and_the_weights_verbatim(tmp_path) -> None:
+    """What ``_plan_pack`` is for: a real plan's repeated kernel-source prelude costs about one copy in the record."""
+    model = torch.nn.Sequential(_ConvLinear(), torch.nn.Unflatten(1, (8, 8, 8)), _SqueezeExcite(), _SqueezeExcite())
+    ep = torch.export.export(model.eval(), (torch.randn(2, 64, 8, 8),))
+    gm = torch_tensorrt.dynamo.compile(ep, [torch.randn(2, 64, 8, 8)], min_block_size=1)
+    (record,) = [m.record for m in gm.modules() if getattr(m, "record", None) is not None]
+    plan, sources = bytes(record.engine), kernel_sources(record.engine)
+    assert sources.count >= 2
+    data = record.to_bytes()
+    # every source but (at most) one is gone; the rest of the plan -- its weights -- is all there
+    assert len(data) < len(plan) - (sources.count - 1) * (sources.bytes // sources.count) + 16 * 1024, (
+        len(data),
+        len(plan),
+    )
+    assert len(data) > _weight_bytes(model)
+    assert record.packing.compressed
+    back = type(record).from_bytes(data)
+    assert bytes(back.engine) == plan
+    path = tmp_path / "record.pt"
+    torch.save({"record": record.to_tensor()}, path)
+    (engine,) = inspect_file(str(path)).engines  # torchtrt inspect reports both sizes
+    assert (engine.plan_bytes, engine.stored_bytes) == (len(plan), record.packing.stored_size)
+    assert engine.stored_bytes < len(data) < engine.plan_bytes

@@ -3,6 +3,7 @@ import hashlib
 
 import pytest
 
+from torch_tensorrt.runtime import _plan_pack
 from torch_tensorrt.runtime._record import ABI_VERSION, LIST_SEP, NUM_FIELDS, EngineRecord, Field, RecordError
 from torch_tensorrt.runtime._record_frame import MAGIC, frame
 
@@ -44,7 +45,8 @@ def test_round_trip():
     rec = _record()
     fields = rec.to_fields()
     assert len(fields) == NUM_FIELDS and fields[Field.ABI_VERSION] == ABI_VERSION.encode()
-    assert fields[Field.ENGINE] == b"\x00plan\xff"
+    packed = b"".join(bytes(piece) for piece in fields[Field.ENGINE])
+    assert _plan_pack.unpack(packed, "")[0] == b"\x00plan\xff"  # ABI 4: the plan packed (here one stored chunk)
     engine_sha, meta_sha = bytes(fields[Field.SHA256]).decode().split(LIST_SEP)
     assert engine_sha == hashlib.sha256(b"\x00plan\xff").hexdigest()
     assert meta_sha == hashlib.sha256(fields[Field.SERIALIZED_METADATA]).hexdigest()
@@ -59,7 +61,7 @@ def test_round_trip():
     assert header[Field.ENGINE] == "6" and EngineRecord.from_header(header).name == "eng"
 
 
-def test_abi2_records_are_read_and_written_back_as_abi3():
+def test_abi2_records_are_read_and_written_back_as_the_current_abi():
     rec = _record()
     back = EngineRecord.from_list(_abi2(rec))
     assert back.engine == rec.engine and back.metadata == rec.metadata and back.abi_version == "2"
@@ -69,6 +71,14 @@ def test_abi2_records_are_read_and_written_back_as_abi3():
         EngineRecord.from_list([*_abi2(rec)[: Field.ENGINE], "!!notbase64", *_abi2(rec)[Field.ENGINE + 1 :]])
     with pytest.raises(RecordError, match="record ABI 2 is a list of strings, not framed bytes"):
         EngineRecord.from_bytes(frame(_with(rec.to_fields(), Field.ABI_VERSION, "2")))
+
+
+def test_abi3_records_are_read_with_the_plan_raw_and_written_back_packed():
+    rec = _record()
+    abi3 = _with(_with(rec.to_fields(), Field.ABI_VERSION, "3"), Field.ENGINE, rec.engine)
+    back = EngineRecord.from_bytes(frame(abi3))
+    assert back.abi_version == "3" and bytes(back.engine) == b"\x00plan\xff" and back.metadata == rec.metadata
+    assert back.to_bytes() == rec.to_bytes()
 
 
 @pytest.mark.parametrize(

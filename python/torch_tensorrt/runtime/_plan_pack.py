@@ -99,7 +99,8 @@ def _compressible_blocks(view: memoryview) -> list[bool]:
         end = min(start + BLOCK, n)
         head, tail = view[start : min(start + SAMPLE, end)], view[max(start, end - SAMPLE) : end]
         flags.append(
-            len(probe.compress(head)) * 2 <= len(head) or (end - start > SAMPLE and len(probe.compress(tail)) * 2 <= len(tail))
+            len(probe.compress(head)) * 2 <= len(head)
+            or (end - start > SAMPLE and len(probe.compress(tail)) * 2 <= len(tail))
         )
     return flags
 
@@ -208,7 +209,9 @@ def _decode(chunks: Sequence[tuple[int, int, memoryview]], plan_size: int, pre: 
             except zstd.ZstdError:
                 out = b""
             if len(out) != raw:
-                raise RecordError(pre + f"chunk {i}: the zstd data does not decompress to its {raw} plan bytes (corrupted record?)")
+                raise RecordError(
+                    pre + f"chunk {i}: the zstd data does not decompress to its {raw} plan bytes (corrupted record?)"
+                )
             plan[at : at + raw] = out
             kept.append(Chunk(at, raw, bytes(data)))
         at += raw

@@ -29,6 +29,7 @@ from torch_tensorrt.tools._artifact_records import (
     record_settings,
     weight_map_stripped,
 )
+from torch_tensorrt.runtime._record import PACKED_ABI_VERSION
 from torch_tensorrt.tools._plan_contents import kernel_sources
 
 #: Leading bytes of serialized TensorRT plans -> the TensorRT flavour that writes them.
@@ -81,6 +82,8 @@ class EngineInfo:
     #: generated-kernel sources embedded in the plan (TensorRT-RTX; see :mod:`._plan_contents`) and their bytes
     kernel_sources: int = 0
     kernel_source_bytes: int = 0
+    #: bytes the record stores for the plan (ABI >= 4: packed, see runtime._plan_pack; else the plan's size)
+    stored_bytes: int = 0
 
 
 @dataclass
@@ -155,6 +158,7 @@ def _engine_info(found: FoundRecord) -> EngineInfo:
         bindings=bindings,
         kernel_sources=sources.count,
         kernel_source_bytes=sources.bytes,
+        stored_bytes=rec.packing.stored_size if int(rec.abi_version) >= int(PACKED_ABI_VERSION) else len(rec.engine),
     )
 
 
@@ -311,6 +315,11 @@ def print_inspection(result: Inspection, console: Any = None) -> None:
             "weights stripped": _flag(e.weights_stripped),
             "precision": e.precision,
             "plan": f"{e.plan_bytes:,} bytes, sha256 {e.sha256[:16]}..."
+            + (
+                f", stored packed in {e.stored_bytes:,} bytes"
+                if e.stored_bytes and e.stored_bytes != e.plan_bytes
+                else ""
+            )
             + (
                 f" ({e.kernel_sources} generated-kernel sources, {e.kernel_source_bytes:,} bytes)"
                 if e.kernel_sources
