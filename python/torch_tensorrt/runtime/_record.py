@@ -8,8 +8,8 @@ metadata and kernel sources zstd-compressed, its weights verbatim; ABI 3: the pl
 (see :mod:`torch_tensorrt.runtime._metadata`); every other field is UTF-8 text. The framed bytes travel as a 1-D
 ``uint8`` tensor: what ``torch.classes.tensorrt.Engine`` pickles (``__getstate__``), the Python op's
 ``engine_blob``, and what :class:`~torch_tensorrt.runtime.TorchTensorRTModule` saves in its state dict -- so a
-saved file stores the plan's bytes, never base64 or JSON. In memory, ``EngineRecord.engine`` is always the plain plan. ``runtime_cpp/include/torchtrt/record.h`` mirrors
-this module field by field.
+saved file stores the plan's bytes, never base64 or JSON. In memory, ``EngineRecord.engine`` is always the plain
+plan. ``runtime_cpp/include/torchtrt/record.h`` mirrors this module field by field.
 
 Encoding of the text fields: strings as they are; name lists joined with :data:`LIST_SEP`; booleans
 ``"0"``/``"1"``; ``SHA256`` holds the lowercase hex SHA-256 of the (unpacked) plan and of the metadata bytes, joined

@@ -5,7 +5,9 @@ TensorRT-RTX builds engines ahead of time without a GPU and compiles the kernels
 stored in the plan as CUDA C++ source, and every source starts with the same prelude (type aliases and vector
 helpers, ~125 KB). So a plan is about ``weights + ~130 KB x generated kernels`` (measured with TensorRT-RTX 1.7.1;
 library kernels -- convolutions, GEMMs -- carry no source). On a small model, or one whose graph splits into many
-generated kernels (swin_t: 82, a tiny UNet: 34), that is what makes the plan larger than its weights.
+generated kernels (swin_t: 82, a tiny UNet: 34), that is what makes the plan larger than its weights. The engine
+record stores those parts compressed (:mod:`torch_tensorrt.runtime._plan_pack`), so the repeated prelude costs a
+saved engine about one copy.
 
 The plan format is not documented: this is a best-effort scan for the prelude's first line, used to *report*
 (``torchtrt inspect``, ``benchmarks/zoo.py``), never to decide anything. Plans of the full TensorRT (compiled
