@@ -17,6 +17,7 @@ import torch
 import torch_tensorrt
 from torch_tensorrt import cli
 from torch_tensorrt._serialization import save
+from torch_tensorrt.runtime import _plan_pack
 from torch_tensorrt.runtime._record import Field
 from torch_tensorrt.runtime._record_frame import MAGIC, PREFIX
 from torch_tensorrt.testing import simulate
@@ -170,11 +171,13 @@ def _rewrite_member(src: Path, dst: Path, suffix: str, change) -> None:
 
 
 def _flip_first_engine_byte(data: bytes) -> bytes:
-    """``data`` (a framed record) with the first byte of its ENGINE field changed."""
+    """``data`` (a framed record) with the first byte of its plan changed (a small plan: the packed ENGINE field is
+    its header, one stored chunk's header, then the plan verbatim)."""
     pos = PREFIX
     for _ in range(Field.ENGINE):
         pos += 8 + struct.unpack_from("<Q", data, pos)[0]
-    at = pos + 8
+    assert data[pos + 8 : pos + 16] == _plan_pack.PACK_MAGIC and data[pos + 8 + 20] == _plan_pack.CODEC_STORED
+    at = pos + 8 + 37
     return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
 
 
