@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import struct
 import subprocess
 import sys
 import zipfile
@@ -19,7 +18,7 @@ from torch_tensorrt import cli
 from torch_tensorrt._serialization import save
 from torch_tensorrt.runtime import _plan_pack
 from torch_tensorrt.runtime._record import Field
-from torch_tensorrt.runtime._record_frame import MAGIC, PREFIX
+from torch_tensorrt.runtime._record_frame import MAGIC, frame, unframe
 from torch_tensorrt.testing import simulate
 from torch_tensorrt.tools.inspect_file import InspectError, inspect_file
 
@@ -171,14 +170,13 @@ def _rewrite_member(src: Path, dst: Path, suffix: str, change) -> None:
 
 
 def _flip_first_engine_byte(data: bytes) -> bytes:
-    """``data`` (a framed record) with the first byte of its plan changed (a small plan: the packed ENGINE field is
-    its header, one stored chunk's header, then the plan verbatim)."""
-    pos = PREFIX
-    for _ in range(Field.ENGINE):
-        pos += 8 + struct.unpack_from("<Q", data, pos)[0]
-    assert data[pos + 8 : pos + 16] == _plan_pack.PACK_MAGIC and data[pos + 8 + 20] == _plan_pack.CODEC_STORED
-    at = pos + 8 + 37
-    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+    """``data`` (a framed record) with the first byte of its plan changed, the plan packed again: a well-framed
+    record with a valid packed plan, only not the plan its SHA-256 is of."""
+    fields = [bytes(f) for f in unframe(data, [f.name for f in Field])]
+    plan = bytearray(_plan_pack.unpack(fields[Field.ENGINE], "")[0])
+    plan[0] ^= 1
+    fields[Field.ENGINE] = b"".join(bytes(p) for p in _plan_pack.pieces(plan, _plan_pack.pack(plan)))
+    return bytes(frame(fields))
 
 
 def test_corrupted_files_are_clear_errors(artifacts, tmp_path):
