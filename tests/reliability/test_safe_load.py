@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import torch_tensorrt
+from torch_tensorrt.runtime import _plan_pack
 from torch_tensorrt.runtime._record import Field
 from torch_tensorrt.runtime._record_frame import unframe
 from torch_tensorrt._errors import SerializationError
@@ -108,7 +109,11 @@ def test_engine_bit_flip_is_caught_by_the_checksum(art, tmp_path):
     blob = zip_members(ctx.artifacts["py.ep"])[
         [n for n, _ in zip_members(ctx.artifacts["py.ep"])].index("py/data/constants/tensor_0")
     ][1]
-    engine = bytes(unframe(blob, [f.name for f in Field])[Field.ENGINE])[:32]  # the plan, stored verbatim
+    field = bytes(unframe(blob, [f.name for f in Field])[Field.ENGINE])
+    packing = _plan_pack.unpack(field, "")[1]
+    assert packing == _plan_pack.stored(packing.plan_size)
+    at = _plan_pack._HEAD.size + _plan_pack._CHUNK.size  # the packed field's one stored chunk: the plan verbatim
+    engine = field[at : at + 32]
     flipped = bytes([engine[0] ^ 0x20]) + engine[1:]  # other plan bytes, a well-framed record
     path = tmp_path / "flipped.ep"
     path.write_bytes(_replace_in_member(ctx.artifacts["py.ep"], "data/constants/tensor_0", engine, flipped))

@@ -3,6 +3,7 @@ import hashlib
 
 import pytest
 
+from torch_tensorrt.runtime import _plan_pack
 from torch_tensorrt.runtime._record import ABI_VERSION, LIST_SEP, NUM_FIELDS, EngineRecord, Field, RecordError
 from torch_tensorrt.runtime._record_frame import MAGIC, frame
 
@@ -44,7 +45,7 @@ def test_round_trip():
     rec = _record()
     fields = rec.to_fields()
     assert len(fields) == NUM_FIELDS and fields[Field.ABI_VERSION] == ABI_VERSION.encode()
-    assert fields[Field.ENGINE] == b"\x00plan\xff"
+    assert b"".join(fields[Field.ENGINE]) == b"".join(_plan_pack.pieces(b"\x00plan\xff", _plan_pack.stored(6)))
     engine_sha, meta_sha = bytes(fields[Field.SHA256]).decode().split(LIST_SEP)
     assert engine_sha == hashlib.sha256(b"\x00plan\xff").hexdigest()
     assert meta_sha == hashlib.sha256(fields[Field.SERIALIZED_METADATA]).hexdigest()
