@@ -196,10 +196,16 @@ void check_metadata_of(const std::string& pre, const std::string& meta_bytes, co
 }
 
 
-// The checks after the framing (or the ABI 2 upgrade): EngineRecord._decode in _record.py.
-EngineRecord decode(std::vector<std::string> fields, bool framed) {
-  if (fields.empty()) throw RecordError("engine record is empty");
+// The checks after the framing (or the ABI 2 upgrade): EngineRecord._decode in _record.py. ``views`` are the
+// fields (unframe's views, or the upgraded ABI 2 fields): the text fields are copied, the plan is copied once, or
+// unpacked (ABI 4), into the record.
+EngineRecord decode(const std::vector<std::pair<const char*, std::size_t>>& views, bool framed) {
+  if (views.empty()) throw RecordError("engine record is empty");
   const std::size_t name_at = idx(Field::NAME), engine_at = idx(Field::ENGINE);
+  std::vector<std::string> fields;  // the text fields; ENGINE (bytes) is left empty
+  fields.reserve(views.size());
+  for (std::size_t i = 0; i < views.size(); ++i)
+    fields.emplace_back(i == engine_at ? std::string() : std::string(views[i].first, views[i].second));
   for (std::size_t i = 0; i < std::min(fields.size(), kNumFields); ++i) {
     if (i == engine_at || utf8_error(fields[i]) < 0) continue;
     const bool name_ok = fields.size() > name_at && utf8_error(fields[name_at]) < 0;
@@ -231,7 +237,13 @@ EngineRecord decode(std::vector<std::string> fields, bool framed) {
     if (!ok) throw RecordError(pre + "field DEVICE_CAPABILITY must be empty or 'major.minor', got " + quoted(cap));
   }
   check_text(pre, Field::DEVICE_NAME, get(Field::DEVICE_NAME));
-  if (get(Field::ENGINE).empty()) throw RecordError(pre + "field ENGINE is empty");
+  const auto& engine = views[engine_at];
+  if (engine.second == 0) throw RecordError(pre + "field ENGINE is empty");
+  std::string plan;
+  if (framed && compare_decimal(abi, kPackedAbiVersion) >= 0)
+    plan = plan_pack::unpack(engine.first, engine.second, pre, &r.packing);
+  else
+    plan.assign(engine.first, engine.second);
   r.input_binding_names = split_names(get(Field::INPUT_BINDING_NAMES));
   r.output_binding_names = split_names(get(Field::OUTPUT_BINDING_NAMES));
   check_names(pre, r.input_binding_names, r.output_binding_names);
@@ -249,7 +261,7 @@ EngineRecord decode(std::vector<std::string> fields, bool framed) {
   const std::string& digests = get(Field::SHA256);
   if (digests.size() != 129 || digests[64] != kListSep || !is_lower_hex(digests, 0, 64) || !is_lower_hex(digests, 65, 64))
     throw RecordError(pre + "field SHA256 is malformed (two lowercase hex SHA-256 digests separated by '\\x1f')");
-  if (sha256_hex(get(Field::ENGINE)) != digests.substr(0, 64))
+  if (sha256_hex(plan) != digests.substr(0, 64))
     throw RecordError(pre + "field SHA256: the engine bytes do not match their checksum (corrupted file?)");
   if (sha256_hex(get(Field::SERIALIZED_METADATA)) != digests.substr(65))
     throw RecordError(pre + "field SHA256: the metadata does not match its checksum (corrupted file?)");
@@ -266,11 +278,12 @@ EngineRecord decode(std::vector<std::string> fields, bool framed) {
   r.trt_version = get(Field::TRT_VERSION);
   r.engine_kind = kind;
   check_metadata_of(pre, r.serialized_metadata, r);
-  r.engine = std::move(fields[engine_at]);  // last: the messages above may still read the fields
+  r.engine = std::move(plan);
+  if (!r.packing.chunks.empty()) r.packed_sha256 = digests.substr(0, 64);
   return r;
 }
 
-std::vector<std::string> text_fields(const EngineRecord& r, std::string engine_field) {
+std::vector<std::string> text_fields(const EngineRecord& r, std::string engine_field, const std::string& plan_sha256) {
   std::vector<std::string> f(kNumFields);
   f[idx(Field::ABI_VERSION)] = kAbiVersion;
   f[idx(Field::NAME)] = r.name;
@@ -288,7 +301,7 @@ std::vector<std::string> text_fields(const EngineRecord& r, std::string engine_f
   f[idx(Field::TRT_FLAVOUR)] = r.trt_flavour;
   f[idx(Field::TRT_VERSION)] = r.trt_version;
   f[idx(Field::ENGINE_KIND)] = r.engine_kind;
-  f[idx(Field::SHA256)] = sha256_hex(r.engine) + kListSep + sha256_hex(r.serialized_metadata);
+  f[idx(Field::SHA256)] = plan_sha256 + kListSep + sha256_hex(r.serialized_metadata);
   return f;
 }
 
@@ -362,22 +375,28 @@ std::vector<std::pair<const char*, std::size_t>> unframe(const char* data, std::
 }
 
 EngineRecord EngineRecord::from_bytes(const char* data, std::size_t size) {
-  std::vector<std::string> fields;
-  for (const auto& view : unframe(data, size)) fields.emplace_back(view.first, view.second);
-  return decode(std::move(fields), /*framed=*/true);
+  return decode(unframe(data, size), /*framed=*/true);
 }
 
 EngineRecord EngineRecord::from_list(const std::vector<std::string>& fields) {
-  return decode(upgrade_abi2(fields), /*framed=*/false);
+  const std::vector<std::string> upgraded = upgrade_abi2(fields);
+  std::vector<std::pair<const char*, std::size_t>> views;
+  for (const auto& f : upgraded) views.emplace_back(f.data(), f.size());
+  return decode(views, /*framed=*/false);
 }
 
 std::string EngineRecord::to_bytes() const {
-  std::vector<std::string> fields = text_fields(*this, std::string());
-  fields[idx(Field::ENGINE)] = engine;
+  const std::string digest = sha256_hex(engine);
+  std::vector<std::string> fields = text_fields(*this, std::string(), digest);
+  static const plan_pack::Packing kOneStoredChunk;  // empty: pack() stores the plan as one stored chunk
+  const bool read_with = !packing.chunks.empty() && digest == packed_sha256;
+  fields[idx(Field::ENGINE)] = plan_pack::pack(engine, read_with ? packing : kOneStoredChunk);
   return frame(fields);
 }
 
-std::vector<std::string> EngineRecord::header() const { return text_fields(*this, std::to_string(engine.size())); }
+std::vector<std::string> EngineRecord::header() const {
+  return text_fields(*this, std::to_string(engine.size()), sha256_hex(engine));
+}
 
 void check_engine_kind(const EngineRecord& record, bool stand_in_runtime) {
   if (record.is_simulated() && !stand_in_runtime)

@@ -12,7 +12,7 @@
 //   torch.ops.tensorrt.execute_engine(Tensor[] inputs, Engine engine) -> Tensor[]
 //   torch.ops.tensorrt.abi_version() -> str
 //   torch.ops.tensorrt.record_field_names() -> str[]
-//   torch.ops.tensorrt.check_record(Tensor record, bool real_runtime=True) -> ()     (framed, ABI 3)
+//   torch.ops.tensorrt.check_record(Tensor record, bool real_runtime=True) -> ()     (framed, ABI 3 or 4)
 //   torch.ops.tensorrt.check_record_list(str[] record, bool real_runtime=True) -> ()  (ABI 2)
 //   torch.ops.tensorrt.runtime_flavour() -> str          ("tensorrt", "tensorrt_rtx", or "stand-in" in the test build)
 //   torch.ops.tensorrt.runtime_version() -> str          (the loaded TensorRT library's version)

@@ -144,7 +144,7 @@ TEST(shared_bad_record_table) {
   JsonValue empty;
   empty.kind = JsonValue::Kind::Object;
   EXPECT_EQ(case_error(table, empty), "");
-  int cases = 0;
+  int cases = 0, packed = 0;
   for (const auto& c : table.get("cases")->items) {
     const JsonValue* expected = c.get("error");
     const std::string want = expected->kind == JsonValue::Kind::Null ? "" : expected->text;
@@ -152,8 +152,10 @@ TEST(shared_bad_record_table) {
     if (got != want)
       ::mini_test::fail(__FILE__, __LINE__, "case " + c.get("id")->text + ": got '" + got + "', want '" + want + "'");
     ++cases;
+    packed += c.get("id")->text.rfind("abi4-", 0) == 0;
   }
   EXPECT(cases >= 150);
+  EXPECT(packed >= 25);  // the packed-plan cases (ABI 4 ENGINE) run too
 }
 
 TEST(field_names_match_enum_order) {
@@ -170,11 +172,16 @@ TEST(round_trip) {
   EXPECT(framed.find(sample().engine) != std::string::npos);  // the plan is stored verbatim
   const auto list = unframed(framed);
   EXPECT_EQ(list.size(), kNumFields);
+  EXPECT_EQ(list[idx(Field::ABI_VERSION)], "4");
   EXPECT_EQ(list[idx(Field::INPUT_BINDING_NAMES)], std::string("x\x1fy"));
   EXPECT_EQ(list[idx(Field::REQUIRES_OUTPUT_ALLOCATOR)], "1");
   EXPECT_EQ(list[idx(Field::DEVICE_ID)], "1");
   EXPECT_EQ(list[idx(Field::SHA256)].substr(0, 64), sha256_hex(sample().engine));
-  EXPECT_EQ(list[idx(Field::ENGINE)], sample().engine);
+  // A record built in C++ stores its plan packed as one stored chunk: the headers, then the plan.
+  const std::string& packed = list[idx(Field::ENGINE)];
+  EXPECT_EQ(packed.size(), plan_pack::kHeadSize + plan_pack::kChunkHeadSize + sample().engine.size());
+  EXPECT_EQ(packed.substr(0, plan_pack::kPackMagicSize), std::string(plan_pack::kPackMagic, plan_pack::kPackMagicSize));
+  EXPECT_EQ(packed.substr(plan_pack::kHeadSize + plan_pack::kChunkHeadSize), sample().engine);
   EXPECT_EQ(list[idx(Field::SERIALIZED_METADATA)], sample().serialized_metadata);  // JSON text, not base64
   const EngineRecord r = EngineRecord::from_bytes(framed);
   EXPECT_EQ(r.engine, sample().engine);
@@ -192,12 +199,24 @@ TEST(abi2_lists_are_read) {
   // An ABI 2 record: the same fields as text, ENGINE and SERIALIZED_METADATA in base64.
   auto list = unframed(sample().to_bytes());
   list[idx(Field::ABI_VERSION)] = "2";
-  list[idx(Field::ENGINE)] = base64_encode(list[idx(Field::ENGINE)]);
+  list[idx(Field::ENGINE)] = base64_encode(sample().engine);
   list[idx(Field::SERIALIZED_METADATA)] = base64_encode(list[idx(Field::SERIALIZED_METADATA)]);
   const EngineRecord r = EngineRecord::from_list(list);
   EXPECT_EQ(r.engine, sample().engine);
   EXPECT_EQ(r.serialized_metadata, sample().serialized_metadata);
-  EXPECT_EQ(r.to_bytes(), sample().to_bytes());  // written back as ABI 3
+  EXPECT_EQ(r.to_bytes(), sample().to_bytes());  // written back as ABI 4 (one stored chunk)
+}
+
+TEST(abi3_records_are_read) {
+  // An ABI 3 record: framed like ABI 4, ENGINE the plan raw. Written back as ABI 4.
+  auto list = unframed(sample().to_bytes());
+  list[idx(Field::ABI_VERSION)] = "3";
+  list[idx(Field::ENGINE)] = sample().engine;
+  const EngineRecord r = EngineRecord::from_bytes(frame(list));
+  EXPECT_EQ(r.abi_version, "3");
+  EXPECT_EQ(r.engine, sample().engine);
+  EXPECT(r.packing.chunks.empty());  // nothing to keep: written as one stored chunk
+  EXPECT_EQ(r.to_bytes(), sample().to_bytes());
 }
 
 TEST(sha256_known_answers) {
@@ -230,9 +249,9 @@ TEST(empty_and_truncated_records) {
   EXPECT_EQ(error_of_list({}), "engine record is empty");
   auto l = unframed(sample().to_bytes());
   l.resize(5);
-  EXPECT_EQ(error_of(frame(l)), "engine 'adder': record has 5 fields, ABI 3 has 17 (truncated or corrupted record)");
+  EXPECT_EQ(error_of(frame(l)), "engine 'adder': record has 5 fields, ABI 4 has 17 (truncated or corrupted record)");
   EXPECT_EQ(error_of(frame({"3"})),
-            "engine '<unnamed>': record has 1 fields, ABI 3 has 17 (truncated or corrupted record)");
+            "engine '<unnamed>': record has 1 fields, ABI 4 has 17 (truncated or corrupted record)");
   EXPECT_EQ(error_of_list({"2"}),
             "engine '<unnamed>': record has 1 fields, ABI 2 has 17 (truncated or corrupted record)");
   const std::string framed = sample().to_bytes();
@@ -242,13 +261,13 @@ TEST(empty_and_truncated_records) {
 
 TEST(abi_checks) {
   EXPECT_EQ(error_of(with(Field::ABI_VERSION, "x1")), "engine 'adder': ABI version 'x1' is not a number (corrupted record?)");
-  EXPECT_EQ(error_of(with(Field::ABI_VERSION, "4")),
-            "engine 'adder': record ABI 4 is newer than this runtime's ABI 3; upgrade torch_tensorrt to load it");
+  EXPECT_EQ(error_of(with(Field::ABI_VERSION, "5")),
+            "engine 'adder': record ABI 5 is newer than this runtime's ABI 4; upgrade torch_tensorrt to load it");
   EXPECT_THROWS_WITH(EngineRecord::from_bytes(with(Field::ABI_VERSION, "99999999999999999999999")), "is newer");
   EXPECT_EQ(error_of(with(Field::ABI_VERSION, "1")),
             "engine 'adder': record ABI 1 is older than the oldest supported ABI 2");
   // A newer ABI is reported even when the field count differs (that is what a newer ABI looks like).
-  auto l = unframed(with(Field::ABI_VERSION, "4"));
+  auto l = unframed(with(Field::ABI_VERSION, "5"));
   l.push_back("new field");
   EXPECT_THROWS_WITH(EngineRecord::from_bytes(frame(l)), "is newer");
 }

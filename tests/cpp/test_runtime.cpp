@@ -242,7 +242,7 @@ TEST(bad_plans_and_records) {
   auto edited = [](const std::string& bytes) { return torchtrt_test::bytes_state(bytes); };
   auto rec = fields;
   rec[idx(Field::ABI_VERSION)] = "7";
-  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(edited(frame(rec))), "record ABI 7 is newer than this runtime's ABI 3");
+  EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(edited(frame(rec))), "record ABI 7 is newer than this runtime's ABI 4");
   rec = fields;
   rec.pop_back();
   EXPECT_THROWS_WITH(c10::make_intrusive<TRTEngine>(edited(frame(rec))), "record has 16 fields");
@@ -250,7 +250,7 @@ TEST(bad_plans_and_records) {
   // An ABI 2 state (a list of strings, engine and metadata in base64) is still read.
   rec = fields;
   rec[idx(Field::ABI_VERSION)] = "2";
-  rec[idx(Field::ENGINE)] = base64_encode(rec[idx(Field::ENGINE)]);
+  rec[idx(Field::ENGINE)] = base64_encode(kAdderPlan);  // the plan (ABI 4's field holds it packed)
   rec[idx(Field::SERIALIZED_METADATA)] = base64_encode(rec[idx(Field::SERIALIZED_METADATA)]);
   c10::List<std::string> list;
   for (const auto& f : rec) list.push_back(f);

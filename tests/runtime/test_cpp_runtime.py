@@ -21,6 +21,7 @@ import sys
 import pytest
 import torch
 
+from torch_tensorrt.runtime import _plan_pack
 from torch_tensorrt.runtime._record import ABI_VERSION, EngineRecord, Field, RecordError
 from torch_tensorrt.runtime._record_frame import frame
 from torch_tensorrt.testing._simulate import KIND_SIMULATED
@@ -185,10 +186,15 @@ def _framed(fields: list) -> torch.Tensor:
     return torch.frombuffer(data, dtype=torch.uint8) if data else torch.empty(0, dtype=torch.uint8)
 
 
-def _corrupt(field: Field, value: str) -> torch.Tensor:
+def _corrupt(field: Field, value: str | bytes) -> torch.Tensor:
     r = _fields()
-    r[field] = value.encode()
+    r[field] = value.encode() if isinstance(value, str) else value
     return _framed(r)
+
+
+def _packed(plan: bytes) -> bytes:
+    """``plan`` as an ABI 4 ``ENGINE`` field (one stored chunk)."""
+    return b"".join(_plan_pack.pieces(plan, _plan_pack.stored(len(plan))))
 
 
 @pytest.mark.parametrize(
@@ -200,7 +206,10 @@ def _corrupt(field: Field, value: str) -> torch.Tensor:
         pytest.param(_corrupt(Field.ABI_VERSION, str(int(ABI_VERSION) + 1)), id="newer-abi"),
         pytest.param(_corrupt(Field.ABI_VERSION, "0"), id="older-abi"),
         pytest.param(_corrupt(Field.ABI_VERSION, "v1"), id="abi-not-a-number"),
-        pytest.param(_corrupt(Field.ENGINE, "@@@@"), id="engine-bytes-not-matching-the-checksum"),
+        pytest.param(_corrupt(Field.ENGINE, _packed(b"@@@@")), id="engine-bytes-not-matching-the-checksum"),
+        pytest.param(_corrupt(Field.ENGINE, ADDER_PLAN), id="engine-not-packed"),
+        pytest.param(_corrupt(Field.ENGINE, _packed(b"@@@@")[:-1]), id="engine-packing-truncated"),
+        pytest.param(_corrupt(Field.ABI_VERSION, "3"), id="abi3-engine-packed"),
         pytest.param(_corrupt(Field.ENGINE, ""), id="engine-empty"),
         pytest.param(_corrupt(Field.DEVICE_ID, "cuda:0"), id="device-id"),
         pytest.param(_corrupt(Field.HW_COMPATIBLE, "true"), id="bad-flag"),
@@ -221,6 +230,19 @@ def test_bad_records_give_the_python_message(rt, bad):
     # The same words on both runtimes (tests/reliability/test_bad_records.py runs the whole shared table).
     assert str(cpp.value).startswith(str(py.value)), (str(cpp.value), str(py.value))
     assert str(check.value).startswith(str(py.value))
+
+
+def test_abi3_records_run_and_are_saved_as_abi4(rt):
+    """An ABI 3 record (``ENGINE`` the plan raw) is still read; serialize() writes it as ABI 4."""
+    fields = _fields()
+    fields[Field.ABI_VERSION] = b"3"
+    fields[Field.ENGINE] = ADDER_PLAN.encode()
+    e = torch.classes.tensorrt.Engine(_framed(fields))
+    x, y = on(torch.randn(2, 2)), on(torch.randn(2, 2))
+    torch.testing.assert_close(torch.ops.tensorrt.execute_engine([x, y], e)[0], x * 2 + y)
+    saved = EngineRecord.from_tensor(e.serialize())
+    assert saved.abi_version == ABI_VERSION == "4"
+    assert torch.equal(e.serialize(), record())  # what Python writes for the same record
 
 
 def test_binding_mismatch(rt):

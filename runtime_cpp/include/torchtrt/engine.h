@@ -49,7 +49,7 @@ class TRTEngine : public torch::CustomClassHolder {
   //! Validates the record (ValueError on problems), runs the load-time checks (platform, flavour, version:
   //! errors or warnings naming built-for vs here), selects the device (compat.h), deserializes the plan on it
   //! and checks the record's binding names against the engine's I/O tensors. ``state``: the framed record as a
-  //! 1-D uint8 tensor (ABI 3), or an ABI 2 list of strings (files saved before ABI 3).
+  //! 1-D uint8 tensor (ABI 4, or 3), or an ABI 2 list of strings (files saved before ABI 3).
   explicit TRTEngine(const c10::IValue& state);
   ~TRTEngine() override;
 
@@ -57,7 +57,8 @@ class TRTEngine : public torch::CustomClassHolder {
   const std::string& name() const { return record_.name; }
   const std::vector<std::string>& input_names() const { return record_.input_binding_names; }
   const std::vector<std::string>& output_names() const { return record_.output_binding_names; }
-  //! The framed record (ABI 3) as a 1-D CPU uint8 tensor owning the bytes (one copy of the plan).
+  //! The framed record (ABI 4: the plan packed as it was read, see EngineRecord::packing) as a 1-D CPU uint8
+  //! tensor owning the bytes.
   at::Tensor serialize() const;
   //! The record's text fields, ENGINE replaced by the plan's size (what __obj_flatten__ gives torch.export).
   std::vector<std::string> header() const { return record_.header(); }

@@ -2,8 +2,10 @@
 //
 // This header mirrors python/torch_tensorrt/runtime/_record.py field by field (Field, ABI_VERSION,
 // LIST_SEP, the ENGINE_KIND values) and _record_frame.py (the framing: magic, u32 field count, then each field as
-// a u64 length and its bytes, little-endian). ABI 3: ENGINE holds the plan raw, SERIALIZED_METADATA the JSON text;
-// ABI 2 records (a list of strings, both in base64) are still read through from_list (record_abi2.cpp).
+// a u64 length and its bytes, little-endian). ABI 4: ENGINE holds the plan packed (plan_pack.h, mirroring
+// _plan_pack.py: its metadata and kernel sources zstd-compressed, its weights verbatim), SERIALIZED_METADATA the
+// JSON text. ABI 3 records (framed, ENGINE the plan raw) are still read, and ABI 2 records (a list of strings,
+// both in base64) through from_list (record_abi2.cpp). In memory, EngineRecord::engine is always the plain plan.
 // EngineRecord::from_bytes applies the same validation rules, in the same order, with the same error messages
 // (the checks of untrusted text live in record_check.h, mirroring runtime/_record_check.py).
 // tests/reliability/bad_records.json drives both sides' tests.
@@ -23,10 +25,14 @@
 #include <utility>
 #include <vector>
 
+#include "torchtrt/plan_pack.h"
+
 namespace torchtrt {
 
 //! Bumped whenever a field is added, removed or re-encoded. A record with a larger ABI is refused.
-inline constexpr char kAbiVersion[] = "3";
+inline constexpr char kAbiVersion[] = "4";
+//! The first ABI whose ENGINE is packed (plan_pack.h); ABI 3 stores the plan raw.
+inline constexpr char kPackedAbiVersion[] = "4";
 //! The oldest ABI still read (a list of strings, ENGINE and SERIALIZED_METADATA in base64: from_list).
 inline constexpr char kMinAbiVersion[] = "2";
 //! The first bytes of every framed record.
@@ -47,7 +53,7 @@ enum class Field : std::size_t {
   DEVICE_ID = 2,
   DEVICE_CAPABILITY = 3,
   DEVICE_NAME = 4,
-  ENGINE = 5,  // the plan, raw bytes (ABI 2: base64)
+  ENGINE = 5,  // the plan, packed (ABI 3: raw bytes; ABI 2: base64)
   INPUT_BINDING_NAMES = 6,
   OUTPUT_BINDING_NAMES = 7,
   HW_COMPATIBLE = 8,
@@ -88,7 +94,7 @@ struct EngineRecord {
   int64_t device_id = 0;
   std::string device_capability;
   std::string device_name;
-  std::string engine;  // the decoded plan bytes
+  std::string engine;  // the plan (decoded: unpacked, or from base64)
   std::vector<std::string> input_binding_names;
   std::vector<std::string> output_binding_names;
   bool hardware_compatible = false;
@@ -99,15 +105,20 @@ struct EngineRecord {
   std::string trt_flavour;
   std::string trt_version;
   std::string engine_kind = kKindTensorRT;
+  //! How to_bytes() stores the plan: the packing the record was read with (ABI 4; its zstd frames kept, so that
+  //! saving again never re-compresses), used while ``engine`` still has the SHA-256 ``packed_sha256`` it was read
+  //! with. Otherwise (a record built in C++, read from ABI 2 or 3, or its plan replaced): one stored chunk.
+  plan_pack::Packing packing;
+  std::string packed_sha256;
 
-  //! Validate and decode framed bytes; every problem is a RecordError naming the engine and the field. Verifies
-  //! the SHA-256 of the engine and of the metadata, and the metadata's schema (binding names, shape expressions,
-  //! dtypes).
+  //! Validate and decode framed bytes (ABI 3 or 4); every problem is a RecordError naming the engine and the
+  //! field. Unpacks the plan of an ABI 4 record, verifies the SHA-256 of the (unpacked) plan and of the metadata,
+  //! and the metadata's schema (binding names, shape expressions, dtypes).
   static EngineRecord from_bytes(const char* data, std::size_t size);
   static EngineRecord from_bytes(const std::string& data) { return from_bytes(data.data(), data.size()); }
   //! Validate and decode an ABI 2 record (list of strings, ENGINE and SERIALIZED_METADATA in base64).
   static EngineRecord from_list(const std::vector<std::string>& fields);
-  //! The framed bytes of this record (ABI 3; SHA256 is computed).
+  //! The framed bytes of this record (ABI 4, the plan stored with ``packing``; SHA256 is computed).
   std::string to_bytes() const;
   //! The text fields, ENGINE replaced by the plan's size in decimal (what __obj_flatten__ gives torch.export).
   std::vector<std::string> header() const;
@@ -135,7 +146,7 @@ std::vector<std::string> upgrade_abi2(const std::vector<std::string>& fields);
 //! non-zero padding bits.
 std::string base64_encode(const std::string& bytes);
 bool base64_decode(const std::string& text, std::string* out, std::string* why);
-//! The ABI_VERSION rules shared by both forms (``framed``: ABI 3 bytes; otherwise an ABI 2 list).
+//! The ABI_VERSION rules shared by both forms (``framed``: ABI 3 or 4 bytes; otherwise an ABI 2 list).
 void check_abi(const std::string& pre, const std::string& abi, bool framed);
 
 //! Lowercase hex SHA-256 of ``size`` bytes at ``data``.
