@@ -74,7 +74,7 @@ _TS_GLOBALS = re.compile(
     r"torch\.jit\._pickle \w+|torch\.device device|builtins (?:set|complex)"
 )
 #: Globals an engine constant's pickle may name (torch's C++ unpickler reads it): the class, and the uint8 tensor
-#: of its framed record (ABI 3).
+#: of its framed record (ABI 3 or 4).
 _ENGINE_GLOBALS = re.compile(
     r"__torch__\.torch\.classes\.tensorrt Engine|torch\.jit\._pickle \w+|torch\._utils _rebuild_tensor_v2|"
     r"torch ByteStorage|collections OrderedDict"

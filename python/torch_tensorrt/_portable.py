@@ -147,7 +147,7 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _engine_record(obj: Any, storage: Callable[[str], bytes]) -> Union[bytes, list[str]]:
-    """The record of an ``Engine`` placeholder: the framed bytes of its state tensor (ABI 3; ``storage`` gives the
+    """The record of an ``Engine`` placeholder: the framed bytes of its state tensor (ABI 3 and 4; ``storage`` gives the
     bytes of a storage key), or its ABI 2 list of strings (possibly wrapped in ``restore_type_tag``)."""
     state = obj._state
     while isinstance(state, _Opaque) and state._reduced and state._args and not _is_tensor(state):
@@ -181,7 +181,7 @@ def _is_engine(obj: Any) -> bool:
 
 def record_of_pickled_engine(data: bytes) -> Union[bytes, list[str]]:
     """The engine record inside ``torch._C._pickle_save(engine)`` bytes (a small archive with ``data.pkl`` and,
-    for an ABI 3 record, the storage of its tensor)."""
+    for a framed record (ABI 3, 4), the storage of its tensor)."""
     reader = torch._C.PyTorchFileReader(io.BytesIO(data))
     names = set(reader.get_all_records())
     obj = _read_pickle(reader.get_record("data.pkl"), {})

@@ -227,7 +227,7 @@ def _blob_member(members: list[tuple[str, bytes]], suffix: str) -> int:
 
 
 def _edit_framed(content: bytes, rnd: random.Random) -> bytes:
-    """A framed record (ABI 3) with bits flipped inside one field (the framing intact), the checksums recomputed
+    """A framed record (ABI 4) with bits flipped inside one field (the framing intact), the checksums recomputed
     half of the time; at its length (torch records the size)."""
     fields = [bytes(f) for f in unframe(content, [f.name for f in Field])]
     i = rnd.choice([k for k, f in enumerate(fields) if f] or [0])
@@ -241,7 +241,7 @@ def _edit_framed(content: bytes, rnd: random.Random) -> bytes:
 
 
 def _edit_blob(content: bytes, rnd: random.Random) -> bytes:
-    """The engine blob with a record mutation, kept at its length (torch records the size): framed bytes (ABI 3)
+    """The engine blob with a record mutation, kept at its length (torch records the size): framed bytes (ABI 4)
     edited field by field; the JSON of an ABI 2 record edited as a list."""
     if content.startswith(MAGIC):
         return _edit_framed(content, rnd)

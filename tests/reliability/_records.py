@@ -3,10 +3,13 @@
 The same table drives ``tests/cpp/test_record.cpp`` (C++ ``EngineRecord::from_bytes`` / ``from_list``, through
 ctest), ``test_bad_records.py`` (Python ``EngineRecord.from_bytes`` / ``from_list``, and the C++ runtime's
 ``check_record`` / ``check_record_list`` ops through Torch). ``base`` is an ABI 3 record's fields (``ENGINE``
-written in hex), ``base_abi2`` an ABI 2 record (a list of strings, engine and metadata in base64).
+-- the plan raw -- written in hex), ``base_abi2`` an ABI 2 record (a list of strings, engine and metadata in
+base64). The ``abi4-*`` cases set ``ABI_VERSION`` to 4 and give ``ENGINE`` as a packed plan in ``engine_hex``
+(runtime/_plan_pack.py's layout, zstd frames included) with ``SHA256`` left as the base's: the digest of the
+decoded plan, which is the base's plan in the valid ones.
 
 A case with ``"abi2": true`` edits ``base_abi2`` and is read as an ABI 2 list; any other case edits ``base``, is
-framed (ABI 3) and read as bytes. The edits, in this order:
+framed and read as bytes. The edits, in this order:
 
 ``set``        {FIELD: text}            replace fields (FIELD is a ``Field`` name; ABI 3: UTF-8 of the text)
 ``set_hex``    {FIELD: hex}             replace fields by raw bytes (ABI 2, Python: surrogate-escaped, i.e. not UTF-8)

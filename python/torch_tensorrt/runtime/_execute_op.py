@@ -11,7 +11,7 @@ Two ops run engines; both are traceable by ``torch.export`` and ``torch.jit.trac
     The Python runtime's op, always registered from Python. A schema cannot name a TorchBind class that no
     library defines, so the Python op carries the engine as data instead:
 
-    * ``engine_blob``: the engine record, framed (ABI 3, :mod:`torch_tensorrt.runtime._record`) as a ``uint8``
+    * ``engine_blob``: the engine record, framed (ABI 4, :mod:`torch_tensorrt.runtime._record`) as a ``uint8``
       tensor: the plan's bytes verbatim. ``torch.export`` lifts it into a tensor constant, so a saved
       ExportedProgram/TorchScript file is self-contained and loads in a fresh process (the first call decodes
       the record and sets the engine up). A blob holding the JSON of an ABI 2 record (older files) is read too;

@@ -2,7 +2,7 @@
 
 Where records live (see :mod:`torch_tensorrt.runtime._record` for the record itself):
 
-* ABI 3: framed bytes (:mod:`torch_tensorrt.runtime._record_frame`) in the storage of a ``uint8`` tensor -- the
+* ABI 3 and 4: framed bytes (:mod:`torch_tensorrt.runtime._record_frame`) in the storage of a ``uint8`` tensor -- the
   Python op's blob, the C++ engine's pickled state, ``TorchTensorRTModule``'s extra state -- wherever the file
   keeps it: a storage member of an archive (``data/N``, ``data/constants/...``, ``constants/...``) or a constant
   compiled into an AOTInductor package's shared library. Found by scanning every member for the record magic;
@@ -84,7 +84,7 @@ def _framed_kind(data: bytes) -> str:
 
 
 def decode_record(fields: Any, member: str) -> FoundRecord:
-    """Decode one record found in ``member`` -- framed bytes (ABI 3) or a list of strings (ABI 2) -- with the
+    """Decode one record found in ``member`` -- framed bytes (ABI 3, 4) or a list of strings (ABI 2) -- with the
     runtime's decoder (every check of the runtime applies, checksums included)."""
     framed = isinstance(fields, (bytes, bytearray, memoryview))
     if not framed and (not isinstance(fields, (list, tuple)) or not all(isinstance(f, str) for f in fields)):
@@ -218,7 +218,7 @@ def find_records(members: dict[str, bytes]) -> list[FoundRecord]:
 
 
 def framed_records(data: bytes, member: str) -> Iterator[bytes]:
-    """Every framed record (ABI 3) in ``data``: the whole member (a tensor's storage) or a constant inside a
+    """Every framed record (ABI 3, 4) in ``data``: the whole member (a tensor's storage) or a constant inside a
     binary. A member that *starts* with the magic but holds no complete frame is an error (truncated file)."""
     spans = find_frames(data)
     if data.startswith(MAGIC) and not any(start == 0 for start, _ in spans):
