@@ -19,8 +19,9 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from torch_tensorrt.runtime import _plan_pack
 from torch_tensorrt.runtime._record import LIST_SEP, Field
-from torch_tensorrt.runtime._record_frame import MAGIC, frame, unframe
+from torch_tensorrt.runtime._record_frame import MAGIC, RecordError, frame, unframe
 
 
 @dataclass
@@ -226,6 +227,16 @@ def _blob_member(members: list[tuple[str, bytes]], suffix: str) -> int:
     return next(i for i, (n, _) in enumerate(members) if n.endswith(suffix))
 
 
+def _plan_digest(engine: bytes) -> str:
+    """The SHA-256 a record's checksum holds for this ``ENGINE`` field: of the plan it unpacks to (ABI 4), or of
+    the bytes themselves when they do not unpack (the record is refused before the checksum then)."""
+    try:
+        plan = _plan_pack.unpack(engine, "")[0]
+    except RecordError:
+        plan = engine
+    return hashlib.sha256(plan).hexdigest()
+
+
 def _edit_framed(content: bytes, rnd: random.Random) -> bytes:
     """A framed record (ABI 4) with bits flipped inside one field (the framing intact), the checksums recomputed
     half of the time; at its length (torch records the size)."""
@@ -234,7 +245,7 @@ def _edit_framed(content: bytes, rnd: random.Random) -> bytes:
     if fields[i]:
         fields[i] = bitflip(fields[i], rnd)
     if rnd.random() < 0.5 and len(fields) > Field.SHA256:
-        digests = [hashlib.sha256(fields[f]).hexdigest() for f in (Field.ENGINE, Field.SERIALIZED_METADATA)]
+        digests = [_plan_digest(fields[Field.ENGINE]), hashlib.sha256(fields[Field.SERIALIZED_METADATA]).hexdigest()]
         fields[Field.SHA256] = LIST_SEP.join(digests).encode("ascii")
     new = bytes(frame(fields))
     return new if len(new) == len(content) else bitflip(content, rnd)

@@ -16,7 +16,7 @@ framed and read as bytes. The edits, in this order:
 ``engine_hex`` hex                      ENGINE = these bytes (ABI 3)
 ``metadata``   text                     SERIALIZED_METADATA = UTF-8 of text (ABI 2: base64 of it)
 ``metadata_hex`` hex                    SERIALIZED_METADATA = bytes (ABI 2: base64 of them)
-``rehash``     bool                     recompute SHA256 from ENGINE and SERIALIZED_METADATA (default false)
+``rehash``     bool                     recompute SHA256 from ENGINE's bytes (an ABI 3 plan) and SERIALIZED_METADATA
 ``truncate``   n                        keep the first n fields
 ``append``     [text, ...]              add fields
 ``frame_count`` n                       (ABI 3) the framed field count is n, whatever the fields are
