@@ -143,3 +143,20 @@ def test_a_zstd_plan_without_the_zstandard_package_names_the_engine_and_the_fix(
         match=r"engine 'packed': field ENGINE: the plan is zstd-compressed and the 'zstandard' package is not installed",
     ):
         EngineRecord.from_bytes(data)
+
+
+def test_without_the_zstandard_package_plans_are_saved_whole_with_a_warning(monkeypatch, caplog):
+    def missing() -> None:
+        raise ImportError("No module named 'zstandard'")
+
+    monkeypatch.setattr(pp, "_zstd", missing)
+    pp._warn_no_zstd.cache_clear()
+    plan = _kernels(4) + _weights(256 * KB)
+    with caplog.at_level("WARNING", logger=pp.__name__):
+        assert pp.pack(plan) == pp.stored(len(plan))
+        assert pp.pack(plan) == pp.stored(len(plan))
+    assert [r.getMessage() for r in caplog.records].count(
+        "the 'zstandard' package is not installed: engine records store their plans uncompressed (pip install zstandard)"
+    ) == 1  # once per process
+    back, _ = pp.unpack(_encode(plan, pp.stored(len(plan))), "")  # and such a record reads without zstandard
+    assert back == plan

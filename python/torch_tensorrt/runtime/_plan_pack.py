@@ -7,7 +7,8 @@ compress 10-100x; the weights barely compress and are large. So the plan is cut 
 *probed* (a 4 KiB sample at each end compressed at zstd's fastest level: compressible when it halves), runs of
 compressible blocks become zstd chunks and everything else is stored verbatim. The probe reads ~1/8 of the plan
 (~30 ms for 500 MB), the stored chunks are views of the plan (no copy before framing), and a plan where packing
-saves less than :data:`MIN_SAVING` is one stored chunk, which decodes without a copy.
+saves less than :data:`MIN_SAVING` is one stored chunk, which decodes without a copy. zstd is the ``zstandard``
+package (a dependency); installed without it, plans are stored whole (one warning) and compressed ones cannot be read.
 
 Layout (integers little-endian)::
 
@@ -27,6 +28,8 @@ record's ``SHA256`` is the digest of the *decoded* plan and is checked after dec
 
 from __future__ import annotations
 
+import functools
+import logging
 import struct
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
@@ -50,6 +53,7 @@ MIN_SAVING = 64 * 1024
 _PROBE_LEVEL = -5  # zstd's fast mode: only asks "does this halve?"
 _LEVEL = 3
 _HEAD = struct.Struct("<8sQI")
+logger = logging.getLogger(__name__)
 _CHUNK = struct.Struct("<BQQ")
 
 
@@ -85,6 +89,14 @@ def _zstd() -> Any:
     return zstandard
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_no_zstd() -> None:
+    logger.warning(
+        "the 'zstandard' package is not installed: engine records store their plans uncompressed "
+        "(pip install zstandard)"
+    )
+
+
 def stored(plan_size: int) -> Packing:
     """The packing that stores the whole plan verbatim."""
     return Packing(plan_size, (Chunk(0, plan_size),))
@@ -111,8 +123,13 @@ def pack(plan: Buffer) -> Packing:
     n = len(view)
     if n < MIN_SAVING:
         return stored(n)
+    try:
+        zstd = _zstd()
+    except ImportError:  # installed without its dependencies: save the plan whole rather than fail the save
+        _warn_no_zstd()
+        return stored(n)
     flags = _compressible_blocks(view)
-    compressor = _zstd().ZstdCompressor(level=_LEVEL, write_checksum=True, write_content_size=True)
+    compressor = zstd.ZstdCompressor(level=_LEVEL, write_checksum=True, write_content_size=True)
     chunks: list[Chunk] = []
     i = 0
     while i < len(flags):
