@@ -73,7 +73,7 @@ def measure(entry: ZooModel, size: Optional[int], precision: torch.dtype) -> dic
     engine = sum(e.engine_bytes for e in report.engines)
     weights = weight_bytes(model)
     records = [m.record for m in gm.modules() if getattr(m, "record", None) is not None]
-    stored = sum(r.packing.stored_size for r in records)
+    stored = sum(r.stored_engine_bytes for r in records)
     sources = [kernel_sources(r.engine) for r in records]
     source_bytes = sum(k.bytes for k in sources)
     return {

@@ -53,8 +53,8 @@ MIN_SAVING = 64 * 1024
 _PROBE_LEVEL = -5  # zstd's fast mode: only asks "does this halve?"
 _LEVEL = 3
 _HEAD = struct.Struct("<8sQI")
-logger = logging.getLogger(__name__)
 _CHUNK = struct.Struct("<BQQ")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,7 @@ def stored(plan_size: int) -> Packing:
     return Packing(plan_size, (Chunk(0, plan_size),))
 
 
-def _compressible_blocks(view: memoryview) -> list[bool]:
-    zstd = _zstd()
+def _compressible_blocks(view: memoryview, zstd: Any) -> list[bool]:
     probe = zstd.ZstdCompressor(level=_PROBE_LEVEL)
     n = len(view)
     flags = []
@@ -128,7 +127,7 @@ def pack(plan: Buffer) -> Packing:
     except ImportError:  # installed without its dependencies: save the plan whole rather than fail the save
         _warn_no_zstd()
         return stored(n)
-    flags = _compressible_blocks(view)
+    flags = _compressible_blocks(view, zstd)
     compressor = zstd.ZstdCompressor(level=_LEVEL, write_checksum=True, write_content_size=True)
     chunks: list[Chunk] = []
     i = 0

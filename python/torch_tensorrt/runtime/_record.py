@@ -184,6 +184,13 @@ class EngineRecord:
             packing = self.__dict__["_packing"] = _plan_pack.pack(self.engine)
         return packing
 
+    @property
+    def stored_engine_bytes(self) -> int:
+        """Bytes the ``ENGINE`` field takes in this record's serialized form: the packed plan (ABI >= 4, also a
+        record made here), the plan itself in an ABI 3 or 2 record as read."""
+        packed = _compare_decimal(self.abi_version, PACKED_ABI_VERSION) >= 0
+        return self.packing.stored_size if packed else len(self.engine)
+
     def _text_fields(self, engine_field: str) -> list[str]:
         meta = encode_metadata_bytes(self.metadata)
         values = {

@@ -39,16 +39,15 @@ def frame(fields: Sequence[FieldBytes]) -> bytearray:
     """The framed bytes of ``fields`` (each copied once, into the result; a field given as a list of buffers is
     their concatenation)."""
     parts = [[f] if isinstance(f, (bytes, bytearray, memoryview)) else list(f) for f in fields]
-    sizes = [sum(memoryview(p).nbytes for p in field) for field in parts]
-    out = bytearray(PREFIX + sum(8 + n for n in sizes))
+    sizes = [[memoryview(piece).nbytes for piece in field] for field in parts]
+    out = bytearray(PREFIX + sum(8 + sum(n) for n in sizes))
     out[: len(MAGIC)] = MAGIC
     _U32.pack_into(out, len(MAGIC), len(fields))
     pos = PREFIX
-    for field, n in zip(parts, sizes):
-        _U64.pack_into(out, pos, n)
+    for field, piece_sizes in zip(parts, sizes):
+        _U64.pack_into(out, pos, sum(piece_sizes))
         pos += 8
-        for piece in field:
-            size = memoryview(piece).nbytes
+        for piece, size in zip(field, piece_sizes):
             out[pos : pos + size] = piece
             pos += size
     return out

@@ -20,7 +20,6 @@ are :class:`ArtifactError` naming the member and the engine.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import pickle
@@ -98,8 +97,7 @@ def decode_record(fields: Any, member: str) -> FoundRecord:
             record = EngineRecord.from_bytes(fields) if framed else EngineRecord.from_list(list(fields))
     except RecordError as exc:
         raise ArtifactError(f"{member}: {exc}") from exc
-    digest = hashlib.sha256(record.engine).hexdigest()
-    return FoundRecord(record, kind, member, digest, "ok (SHA-256 of the plan and the metadata verified)")
+    return FoundRecord(record, kind, member, record.engine_sha256, "ok (SHA-256 of the plan and the metadata verified)")
 
 
 def _looks_like_record(value: Any) -> bool:

@@ -29,7 +29,6 @@ from torch_tensorrt.tools._artifact_records import (
     record_settings,
     weight_map_stripped,
 )
-from torch_tensorrt.runtime._record import PACKED_ABI_VERSION
 from torch_tensorrt.tools._plan_contents import kernel_sources
 
 #: Leading bytes of serialized TensorRT plans -> the TensorRT flavour that writes them.
@@ -158,7 +157,7 @@ def _engine_info(found: FoundRecord) -> EngineInfo:
         bindings=bindings,
         kernel_sources=sources.count,
         kernel_source_bytes=sources.bytes,
-        stored_bytes=rec.packing.stored_size if int(rec.abi_version) >= int(PACKED_ABI_VERSION) else len(rec.engine),
+        stored_bytes=rec.stored_engine_bytes,
     )
 
 
