@@ -2,9 +2,8 @@
 // made (the valid ABI 4 cases of tests/reliability/bad_records.json, whose zstd frames python-zstandard wrote) are
 // decoded and written back byte for byte, the packing a record keeps for to_bytes, multi-chunk packings, and how
 // libzstd is found (dlopen, only for a plan that has a zstd chunk). The table's refusals run in test_record.cpp.
-#include <fstream>
-#include <sstream>
 
+#include "bad_records_table.h"
 #include "mini_test.h"
 #include "torchtrt/plan_pack.h"
 #include "torchtrt/record.h"
@@ -18,24 +17,9 @@ namespace {
 const std::string kPlan("plan\0bytes\xff", 11);  // the table's plan
 const std::string kPre = "engine 'adder': ";
 
-std::string from_hex(const std::string& hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  return out;
-}
+using torchtrt_test::from_hex;
 
-const JsonValue& table() {
-  static const JsonValue parsed = [] {
-    std::ifstream in(TORCHTRT_BAD_RECORDS, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    JsonValue v;
-    std::string why;
-    if (!parse_json(text.str(), &v, &why)) throw std::runtime_error("bad_records.json: " + why);
-    return v;
-  }();
-  return parsed;
-}
+const JsonValue& table() { return torchtrt_test::bad_records_table(); }
 
 const JsonValue& table_case(const std::string& id) {
   for (const auto& c : table().get("cases")->items)

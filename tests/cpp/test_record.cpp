@@ -2,9 +2,8 @@
 // record_json.cpp), no Torch or TensorRT involved.
 // The shared table of bad records (tests/reliability/bad_records.json, also run by the Python tests) checks that
 // both runtimes give the same verdict and the same message for every case.
-#include <fstream>
-#include <sstream>
 
+#include "bad_records_table.h"
 #include "mini_test.h"
 #include "record_fixtures.h"
 #include "torchtrt/record.h"
@@ -65,11 +64,7 @@ std::string error_of_list(const std::vector<std::string>& fields) {
 }
 
 // --- the shared table ---------------------------------------------------------------------------------------
-std::string from_hex(const std::string& hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  return out;
-}
+using torchtrt_test::from_hex;
 
 std::size_t field_index(const std::string& name) {
   for (std::size_t i = 0; i < kNumFields; ++i)
@@ -134,13 +129,7 @@ std::string case_error(const JsonValue& table, const JsonValue& c) {
 }  // namespace
 
 TEST(shared_bad_record_table) {
-  std::ifstream in(TORCHTRT_BAD_RECORDS, std::ios::binary);
-  EXPECT(in.good());
-  std::stringstream text;
-  text << in.rdbuf();
-  JsonValue table;
-  std::string why;
-  EXPECT(parse_json(text.str(), &table, &why));
+  const JsonValue& table = torchtrt_test::bad_records_table();
   JsonValue empty;
   empty.kind = JsonValue::Kind::Object;
   EXPECT_EQ(case_error(table, empty), "");
