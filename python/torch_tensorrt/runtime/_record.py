@@ -188,8 +188,7 @@ class EngineRecord:
     def stored_engine_bytes(self) -> int:
         """Bytes the ``ENGINE`` field takes in this record's serialized form: the packed plan (ABI >= 4, also a
         record made here), the plan itself in an ABI 3 or 2 record as read."""
-        packed = _compare_decimal(self.abi_version, PACKED_ABI_VERSION) >= 0
-        return self.packing.stored_size if packed else len(self.engine)
+        return self.packing.stored_size if _packs_plan(self.abi_version) else len(self.engine)
 
     def _text_fields(self, engine_field: str) -> list[str]:
         meta = encode_metadata_bytes(self.metadata)
@@ -310,7 +309,7 @@ class EngineRecord:
         if not header and not len(engine):
             raise RecordError(pre + "field ENGINE is empty")
         packing = None
-        if not header and framed and _compare_decimal(abi, PACKED_ABI_VERSION) >= 0:
+        if not header and _packs_plan(abi):
             engine, packing = _plan_pack.unpack(engine, pre)
         if header and not _SIZE.fullmatch(get(Field.ENGINE)):
             raise RecordError(pre + f"header field ENGINE must be the plan's size, got {quoted(get(Field.ENGINE))}")
@@ -436,6 +435,11 @@ def _require_registered(name: str, kind: str) -> None:
         if hasattr(error, "add_note"):  # Python >= 3.11
             error.add_note(unknown_kind_hint(kind))
         raise error
+
+
+def _packs_plan(abi: str) -> bool:
+    """Whether a record of ABI ``abi`` (already checked) stores its plan packed (ABI 2 and 3: as it is)."""
+    return _compare_decimal(abi, PACKED_ABI_VERSION) >= 0
 
 
 def _compare_decimal(a: str, b: str) -> int:
